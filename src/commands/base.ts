@@ -1,0 +1,41 @@
+import { type BaseContext, Command } from "clipanion";
+import { NotInitializedError } from "../core/errors.ts";
+import { findProject, type Project } from "../store/project.ts";
+import { formatJson } from "../ui/json.ts";
+import { type Styler, styler } from "../ui/style.ts";
+
+export interface RoarContext extends BaseContext {
+  cwd: string;
+}
+
+/** Shared glue for every command: where output goes, how the project is found. */
+export abstract class RoarCommand extends Command<RoarContext> {
+  /** Primary result of the command (data, tables, JSON). */
+  protected print(text: string): void {
+    this.context.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  /** Notices, warnings and progress: stderr, so stdout stays parseable. */
+  protected note(text: string): void {
+    this.context.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  protected printJson(body: object): void {
+    this.context.stdout.write(formatJson(body));
+  }
+
+  protected get style(): Styler {
+    return styler(this.context.stdout as { isTTY?: boolean });
+  }
+
+  protected get errStyle(): Styler {
+    return styler(this.context.stderr as { isTTY?: boolean });
+  }
+
+  /** The enclosing roar project, or the standard "not initialized" error. */
+  protected project(): Project {
+    const project = findProject(this.context.cwd);
+    if (!project) throw new NotInitializedError();
+    return project;
+  }
+}

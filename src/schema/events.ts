@@ -1,0 +1,101 @@
+/**
+ * TypeScript mirror of the tracer event contract (rust/crates/roar-events/README.md). Paths arrive as raw
+ * bytes and are decoded with "surrogateescape" (see src/trace/paths.ts) so no byte of a file name is lost.
+ */
+import Type, { type Static } from "typebox";
+
+export const TRACER_ABI_VERSION = 1;
+
+export const EventKind = {
+  HEADER: 0,
+  PROC_START: 1,
+  FORK: 2,
+  EXEC: 3,
+  EXIT: 4,
+  OPEN: 5,
+  RENAME: 6,
+  LINK: 7,
+  UNLINK: 8,
+  TRUNCATE: 9,
+  CHDIR: 10,
+  INCOMPLETE: 11,
+  DROPPED: 12,
+} as const;
+
+export const ForkFlags = { VFORK: 1, THREAD: 2 } as const;
+export const ExecFlags = { STATIC: 1, PRELOAD_INTACT: 2, SETUID: 4 } as const;
+export const LinkFlags = { SYMLINK: 1 } as const;
+export const UnlinkFlags = { DIR: 1 } as const;
+
+/** Linux O_* bits (x86_64 and aarch64 share these). */
+export const OpenFlags = {
+  ACCMODE: 0o3,
+  WRONLY: 0o1,
+  RDWR: 0o2,
+  CREAT: 0o100,
+  EXCL: 0o200,
+  TRUNC: 0o1000,
+  APPEND: 0o2000,
+  DIRECTORY: 0o200000,
+  TMPFILE: 0o20200000,
+} as const;
+
+const Base = { pid: Type.Integer(), seq: Type.Integer(), ts: Type.Number() };
+
+export const OpenStat = Type.Object({
+  dev: Type.Number(),
+  ino: Type.Number(),
+  size: Type.Number(),
+  mtimeNs: Type.Number(),
+  ctimeNs: Type.Number(),
+});
+export type OpenStat = Static<typeof OpenStat>;
+
+export const TraceEvent = Type.Union([
+  Type.Object({ kind: Type.Literal("header"), ...Base, abi: Type.Integer(), backend: Type.String() }),
+  Type.Object({
+    kind: Type.Literal("proc_start"),
+    ...Base,
+    ppid: Type.Integer(),
+    exe: Type.String(),
+    argv: Type.Array(Type.String()),
+    cwd: Type.String(),
+  }),
+  Type.Object({ kind: Type.Literal("fork"), ...Base, child: Type.Integer(), flags: Type.Integer() }),
+  Type.Object({
+    kind: Type.Literal("exec"),
+    ...Base,
+    path: Type.String(),
+    argv: Type.Array(Type.String()),
+    flags: Type.Integer(),
+  }),
+  Type.Object({
+    kind: Type.Literal("exit"),
+    ...Base,
+    code: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.Integer(), Type.Null()]),
+  }),
+  Type.Object({
+    kind: Type.Literal("open"),
+    ...Base,
+    path: Type.String(),
+    flags: Type.Integer(),
+    fd: Type.Integer(),
+    stat: Type.Union([OpenStat, Type.Null()]),
+  }),
+  Type.Object({ kind: Type.Literal("rename"), ...Base, from: Type.String(), to: Type.String() }),
+  Type.Object({
+    kind: Type.Literal("link"),
+    ...Base,
+    from: Type.String(),
+    to: Type.String(),
+    flags: Type.Integer(),
+  }),
+  Type.Object({ kind: Type.Literal("unlink"), ...Base, path: Type.String(), flags: Type.Integer() }),
+  Type.Object({ kind: Type.Literal("truncate"), ...Base, path: Type.String() }),
+  Type.Object({ kind: Type.Literal("chdir"), ...Base, path: Type.String() }),
+  Type.Object({ kind: Type.Literal("incomplete"), ...Base, reason: Type.String(), detail: Type.String() }),
+  Type.Object({ kind: Type.Literal("dropped"), ...Base, count: Type.Integer() }),
+]);
+export type TraceEvent = Static<typeof TraceEvent>;
+export type TraceEventOf<K extends TraceEvent["kind"]> = Extract<TraceEvent, { kind: K }>;

@@ -1,0 +1,38 @@
+/**
+ * Finding and opening roar's native libraries (the tracers, the native hash kernel). This directory is the
+ * only user of bun:ffi. Search order: $ROAR_TRACER_LIB_DIR, next to a compiled roar binary, the source
+ * tree's cargo output (rust/target/release), then libraries embedded in a compiled binary (see build.ts).
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
+
+const embedded = new Map<NativeLibrary, string>();
+
+/** build.ts registers the paths of libraries embedded in a compiled binary. */
+export function registerEmbeddedLibrary(name: NativeLibrary, path: string): void {
+  embedded.set(name, path);
+}
+
+export function libraryFileName(name: NativeLibrary): string {
+  return process.platform === "darwin" ? `lib${name}.dylib` : `lib${name}.so`;
+}
+
+export function librarySearchDirs(): string[] {
+  const dirs: string[] = [];
+  if (process.env.ROAR_TRACER_LIB_DIR) dirs.push(resolve(process.env.ROAR_TRACER_LIB_DIR));
+  dirs.push(dirname(process.execPath));
+  dirs.push(resolve(import.meta.dir, "../../rust/target/release"));
+  return dirs;
+}
+
+/** Absolute path of a native library, or null when it is not built/installed. */
+export function findLibrary(name: NativeLibrary): string | null {
+  const file = libraryFileName(name);
+  for (const dir of librarySearchDirs()) {
+    const candidate = join(dir, file);
+    if (existsSync(candidate)) return candidate;
+  }
+  return embedded.get(name) ?? null;
+}

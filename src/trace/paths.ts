@@ -1,0 +1,67 @@
+/**
+ * File names are bytes on Linux. Tracer paths are decoded as UTF-8 with "surrogateescape" (Python's PEP 383
+ * scheme): each byte that is not part of valid UTF-8 becomes the lone surrogate U+DC00+byte, so the exact
+ * bytes can be recovered with `pathToBytes` and used with fs calls through `fsPath`.
+ */
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function bytesToPath(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return decodeEscaping(bytes);
+  }
+}
+
+function decodeEscaping(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] ?? 0;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (len > 0 && i + len <= bytes.length) {
+      try {
+        out += decoder.decode(bytes.subarray(i, i + len));
+        i += len;
+        continue;
+      } catch {
+        // fall through: escape this byte
+      }
+    }
+    out += String.fromCharCode(0xdc00 + b);
+    i += 1;
+  }
+  return out;
+}
+
+const ESCAPED = /[\udc80-\udcff]/;
+
+export function hasEscapedBytes(path: string): boolean {
+  return ESCAPED.test(path);
+}
+
+export function pathToBytes(path: string): Uint8Array {
+  if (!hasEscapedBytes(path)) return new TextEncoder().encode(path);
+  const parts: number[] = [];
+  const enc = new TextEncoder();
+  for (const ch of path) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code >= 0xdc80 && code <= 0xdcff) parts.push(code - 0xdc00);
+    else parts.push(...enc.encode(ch));
+  }
+  return Uint8Array.from(parts);
+}
+
+/** The argument to hand to node:fs for this path (a Buffer only when the name is not valid UTF-8). */
+export function fsPath(path: string): string | Buffer {
+  return hasEscapedBytes(path) ? Buffer.from(pathToBytes(path)) : path;
+}
+
+/** A printable, unambiguous form for reports and the database: invalid bytes shown as \xNN. */
+export function displayPath(path: string): string {
+  if (!hasEscapedBytes(path)) return path;
+  return path.replace(
+    /[\udc80-\udcff]/g,
+    (c) => `\\x${((c.codePointAt(0) ?? 0) - 0xdc00).toString(16).padStart(2, "0")}`,
+  );
+}

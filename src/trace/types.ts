@@ -1,0 +1,42 @@
+import type { TraceEvent } from "../schema/events.ts";
+
+export type BackendName = "ptrace" | "preload";
+
+/** What a backend needs to run one traced command. */
+export interface TraceRequest {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Where the backend writes the msgpack event stream (a file in a private temp dir). */
+  eventsPath: string;
+}
+
+/** How the traced command ended, docker-run style: exactly one of exitCode / signal / spawnError is set. */
+export interface TraceOutcome {
+  backend: BackendName;
+  exitCode: number | null;
+  signal: number | null;
+  /** The command could not be started at all: 127 not found, 126 not executable. */
+  spawnError: { code: 126 | 127; message: string } | null;
+  events: TraceEvent[];
+  /** Reasons the trace may miss file activity (deduplicated); empty = complete. */
+  incomplete: { reason: string; detail: string; pid: number }[];
+  startedAt: number;
+  durationMs: number;
+}
+
+/** A running trace: the outcome, plus a way to forward signals to the traced process tree. */
+export interface RunningTrace {
+  /** pid of the top traced process once known. */
+  readonly pid: Promise<number>;
+  readonly done: Promise<TraceOutcome>;
+  /** Forwards a signal to the traced command (e.g. SIGINT on Ctrl-C). */
+  kill(signal: NodeJS.Signals | number): void;
+}
+
+export interface TracerBackend {
+  name: BackendName;
+  /** Can this backend run here? A quick capability probe that never runs the user's command. */
+  probe(): { usable: boolean; reason: string; library: string | null };
+  start(request: TraceRequest): RunningTrace;
+}

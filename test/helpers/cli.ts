@@ -1,0 +1,116 @@
+/**
+ * Black-box helpers: every CLI test spawns the real `roar` launcher (bin/roar) in a temporary directory with a
+ * hermetic environment (own HOME and XDG dirs, no colour forcing, no inherited ROAR_* settings).
+ */
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dir, "../..");
+export const ROAR_BIN = join(REPO_ROOT, "bin/roar");
+export const BUN = process.execPath;
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  signal: string | null;
+}
+
+const tempDirs: string[] = [];
+
+/** A fresh temp directory, removed at process exit unless ROAR_KEEP_TMP is set. */
+export function tempDir(prefix = "roar-test-"): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  tempDirs.push(dir);
+  return dir;
+}
+
+process.on("exit", () => {
+  if (process.env.ROAR_KEEP_TMP) return;
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The environment a test run sees: PATH and a few basics, a private HOME, nothing from the developer. */
+export function hermeticEnv(home: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: `${join(REPO_ROOT, "node_modules/.bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+    LANG: "C.UTF-8",
+    TERM: "dumb",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "roar test",
+    GIT_AUTHOR_EMAIL: "test@roar.invalid",
+    GIT_COMMITTER_NAME: "roar test",
+    GIT_COMMITTER_EMAIL: "test@roar.invalid",
+  };
+  if (process.env.ROAR_TRACER_LIB_DIR) env.ROAR_TRACER_LIB_DIR = process.env.ROAR_TRACER_LIB_DIR;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export interface RoarOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  stdin?: string;
+  home?: string;
+  timeoutMs?: number;
+}
+
+/** Runs `roar <args>` to completion. */
+export async function roar(args: string[], opts: RoarOptions): Promise<RunResult> {
+  const home = opts.home ?? join(opts.cwd, ".test-home");
+  const proc = Bun.spawn([ROAR_BIN, ...args], {
+    cwd: opts.cwd,
+    env: hermeticEnv(home, opts.env),
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 120_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr, signal: proc.signalCode === null ? null : String(proc.signalCode) };
+}
+
+/** Runs roar and parses its stdout as JSON, failing loudly with stderr when it is not. */
+export async function roarJson<T = unknown>(args: string[], opts: RoarOptions): Promise<T> {
+  const r = await roar(args, opts);
+  if (r.code !== 0) throw new Error(`roar ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`roar ${args.join(" ")} did not print JSON:\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const r = Bun.spawnSync(["git", ...args], { cwd, env: hermeticEnv(join(cwd, ".test-home")) });
+  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr.toString()}`);
+  return r.stdout.toString();
+}
+
+/** A temp git repository with one commit (a README and a .gitignore for the test home). */
+export function tempRepo(files: Record<string, string> = {}): string {
+  const dir = tempDir("roar-repo-");
+  git(dir, "init", "-q", "-b", "main");
+  writeFileSync(join(dir, "README.md"), "test repo\n");
+  writeFileSync(join(dir, ".gitignore"), ".test-home/\n");
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "initial");
+  return dir;
+}
+
+export function commitAll(dir: string, message = "step"): void {
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "--allow-empty", "-m", message);
+}
