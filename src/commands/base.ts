@@ -1,4 +1,5 @@
 import { type BaseContext, Command } from "clipanion";
+import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { NotInitializedError } from "../core/errors.ts";
 import { findProject, type Project } from "../store/project.ts";
 import { formatJson } from "../ui/json.ts";
@@ -37,5 +38,14 @@ export abstract class RoarCommand extends Command<RoarContext> {
     const project = findProject(this.context.cwd);
     if (!project) throw new NotInitializedError();
     return project;
+  }
+}
+
+/** Commands that need the project's configuration. */
+export abstract class ConfiguredCommand extends RoarCommand {
+  protected loadConfig(project: Project | undefined = findProject(this.context.cwd)): LoadedConfig {
+    const loaded = loadConfig({ projectConfigPath: project?.configPath ?? null, env: this.context.env });
+    for (const w of loaded.warnings) this.note(`warning: ${w}`);
+    return loaded;
   }
 }

@@ -9,9 +9,9 @@ export function renderHelp(cli: Cli<RoarContext>, version: string, colored: bool
   const s = styler({ isTTY: colored });
   const groups = new Map<string, { path: string; description: string }[]>();
   for (const def of cli.definitions({ colored: false })) {
-    const category = def.category ?? "Other";
+    const category = (def.category ?? "Other").trim();
     const list = groups.get(category) ?? [];
-    list.push({ path: def.path.replace(/^roar /, ""), description: def.description ?? "" });
+    list.push({ path: def.path.replace(/^roar /, ""), description: (def.description ?? "").trim() });
     groups.set(category, list);
   }
   const order = [...SECTIONS, ...[...groups.keys()].filter((k) => !SECTIONS.includes(k))];

@@ -1,0 +1,51 @@
+/**
+ * The whole test suite, as CI runs it: set-up (system packages, native build), type-check, lint, then every
+ * bun test. Ends with the plain line "N passed, N failed" that CI reads, and exits non-zero on any failure.
+ */
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { $ } from "bun";
+import { ensureSystemPackages } from "./setup.ts";
+
+const root = join(import.meta.dir, "..");
+process.chdir(root);
+let failedChecks = 0;
+
+async function step(name: string, run: () => Promise<{ exitCode: number }>): Promise<void> {
+  console.error(`\n── ${name}`);
+  const r = await run();
+  if (r.exitCode !== 0) {
+    console.error(`── ${name}: FAILED (exit ${r.exitCode})`);
+    failedChecks++;
+  }
+}
+
+await ensureSystemPackages();
+await step("build", () => $`bun build.ts`.nothrow());
+await step("type-check", () => $`tsc --noEmit -p .`.nothrow());
+await step("lint", () => $`biome check .`.nothrow());
+await step("cargo test", () => $`cargo test --release --offline --quiet`.cwd(join(root, "rust")).nothrow());
+
+const junit = join(root, "test-results/junit.xml");
+rmSync(junit, { force: true });
+const extra = process.argv.slice(2);
+await step("bun test", () =>
+  $`bun test --reporter=junit --reporter-outfile=${junit} ${extra}`.env({ ...process.env, FORCE_COLOR: "0" }).nothrow(),
+);
+
+let passed = 0;
+let failed = 0;
+try {
+  const xml = readFileSync(junit, "utf8");
+  const head = /<testsuites[^>]*>/.exec(xml)?.[0] ?? "";
+  const num = (attr: string) => Number(new RegExp(`${attr}="(\\d+)"`).exec(head)?.[1] ?? 0);
+  const tests = num("tests");
+  failed = num("failures") + num("errors");
+  const skipped = num("skipped");
+  passed = tests - failed - skipped;
+  console.log(`${passed} passed, ${failed + failedChecks} failed, ${skipped} skipped`);
+} catch {
+  console.log(`0 passed, ${1 + failedChecks} failed`);
+  process.exit(1);
+}
+process.exit(failed + failedChecks > 0 || passed === 0 ? 1 : 0);

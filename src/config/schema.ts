@@ -1,0 +1,131 @@
+/**
+ * The one schema of roar's configuration. Every leaf carries its default and description; `roar config
+ * list`, the commented config.toml template, validation and env-var overrides are all derived from it.
+ */
+import Type, { type Static, type TSchema } from "typebox";
+
+const bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
+const oneOf = <const T extends readonly string[]>(values: T, def: T[number], description: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: def, description },
+  );
+const strings = (def: string[], description: string) => Type.Array(Type.String(), { default: def, description });
+const url = (def: string, description: string) =>
+  Type.String({ default: def, description, pattern: "^https?://", format: "url" });
+
+export const HASH_ALGORITHMS = ["blake3", "sha256", "sha512", "sha1", "md5"] as const;
+export const EXTRA_HASH_ALGORITHMS = ["sha256", "sha512", "sha1", "md5"] as const;
+const extraHashes = (def: string[], description: string) =>
+  Type.Array(Type.Union(EXTRA_HASH_ALGORITHMS.map((v) => Type.Literal(v))), { default: def, description });
+
+export const ConfigSchema = Type.Object({
+  output: Type.Object({
+    track_repo_files: bool(false, "Include code files of the git repository in provenance"),
+    quiet: bool(false, "Suppress the run report (same as output.verbosity = quiet)"),
+    verbosity: oneOf(["quiet", "normal", "verbose", "debug"], "normal", "How much roar prints after a run"),
+  }),
+  analyzers: Type.Object({
+    experiment_tracking: bool(true, "Detect W&B / MLflow / Neptune / TensorBoard runs among written files"),
+  }),
+  filters: Type.Object({
+    ignore_system_reads: bool(true, "Ignore reads under /sys, /etc, /proc, /dev, /usr, /opt, /lib"),
+    ignore_package_reads: bool(true, "Ignore reads of installed packages (site-packages, interpreter prefix)"),
+    ignore_torch_cache: bool(true, "Ignore the torch inductor / triton caches"),
+    ignore_tmp_files: bool(true, "Ignore files under /tmp"),
+    ignore_paths: strings([], "Extra paths to ignore (absolute = prefix, relative = substring, '/' = subtree)"),
+  }),
+  cleanup: Type.Object({
+    delete_tmp_writes: bool(false, "Strict mode: track /tmp and delete /tmp files written but never read"),
+  }),
+  glaas: Type.Object({
+    url: url("https://api.glaas.ai", "GLaaS server URL"),
+    web_url: url("https://glaas.ai", "GLaaS web UI URL"),
+    key: Type.String({ default: "", description: "SSH private key used to sign GLaaS requests (empty = auto)" }),
+  }),
+  registration: Type.Object({
+    omit: Type.Object({
+      enabled: bool(true, "Redact secrets before anything is registered"),
+      secrets: Type.Object({ values: strings([], "Literal values to redact") }),
+      env_vars: Type.Object({
+        names: strings(
+          [
+            "WANDB_API_KEY",
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+            "GITHUB_TOKEN",
+            "DATABASE_URL",
+            "AWS_SECRET_ACCESS_KEY",
+          ],
+          "Environment variables whose values are always redacted",
+        ),
+      }),
+      allowlist: Type.Object({ patterns: strings([], "Regexes whose matches are never redacted") }),
+    }),
+    tagging: Type.Object({ enabled: bool(true, "Create a git tag roar/<commit> when registering") }),
+  }),
+  reversible: Type.Object({ enabled: bool(false, "Back up a step's previous outputs before re-running it") }),
+  hash: Type.Object({
+    primary: oneOf(["blake3"], "blake3", "Primary hash algorithm (artifacts are identified by BLAKE3)"),
+    run: extraHashes([], "Extra algorithms computed for files recorded by roar run / build"),
+    get: extraHashes(["sha256"], "Extra algorithms computed for files downloaded by roar get"),
+    put: extraHashes([], "Extra algorithms computed for files uploaded by roar put"),
+  }),
+  tracer: Type.Object({
+    default: oneOf(["auto", "ptrace", "preload"], "auto", "Tracer backend: auto picks the most complete one here"),
+  }),
+  logging: Type.Object({
+    level: oneOf(["debug", "info", "warning", "error"], "warning", "Log level"),
+    console: bool(false, "Also log to stderr"),
+    file: bool(true, "Log to ~/.roar/roar.log"),
+  }),
+});
+
+export type RoarConfig = Static<typeof ConfigSchema> & { env: Record<string, string> };
+
+/** A settable leaf of the schema, addressed by its dotted key. */
+export interface ConfigKey {
+  key: string;
+  schema: TSchema;
+  default: unknown;
+  description: string;
+  kind: "boolean" | "string" | "enum" | "list";
+  allowed?: string[];
+}
+
+function describeLeaf(key: string, schema: TSchema): ConfigKey {
+  const s = schema as Record<string, unknown>;
+  const base = { key, schema, default: s.default, description: String(s.description ?? "") };
+  if (s.type === "boolean") return { ...base, kind: "boolean" };
+  if (s.type === "array") {
+    const items = s.items as Record<string, unknown>;
+    const allowed = Array.isArray(items.anyOf) ? items.anyOf.map((x: { const: string }) => x.const) : undefined;
+    return { ...base, kind: "list", allowed };
+  }
+  if (Array.isArray(s.anyOf)) {
+    return { ...base, kind: "enum", allowed: s.anyOf.map((x: { const: string }) => x.const) };
+  }
+  return { ...base, kind: "string" };
+}
+
+function walk(prefix: string, schema: TSchema, out: ConfigKey[]): void {
+  const s = schema as Record<string, unknown>;
+  if (s.type === "object" && s.properties) {
+    for (const [name, child] of Object.entries(s.properties as Record<string, TSchema>)) {
+      walk(prefix ? `${prefix}.${name}` : name, child, out);
+    }
+    return;
+  }
+  out.push(describeLeaf(prefix, schema));
+}
+
+export const CONFIG_KEYS: readonly ConfigKey[] = (() => {
+  const out: ConfigKey[] = [];
+  walk("", ConfigSchema, out);
+  return out;
+})();
+
+export const CONFIG_KEY_MAP: ReadonlyMap<string, ConfigKey> = new Map(CONFIG_KEYS.map((k) => [k.key, k]));
+
+/** Top-level tables that are not schema keys but are valid in config files. */
+export const FREEFORM_TABLES = new Set(["env"]);

@@ -1,0 +1,28 @@
+import { CONFIG_KEYS } from "./schema.ts";
+import { tomlValue } from "./values.ts";
+
+/** The commented config.toml written by `roar init`: every key, its description and its default. */
+export function configTemplate(): string {
+  const lines = [
+    "# roar configuration for this project (.roar/config.toml).",
+    "# Every key is listed with its default, commented out. Uncomment and edit, or use `roar config set`.",
+    "# Layers, lowest first: defaults < $XDG_CONFIG_HOME/roar/config.toml < this file < ROAR_<SECTION>__<KEY> env vars.",
+  ];
+  let table = "";
+  for (const def of CONFIG_KEYS) {
+    const t = def.key.slice(0, def.key.lastIndexOf("."));
+    if (t !== table) {
+      lines.push("", `[${t}]`);
+      table = t;
+    }
+    lines.push(`# ${def.description}`);
+    lines.push(`# ${def.key.slice(t.length + 1)} = ${tomlValue(def.default)}`);
+  }
+  lines.push(
+    "",
+    "# Environment variables injected into every `roar run` / `roar build` (managed by `roar env`).",
+    "[env]",
+    "",
+  );
+  return lines.join("\n");
+}

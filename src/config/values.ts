@@ -1,0 +1,67 @@
+/** Turning user-typed text (CLI arguments, env vars) into typed config values, with errors that teach. */
+import Value from "typebox/value";
+import { RoarError } from "../core/errors.ts";
+import type { ConfigKey } from "./schema.ts";
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+function allowedText(def: ConfigKey): string {
+  switch (def.kind) {
+    case "boolean":
+      return "true or false";
+    case "enum":
+      return `one of ${def.allowed?.join(", ")}`;
+    case "list":
+      return def.allowed ? `a comma-separated list of ${def.allowed.join(", ")}` : "a comma-separated list";
+    default:
+      return def.key.endsWith("url") ? "an http:// or https:// URL" : "a string";
+  }
+}
+
+/** Parses `raw` for `def`; `origin` names where it came from (e.g. "ROAR_OUTPUT__QUIET") for the error. */
+export function parseConfigValue(def: ConfigKey, raw: string, origin = def.key): unknown {
+  let value: unknown;
+  switch (def.kind) {
+    case "boolean": {
+      const lower = raw.trim().toLowerCase();
+      if (TRUE.has(lower)) value = true;
+      else if (FALSE.has(lower)) value = false;
+      else value = raw;
+      break;
+    }
+    case "list":
+      value = raw.trim() === "" ? [] : raw.split(",").map((s) => s.trim());
+      break;
+    default:
+      value = def.key.endsWith("url") ? raw.replace(/\/+$/, "") : raw;
+  }
+  checkConfigValue(def, value, origin);
+  return value;
+}
+
+/** Throws a one-line error unless `value` fits the key's schema. */
+export function checkConfigValue(def: ConfigKey, value: unknown, origin = def.key): void {
+  if (!Value.Check(def.schema, value)) {
+    const shown = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
+    throw new RoarError(`invalid value ${shown} for ${origin}: expected ${allowedText(def)}`);
+  }
+}
+
+/** TOML text for one value (strings as basic strings, arrays of strings inline). */
+export function tomlValue(value: unknown): string {
+  if (typeof value === "boolean" || typeof value === "number") return String(value);
+  if (Array.isArray(value)) return `[${value.map(tomlValue).join(", ")}]`;
+  return tomlString(String(value));
+}
+
+export function tomlString(text: string): string {
+  // JSON string escapes are valid TOML basic-string escapes, except that TOML forbids raw DEL.
+  return JSON.stringify(text).replace(/\x7f/g, "\\u007f");
+}
+
+export function formatConfigValue(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? "[]" : value.join(", ");
+  if (value === "" || value === undefined || value === null) return "(not set)";
+  return String(value);
+}

@@ -1,0 +1,116 @@
+/**
+ * Versioned schema of .roar/roar.db. Migration N brings `PRAGMA user_version` from N to N+1; never edit a
+ * released migration, append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 0 → 1 */ `
+  CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    uid TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,            -- ms since epoch
+    active INTEGER NOT NULL DEFAULT 0,
+    git_repo TEXT,
+    git_commit_start TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE UNIQUE INDEX sessions_one_active ON sessions(active) WHERE active = 1;
+
+  CREATE TABLE jobs (
+    uid TEXT PRIMARY KEY,                   -- 32 hex, random
+    seq INTEGER NOT NULL UNIQUE,            -- global insertion order
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    step INTEGER NOT NULL,
+    step_identity TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('run', 'build', 'get', 'put')),
+    name TEXT,
+    argv TEXT NOT NULL,                     -- JSON array, exactly as run
+    cwd TEXT NOT NULL,                      -- relative to the repo root ('' = root)
+    started_at INTEGER NOT NULL,            -- ms since epoch
+    duration_ms INTEGER NOT NULL,
+    trace_ms INTEGER,
+    post_ms INTEGER,
+    exit_code INTEGER,
+    signal INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'interrupted')),
+    git TEXT NOT NULL DEFAULT '{}',
+    trace TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX jobs_session_step ON jobs(session_id, step, seq);
+
+  CREATE TABLE artifacts (
+    blake3 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    first_seen_path TEXT
+  );
+
+  CREATE TABLE artifact_digests (
+    blake3 TEXT NOT NULL REFERENCES artifacts(blake3) ON DELETE CASCADE,
+    algorithm TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (blake3, algorithm)
+  );
+  CREATE INDEX artifact_digests_digest ON artifact_digests(digest);
+
+  CREATE TABLE job_io (
+    job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('input', 'output')),
+    path TEXT NOT NULL,                     -- absolute, or relative to the repo root when inside it
+    blake3 TEXT REFERENCES artifacts(blake3),  -- NULL: deleted by the job
+    size INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,       -- see IoFlags
+    PRIMARY KEY (job_uid, role, path)
+  );
+  CREATE INDEX job_io_blake3 ON job_io(blake3, role);
+
+  CREATE TABLE hash_cache (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    blake3 TEXT NOT NULL,
+    extra TEXT,                             -- JSON {algorithm: digest}
+    hashed_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino)
+  );
+
+  CREATE TABLE blobs (
+    blake3 TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL
+  );
+
+  CREATE TABLE collections (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+  );
+
+  CREATE TABLE collection_members (
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    blake3 TEXT NOT NULL REFERENCES artifacts(blake3),
+    path TEXT NOT NULL,
+    PRIMARY KEY (collection_id, path)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** 'roar' in ASCII: marks a SQLite file as roar's (PRAGMA application_id). */
+export const APPLICATION_ID = 0x726f6172;
+
+/** Bits of job_io.flags. */
+export const IoFlags = {
+  /** The file was deleted by the job (blake3 is NULL). */
+  DELETED: 1,
+  /** An input whose size/mtime at the end differs from what the tracer saw at open. */
+  CHANGED_DURING_RUN: 2,
+  /** Both read and written by the job. */
+  READ_WRITE: 4,
+  /** Created by the job (did not exist before). */
+  CREATED: 8,
+} as const;

@@ -1,0 +1,337 @@
+import type { Database, Statement } from "bun:sqlite";
+import { randomBytes } from "node:crypto";
+import { openDatabase } from "./db.ts";
+import type { Project } from "./project.ts";
+import type { ArtifactRow, IoRecord, JobRow, JobWithIo, NewJob, SessionRow } from "./types.ts";
+
+type Row = Record<string, unknown>;
+
+export function newUid(bytes = 16): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+function json<T>(text: unknown, fallback: T): T {
+  if (typeof text !== "string" || text === "") return fallback;
+  return JSON.parse(text) as T;
+}
+
+function toSession(r: Row): SessionRow {
+  return {
+    id: r.id as number,
+    uid: r.uid as string,
+    createdAt: r.created_at as number,
+    active: r.active === 1,
+    gitRepo: (r.git_repo as string | null) ?? null,
+    gitCommitStart: (r.git_commit_start as string | null) ?? null,
+    metadata: json(r.metadata, {}),
+  };
+}
+
+function toJob(r: Row): JobRow {
+  return {
+    uid: r.uid as string,
+    seq: r.seq as number,
+    sessionId: r.session_id as number,
+    step: r.step as number,
+    stepIdentity: r.step_identity as string,
+    kind: r.kind as JobRow["kind"],
+    name: (r.name as string | null) ?? null,
+    argv: json(r.argv, [] as string[]),
+    cwd: r.cwd as string,
+    startedAt: r.started_at as number,
+    durationMs: r.duration_ms as number,
+    traceMs: (r.trace_ms as number | null) ?? null,
+    postMs: (r.post_ms as number | null) ?? null,
+    exitCode: (r.exit_code as number | null) ?? null,
+    signal: (r.signal as number | null) ?? null,
+    status: r.status as JobRow["status"],
+    git: json(r.git, {}),
+    trace: json(r.trace, {}),
+    metadata: json(r.metadata, {}),
+  };
+}
+
+/**
+ * The project database behind plain methods. Every statement is prepared once; each recorded job is one
+ * transaction, so an interrupted roar never leaves half a job behind.
+ */
+export class RoarStore {
+  readonly db: Database;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  static open(project: Project, options: { create?: boolean } = {}): RoarStore {
+    return new RoarStore(openDatabase(project.dbPath, options));
+  }
+
+  close(): void {
+    for (const s of this.statements.values()) s.finalize();
+    this.statements.clear();
+    this.db.close();
+  }
+
+  /** A cached prepared statement. */
+  sql(text: string): Statement {
+    let s = this.statements.get(text);
+    if (!s) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
+
+  // ── sessions ────────────────────────────────────────────────────────────────────────────────────
+
+  activeSession(): SessionRow | undefined {
+    const r = this.sql("SELECT * FROM sessions WHERE active = 1").get() as Row | null;
+    return r ? toSession(r) : undefined;
+  }
+
+  sessions(): SessionRow[] {
+    return (this.sql("SELECT * FROM sessions ORDER BY id").all() as Row[]).map(toSession);
+  }
+
+  sessionById(id: number): SessionRow | undefined {
+    const r = this.sql("SELECT * FROM sessions WHERE id = ?").get(id) as Row | null;
+    return r ? toSession(r) : undefined;
+  }
+
+  sessionsByUidPrefix(prefix: string): SessionRow[] {
+    return (this.sql("SELECT * FROM sessions WHERE uid LIKE ? || '%' ORDER BY id").all(prefix) as Row[]).map(toSession);
+  }
+
+  /** Deactivates the current session (if any) and starts a new active one. */
+  startSession(gitRepo: string | null = null): SessionRow {
+    const tx = this.db.transaction(() => {
+      this.sql("UPDATE sessions SET active = 0 WHERE active = 1").run();
+      this.sql("INSERT INTO sessions (uid, created_at, active, git_repo) VALUES (?, ?, 1, ?)").run(
+        newUid(),
+        Date.now(),
+        gitRepo,
+      );
+    });
+    tx.immediate();
+    return this.activeSession() as SessionRow;
+  }
+
+  ensureActiveSession(gitRepo: string | null = null): SessionRow {
+    return this.activeSession() ?? this.startSession(gitRepo);
+  }
+
+  setSessionCommitStart(sessionId: number, commit: string): void {
+    this.sql("UPDATE sessions SET git_commit_start = ? WHERE id = ? AND git_commit_start IS NULL").run(
+      commit,
+      sessionId,
+    );
+  }
+
+  // ── jobs ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Records one job with its inputs and outputs atomically; returns its uid. */
+  insertJob(job: NewJob): string {
+    const uid = newUid();
+    const tx = this.db.transaction(() => {
+      const seqRow = this.sql("SELECT coalesce(max(seq), 0) + 1 AS next FROM jobs").get() as { next: number };
+      this.sql(
+        `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
+           trace_ms, post_ms, exit_code, signal, status, git, trace, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        uid,
+        seqRow.next,
+        job.sessionId,
+        job.step,
+        job.stepIdentity,
+        job.kind,
+        job.name,
+        JSON.stringify(job.argv),
+        job.cwd,
+        job.startedAt,
+        job.durationMs,
+        job.traceMs,
+        job.postMs,
+        job.exitCode,
+        job.signal,
+        job.status,
+        JSON.stringify(job.git),
+        JSON.stringify(job.trace),
+        JSON.stringify(job.metadata),
+      );
+      for (const [role, list] of [
+        ["input", job.inputs],
+        ["output", job.outputs],
+      ] as const) {
+        for (const io of list) {
+          if (io.blake3) this.upsertArtifact(io.blake3, io.size ?? 0, io.path, io.digests);
+          this.sql(
+            "INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags) VALUES (?, ?, ?, ?, ?, ?)",
+          ).run(uid, role, io.path, io.blake3, io.size, io.flags);
+        }
+      }
+    });
+    tx.immediate();
+    return uid;
+  }
+
+  private upsertArtifact(blake3: string, size: number, path: string, digests?: Record<string, string>): void {
+    this.sql(
+      "INSERT INTO artifacts (blake3, size, first_seen_at, first_seen_path) VALUES (?, ?, ?, ?) ON CONFLICT(blake3) DO NOTHING",
+    ).run(blake3, size, Date.now(), path);
+    for (const [algorithm, digest] of Object.entries(digests ?? {})) {
+      if (algorithm === "blake3") continue;
+      this.sql("INSERT OR IGNORE INTO artifact_digests (blake3, algorithm, digest) VALUES (?, ?, ?)").run(
+        blake3,
+        algorithm,
+        digest,
+      );
+    }
+  }
+
+  job(uid: string): JobRow | undefined {
+    const r = this.sql("SELECT * FROM jobs WHERE uid = ?").get(uid) as Row | null;
+    return r ? toJob(r) : undefined;
+  }
+
+  jobsByUidPrefix(prefix: string): JobRow[] {
+    return (this.sql("SELECT * FROM jobs WHERE uid LIKE ? || '%' ORDER BY seq").all(prefix.toLowerCase()) as Row[]).map(
+      toJob,
+    );
+  }
+
+  /** Every job of a session, in recording order. */
+  sessionJobs(sessionId: number): JobRow[] {
+    return (this.sql("SELECT * FROM jobs WHERE session_id = ? ORDER BY seq").all(sessionId) as Row[]).map(toJob);
+  }
+
+  /** All inputs and outputs of a session's jobs, keyed by job uid (one query). */
+  sessionIo(sessionId: number): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
+    const rows = this.sql(
+      `SELECT io.* FROM job_io io JOIN jobs j ON j.uid = io.job_uid WHERE j.session_id = ? ORDER BY io.path`,
+    ).all(sessionId) as Row[];
+    return groupIo(rows);
+  }
+
+  jobIo(uid: string): { inputs: IoRecord[]; outputs: IoRecord[] } {
+    const rows = this.sql("SELECT * FROM job_io WHERE job_uid = ? ORDER BY path").all(uid) as Row[];
+    return groupIo(rows).get(uid) ?? { inputs: [], outputs: [] };
+  }
+
+  jobWithIo(uid: string): JobWithIo | undefined {
+    const job = this.job(uid);
+    if (!job) return undefined;
+    const io = this.jobIo(uid);
+    const digests = this.digestsFor([...io.inputs, ...io.outputs].map((x) => x.blake3).filter((x) => x !== null));
+    for (const x of [...io.inputs, ...io.outputs]) if (x.blake3) x.digests = digests.get(x.blake3) ?? {};
+    return { ...job, ...io };
+  }
+
+  /** Highest step number used in a session (0 when empty). */
+  maxStep(sessionId: number): number {
+    const r = this.sql("SELECT coalesce(max(step), 0) AS m FROM jobs WHERE session_id = ?").get(sessionId) as {
+      m: number;
+    };
+    return r.m;
+  }
+
+  /** The step already used by a job with this identity in the session, if any. */
+  stepForIdentity(sessionId: number, identity: string): number | undefined {
+    const r = this.sql(
+      "SELECT step FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1",
+    ).get(sessionId, identity) as { step: number } | null;
+    return r?.step;
+  }
+
+  deleteJob(uid: string): void {
+    const tx = this.db.transaction(() => {
+      this.sql("DELETE FROM job_io WHERE job_uid = ?").run(uid);
+      this.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
+      // Artifacts no job refers to any more go too (their digests cascade).
+      this.sql(
+        `DELETE FROM artifacts WHERE NOT EXISTS (SELECT 1 FROM job_io WHERE job_io.blake3 = artifacts.blake3)
+           AND NOT EXISTS (SELECT 1 FROM collection_members m WHERE m.blake3 = artifacts.blake3)`,
+      ).run();
+    });
+    tx.immediate();
+  }
+
+  // ── artifacts ───────────────────────────────────────────────────────────────────────────────────
+
+  artifact(blake3: string): ArtifactRow | undefined {
+    const r = this.sql("SELECT * FROM artifacts WHERE blake3 = ?").get(blake3) as Row | null;
+    if (!r) return undefined;
+    return {
+      blake3: r.blake3 as string,
+      size: r.size as number,
+      firstSeenAt: r.first_seen_at as number,
+      firstSeenPath: (r.first_seen_path as string | null) ?? null,
+      digests: this.digestsFor([r.blake3 as string]).get(r.blake3 as string) ?? {},
+    };
+  }
+
+  /** Artifacts whose BLAKE3 (or any other recorded digest) starts with `prefix`. */
+  artifactsByPrefix(prefix: string): ArtifactRow[] {
+    const p = prefix.toLowerCase();
+    const rows = this.sql(
+      `SELECT blake3 FROM artifacts WHERE blake3 LIKE ? || '%'
+       UNION SELECT blake3 FROM artifact_digests WHERE digest LIKE ? || '%' LIMIT 50`,
+    ).all(p, p) as { blake3: string }[];
+    return rows.map((r) => this.artifact(r.blake3)).filter((a): a is ArtifactRow => a !== undefined);
+  }
+
+  /** Jobs linked to an artifact, with the role and path of each link. */
+  artifactLinks(blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {
+    const rows = this.sql(
+      `SELECT j.*, io.role AS io_role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.blake3 = ? ORDER BY j.seq`,
+    ).all(blake3) as Row[];
+    return rows.map((r) => ({ job: toJob(r), role: r.io_role as "input" | "output", path: r.io_path as string }));
+  }
+
+  digestsFor(blake3s: string[]): Map<string, Record<string, string>> {
+    const out = new Map<string, Record<string, string>>();
+    for (const b of new Set(blake3s)) {
+      const rows = this.sql("SELECT algorithm, digest FROM artifact_digests WHERE blake3 = ?").all(b) as {
+        algorithm: string;
+        digest: string;
+      }[];
+      const d: Record<string, string> = {};
+      for (const r of rows) d[r.algorithm] = r.digest;
+      out.set(b, d);
+    }
+    return out;
+  }
+
+  // ── blobs ───────────────────────────────────────────────────────────────────────────────────────
+
+  putBlob(blake3: string, bytes: Uint8Array): void {
+    this.sql("INSERT OR IGNORE INTO blobs (blake3, bytes) VALUES (?, ?)").run(blake3, bytes);
+  }
+
+  blob(blake3: string): Uint8Array | undefined {
+    const r = this.sql("SELECT bytes FROM blobs WHERE blake3 = ?").get(blake3) as { bytes: Uint8Array } | null;
+    return r?.bytes;
+  }
+}
+
+function groupIo(rows: Row[]): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
+  const out = new Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }>();
+  for (const r of rows) {
+    const uid = r.job_uid as string;
+    let entry = out.get(uid);
+    if (!entry) {
+      entry = { inputs: [], outputs: [] };
+      out.set(uid, entry);
+    }
+    const io: IoRecord = {
+      path: r.path as string,
+      blake3: (r.blake3 as string | null) ?? null,
+      size: (r.size as number | null) ?? null,
+      flags: r.flags as number,
+    };
+    (r.role === "input" ? entry.inputs : entry.outputs).push(io);
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+/** Plain objects the store hands to core/ and ui/ (no SQL types leak out). */
+
+export type JobKind = "run" | "build" | "get" | "put";
+export type JobStatus = "ok" | "failed" | "interrupted";
+
+export interface SessionRow {
+  id: number;
+  uid: string;
+  createdAt: number;
+  active: boolean;
+  gitRepo: string | null;
+  gitCommitStart: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface IoRecord {
+  path: string;
+  /** null when the job deleted the file. */
+  blake3: string | null;
+  size: number | null;
+  flags: number;
+  /** Other digests of the artifact ({sha256: …}). */
+  digests?: Record<string, string>;
+}
+
+export interface JobRow {
+  uid: string;
+  seq: number;
+  sessionId: number;
+  step: number;
+  stepIdentity: string;
+  kind: JobKind;
+  name: string | null;
+  argv: string[];
+  cwd: string;
+  startedAt: number;
+  durationMs: number;
+  traceMs: number | null;
+  postMs: number | null;
+  exitCode: number | null;
+  signal: number | null;
+  status: JobStatus;
+  git: Record<string, unknown>;
+  trace: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface JobWithIo extends JobRow {
+  inputs: IoRecord[];
+  outputs: IoRecord[];
+}
+
+/** What `roar run` hands the store to record one job (one transaction). */
+export interface NewJob {
+  sessionId: number;
+  step: number;
+  stepIdentity: string;
+  kind: JobKind;
+  name: string | null;
+  argv: string[];
+  cwd: string;
+  startedAt: number;
+  durationMs: number;
+  traceMs: number | null;
+  postMs: number | null;
+  exitCode: number | null;
+  signal: number | null;
+  status: JobStatus;
+  git: Record<string, unknown>;
+  trace: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  inputs: IoRecord[];
+  outputs: IoRecord[];
+}
+
+export interface ArtifactRow {
+  blake3: string;
+  size: number;
+  firstSeenAt: number;
+  firstSeenPath: string | null;
+  digests: Record<string, string>;
+}
