@@ -1,0 +1,61 @@
+/** Git state of the working tree, from two git processes (status v2 carries commit and branch). */
+
+export interface GitState {
+  root: string;
+  commit: string | null;
+  branch: string | null;
+  remoteUrl: string | null;
+  /** Paths (relative to the root) that differ from HEAD, excluding ignored files. */
+  changes: { path: string; status: string; tracked: boolean }[];
+}
+
+function git(cwd: string, args: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(["git", ...args], {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+  });
+  return { ok: r.exitCode === 0, out: r.stdout.toString() };
+}
+
+export function readGitState(root: string): GitState {
+  const status = git(root, ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]);
+  let commit: string | null = null;
+  let branch: string | null = null;
+  const changes: GitState["changes"] = [];
+  const records = status.out.split("\0");
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i] as string;
+    if (rec.startsWith("# branch.oid ")) {
+      const oid = rec.slice("# branch.oid ".length);
+      commit = oid === "(initial)" ? null : oid;
+    } else if (rec.startsWith("# branch.head ")) {
+      const head = rec.slice("# branch.head ".length);
+      branch = head === "(detached)" ? "HEAD" : head;
+    } else if (rec.startsWith("1 ")) {
+      const parts = rec.split(" ");
+      changes.push({ path: parts.slice(8).join(" "), status: parts[1] ?? "", tracked: true });
+    } else if (rec.startsWith("2 ")) {
+      const parts = rec.split(" ");
+      changes.push({ path: parts.slice(9).join(" "), status: parts[1] ?? "", tracked: true });
+      i++; // the original path follows as its own record
+    } else if (rec.startsWith("u ")) {
+      const parts = rec.split(" ");
+      changes.push({ path: parts.slice(10).join(" "), status: "unmerged", tracked: true });
+    } else if (rec.startsWith("? ")) {
+      changes.push({ path: rec.slice(2), status: "untracked", tracked: false });
+    }
+  }
+  const remote = git(root, ["config", "--get", "remote.origin.url"]);
+  return { root, commit, branch, remoteUrl: remote.ok ? remote.out.trim() || null : null, changes };
+}
+
+/** `git diff HEAD --binary`: the patch that turns the commit into the working tree (tracked files). */
+export function diffAgainstHead(root: string): Uint8Array {
+  const r = Bun.spawnSync(["git", "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"], {
+    cwd: root,
+    stdout: "pipe",
+  });
+  return r.stdout;
+}

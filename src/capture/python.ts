@@ -1,0 +1,129 @@
+/**
+ * Python distributions a job actually used, from the files the tracer saw under site-packages /
+ * dist-packages, mapped to `name==version` through each environment's `.dist-info` records. No import hooks.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;
+
+interface DistIndex {
+  /** top-level module or package name → distribution */
+  byTop: Map<string, { name: string; version: string }>;
+}
+
+const indexCache = new Map<string, DistIndex>();
+
+function parseMetadata(dir: string): { name: string; version: string } | null {
+  try {
+    const text = readFileSync(join(dir, "METADATA"), "utf8");
+    const name = /^Name:\s*(.+)$/m.exec(text)?.[1]?.trim();
+    const version = /^Version:\s*(.+)$/m.exec(text)?.[1]?.trim();
+    if (name && version) return { name, version };
+  } catch {
+    // fall back to the directory name
+  }
+  const m = /^(.+?)-([^-]+)\.dist-info$/.exec(dir.split("/").pop() ?? "");
+  return m?.[1] && m[2] ? { name: m[1], version: m[2] } : null;
+}
+
+function topLevels(dir: string): string[] {
+  const tops = new Set<string>();
+  try {
+    for (const line of readFileSync(join(dir, "top_level.txt"), "utf8").split("\n"))
+      if (line.trim()) tops.add(line.trim());
+  } catch {
+    // no top_level.txt (common for wheels built by newer backends)
+  }
+  try {
+    for (const line of readFileSync(join(dir, "RECORD"), "utf8").split("\n")) {
+      const file = line.split(",")[0] ?? "";
+      if (!file || file.startsWith("..") || file.includes(".dist-info/")) continue;
+      const first = file.split("/")[0] ?? "";
+      tops.add(first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, ""));
+    }
+  } catch {
+    // no RECORD
+  }
+  return [...tops].filter(Boolean);
+}
+
+function indexSitePackages(site: string): DistIndex {
+  const cached = indexCache.get(site);
+  if (cached) return cached;
+  const byTop = new Map<string, { name: string; version: string }>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(site);
+  } catch {
+    // vanished
+  }
+  for (const entry of entries) {
+    if (!entry.endsWith(".dist-info")) continue;
+    const dir = join(site, entry);
+    const meta = parseMetadata(dir);
+    if (!meta) continue;
+    for (const top of topLevels(dir)) if (!byTop.has(top)) byTop.set(top, meta);
+  }
+  const index = { byTop };
+  indexCache.set(site, index);
+  return index;
+}
+
+export interface PythonPackages {
+  pip: Record<string, string>;
+  sitePackages: string[];
+}
+
+export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
+  const pip: Record<string, string> = {};
+  const sites = new Set<string>();
+  for (const path of paths) {
+    const m = SITE.exec(path);
+    if (!m?.[1] || !m[2]) continue;
+    const first = m[2].split("/")[0] ?? "";
+    if (first.endsWith(".dist-info") || first.endsWith(".egg-info") || first === "__pycache__") continue;
+    sites.add(m[1]);
+    const top = first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
+    const dist = indexSitePackages(m[1]).byTop.get(top);
+    if (dist) pip[dist.name] = dist.version;
+  }
+  return { pip, sitePackages: [...sites].sort() };
+}
+
+export interface PythonInterpreter {
+  executable: string;
+  version: string | null;
+  venv: string | null;
+}
+
+/** The first Python interpreter the job executed, with its version (from pyvenv.cfg or one quick spawn). */
+export async function pythonInterpreter(executables: Iterable<string>): Promise<PythonInterpreter | null> {
+  let exe: string | null = null;
+  for (const e of executables) {
+    if (/\/python[0-9.]*$/.test(e)) {
+      exe = e;
+      break;
+    }
+  }
+  if (!exe) return null;
+  const venvCfg = join(dirname(dirname(exe)), "pyvenv.cfg");
+  let venv: string | null = null;
+  if (existsSync(venvCfg)) {
+    venv = dirname(venvCfg);
+    const cfg = readFileSync(venvCfg, "utf8");
+    const v = /^version(?:_info)?\s*=\s*(\S+)/m.exec(cfg)?.[1];
+    if (v) return { executable: exe, version: v, venv };
+  }
+  try {
+    const r = Bun.spawnSync([exe, "-c", "import platform; print(platform.python_version())"], {
+      stdout: "pipe",
+      stderr: "ignore",
+      timeout: 5000,
+    });
+    const version = r.exitCode === 0 ? r.stdout.toString().trim() : null;
+    return { executable: exe, version, venv };
+  } catch {
+    return { executable: exe, version: null, venv };
+  }
+}

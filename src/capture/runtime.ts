@@ -1,0 +1,71 @@
+/** What machine a job ran on. Cheap facts only; slow probes (nvidia-smi) run while the job runs. */
+import { existsSync, readFileSync } from "node:fs";
+import { arch, cpus, hostname, platform, release, totalmem, version } from "node:os";
+
+export interface RuntimeInfo {
+  hostname: string;
+  os: { system: string; release: string; version: string; machine: string };
+  cpu: { model: string | null; count: number };
+  memory: { totalMb: number };
+  container: { type: string } | null;
+  gpu: { name: string; memoryMb: number | null; driver: string | null }[];
+  cuda: { driverVersion: string | null } | null;
+}
+
+function containerType(): { type: string } | null {
+  if (existsSync("/.dockerenv")) return { type: "docker" };
+  if (process.env.KUBERNETES_SERVICE_HOST) return { type: "kubernetes" };
+  if (process.env.container === "podman" || existsSync("/run/.containerenv")) return { type: "podman" };
+  try {
+    const cgroup = readFileSync("/proc/1/cgroup", "utf8");
+    if (/docker|containerd/.test(cgroup)) return { type: "docker" };
+    if (/kubepods/.test(cgroup)) return { type: "kubernetes" };
+  } catch {
+    // not Linux, or no /proc
+  }
+  return null;
+}
+
+export function baseRuntime(): Omit<RuntimeInfo, "gpu" | "cuda"> {
+  const cpuList = cpus();
+  return {
+    hostname: hostname(),
+    os: { system: platform(), release: release(), version: version(), machine: arch() },
+    cpu: { model: cpuList[0]?.model ?? null, count: cpuList.length },
+    memory: { totalMb: Math.round(totalmem() / 1024 / 1024) },
+    container: containerType(),
+  };
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return null;
+}
+
+/** One nvidia-smi call (5 s timeout) when it exists; started early and awaited after the trace. */
+export async function probeGpus(): Promise<Pick<RuntimeInfo, "gpu" | "cuda">> {
+  const smi = onPath("nvidia-smi");
+  if (!smi) return { gpu: [], cuda: null };
+  try {
+    const proc = Bun.spawn([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"], {
+      stdout: "pipe",
+      stderr: "ignore",
+      timeout: 5000,
+    });
+    const out = await new Response(proc.stdout).text();
+    if ((await proc.exited) !== 0) return { gpu: [], cuda: null };
+    const gpu = out
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [name, mem, driver] = line.split(",").map((s) => s.trim());
+        return { name: name ?? "", memoryMb: mem ? Number(mem) : null, driver: driver ?? null };
+      });
+    return { gpu, cuda: { driverVersion: gpu[0]?.driver ?? null } };
+  } catch {
+    return { gpu: [], cuda: null };
+  }
+}

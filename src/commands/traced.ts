@@ -1,0 +1,196 @@
+/**
+ * Shared body of `roar run` and `roar build`: git gate, tracer, signals, recording, report, exit status
+ * (docker-run style: the child's code, 128+N for signal N, 125 for roar's own failure, 126/127 from exec).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Option } from "clipanion";
+import { diffAgainstHead, type GitState, readGitState } from "../capture/git.ts";
+import { probeGpus } from "../capture/runtime.ts";
+import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
+import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
+import { recordJob } from "../run/record.ts";
+import { findGitRoot } from "../store/project.ts";
+import { RoarStore } from "../store/store.ts";
+import type { JobKind } from "../store/types.ts";
+import { selectBackend, type TracerChoice } from "../trace/select.ts";
+import type { RunningTrace } from "../trace/types.ts";
+import { runReport } from "../ui/run-report.ts";
+import { ConfiguredCommand } from "./base.ts";
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+
+export abstract class TracedCommand extends ConfiguredCommand {
+  abstract readonly kind: JobKind;
+
+  tracer = Option.String("--tracer", { description: "Tracer backend: auto, ptrace or preload" });
+  quiet = Option.Boolean("-q,--quiet", false, { description: "Do not print the report" });
+  name = Option.String("-n,--name", { description: "A name for this step" });
+  hash = Option.Array("--hash", { description: "Also compute this digest (sha256, sha512, sha1, md5); repeatable" });
+  allowDirty = Option.Boolean("--allow-dirty", false, {
+    description: "Run with uncommitted changes; the diff against HEAD is stored with the job",
+  });
+  json = Option.Boolean("--json", false, { description: "Print the recorded job as JSON on stdout" });
+  yes = Option.Boolean("-y,--yes", false, { description: "Do not ask (e.g. when re-running a stale step)" });
+  noColor = Option.Boolean("--no-color", false, { hidden: true });
+  argv = Option.Proxy({ required: 1 });
+
+  override async execute(): Promise<number> {
+    try {
+      return await this.traced();
+    } catch (error) {
+      if (error instanceof NotInitializedError) throw error;
+      if (error instanceof RoarError) throw new RoarError(error.message, 125, error.hint);
+      throw error;
+    } finally {
+      closeHashPool();
+    }
+  }
+
+  /** Hook for `roar run @N`: turns the proxied argv into the command to run. */
+  protected async resolveArgv(argv: string[], _store: RoarStore, _sessionId: number): Promise<string[]> {
+    return argv;
+  }
+
+  private async traced(): Promise<number> {
+    if (this.argv.length === 0 || this.argv[0] === "") throw new UsageError(`usage: roar ${this.kind} <command...>`);
+    const project = this.project();
+    const { config } = this.loadConfig(project);
+    const store = RoarStore.open(project);
+    try {
+      const session = store.ensureActiveSession();
+      const argv = await this.resolveArgv(this.argv, store, session.id);
+      const gitRoot = findGitRoot(project.root);
+      const git = gitRoot ? readGitState(gitRoot) : null;
+      if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
+      const dirtyPatch = await this.checkDirty(git, store, project.root);
+      if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
+
+      const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
+      const choice = (this.tracer ?? config.tracer.default) as TracerChoice;
+      if (!["auto", "ptrace", "preload"].includes(choice)) {
+        throw new UsageError(`unknown tracer '${choice}': use auto, ptrace or preload`);
+      }
+      const backend = selectBackend(choice);
+      const gpu = probeGpus();
+      const privateDir = mkdtempSync(join(tmpdir(), "roar-trace-"));
+      const eventsPath = join(privateDir, "events.bin");
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
+      Object.assign(env, config.env);
+
+      let interrupts = 0;
+      let running: RunningTrace | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signal === "SIGINT") {
+          interrupts++;
+          if (interrupts >= 2) {
+            running?.kill("SIGKILL");
+            this.note("roar: second interrupt — aborting without recording");
+            rmSync(privateDir, { recursive: true, force: true });
+            process.exit(130);
+          }
+          // On a terminal the child already got the SIGINT from the foreground process group.
+          if (!process.stdin.isTTY) running?.kill("SIGINT");
+        } else {
+          running?.kill(signal);
+        }
+      };
+      const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+      for (const s of signals) process.on(s, onSignal);
+      let outcome: Awaited<RunningTrace["done"]>;
+      try {
+        running = backend.start({ argv, env, cwd: this.context.cwd, eventsPath });
+        outcome = await running.done;
+      } finally {
+        for (const s of signals) process.off(s, onSignal);
+      }
+      if (outcome.spawnError) {
+        rmSync(privateDir, { recursive: true, force: true });
+        this.note(`roar: ${outcome.spawnError.message}`);
+        return outcome.spawnError.code;
+      }
+      const postStart = performance.now();
+      const progress =
+        this.quiet || !process.stderr.isTTY
+          ? undefined
+          : (done: number, total: number) => {
+              if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
+            };
+      const recorded = await recordJob({
+        store,
+        sessionId: session.id,
+        projectRoot: project.root,
+        roarDir: project.roarDir,
+        kind: this.kind,
+        name: this.name ?? null,
+        argv,
+        cwd: this.context.cwd,
+        outcome,
+        interrupted: interrupts > 0,
+        filters: {
+          ignoreSystemReads: config.filters.ignore_system_reads,
+          ignorePackageReads: config.filters.ignore_package_reads,
+          ignoreTorchCache: config.filters.ignore_torch_cache,
+          ignoreTmpFiles: config.filters.ignore_tmp_files,
+          trackRepoFiles: config.output.track_repo_files,
+          ignorePaths: config.filters.ignore_paths,
+        },
+        privatePaths: new Set([eventsPath]),
+        algorithms,
+        git,
+        dirtyPatch,
+        injectedEnv: config.env,
+        gpu,
+        onHashProgress: progress,
+      });
+      if (progress) process.stderr.write("\r\x1b[K");
+      rmSync(privateDir, { recursive: true, force: true });
+      const postMs = performance.now() - postStart;
+      store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
+      if (this.json) {
+        this.printJson({ uid: recorded.uid, ...recorded.job, postMs: Math.round(postMs) });
+      } else if (!this.quiet && config.output.verbosity !== "quiet") {
+        this.note(runReport(recorded.job, recorded.uid, postMs));
+      }
+      if (outcome.signal !== null) return 128 + outcome.signal;
+      if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
+      return outcome.exitCode ?? 125;
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Refuses a dirty tree (except known outputs), or with --allow-dirty returns the patch to store. */
+  private async checkDirty(
+    git: GitState | null,
+    store: RoarStore,
+    projectRoot: string,
+  ): Promise<{ blake3: string; bytes: Uint8Array } | null> {
+    if (!git) return null;
+    const known = new Set(
+      (store.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").all() as { path: string }[]).map(
+        (r) => r.path,
+      ),
+    );
+    const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
+    const blocking = git.changes.filter((c) => {
+      const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
+      return !known.has(rel) && !c.path.startsWith(".roar/") && !rel.startsWith(".roar/");
+    });
+    if (blocking.length === 0) return null;
+    if (!this.allowDirty) {
+      const shown = blocking.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);
+      if (blocking.length > 10) shown.push(`  … and ${blocking.length - 10} more`);
+      throw new RoarError(
+        `the working tree has uncommitted changes:\n${shown.join("\n")}`,
+        125,
+        "Commit them (git add -A && git commit), add generated files to .gitignore, or re-run with --allow-dirty to store the diff with the job.",
+      );
+    }
+    const bytes = diffAgainstHead(git.root);
+    if (bytes.length === 0) return null;
+    return { blake3: await hashBytes(bytes), bytes };
+  }
+}

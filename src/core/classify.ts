@@ -1,0 +1,150 @@
+/**
+ * From a tracer event stream to per-path facts: what the job read, wrote, created, deleted — in event order,
+ * so a file the job wrote and then read is an intermediate, not an input, and a rename-over attributes the
+ * write to the final name. Pure: no filesystem access (the caller resolves O_RDWR opens with a stat check).
+ */
+import { ForkFlags, LinkFlags, OpenFlags, type OpenStat, type TraceEvent, UnlinkFlags } from "../schema/events.ts";
+
+export interface PathFacts {
+  path: string;
+  /** The job read content that existed before it touched the file. */
+  read: boolean;
+  /** The job wrote (created, truncated, renamed or linked into place) this path. */
+  written: boolean;
+  /** Opened read-write without other evidence of writing: decided by comparing `openStat` with the file now. */
+  maybeWritten: boolean;
+  /** A file that existed before the job and was removed (or renamed away) by it. */
+  deleted: boolean;
+  /** Stat at the first read open (for "changed during the run" checks and cache lookups). */
+  openStat: OpenStat | null;
+}
+
+export interface ProcessFacts {
+  pid: number;
+  ppid: number | null;
+  argv: string[];
+  exe: string | null;
+  exitCode: number | null;
+  signal: number | null;
+}
+
+export interface Classification {
+  files: Map<string, PathFacts>;
+  processes: ProcessFacts[];
+  /** Executables run (absolute paths), for interpreter and package detection. */
+  executables: Set<string>;
+}
+
+function facts(files: Map<string, PathFacts>, path: string): PathFacts {
+  let f = files.get(path);
+  if (!f) {
+    f = { path, read: false, written: false, maybeWritten: false, deleted: false, openStat: null };
+    files.set(path, f);
+  }
+  return f;
+}
+
+/** Events in global order: (ts, pid, seq). */
+export function orderEvents(events: readonly TraceEvent[]): TraceEvent[] {
+  return [...events].sort((a, b) => a.ts - b.ts || a.pid - b.pid || a.seq - b.seq);
+}
+
+export function classifyEvents(events: readonly TraceEvent[]): Classification {
+  const files = new Map<string, PathFacts>();
+  const processes = new Map<number, ProcessFacts>();
+  const executables = new Set<string>();
+  const proc = (pid: number): ProcessFacts => {
+    let p = processes.get(pid);
+    if (!p) {
+      p = { pid, ppid: null, argv: [], exe: null, exitCode: null, signal: null };
+      processes.set(pid, p);
+    }
+    return p;
+  };
+
+  for (const e of orderEvents(events)) {
+    switch (e.kind) {
+      case "proc_start": {
+        const p = proc(e.pid);
+        p.ppid = e.ppid;
+        p.argv = e.argv;
+        p.exe = e.exe;
+        executables.add(e.exe);
+        break;
+      }
+      case "exec":
+        executables.add(e.path);
+        break;
+      case "fork":
+        if ((e.flags & ForkFlags.THREAD) === 0) proc(e.child).ppid = e.pid;
+        break;
+      case "exit": {
+        const p = proc(e.pid);
+        p.exitCode = e.code;
+        p.signal = e.signal;
+        break;
+      }
+      case "open": {
+        const f = facts(files, e.path);
+        const mode = e.flags & OpenFlags.ACCMODE;
+        const truncates = (e.flags & OpenFlags.TRUNC) !== 0;
+        const createdNew = (e.flags & OpenFlags.CREAT) !== 0 && e.stat === null;
+        const reads = mode === 0 || (mode === OpenFlags.RDWR && !truncates && !createdNew);
+        // A read counts only when the content predates the job's own writes.
+        if (reads && !f.written && !f.read) {
+          f.read = true;
+          f.openStat = e.stat;
+        }
+        if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
+          f.written = true;
+          f.deleted = false;
+        } else if (mode === OpenFlags.RDWR) {
+          f.maybeWritten = true;
+        }
+        break;
+      }
+      case "truncate": {
+        const f = facts(files, e.path);
+        f.written = true;
+        f.deleted = false;
+        break;
+      }
+      case "rename": {
+        const from = facts(files, e.from);
+        const to = facts(files, e.to);
+        // What was at `to` before is replaced; the content moves with the name.
+        to.written = true;
+        to.deleted = false;
+        if (!from.written) from.deleted = true; // a pre-existing file moved away
+        from.written = false;
+        from.maybeWritten = false;
+        break;
+      }
+      case "link": {
+        const to = facts(files, e.to);
+        to.written = true;
+        to.deleted = false;
+        if ((e.flags & LinkFlags.SYMLINK) === 0) {
+          // A hard link shares content with `from`; nothing else changes.
+        }
+        break;
+      }
+      case "unlink": {
+        if ((e.flags & UnlinkFlags.DIR) !== 0) break;
+        const f = facts(files, e.path);
+        if (f.written) {
+          // The job's own temporary file: it leaves no trace.
+          f.written = false;
+          f.maybeWritten = false;
+        } else {
+          f.deleted = true;
+          f.maybeWritten = false;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { files, processes: [...processes.values()], executables };
+}

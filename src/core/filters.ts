@@ -1,0 +1,101 @@
+/**
+ * Which traced paths are provenance. System files, installed packages, caches and roar's own files are not;
+ * data the job reads and writes is. Paths inside the project are never dropped as "system" or "tmp" (test
+ * and scratch repositories often live under /tmp).
+ */
+import { extname, sep } from "node:path";
+
+export interface FilterSettings {
+  ignoreSystemReads: boolean;
+  ignorePackageReads: boolean;
+  ignoreTorchCache: boolean;
+  ignoreTmpFiles: boolean;
+  trackRepoFiles: boolean;
+  ignorePaths: readonly string[];
+}
+
+export interface FilterContext {
+  projectRoot: string;
+  roarDir: string;
+  tmpDirs: readonly string[];
+  /** Files roar itself created for this run (the event stream…). */
+  privatePaths: ReadonlySet<string>;
+}
+
+const SYSTEM_PREFIXES = [
+  "/sys/",
+  "/etc/",
+  "/sbin/",
+  "/proc/",
+  "/dev/",
+  "/usr/",
+  "/opt/",
+  "/lib/",
+  "/lib64/",
+  "/bin/",
+  "/run/",
+  "/var/lib/",
+  "/var/cache/",
+];
+const ALWAYS_IGNORED_PREFIXES = ["/proc/", "/dev/", "/sys/"];
+const TORCH_CACHE = ["/tmp/torchinductor_", "/tmp/torch_", "/tmp/triton", "/.triton/"];
+/** Code whose identity is the git commit, not an artifact. */
+const CODE_EXTENSIONS = new Set([
+  ".py",
+  ".pyx",
+  ".pxd",
+  ".so",
+  ".c",
+  ".cc",
+  ".cpp",
+  ".h",
+  ".hpp",
+  ".rs",
+  ".go",
+  ".sh",
+  ".ipynb",
+]);
+
+function under(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+function isPackagePath(path: string): boolean {
+  return (
+    path.includes("/site-packages/") ||
+    path.includes("/dist-packages/") ||
+    /\/lib\/python\d+(\.\d+)?\//.test(path) ||
+    path.includes("/__pycache__/") ||
+    path.endsWith(".pyc") ||
+    path.endsWith("/pyvenv.cfg")
+  );
+}
+
+function matchesUserPattern(path: string, projectRoot: string, pattern: string): boolean {
+  if (pattern.startsWith("/")) return path.startsWith(pattern);
+  const rel = under(path, projectRoot) ? path.slice(projectRoot.length + 1) : path;
+  if (pattern.endsWith("/")) return rel.startsWith(pattern) || rel.includes(`/${pattern}`);
+  return rel.includes(pattern);
+}
+
+export type Role = "read" | "write";
+
+/** The reason a path is not provenance, or null when it is. */
+export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: FilterContext): string | null {
+  if (ctx.privatePaths.has(path)) return "roar";
+  if (under(path, ctx.roarDir) || path.includes("/.roar/")) return "roar";
+  if (path.includes("/.git/") || path.endsWith("/.git")) return "git";
+  if (ALWAYS_IGNORED_PREFIXES.some((p) => path.startsWith(p))) return "system";
+  const inProject = under(path, ctx.projectRoot);
+  if (s.ignorePaths.some((p) => matchesUserPattern(path, ctx.projectRoot, p))) return "filters.ignore_paths";
+  if (s.ignoreTorchCache && TORCH_CACHE.some((p) => path.includes(p))) return "torch cache";
+  if (s.ignorePackageReads && isPackagePath(path)) return "package";
+  if (!inProject) {
+    if (s.ignoreTmpFiles && ctx.tmpDirs.some((d) => under(path, d))) return "tmp";
+    if (role === "read" && s.ignoreSystemReads && SYSTEM_PREFIXES.some((p) => path.startsWith(p))) return "system";
+    if (role === "write" && SYSTEM_PREFIXES.some((p) => path.startsWith(p))) return "system";
+    if (role === "read" && /\/\.cache\/|\/\.local\/lib\//.test(path)) return "cache";
+  }
+  if (role === "read" && inProject && !s.trackRepoFiles && CODE_EXTENSIONS.has(extname(path))) return "code";
+  return null;
+}

@@ -1,0 +1,197 @@
+/**
+ * One `roar run` / `roar build`, after the command finished: classify the trace, filter, hash, capture the
+ * environment, and record the job in one transaction.
+ */
+import { statSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { debianPackages } from "../capture/dpkg.ts";
+import type { GitState } from "../capture/git.ts";
+import { pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
+import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
+import { type Classification, classifyEvents } from "../core/classify.ts";
+import { looksSecret, REDACTED } from "../core/envvars.ts";
+import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
+import { stepIdentity } from "../core/step.ts";
+import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
+import { IoFlags } from "../store/schema.ts";
+import type { RoarStore } from "../store/store.ts";
+import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
+import { displayPath, fsPath } from "../trace/paths.ts";
+import type { TraceOutcome } from "../trace/types.ts";
+
+export interface RecordInput {
+  store: RoarStore;
+  sessionId: number;
+  projectRoot: string;
+  roarDir: string;
+  kind: JobKind;
+  name: string | null;
+  argv: string[];
+  cwd: string;
+  outcome: TraceOutcome;
+  interrupted: boolean;
+  filters: FilterSettings;
+  privatePaths: Set<string>;
+  algorithms: ExtraAlgorithm[];
+  git: GitState | null;
+  dirtyPatch: { blake3: string; bytes: Uint8Array } | null;
+  injectedEnv: Record<string, string>;
+  gpu: Promise<Pick<RuntimeInfo, "gpu" | "cuda">>;
+  onHashProgress?: (done: number, total: number) => void;
+}
+
+export interface RecordedJob {
+  uid: string;
+  step: number;
+  job: NewJob;
+  skipped: { path: string; reason: string }[];
+  classification: Classification;
+}
+
+function toStored(path: string, root: string): string {
+  return path === root || path.startsWith(root + sep) ? relative(root, path) : path;
+}
+
+/** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
+function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } | null): boolean {
+  if (!stat) return false;
+  try {
+    const now = statSync(fsPath(path), { bigint: true });
+    return Number(now.size) !== stat.size || Number(now.mtimeNs) !== stat.mtimeNs;
+  } catch {
+    return true;
+  }
+}
+
+export async function recordJob(input: RecordInput): Promise<RecordedJob> {
+  const { outcome, projectRoot } = input;
+  const classification = classifyEvents(outcome.events);
+  const filterCtx: FilterContext = {
+    projectRoot,
+    roarDir: input.roarDir,
+    tmpDirs: [...new Set(["/tmp", "/var/tmp", process.env.TMPDIR ?? "/tmp"].map((d) => resolve(d)))],
+    privatePaths: input.privatePaths,
+  };
+  const skipped: { path: string; reason: string }[] = [];
+  const inputs: { path: string; flags: number; stat: { size: number; mtimeNs: number } | null }[] = [];
+  const outputs: { path: string; flags: number }[] = [];
+  for (const f of classification.files.values()) {
+    let written = f.written;
+    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat);
+    if (f.read) {
+      const reason = ignoreReason(f.path, "read", input.filters, filterCtx);
+      if (reason) skipped.push({ path: f.path, reason });
+      else {
+        let flags = written ? IoFlags.READ_WRITE : 0;
+        if (!written && changedSinceOpen(f.path, f.openStat)) flags |= IoFlags.CHANGED_DURING_RUN;
+        inputs.push({ path: f.path, flags, stat: f.openStat });
+      }
+    }
+    if (written || f.deleted) {
+      const reason = ignoreReason(f.path, "write", input.filters, filterCtx);
+      if (reason) {
+        if (!f.read) skipped.push({ path: f.path, reason });
+      } else
+        outputs.push({
+          path: f.path,
+          flags: (f.deleted && !written ? IoFlags.DELETED : 0) | (f.read ? IoFlags.READ_WRITE : 0),
+        });
+    }
+  }
+
+  // Hash every input and output that still exists, once.
+  const toHash = new Set<string>();
+  for (const i of inputs) toHash.add(i.path);
+  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0) toHash.add(o.path);
+  const cache = new SqliteHashCache(input.store.db);
+  const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
+  const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
+    algorithms: input.algorithms,
+    cache,
+    onProgress: (p) => {
+      hashing.cacheHits = p.cacheHits;
+      hashing.bytesHashed = p.bytesHashed;
+      input.onHashProgress?.(p.filesDone, p.filesTotal);
+    },
+  });
+
+  const ioRecord = (path: string, flags: number): IoRecord | null => {
+    const h = hashed.get(path);
+    const stored = displayPath(toStored(path, projectRoot));
+    if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
+    if (!h || isHashError(h)) {
+      // Vanished after the job (or not a regular file): an output that is gone was deleted by the job.
+      if (h && h.code === "ENOENT") return { path: stored, blake3: null, size: null, flags: flags | IoFlags.DELETED };
+      return null;
+    }
+    return { path: stored, blake3: h.blake3, size: h.size, flags, digests: { ...h.digests } as Record<string, string> };
+  };
+  const inputRecords = inputs
+    .map((i) => ioRecord(i.path, i.flags))
+    .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
+  const outputRecords = outputs.map((o) => ioRecord(o.path, o.flags)).filter((x): x is IoRecord => x !== null);
+
+  // Environment capture (in parallel where it spawns).
+  const readPaths = [...classification.files.values()].filter((f) => f.read).map((f) => f.path);
+  const [python, dpkg, gpu] = await Promise.all([
+    pythonInterpreter(classification.executables),
+    debianPackages(classification.executables, readPaths),
+    input.gpu,
+  ]);
+  const pip = usedPythonPackages(readPaths);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.injectedEnv)) env[k] = looksSecret(k) ? REDACTED : v;
+
+  const status: JobStatus = input.interrupted
+    ? "interrupted"
+    : outcome.exitCode === 0 && outcome.signal === null && outcome.spawnError === null
+      ? "ok"
+      : "failed";
+  const identity = stepIdentity(input.kind, input.argv);
+  const step = input.store.stepForIdentity(input.sessionId, identity) ?? input.store.maxStep(input.sessionId) + 1;
+  const git = input.git;
+  const job: NewJob = {
+    sessionId: input.sessionId,
+    step,
+    stepIdentity: identity,
+    kind: input.kind,
+    name: input.name,
+    argv: input.argv,
+    cwd: toStored(input.cwd, projectRoot),
+    startedAt: outcome.startedAt,
+    durationMs: Math.round(outcome.durationMs),
+    traceMs: Math.round(outcome.durationMs),
+    postMs: null,
+    exitCode: outcome.spawnError ? outcome.spawnError.code : outcome.exitCode,
+    signal: outcome.signal,
+    status,
+    git: git
+      ? {
+          commit: git.commit,
+          branch: git.branch,
+          remoteUrl: git.remoteUrl,
+          clean: input.dirtyPatch === null,
+          ...(input.dirtyPatch ? { patch: input.dirtyPatch.blake3 } : {}),
+        }
+      : {},
+    trace: {
+      backend: outcome.backend,
+      complete: outcome.incomplete.length === 0,
+      reasons: outcome.incomplete,
+      processes: classification.processes.length,
+    },
+    metadata: {
+      packages: { pip: pip.pip, dpkg },
+      python: python ? { ...python, sitePackages: pip.sitePackages } : null,
+      runtime: { ...baseRuntime(), ...gpu },
+      env,
+      skipped: skipped.length,
+      hashing,
+    },
+    inputs: inputRecords,
+    outputs: outputRecords,
+  };
+  if (input.dirtyPatch) input.store.putBlob(input.dirtyPatch.blake3, input.dirtyPatch.bytes);
+  const uid = input.store.insertJob(job);
+  return { uid, step, job, skipped, classification };
+}

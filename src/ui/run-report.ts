@@ -1,0 +1,70 @@
+/** The report printed on stderr after `roar run` / `roar build`. */
+import { stepLabel } from "../core/step.ts";
+import type { IoRecord, NewJob } from "../store/types.ts";
+import { styler } from "./style.ts";
+
+export function formatBytes(n: number | null): string {
+  if (n === null) return "-";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+const SHOWN = 5;
+
+function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>): string[] {
+  const lines = [`${s.bold(title)} (${list.length})`];
+  for (const io of list.slice(0, SHOWN)) {
+    const digest = io.blake3 ? io.blake3.slice(0, 12) : s.red("deleted");
+    lines.push(`  ${io.path}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
+  }
+  if (list.length > SHOWN) lines.push(s.dim(`  … and ${list.length - SHOWN} more`));
+  return lines;
+}
+
+export function runReport(job: NewJob, uid: string, postMs: number): string {
+  const s = styler(process.stderr);
+  const trace = job.trace as { backend: string; complete: boolean; reasons: { reason: string; detail: string }[] };
+  const git = job.git as { commit?: string | null; branch?: string | null; clean?: boolean };
+  const packages = (job.metadata.packages ?? {}) as { pip?: object; dpkg?: object };
+  const outcome =
+    job.status === "ok"
+      ? s.green("ok")
+      : job.status === "interrupted"
+        ? s.yellow("interrupted")
+        : s.red(job.signal !== null ? `killed by signal ${job.signal}` : `exit ${job.exitCode}`);
+  const lines = [
+    `${s.bold(`roar: ${stepLabel(job.step, job.kind)}`)} ${outcome} · job ${uid.slice(0, 12)} · ${formatDuration(job.durationMs)} (trace ${formatDuration(job.traceMs ?? 0)} + roar ${formatDuration(postMs)})`,
+    ...ioLines("Inputs", job.inputs, s),
+    ...ioLines("Outputs", job.outputs, s),
+  ];
+  const verdict = trace.complete
+    ? s.green("complete")
+    : s.yellow(
+        `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${r.detail})` : r.reason)))].slice(0, 3).join(", ")}`,
+      );
+  lines.push(`trace: ${trace.backend} · ${verdict}`);
+  if (git.commit) {
+    lines.push(
+      `git: ${git.branch ?? "?"} @ ${git.commit.slice(0, 8)} ${git.clean ? "clean" : s.yellow("dirty (patch stored)")}`,
+    );
+  }
+  lines.push(
+    `packages: ${Object.keys(packages.pip ?? {}).length} pip, ${Object.keys(packages.dpkg ?? {}).length} dpkg`,
+  );
+  return `${lines.join("\n")}\n`;
+}
