@@ -2,7 +2,7 @@
  * The whole test suite, as CI runs it: set-up (system packages, native build), type-check, lint, then every
  * bun test. Ends with the plain line "N passed, N failed" that CI reads, and exits non-zero on any failure.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
 import { ensureSystemPackages } from "./setup.ts";
@@ -28,6 +28,7 @@ await step("cargo test", () => $`cargo test --release --offline --quiet`.cwd(joi
 
 const junit = join(root, "test-results/junit.xml");
 rmSync(junit, { force: true });
+mkdirSync(join(root, "test-results"), { recursive: true });
 const extra = process.argv.slice(2);
 await step("bun test", () =>
   $`bun test --reporter=junit --reporter-outfile=${junit} ${extra}`.env({ ...process.env, FORCE_COLOR: "0" }).nothrow(),

@@ -1,49 +1,121 @@
-/** Debian packages owning the executables and shared libraries a job loaded: one `dpkg -S`, one `dpkg-query`. */
-import { existsSync, realpathSync } from "node:fs";
+/**
+ * Debian packages owning the executables and shared libraries a job loaded. `dpkg -S` is slow (it scans the
+ * package file lists), so owners are cached in $XDG_CACHE_HOME/roar/dpkg-owners.json, invalidated whenever
+ * dpkg's status file changes; only paths not seen before cost a `dpkg -S` / `dpkg-query` call.
+ */
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 
 const LIBRARY = /\.so(\.\d+)*$/;
+const STATUS = "/var/lib/dpkg/status";
+
+interface OwnerCache {
+  statusMtimeMs: number;
+  /** path → package (null: owned by no package) */
+  owners: Record<string, string | null>;
+  versions: Record<string, string>;
+}
+
+function cachePath(): string {
+  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
+  return join(base, "roar", "dpkg-owners.json");
+}
+
+function loadCache(statusMtimeMs: number): OwnerCache {
+  try {
+    const c = JSON.parse(readFileSync(cachePath(), "utf8")) as OwnerCache;
+    if (c.statusMtimeMs === statusMtimeMs) return c;
+  } catch {
+    // no cache yet
+  }
+  return { statusMtimeMs, owners: {}, versions: {} };
+}
+
+function saveCache(cache: OwnerCache): void {
+  try {
+    const path = cachePath();
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(cache));
+    renameSync(tmp, path);
+  } catch {
+    // a cache is an optimisation only
+  }
+}
+
+/** dpkg records /lib/... on merged-/usr systems where the loader opens /usr/lib/...: try every spelling. */
+function spellings(path: string): string[] {
+  const out = new Set([path]);
+  try {
+    out.add(realpathSync(path));
+  } catch {
+    // gone
+  }
+  for (const p of [...out]) {
+    if (p.startsWith("/usr/lib/") || p.startsWith("/usr/bin/") || p.startsWith("/usr/sbin/")) out.add(p.slice(4));
+    else if (p.startsWith("/lib/") || p.startsWith("/bin/") || p.startsWith("/sbin/")) out.add(`/usr${p}`);
+  }
+  return [...out];
+}
+
+async function run(argv: string[]): Promise<string> {
+  const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  return out;
+}
 
 export async function debianPackages(
   executables: Iterable<string>,
   opened: Iterable<string>,
 ): Promise<Record<string, string>> {
-  if (!existsSync("/usr/bin/dpkg-query")) return {};
+  if (!existsSync("/usr/bin/dpkg-query") || !existsSync(STATUS)) return {};
+  const system = (p: string) =>
+    p.startsWith("/usr/") || p.startsWith("/bin/") || p.startsWith("/lib") || p.startsWith("/sbin/");
   const paths = new Set<string>();
-  for (const p of executables) if (p.startsWith("/usr/") || p.startsWith("/bin/") || p.startsWith("/lib")) paths.add(p);
-  for (const p of opened) if (LIBRARY.test(p) && (p.startsWith("/usr/") || p.startsWith("/lib"))) paths.add(p);
+  for (const p of executables) if (system(p)) paths.add(p);
+  for (const p of opened) if (LIBRARY.test(p) && system(p)) paths.add(p);
   if (paths.size === 0) return {};
-  // dpkg records /lib/... on merged-/usr systems where the loader opens /usr/lib/...; ask for both spellings.
-  const query = new Set<string>();
-  for (const p of [...paths].slice(0, 400)) {
-    query.add(p);
-    try {
-      query.add(realpathSync(p));
-    } catch {
-      // gone
+
+  const cache = loadCache(statSync(STATUS).mtimeMs);
+  const unknown = [...paths].filter((p) => !(p in cache.owners)).slice(0, 400);
+  let dirty = false;
+  if (unknown.length > 0) {
+    const query = new Map<string, string>();
+    for (const p of unknown) for (const s of spellings(p)) query.set(s, p);
+    const found = new Map<string, string>();
+    for (const line of (await run(["dpkg", "-S", ...query.keys()])).split("\n")) {
+      const sep = line.indexOf(": ");
+      if (sep < 0 || line.startsWith("diversion")) continue;
+      const original = query.get(line.slice(sep + 2).trim());
+      const pkg = line.slice(0, sep).split(", ")[0]?.split(":")[0];
+      if (original && pkg) found.set(original, pkg);
     }
-    if (p.startsWith("/usr/lib/")) query.add(p.slice(4));
-    if (p.startsWith("/usr/bin/")) query.add(p.slice(4));
+    for (const p of unknown) cache.owners[p] = found.get(p) ?? null;
+    dirty = true;
   }
-  const search = Bun.spawn(["dpkg", "-S", ...query], { stdout: "pipe", stderr: "ignore" });
-  const out = await new Response(search.stdout).text();
-  await search.exited;
   const packages = new Set<string>();
-  for (const line of out.split("\n")) {
-    const owner = line.split(": ")[0];
-    if (!owner || line.startsWith("diversion")) continue;
-    for (const pkg of owner.split(", ")) packages.add(pkg.split(":")[0] ?? pkg);
+  for (const p of paths) {
+    const owner = cache.owners[p];
+    if (owner) packages.add(owner);
   }
-  if (packages.size === 0) return {};
-  const q = Bun.spawn(["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\n", ...packages], {
-    stdout: "pipe",
-    stderr: "ignore",
-  });
-  const versions = await new Response(q.stdout).text();
-  await q.exited;
+  const missingVersions = [...packages].filter((p) => !(p in cache.versions));
+  if (missingVersions.length > 0) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query format placeholders, not JS
+    for (const line of (await run(["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\n", ...missingVersions])).split(
+      "\n",
+    )) {
+      const [name, version] = line.split("\t");
+      if (name && version) cache.versions[name] = version;
+    }
+    dirty = true;
+  }
+  if (dirty) saveCache(cache);
   const result: Record<string, string> = {};
-  for (const line of versions.split("\n")) {
-    const [name, version] = line.split("\t");
-    if (name && version) result[name] = version;
+  for (const p of [...packages].sort()) {
+    const v = cache.versions[p];
+    if (v) result[p] = v;
   }
   return result;
 }

@@ -9,6 +9,7 @@ import { EnvListCommand } from "./env/list.ts";
 import { EnvSetCommand } from "./env/set.ts";
 import { EnvUnsetCommand } from "./env/unset.ts";
 import { InitCommand } from "./init.ts";
+import { ReproduceCommand } from "./reproduce.ts";
 import { RunCommand } from "./run.ts";
 import { TracerSetDefaultCommand } from "./tracer/set-default.ts";
 import { TracerStatusCommand } from "./tracer/status.ts";
@@ -18,6 +19,7 @@ export const commandClasses: CommandClass<RoarContext>[] = [
   InitCommand,
   RunCommand,
   BuildCommand,
+  ReproduceCommand,
   ConfigListCommand,
   ConfigGetCommand,
   ConfigSetCommand,

@@ -177,7 +177,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
     const blocking = git.changes.filter((c) => {
       const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
-      return !known.has(rel) && !c.path.startsWith(".roar/") && !rel.startsWith(".roar/");
+      // roar's own directories: the database, and rebuilds made by `roar reproduce`.
+      if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
+      return !known.has(rel);
     });
     if (blocking.length === 0) return null;
     if (!this.allowDirty) {

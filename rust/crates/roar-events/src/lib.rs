@@ -294,7 +294,7 @@ pub mod rec {
 /// `cwd` is joined in front when `path` is relative. Returns the length written to `out`, 0 on overflow.
 pub fn join_normalize(cwd: &[u8], path: &[u8], out: &mut [u8]) -> usize {
     let mut len = 0usize;
-    let mut push_comp = |out: &mut [u8], len: &mut usize, comp: &[u8]| -> bool {
+    let push_comp = |out: &mut [u8], len: &mut usize, comp: &[u8]| -> bool {
         if comp.is_empty() || comp == b"." {
             return true;
         }

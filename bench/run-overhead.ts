@@ -1,0 +1,52 @@
+/**
+ * Fixed overhead of `roar run true` over a bare `true` (issue target: ≤ 50 ms, median of 20), per backend.
+ * Not a test: prints the figures and the ratio to the target. Run: bun bench/run-overhead.ts
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { backends } from "../src/trace/backends.ts";
+
+const ROAR = resolve(import.meta.dir, "../bin/roar");
+const RUNS = 20;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function time(argv: string[], cwd: string): number {
+  const start = performance.now();
+  const r = Bun.spawnSync(argv, { cwd, stdout: "ignore", stderr: "ignore" });
+  const ms = performance.now() - start;
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}`);
+  return ms;
+}
+
+const repo = mkdtempSync(join(tmpdir(), "roar-bench-run-"));
+const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: repo });
+git("init", "-q", "-b", "main");
+writeFileSync(join(repo, ".gitignore"), ".roar/\n");
+git("add", "-A");
+git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init");
+Bun.spawnSync([ROAR, "init", "-y"], { cwd: repo });
+
+const bare = median(Array.from({ length: RUNS }, () => time(["true"], repo)));
+const version = median(Array.from({ length: RUNS }, () => time([ROAR, "--version"], repo)));
+console.log(`bare true:            ${bare.toFixed(1)} ms (median of ${RUNS})`);
+console.log(`roar --version:       ${version.toFixed(1)} ms (CLI start-up alone)`);
+for (const backend of Object.values(backends)) {
+  if (!backend.probe().usable) {
+    console.log(`roar run (${backend.name}): not usable here`);
+    continue;
+  }
+  time([ROAR, "run", "-q", "--tracer", backend.name, "true"], repo); // warm caches (dpkg owners, git)
+  const run = median(
+    Array.from({ length: RUNS }, () => time([ROAR, "run", "-q", "--tracer", backend.name, "true"], repo)),
+  );
+  const overhead = run - bare;
+  console.log(
+    `roar run ${backend.name.padEnd(8)} true: ${run.toFixed(1)} ms → overhead ${overhead.toFixed(1)} ms (target ≤ 50 ms: ${(overhead / 50).toFixed(2)}× of target)`,
+  );
+}

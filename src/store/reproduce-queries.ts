@@ -1,0 +1,25 @@
+import type { PlanSource } from "../core/reproduce.ts";
+import type { RoarStore } from "./store.ts";
+import type { JobWithIo } from "./types.ts";
+
+/** PlanSource over the store: producers of a digest, with their inputs and outputs (memoised per job). */
+export function storePlanSource(store: RoarStore): PlanSource {
+  const jobs = new Map<string, JobWithIo>();
+  return {
+    producers(blake3: string): JobWithIo[] {
+      const rows = store
+        .sql("SELECT DISTINCT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'")
+        .all(blake3) as { job_uid: string }[];
+      const out: JobWithIo[] = [];
+      for (const { job_uid } of rows) {
+        let job = jobs.get(job_uid);
+        if (!job) {
+          job = store.jobWithIo(job_uid);
+          if (job) jobs.set(job_uid, job);
+        }
+        if (job) out.push(job);
+      }
+      return out;
+    },
+  };
+}
