@@ -3,9 +3,8 @@
  * package file lists), so owners are cached in $XDG_CACHE_HOME/roar/dpkg-owners.json, invalidated whenever
  * dpkg's status file changes; only paths not seen before cost a `dpkg -S` / `dpkg-query` call.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { readCache, writeCache } from "./cache.ts";
 
 const LIBRARY = /\.so(\.\d+)*$/;
 const STATUS = "/var/lib/dpkg/status";
@@ -17,31 +16,11 @@ interface OwnerCache {
   versions: Record<string, string>;
 }
 
-function cachePath(): string {
-  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
-  return join(base, "roar", "dpkg-owners.json");
-}
+const CACHE = "dpkg-owners.json";
 
 function loadCache(statusMtimeMs: number): OwnerCache {
-  try {
-    const c = JSON.parse(readFileSync(cachePath(), "utf8")) as OwnerCache;
-    if (c.statusMtimeMs === statusMtimeMs) return c;
-  } catch {
-    // no cache yet
-  }
-  return { statusMtimeMs, owners: {}, versions: {} };
-}
-
-function saveCache(cache: OwnerCache): void {
-  try {
-    const path = cachePath();
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(cache));
-    renameSync(tmp, path);
-  } catch {
-    // a cache is an optimisation only
-  }
+  const c = readCache<OwnerCache>(CACHE);
+  return c && c.statusMtimeMs === statusMtimeMs ? c : { statusMtimeMs, owners: {}, versions: {} };
 }
 
 /** dpkg records /lib/... on merged-/usr systems where the loader opens /usr/lib/...: try every spelling. */
@@ -111,7 +90,7 @@ export async function debianPackages(
     }
     dirty = true;
   }
-  if (dirty) saveCache(cache);
+  if (dirty) writeCache(CACHE, cache);
   const result: Record<string, string> = {};
   for (const p of [...packages].sort()) {
     const v = cache.versions[p];

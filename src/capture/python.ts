@@ -2,9 +2,12 @@
  * Python distributions a job actually used, from the files the tracer saw under site-packages /
  * dist-packages, mapped to `name==version` through each environment's `.dist-info` records. No import hooks.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { TraceEvent } from "../schema/events.ts";
+import { readCache, writeCache } from "./cache.ts";
 
+const VERSION_CACHE = "python-versions.json";
 const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;
 
 interface DistIndex {
@@ -70,6 +73,21 @@ function indexSitePackages(site: string): DistIndex {
   return index;
 }
 
+function isElf(path: string): boolean {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const buf = Buffer.alloc(4);
+      readSync(fd, buf, 0, 4, 0);
+      return buf.toString("latin1") === "\x7fELF";
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 export interface PythonPackages {
   pip: Record<string, string>;
   sitePackages: string[];
@@ -82,13 +100,50 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     const m = SITE.exec(path);
     if (!m?.[1] || !m[2]) continue;
     const first = m[2].split("/")[0] ?? "";
-    if (first.endsWith(".dist-info") || first.endsWith(".egg-info") || first === "__pycache__") continue;
+    // Metadata and .pth files are read at interpreter start-up for every installed distribution: not use.
+    if (
+      first.endsWith(".dist-info") ||
+      first.endsWith(".egg-info") ||
+      first.endsWith(".pth") ||
+      first === "__pycache__"
+    ) {
+      continue;
+    }
     sites.add(m[1]);
     const top = first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
     const dist = indexSitePackages(m[1]).byTop.get(top);
     if (dist) pip[dist.name] = dist.version;
   }
   return { pip, sitePackages: [...sites].sort() };
+}
+
+/**
+ * The paths to consider for package detection: every read, except reads a Python process made while starting
+ * up, before it opened its script (site-packages `.pth` hooks import things such as `_distutils_hack` or
+ * `certifi` into every interpreter; that is the environment's doing, not the job's use).
+ */
+export function packageReadPaths(events: readonly TraceEvent[]): string[] {
+  const scriptOf = new Map<number, string>();
+  const started = new Set<number>();
+  const out = new Set<string>();
+  for (const e of events) {
+    if (e.kind === "proc_start") {
+      started.delete(e.pid);
+      scriptOf.delete(e.pid);
+      const script = /\/python[0-9.]*$/.test(e.exe) ? e.argv.slice(1).find((a) => !a.startsWith("-")) : undefined;
+      if (script?.endsWith(".py"))
+        scriptOf.set(e.pid, script.startsWith("/") ? script : `${e.cwd}/${script}`.replace(/\/\.\//g, "/"));
+      else started.add(e.pid);
+    } else if (e.kind === "open" && (e.flags & 3) !== 1) {
+      const script = scriptOf.get(e.pid);
+      if (script !== undefined && !started.has(e.pid)) {
+        if (e.path === script) started.add(e.pid);
+        continue;
+      }
+      out.add(e.path);
+    }
+  }
+  return [...out];
 }
 
 export interface PythonInterpreter {
@@ -99,12 +154,11 @@ export interface PythonInterpreter {
 
 /** The first Python interpreter the job executed, with its version (from pyvenv.cfg or one quick spawn). */
 export async function pythonInterpreter(executables: Iterable<string>): Promise<PythonInterpreter | null> {
+  // Version managers put shell-script shims first (pyenv): prefer the real interpreter binary.
   let exe: string | null = null;
   for (const e of executables) {
-    if (/\/python[0-9.]*$/.test(e)) {
-      exe = e;
-      break;
-    }
+    if (!/\/python[0-9.]*$/.test(e)) continue;
+    if (exe === null || (isElf(e) && !isElf(exe))) exe = e;
   }
   if (!exe) return null;
   const venvCfg = join(dirname(dirname(exe)), "pyvenv.cfg");
@@ -115,6 +169,16 @@ export async function pythonInterpreter(executables: Iterable<string>): Promise<
     const v = /^version(?:_info)?\s*=\s*(\S+)/m.exec(cfg)?.[1];
     if (v) return { executable: exe, version: v, venv };
   }
+  // Asking the interpreter costs a Python start-up (~50-250 ms): remember the answer per binary.
+  let key: string;
+  try {
+    const st = statSync(exe);
+    key = `${exe}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return { executable: exe, version: null, venv };
+  }
+  const cache = readCache<Record<string, string>>(VERSION_CACHE) ?? {};
+  if (cache[key]) return { executable: exe, version: cache[key] ?? null, venv };
   try {
     const r = Bun.spawnSync([exe, "-c", "import platform; print(platform.python_version())"], {
       stdout: "pipe",
@@ -122,6 +186,7 @@ export async function pythonInterpreter(executables: Iterable<string>): Promise<
       timeout: 5000,
     });
     const version = r.exitCode === 0 ? r.stdout.toString().trim() : null;
+    if (version) writeCache(VERSION_CACHE, { ...cache, [key]: version });
     return { executable: exe, version, venv };
   } catch {
     return { executable: exe, version: null, venv };

@@ -108,7 +108,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
       }
       if (outcome.spawnError) {
         rmSync(privateDir, { recursive: true, force: true });
-        this.note(`roar: ${outcome.spawnError.message}`);
+        const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
+        this.note(`roar: ${what}: ${argv[0]}`);
         return outcome.spawnError.code;
       }
       const postStart = performance.now();

@@ -20,7 +20,15 @@ export interface FilterContext {
   tmpDirs: readonly string[];
   /** Files roar itself created for this run (the event stream…). */
   privatePaths: ReadonlySet<string>;
+  /** Programs the job executed: code, identified by packages and the commit, not data. */
+  executables?: ReadonlySet<string>;
+  /** Whether a file outside the project has an execute bit (scripts of tools such as pyenv shims). */
+  isExecutableFile?: (path: string) => boolean;
 }
+
+/** Where version managers and toolchains keep their own scripts and binaries. */
+const TOOL_DIRS =
+  /\/\.(pyenv|nvm|rbenv|rustup|cargo|sdkman|asdf|volta|bun)\/|\/(mini|ana)?conda[0-9]*\/(bin|pkgs|lib)\/|\/\.local\/bin\//;
 
 const SYSTEM_PREFIXES = [
   "/sys/",
@@ -90,7 +98,10 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   if (s.ignorePaths.some((p) => matchesUserPattern(path, ctx.projectRoot, p))) return "filters.ignore_paths";
   if (s.ignoreTorchCache && TORCH_CACHE.some((p) => path.includes(p))) return "torch cache";
   if (s.ignorePackageReads && isPackagePath(path)) return "package";
+  if (role === "read" && ctx.executables?.has(path)) return "executable";
   if (!inProject) {
+    if (role === "read" && TOOL_DIRS.test(path)) return "tool";
+    if (role === "read" && ctx.isExecutableFile?.(path)) return "executable";
     if (s.ignoreTmpFiles && ctx.tmpDirs.some((d) => under(path, d))) return "tmp";
     if (role === "read" && s.ignoreSystemReads && SYSTEM_PREFIXES.some((p) => path.startsWith(p))) return "system";
     if (role === "write" && SYSTEM_PREFIXES.some((p) => path.startsWith(p))) return "system";

@@ -6,9 +6,9 @@ import { statSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { debianPackages } from "../capture/dpkg.ts";
 import type { GitState } from "../capture/git.ts";
-import { pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
+import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
-import { type Classification, classifyEvents } from "../core/classify.ts";
+import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
 import { looksSecret, REDACTED } from "../core/envvars.ts";
 import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { stepIdentity } from "../core/step.ts";
@@ -71,6 +71,14 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     roarDir: input.roarDir,
     tmpDirs: [...new Set(["/tmp", "/var/tmp", process.env.TMPDIR ?? "/tmp"].map((d) => resolve(d)))],
     privatePaths: input.privatePaths,
+    executables: classification.executables,
+    isExecutableFile: (path) => {
+      try {
+        return (statSync(fsPath(path)).mode & 0o111) !== 0;
+      } catch {
+        return false;
+      }
+    },
   };
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: { size: number; mtimeNs: number } | null }[] = [];
@@ -138,7 +146,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     debianPackages(classification.executables, readPaths),
     input.gpu,
   ]);
-  const pip = usedPythonPackages(readPaths);
+  const pip = usedPythonPackages(packageReadPaths(orderEvents(outcome.events)));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.injectedEnv)) env[k] = looksSecret(k) ? REDACTED : v;
 

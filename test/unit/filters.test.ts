@@ -40,3 +40,15 @@ test("filters follow the config and never drop data inside the project", () => {
     "filters.ignore_paths",
   );
 });
+
+test("executed programs and tool scripts are code, not data", () => {
+  const withExec = {
+    ...ctx,
+    executables: new Set(["/tmp/proj/run.sh"]),
+    isExecutableFile: (p: string) => p === "/home/u/bin/tool",
+  };
+  expect(ignoreReason("/tmp/proj/run.sh", "read", settings, withExec)).toBe("executable");
+  expect(ignoreReason("/home/u/.pyenv/libexec/pyenv", "read", settings, withExec)).toBe("tool");
+  expect(ignoreReason("/home/u/bin/tool", "read", settings, withExec)).toBe("executable");
+  expect(ignoreReason("/home/u/data/raw.csv", "read", settings, withExec)).toBeNull();
+});

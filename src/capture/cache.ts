@@ -1,0 +1,30 @@
+/** Small JSON caches under $XDG_CACHE_HOME/roar/ for facts that are slow to learn and rarely change. */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+export function cacheFile(name: string): string {
+  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
+  return join(base, "roar", name);
+}
+
+export function readCache<T>(name: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(cacheFile(name), "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomic replace; failures are ignored (a cache is an optimisation only). */
+export function writeCache(name: string, value: unknown): void {
+  try {
+    const path = cacheFile(name);
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, path);
+  } catch {
+    // read-only home, full disk: carry on uncached
+  }
+}

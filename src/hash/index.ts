@@ -1,0 +1,332 @@
+/**
+ * roar's hashing subsystem: every file is identified by its BLAKE3 digest; sha256/sha512/sha1/md5 can be added
+ * (computed from the same reads). Files are hashed in a pool of worker threads with the native kernel
+ * (libroar_hash, mmap + all cores) or, where that library is missing, blake3-wasm; unchanged files are served
+ * from the hash cache.
+ */
+import { statSync } from "node:fs";
+import { fsPath } from "../trace/paths.ts";
+import type { ExtraAlgorithm } from "./algorithms.ts";
+import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore, isUsableRow } from "./cache.ts";
+import {
+  createEngine,
+  type FileHashOptions,
+  type FileHashOutcome,
+  type FileIdentity,
+  type HashEngine,
+  hashFileSync,
+  identityOf,
+  type KernelChoice,
+  type KernelName,
+} from "./file.ts";
+import { HashPool, HashPoolStartError } from "./pool.ts";
+
+export { EXTRA_ALGORITHMS, type ExtraAlgorithm, normalizeAlgorithms, parseAlgorithm } from "./algorithms.ts";
+export {
+  DEFAULT_RACY_WINDOW_NS,
+  type HashCacheRow,
+  type HashCacheStore,
+  isTrustworthy,
+  MemoryHashCache,
+  SqliteHashCache,
+} from "./cache.ts";
+export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
+export { setHashWorkerUrl } from "./pool.ts";
+
+export interface FileDigest {
+  blake3: string;
+  size: number;
+  /** Extra algorithms requested, by name. */
+  digests: Partial<Record<ExtraAlgorithm, string>>;
+  /** True when served from the hash cache without reading the file. */
+  cached: boolean;
+}
+
+export interface FileHashError {
+  /** errno-style code: ENOENT, EACCES, EISDIR, ENOTREGULAR (fifo, device, socket), EWORKER, ... */
+  code: string;
+  error: string;
+}
+
+export type FileHashResult = FileDigest | FileHashError;
+
+export function isHashError(result: FileHashResult | undefined): result is FileHashError {
+  return result !== undefined && "error" in result;
+}
+
+export interface HashProgress {
+  filesDone: number;
+  filesTotal: number;
+  bytesHashed: number;
+  cacheHits: number;
+}
+
+export interface HashFilesOptions {
+  /** Extra algorithms besides BLAKE3. */
+  algorithms?: readonly ExtraAlgorithm[];
+  /** Serve unchanged files from here and record new digests in it. */
+  cache?: HashCacheStore;
+  /** Racy-timestamp window for the cache (default 1 s). */
+  racyWindowNs?: bigint;
+  onProgress?: (progress: HashProgress) => void;
+  /** "auto" (default, or $ROAR_HASH_KERNEL): native when libroar_hash is found, else wasm. */
+  kernel?: KernelChoice;
+  /** Native kernel: memory-map large files (default true; $ROAR_HASH_MMAP=0 turns it off). */
+  mmap?: boolean;
+}
+
+/** Files up to this size are grouped into batches; larger ones travel alone so the work spreads evenly. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+const BATCH_MAX_FILES = 64;
+const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/** Without a cache sizes are unknown up front: smaller batches keep the workers evenly busy. */
+const UNKNOWN_SIZE_BATCH_FILES = 16;
+/** Cache rows are written in transactions of this many. */
+const CACHE_FLUSH_ROWS = 1000;
+
+function defaultKernel(): KernelChoice {
+  const env = process.env.ROAR_HASH_KERNEL;
+  return env === "native" || env === "wasm" ? env : "auto";
+}
+
+const pools = new Map<KernelChoice, HashPool>();
+
+function poolFor(kernel: KernelChoice): HashPool {
+  let pool = pools.get(kernel);
+  if (!pool) {
+    pool = new HashPool(kernel);
+    pools.set(kernel, pool);
+  }
+  return pool;
+}
+
+/** Which kernel files are hashed with for this choice (starts the pool if needed). */
+export async function hashKernel(
+  kernel: KernelChoice = defaultKernel(),
+): Promise<{ kernel: KernelName; fallbackReason: string }> {
+  try {
+    return await poolFor(kernel).ready;
+  } catch (err) {
+    if (!(err instanceof HashPoolStartError)) throw err;
+    // hashFiles falls back to this thread then; report the kernel it will use there.
+    const { engine, fallbackReason } = await createEngine(kernel);
+    return { kernel: engine.kind, fallbackReason };
+  }
+}
+
+interface Job {
+  path: string;
+  /** From the main thread's stat when a cache is in use. */
+  size?: bigint;
+}
+
+/**
+ * Hashes many files concurrently. Every path gets an entry: a digest, or an error for files that vanished, are
+ * unreadable or are not regular files. Paths are roar path strings (non-UTF-8 bytes escaped, see src/trace/paths.ts).
+ */
+export async function hashFiles(
+  paths: Iterable<string>,
+  options: HashFilesOptions = {},
+): Promise<Map<string, FileHashResult>> {
+  const algorithms = [...new Set(options.algorithms ?? [])].sort();
+  const racyWindowNs = options.racyWindowNs ?? DEFAULT_RACY_WINDOW_NS;
+  const cache = options.cache;
+  const results = new Map<string, FileHashResult>();
+  const unique = [...new Set(paths)];
+  const progress: HashProgress = { filesDone: 0, filesTotal: unique.length, bytesHashed: 0, cacheHits: 0 };
+
+  const jobs: Job[] = [];
+  if (cache) {
+    // stat everything, look everything up in bulk, then queue the misses.
+    const identities: (FileIdentity | undefined)[] = new Array(unique.length);
+    const keys: FileIdentity[] = [];
+    unique.forEach((path, i) => {
+      try {
+        const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+        if (st) {
+          const identity = identityOf(st);
+          identities[i] = identity;
+          keys.push(identity);
+        }
+      } catch {
+        // Reported below from the worker's own attempt, which gives the precise error.
+      }
+    });
+    const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
+    let k = 0;
+    unique.forEach((path, i) => {
+      const identity = identities[i];
+      if (!identity) {
+        jobs.push({ path });
+        return;
+      }
+      const row = rows[k++];
+      if (isUsableRow(row, identity, algorithms, racyWindowNs)) {
+        results.set(path, {
+          blake3: row.blake3,
+          size: Number(row.size),
+          digests: algorithms.length ? pick(row.extra, algorithms) : {},
+          cached: true,
+        });
+        progress.filesDone++;
+        progress.cacheHits++;
+      } else {
+        jobs.push({ path, size: identity.size });
+      }
+    });
+    if (progress.filesDone) options.onProgress?.({ ...progress });
+  } else {
+    for (const path of unique) jobs.push({ path });
+  }
+  // Everything came from the cache: already in the caller's order.
+  if (jobs.length === 0) return results;
+
+  const pool = poolFor(options.kernel ?? defaultKernel());
+  const fileOptions: FileHashOptions = {
+    mmap: options.mmap ?? process.env.ROAR_HASH_MMAP !== "0",
+    checkStable: cache !== undefined,
+  };
+  const batches = makeBatches(jobs, cache !== undefined);
+  const pendingRows: HashCacheRow[] = [];
+  const flush = () => {
+    if (cache && pendingRows.length) cache.putMany(pendingRows.splice(0));
+  };
+
+  let next = 0;
+  const runner = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++] ?? [];
+      const batchPaths = batch.map((job) => job.path);
+      let outcomes: FileHashOutcome[];
+      try {
+        outcomes = await pool.hashBatch(batchPaths, algorithms, fileOptions);
+      } catch (err) {
+        if (err instanceof HashPoolStartError) {
+          // No workers (e.g. a bundle without the worker entrypoint): slower, but still correct, in this thread.
+          warnNoPool(err);
+          const engine = await inThreadEngineFor(pool.kernelChoice);
+          outcomes = batchPaths.map((path) => hashFileSync(path, algorithms, engine, fileOptions));
+        } else {
+          const message = err instanceof Error ? err.message : String(err);
+          outcomes = batchPaths.map(() => ({ ok: false as const, code: "EWORKER", error: message }));
+        }
+      }
+      outcomes.forEach((outcome, i) => {
+        const path = batchPaths[i] ?? "";
+        if (!outcome.ok) {
+          results.set(path, { code: outcome.code, error: outcome.error });
+        } else {
+          results.set(path, { blake3: outcome.blake3, size: outcome.size, digests: outcome.digests, cached: false });
+          progress.bytesHashed += outcome.size;
+          if (cache && outcome.stable) {
+            const previous = cache.get(outcome.identity.dev, outcome.identity.ino);
+            // Keep extra digests of the same content computed by earlier runs.
+            const sameContent =
+              previous && previous.blake3 === outcome.blake3 && previous.size === outcome.identity.size;
+            pendingRows.push({
+              ...outcome.identity,
+              blake3: outcome.blake3,
+              extra: sameContent ? { ...previous.extra, ...outcome.digests } : outcome.digests,
+              hashedAtNs: outcome.hashedAtNs,
+            });
+          }
+        }
+        progress.filesDone++;
+      });
+      if (pendingRows.length >= CACHE_FLUSH_ROWS) flush();
+      options.onProgress?.({ ...progress });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(batches.length, pool.size * 2) }, runner));
+  } finally {
+    flush();
+  }
+  return orderLike(unique, results);
+}
+
+function pick(
+  digests: Partial<Record<ExtraAlgorithm, string>>,
+  algorithms: readonly ExtraAlgorithm[],
+): Partial<Record<ExtraAlgorithm, string>> {
+  const out: Partial<Record<ExtraAlgorithm, string>> = {};
+  for (const alg of algorithms) if (digests[alg]) out[alg] = digests[alg];
+  return out;
+}
+
+function orderLike(paths: string[], results: Map<string, FileHashResult>): Map<string, FileHashResult> {
+  const ordered = new Map<string, FileHashResult>();
+  for (const path of paths) {
+    const result = results.get(path);
+    if (result) ordered.set(path, result);
+  }
+  return ordered;
+}
+
+function makeBatches(jobs: Job[], sizesKnown: boolean): Job[][] {
+  if (!sizesKnown) {
+    const batches: Job[][] = [];
+    for (let i = 0; i < jobs.length; i += UNKNOWN_SIZE_BATCH_FILES)
+      batches.push(jobs.slice(i, i + UNKNOWN_SIZE_BATCH_FILES));
+    return batches;
+  }
+  const large: Job[][] = [];
+  const small: Job[][] = [];
+  let current: Job[] = [];
+  let currentBytes = 0n;
+  for (const job of jobs) {
+    const size = job.size ?? 0n;
+    if (size > SMALL_FILE_BYTES) {
+      large.push([job]);
+      continue;
+    }
+    if (current.length >= BATCH_MAX_FILES || currentBytes + size > BATCH_MAX_BYTES) {
+      small.push(current);
+      current = [];
+      currentBytes = 0n;
+    }
+    current.push(job);
+    currentBytes += size;
+  }
+  if (current.length) small.push(current);
+  // Large files first, so a big file does not start last and leave the other workers idle at the end.
+  large.sort((a, b) => Number((b[0]?.size ?? 0n) - (a[0]?.size ?? 0n)));
+  return [...large, ...small];
+}
+
+/** Hashes one file; an error entry (not a throw) when it cannot be read. */
+export async function hashFile(path: string, options: HashFilesOptions = {}): Promise<FileHashResult> {
+  const result = (await hashFiles([path], options)).get(path);
+  return result ?? { code: "EIO", error: `no result for ${path}` };
+}
+
+const inThreadEngines = new Map<KernelChoice, Promise<HashEngine>>();
+
+function inThreadEngineFor(kernel: KernelChoice): Promise<HashEngine> {
+  let engine = inThreadEngines.get(kernel);
+  if (!engine) {
+    engine = createEngine(kernel).then((r) => r.engine);
+    inThreadEngines.set(kernel, engine);
+  }
+  return engine;
+}
+
+let warnedNoPool = false;
+function warnNoPool(err: Error): void {
+  if (warnedNoPool) return;
+  warnedNoPool = true;
+  console.error(`roar: hashing in the main thread (${err.message})`);
+}
+
+/** BLAKE3 of in-memory bytes, in the calling thread (native kernel when available, else wasm). */
+export async function hashBytes(bytes: Uint8Array | string, kernel: KernelChoice = defaultKernel()): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const engine = await inThreadEngineFor(kernel);
+  return engine.kind === "native" ? engine.native.hashBytes(data) : engine.wasm.hashBytes(data);
+}
+
+/** Terminates the worker pools (idle workers never keep the process alive, but close() frees them at once). */
+export function close(): void {
+  for (const pool of pools.values()) pool.close();
+  pools.clear();
+}

@@ -1,0 +1,218 @@
+/** The hash cache: hits, misses, the racy-timestamp guard, invalidation, and the SQLite store. */
+import { Database } from "bun:sqlite";
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  close,
+  DEFAULT_RACY_WINDOW_NS,
+  type FileDigest,
+  type FileHashError,
+  type HashCacheRow,
+  hashFiles,
+  isTrustworthy,
+  MemoryHashCache,
+  SqliteHashCache,
+} from "../../src/hash/index.ts";
+import { HAVE_B3SUM, toolDigests } from "../fixtures/hash/reference.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+afterAll(() => close());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Small enough to keep the tests fast, large enough to cover clock skew between Date.now() and the kernel. */
+const WINDOW_NS = 100_000_000n;
+const WINDOW_MS = 100;
+
+function freshDb(): { db: Database; cache: SqliteHashCache } {
+  const db = new Database(":memory:");
+  SqliteHashCache.createTable(db);
+  return { db, cache: new SqliteHashCache(db) };
+}
+
+function digestOf(result: FileDigest | FileHashError | undefined): FileDigest {
+  if (!result || "error" in result) throw new Error(`expected a digest, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+function referenceBlake3(path: string): string | undefined {
+  return HAVE_B3SUM ? toolDigests("b3sum", [path]).get(path) : undefined;
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = tempDir("roar-hash-cache-");
+});
+
+describe("racy-timestamp guard", () => {
+  const row = (mtimeNs: bigint, ctimeNs: bigint, hashedAtNs: bigint): HashCacheRow => ({
+    dev: 1n,
+    ino: 2n,
+    size: 3n,
+    mtimeNs,
+    ctimeNs,
+    blake3: "x",
+    extra: {},
+    hashedAtNs,
+  });
+  const second = 1_000_000_000n;
+  const t = 1_700_000_000n * second;
+
+  test("defaults to one second", () => {
+    expect(DEFAULT_RACY_WINDOW_NS).toBe(second);
+  });
+  test("an entry hashed within the window of the last change is not trusted", () => {
+    expect(isTrustworthy(row(t, t, t))).toBe(false);
+    expect(isTrustworthy(row(t, t, t + second - 1n))).toBe(false);
+    expect(isTrustworthy(row(t, t, t + second))).toBe(true);
+  });
+  test("ctime counts as a change too (content rewritten, then mtime restored)", () => {
+    expect(isTrustworthy(row(t - 10n * second, t, t + second / 2n))).toBe(false);
+  });
+});
+
+describe.each(["sqlite", "memory"] as const)("cache behaviour (%s store)", (storeKind) => {
+  const makeStore = () => (storeKind === "sqlite" ? freshDb().cache : new MemoryHashCache());
+
+  test("miss, then hit once the entry is old enough; digests match b3sum", async () => {
+    const cache = makeStore();
+    const path = join(dir, "a.txt");
+    writeFileSync(path, "hello cache\n");
+    await sleep(WINDOW_MS + 50);
+    const first = digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path));
+    expect(first.cached).toBe(false);
+    const second = digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path));
+    expect(second.cached).toBe(true);
+    expect(second.blake3).toBe(first.blake3);
+    expect(second.size).toBe(12);
+    const reference = referenceBlake3(path);
+    if (reference) expect(second.blake3).toBe(reference);
+  });
+
+  test("racy entry: a file hashed right after it was written is hashed again next time", async () => {
+    const cache = makeStore();
+    const path = join(dir, "racy.txt");
+    writeFileSync(path, "v1");
+    expect(digestOf((await hashFiles([path], { cache })).get(path)).cached).toBe(false);
+    // Stored, but within the 1 s window of its mtime: not trusted.
+    const st = statSync(path, { bigint: true });
+    const row = cache.get(st.dev, st.ino);
+    expect(row?.blake3).toBeDefined();
+    expect(isTrustworthy(row as HashCacheRow)).toBe(false);
+    expect(digestOf((await hashFiles([path], { cache })).get(path)).cached).toBe(false);
+  });
+
+  test("racy entry then same-size rewrite within the window: the new content is seen", async () => {
+    const cache = makeStore();
+    const path = join(dir, "rewrite.txt");
+    writeFileSync(path, "AAAA");
+    const first = digestOf((await hashFiles([path], { cache })).get(path));
+    const before = statSync(path, { bigint: true });
+    writeFileSync(path, "BBBB");
+    // Simulate a coarse-timestamp filesystem: the rewrite leaves mtime as it was (ctime moves, as it must).
+    utimesSync(path, before.atime, before.mtime);
+    const second = digestOf((await hashFiles([path], { cache })).get(path));
+    expect(second.cached).toBe(false);
+    expect(second.blake3).not.toBe(first.blake3);
+    const reference = referenceBlake3(path);
+    if (reference) expect(second.blake3).toBe(reference);
+  });
+
+  test("invalidation: modified content (same size, old mtime restored) and changed size both miss", async () => {
+    const cache = makeStore();
+    const path = join(dir, "mod.txt");
+    writeFileSync(path, "original");
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(path, old, old);
+    await sleep(WINDOW_MS + 50);
+    await hashFiles([path], { cache, racyWindowNs: WINDOW_NS });
+    expect(digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path)).cached).toBe(true);
+
+    writeFileSync(path, "modified");
+    utimesSync(path, old, old);
+    const afterSameSize = digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path));
+    expect(afterSameSize.cached).toBe(false);
+    const reference1 = referenceBlake3(path);
+    if (reference1) expect(afterSameSize.blake3).toBe(reference1);
+
+    await sleep(WINDOW_MS + 50);
+    writeFileSync(path, "modified and longer");
+    const afterResize = digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path));
+    expect(afterResize.cached).toBe(false);
+    expect(afterResize.size).toBe(19);
+  });
+
+  test("replaced file (new inode) misses", async () => {
+    const cache = makeStore();
+    const path = join(dir, "replaced.txt");
+    writeFileSync(path, "one");
+    await sleep(WINDOW_MS + 50);
+    await hashFiles([path], { cache, racyWindowNs: WINDOW_NS });
+    unlinkSync(path);
+    writeFileSync(join(dir, "spacer"), "keeps the old inode number from being reused at once");
+    writeFileSync(path, "two");
+    await sleep(WINDOW_MS + 50);
+    const result = digestOf((await hashFiles([path], { cache, racyWindowNs: WINDOW_NS })).get(path));
+    expect(result.cached).toBe(false);
+  });
+
+  test("extra algorithms: a hit needs every requested digest; later runs add to the entry", async () => {
+    const cache = makeStore();
+    const path = join(dir, "extra.txt");
+    writeFileSync(path, "abc");
+    await sleep(WINDOW_MS + 50);
+    await hashFiles([path], { cache, racyWindowNs: WINDOW_NS });
+    const withSha = digestOf(
+      (await hashFiles([path], { cache, racyWindowNs: WINDOW_NS, algorithms: ["sha256"] })).get(path),
+    );
+    expect(withSha.cached).toBe(false);
+    expect(withSha.digests.sha256).toBe(toolDigests("sha256sum", [path]).get(path) ?? "");
+    await hashFiles([path], { cache, racyWindowNs: WINDOW_NS, algorithms: ["md5"] });
+    const both = digestOf(
+      (await hashFiles([path], { cache, racyWindowNs: WINDOW_NS, algorithms: ["sha256", "md5"] })).get(path),
+    );
+    expect(both.cached).toBe(true);
+    expect(both.digests).toEqual({
+      sha256: toolDigests("sha256sum", [path]).get(path) ?? "",
+      md5: toolDigests("md5sum", [path]).get(path) ?? "",
+    });
+  });
+
+  test("vanished file: an error entry, not a throw", async () => {
+    const cache = makeStore();
+    const path = join(dir, "gone.txt");
+    const results = await hashFiles([path], { cache });
+    expect(results.get(path)).toMatchObject({ code: "ENOENT" });
+  });
+});
+
+describe("SqliteHashCache", () => {
+  test("round-trips 64-bit device and inode numbers and nanosecond timestamps", () => {
+    const { db, cache } = freshDb();
+    const row: HashCacheRow = {
+      dev: 0xffff_ffff_ffff_fff0n,
+      ino: (1n << 63n) + 5n,
+      size: 5_000_000_000n,
+      mtimeNs: 1_712_345_678_123_456_789n,
+      ctimeNs: 1_712_345_678_987_654_321n,
+      blake3: "ab".repeat(32),
+      extra: { sha256: "cd".repeat(32) },
+      hashedAtNs: 1_712_345_699_000_000_001n,
+    };
+    cache.put(row);
+    expect(cache.get(row.dev, row.ino)).toEqual(row);
+    expect(cache.get(row.dev, row.ino + 1n)).toBeUndefined();
+    cache.putMany([{ ...row, blake3: "ef".repeat(32) }]);
+    expect(cache.get(row.dev, row.ino)?.blake3).toBe("ef".repeat(32));
+    const raw = db.query("SELECT extra FROM hash_cache").get() as { extra: string };
+    expect(JSON.parse(raw.extra)).toEqual({ sha256: "cd".repeat(32) });
+  });
+
+  test("stores one row per (dev, ino) for hashed files", async () => {
+    const { db, cache } = freshDb();
+    const paths = ["a", "b", "c"].map((name) => join(dir, name));
+    for (const path of paths) writeFileSync(path, path);
+    await hashFiles(paths, { cache });
+    expect((db.query("SELECT count(*) AS n FROM hash_cache").get() as { n: number }).n).toBe(3);
+  });
+});

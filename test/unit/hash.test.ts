@@ -1,0 +1,164 @@
+/**
+ * BLAKE3 correctness on every hashing path (wasm in-thread, worker pool with wasm, native in-thread, worker
+ * pool with native) against the official test vectors and b3sum, plus the extra algorithms against coreutils.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { createEngine, type HashEngine, hashFileSync } from "../../src/hash/file.ts";
+import { close, type FileDigest, hashBytes, hashFile, hashFiles, isHashError } from "../../src/hash/index.ts";
+import { loadNativeBlake3 } from "../../src/hash/native.ts";
+import { loadWasmBlake3, WASM_MAX_UPDATE } from "../../src/hash/wasm.ts";
+import {
+  B3SUM_HINT,
+  expectedPatternBlake3,
+  HAVE_B3SUM,
+  MIB,
+  OFFICIAL_VECTORS,
+  patternBytes,
+  toolDigests,
+  VECTOR_LENGTHS,
+  writePatternFile,
+} from "../fixtures/hash/reference.ts";
+import { tempDir } from "../helpers/cli.ts";
+
+const native = loadNativeBlake3();
+const HAVE_NATIVE = native.kernel !== null;
+if (!HAVE_NATIVE) console.warn(`native hash tests skipped: ${native.reason}`);
+if (!HAVE_B3SUM) console.warn(`b3sum comparisons skipped: ${B3SUM_HINT}`);
+
+/** Lengths whose expected digest is known here (all of them when b3sum is installed). */
+const LENGTHS = VECTOR_LENGTHS.filter((n) => expectedPatternBlake3(n) !== undefined);
+const expected = new Map(LENGTHS.map((n) => [n, expectedPatternBlake3(n) ?? ""]));
+
+let dir: string;
+const fileOf = (n: number) => join(dir, `pattern-${n}.bin`);
+
+beforeAll(() => {
+  dir = tempDir("roar-hash-");
+  for (const n of LENGTHS) writePatternFile(fileOf(n), n);
+  // Writing thousands of files on a busy 2-core machine can outlast the default 5 s hook timeout.
+}, 120_000);
+
+afterAll(() => close());
+
+test("the fixture holds the official vectors for the required lengths", () => {
+  for (const n of [0, 1, 1023, 1024, 1025, 2048, 31744, 102400]) expect(OFFICIAL_VECTORS.has(n)).toBe(true);
+  expect(OFFICIAL_VECTORS.get(0)).toStartWith("af1349b9");
+});
+
+test.skipIf(!HAVE_B3SUM)("b3sum agrees with the official vectors (so it is a sound reference)", () => {
+  const paths = [0, 1, 1023, 1024, 1025, 2048, 31744, 102400].map(fileOf);
+  const sums = toolDigests("b3sum", paths);
+  for (const n of [0, 1, 1023, 1024, 1025, 2048, 31744, 102400])
+    expect(sums.get(fileOf(n))).toBe(OFFICIAL_VECTORS.get(n));
+});
+
+test("1 MiB and 1 MiB + 1 are covered (needs b3sum)", () => {
+  if (!HAVE_B3SUM) return;
+  expect(LENGTHS).toContain(MIB);
+  expect(LENGTHS).toContain(MIB + 1);
+});
+
+describe("wasm, in-thread", () => {
+  test("one-shot bytes", async () => {
+    const wasm = await loadWasmBlake3();
+    for (const n of LENGTHS) expect(wasm.hashBytes(patternBytes(n))).toBe(expected.get(n) ?? "");
+  });
+
+  test("streaming with uneven pieces, including single updates larger than 1 MiB", async () => {
+    const wasm = await loadWasmBlake3();
+    for (const n of LENGTHS) {
+      const data = patternBytes(n);
+      for (const piece of [1000, WASM_MAX_UPDATE, WASM_MAX_UPDATE + 1, 3 * MIB]) {
+        const hasher = wasm.createHasher();
+        for (let i = 0; i < n; i += piece) hasher.update(data.subarray(i, i + piece));
+        expect(hasher.finish()).toBe(expected.get(n) ?? "");
+      }
+    }
+  });
+
+  test("files (reads straight into the wasm heap)", async () => {
+    const engine: HashEngine = { kind: "wasm", wasm: await loadWasmBlake3() };
+    for (const n of LENGTHS) {
+      const outcome = hashFileSync(fileOf(n), [], engine);
+      expect(outcome.ok && outcome.blake3).toBe(expected.get(n) ?? "");
+      expect(outcome.ok && outcome.size).toBe(n);
+    }
+  });
+
+  test("10,000 hashers in a row do not exhaust the wasm heap", async () => {
+    const wasm = await loadWasmBlake3();
+    const data = patternBytes(1025);
+    for (let i = 0; i < 10_000; i++) {
+      const hasher = wasm.createHasher();
+      hasher.update(data);
+      if (i % 2) hasher.finish();
+      else hasher.dispose();
+    }
+    expect(wasm.hashBytes(data)).toBe(OFFICIAL_VECTORS.get(1025) ?? "");
+  });
+});
+
+describe.skipIf(!HAVE_NATIVE)("native kernel, in-thread", () => {
+  test("one-shot bytes and streaming", () => {
+    const kernel = native.kernel;
+    if (!kernel) return;
+    for (const n of LENGTHS) {
+      const data = patternBytes(n);
+      expect(kernel.hashBytes(data)).toBe(expected.get(n) ?? "");
+      const hasher = kernel.createHasher();
+      for (let i = 0; i < n; i += 777_777) hasher.update(data.subarray(i, i + 777_777));
+      expect(hasher.finish()).toBe(expected.get(n) ?? "");
+    }
+  });
+
+  test("files: mmap with all cores, mmap single-threaded, and read()", async () => {
+    const { engine } = await createEngine("native");
+    for (const options of [{}, { threads: 1 }, { mmap: false }]) {
+      for (const n of LENGTHS) {
+        const outcome = hashFileSync(fileOf(n), [], engine, options);
+        expect(outcome.ok && outcome.blake3).toBe(expected.get(n) ?? "");
+        expect(outcome.ok && outcome.size).toBe(n);
+      }
+    }
+  });
+});
+
+const POOL_KERNELS = HAVE_NATIVE ? (["wasm", "native"] as const) : (["wasm"] as const);
+
+describe.each(POOL_KERNELS)("worker pool (%s)", (kernel) => {
+  test("every vector length, with and without extra algorithms", async () => {
+    const paths = LENGTHS.map(fileOf);
+    for (const algorithms of [[], ["sha256"]] as const) {
+      const results = await hashFiles(paths, { kernel, algorithms });
+      for (const n of LENGTHS) {
+        const result = results.get(fileOf(n));
+        expect(isHashError(result)).toBe(false);
+        expect((result as FileDigest).blake3).toBe(expected.get(n) ?? "");
+        expect((result as FileDigest).size).toBe(n);
+        expect((result as FileDigest).cached).toBe(false);
+      }
+    }
+  });
+
+  test("extra algorithms match sha256sum, sha512sum, sha1sum and md5sum", async () => {
+    const paths = LENGTHS.map(fileOf);
+    const results = await hashFiles(paths, { kernel, algorithms: ["sha256", "sha512", "sha1", "md5"] });
+    const tools = { sha256: "sha256sum", sha512: "sha512sum", sha1: "sha1sum", md5: "md5sum" } as const;
+    for (const [alg, tool] of Object.entries(tools) as [keyof typeof tools, string][]) {
+      const reference = toolDigests(tool, paths);
+      for (const path of paths) expect((results.get(path) as FileDigest).digests[alg]).toBe(reference.get(path) ?? "");
+    }
+  });
+
+  test("hashFile on one file", async () => {
+    const result = await hashFile(fileOf(MIB + 1), { kernel });
+    if (!expected.has(MIB + 1)) return;
+    expect((result as FileDigest).blake3).toBe(expected.get(MIB + 1) ?? "");
+  });
+});
+
+test("hashBytes (public API, in-thread)", async () => {
+  for (const n of [0, 1, 1024, 102400]) expect(await hashBytes(patternBytes(n))).toBe(OFFICIAL_VECTORS.get(n) ?? "");
+  expect(await hashBytes(patternBytes(1025), "wasm")).toBe(OFFICIAL_VECTORS.get(1025) ?? "");
+});
