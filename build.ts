@@ -3,9 +3,9 @@
  * Debian's BLAKE3 crate sources are present, the native hash kernel. `--compile` also produces
  * self-contained executables in dist/ (see README).
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
+import { buildNativeHash } from "./scripts/build-native-hash.ts";
 
 const root = import.meta.dir;
 
@@ -15,15 +15,14 @@ async function buildRust(): Promise<void> {
   if (r.exitCode !== 0) throw new Error("cargo build failed");
 }
 
-async function buildNativeHash(): Promise<void> {
-  const script = join(root, "scripts/build-native-hash.ts");
-  if (!existsSync(script)) return;
-  const r = await $`bun ${script}`.nothrow();
-  if (r.exitCode !== 0) console.error("build: native BLAKE3 kernel not built; roar falls back to blake3-wasm");
+async function buildNativeKernel(): Promise<void> {
+  const result = await buildNativeHash();
+  if (!result.ok)
+    console.error(`build: native BLAKE3 kernel not built (${result.reason}); roar falls back to blake3-wasm`);
 }
 
 await buildRust();
-await buildNativeHash();
+await buildNativeKernel();
 if (process.argv.includes("--compile")) {
   const { compileExecutables } = await import("./scripts/compile.ts");
   await compileExecutables(root);
