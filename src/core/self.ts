@@ -10,3 +10,12 @@ export function selfCommand(): string[] {
   }
   return [exe];
 }
+
+/**
+ * What to hand `new Worker()` for a worker script of the source tree (path relative to the repository root,
+ * e.g. "src/hash/worker.ts"): next to the module when running from source; inside a `bun build --compile`
+ * binary, where workers are extra entrypoints, the root-relative specifier that Bun maps to the bundled file.
+ */
+export function workerSpecifier(repoRelativePath: string, sourceUrl: URL): string {
+  return import.meta.url.startsWith("file:///$bunfs/") ? `./${repoRelativePath}` : sourceUrl.href;
+}

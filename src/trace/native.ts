@@ -3,7 +3,8 @@
  * only user of bun:ffi. Search order: $ROAR_TRACER_LIB_DIR, next to a compiled roar binary, the source
  * tree's cargo output (rust/target/release), then libraries embedded in a compiled binary (see build.ts).
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
@@ -27,6 +28,29 @@ export function librarySearchDirs(): string[] {
   return dirs;
 }
 
+/**
+ * Files embedded in a compiled binary live in Bun's virtual filesystem; dlopen and LD_PRELOAD need a real
+ * file, so each library is copied once to $XDG_CACHE_HOME/roar/lib/<content hash>/.
+ */
+function extracted(name: NativeLibrary, embeddedPath: string): string | null {
+  try {
+    // Only readFileSync/Bun.file are supported on embedded files (no stat, no copy).
+    const bytes = readFileSync(embeddedPath);
+    const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
+    const dir = join(base, "roar", "lib", Bun.hash(bytes).toString(16));
+    const target = join(dir, libraryFileName(name));
+    if (!existsSync(target)) {
+      mkdirSync(dir, { recursive: true });
+      const tmp = `${target}.${process.pid}`;
+      writeFileSync(tmp, bytes, { mode: 0o755 });
+      renameSync(tmp, target);
+    }
+    return target;
+  } catch {
+    return null;
+  }
+}
+
 /** Absolute path of a native library, or null when it is not built/installed. */
 export function findLibrary(name: NativeLibrary): string | null {
   const file = libraryFileName(name);
@@ -34,5 +58,6 @@ export function findLibrary(name: NativeLibrary): string | null {
     const candidate = join(dir, file);
     if (existsSync(candidate)) return candidate;
   }
-  return embedded.get(name) ?? null;
+  const embeddedPath = embedded.get(name);
+  return embeddedPath ? extracted(name, embeddedPath) : null;
 }
