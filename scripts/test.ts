@@ -31,7 +31,9 @@ rmSync(junit, { force: true });
 mkdirSync(join(root, "test-results"), { recursive: true });
 const extra = process.argv.slice(2);
 await step("bun test", () =>
-  $`bun test --timeout=300000 --reporter=junit --reporter-outfile=${junit} ${extra}`.env({ ...process.env, FORCE_COLOR: "0" }).nothrow(),
+  $`bun test --timeout=300000 --reporter=junit --reporter-outfile=${junit} ${extra}`
+    .env({ ...process.env, FORCE_COLOR: "0" })
+    .nothrow(),
 );
 
 let passed = 0;

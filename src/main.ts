@@ -6,7 +6,7 @@
 import { Cli, type Command } from "clipanion";
 import packageJson from "../package.json" with { type: "json" };
 import type { RoarContext } from "./commands/base.ts";
-import { commandClasses } from "./commands/index.ts";
+import { commandWords, loadCommands } from "./commands/index.ts";
 import { RoarError } from "./core/errors.ts";
 import { closest } from "./core/suggest.ts";
 import { renderHelp } from "./ui/help.ts";
@@ -17,7 +17,7 @@ export const VERSION: string = packageJson.version;
 /** Commands whose trailing arguments belong to the user's program, not to roar. */
 const PASSTHROUGH = new Set(["run", "build"]);
 
-function buildCli(colored: boolean): Cli<RoarContext> {
+async function buildCli(colored: boolean, firstWord: string | undefined): Promise<Cli<RoarContext>> {
   const cli = new Cli<RoarContext>({
     binaryLabel: "roar",
     binaryName: "roar",
@@ -25,7 +25,7 @@ function buildCli(colored: boolean): Cli<RoarContext> {
     enableColors: colored,
     enableCapture: false,
   });
-  for (const commandClass of commandClasses) cli.register(commandClass);
+  for (const commandClass of await loadCommands(firstWord)) cli.register(commandClass);
   return cli;
 }
 
@@ -47,16 +47,17 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     if (args[0] === "--no-color") args = args.slice(1);
     if (!PASSTHROUGH.has(args[0] ?? "")) args = args.filter((a) => a !== "--no-color");
   }
+  if (args[0] === "--version" || args[0] === "-V") {
+    process.stdout.write(`roar, version ${VERSION}\n`);
+    return 0;
+  }
   const colored = colorEnabled(process.stdout);
-  const cli = buildCli(colored);
+  const wantsHelp = args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help";
+  const cli = await buildCli(colored, wantsHelp ? undefined : args[0]);
   const context: RoarContext = { ...Cli.defaultContext, cwd, colorDepth: colored ? 8 : 1 };
 
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || (args[0] === "help" && args.length === 1)) {
     process.stdout.write(renderHelp(cli, VERSION, colored));
-    return 0;
-  }
-  if (args[0] === "--version" || args[0] === "-V") {
-    process.stdout.write(`roar, version ${VERSION}\n`);
     return 0;
   }
   if (args[0] === "help") args = [...args.slice(1), "--help"];
@@ -66,7 +67,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     command = cli.process(args, context);
   } catch (error) {
     const first = args[0] ?? "";
-    const names = [...new Set(cli.definitions().map((d) => d.path.split(" ")[1] ?? ""))].filter(Boolean);
+    const names = commandWords;
     if (!names.includes(first)) {
       const guess = first.startsWith("-") ? undefined : closest(first, names);
       const message = first.startsWith("-") ? `unknown option '${first}'` : `unknown command '${first}'`;

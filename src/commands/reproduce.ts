@@ -296,7 +296,7 @@ export class ReproduceCommand extends ConfiguredCommand {
       const fd = openSync(log, "w");
       const t0 = performance.now();
       const proc = Bun.spawnSync(
-        [...roar, step.kind === "build" ? "build" : "run", "--allow-dirty", "-y", ...step.argv],
+        [...roar, step.kind === "build" ? "build" : "run", "--allow-dirty", "-y", ...portableArgv(step.argv)],
         {
           cwd: join(dest, step.cwd),
           env: stepEnv,

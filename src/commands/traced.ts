@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { Option } from "clipanion";
 import { diffAgainstHead, type GitState, readGitState } from "../capture/git.ts";
 import { probeGpus } from "../capture/runtime.ts";
+import { loadSessionDag } from "../core/dag-load.ts";
 import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
+import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
+import { resolveStepRefInStore } from "../core/refs.ts";
+import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { recordJob } from "../run/record.ts";
 import { findGitRoot } from "../store/project.ts";
@@ -16,6 +20,7 @@ import { RoarStore } from "../store/store.ts";
 import type { JobKind } from "../store/types.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace } from "../trace/types.ts";
+import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -48,9 +53,31 @@ export abstract class TracedCommand extends ConfiguredCommand {
     }
   }
 
-  /** Hook for `roar run @N`: turns the proxied argv into the command to run. */
-  protected async resolveArgv(argv: string[], _store: RoarStore, _sessionId: number): Promise<string[]> {
-    return argv;
+  /**
+   * `roar run @N [--key=value | --key value]...`: the recorded argv of step N with overrides applied on its
+   * tokens; `@BN` re-runs a build step. Refuses (or asks, on a TTY) when the step's upstream is stale.
+   */
+  private async resolveArgv(
+    argv: string[],
+    store: RoarStore,
+    sessionId: number,
+  ): Promise<{ argv: string[]; kind: JobKind }> {
+    if (!argv[0]?.startsWith("@")) return { argv, kind: this.kind };
+    const rerun = parseRerunArgs(argv);
+    const job = resolveStepRefInStore(store, rerun.refText, sessionId);
+    const dag = loadSessionDag(store, sessionId);
+    const stale = upstreamStaleSteps(dag, job.step);
+    if (stale.length > 0) {
+      this.note(`warning: step ${rerun.refText} depends on stale upstream steps: ${stepList(dag, stale)}`);
+      this.note("Re-running it alone would consume outdated inputs; re-run those steps first.");
+      if (!this.yes) {
+        if (!isInteractive()) throw new RoarError("refusing to re-run a step with stale upstream steps without -y");
+        if (!(await confirm("Run anyway?", false))) throw new RoarError("Aborted.");
+      }
+    }
+    const next = applyOverrides(job.argv, rerun.overrides);
+    this.note(`Re-running ${rerun.refText}: ${next.join(" ")}`);
+    return { argv: next, kind: job.kind === "build" ? "build" : "run" };
   }
 
   private async traced(): Promise<number> {
@@ -60,7 +87,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const store = RoarStore.open(project);
     try {
       const session = store.ensureActiveSession();
-      const argv = await this.resolveArgv(this.argv, store, session.id);
+      const { argv, kind } = await this.resolveArgv(this.argv, store, session.id);
       const gitRoot = findGitRoot(project.root);
       const git = gitRoot ? readGitState(gitRoot) : null;
       if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
@@ -124,7 +151,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         sessionId: session.id,
         projectRoot: project.root,
         roarDir: project.roarDir,
-        kind: this.kind,
+        kind,
         name: this.name ?? null,
         argv,
         cwd: this.context.cwd,
@@ -155,11 +182,25 @@ export abstract class TracedCommand extends ConfiguredCommand {
       } else if (!this.quiet && config.output.verbosity !== "quiet") {
         this.note(runReport(recorded.job, recorded.uid, postMs));
       }
+      if (!this.json && !this.quiet) this.warnStale(store, session.id, recorded.uid);
       if (outcome.signal !== null) return 128 + outcome.signal;
       if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
       return outcome.exitCode ?? 125;
     } finally {
       store.close();
+    }
+  }
+
+  /** After recording: what this job made stale, or consumed stale. */
+  private warnStale(store: RoarStore, sessionId: number, uid: string): void {
+    const dag = loadSessionDag(store, sessionId);
+    const { consumedStaleFrom, staleDownstream } = staleWarnings(dag, uid);
+    if (consumedStaleFrom.length > 0) {
+      this.note(`warning: this job consumed stale inputs from: ${stepList(dag, consumedStaleFrom)}`);
+    }
+    if (staleDownstream.length > 0) {
+      this.note(`warning: downstream steps are stale: ${stepList(dag, staleDownstream)}`);
+      this.note("Re-run them to update them, or see 'roar dag'.");
     }
   }
 

@@ -96,6 +96,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (collection_id, path)
   );
   `,
+  /* 1 → 2: lookups by path (roar show <path>, roar pop's "still used" check, lineage by path). */ `
+  CREATE INDEX job_io_path ON job_io(path, role);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@ import type { Database, Statement } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { openDatabase } from "./db.ts";
 import type { Project } from "./project.ts";
-import type { ArtifactRow, IoRecord, JobRow, JobWithIo, NewJob, SessionRow } from "./types.ts";
+import type { ArtifactRow, IoRecord, JobRow, JobSummary, JobWithIo, NewJob, SessionRow } from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -302,6 +302,137 @@ export class RoarStore {
       out.set(b, d);
     }
     return out;
+  }
+
+  // ── queries for dag / log / status / show / lineage / pop (one query per table, maps in memory) ──────────
+
+  /** A session's jobs without their git/trace/metadata JSON, in recording order: what graph queries need. */
+  sessionJobSummaries(sessionId: number): JobSummary[] {
+    const rows = this.sql(
+      `SELECT uid, seq, step, kind, name, argv, cwd, started_at, duration_ms, exit_code, signal, status
+       FROM jobs WHERE session_id = ? ORDER BY seq`,
+    ).all(sessionId) as Row[];
+    return rows.map((r) => ({
+      uid: r.uid as string,
+      seq: r.seq as number,
+      sessionId,
+      step: r.step as number,
+      kind: r.kind as JobSummary["kind"],
+      name: (r.name as string | null) ?? null,
+      argv: json(r.argv, [] as string[]),
+      cwd: r.cwd as string,
+      startedAt: r.started_at as number,
+      durationMs: r.duration_ms as number,
+      exitCode: (r.exit_code as number | null) ?? null,
+      signal: (r.signal as number | null) ?? null,
+      status: r.status as JobSummary["status"],
+    }));
+  }
+
+  /** All inputs and outputs of a session's jobs, keyed by job uid, in no particular order (one query). */
+  sessionIoUnordered(sessionId: number): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
+    // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions.
+    const rows = this.sql(
+      `SELECT io.job_uid, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
+       JOIN job_io io ON io.job_uid = j.uid WHERE j.session_id = ?`,
+    ).values(sessionId) as [string, number, string, string | null, number | null, number][];
+    const out = new Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }>();
+    let lastUid = "";
+    let entry: { inputs: IoRecord[]; outputs: IoRecord[] } = { inputs: [], outputs: [] };
+    for (const r of rows) {
+      if (r[0] !== lastUid) {
+        lastUid = r[0];
+        const found = out.get(lastUid);
+        if (found) entry = found;
+        else {
+          entry = { inputs: [], outputs: [] };
+          out.set(lastUid, entry);
+        }
+      }
+      const io: IoRecord = { path: r[2], blake3: r[3], size: r[4], flags: r[5] };
+      (r[1] === 1 ? entry.inputs : entry.outputs).push(io);
+    }
+    return out;
+  }
+
+  /** The latest job recorded for a step of a session, optionally of one kind. */
+  latestJobOfStep(sessionId: number, step: number, kind?: JobRow["kind"]): JobRow | undefined {
+    const rows = this.sql("SELECT * FROM jobs WHERE session_id = ? AND step = ? ORDER BY seq DESC").all(
+      sessionId,
+      step,
+    ) as Row[];
+    const r = kind === undefined ? rows[0] : rows.find((x) => (x.kind as string) === kind);
+    return r ? toJob(r) : undefined;
+  }
+
+  /** Kinds used by each step number of a session (to explain "No node @3" when @B3 exists). */
+  sessionStepKinds(sessionId: number): Map<number, Set<JobRow["kind"]>> {
+    const rows = this.sql("SELECT DISTINCT step, kind FROM jobs WHERE session_id = ?").all(sessionId) as Row[];
+    const out = new Map<number, Set<JobRow["kind"]>>();
+    for (const r of rows) {
+      const set = out.get(r.step as number) ?? new Set();
+      set.add(r.kind as JobRow["kind"]);
+      out.set(r.step as number, set);
+    }
+    return out;
+  }
+
+  /** The most recent job of a session (highest seq). */
+  latestSessionJob(sessionId: number): JobRow | undefined {
+    const r = this.sql("SELECT * FROM jobs WHERE session_id = ? ORDER BY seq DESC LIMIT 1").get(
+      sessionId,
+    ) as Row | null;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** Every link recorded at a path (any session), newest job first. */
+  linksAtPath(
+    path: string,
+  ): { jobUid: string; seq: number; sessionId: number; role: "input" | "output"; blake3: string | null }[] {
+    const rows = this.sql(
+      `SELECT io.job_uid, io.role, io.blake3, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.path = ? ORDER BY j.seq DESC`,
+    ).all(path) as Row[];
+    return rows.map((r) => ({
+      jobUid: r.job_uid as string,
+      seq: r.seq as number,
+      sessionId: r.session_id as number,
+      role: r.role as "input" | "output",
+      blake3: (r.blake3 as string | null) ?? null,
+    }));
+  }
+
+  /** Links of many artifacts at once: blake3 → links (job uid, seq, session, role, path). */
+  linksOfArtifacts(
+    blake3s: readonly string[],
+  ): Map<string, { jobUid: string; seq: number; sessionId: number; role: "input" | "output"; path: string }[]> {
+    const out = new Map<
+      string,
+      { jobUid: string; seq: number; sessionId: number; role: "input" | "output"; path: string }[]
+    >();
+    for (const b of new Set(blake3s)) {
+      const rows = this.sql(
+        `SELECT io.job_uid, io.role, io.path, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+         WHERE io.blake3 = ? ORDER BY j.seq`,
+      ).all(b) as Row[];
+      out.set(
+        b,
+        rows.map((r) => ({
+          jobUid: r.job_uid as string,
+          seq: r.seq as number,
+          sessionId: r.session_id as number,
+          role: r.role as "input" | "output",
+          path: r.path as string,
+        })),
+      );
+    }
+    return out;
+  }
+
+  /** Number of jobs in each session, keyed by session id. */
+  sessionJobCounts(): Map<number, number> {
+    const rows = this.sql("SELECT session_id, count(*) AS n FROM jobs GROUP BY session_id").all() as Row[];
+    return new Map(rows.map((r) => [r.session_id as number, r.n as number]));
   }
 
   // ── blobs ───────────────────────────────────────────────────────────────────────────────────────

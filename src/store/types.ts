@@ -80,3 +80,21 @@ export interface ArtifactRow {
   firstSeenPath: string | null;
   digests: Record<string, string>;
 }
+
+/** A job without its git/trace/metadata JSON: what graph queries (dag, log, status) read. */
+export type JobSummary = Pick<
+  JobRow,
+  | "uid"
+  | "seq"
+  | "sessionId"
+  | "step"
+  | "kind"
+  | "name"
+  | "argv"
+  | "cwd"
+  | "startedAt"
+  | "durationMs"
+  | "exitCode"
+  | "signal"
+  | "status"
+>;

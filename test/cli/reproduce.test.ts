@@ -5,7 +5,7 @@
 
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, git, hermeticEnv, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";

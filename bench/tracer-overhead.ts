@@ -1,0 +1,207 @@
+/**
+ * Tracer overhead benchmark (not a test): `bun bench/tracer-overhead.ts [--runs N] [--only NAME]`.
+ * Runs each workload bare, under `strace -f -e trace=file,process -o /dev/null`, under the ptrace backend and
+ * (when usable) the preload backend, interleaved, and prints medians and ratios to bare from this one run.
+ * Backend times are wall clock from `start()` to the decoded outcome, i.e. what `roar run` would add.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { backends } from "../src/trace/backends.ts";
+import type { TracerBackend } from "../src/trace/types.ts";
+
+const args = process.argv.slice(2);
+const runs = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+
+function which(cmd: string): string | null {
+  const r = Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]);
+  return r.exitCode === 0 ? r.stdout.toString().trim() || null : null;
+}
+
+const root = mkdtempSync(join(tmpdir(), "roar-bench-"));
+process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
+
+const python = (() => {
+  const p = which("python3");
+  if (!p) return null;
+  // The real interpreter: a pyenv shim would add a bash script and its own file reads to every run.
+  return Bun.spawnSync([p, "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || null;
+})();
+
+interface Workload {
+  name: string;
+  dir: string;
+  argv: string[];
+  /** Re-run before every measurement (outputs removed so each run does the same work). */
+  reset?: () => void;
+}
+
+function makeTree(dir: string, files: number, perDir: number, content: string): void {
+  for (let i = 0; i < files; i++) {
+    const sub = join(dir, `d${Math.floor(i / perDir)}`);
+    if (i % perDir === 0) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.txt`), content);
+  }
+}
+
+function workloads(): Workload[] {
+  const list: Workload[] = [];
+  if (python) {
+    const dir = join(root, "py-files");
+    makeTree(join(dir, "in"), 20_000, 500, "some small input\n");
+    const script = [
+      "import os",
+      "n = 0",
+      "for d in sorted(os.scandir('in'), key=lambda e: e.name):",
+      "    for f in os.scandir(d.path):",
+      "        with open(f.path, 'rb') as fh: n += len(fh.read())",
+      "os.makedirs('out', exist_ok=True)",
+      "for i in range(2000):",
+      "    with open(f'out/o{i}.txt', 'w') as fh: fh.write('result %d\\n' % i)",
+      "assert n > 0",
+    ].join("\n");
+    writeFileSync(join(dir, "work.py"), script);
+    list.push({
+      name: "python: read 20k files, write 2k",
+      dir,
+      argv: [python, "work.py"],
+      reset: () => rmSync(join(dir, "out"), { recursive: true, force: true }),
+    });
+    const cpu = join(root, "cpu");
+    mkdirSync(cpu);
+    list.push({
+      name: "python: CPU-bound loop",
+      dir: cpu,
+      argv: [python, "-c", "s = 0\nfor i in range(12_000_000): s += i * i\nassert s > 0"],
+    });
+  }
+  const tarDir = join(root, "tar");
+  makeTree(join(tarDir, "tree"), 5_000, 250, "tar me\n");
+  list.push({ name: "tar cf: 5,000-file tree", dir: tarDir, argv: ["tar", "cf", "out.tar", "tree"] });
+  if (which("make") && which("cc")) {
+    const mk = join(root, "make");
+    mkdirSync(mk);
+    const objs: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      writeFileSync(
+        join(mk, `u${i}.c`),
+        `#include <stdio.h>\n#include <string.h>\nint f${i}(int x) { char b[64]; snprintf(b, sizeof b, "%d", x); return (int)strlen(b) + ${i}; }\n`,
+      );
+      objs.push(`u${i}.o`);
+    }
+    writeFileSync(
+      join(mk, "main.c"),
+      `${objs.map((_, i) => `int f${i}(int);`).join("\n")}\nint main(void) { return ${objs.map((_, i) => `f${i}(${i})`).join(" + ")} > 0 ? 0 : 1; }\n`,
+    );
+    writeFileSync(
+      join(mk, "Makefile"),
+      `prog: main.o ${objs.join(" ")}\n\tcc -o $@ $^\n%.o: %.c\n\tcc -O1 -c -o $@ $<\n`,
+    );
+    list.push({
+      name: "make -j2: 17 C files",
+      dir: mk,
+      argv: ["make", "-s", "-j2"],
+      reset: () => Bun.spawnSync(["sh", "-c", "rm -f *.o prog"], { cwd: mk }),
+    });
+  }
+  return list.filter((w) => !only || w.name.includes(only));
+}
+
+type Runner = (w: Workload) => Promise<number>;
+
+const bare: Runner = async (w) => {
+  const t0 = performance.now();
+  const p = Bun.spawn(w.argv, { cwd: w.dir, env, stdout: "ignore", stderr: "inherit" });
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`${w.name}: exit ${code}`);
+  return performance.now() - t0;
+};
+
+const strace = which("strace");
+const straceRunner: Runner = async (w) => {
+  const t0 = performance.now();
+  const argv = [strace ?? "strace", "-f", "-e", "trace=file,process", "-o", "/dev/null", ...w.argv];
+  const p = Bun.spawn(argv, { cwd: w.dir, env, stdout: "ignore", stderr: "inherit" });
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`${w.name} under strace: exit ${code}`);
+  return performance.now() - t0;
+};
+
+let eventsSeq = 0;
+const traced =
+  (backend: TracerBackend): Runner =>
+  async (w) => {
+    const eventsPath = join(root, `events-${eventsSeq++}.bin`);
+    const t0 = performance.now();
+    const outcome = await backend.start({ argv: w.argv, env, cwd: w.dir, eventsPath }).done;
+    const ms = performance.now() - t0;
+    rmSync(eventsPath, { force: true });
+    if (outcome.exitCode !== 0) throw new Error(`${w.name} under ${backend.name}: ${JSON.stringify(outcome.exitCode)}`);
+    return ms;
+  };
+
+const columns: { name: string; run: Runner }[] = [{ name: "bare", run: bare }];
+if (strace) columns.push({ name: "strace -f", run: straceRunner });
+else console.warn("strace not installed: its column is skipped");
+for (const b of [backends.ptrace, backends.preload]) {
+  const p = b.probe();
+  if (p.usable) columns.push({ name: b.name, run: traced(b) });
+  else console.warn(`${b.name} backend unusable (${p.reason}): its column is skipped`);
+}
+
+const median = (all: number[]) => {
+  const s = all.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+const targets: Record<string, string> = {
+  "python: read 20k files, write 2k": "ptrace ≤ 2.0×",
+  "python: CPU-bound loop": "ptrace ≤ 1.03×",
+  "tar cf: 5,000-file tree": "ptrace ≤ 3.0×",
+};
+
+const list = workloads();
+console.log(`${list.length} workloads, ${runs} runs each, columns: ${columns.map((c) => c.name).join(", ")}\n`);
+// Medians as asked; minimums too, because on a shared 2-core machine other load inflates single runs.
+const rows: string[][] = [["workload", ...columns.map((c) => `${c.name}: median ms (×) | min`), "target"]];
+for (const w of list) {
+  w.reset?.();
+  await bare(w); // warm the page cache
+  const times = columns.map(() => [] as number[]);
+  for (let r = 0; r < runs; r++) {
+    for (const [i, c] of columns.entries()) {
+      w.reset?.();
+      try {
+        times[i]?.push(await c.run(w));
+      } catch (error) {
+        // One broken backend must not lose the other columns' numbers.
+        console.warn(`${c.name} on ${w.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+        times[i]?.push(Number.NaN);
+      }
+    }
+  }
+  const medians = times.map(median);
+  const mins = times.map((t) => Math.min(...t.filter((x) => !Number.isNaN(x))));
+  const base = medians[0] ?? 1;
+  const baseMin = mins[0] ?? 1;
+  rows.push([
+    w.name,
+    ...medians.map((m, i) => {
+      const min = mins[i] ?? 0;
+      return `${m.toFixed(0)} (${(m / base).toFixed(2)}×) | ${min.toFixed(0)} (${(min / baseMin).toFixed(2)}×)`;
+    }),
+    targets[w.name] ?? "",
+  ]);
+  console.log(`${w.name}: ${columns.map((c, i) => `${c.name} ${medians[i]?.toFixed(0)}ms`).join(", ")}`);
+}
+
+const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+console.log("");
+for (const [n, r] of rows.entries()) {
+  console.log(r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
+  if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+}

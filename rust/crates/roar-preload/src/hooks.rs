@@ -1,0 +1,703 @@
+//! The interposed file-system functions. Each calls the real function first, then (on success) records one
+//! event into the per-process buffer. errno is preserved across the recording.
+
+use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
+
+use roar_events::{flags as evflags, rec};
+
+use crate::real::{call_real, errno, set_errno};
+use crate::state::{self, active, lock, now_ns, open_stat, resolve};
+use crate::sys::{self, cstr, Stat, AT_FDCWD};
+
+type OpenFn = unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int;
+type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
+type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint) -> c_int;
+type Openat2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
+type CreatFn = unsafe extern "C" fn(*const c_char, c_uint) -> c_int;
+type FopenFn = unsafe extern "C" fn(*const c_char, *const c_char) -> *mut c_void;
+type FreopenFn = unsafe extern "C" fn(*const c_char, *const c_char, *mut c_void) -> *mut c_void;
+type Path1Fn = unsafe extern "C" fn(*const c_char) -> c_int;
+type Path2Fn = unsafe extern "C" fn(*const c_char, *const c_char) -> c_int;
+type At1Fn = unsafe extern "C" fn(c_int, *const c_char, c_int) -> c_int;
+type At2Fn = unsafe extern "C" fn(c_int, *const c_char, c_int, *const c_char) -> c_int;
+type At2FlFn = unsafe extern "C" fn(c_int, *const c_char, c_int, *const c_char, c_uint) -> c_int;
+type LinkatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, *const c_char, c_int) -> c_int;
+type SymlinkatFn = unsafe extern "C" fn(*const c_char, c_int, *const c_char) -> c_int;
+type TruncFn = unsafe extern "C" fn(*const c_char, i64) -> c_int;
+type FtruncFn = unsafe extern "C" fn(c_int, i64) -> c_int;
+type FchdirFn = unsafe extern "C" fn(c_int) -> c_int;
+type SyscallFn = unsafe extern "C" fn(c_long, c_long, c_long, c_long, c_long, c_long, c_long) -> c_long;
+
+extern "C" {
+    fn fileno(f: *mut c_void) -> c_int;
+}
+
+// ---------------------------------------------------------------------------------------------- recording
+
+/// Records a successful open of `path` (relative to `dirfd`) that returned `fd`.
+pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_int) {
+    if fd < 0 || path.is_null() || !active() || flags & sys::O_PATH != 0 || flags & sys::O_TMPFILE == sys::O_TMPFILE {
+        return;
+    }
+    let e = errno();
+    let mut st = Stat::default();
+    let has_stat = sys::fstat(fd, &mut st) == 0;
+    if !(has_stat && st.st_mode & sys::S_IFMT == sys::S_IFDIR) {
+        let ts = now_ns();
+        if let Some(l) = lock() {
+            let s = &mut *l.scr;
+            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+            if n > 0 {
+                let os = has_stat.then(|| open_stat(&st));
+                let p = &s.a[..n];
+                l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, os.as_ref()));
+            }
+        }
+    }
+    set_errno(e);
+}
+
+/// Which two-path record to emit.
+#[derive(Clone, Copy)]
+enum Two {
+    Rename,
+    Link,
+    Symlink,
+}
+
+unsafe fn note_two(kind: Two, d1: c_int, p1: *const c_char, d2: c_int, p2: *const c_char) {
+    if !active() {
+        return;
+    }
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        let cwd = &s.cwd[..s.cwd_len];
+        let n1 = match kind {
+            // a symlink's target is raw text, not a path of ours to resolve
+            Two::Symlink => {
+                let t = cstr(p1 as *const u8);
+                let n = t.len().min(s.a.len());
+                s.a[..n].copy_from_slice(&t[..n]);
+                n
+            }
+            _ => resolve(cwd, &mut s.tmp, d1, cstr(p1 as *const u8), &mut s.a),
+        };
+        let n2 = resolve(cwd, &mut s.tmp, d2, cstr(p2 as *const u8), &mut s.b);
+        if n1 > 0 && n2 > 0 {
+            let (a, b) = (&s.a[..n1], &s.b[..n2]);
+            match kind {
+                Two::Rename => l.out.push(ts, |buf, pid, seq, ts| rec::rename(buf, pid, seq, ts, a, b)),
+                Two::Link => l.out.push(ts, |buf, pid, seq, ts| rec::link(buf, pid, seq, ts, a, b, 0)),
+                Two::Symlink => l.out.push(ts, |buf, pid, seq, ts| {
+                    rec::link(buf, pid, seq, ts, a, b, evflags::LINK_SYMLINK)
+                }),
+            }
+        }
+    }
+    set_errno(e);
+}
+
+#[derive(Clone, Copy)]
+enum One {
+    Unlink(u32),
+    Truncate,
+    Chdir,
+}
+
+unsafe fn note_one(kind: One, dirfd: c_int, path: *const c_char) {
+    if !active() {
+        return;
+    }
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        if let One::Chdir = kind {
+            s.refresh_cwd();
+            let p = &s.cwd[..s.cwd_len];
+            l.out.push(ts, |buf, pid, seq, ts| rec::chdir(buf, pid, seq, ts, p));
+        } else {
+            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+            if n > 0 {
+                let p = &s.a[..n];
+                match kind {
+                    One::Unlink(f) => l.out.push(ts, |buf, pid, seq, ts| rec::unlink(buf, pid, seq, ts, p, f)),
+                    _ => l.out.push(ts, |buf, pid, seq, ts| rec::truncate(buf, pid, seq, ts, p)),
+                }
+            }
+        }
+    }
+    set_errno(e);
+}
+
+/// linkat of an O_TMPFILE descriptor gives the anonymous file its name: recorded as a create-open of `to`.
+unsafe fn note_linkat(d1: c_int, p1: *const c_char, d2: c_int, p2: *const c_char, flags: c_int) {
+    if !active() {
+        return;
+    }
+    let src = cstr(p1 as *const u8);
+    let mut target = [0u8; 512];
+    // the source descriptor: AT_EMPTY_PATH with dirfd, or "/proc/self/fd/N" followed
+    let fd_src = if flags & sys::AT_EMPTY_PATH != 0 && src.is_empty() {
+        Some(d1)
+    } else if let Some(rest) = src.strip_prefix(b"/proc/self/fd/") {
+        parse_int(rest)
+    } else {
+        None
+    };
+    if let Some(fd) = fd_src {
+        let n = state::fd_path(fd, &mut target);
+        if n == 0 || target[..n].ends_with(b" (deleted)") {
+            let e = errno();
+            let mut st = Stat::default();
+            let p2r = cstr(p2 as *const u8);
+            let has = sys::fstat(fd, &mut st) == 0;
+            let ts = now_ns();
+            if let Some(l) = lock() {
+                let s = &mut *l.scr;
+                let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, d2, p2r, &mut s.a);
+                if n > 0 {
+                    let os = has.then(|| open_stat(&st));
+                    let p = &s.a[..n];
+                    let fl = (sys::O_CREAT | sys::O_WRONLY) as u32;
+                    l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, fl, -1, os.as_ref()));
+                }
+            }
+            set_errno(e);
+            return;
+        }
+        // a named file linked through its descriptor
+        let e = errno();
+        let ts = now_ns();
+        if let Some(l) = lock() {
+            let s = &mut *l.scr;
+            let n2 = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, d2, cstr(p2 as *const u8), &mut s.b);
+            if n2 > 0 {
+                let (a, b) = (&target[..n], &s.b[..n2]);
+                l.out.push(ts, |buf, pid, seq, ts| rec::link(buf, pid, seq, ts, a, b, 0));
+            }
+        }
+        set_errno(e);
+        return;
+    }
+    note_two(Two::Link, d1, p1, d2, p2);
+}
+
+fn parse_int(s: &[u8]) -> Option<c_int> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    let mut v: c_int = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as c_int;
+    }
+    Some(v)
+}
+
+unsafe fn note_ftruncate(fd: c_int) {
+    if !active() {
+        return;
+    }
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        let n = state::fd_path(fd, &mut s.a);
+        if n > 0 && s.a[0] == b'/' {
+            let p = &s.a[..n];
+            l.out.push(ts, |buf, pid, seq, ts| rec::truncate(buf, pid, seq, ts, p));
+        }
+    }
+    set_errno(e);
+}
+
+fn fopen_flags(mode: *const c_char) -> c_int {
+    let m = unsafe { cstr(mode as *const u8) };
+    let mut f = match m.first() {
+        Some(b'w') => sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC,
+        Some(b'a') => sys::O_WRONLY | sys::O_CREAT | sys::O_APPEND,
+        _ => sys::O_RDONLY,
+    };
+    for &c in m.iter().skip(1) {
+        match c {
+            b'+' => f = (f & !3) | sys::O_RDWR,
+            b'x' => f |= sys::O_EXCL,
+            b'e' => f |= sys::O_CLOEXEC,
+            b',' => break,
+            _ => {}
+        }
+    }
+    f
+}
+
+// ---------------------------------------------------------------------------------------------- opens
+
+macro_rules! open_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let fd = call_real!($name: OpenFn, -1, (path, flags, mode));
+            if fd >= 0 {
+                note_open(AT_FDCWD, path, flags, fd);
+            }
+            fd
+        }
+    };
+}
+open_hook!(open);
+open_hook!(open64);
+
+macro_rules! open2_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
+            let fd = call_real!($name: Open2Fn, -1, (path, flags));
+            if fd >= 0 {
+                note_open(AT_FDCWD, path, flags, fd);
+            }
+            fd
+        }
+    };
+}
+open2_hook!(__open_2);
+open2_hook!(__open64_2);
+
+macro_rules! openat_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            let fd = call_real!($name: OpenatFn, -1, (dirfd, path, flags, mode));
+            if fd >= 0 {
+                note_open(dirfd, path, flags, fd);
+            }
+            fd
+        }
+    };
+}
+openat_hook!(openat);
+openat_hook!(openat64);
+
+macro_rules! openat2_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+            let fd = call_real!($name: Openat2Fn, -1, (dirfd, path, flags));
+            if fd >= 0 {
+                note_open(dirfd, path, flags, fd);
+            }
+            fd
+        }
+    };
+}
+openat2_hook!(__openat_2);
+openat2_hook!(__openat64_2);
+
+macro_rules! creat_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: c_uint) -> c_int {
+            let fd = call_real!($name: CreatFn, -1, (path, mode));
+            if fd >= 0 {
+                note_open(AT_FDCWD, path, sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC, fd);
+            }
+            fd
+        }
+    };
+}
+creat_hook!(creat);
+creat_hook!(creat64);
+
+macro_rules! fopen_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut c_void {
+            let f = call_real!($name: FopenFn, core::ptr::null_mut(), (path, mode));
+            if !f.is_null() && active() {
+                note_open(AT_FDCWD, path, fopen_flags(mode), fileno(f));
+            }
+            f
+        }
+    };
+}
+fopen_hook!(fopen);
+fopen_hook!(fopen64);
+
+macro_rules! freopen_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char, s: *mut c_void) -> *mut c_void {
+            let f = call_real!($name: FreopenFn, core::ptr::null_mut(), (path, mode, s));
+            if !f.is_null() && !path.is_null() && active() {
+                note_open(AT_FDCWD, path, fopen_flags(mode), fileno(f));
+            }
+            f
+        }
+    };
+}
+freopen_hook!(freopen);
+freopen_hook!(freopen64);
+
+// ---------------------------------------------------------------------------------------------- renames, links
+
+#[no_mangle]
+pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int {
+    let r = call_real!(rename: Path2Fn, -1, (from, to));
+    if r == 0 {
+        note_two(Two::Rename, AT_FDCWD, from, AT_FDCWD, to);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char) -> c_int {
+    let r = call_real!(renameat: At2Fn, -1, (d1, from, d2, to));
+    if r == 0 {
+        note_two(Two::Rename, d1, from, d2, to);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) -> c_int {
+    let r = call_real!(renameat2: At2FlFn, -1, (d1, from, d2, to, fl));
+    if r == 0 {
+        note_renameat2(d1, from, d2, to, fl);
+    }
+    r
+}
+
+unsafe fn note_renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) {
+    const RENAME_EXCHANGE: c_uint = 2;
+    note_two(Two::Rename, d1, from, d2, to);
+    if fl & RENAME_EXCHANGE != 0 {
+        // both names now hold the other's content
+        note_two(Two::Rename, d2, to, d1, from);
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn link(from: *const c_char, to: *const c_char) -> c_int {
+    let r = call_real!(link: Path2Fn, -1, (from, to));
+    if r == 0 {
+        note_two(Two::Link, AT_FDCWD, from, AT_FDCWD, to);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn linkat(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_int) -> c_int {
+    let r = call_real!(linkat: LinkatFn, -1, (d1, from, d2, to, fl));
+    if r == 0 {
+        note_linkat(d1, from, d2, to, fl);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn symlink(target: *const c_char, to: *const c_char) -> c_int {
+    let r = call_real!(symlink: Path2Fn, -1, (target, to));
+    if r == 0 {
+        note_two(Two::Symlink, AT_FDCWD, target, AT_FDCWD, to);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn symlinkat(target: *const c_char, d: c_int, to: *const c_char) -> c_int {
+    let r = call_real!(symlinkat: SymlinkatFn, -1, (target, d, to));
+    if r == 0 {
+        note_two(Two::Symlink, AT_FDCWD, target, d, to);
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------------------------- unlink, truncate
+
+#[no_mangle]
+pub unsafe extern "C" fn unlink(path: *const c_char) -> c_int {
+    let r = call_real!(unlink: Path1Fn, -1, (path));
+    if r == 0 {
+        note_one(One::Unlink(0), AT_FDCWD, path);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rmdir(path: *const c_char) -> c_int {
+    let r = call_real!(rmdir: Path1Fn, -1, (path));
+    if r == 0 {
+        note_one(One::Unlink(evflags::UNLINK_DIR), AT_FDCWD, path);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn unlinkat(d: c_int, path: *const c_char, fl: c_int) -> c_int {
+    let r = call_real!(unlinkat: At1Fn, -1, (d, path, fl));
+    if r == 0 {
+        let f = if fl & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
+        note_one(One::Unlink(f), d, path);
+    }
+    r
+}
+
+macro_rules! truncate_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(path: *const c_char, len: i64) -> c_int {
+            let r = call_real!($name: TruncFn, -1, (path, len));
+            if r == 0 {
+                note_one(One::Truncate, AT_FDCWD, path);
+            }
+            r
+        }
+    };
+}
+truncate_hook!(truncate);
+truncate_hook!(truncate64);
+
+macro_rules! ftruncate_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(fd: c_int, len: i64) -> c_int {
+            let r = call_real!($name: FtruncFn, -1, (fd, len));
+            if r == 0 {
+                note_ftruncate(fd);
+            }
+            r
+        }
+    };
+}
+ftruncate_hook!(ftruncate);
+ftruncate_hook!(ftruncate64);
+
+// ---------------------------------------------------------------------------------------------- cwd
+
+#[no_mangle]
+pub unsafe extern "C" fn chdir(path: *const c_char) -> c_int {
+    let r = call_real!(chdir: Path1Fn, -1, (path));
+    if r == 0 {
+        note_one(One::Chdir, AT_FDCWD, path);
+    }
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn fchdir(fd: c_int) -> c_int {
+    let r = call_real!(fchdir: FchdirFn, -1, (fd));
+    if r == 0 {
+        note_one(One::Chdir, AT_FDCWD, core::ptr::null());
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------------------------- fd reuse
+
+type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
+type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
+type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+type CloseRangeFn = unsafe extern "C" fn(c_uint, c_uint, c_int) -> c_int;
+type ClosefromFn = unsafe extern "C" fn(c_int);
+
+// These only keep the directory-path cache honest (before and after: another thread may race either way).
+#[no_mangle]
+pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    state::forget_fds(fd, fd);
+    let r = call_real!(close: CloseFn, -1, (fd));
+    state::forget_fds(fd, fd);
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    state::forget_fds(new, new);
+    let r = call_real!(dup2: Dup2Fn, -1, (old, new));
+    state::forget_fds(new, new);
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn dup3(old: c_int, new: c_int, fl: c_int) -> c_int {
+    state::forget_fds(new, new);
+    let r = call_real!(dup3: Dup3Fn, -1, (old, new, fl));
+    state::forget_fds(new, new);
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn close_range(lo: c_uint, hi: c_uint, fl: c_int) -> c_int {
+    let hi_i = hi.min(i32::MAX as c_uint) as c_int;
+    state::forget_fds(lo as c_int, hi_i);
+    let r = call_real!(close_range: CloseRangeFn, -1, (lo, hi, fl));
+    state::forget_fds(lo as c_int, hi_i);
+    r
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn closefrom(lo: c_int) {
+    state::forget_fds(lo, i32::MAX);
+    if let Some(f) = crate::real::real!(closefrom: ClosefromFn) {
+        f(lo);
+    }
+    state::forget_fds(lo, i32::MAX);
+}
+
+// ---------------------------------------------------------------------------------------------- syscall()
+
+/// libc's variadic syscall(): declared with seven integer arguments, which is how both supported ABIs pass
+/// variadic integers. Unrelated numbers go straight through (futex via syscall() is hot in some programs).
+#[no_mangle]
+pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, a4: c_long, a5: c_long, a6: c_long) -> c_long {
+    let nr = n as usize;
+    use sys::nr as N;
+    let ptr = |v: c_long| v as *const c_char;
+    let fwd = |n: c_long| call_real!(syscall: SyscallFn, -1, (n, a1, a2, a3, a4, a5, a6));
+    if nr == N::CLOSE || nr == N::DUP2 || nr == N::DUP3 || nr == N::CLOSE_RANGE {
+        let (lo, hi) = match nr {
+            x if x == N::CLOSE => (a1 as c_int, a1 as c_int),
+            x if x == N::CLOSE_RANGE => (a1 as c_int, (a2 as u32).min(i32::MAX as u32) as c_int),
+            _ => (a2 as c_int, a2 as c_int),
+        };
+        state::forget_fds(lo, hi);
+        let r = fwd(n);
+        state::forget_fds(lo, hi);
+        return r;
+    }
+    if !active() {
+        return fwd(n);
+    }
+    if nr == N::OPEN || nr == N::CREAT {
+        let r = fwd(n);
+        let fl = if nr == N::CREAT { sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC } else { a2 as c_int };
+        if r >= 0 {
+            note_open(AT_FDCWD, ptr(a1), fl, r as c_int);
+        }
+        r
+    } else if nr == N::OPENAT {
+        let r = fwd(n);
+        if r >= 0 {
+            note_open(a1 as c_int, ptr(a2), a3 as c_int, r as c_int);
+        }
+        r
+    } else if nr == N::OPENAT2 {
+        let r = fwd(n);
+        if r >= 0 && a3 != 0 {
+            // struct open_how { u64 flags; u64 mode; u64 resolve; }
+            let fl = *(a3 as *const u64) as c_int;
+            note_open(a1 as c_int, ptr(a2), fl, r as c_int);
+        }
+        r
+    } else if nr == N::RENAME {
+        let r = fwd(n);
+        if r == 0 {
+            note_two(Two::Rename, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
+        }
+        r
+    } else if nr == N::RENAMEAT {
+        let r = fwd(n);
+        if r == 0 {
+            note_two(Two::Rename, a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
+        }
+        r
+    } else if nr == N::RENAMEAT2 {
+        let r = fwd(n);
+        if r == 0 {
+            note_renameat2(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4), a5 as c_uint);
+        }
+        r
+    } else if nr == N::LINK {
+        let r = fwd(n);
+        if r == 0 {
+            note_two(Two::Link, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
+        }
+        r
+    } else if nr == N::LINKAT {
+        let r = fwd(n);
+        if r == 0 {
+            note_linkat(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4), a5 as c_int);
+        }
+        r
+    } else if nr == N::SYMLINK {
+        let r = fwd(n);
+        if r == 0 {
+            note_two(Two::Symlink, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
+        }
+        r
+    } else if nr == N::SYMLINKAT {
+        let r = fwd(n);
+        if r == 0 {
+            note_two(Two::Symlink, AT_FDCWD, ptr(a1), a2 as c_int, ptr(a3));
+        }
+        r
+    } else if nr == N::UNLINK || nr == N::RMDIR {
+        let r = fwd(n);
+        if r == 0 {
+            let f = if nr == N::RMDIR { evflags::UNLINK_DIR } else { 0 };
+            note_one(One::Unlink(f), AT_FDCWD, ptr(a1));
+        }
+        r
+    } else if nr == N::UNLINKAT {
+        let r = fwd(n);
+        if r == 0 {
+            let f = if a3 as c_int & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
+            note_one(One::Unlink(f), a1 as c_int, ptr(a2));
+        }
+        r
+    } else if nr == N::TRUNCATE {
+        let r = fwd(n);
+        if r == 0 {
+            note_one(One::Truncate, AT_FDCWD, ptr(a1));
+        }
+        r
+    } else if nr == N::FTRUNCATE {
+        let r = fwd(n);
+        if r == 0 {
+            note_ftruncate(a1 as c_int);
+        }
+        r
+    } else if nr == N::CHDIR || nr == N::FCHDIR {
+        let r = fwd(n);
+        if r == 0 {
+            note_one(One::Chdir, AT_FDCWD, core::ptr::null());
+        }
+        r
+    } else if nr == N::EXECVE {
+        crate::exec::execve(ptr(a1), a2 as *const *const c_char, a3 as *const *const c_char) as c_long
+    } else if nr == N::EXECVEAT {
+        crate::exec::execveat(a1 as c_int, ptr(a2), a3 as _, a4 as _, a5 as c_int) as c_long
+    } else if nr == N::FORK || nr == N::VFORK {
+        crate::proc::fork_impl(evflags::FORK_VFORK * (nr == N::VFORK) as u32) as c_long
+    } else if nr == N::CLONE && (a1 as u64) & sys::CLONE_VM == 0 {
+        // a fork-like clone: the child must not inherit unflushed records
+        crate::proc::forklike(|| fwd(n))
+    } else if nr == N::CLONE3 {
+        // struct clone_args { u64 flags; ... }
+        let fl = if a1 != 0 { *(a1 as *const u64) } else { 0 };
+        if fl & sys::CLONE_VM == 0 {
+            crate::proc::forklike(|| fwd(n))
+        } else {
+            fwd(n)
+        }
+    } else if nr == N::EXIT_GROUP {
+        crate::proc::write_exit(Some(a1 as i32));
+        fwd(n)
+    } else if nr == N::EXIT {
+        // ends only the calling thread (the process too when it is the last one: then the reaper or the
+        // spool has the rest)
+        state::flush_now();
+        fwd(n)
+    } else if nr == N::IO_URING_SETUP {
+        let r = fwd(n);
+        if r >= 0 {
+            crate::proc::incomplete("io_uring", b"io_uring_setup");
+        }
+        r
+    } else {
+        fwd(n)
+    }
+}

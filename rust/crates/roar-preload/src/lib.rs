@@ -1,0 +1,18 @@
+//! roar's LD_PRELOAD tracer (see README.md): interposes libc's file-system, exec, fork and exit functions
+//! in every process of a traced command and records the events of the roar-events contract into a per-process
+//! buffer that is flushed to the shared O_APPEND events file. Also holds the supervisor that starts the
+//! command (supervise.rs), called by the TypeScript driver through bun:ffi.
+
+mod exec;
+mod hooks;
+mod proc;
+mod real;
+mod state;
+mod supervise;
+mod sys;
+
+/// The event-contract version this library writes; the TS side checks it right after dlopen.
+#[no_mangle]
+pub extern "C" fn roar_abi_version() -> u32 {
+    roar_events::ABI_VERSION
+}

@@ -1,0 +1,505 @@
+//! Per-process tracer state: configuration, the record buffer (one per process, shared by its threads under
+//! a spinlock), the cwd cache and path resolution. Records are encoded straight into the buffer and written
+//! with one `write(2)` of whole records to the `O_APPEND` events file.
+
+use core::cell::Cell;
+use core::ptr::{addr_of, addr_of_mut};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+
+use roar_events::{join_normalize, rec, OpenStat};
+
+use crate::sys::{self, Stat};
+
+pub const PATH_CAP: usize = 4096 + 256;
+/// The buffer; records are flushed when the next one does not fit.
+const BUF_CAP: usize = 64 * 1024;
+/// Room kept free at the end of the buffer for the DROPPED record.
+const RESERVE: usize = 64;
+/// A process with sparse events still flushes at least this often, so a process killed by a signal loses at
+/// most this much history.
+const FLUSH_AGE_NS: u64 = 250_000_000;
+
+/// True once the constructor found a configuration (ROAR_EVENTS_PATH): only then do hooks record.
+pub static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The cached pid (tgid); refreshed in the child of every fork we see.
+pub static PID: AtomicU32 = AtomicU32::new(0);
+static LOCK: AtomicBool = AtomicBool::new(false);
+/// Events lost because a hook re-entered (signal handler inside a hook): reported as DROPPED.
+static REENTRY_DROPS: AtomicU64 = AtomicU64::new(0);
+/// Exit status recorded by the exit()/main-return hooks; the destructor writes it.
+pub static EXIT_CODE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Set once EXIT was written: later records are flushed immediately.
+pub static EXITED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+pub struct Config {
+    /// NUL-terminated events file path.
+    pub events_path: [u8; PATH_CAP],
+    /// The absolute library path (no NUL) that LD_PRELOAD must contain.
+    pub lib: [u8; PATH_CAP],
+    pub lib_len: usize,
+    /// Whole "NAME=value\0" environment entries to re-insert into an exec's envp.
+    pub env_preload: [u8; PATH_CAP + 16],
+    pub env_events: [u8; PATH_CAP + 24],
+    pub env_lib: [u8; PATH_CAP + 24],
+    pub env_spool: [u8; PATH_CAP + 24],
+    /// Directory for per-process spool files (ROAR_SPOOL_DIR), empty when unset.
+    pub spool_dir: [u8; PATH_CAP],
+    pub spool_len: usize,
+}
+
+pub static mut CFG: Config = Config {
+    events_path: [0; PATH_CAP],
+    lib: [0; PATH_CAP],
+    lib_len: 0,
+    env_preload: [0; PATH_CAP + 16],
+    env_events: [0; PATH_CAP + 24],
+    env_lib: [0; PATH_CAP + 24],
+    env_spool: [0; PATH_CAP + 24],
+    spool_dir: [0; PATH_CAP],
+    spool_len: 0,
+};
+
+pub fn cfg() -> &'static Config {
+    unsafe { &*addr_of!(CFG) }
+}
+
+pub struct Out {
+    /// The record buffer: the spool mapping when there is one, else `FALLBACK`.
+    data: *mut u8,
+    /// The spool file's committed-length word (null without a spool).
+    committed: *mut u64,
+    /// 0 = no spool yet, 1 = mapped, 2 = unavailable.
+    spool: u8,
+    pub len: usize,
+    pub nrec: u64,
+    pub seq: u64,
+    pub dropped: u64,
+    pub last_flush: u64,
+    pub fd: i32,
+    pub fd_dev: u64,
+    pub fd_ino: u64,
+}
+
+/// Scratch space used under the lock (keeps hooks' stack frames small).
+pub struct Scratch {
+    pub cwd: [u8; PATH_CAP],
+    pub cwd_len: usize,
+    pub a: [u8; PATH_CAP],
+    pub b: [u8; PATH_CAP],
+    pub tmp: [u8; PATH_CAP],
+}
+
+static mut FALLBACK: [u8; BUF_CAP] = [0; BUF_CAP];
+static mut OUT: Out = Out {
+    data: core::ptr::null_mut(),
+    committed: core::ptr::null_mut(),
+    spool: 0,
+    len: 0,
+    nrec: 0,
+    seq: 0,
+    dropped: 0,
+    last_flush: 0,
+    fd: -1,
+    fd_dev: 0,
+    fd_ino: 0,
+};
+static mut SCR: Scratch =
+    Scratch { cwd: [0; PATH_CAP], cwd_len: 0, a: [0; PATH_CAP], b: [0; PATH_CAP], tmp: [0; PATH_CAP] };
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+extern "C" {
+    fn clock_gettime(clk: i32, ts: *mut Timespec) -> i32;
+}
+
+pub fn now_ns() -> u64 {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // CLOCK_MONOTONIC through the vDSO: no system call.
+    unsafe { clock_gettime(1, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[inline]
+pub fn active() -> bool {
+    ACTIVE.load(Relaxed)
+}
+
+/// Exclusive access to the buffer and scratch space; dropping it releases the lock.
+pub struct Locked {
+    pub out: &'static mut Out,
+    pub scr: &'static mut Scratch,
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        LOCK.store(false, Release);
+        let _ = IN_HOOK.try_with(|h| h.set(false));
+    }
+}
+
+/// Takes the per-process lock, or None when tracing is off or this thread is already inside a hook (then the
+/// event is counted as dropped rather than deadlocking).
+pub fn lock() -> Option<Locked> {
+    if !active() {
+        return None;
+    }
+    let reentered = IN_HOOK.try_with(|h| h.replace(true)).unwrap_or(true);
+    if reentered {
+        REENTRY_DROPS.fetch_add(1, Relaxed);
+        return None;
+    }
+    let mut spins = 0u32;
+    while LOCK.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+        spins += 1;
+        if spins > 64 {
+            unsafe { sys::sc0(sys::nr::SCHED_YIELD) };
+        } else {
+            core::hint::spin_loop();
+        }
+    }
+    unsafe { Some(Locked { out: &mut *addr_of_mut!(OUT), scr: &mut *addr_of_mut!(SCR) }) }
+}
+
+/// Resets the state inherited by a fork child (the lock is held by the forking thread, now ours).
+pub unsafe fn after_fork_child(l: &mut Locked) {
+    PID.store(sys::getpid(), Relaxed);
+    l.out.len = 0;
+    l.out.nrec = 0;
+    l.out.seq = 0;
+    l.out.dropped = 0;
+    // the parent's spool mapping is shared with it: never write there
+    if l.out.spool == 1 {
+        sys::sc2(sys::nr::MUNMAP, l.out.data.sub(SPOOL_HDR) as usize, SPOOL_HDR + BUF_CAP);
+    }
+    l.out.data = core::ptr::null_mut();
+    l.out.committed = core::ptr::null_mut();
+    l.out.spool = 0;
+    REENTRY_DROPS.store(0, Relaxed);
+}
+
+/// Spool file layout: 64-byte header (magic, committed length, pid), then the buffer.
+const SPOOL_HDR: usize = 64;
+pub const SPOOL_MAGIC: &[u8; 8] = b"ROARSPL1";
+
+impl Out {
+    fn buf(&mut self) -> &mut [u8] {
+        if self.data.is_null() {
+            self.attach();
+        }
+        unsafe { core::slice::from_raw_parts_mut(self.data, BUF_CAP) }
+    }
+
+    /// Maps this process's spool file as the buffer (so records of a process killed by a signal survive
+    /// in the page cache for the driver to recover), or falls back to the static buffer.
+    fn attach(&mut self) {
+        self.data = addr_of_mut!(FALLBACK) as *mut u8;
+        self.committed = core::ptr::null_mut();
+        let c = cfg();
+        if self.spool != 0 || c.spool_len == 0 || self.len != 0 {
+            return;
+        }
+        self.spool = 2;
+        let mut name = [0u8; PATH_CAP + 64];
+        let mut digits = [0u8; 20];
+        let mut digits2 = [0u8; 20];
+        let pid = PID.load(Relaxed);
+        let n1 = sys::fmt_u64(pid as u64, &mut digits);
+        let n2 = sys::fmt_u64(now_ns(), &mut digits2);
+        let Some(path) = sys::cat_z(&mut name, &[&c.spool_dir[..c.spool_len], b"/", &digits[..n1], b".", &digits2[..n2]])
+        else {
+            return;
+        };
+        unsafe {
+            let flags = sys::O_RDWR | sys::O_CREAT | sys::O_EXCL | sys::O_CLOEXEC;
+            let fd = sys::openat(sys::AT_FDCWD, path.as_ptr(), flags, 0o600);
+            if fd < 0 {
+                return;
+            }
+            let size = SPOOL_HDR + BUF_CAP;
+            let ok = sys::sc2(sys::nr::FTRUNCATE, fd as usize, size) == 0;
+            let m = if ok { sys::syscall6(sys::nr::MMAP, 0, size, 3, 0x01 /* MAP_SHARED */, fd as usize, 0) } else { -1 };
+            sys::close(fd as i32);
+            if m < 0 {
+                return;
+            }
+            let base = m as *mut u8;
+            core::ptr::copy_nonoverlapping(SPOOL_MAGIC.as_ptr(), base, 8);
+            *(base.add(16) as *mut u64) = pid as u64;
+            self.committed = base.add(8) as *mut u64;
+            self.data = base.add(SPOOL_HDR);
+            self.spool = 1;
+        }
+    }
+
+    fn commit(&mut self) {
+        if !self.committed.is_null() {
+            unsafe { core::ptr::write_volatile(self.committed, self.len as u64) };
+        }
+    }
+}
+
+impl Locked {
+    pub fn push(&mut self, ts: u64, enc: impl Fn(&mut [u8], u32, u64, u64) -> usize) {
+        self.out.push(ts, enc)
+    }
+    pub fn flush(&mut self) {
+        self.out.flush()
+    }
+}
+
+impl Out {
+    /// Encodes one record with `enc(buf, pid, seq, ts)`; flushes and retries when the buffer is full.
+    pub fn push(&mut self, ts: u64, enc: impl Fn(&mut [u8], u32, u64, u64) -> usize) {
+        let pid = PID.load(Relaxed);
+        for attempt in 0..2 {
+            let cap = BUF_CAP - RESERVE;
+            let (len, seq) = (self.len, self.seq);
+            let n = enc(&mut self.buf()[len..cap], pid, seq, ts);
+            if n > 0 {
+                self.len += n;
+                self.commit();
+                self.nrec += 1;
+                self.seq += 1;
+                if EXITED.load(Relaxed) || ts.saturating_sub(self.last_flush) > FLUSH_AGE_NS {
+                    self.flush();
+                }
+                return;
+            }
+            if attempt == 0 && self.len > 0 {
+                self.flush();
+            }
+        }
+        self.dropped += 1; // larger than the whole buffer
+    }
+
+    /// Writes the buffered records with one write(2).
+    pub fn flush(&mut self) {
+        let o = self;
+        let reentry = REENTRY_DROPS.swap(0, Relaxed);
+        o.dropped += reentry;
+        o.last_flush = now_ns();
+        if o.len == 0 && o.dropped == 0 {
+            return;
+        }
+        let mut dropped_in_buf = 0;
+        if o.dropped > 0 {
+            let (len, seq, ts, count) = (o.len, o.seq, o.last_flush, o.dropped);
+            let n = rec::dropped(&mut o.buf()[len..], PID.load(Relaxed), seq, ts, count);
+            if n > 0 {
+                o.len += n;
+                o.seq += 1;
+                dropped_in_buf = o.dropped;
+            }
+        }
+        let len = o.len;
+        let ok = unsafe { ensure_fd(o) } && unsafe { sys::write_all(o.fd, &o.buf()[..len]) };
+        if ok {
+            o.dropped -= dropped_in_buf;
+        } else {
+            o.dropped += o.nrec;
+        }
+        o.len = 0;
+        o.nrec = 0;
+        o.commit();
+    }
+}
+
+/// Opens the events file on first use, and again whenever our descriptor was closed or replaced by the
+/// program (shells and subprocess modules close or dup2 over descriptors they do not know).
+unsafe fn ensure_fd(o: &mut Out) -> bool {
+    let mut st = Stat::default();
+    if o.fd >= 0 && sys::fstat(o.fd, &mut st) == 0 && st.st_dev == o.fd_dev && st.st_ino == o.fd_ino {
+        return true;
+    }
+    let flags = sys::O_WRONLY | sys::O_APPEND | sys::O_CLOEXEC | sys::O_CREAT;
+    let fd = sys::openat(sys::AT_FDCWD, cfg().events_path.as_ptr(), flags, 0o600);
+    if fd < 0 {
+        o.fd = -1;
+        return false;
+    }
+    let mut fd = fd as i32;
+    // Move it out of the range programs use and expect to own (bash uses 10+ and 255).
+    let high = sys::sc3(sys::nr::FCNTL, fd as usize, sys::F_DUPFD_CLOEXEC as usize, 700);
+    if high >= 0 {
+        sys::close(fd);
+        fd = high as i32;
+    }
+    if sys::fstat(fd, &mut st) != 0 {
+        sys::close(fd);
+        return false;
+    }
+    o.fd = fd;
+    o.fd_dev = st.st_dev;
+    o.fd_ino = st.st_ino;
+    true
+}
+
+/// Flushes everything buffered (before exec, fork, exit).
+pub fn flush_now() {
+    if let Some(mut l) = lock() {
+        l.flush();
+    }
+}
+
+impl Scratch {
+    pub fn refresh_cwd(&mut self) {
+        let r = unsafe { sys::getcwd(&mut self.cwd) };
+        // getcwd returns the length including the NUL; on failure (deleted cwd) keep the old value
+        self.cwd_len = if r > 0 { (r as usize - 1).min(self.cwd.len()) } else { self.cwd_len };
+    }
+}
+
+/// Resolves `path` (relative to `dirfd`, or to the cwd for AT_FDCWD) to an absolute, lexically normalised
+/// path in `out`. Returns the length, 0 when it could not be resolved.
+pub fn resolve(cwd: &[u8], tmp: &mut [u8], dirfd: i32, path: &[u8], out: &mut [u8]) -> usize {
+    if path.first() == Some(&b'/') || dirfd == sys::AT_FDCWD {
+        return join_normalize(cwd, path, out);
+    }
+    if path.is_empty() {
+        let n = fd_path(dirfd, tmp);
+        return if n == 0 { 0 } else { join_normalize(b"", &tmp[..n], out) };
+    }
+    let n = dir_path(dirfd, tmp);
+    if n == 0 {
+        return 0;
+    }
+    join_normalize(&tmp[..n], path, out)
+}
+
+/// Paths of recently used directory descriptors: readlink of /proc/self/fd/N costs more than the open it
+/// describes (tar, find and fts walk with openat(dirfd, name)). An entry is used only while the
+/// descriptor still refers to the same directory (dev/ino from one fstat): glibc closes descriptors
+/// internally (closedir) where no hook sees it, so a number can be reused for another directory.
+const DIR_CACHE: usize = 8;
+struct DirEnt {
+    fd: AtomicI32,
+    dev: u64,
+    ino: u64,
+    len: usize,
+    path: [u8; PATH_CAP],
+}
+static mut DIRS: [DirEnt; DIR_CACHE] =
+    [const { DirEnt { fd: AtomicI32::new(-1), dev: 0, ino: 0, len: 0, path: [0; PATH_CAP] } }; DIR_CACHE];
+static DIR_NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Called under the lock.
+fn dir_path(fd: i32, out: &mut [u8]) -> usize {
+    let dirs = unsafe { &mut *addr_of_mut!(DIRS) };
+    let mut st = Stat::default();
+    if unsafe { sys::fstat(fd, &mut st) } != 0 {
+        return 0;
+    }
+    for d in dirs.iter() {
+        if d.fd.load(Acquire) == fd && d.dev == st.st_dev && d.ino == st.st_ino && d.len <= out.len() {
+            out[..d.len].copy_from_slice(&d.path[..d.len]);
+            return d.len;
+        }
+    }
+    let n = fd_path(fd, out);
+    if n > 0 && out[0] == b'/' && n <= PATH_CAP {
+        let i = DIR_NEXT.fetch_add(1, Relaxed) as usize % DIR_CACHE;
+        let d = &mut dirs[i];
+        d.fd.store(-1, Release);
+        d.path[..n].copy_from_slice(&out[..n]);
+        d.len = n;
+        d.dev = st.st_dev;
+        d.ino = st.st_ino;
+        d.fd.store(fd, Release);
+    }
+    n
+}
+
+/// Forgets cached directory paths of descriptors in `lo..=hi` (they were closed or replaced).
+pub fn forget_fds(lo: i32, hi: i32) {
+    let dirs = unsafe { &*addr_of!(DIRS) };
+    for d in dirs.iter() {
+        let fd = d.fd.load(Acquire);
+        if fd >= lo && fd <= hi {
+            d.fd.store(-1, Release);
+        }
+    }
+}
+
+/// The path behind a descriptor (readlink of /proc/self/fd/N), 0 when unknown.
+pub fn fd_path(fd: i32, out: &mut [u8]) -> usize {
+    let mut p = [0u8; 40];
+    let pp = sys::proc_fd_path(fd, &mut p);
+    let r = unsafe { sys::readlinkat(sys::AT_FDCWD, pp, out) };
+    if r <= 0 || r as usize >= out.len() {
+        return 0;
+    }
+    r as usize
+}
+
+pub fn open_stat(st: &Stat) -> OpenStat {
+    OpenStat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        size: st.st_size as u64,
+        mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
+        ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec,
+    }
+}
+
+/// An argv-style NUL-terminated pointer array as an iterator of byte strings, capped at `limit` entries.
+#[derive(Clone)]
+pub struct CArgs {
+    p: *const *const u8,
+    i: usize,
+    n: usize,
+}
+
+impl CArgs {
+    pub unsafe fn new(p: *const *const u8) -> Self {
+        let mut n = 0;
+        if !p.is_null() {
+            while !(*p.add(n)).is_null() {
+                n += 1;
+            }
+        }
+        CArgs { p, i: 0, n }
+    }
+    pub fn len_args(&self) -> usize {
+        self.n
+    }
+    /// Keeps the leading arguments whose encoded size fits in `budget` bytes (huge argv are truncated rather
+    /// than dropping the whole record).
+    pub fn fit(mut self, budget: usize) -> Self {
+        let mut used = 0;
+        for k in 0..self.n {
+            let len = unsafe { sys::cstrlen(*self.p.add(k)) } + 5;
+            if used + len > budget {
+                self.n = k;
+                break;
+            }
+            used += len;
+        }
+        self
+    }
+}
+
+impl Iterator for CArgs {
+    type Item = &'static [u8];
+    fn next(&mut self) -> Option<&'static [u8]> {
+        if self.i >= self.n {
+            return None;
+        }
+        let s = unsafe { sys::cstr(*self.p.add(self.i)) };
+        self.i += 1;
+        Some(s)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n - self.i, Some(self.n - self.i))
+    }
+}
+impl ExactSizeIterator for CArgs {}
+
+/// Budget for argv in EXEC/PROC_START records.
+pub const ARGV_BUDGET: usize = BUF_CAP - RESERVE - 3 * PATH_CAP;

@@ -1,0 +1,109 @@
+//! The seccomp-BPF program: SECCOMP_RET_TRACE only for the path/process syscalls the tracer records, so
+//! read/write/mmap/close/stat and everything else never stop. Directory and O_PATH opens are let through in
+//! the filter itself by looking at the flags argument (they never name a file's contents).
+use crate::arch::{self, Sys};
+use crate::sys::{SockFilter, SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE, O_PATH, O_TMPFILE_BIT};
+
+const LD_W_ABS: u16 = 0x20;
+const JEQ_K: u16 = 0x15;
+const JSET_K: u16 = 0x45;
+const RET_K: u16 = 0x06;
+
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+const fn off_arg_low(i: u32) -> u32 {
+    // seccomp_data.args[i], low 32 bits (both supported arches are little-endian)
+    16 + 8 * i
+}
+
+/// RET_DATA for syscalls of a foreign ABI (i386 / x32 on x86_64): the tracer cannot decode them.
+pub const DATA_FOREIGN: u32 = 1;
+
+fn ins(code: u16, jt: u8, jf: u8, k: u32) -> SockFilter {
+    SockFilter { code, jt, jf, k }
+}
+
+/// The argument index holding the open flags, for the open calls whose flags are a plain argument.
+fn open_flags_arg(s: Sys) -> Option<u32> {
+    match s {
+        Sys::Open => Some(1),
+        Sys::OpenAt => Some(2),
+        _ => None,
+    }
+}
+
+pub fn build() -> Vec<SockFilter> {
+    let mut p = vec![
+        ins(LD_W_ABS, 0, 0, OFF_ARCH),
+        ins(JEQ_K, 1, 0, arch::AUDIT_ARCH),
+        ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN),
+        ins(LD_W_ABS, 0, 0, OFF_NR),
+    ];
+    if let Some(bit) = arch::X32_SYSCALL_BIT {
+        p.push(ins(JSET_K, 0, 1, bit));
+        p.push(ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN));
+    }
+    for &(nr, sys) in arch::TRACED {
+        let block: Vec<SockFilter> = match open_flags_arg(sys) {
+            Some(i) => vec![
+                ins(LD_W_ABS, 0, 0, off_arg_low(i)),
+                ins(JSET_K, 2, 0, O_TMPFILE_BIT),
+                ins(JSET_K, 0, 1, arch::O_DIRECTORY | O_PATH),
+                ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+                ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+            ],
+            None => vec![ins(RET_K, 0, 0, SECCOMP_RET_TRACE)],
+        };
+        p.push(ins(JEQ_K, 0, block.len() as u8, nr));
+        p.extend(block);
+    }
+    p.push(ins(RET_K, 0, 0, SECCOMP_RET_ALLOW));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny interpreter for the instructions `build` emits, to check the jump offsets.
+    fn run(prog: &[SockFilter], arch_v: u32, nr: u32, args: [u64; 6]) -> u32 {
+        let mut data = [0u8; 64];
+        data[0..4].copy_from_slice(&nr.to_le_bytes());
+        data[4..8].copy_from_slice(&arch_v.to_le_bytes());
+        for (i, a) in args.iter().enumerate() {
+            data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
+        }
+        let mut acc = 0u32;
+        let mut pc = 0usize;
+        loop {
+            let f = &prog[pc];
+            match f.code {
+                LD_W_ABS => {
+                    let o = f.k as usize;
+                    acc = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+                    pc += 1;
+                }
+                JEQ_K => pc += 1 + if acc == f.k { f.jt } else { f.jf } as usize,
+                JSET_K => pc += 1 + if acc & f.k != 0 { f.jt } else { f.jf } as usize,
+                RET_K => return f.k,
+                _ => panic!("unknown op"),
+            }
+        }
+    }
+
+    #[test]
+    fn filter_decisions() {
+        let p = build();
+        let a = arch::AUDIT_ARCH;
+        let openat = arch::TRACED.iter().find(|t| t.1 == Sys::OpenAt).unwrap().0;
+        let unlinkat = arch::TRACED.iter().find(|t| t.1 == Sys::UnlinkAt).unwrap().0;
+        assert_eq!(run(&p, a, openat, [0, 0, 0, 0, 0, 0]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, openat, [0, 0, arch::O_DIRECTORY as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&p, a, openat, [0, 0, O_PATH as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
+        let tmp = (O_TMPFILE_BIT | arch::O_DIRECTORY | 2) as u64;
+        assert_eq!(run(&p, a, openat, [0, 0, tmp, 0, 0, 0]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, unlinkat, [0; 6]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, 0, [0; 6]), SECCOMP_RET_ALLOW); // read / io_setup
+        assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
+    }
+}

@@ -1,0 +1,117 @@
+//! roar's ptrace tracer: a seccomp-BPF filter sends only path/process syscalls to the tracer, which resolves
+//! paths against the tracee's real cwd/dirfds and writes the roar-events stream. Loaded through `bun:ffi`
+//! (src/trace/ptrace.ts); `roar_ptrace_run` blocks, so TS calls it from a Worker.
+mod arch;
+mod dircache;
+mod filter;
+mod mem;
+mod out;
+mod probe;
+mod spawn;
+mod sys;
+mod tracer;
+
+use std::ffi::c_char;
+use std::sync::atomic::AtomicI32;
+use std::sync::Mutex;
+
+/// The run result, filled by `roar_ptrace_run` (layout mirrored in src/trace/ptrace-ffi.ts).
+#[repr(C)]
+pub struct RoarPtraceResult {
+    /// Exit code of the top process, -1 when it did not exit normally.
+    pub exit_code: i32,
+    /// Terminating signal of the top process, 0 when none.
+    pub signal: i32,
+    /// 126 / 127 when the command could not be started, else 0.
+    pub spawn_error: i32,
+    /// errno of a tracer failure (nothing useful ran), else 0.
+    pub tracer_errno: i32,
+    /// NUL-terminated UTF-8 message for spawn/tracer errors.
+    pub message: [u8; 512],
+}
+
+#[no_mangle]
+pub extern "C" fn roar_abi_version() -> u32 {
+    roar_events::ABI_VERSION
+}
+
+static PROBE_REASON: Mutex<String> = Mutex::new(String::new());
+
+/// 0 when ptrace + seccomp tracing works here, else a positive errno (see `roar_ptrace_probe_reason`).
+#[no_mangle]
+pub extern "C" fn roar_ptrace_probe() -> i32 {
+    let (code, reason) = probe::probe();
+    if let Ok(mut r) = PROBE_REASON.lock() {
+        *r = reason;
+    }
+    code
+}
+
+/// Copies the last probe's reason (NUL-terminated, truncated to `len`); returns its full length.
+///
+/// # Safety
+/// `buf` must point to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn roar_ptrace_probe_reason(buf: *mut c_char, len: u32) -> u32 {
+    let reason = PROBE_REASON.lock().map(|r| r.clone()).unwrap_or_default();
+    copy_message(reason.as_bytes(), buf as *mut u8, len as usize);
+    reason.len() as u32
+}
+
+unsafe fn copy_message(src: &[u8], dst: *mut u8, len: usize) {
+    if dst.is_null() || len == 0 {
+        return;
+    }
+    let n = src.len().min(len - 1);
+    std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n);
+    *dst.add(n) = 0;
+}
+
+unsafe fn bytes<'a>(p: *const u8, len: u32) -> &'a [u8] {
+    if p.is_null() || len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p, len as usize)
+    }
+}
+
+/// Runs `argv` (NUL-separated, NUL-terminated strings) with `envp` (same encoding) in `cwd` under the tracer,
+/// writing the event stream to `events_path`, until every traced process has exited. The top process's pid is
+/// stored into `*pid_out` as soon as it exists (it may live in a SharedArrayBuffer read by another thread).
+/// Returns 0 when `result` was filled (check its fields), or EINVAL for bad arguments.
+///
+/// # Safety
+/// Pointers must be valid for their lengths; `pid_out` must be a 4-byte aligned i32 or null; `result` valid.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn roar_ptrace_run(
+    argv: *const u8,
+    argv_len: u32,
+    envp: *const u8,
+    envp_len: u32,
+    cwd: *const u8,
+    cwd_len: u32,
+    events_path: *const u8,
+    events_path_len: u32,
+    pid_out: *mut i32,
+    result: *mut RoarPtraceResult,
+) -> i32 {
+    if result.is_null() {
+        return 22;
+    }
+    let req = tracer::Request {
+        argv: spawn::split_block(bytes(argv, argv_len)),
+        envp: spawn::split_block(bytes(envp, envp_len)),
+        cwd: bytes(cwd, cwd_len).to_vec(),
+        events_path: bytes(events_path, events_path_len).to_vec(),
+    };
+    let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
+    let o = tracer::run(req, pid_cell.map(|p| &*p));
+    let r = &mut *result;
+    r.exit_code = o.exit_code.unwrap_or(-1);
+    r.signal = o.signal.unwrap_or(0);
+    r.spawn_error = o.spawn_error.unwrap_or(0);
+    r.tracer_errno = o.tracer_errno.unwrap_or(0);
+    copy_message(o.message.as_bytes(), r.message.as_mut_ptr(), r.message.len());
+    0
+}

@@ -1,0 +1,201 @@
+//! Starting the traced child. Everything the child needs (C strings, pointer arrays, the BPF program) is built
+//! before fork: the parent is a multithreaded Bun process, so the child may only make async-signal-safe calls.
+use crate::{arch, filter, sys};
+use std::ffi::{c_char, c_int, c_long, CString};
+
+/// What the child reports through its CLOEXEC pipe when a step before the user's program fails.
+pub const STAGE_TRACEME: i32 = 1;
+pub const STAGE_CHDIR: i32 = 2;
+pub const STAGE_SECCOMP: i32 = 3;
+pub const STAGE_EXEC: i32 = 4;
+
+pub struct Prepared {
+    exe: CString,
+    _argv: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    _envp: Vec<CString>,
+    envp_ptrs: Vec<*const c_char>,
+    cwd: CString,
+    filter: Vec<sys::SockFilter>,
+}
+
+/// Splits a block of NUL-terminated strings (the FFI encoding of argv/envp).
+pub fn split_block(block: &[u8]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = block.split(|&c| c == 0).map(|s| s.to_vec()).collect();
+    if block.last() == Some(&0) || block.is_empty() {
+        v.pop();
+    }
+    v
+}
+
+pub enum Lookup {
+    Found(Vec<u8>),
+    /// 127: nothing by that name.
+    NotFound,
+    /// 126: a file exists but cannot be executed.
+    NotExecutable,
+}
+
+fn executable(path: &[u8]) -> Option<bool> {
+    let st = crate::mem::stat_path(path, true)?;
+    if st.mode & sys::S_IFMT != sys::S_IFREG {
+        return Some(false);
+    }
+    let c = CString::new(path).ok()?;
+    Some(unsafe { sys::access(c.as_ptr(), sys::X_OK) } == 0)
+}
+
+/// execvp-style lookup done in the tracer, so the caller gets 127 vs 126 exactly and the child makes a
+/// single execve (each failed attempt would otherwise be a traced EXEC).
+pub fn lookup(argv0: &[u8], env: &[Vec<u8>], cwd: &[u8]) -> Lookup {
+    let join = |dir: &[u8], name: &[u8]| {
+        let mut p = Vec::new();
+        if dir.first() != Some(&b'/') {
+            p.extend_from_slice(cwd);
+            p.push(b'/');
+        }
+        p.extend_from_slice(dir);
+        if !dir.is_empty() {
+            p.push(b'/');
+        }
+        p.extend_from_slice(name);
+        p
+    };
+    if argv0.contains(&b'/') {
+        let full = if argv0[0] == b'/' { argv0.to_vec() } else { join(b"", argv0) };
+        return match executable(&full) {
+            None => Lookup::NotFound,
+            Some(true) => Lookup::Found(argv0.to_vec()),
+            Some(false) => Lookup::NotExecutable,
+        };
+    }
+    if argv0.is_empty() {
+        return Lookup::NotFound;
+    }
+    let path_var = env.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    let mut denied = false;
+    for dir in path_var.split(|&c| c == b':') {
+        let cand = join(dir, argv0);
+        match executable(&cand) {
+            Some(true) => return Lookup::Found(cand),
+            Some(false) => denied = true,
+            None => {}
+        }
+    }
+    if denied {
+        Lookup::NotExecutable
+    } else {
+        Lookup::NotFound
+    }
+}
+
+fn cstrings(v: &[Vec<u8>]) -> Option<(Vec<CString>, Vec<*const c_char>)> {
+    let owned: Vec<CString> = v.iter().map(|s| CString::new(s.clone()).ok()).collect::<Option<_>>()?;
+    let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    Some((owned, ptrs))
+}
+
+impl Prepared {
+    pub fn new(exe: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], cwd: &[u8]) -> Option<Prepared> {
+        let (a, ap) = cstrings(argv)?;
+        let (e, ep) = cstrings(envp)?;
+        Some(Prepared {
+            exe: CString::new(exe).ok()?,
+            _argv: a,
+            argv_ptrs: ap,
+            _envp: e,
+            envp_ptrs: ep,
+            cwd: CString::new(cwd).ok()?,
+            filter: filter::build(),
+        })
+    }
+}
+
+fn report(fd: c_int, stage: i32, err: i32) {
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&stage.to_ne_bytes());
+    msg[4..].copy_from_slice(&err.to_ne_bytes());
+    unsafe { sys::write(fd, msg.as_ptr().cast(), 8) };
+}
+
+/// Reads the child's report (stage, errno); None when the pipe closed on a successful exec.
+pub fn read_report(fd: c_int) -> Option<(i32, i32)> {
+    let mut msg = [0u8; 8];
+    loop {
+        let n = unsafe { sys::read(fd, msg.as_mut_ptr().cast(), 8) };
+        if n < 0 && sys::errno() == sys::EINTR {
+            continue;
+        }
+        if n != 8 {
+            return None;
+        }
+        return Some((
+            i32::from_ne_bytes(msg[..4].try_into().unwrap()),
+            i32::from_ne_bytes(msg[4..].try_into().unwrap()),
+        ));
+    }
+}
+
+/// Child side, common to the probe and the real run: die with the tracer thread, reset what Bun changed
+/// (ignored SIGXFSZ/SIGPIPE, blocked signals), become a tracee and stop until the tracer has set options.
+pub unsafe fn child_become_tracee(err_fd: c_int, parent: c_int) -> bool {
+    sys::prctl(sys::PR_SET_PDEATHSIG, sys::SIGKILL as c_long, 0 as c_long, 0 as c_long, 0 as c_long);
+    if sys::getppid() != parent {
+        sys::_exit(126);
+    }
+    for sig in 1..=64 {
+        if sig != sys::SIGKILL && sig != sys::SIGSTOP {
+            sys::signal(sig, sys::SIG_DFL);
+        }
+    }
+    let empty = [0u64; 16];
+    sys::sigprocmask(sys::SIG_SETMASK, empty.as_ptr().cast(), std::ptr::null_mut());
+    if sys::ptrace(sys::PTRACE_TRACEME, 0 as c_long, 0 as c_long, 0 as c_long) < 0 {
+        report(err_fd, STAGE_TRACEME, sys::errno());
+        return false;
+    }
+    sys::kill(sys::getpid(), sys::SIGSTOP);
+    true
+}
+
+/// Installs the filter; without CAP_SYS_ADMIN the kernel requires no_new_privs first. Trying without it
+/// first keeps setuid programs working when roar runs privileged.
+pub unsafe fn child_install_filter(prog: &[sys::SockFilter]) -> Result<(), i32> {
+    let fprog = sys::SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
+    let install = || sys::syscall(arch::SYS_SECCOMP, sys::SECCOMP_SET_MODE_FILTER, 0 as c_long, &fprog as *const _);
+    if install() == 0 {
+        return Ok(());
+    }
+    let e = sys::errno();
+    if e != sys::EACCES {
+        return Err(e);
+    }
+    sys::prctl(sys::PR_SET_NO_NEW_PRIVS, 1 as c_long, 0 as c_long, 0 as c_long, 0 as c_long);
+    if install() == 0 {
+        Ok(())
+    } else {
+        Err(sys::errno())
+    }
+}
+
+/// The traced child. Never returns.
+pub unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
+    if !child_become_tracee(err_fd, parent) {
+        sys::_exit(126);
+    }
+    if sys::chdir(p.cwd.as_ptr()) != 0 {
+        report(err_fd, STAGE_CHDIR, sys::errno());
+        sys::_exit(126);
+    }
+    // Bun's own fds (event loop, sockets) must not leak into the user's command.
+    sys::syscall(arch::SYS_CLOSE_RANGE, 3 as c_long, !0u32 as c_long, sys::CLOSE_RANGE_CLOEXEC);
+    if let Err(e) = child_install_filter(&p.filter) {
+        report(err_fd, STAGE_SECCOMP, e);
+        sys::_exit(126);
+    }
+    sys::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
+    let e = sys::errno();
+    report(err_fd, STAGE_EXEC, e);
+    sys::_exit(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+}

@@ -1,0 +1,257 @@
+//! Hand-declared libc functions and kernel constants (the build is offline: no `libc` crate).
+#![allow(non_camel_case_types, dead_code)]
+
+use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
+
+pub type pid_t = c_int;
+
+extern "C" {
+    pub fn fork() -> pid_t;
+    pub fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+    pub fn _exit(code: c_int) -> !;
+    pub fn ptrace(request: c_int, ...) -> c_long;
+    pub fn waitpid(pid: pid_t, status: *mut c_int, options: c_int) -> pid_t;
+    pub fn prctl(option: c_int, ...) -> c_int;
+    pub fn syscall(nr: c_long, ...) -> c_long;
+    pub fn kill(pid: pid_t, sig: c_int) -> c_int;
+    pub fn getpid() -> pid_t;
+    pub fn getppid() -> pid_t;
+    pub fn chdir(path: *const c_char) -> c_int;
+    pub fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
+    pub fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
+    pub fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+    pub fn pread(fd: c_int, buf: *mut c_void, n: usize, off: i64) -> isize;
+    pub fn open(path: *const c_char, flags: c_int, ...) -> c_int;
+    pub fn close(fd: c_int) -> c_int;
+    pub fn readlink(path: *const c_char, buf: *mut c_char, size: usize) -> isize;
+    pub fn signal(sig: c_int, handler: usize) -> usize;
+    pub fn sigprocmask(how: c_int, set: *const c_void, old: *mut c_void) -> c_int;
+    pub fn __errno_location() -> *mut c_int;
+    pub fn strerror_r(errnum: c_int, buf: *mut c_char, len: usize) -> *mut c_char;
+    pub fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
+    pub fn process_vm_readv(
+        pid: pid_t,
+        local: *const IoVec,
+        liovcnt: u64,
+        remote: *const IoVec,
+        riovcnt: u64,
+        flags: u64,
+    ) -> isize;
+    pub fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut Statx) -> c_int;
+    pub fn access(path: *const c_char, mode: c_int) -> c_int;
+}
+
+#[repr(C)]
+pub struct Timespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
+}
+
+#[repr(C)]
+pub struct IoVec {
+    pub base: *mut c_void,
+    pub len: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StatxTimestamp {
+    pub tv_sec: i64,
+    pub tv_nsec: u32,
+    pub reserved: i32,
+}
+
+/// `struct statx` (include/uapi/linux/stat.h), identical on every architecture.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Statx {
+    pub mask: u32,
+    pub blksize: u32,
+    pub attributes: u64,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u16,
+    pub spare0: u16,
+    pub ino: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub attributes_mask: u64,
+    pub atime: StatxTimestamp,
+    pub btime: StatxTimestamp,
+    pub ctime: StatxTimestamp,
+    pub mtime: StatxTimestamp,
+    pub rdev_major: u32,
+    pub rdev_minor: u32,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub spare: [u64; 14],
+}
+
+/// `struct ptrace_syscall_info` with the seccomp/entry layout (exit reuses the first union words).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SyscallInfo {
+    pub op: u8,
+    pub pad: [u8; 3],
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub stack_pointer: u64,
+    /// entry/seccomp: nr; exit: rval (as i64).
+    pub nr_or_rval: u64,
+    /// entry/seccomp: args; exit: args[0] low byte is `is_error`.
+    pub args: [u64; 6],
+    pub ret_data: u32,
+    pub pad2: u32,
+}
+
+#[repr(C)]
+pub struct SockFilter {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
+#[repr(C)]
+pub struct SockFprog {
+    pub len: u16,
+    pub filter: *const SockFilter,
+}
+
+pub fn errno() -> c_int {
+    unsafe { *__errno_location() }
+}
+
+pub fn strerror(e: c_int) -> String {
+    let mut buf = [0u8; 128];
+    // glibc's GNU strerror_r returns a pointer that may or may not be `buf`.
+    let p = unsafe { strerror_r(e, buf.as_mut_ptr() as *mut c_char, buf.len()) };
+    if p.is_null() {
+        return format!("errno {e}");
+    }
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+pub fn monotonic_ns() -> u64 {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub const CLOCK_MONOTONIC: c_int = 1;
+
+// ptrace requests, options, events
+pub const PTRACE_TRACEME: c_int = 0;
+pub const PTRACE_CONT: c_int = 7;
+pub const PTRACE_KILL: c_int = 8;
+pub const PTRACE_SYSCALL: c_int = 24;
+pub const PTRACE_SETOPTIONS: c_int = 0x4200;
+pub const PTRACE_GETEVENTMSG: c_int = 0x4201;
+pub const PTRACE_GETSIGINFO: c_int = 0x4202;
+pub const PTRACE_GET_SYSCALL_INFO: c_int = 0x420e;
+
+pub const PTRACE_O_TRACESYSGOOD: c_long = 0x1;
+pub const PTRACE_O_TRACEFORK: c_long = 0x2;
+pub const PTRACE_O_TRACEVFORK: c_long = 0x4;
+pub const PTRACE_O_TRACECLONE: c_long = 0x8;
+pub const PTRACE_O_TRACEEXEC: c_long = 0x10;
+pub const PTRACE_O_TRACESECCOMP: c_long = 0x80;
+pub const PTRACE_O_EXITKILL: c_long = 0x100000;
+
+pub const PTRACE_EVENT_FORK: c_int = 1;
+pub const PTRACE_EVENT_VFORK: c_int = 2;
+pub const PTRACE_EVENT_CLONE: c_int = 3;
+pub const PTRACE_EVENT_EXEC: c_int = 4;
+pub const PTRACE_EVENT_SECCOMP: c_int = 7;
+
+pub const PTRACE_SYSCALL_INFO_ENTRY: u8 = 1;
+pub const PTRACE_SYSCALL_INFO_EXIT: u8 = 2;
+pub const PTRACE_SYSCALL_INFO_SECCOMP: u8 = 3;
+
+// wait
+pub const WNOHANG: c_int = 1;
+pub const WALL: c_int = 0x40000000;
+pub const WNOTHREAD: c_int = 0x20000000;
+
+// signals
+pub const SIGKILL: c_int = 9;
+pub const SIGTRAP: c_int = 5;
+pub const SIGSTOP: c_int = 19;
+pub const SIG_SETMASK: c_int = 2;
+pub const SIG_DFL: usize = 0;
+
+// prctl / seccomp
+pub const PR_SET_PDEATHSIG: c_int = 1;
+pub const PR_SET_NO_NEW_PRIVS: c_int = 38;
+pub const SECCOMP_SET_MODE_FILTER: c_long = 1;
+pub const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+pub const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+
+// errno
+pub const EPERM: c_int = 1;
+pub const ENOENT: c_int = 2;
+pub const ESRCH: c_int = 3;
+pub const EINTR: c_int = 4;
+pub const ECHILD: c_int = 10;
+pub const EACCES: c_int = 13;
+pub const EINVAL: c_int = 22;
+pub const ENOTDIR: c_int = 20;
+pub const ENOSYS: c_int = 38;
+
+// files
+pub const O_RDONLY: c_int = 0;
+pub const O_WRONLY: u32 = 0o1;
+pub const O_RDWR: u32 = 0o2;
+pub const O_ACCMODE: u32 = 0o3;
+pub const O_CREAT: u32 = 0o100;
+pub const O_TRUNC: u32 = 0o1000;
+pub const O_APPEND: u32 = 0o2000;
+pub const O_CLOEXEC: c_int = 0o2000000;
+pub const O_PATH: u32 = 0o10000000;
+/// The bit that distinguishes O_TMPFILE from O_DIRECTORY (same value on x86_64 and aarch64).
+pub const O_TMPFILE_BIT: u32 = 0o20000000;
+pub const AT_FDCWD: c_int = -100;
+pub const AT_SYMLINK_NOFOLLOW: c_int = 0x100;
+pub const AT_REMOVEDIR: u64 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
+pub const AT_STATX_DONT_SYNC: c_int = 0x4000;
+pub const STATX_BASIC_STATS: c_uint = 0x7ff;
+pub const S_IFMT: u16 = 0o170000;
+pub const S_IFDIR: u16 = 0o040000;
+pub const S_IFREG: u16 = 0o100000;
+pub const S_ISUID: u16 = 0o4000;
+pub const S_ISGID: u16 = 0o2000;
+pub const X_OK: c_int = 1;
+pub const RENAME_EXCHANGE: u64 = 2;
+pub const CLOSE_RANGE_CLOEXEC: c_long = 1 << 2;
+// Same numbers on x86_64 and aarch64 (added after the syscall tables were unified).
+pub const SYS_PIDFD_OPEN: c_long = 434;
+pub const SYS_PIDFD_GETFD: c_long = 438;
+pub const KCMP_FILE: c_long = 0;
+
+pub fn wifexited(s: c_int) -> bool {
+    s & 0x7f == 0
+}
+pub fn wexitstatus(s: c_int) -> c_int {
+    (s >> 8) & 0xff
+}
+pub fn wifsignaled(s: c_int) -> bool {
+    ((s & 0x7f) + 1) as i8 >= 2
+}
+pub fn wtermsig(s: c_int) -> c_int {
+    s & 0x7f
+}
+pub fn wifstopped(s: c_int) -> bool {
+    s & 0xff == 0x7f
+}
+pub fn wstopsig(s: c_int) -> c_int {
+    (s >> 8) & 0xff
+}
+
+/// glibc's `makedev`, so `dev` matches what `stat(2)`/Node report as `st_dev`.
+pub fn makedev(major: u32, minor: u32) -> u64 {
+    let (ma, mi) = (major as u64, minor as u64);
+    ((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff)
+}

@@ -1,0 +1,692 @@
+//! The ptrace event loop. Stops happen only where the seccomp filter says so (see filter.rs); a syscall-exit
+//! stop is requested (PTRACE_SYSCALL from the seccomp stop) only when the record depends on success. Read-only
+//! opens are settled at entry: the tracer stats the resolved path itself, which also gives the stat at open.
+use crate::arch::{self, Sys};
+use crate::dircache::DirCache;
+use crate::mem;
+use crate::out::Out;
+use crate::spawn;
+use crate::sys::{self, SyscallInfo};
+use roar_events::{flags as rf, rec, OpenStat};
+use std::collections::{HashMap, HashSet};
+use std::ffi::{c_int, c_long, c_void};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+pub struct Request {
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub events_path: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// 126 / 127 when the command could not be started.
+    pub spawn_error: Option<i32>,
+    /// A failure of the tracer itself (errno), with `message`.
+    pub tracer_errno: Option<i32>,
+    pub message: String,
+}
+
+enum Pending {
+    Open { path: Vec<u8>, flags: u32, stat: Option<OpenStat> },
+    Rename { from: Vec<u8>, to: Vec<u8>, exchange: bool },
+    Link { from: Vec<u8>, to: Vec<u8>, symlink: bool, anonymous: bool },
+    Unlink { path: Vec<u8>, dir: bool },
+    Truncate { path: Vec<u8> },
+    Chdir,
+}
+
+struct Task {
+    tgid: i32,
+    pending: Option<Pending>,
+    /// Auto-attached children start with a SIGSTOP that must be swallowed.
+    awaiting_initial_stop: bool,
+    exec_path: Option<Vec<u8>>,
+}
+
+struct Proc {
+    ppid: i32,
+    /// Cached cwd; None = ask /proc on next use.
+    cwd: Option<Vec<u8>>,
+    foreign_reported: bool,
+}
+
+struct Tracer {
+    out: Out,
+    tasks: HashMap<i32, Task>,
+    procs: HashMap<i32, Proc>,
+    /// New tasks whose first stop arrived before their parent's fork event; they stay stopped until then.
+    early: HashSet<i32>,
+    root: i32,
+    root_status: Option<c_int>,
+    dirs: DirCache,
+    path_a: Vec<u8>,
+    path_b: Vec<u8>,
+}
+
+fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
+    unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
+}
+
+fn is_write_open(flags: u32) -> bool {
+    flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+}
+
+/// `/proc/self/fd/N` and friends name an fd, not a path: the caller resolves them through the fd table.
+fn magic_fd(path: &[u8], tid: i32, tgid: i32) -> Option<i64> {
+    let rest = if let Some(r) = path.strip_prefix(b"/proc/self/fd/") {
+        r
+    } else if let Some(r) = path.strip_prefix(b"/proc/thread-self/fd/") {
+        r
+    } else if let Some(r) = path.strip_prefix(b"/dev/fd/") {
+        r
+    } else {
+        let r = path.strip_prefix(b"/proc/")?;
+        let slash = r.iter().position(|&c| c == b'/')?;
+        let pid: i32 = std::str::from_utf8(&r[..slash]).ok()?.parse().ok()?;
+        if pid != tid && pid != tgid {
+            return None;
+        }
+        r[slash..].strip_prefix(b"/fd/")?
+    };
+    if rest.is_empty() || !rest.iter().all(u8::is_ascii_digit) || rest.len() > 9 {
+        return None;
+    }
+    std::str::from_utf8(rest).ok()?.parse().ok()
+}
+
+fn wait_desc(st: c_int) -> (Option<i32>, Option<i32>) {
+    if sys::wifexited(st) {
+        (Some(sys::wexitstatus(st)), None)
+    } else if sys::wifsignaled(st) {
+        (None, Some(sys::wtermsig(st)))
+    } else {
+        (None, None)
+    }
+}
+
+impl Tracer {
+    fn resume(&mut self, tid: i32, sig: c_int) {
+        let want_exit = self.tasks.get(&tid).is_some_and(|t| t.pending.is_some());
+        let req = if want_exit { sys::PTRACE_SYSCALL } else { sys::PTRACE_CONT };
+        ptrace_call(req, tid, 0, sig as usize);
+    }
+
+    fn tgid_of(&self, tid: i32) -> i32 {
+        self.tasks.get(&tid).map_or(tid, |t| t.tgid)
+    }
+
+    fn cwd(&mut self, tgid: i32) -> Option<Vec<u8>> {
+        if let Some(c) = self.procs.get(&tgid).and_then(|p| p.cwd.clone()) {
+            return Some(c);
+        }
+        let c = mem::cwd_of(tgid)?;
+        if let Some(p) = self.procs.get_mut(&tgid) {
+            p.cwd = Some(c.clone());
+        }
+        Some(c)
+    }
+
+    /// Absolute, lexically normalised path of `path` as the tracee named it relative to `dirfd`.
+    /// The bool is true when the path came from an fd whose file is deleted/anonymous (O_TMPFILE).
+    fn resolve(&mut self, tid: i32, dirfd: i64, path: &[u8]) -> Option<(Vec<u8>, bool)> {
+        let tgid = self.tgid_of(tid);
+        let base = if path.first() == Some(&b'/') {
+            if let Some(fd) = magic_fd(path, tid, tgid) {
+                return mem::fd_path(tid, fd);
+            }
+            Vec::new()
+        } else if dirfd as i32 == sys::AT_FDCWD {
+            self.cwd(tgid)?
+        } else {
+            self.dirs.path(tid, tgid, dirfd)?
+        };
+        if path.is_empty() {
+            return Some((base, false));
+        }
+        let mut out = vec![0u8; base.len() + path.len() + 2];
+        let n = roar_events::join_normalize(&base, path, &mut out);
+        if n == 0 {
+            return None;
+        }
+        out.truncate(n);
+        Some((out, false))
+    }
+
+    /// Reads the string at `addr` and resolves it against `dirfd`.
+    fn arg_path(&mut self, tid: i32, dirfd: i64, addr: u64) -> Option<(Vec<u8>, bool)> {
+        let mut raw = std::mem::take(&mut self.path_a);
+        let ok = mem::read_cstr(tid, addr, &mut raw);
+        let r = if ok { self.resolve(tid, dirfd, &raw) } else { None };
+        self.path_a = raw;
+        r
+    }
+
+    fn raw_string(&mut self, tid: i32, addr: u64) -> Option<Vec<u8>> {
+        let mut raw = std::mem::take(&mut self.path_b);
+        let ok = mem::read_cstr(tid, addr, &mut raw);
+        let r = ok.then(|| raw.clone());
+        self.path_b = raw;
+        r
+    }
+
+    fn incomplete(&mut self, pid: i32, reason: &str, detail: &[u8]) {
+        self.out.emit(|b, seq, ts| rec::incomplete(b, pid as u32, seq, ts, reason, detail));
+    }
+
+    fn on_seccomp(&mut self, tid: i32) {
+        let mut info = SyscallInfo::default();
+        let r = ptrace_call(
+            sys::PTRACE_GET_SYSCALL_INFO,
+            tid,
+            std::mem::size_of::<SyscallInfo>(),
+            &mut info as *mut _ as usize,
+        );
+        if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_SECCOMP {
+            return self.resume(tid, 0);
+        }
+        let tgid = self.tgid_of(tid);
+        if info.arch != arch::AUDIT_ARCH || info.ret_data == crate::filter::DATA_FOREIGN {
+            let first = self.procs.get_mut(&tgid).map(|p| !std::mem::replace(&mut p.foreign_reported, true));
+            if first.unwrap_or(true) {
+                self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (i386/x32)");
+            }
+            return self.resume(tid, 0);
+        }
+        let a = info.args;
+        let at_cwd = sys::AT_FDCWD as i64;
+        let pending = match arch::classify(info.nr_or_rval) {
+            None => None,
+            Some(Sys::Open) => self.open(tid, at_cwd, a[0], a[1] as u32),
+            Some(Sys::Creat) => self.open(tid, at_cwd, a[0], sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC),
+            Some(Sys::OpenAt) => self.open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
+            Some(Sys::OpenAt2) => match mem::read_u64(tid, a[2]) {
+                Some(f) => self.open(tid, a[0] as i32 as i64, a[1], f as u32),
+                None => None,
+            },
+            Some(Sys::Execve) => self.exec(tid, at_cwd, a[0], a[1], 0),
+            Some(Sys::ExecveAt) => self.exec(tid, a[0] as i32 as i64, a[1], a[2], a[4]),
+            Some(Sys::Rename) => self.rename(tid, at_cwd, a[0], at_cwd, a[1], 0),
+            Some(Sys::RenameAt) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], 0),
+            Some(Sys::RenameAt2) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
+            Some(Sys::Link) => self.link(tid, at_cwd, a[0], at_cwd, a[1], 0),
+            Some(Sys::LinkAt) => self.link(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
+            Some(Sys::Symlink) => self.symlink(tid, a[0], at_cwd, a[1]),
+            Some(Sys::SymlinkAt) => self.symlink(tid, a[0], a[1] as i32 as i64, a[2]),
+            Some(Sys::Unlink) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: false }),
+            Some(Sys::Rmdir) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: true }),
+            Some(Sys::UnlinkAt) => self
+                .arg_path(tid, a[0] as i32 as i64, a[1])
+                .map(|(path, _)| Pending::Unlink { path, dir: a[2] & sys::AT_REMOVEDIR != 0 }),
+            Some(Sys::Truncate) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Truncate { path }),
+            Some(Sys::Ftruncate) => match mem::fd_path(tid, a[0] as i32 as i64) {
+                Some((path, false)) => Some(Pending::Truncate { path }),
+                _ => None,
+            },
+            Some(Sys::Chdir) | Some(Sys::Fchdir) => Some(Pending::Chdir),
+            Some(Sys::IoUringSetup) => {
+                self.incomplete(tgid, "io_uring", b"");
+                None
+            }
+            Some(Sys::NameToHandleAt) => {
+                self.incomplete(tgid, "unhandled_syscall", b"name_to_handle_at");
+                None
+            }
+            Some(Sys::OpenByHandleAt) => {
+                self.incomplete(tgid, "unhandled_syscall", b"open_by_handle_at");
+                None
+            }
+        };
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.pending = pending;
+        }
+        self.resume(tid, 0);
+    }
+
+    fn open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) -> Option<Pending> {
+        // O_TMPFILE files are anonymous until linkat names them (see `link`).
+        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+            return None;
+        }
+        let (path, _) = self.arg_path(tid, dirfd, addr)?;
+        let follow = flags & arch::O_NOFOLLOW == 0;
+        let tgid = self.tgid_of(tid);
+        if !is_write_open(flags) {
+            // Settled now, without an exit stop: a read-only open of an existing non-directory succeeds
+            // (barring permissions), and this stat is the "stat at open".
+            if let Some(st) = mem::stat_path(&path, follow) {
+                if !mem::is_dir(&st) {
+                    let os = mem::open_stat(&st);
+                    self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, Some(&os)));
+                }
+            }
+            return None;
+        }
+        if path.starts_with(b"/dev/") {
+            // Devices (/dev/null, ttys): no file identity to track, not worth an exit stop.
+            self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, None));
+            return None;
+        }
+        // The pre-open stat lets the TS side tell an O_RDWR open that never wrote (size/mtime unchanged).
+        let stat = if flags & sys::O_TRUNC == 0 {
+            mem::stat_path(&path, follow).filter(|s| !mem::is_dir(s)).map(|s| mem::open_stat(&s))
+        } else {
+            None
+        };
+        Some(Pending::Open { path, flags, stat })
+    }
+
+    fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64) -> Option<Pending> {
+        let tgid = self.tgid_of(tid);
+        let raw = self.raw_string(tid, path_addr).unwrap_or_default();
+        let resolved = if raw.is_empty() && at_flags & sys::AT_EMPTY_PATH != 0 {
+            mem::fd_path(tid, dirfd).map(|(p, _)| p)
+        } else {
+            self.resolve(tid, dirfd, &raw).map(|(p, _)| p)
+        };
+        let path = resolved.unwrap_or(raw);
+        let argv = mem::read_argv(tid, argv_addr);
+        let mut flags = 0;
+        if let Some(st) = mem::stat_path(&path, true) {
+            if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
+                flags |= rf::EXEC_SETUID;
+            }
+            if mem::is_static_elf(&path) {
+                flags |= rf::EXEC_STATIC;
+            }
+        }
+        self.out.emit(|b, seq, ts| rec::exec(b, tgid as u32, seq, ts, &path, argv.iter().map(|a| a.as_slice()), flags));
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.exec_path = Some(path);
+        }
+        None
+    }
+
+    fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
+        let (from, _) = self.arg_path(tid, ofd, old)?;
+        let (to, _) = self.arg_path(tid, nfd, new)?;
+        Some(Pending::Rename { from, to, exchange: flags & sys::RENAME_EXCHANGE != 0 })
+    }
+
+    fn link(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
+        let raw_old = self.raw_string(tid, old)?;
+        let (from, anonymous) = if raw_old.is_empty() && flags & sys::AT_EMPTY_PATH != 0 {
+            mem::fd_path(tid, ofd)?
+        } else {
+            self.resolve(tid, ofd, &raw_old)?
+        };
+        let (to, _) = self.arg_path(tid, nfd, new)?;
+        Some(Pending::Link { from, to, symlink: false, anonymous })
+    }
+
+    fn symlink(&mut self, tid: i32, target: u64, nfd: i64, new: u64) -> Option<Pending> {
+        let from = self.raw_string(tid, target)?;
+        let (to, _) = self.arg_path(tid, nfd, new)?;
+        Some(Pending::Link { from, to, symlink: true, anonymous: false })
+    }
+
+    fn on_syscall_exit(&mut self, tid: i32) {
+        let mut info = SyscallInfo::default();
+        let r = ptrace_call(
+            sys::PTRACE_GET_SYSCALL_INFO,
+            tid,
+            std::mem::size_of::<SyscallInfo>(),
+            &mut info as *mut _ as usize,
+        );
+        if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_EXIT {
+            // An entry stop cannot normally happen here (we only ask for exits); keep waiting for the exit.
+            return self.resume(tid, 0);
+        }
+        let rval = info.nr_or_rval as i64;
+        let failed = info.args[0] & 0xff != 0;
+        let tgid = self.tgid_of(tid);
+        let Some(pending) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else {
+            return self.resume(tid, 0);
+        };
+        if !failed {
+            self.emit_success(tid, tgid, pending, rval);
+        }
+        self.resume(tid, 0);
+    }
+
+    fn emit_success(&mut self, tid: i32, tgid: i32, p: Pending, rval: i64) {
+        let pid = tgid as u32;
+        match p {
+            Pending::Open { path, flags, stat } => {
+                self.out.emit(|b, seq, ts| rec::open(b, pid, seq, ts, &path, flags, rval as i32, stat.as_ref()))
+            }
+            Pending::Rename { from, to, exchange: false } => {
+                self.dirs.clear(); // it may have been a directory that cached dirfd paths point into
+                self.out.emit(|b, seq, ts| rec::rename(b, pid, seq, ts, &from, &to))
+            }
+            Pending::Rename { from, to, exchange: true } => {
+                // Both names now hold other content: report both as written.
+                self.dirs.clear();
+                let fl = sys::O_CREAT | sys::O_WRONLY;
+                self.out.emit(|b, seq, ts| rec::open(b, pid, seq, ts, &from, fl, -1, None));
+                self.out.emit(|b, seq, ts| rec::open(b, pid, seq, ts, &to, fl, -1, None));
+            }
+            Pending::Link { to, anonymous: true, .. } => {
+                // An O_TMPFILE (or unlinked) file gets a name: to the reader that is a new file written here.
+                let fl = sys::O_CREAT | sys::O_WRONLY;
+                self.out.emit(|b, seq, ts| rec::open(b, pid, seq, ts, &to, fl, -1, None));
+            }
+            Pending::Link { from, to, symlink, anonymous: false } => {
+                let fl = if symlink { rf::LINK_SYMLINK } else { 0 };
+                self.out.emit(|b, seq, ts| rec::link(b, pid, seq, ts, &from, &to, fl));
+            }
+            Pending::Unlink { path, dir } => {
+                let fl = if dir { rf::UNLINK_DIR } else { 0 };
+                self.out.emit(|b, seq, ts| rec::unlink(b, pid, seq, ts, &path, fl));
+            }
+            Pending::Truncate { path } => self.out.emit(|b, seq, ts| rec::truncate(b, pid, seq, ts, &path)),
+            Pending::Chdir => {
+                // The kernel's view of the new cwd (fchdir has no path; chdir("..") across symlinks is physical).
+                if let Some(cwd) = mem::cwd_of(tid) {
+                    self.out.emit(|b, seq, ts| rec::chdir(b, pid, seq, ts, &cwd));
+                    if let Some(p) = self.procs.get_mut(&tgid) {
+                        p.cwd = Some(cwd);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_fork(&mut self, tid: i32, event: c_int) {
+        let mut msg: u64 = 0;
+        ptrace_call(sys::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut u64 as usize);
+        let child = msg as i32;
+        let parent_tgid = self.tgid_of(tid);
+        if child > 0 {
+            let thread = event == sys::PTRACE_EVENT_CLONE
+                && mem::stat_path(format!("/proc/{parent_tgid}/task/{child}").as_bytes(), true).is_some();
+            let flags = match (event, thread) {
+                (sys::PTRACE_EVENT_VFORK, _) => rf::FORK_VFORK,
+                (_, true) => rf::FORK_THREAD,
+                _ => 0,
+            };
+            let stopped_already = self.early.remove(&child);
+            let tgid = if thread { parent_tgid } else { child };
+            self.tasks.insert(
+                child,
+                Task { tgid, pending: None, awaiting_initial_stop: !stopped_already, exec_path: None },
+            );
+            if !thread {
+                let cwd = self.procs.get(&parent_tgid).and_then(|p| p.cwd.clone());
+                self.procs.insert(child, Proc { ppid: parent_tgid, cwd, foreign_reported: false });
+            }
+            self.out.emit(|b, seq, ts| rec::fork(b, parent_tgid as u32, seq, ts, child as u32, flags));
+            if stopped_already {
+                self.resume(child, 0);
+            }
+        }
+        self.resume(tid, 0);
+    }
+
+    fn on_exec(&mut self, tid: i32) {
+        let mut msg: u64 = 0;
+        ptrace_call(sys::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut u64 as usize);
+        let former = msg as i32;
+        if former > 0 && former != tid {
+            // A non-leader thread exec'd: it now has the leader's id, the old leader is gone silently.
+            if let Some(mut t) = self.tasks.remove(&former) {
+                t.tgid = tid;
+                self.tasks.insert(tid, t);
+            }
+        }
+        let exe = self
+            .tasks
+            .get_mut(&tid)
+            .and_then(|t| t.exec_path.take())
+            .or_else(|| mem::readlink(format!("/proc/{tid}/exe\0").as_bytes()))
+            .unwrap_or_default();
+        let argv = mem::cmdline_of(tid);
+        let cwd = self.cwd(tid).unwrap_or_default();
+        let ppid = self.procs.get(&tid).map_or(0, |p| p.ppid);
+        self.out.emit(|b, seq, ts| {
+            rec::proc_start(b, tid as u32, seq, ts, ppid as u32, &exe, argv.iter().map(|a| a.as_slice()), &cwd)
+        });
+        self.resume(tid, 0);
+    }
+
+    fn on_exit(&mut self, tid: i32, st: c_int) {
+        self.early.remove(&tid);
+        let Some(task) = self.tasks.remove(&tid) else { return };
+        if task.tgid != tid {
+            return; // a thread: the process's EXIT comes with its leader
+        }
+        let (code, signal) = wait_desc(st);
+        self.out.emit(|b, seq, ts| rec::exit(b, tid as u32, seq, ts, code, signal));
+        self.procs.remove(&tid);
+        self.dirs.forget_process(tid);
+        if tid == self.root {
+            self.root_status = Some(st);
+        }
+    }
+
+    fn on_signal_stop(&mut self, tid: i32, sig: c_int) {
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            if t.awaiting_initial_stop && sig == sys::SIGSTOP {
+                t.awaiting_initial_stop = false;
+                return self.resume(tid, 0);
+            }
+        }
+        // Group-stop (GETSIGINFO fails with EINVAL) is resumed, as strace does without PTRACE_SEIZE;
+        // a signal-delivery-stop gets its signal re-injected.
+        let mut si = [0u8; 128];
+        let r = ptrace_call(sys::PTRACE_GETSIGINFO, tid, 0, si.as_mut_ptr() as usize);
+        self.resume(tid, if r < 0 { 0 } else { sig });
+    }
+
+    fn wait_any(&self) -> (i32, c_int) {
+        // Blocking wait only: busy-polling with WNOHANG was measured slower here (2 cores, the spinning
+        // tracer competes with the tracees).
+        let mut st: c_int = 0;
+        let r = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD) };
+        (r, st)
+    }
+
+    fn run_loop(&mut self) {
+        loop {
+            if self.tasks.is_empty() {
+                if self.early.is_empty() {
+                    break;
+                }
+                // Their parents died before reporting the fork: adopt them as they are.
+                for tid in std::mem::take(&mut self.early) {
+                    self.tasks
+                        .insert(tid, Task { tgid: tid, pending: None, awaiting_initial_stop: false, exec_path: None });
+                    self.procs.insert(tid, Proc { ppid: 0, cwd: None, foreign_reported: false });
+                    self.resume(tid, 0);
+                }
+            }
+            let (tid, st) = self.wait_any();
+            if tid < 0 {
+                match sys::errno() {
+                    sys::EINTR => continue,
+                    _ => break, // ECHILD: nothing left that we trace
+                }
+            }
+            if sys::wifexited(st) || sys::wifsignaled(st) {
+                self.on_exit(tid, st);
+                continue;
+            }
+            if !sys::wifstopped(st) {
+                continue;
+            }
+            if !self.tasks.contains_key(&tid) {
+                self.early.insert(tid);
+                continue;
+            }
+            let sig = sys::wstopsig(st);
+            let event = (st >> 16) & 0xff;
+            if sig == sys::SIGTRAP | 0x80 {
+                self.on_syscall_exit(tid);
+            } else if sig == sys::SIGTRAP && event != 0 {
+                match event {
+                    sys::PTRACE_EVENT_SECCOMP => self.on_seccomp(tid),
+                    sys::PTRACE_EVENT_FORK | sys::PTRACE_EVENT_VFORK | sys::PTRACE_EVENT_CLONE => {
+                        self.on_fork(tid, event)
+                    }
+                    sys::PTRACE_EVENT_EXEC => self.on_exec(tid),
+                    _ => self.resume(tid, 0),
+                }
+            } else {
+                self.on_signal_stop(tid, sig);
+            }
+        }
+    }
+}
+
+pub const TRACE_OPTIONS: c_long = sys::PTRACE_O_TRACESYSGOOD
+    | sys::PTRACE_O_TRACEFORK
+    | sys::PTRACE_O_TRACEVFORK
+    | sys::PTRACE_O_TRACECLONE
+    | sys::PTRACE_O_TRACEEXEC
+    | sys::PTRACE_O_TRACESECCOMP
+    | sys::PTRACE_O_EXITKILL;
+
+fn stage_message(stage: i32, e: i32) -> String {
+    let what = match stage {
+        spawn::STAGE_TRACEME => "ptrace(PTRACE_TRACEME) failed",
+        spawn::STAGE_CHDIR => "cannot change to the working directory",
+        spawn::STAGE_SECCOMP => "cannot install the seccomp filter",
+        _ => "exec failed",
+    };
+    format!("{what}: {}", sys::strerror(e))
+}
+
+pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
+    let mut outcome = Outcome::default();
+    let fail = |o: &mut Outcome, e: i32, msg: String| {
+        o.tracer_errno = Some(e);
+        o.message = msg;
+    };
+    let out = match Out::create(&req.events_path) {
+        Ok(o) => o,
+        Err(e) => {
+            fail(&mut outcome, e, format!("cannot create the events file: {}", sys::strerror(e)));
+            return outcome;
+        }
+    };
+    let Some(argv0) = req.argv.first() else {
+        outcome.spawn_error = Some(127);
+        outcome.message = "empty command".into();
+        out.finish();
+        return outcome;
+    };
+    let exe = match spawn::lookup(argv0, &req.envp, &req.cwd) {
+        spawn::Lookup::Found(p) => p,
+        spawn::Lookup::NotFound => {
+            outcome.spawn_error = Some(127);
+            outcome.message = format!("{}: command not found", String::from_utf8_lossy(argv0));
+            out.finish();
+            return outcome;
+        }
+        spawn::Lookup::NotExecutable => {
+            outcome.spawn_error = Some(126);
+            outcome.message = format!("{}: permission denied", String::from_utf8_lossy(argv0));
+            out.finish();
+            return outcome;
+        }
+    };
+    let Some(prep) = spawn::Prepared::new(&exe, &req.argv, &req.envp, &req.cwd) else {
+        fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
+        out.finish();
+        return outcome;
+    };
+    let mut pipe = [0 as c_int; 2];
+    if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
+        let e = sys::errno();
+        fail(&mut outcome, e, format!("pipe2: {}", sys::strerror(e)));
+        out.finish();
+        return outcome;
+    }
+    let me = unsafe { sys::getpid() };
+    let pid = unsafe { sys::fork() };
+    if pid == 0 {
+        unsafe { spawn::child_main(&prep, pipe[1], me) };
+    }
+    unsafe { sys::close(pipe[1]) };
+    if pid < 0 {
+        let e = sys::errno();
+        unsafe { sys::close(pipe[0]) };
+        fail(&mut outcome, e, format!("fork: {}", sys::strerror(e)));
+        out.finish();
+        return outcome;
+    }
+    if let Some(p) = pid_out {
+        p.store(pid, Ordering::SeqCst);
+    }
+    let mut st: c_int = 0;
+    let r = loop {
+        let r = unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) };
+        if r < 0 && sys::errno() == sys::EINTR {
+            continue;
+        }
+        break r;
+    };
+    if r != pid || !sys::wifstopped(st) {
+        let report = spawn::read_report(pipe[0]);
+        unsafe { sys::close(pipe[0]) };
+        let (e, msg) = match report {
+            Some((stage, e)) => (e, stage_message(stage, e)),
+            None => (sys::ECHILD, "the traced child exited before it could be traced".into()),
+        };
+        fail(&mut outcome, e, msg);
+        out.finish();
+        return outcome;
+    }
+    if ptrace_call(sys::PTRACE_SETOPTIONS, pid, 0, TRACE_OPTIONS as usize) < 0 {
+        let e = sys::errno();
+        unsafe {
+            sys::kill(pid, sys::SIGKILL);
+            sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD);
+            sys::close(pipe[0]);
+        }
+        fail(&mut outcome, e, format!("PTRACE_SETOPTIONS: {}", sys::strerror(e)));
+        out.finish();
+        return outcome;
+    }
+    let mut cwd = vec![0u8; req.cwd.len() + 2];
+    let n = roar_events::join_normalize(b"/", &req.cwd, &mut cwd);
+    cwd.truncate(n);
+    let mut tracer = Tracer {
+        out,
+        tasks: HashMap::new(),
+        procs: HashMap::new(),
+        early: HashSet::new(),
+        root: pid,
+        root_status: None,
+        dirs: DirCache::new(),
+        path_a: Vec::with_capacity(4096),
+        path_b: Vec::with_capacity(4096),
+    };
+    tracer.tasks.insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None });
+    tracer.procs.insert(pid, Proc { ppid: me, cwd: Some(cwd), foreign_reported: false });
+    // The child is in its raise(SIGSTOP): continue without delivering it.
+    tracer.resume(pid, 0);
+    tracer.run_loop();
+    let report = spawn::read_report(pipe[0]);
+    unsafe { sys::close(pipe[0]) };
+    let root_status = tracer.root_status;
+    tracer.out.finish();
+    match report {
+        Some((spawn::STAGE_EXEC, e)) => {
+            outcome.spawn_error = Some(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+            outcome.message = format!("{}: {}", String::from_utf8_lossy(argv0), sys::strerror(e));
+        }
+        Some((stage, e)) => fail(&mut outcome, e, stage_message(stage, e)),
+        None => match root_status.map(wait_desc) {
+            Some((code, signal)) => {
+                outcome.exit_code = code;
+                outcome.signal = signal;
+            }
+            None => fail(&mut outcome, sys::ECHILD, "lost track of the traced command".into()),
+        },
+    }
+    outcome
+}

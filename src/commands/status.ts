@@ -1,0 +1,156 @@
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import { Command, Option } from "clipanion";
+import { loadSessionDag } from "../core/dag-load.ts";
+import { RoarError } from "../core/errors.ts";
+import { absolutePath } from "../core/project-paths.ts";
+import { stepList } from "../core/staleness.ts";
+import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
+import { RoarStore } from "../store/store.ts";
+import { fsPath } from "../trace/paths.ts";
+import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import { formatTime, isoTime } from "../ui/table.ts";
+import { RoarCommand } from "./base.ts";
+
+export class StatusCommand extends RoarCommand {
+  static override paths = [["status"]];
+  static override usage = Command.Usage({
+    category: "Sessions",
+    description: "Show the session: steps, stale steps, and whether tracked outputs are still on disk",
+    details: `
+      Counts the build and run steps of the current session, names the stale ones, and checks every file the
+      current jobs wrote: present (same content), missing, or modified (present with a different BLAKE3). Sizes
+      are compared first; files of the recorded size are hashed through the hash cache, so unchanged files cost a
+      stat. \`--json\` prints \`{schemaVersion, session, jobs, buildSteps, runSteps, staleSteps[], outputs{tracked,
+      present, missing, modified}, artifacts[{path, blake3, size, step, label, state}]}\` (artifacts: the missing
+      and modified ones, or all with \`--all\`).
+    `,
+  });
+
+  all = Option.Boolean("--all", false, { description: "List every tracked output, present ones included" });
+  json = Option.Boolean("--json", false, { description: "Print JSON" });
+
+  override async execute(): Promise<number> {
+    const project = this.project();
+    const store = RoarStore.open(project, { create: false });
+    try {
+      const session = store.activeSession();
+      if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+      const dag = loadSessionDag(store, session.id);
+      let buildSteps = 0;
+      let runSteps = 0;
+      for (const node of dag.current.values()) {
+        if (node.isBuild) buildSteps++;
+        else runSteps++;
+      }
+
+      // The latest content recorded at each path by the current job of a step.
+      const latest = new Map<
+        string,
+        { blake3: string; size: number | null; step: number; label: string; seq: number }
+      >();
+      for (const node of dag.current.values()) {
+        for (const o of node.outputs) {
+          const prev = latest.get(o.path);
+          if (prev && prev.seq > node.job.seq) continue;
+          if (!o.blake3) {
+            if (prev) latest.delete(o.path);
+            continue;
+          }
+          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: node.job.seq });
+        }
+      }
+      const results: TrackedOutputJson[] = [];
+      const toHash = new Map<string, TrackedOutputJson>();
+      // One stat per directory first: every file of a missing directory is missing without its own stat.
+      const dirExists = new Map<string, boolean>();
+      for (const [path, rec] of latest) {
+        const abs = absolutePath(path, project.root);
+        const dir = dirname(abs);
+        let exists = dirExists.get(dir);
+        if (exists === undefined) {
+          exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
+          dirExists.set(dir, exists);
+        }
+        const st = exists ? statSync(fsPath(abs), { throwIfNoEntry: false }) : undefined;
+        const entry: TrackedOutputJson = {
+          path,
+          blake3: rec.blake3,
+          size: rec.size,
+          step: rec.step,
+          label: rec.label,
+          state: "present",
+        };
+        if (!st?.isFile()) entry.state = "missing";
+        else if (rec.size !== null && st.size !== rec.size) entry.state = "modified";
+        else toHash.set(abs, entry);
+        results.push(entry);
+      }
+      if (toHash.size > 0) {
+        const { hashFiles, isHashError, SqliteHashCache } = await import("../hash/index.ts");
+        const hashed = await hashFiles(toHash.keys(), { cache: new SqliteHashCache(store.db) });
+        for (const [abs, entry] of toHash) {
+          const h = hashed.get(abs);
+          if (!h || isHashError(h)) entry.state = h?.code === "ENOENT" ? "missing" : "modified";
+          else if (h.blake3 !== entry.blake3) entry.state = "modified";
+        }
+      }
+      results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
+      const stale = [...dag.stale].sort((a, b) => a - b);
+      const doc: StatusJson = {
+        schemaVersion: JSON_SCHEMA_VERSION,
+        session: { id: session.id, uid: session.uid, createdAt: isoTime(session.createdAt) },
+        jobs: dag.nodes.length,
+        buildSteps,
+        runSteps,
+        staleSteps: stale,
+        outputs: {
+          tracked: results.length,
+          present: count("present"),
+          missing: count("missing"),
+          modified: count("modified"),
+        },
+        artifacts: this.all ? results : results.filter((r) => r.state !== "present"),
+      };
+      if (this.json) {
+        this.printJson(doc);
+        return 0;
+      }
+      const s = this.style;
+      const out = [
+        `${s.bold("Session:")} ${session.uid.slice(0, 12)} (#${session.id}), started ${formatTime(session.createdAt)}`,
+        "",
+        s.bold("DAG:"),
+        `  Build steps: ${buildSteps}`,
+        `  Run steps:   ${runSteps}`,
+        `  Jobs:        ${dag.nodes.length}`,
+      ];
+      if (stale.length > 0) out.push(`  Stale steps: ${s.red(stepList(dag, stale))}`);
+      const o = doc.outputs;
+      out.push(
+        "",
+        `${s.bold(`Tracked outputs (${o.tracked}):`)} ${o.present} present, ${o.missing ? s.red(`${o.missing} missing`) : "0 missing"}, ${o.modified ? s.yellow(`${o.modified} modified`) : "0 modified"}`,
+      );
+      const limit = this.all ? Number.POSITIVE_INFINITY : 20;
+      const listed = doc.artifacts.slice(0, limit);
+      for (const r of listed) {
+        const state =
+          r.state === "missing"
+            ? s.red("missing ")
+            : r.state === "modified"
+              ? s.yellow("modified")
+              : s.green("present ");
+        out.push(`  ${state}  ${r.path}  ${s.dim(`(${r.label})`)}`);
+      }
+      if (doc.artifacts.length > listed.length)
+        out.push(`  … and ${doc.artifacts.length - listed.length} more (--all)`);
+      if (o.missing > 0)
+        out.push("", s.dim("Re-run the producing step ('roar run @N') to regenerate missing outputs."));
+      this.print(out.join("\n"));
+      return 0;
+    } finally {
+      store.close();
+    }
+  }
+}

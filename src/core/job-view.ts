@@ -1,0 +1,51 @@
+/** The public `show` documents, built from store rows (pure data shaping, no output). */
+import type { ShowJobJson } from "../schema/show.ts";
+import { IoFlags } from "../store/schema.ts";
+import type { JobWithIo, SessionRow } from "../store/types.ts";
+import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import { stepLabel } from "./step.ts";
+
+export function jobJson(job: JobWithIo, session: SessionRow | undefined, current: boolean): ShowJobJson {
+  const meta = job.metadata as { packages?: unknown; runtime?: unknown; env?: unknown };
+  return {
+    schemaVersion: JSON_SCHEMA_VERSION,
+    type: "job",
+    uid: job.uid,
+    step: job.step,
+    label: stepLabel(job.step, job.kind),
+    kind: job.kind,
+    name: job.name,
+    command: job.argv,
+    cwd: job.cwd,
+    exitCode: job.exitCode,
+    signal: job.signal,
+    status: job.status,
+    startedAt: new Date(job.startedAt).toISOString(),
+    durationMs: job.durationMs,
+    stepIdentity: job.stepIdentity,
+    session: { id: job.sessionId, uid: session?.uid ?? "", active: session?.active ?? false },
+    current,
+    git: job.git,
+    inputs: job.inputs.map((i) => ({
+      path: i.path,
+      blake3: i.blake3,
+      size: i.size,
+      ...(i.digests && Object.keys(i.digests).length > 0 ? { digests: i.digests } : {}),
+      flags: i.flags,
+      changedDuringRun: (i.flags & IoFlags.CHANGED_DURING_RUN) !== 0,
+      readWrite: (i.flags & IoFlags.READ_WRITE) !== 0,
+    })),
+    outputs: job.outputs.map((o) => ({
+      path: o.path,
+      blake3: o.blake3,
+      size: o.size,
+      ...(o.digests && Object.keys(o.digests).length > 0 ? { digests: o.digests } : {}),
+      flags: o.flags,
+      ...(o.blake3 === null || (o.flags & IoFlags.DELETED) !== 0 ? { deleted: true } : {}),
+    })),
+    packages: meta.packages ?? {},
+    runtime: meta.runtime ?? {},
+    env: meta.env ?? {},
+    trace: job.trace,
+  };
+}

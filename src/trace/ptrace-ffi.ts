@@ -1,0 +1,82 @@
+/**
+ * The C ABI of librust/roar_ptrace (rust/crates/roar-ptrace/src/lib.rs), shared by the main thread (probe) and
+ * the worker that makes the blocking run call.
+ */
+import { dlopen, FFIType } from "bun:ffi";
+
+// No other imports: this module is loaded by the worker on every trace, and schema/events.ts (typebox) alone
+// takes ~80 ms to load there. Callers pass the ABI version they expect.
+
+export const ptraceSymbols = {
+  roar_abi_version: { args: [], returns: FFIType.u32 },
+  roar_ptrace_probe: { args: [], returns: FFIType.i32 },
+  roar_ptrace_probe_reason: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.u32 },
+  roar_ptrace_run: {
+    args: [
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.ptr,
+    ],
+    returns: FFIType.i32,
+  },
+} as const;
+
+export type PtraceLibrary = ReturnType<typeof dlopen<typeof ptraceSymbols>>;
+
+/** Size of `RoarPtraceResult`: four i32 then a 512-byte message. */
+export const RESULT_SIZE = 16 + 512;
+
+export interface RunResult {
+  exitCode: number;
+  signal: number;
+  spawnError: number;
+  tracerErrno: number;
+  message: string;
+}
+
+export function parseRunResult(buf: Uint8Array): RunResult {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const msg = buf.subarray(16);
+  const end = msg.indexOf(0);
+  return {
+    exitCode: view.getInt32(0, true),
+    signal: view.getInt32(4, true),
+    spawnError: view.getInt32(8, true),
+    tracerErrno: view.getInt32(12, true),
+    message: new TextDecoder().decode(msg.subarray(0, end < 0 ? msg.length : end)),
+  };
+}
+
+/** Opens the library and refuses one built for another event ABI (a stale cargo build, a mixed install). */
+export function openPtraceLibrary(path: string, expectedAbi: number): PtraceLibrary {
+  const lib = dlopen(path, ptraceSymbols);
+  const abi = lib.symbols.roar_abi_version();
+  if (abi !== expectedAbi) {
+    lib.close();
+    throw new Error(
+      `${path} speaks tracer ABI ${abi} but this roar reads ABI ${expectedAbi}; rebuild it (cargo build --release in rust/) or reinstall roar`,
+    );
+  }
+  return lib;
+}
+
+/** Worker protocol. */
+export interface RunMessage {
+  libraryPath: string;
+  abiVersion: number;
+  argv: Uint8Array;
+  envp: Uint8Array;
+  cwd: Uint8Array;
+  eventsPath: Uint8Array;
+  /** Int32Array over a SharedArrayBuffer: the worker's run call stores the top pid in it. */
+  pidCell: Int32Array;
+}
+
+export type WorkerReply = { ok: true; result: RunResult } | { ok: false; error: string };

@@ -1,0 +1,589 @@
+/**
+ * Tracer fidelity: every backend must report exactly the files a command read and wrote. One scenario per
+ * known pitfall; each asserts the exact read/written/deleted sets inside its own temp dir (system paths are
+ * ignored). A scenario may list backends that are allowed to flag it incomplete instead (e.g. a static binary
+ * under LD_PRELOAD): then `outcome.incomplete` must be non-empty, or the sets must still be exact.
+ * C fixtures are compiled with the system cc at test time.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { backends } from "../../src/trace/backends.ts";
+import { fsPath } from "../../src/trace/paths.ts";
+import type { BackendName, TraceOutcome, TracerBackend } from "../../src/trace/types.ts";
+import { tempDir } from "../helpers/cli.ts";
+import { relativeSorted, straceToEvents, traceFacts } from "../helpers/trace-facts.ts";
+
+const FIXTURES = resolve(import.meta.dir, "../fixtures/trace");
+const SIGTERM = 15;
+const SIGINT = 2;
+
+interface Tools {
+  fileops: string;
+  /** null when `cc -static` is unavailable (no libc.a). */
+  fileopsStatic: string | null;
+  python: string | null;
+  strace: string | null;
+}
+
+let tools: Tools;
+
+function which(cmd: string): string | null {
+  const r = Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]);
+  return r.exitCode === 0 ? r.stdout.toString().trim() || null : null;
+}
+
+function compile(out: string, extra: string[]): boolean {
+  const r = Bun.spawnSync(["cc", "-O1", "-pthread", ...extra, "-o", out, join(FIXTURES, "fileops.c")], {
+    stderr: "pipe",
+  });
+  if (r.exitCode !== 0 && extra.length === 0) throw new Error(`cc failed: ${r.stderr.toString()}`);
+  return r.exitCode === 0;
+}
+
+beforeAll(() => {
+  const bin = tempDir("roar-trace-bin-");
+  const fileops = join(bin, "fileops");
+  compile(fileops, []);
+  const fileopsStatic = join(bin, "fileops-static");
+  const python = which("python3");
+  tools = {
+    fileops,
+    fileopsStatic: compile(fileopsStatic, ["-static"]) ? fileopsStatic : null,
+    // The real interpreter, not a pyenv shim (a shell script that would add its own file activity).
+    python: python
+      ? Bun.spawnSync([python, "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || null
+      : null,
+    strace: which("strace"),
+  };
+});
+
+const baseEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" });
+
+async function runTrace(
+  backend: TracerBackend,
+  argv: string[],
+  cwd: string,
+  env: Record<string, string> = baseEnv(),
+): Promise<TraceOutcome> {
+  const eventsPath = join(tempDir("roar-events-"), "events.bin");
+  return await backend.start({ argv, env, cwd, eventsPath }).done;
+}
+
+function statNow(path: string): { size: number; mtimeNs: number } | null {
+  try {
+    const s = statSync(fsPath(path), { bigint: true });
+    return { size: Number(s.size), mtimeNs: Number(s.mtimeNs) };
+  } catch {
+    return null;
+  }
+}
+
+interface Scenario {
+  name: string;
+  /** Files to create (relative path → content); parent dirs are created. */
+  files?: Record<string, string>;
+  dirs?: string[];
+  /** Working directory, relative to the scenario dir. */
+  cwd?: string;
+  argv: (t: Tools, dir: string) => string[] | null;
+  env?: () => Record<string, string>;
+  read: string[];
+  written: string[];
+  deleted?: string[];
+  exitCode?: number;
+  signal?: number;
+  /** Backends that may flag this scenario incomplete instead of getting it exactly right. */
+  mayBeIncomplete?: BackendName[];
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: "plain read and write",
+    files: { "in.txt": "input\n" },
+    argv: (t) => [t.fileops, "copy", "in.txt", "out.txt"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+  },
+  {
+    name: "read then write of the same file",
+    files: { "f.txt": "before\n" },
+    argv: (t) => [t.fileops, "read-then-write", "f.txt"],
+    read: ["f.txt"],
+    written: ["f.txt"],
+  },
+  {
+    name: "O_RDWR without writing is a read",
+    files: { "f.txt": "unchanged\n" },
+    argv: (t) => [t.fileops, "rdwr", "f.txt", "nowrite"],
+    read: ["f.txt"],
+    written: [],
+  },
+  {
+    name: "O_RDWR with a write",
+    files: { "f.txt": "base\n" },
+    argv: (t) => [t.fileops, "rdwr", "f.txt", "write"],
+    read: ["f.txt"],
+    written: ["f.txt"],
+  },
+  {
+    name: "openat with a real dirfd (not the cwd)",
+    files: { "data/in.txt": "x\n", "elsewhere/in.txt": "decoy\n" },
+    cwd: "elsewhere",
+    argv: (t) => [t.fileops, "openat", "../data", "in.txt", "out.txt"],
+    read: ["data/in.txt"],
+    written: ["data/out.txt"],
+  },
+  {
+    name: "openat through a dirfd number reused for another directory",
+    files: { "one/in.txt": "1\n", "two/in.txt": "2\n" },
+    argv: (t) => [t.fileops, "openat-reuse", "one", "two", "in.txt"],
+    read: ["one/in.txt", "two/in.txt"],
+    written: [],
+  },
+  {
+    name: "relative paths after chdir",
+    files: { "sub/in.txt": "x\n", "in.txt": "decoy\n" },
+    argv: (t) => [t.fileops, "chdir", "sub", "in.txt", "out.txt"],
+    read: ["sub/in.txt"],
+    written: ["sub/out.txt"],
+  },
+  {
+    name: "relative paths after fchdir",
+    files: { "sub/in.txt": "x\n", "in.txt": "decoy\n" },
+    argv: (t) => [t.fileops, "fchdir", "sub", "in.txt", "out.txt"],
+    read: ["sub/in.txt"],
+    written: ["sub/out.txt"],
+  },
+  {
+    name: "rename over a file (atomic save)",
+    files: { "target.txt": "old\n" },
+    argv: (t) => [t.fileops, "atomic-save", "target.txt"],
+    read: [],
+    written: ["target.txt"],
+  },
+  {
+    name: "O_TMPFILE named by linkat(/proc/self/fd/N)",
+    dirs: ["out"],
+    argv: (t, dir) => [t.fileops, "tmpfile", join(dir, "out"), "named.txt", "procfd"],
+    read: [],
+    written: ["out/named.txt"],
+  },
+  {
+    name: "O_TMPFILE named by linkat(AT_EMPTY_PATH)",
+    dirs: ["out"],
+    argv: (t, dir) => [t.fileops, "tmpfile", join(dir, "out"), "named.txt", "emptypath"],
+    read: [],
+    written: ["out/named.txt"],
+  },
+  {
+    name: "hard link",
+    files: { "a.txt": "a\n" },
+    argv: (t) => [t.fileops, "hardlink", "a.txt", "b.txt"],
+    read: [],
+    written: ["b.txt"],
+  },
+  {
+    name: "symlink",
+    files: { "a.txt": "a\n" },
+    argv: (t) => [t.fileops, "symlink", "a.txt", "s.txt"],
+    read: [],
+    written: ["s.txt"],
+  },
+  {
+    name: "unlink",
+    files: { "gone.txt": "bye\n" },
+    argv: (t) => [t.fileops, "unlink", "gone.txt"],
+    read: [],
+    written: [],
+    deleted: ["gone.txt"],
+  },
+  {
+    name: "truncate by path",
+    files: { "t.txt": "long content\n" },
+    argv: (t) => [t.fileops, "truncate", "t.txt"],
+    read: [],
+    written: ["t.txt"],
+  },
+  {
+    name: "ftruncate through an fd",
+    files: { "t.txt": "long content\n" },
+    argv: (t) => [t.fileops, "ftruncate", "t.txt"],
+    read: ["t.txt"],
+    written: ["t.txt"],
+  },
+  {
+    name: "vfork + exec",
+    files: { "in.txt": "x\n" },
+    argv: (t) => [t.fileops, "vfork-exec", t.fileops, "copy", "in.txt", "out.txt"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+  },
+  {
+    name: "posix_spawn",
+    files: { "in.txt": "x\n" },
+    argv: (t) => [t.fileops, "posix-spawn", t.fileops, "copy", "in.txt", "out.txt"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+  },
+  {
+    name: "multithreaded writers",
+    dirs: ["out"],
+    argv: (t) => [t.fileops, "threads", "out", "4"],
+    read: [],
+    written: ["out/t0.txt", "out/t1.txt", "out/t2.txt", "out/t3.txt"],
+  },
+  {
+    name: "a forked child that outlives its parent",
+    files: { "in.txt": "x\n" },
+    argv: (t) => [t.fileops, "fork-outlive", "in.txt", "late.txt"],
+    read: ["in.txt"],
+    written: ["late.txt"],
+  },
+  {
+    name: "static binary",
+    files: { "in.txt": "x\n" },
+    argv: (t) => (t.fileopsStatic ? [t.fileopsStatic, "copy", "in.txt", "out.txt"] : null),
+    read: ["in.txt"],
+    written: ["out.txt"],
+    mayBeIncomplete: ["preload"],
+  },
+  {
+    name: "exit by signal",
+    argv: (t) => [t.fileops, "die-by-signal", "out.txt"],
+    read: [],
+    written: ["out.txt"],
+    signal: SIGTERM,
+  },
+  {
+    name: "names with spaces, newlines and non-UTF-8 bytes",
+    files: { "in put\nline.txt": "x\n" },
+    dirs: ["dir with space"],
+    argv: (t) => [t.fileops, "copy", "in put\nline.txt", "dir with space/out \udcff\udcfe.bin"],
+    read: ["in put\nline.txt"],
+    written: ["dir with space/out \udcff\udcfe.bin"],
+  },
+  {
+    name: "raw syscall(SYS_openat2)",
+    files: { "in.txt": "x\n" },
+    argv: (t) => [t.fileops, "openat2", "in.txt", "out.txt"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+    mayBeIncomplete: ["preload"],
+  },
+  {
+    name: "raw syscall(SYS_renameat2)",
+    files: { "a.txt": "a\n" },
+    argv: (t) => [t.fileops, "renameat2", "a.txt", "b.txt"],
+    read: [],
+    written: ["b.txt"],
+    deleted: ["a.txt"],
+    mayBeIncomplete: ["preload"],
+  },
+  {
+    name: "bash redirect",
+    argv: () => ["bash", "-c", "echo hi > x"],
+    read: [],
+    written: ["x"],
+  },
+  {
+    name: "shell pipeline with a subshell",
+    files: { "in.txt": "abc\n" },
+    argv: () => ["sh", "-c", "(cat in.txt | tr a-z A-Z) > out.txt && cat out.txt >/dev/null"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+  },
+  {
+    name: "env -i child",
+    files: { "in.txt": "x\n" },
+    argv: (t) => ["env", "-i", t.fileops, "copy", "in.txt", "out.txt"],
+    read: ["in.txt"],
+    written: ["out.txt"],
+    mayBeIncomplete: ["preload"],
+  },
+  {
+    name: "python reads, writes and replaces",
+    files: { "in.txt": "x\n", "old.txt": "old\n" },
+    argv: (t) =>
+      t.python
+        ? [
+            t.python,
+            "-S",
+            "-c",
+            "import os\nopen('in.txt').read()\nopen('out.tmp','w').write('y')\nos.replace('out.tmp','out.txt')\nos.remove('old.txt')",
+          ]
+        : null,
+    read: ["in.txt"],
+    written: ["out.txt"],
+    deleted: ["old.txt"],
+  },
+  {
+    name: "exit code is passed through",
+    files: { "in.txt": "x\n" },
+    argv: () => ["sh", "-c", "cat in.txt >/dev/null; exit 7"],
+    read: ["in.txt"],
+    written: [],
+    exitCode: 7,
+  },
+];
+
+function setUp(s: Scenario): string {
+  const dir = tempDir("roar-fidelity-");
+  for (const d of s.dirs ?? []) mkdirSync(fsPath(join(dir, d)), { recursive: true });
+  for (const [name, content] of Object.entries(s.files ?? {})) {
+    const path = join(dir, name);
+    mkdirSync(fsPath(resolve(path, "..")), { recursive: true });
+    writeFileSync(fsPath(path), content);
+  }
+  return dir;
+}
+
+for (const backend of Object.values(backends)) {
+  describe.skipIf(!backend.probe().usable)(`tracer fidelity: ${backend.name}`, () => {
+    for (const s of scenarios) {
+      test(s.name, async () => {
+        const dir = setUp(s);
+        const argv = s.argv(tools, dir);
+        if (argv === null) {
+          console.warn(`skipped "${s.name}": a tool it needs is missing`);
+          return;
+        }
+        const outcome = await runTrace(backend, argv, join(dir, s.cwd ?? ""), s.env?.() ?? baseEnv());
+        expect(outcome.spawnError).toBeNull();
+        if (s.signal !== undefined) expect(outcome.signal).toBe(s.signal);
+        else expect(outcome.exitCode).toBe(s.exitCode ?? 0);
+        if (s.mayBeIncomplete?.includes(backend.name) && outcome.incomplete.length > 0) return;
+        expect(outcome.incomplete).toEqual([]);
+        const facts = traceFacts(outcome.events, { within: dir, statNow });
+        expect({
+          read: relativeSorted(facts.read, dir),
+          written: relativeSorted(facts.written, dir),
+          deleted: relativeSorted(facts.deleted, dir),
+        }).toEqual({
+          read: [...s.read].sort(),
+          written: [...s.written].sort(),
+          deleted: [...(s.deleted ?? [])].sort(),
+        });
+      });
+    }
+
+    test("command not found is a 127 spawn error", async () => {
+      const outcome = await runTrace(backend, ["roar-no-such-command-xyz"], tempDir("roar-fidelity-"));
+      expect(outcome.spawnError?.code).toBe(127);
+      expect(outcome.exitCode).toBeNull();
+    });
+
+    test("a non-executable file is a 126 spawn error", async () => {
+      const dir = tempDir("roar-fidelity-");
+      writeFileSync(join(dir, "script.sh"), "echo hi\n", { mode: 0o644 });
+      const outcome = await runTrace(backend, ["./script.sh"], dir);
+      expect(outcome.spawnError?.code).toBe(126);
+    });
+
+    test("SIGINT forwarded with kill() reaches the traced command", async () => {
+      const dir = tempDir("roar-fidelity-");
+      const eventsPath = join(tempDir("roar-events-"), "events.bin");
+      const running = backend.start({ argv: [tools.fileops, "wait-sigint"], env: baseEnv(), cwd: dir, eventsPath });
+      expect(await running.pid).toBeGreaterThan(0);
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(join(dir, "ready.txt")) && Date.now() < deadline) await Bun.sleep(10);
+      running.kill("SIGINT");
+      const outcome = await running.done;
+      expect(outcome.exitCode).toBe(130);
+      expect(readFileSync(join(dir, "got-sigint.txt"), "utf8")).toBe("interrupted\n");
+    });
+
+    test("an uncaught SIGINT ends the command with that signal", async () => {
+      const running = backend.start({
+        argv: ["sleep", "30"],
+        env: baseEnv(),
+        cwd: tempDir("roar-fidelity-"),
+        eventsPath: join(tempDir("roar-events-"), "events.bin"),
+      });
+      await running.pid;
+      await Bun.sleep(100);
+      running.kill("SIGINT");
+      const outcome = await running.done;
+      expect(outcome.signal).toBe(SIGINT);
+    });
+
+    test("SIGKILL of the tracing host leaves no stopped or orphaned traced process", async () => {
+      const dir = tempDir("roar-fidelity-");
+      const host = Bun.spawn(
+        [
+          process.execPath,
+          join(FIXTURES, "trace-host.ts"),
+          backend.name,
+          join(tempDir("roar-events-"), "events.bin"),
+          dir,
+          "sh",
+          "-c",
+          "sleep 30 & sleep 30 & wait",
+        ],
+        { stdout: "pipe", stderr: "inherit" },
+      );
+      const reader = host.stdout.getReader();
+      let text = "";
+      while (!/pid (-?\d+)/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      const top = Number(/pid (-?\d+)/.exec(text)?.[1] ?? "0");
+      expect(top).toBeGreaterThan(0);
+      // Wait until the two sleeps exist, then remember the whole tree.
+      let tree: number[] = [];
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        tree = descendants(top);
+        if (tree.length >= 3) break;
+        await Bun.sleep(20);
+      }
+      expect(tree.length).toBeGreaterThanOrEqual(3);
+      host.kill("SIGKILL");
+      await host.exited;
+      const settle = Date.now() + 5_000;
+      let alive = tree.filter(isAliveNotZombie);
+      while (alive.length > 0 && Date.now() < settle) {
+        await Bun.sleep(20);
+        alive = tree.filter(isAliveNotZombie);
+      }
+      expect(alive.map((pid) => `${pid}:${procState(pid)}`)).toEqual([]);
+    });
+  });
+
+  describe.skipIf(!backend.probe().usable)(`tracer vs strace on real commands: ${backend.name}`, () => {
+    const realCommands: { name: string; setup: (dir: string) => void; argv: (t: Tools) => string[] | null }[] = [
+      {
+        name: "tar cf",
+        setup: (dir) => makeTree(join(dir, "tree"), 30),
+        argv: () => ["tar", "cf", "out.tar", "tree"],
+      },
+      {
+        name: "cp -r",
+        setup: (dir) => makeTree(join(dir, "tree"), 30),
+        argv: () => ["cp", "-r", "tree", "copy"],
+      },
+      {
+        name: "python3 -m compileall",
+        setup: (dir) => {
+          mkdirSync(join(dir, "pkg"));
+          for (let i = 0; i < 5; i++) writeFileSync(join(dir, "pkg", `m${i}.py`), `X = ${i}\n`);
+        },
+        argv: (t) => (t.python ? [t.python, "-m", "compileall", "-q", "pkg"] : null),
+      },
+      {
+        name: "make on a tiny C project",
+        setup: (dir) => {
+          writeFileSync(join(dir, "a.c"), '#include "h.h"\nint main(void) { return f(); }\n');
+          writeFileSync(join(dir, "b.c"), '#include "h.h"\nint f(void) { return 0; }\n');
+          writeFileSync(join(dir, "h.h"), "int f(void);\n");
+          writeFileSync(join(dir, "Makefile"), "prog: a.o b.o\n\tcc -o prog a.o b.o\n%.o: %.c h.h\n\tcc -c -o $@ $<\n");
+        },
+        argv: () => ["make", "-s"],
+      },
+    ];
+    for (const c of realCommands) {
+      test(c.name, async () => {
+        if (!tools.strace) {
+          console.warn(`skipped strace cross-check "${c.name}": strace is not installed`);
+          return;
+        }
+        const argv = c.argv(tools);
+        if (!argv) {
+          console.warn(`skipped strace cross-check "${c.name}": a tool it needs is missing`);
+          return;
+        }
+        // Two identical dirs: one for strace, one for the tracer (each run changes its dir).
+        const refDir = tempDir("roar-xcheck-");
+        const dir = tempDir("roar-xcheck-");
+        c.setup(refDir);
+        c.setup(dir);
+        const straceOut = join(tempDir("roar-strace-"), "strace.txt");
+        const ref = Bun.spawnSync(
+          [
+            tools.strace,
+            "-f",
+            "-qq",
+            "-y",
+            "-s",
+            "4096",
+            "-e",
+            "trace=file,process,ftruncate,fchdir",
+            "-o",
+            straceOut,
+            ...argv,
+          ],
+          { cwd: refDir, env: baseEnv(), stdout: "ignore", stderr: "pipe" },
+        );
+        expect(ref.exitCode).toBe(0);
+        const isDir = (p: string) => {
+          try {
+            return statSync(fsPath(p)).isDirectory();
+          } catch {
+            return false;
+          }
+        };
+        const refEvents = straceToEvents(readFileSync(straceOut, "utf8"), refDir, isDir);
+        const refFacts = traceFacts(refEvents, { within: refDir });
+        const outcome = await runTrace(backend, argv, dir);
+        expect(outcome.exitCode).toBe(0);
+        const facts = traceFacts(outcome.events, { within: dir });
+        const rel = (f: ReturnType<typeof traceFacts>, d: string) => ({
+          read: relativeSorted(f.read, d),
+          written: relativeSorted(f.written, d),
+          deleted: relativeSorted(f.deleted, d),
+        });
+        const expected = rel(refFacts, refDir);
+        expect(expected.read.length + expected.written.length).toBeGreaterThan(0);
+        expect(rel(facts, dir)).toEqual(expected);
+      });
+    }
+  });
+}
+
+function makeTree(root: string, files: number): void {
+  for (let i = 0; i < files; i++) {
+    const sub = join(root, `d${i % 4}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.txt`), `file ${i}\n`);
+  }
+}
+
+/** All processes below `pid` (from /proc/<n>/stat ppid fields), including `pid`. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parent.set(Number(entry), Number(fields[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    for (const [child, ppid] of parent) if (ppid === out[i] && !out.includes(child)) out.push(child);
+  }
+  return out.filter((p) => parent.has(p));
+}
+
+function procState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "?";
+  } catch {
+    return "gone";
+  }
+}
+
+/** Still running or stopped (a zombie waiting for a non-reaping init counts as gone). */
+function isAliveNotZombie(pid: number): boolean {
+  const s = procState(pid);
+  return s !== "gone" && s !== "Z" && s !== "X";
+}
+
+afterAll(() => {
+  // temp dirs are removed by test/helpers/cli.ts at exit
+});

@@ -1,0 +1,236 @@
+/**
+ * Preload-specific behaviour (the shared scenarios live in fidelity.test.ts): batching under many processes,
+ * coverage of children with a cleared environment, what preload cannot see being flagged, records of
+ * processes killed by a signal, the execl* trampolines, and kill safety when roar itself is SIGKILLed.
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { TraceEventOf } from "../../src/schema/events.ts";
+import { preloadBackend } from "../../src/trace/preload.ts";
+import type { TraceOutcome } from "../../src/trace/types.ts";
+import { tempDir } from "../helpers/cli.ts";
+import { relativeSorted, traceFacts } from "../helpers/trace-facts.ts";
+
+const FIXTURES = resolve(import.meta.dir, "../fixtures/preload");
+const usable = preloadBackend.probe().usable;
+const env = (): Record<string, string> => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" });
+
+async function trace(argv: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<TraceOutcome> {
+  const eventsPath = join(tempDir("roar-preload-events-"), "events.bin");
+  return await preloadBackend.start({ argv, env: { ...env(), ...extraEnv }, cwd, eventsPath }).done;
+}
+
+function opens(o: TraceOutcome): TraceEventOf<"open">[] {
+  return o.events.filter((e): e is TraceEventOf<"open"> => e.kind === "open");
+}
+
+function written(o: TraceOutcome, dir: string): string[] {
+  return relativeSorted(traceFacts(o.events, { within: dir }).written, dir);
+}
+
+function procState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "?";
+  } catch {
+    return "gone";
+  }
+}
+
+let execl: string | null = null;
+let staticBin: string | null = null;
+
+beforeAll(() => {
+  const bin = tempDir("roar-preload-bin-");
+  const cc = (out: string, src: string, extra: string[] = []) =>
+    Bun.spawnSync(["cc", "-O1", ...extra, "-o", out, src], { stderr: "pipe" }).exitCode === 0 ? out : null;
+  execl = cc(join(bin, "execl"), join(FIXTURES, "execl.c"));
+  const hello = join(bin, "hello.c");
+  writeFileSync(
+    hello,
+    '#include <stdio.h>\nint main(void){FILE*f=fopen("static-out.txt","w");fputs("x",f);return 0;}\n',
+  );
+  staticBin = cc(join(bin, "hello-static"), hello, ["-static"]);
+});
+
+describe.skipIf(!usable)("preload tracer", () => {
+  test("50 concurrent shell children: every write recorded exactly once", async () => {
+    const dir = tempDir("roar-preload-batch-");
+    const script = "for c in $(seq 1 50); do (for f in $(seq 1 20); do echo $c > out-$c-$f.txt; done) & done; wait";
+    const o = await trace(["sh", "-c", script], dir);
+    expect(o.exitCode).toBe(0);
+    expect(o.incomplete).toEqual([]);
+    const paths = opens(o)
+      .map((e) => e.path)
+      .filter((p) => p.startsWith(`${dir}/out-`));
+    expect(paths.length).toBe(1000);
+    expect(new Set(paths).size).toBe(1000);
+  });
+
+  test("one process with more records than its buffer holds: all flushed, in order", async () => {
+    const dir = tempDir("roar-preload-flush-");
+    const o = await trace(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do : > f$i; i=$((i+1)); done"], dir);
+    expect(o.exitCode).toBe(0);
+    expect(o.incomplete).toEqual([]);
+    const mine = opens(o).filter((e) => e.path.startsWith(`${dir}/f`));
+    expect(mine.length).toBe(3000);
+    expect(new Set(mine.map((e) => e.path)).size).toBe(3000);
+    const seqs = mine.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  test("a child started with env -i stays traced (LD_PRELOAD re-inserted)", async () => {
+    const dir = tempDir("roar-preload-envi-");
+    writeFileSync(join(dir, "in.txt"), "x\n");
+    const o = await trace(["env", "-i", "/bin/sh", "-c", "cat in.txt > out.txt; env > env.txt"], dir);
+    expect(o.exitCode).toBe(0);
+    expect(o.incomplete).toEqual([]);
+    expect(written(o, dir)).toEqual(["env.txt", "out.txt"]);
+    expect(readFileSync(join(dir, "env.txt"), "utf8")).toContain("LD_PRELOAD=");
+  });
+
+  test("a program closing every descriptor still gets its records delivered", async () => {
+    const dir = tempDir("roar-preload-closefds-");
+    const py = "import os\nos.closerange(3, 65536)\nopen('after.txt', 'w').write('y')";
+    const o = await trace(["python3", "-S", "-c", py], dir);
+    expect(o.exitCode).toBe(0);
+    expect(o.incomplete).toEqual([]);
+    expect(written(o, dir)).toEqual(["after.txt"]);
+  });
+
+  test("openat(dirfd) paths stay right when glibc reuses directory descriptors (closedir)", async () => {
+    // tar walks with fdopendir/openat/closedir; closedir closes inside glibc where no hook sees it
+    const dir = tempDir("roar-preload-dirfd-");
+    const expected: string[] = [];
+    for (let d = 0; d < 6; d++) {
+      mkdirSync(join(dir, "tree", `d${d}`), { recursive: true });
+      for (let f = 0; f < 5; f++) {
+        writeFileSync(join(dir, "tree", `d${d}`, `f${f}.txt`), `${d}${f}`);
+        expected.push(`tree/d${d}/f${f}.txt`);
+      }
+    }
+    const o = await trace(["tar", "cf", "out.tar", "tree"], dir);
+    expect(o.exitCode).toBe(0);
+    expect(relativeSorted(traceFacts(o.events, { within: dir }).read, dir)).toEqual(expected.sort());
+  });
+
+  test("a static binary is flagged static_binary", async () => {
+    if (!staticBin) return console.warn("skipped: cc -static unavailable");
+    const dir = tempDir("roar-preload-static-");
+    const o = await trace(["sh", "-c", `${staticBin}; true`], dir);
+    expect(o.exitCode).toBe(0);
+    expect(o.incomplete.map((i) => i.reason)).toContain("static_binary");
+    // and as the top command (inspected by the supervisor before exec)
+    const top = await trace([staticBin], dir);
+    expect(top.incomplete.map((i) => i.reason)).toContain("static_binary");
+  });
+
+  test("bun (does its own system calls) is flagged libc_bypass", async () => {
+    const dir = tempDir("roar-preload-bun-");
+    const code = "require('fs').writeFileSync('from-bun.txt', 'x')";
+    const o = await trace(["sh", "-c", `"${process.execPath}" -e "${code}"`], dir);
+    expect(o.exitCode).toBe(0);
+    expect(readFileSync(join(dir, "from-bun.txt"), "utf8")).toBe("x");
+    expect(o.incomplete.map((i) => i.reason)).toContain("libc_bypass");
+  });
+
+  test("records of a process killed by SIGKILL are recovered and its exit is recorded by its reaper", async () => {
+    const dir = tempDir("roar-preload-killed-");
+    const o = await trace(["sh", "-c", 'sh -c "echo a > a.txt; kill -9 \\$\\$"; echo b > b.txt; kill -9 $$'], dir);
+    expect(o.signal).toBe(9);
+    expect(o.incomplete).toEqual([]);
+    expect(written(o, dir)).toEqual(["a.txt", "b.txt"]);
+    const killed = o.events.filter((e) => e.kind === "exit" && e.signal === 9);
+    expect(killed.length).toBe(2);
+  });
+
+  test("execl / execle / execlp pass their variadic arguments and environment through", async () => {
+    if (!execl) return console.warn("skipped: cc unavailable");
+    const dir = tempDir("roar-preload-execl-");
+    for (const mode of ["execl", "execlp-many", "execle-env"]) {
+      const o = await trace([execl, mode], dir);
+      expect(o.exitCode).toBe(0);
+      expect(o.incomplete).toEqual([]);
+    }
+    expect(readFileSync(join(dir, "out-execl.txt"), "utf8")).toBe("execl\n");
+    expect(readFileSync(join(dir, "out-many.txt"), "utf8")).toBe("123456789\n");
+    // execle's environment was kept (A) and the preload re-inserted into it (the write was seen)
+    expect(readFileSync(join(dir, "out-execle.txt"), "utf8")).toBe("from-execle\n");
+    const o = await trace([execl, "execle-env"], dir);
+    expect(written(o, dir)).toEqual(["out-execle.txt"]);
+  });
+
+  test("the command runs in roar's process group (a terminal Ctrl-C reaches it)", async () => {
+    const dir = tempDir("roar-preload-pgrp-");
+    const running = preloadBackend.start({
+      argv: ["sleep", "5"],
+      env: env(),
+      cwd: dir,
+      eventsPath: join(tempDir("roar-preload-events-"), "events.bin"),
+    });
+    const pid = await running.pid;
+    const pgrp = (p: number | string) => {
+      const s = readFileSync(`/proc/${p}/stat`, "utf8");
+      return s.slice(s.lastIndexOf(")") + 2).split(" ")[2];
+    };
+    expect(pgrp(pid)).toBe(pgrp("self"));
+    running.kill("SIGTERM");
+    expect((await running.done).signal).toBe(15);
+  });
+
+  test("SIGKILL of the host leaves no traced process running", async () => {
+    const dir = tempDir("roar-preload-orphans-");
+    mkdirSync(dir, { recursive: true });
+    const host = Bun.spawn(
+      [
+        process.execPath,
+        join(FIXTURES, "host.ts"),
+        join(tempDir("roar-preload-events-"), "events.bin"),
+        dir,
+        "sh",
+        "-c",
+        "sleep 30 & sleep 30",
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const reader = host.stdout.getReader();
+    let text = "";
+    while (!/pid \d+/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const top = Number(/pid (\d+)/.exec(text)?.[1] ?? "0");
+    expect(top).toBeGreaterThan(0);
+    // the sleeps: children of the shell, or reparented to the supervisor once the shell execs the last one
+    const sleeps = (): number[] => {
+      const found: number[] = [];
+      for (const entry of new Bun.Glob("[0-9]*").scanSync({ cwd: "/proc", onlyFiles: false })) {
+        try {
+          const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+          if (cmd.startsWith("sleep\u000030") && readlinkSync(`/proc/${entry}/cwd`) === dir) found.push(Number(entry));
+        } catch {
+          // gone or not ours
+        }
+      }
+      return found;
+    };
+    let before: number[] = [];
+    const deadline = Date.now() + 10_000;
+    while (before.length < 2 && Date.now() < deadline) {
+      await Bun.sleep(20);
+      before = sleeps();
+    }
+    expect(before.length).toBe(2);
+    host.kill("SIGKILL");
+    await host.exited;
+    const settle = Date.now() + 5_000;
+    let alive = before.filter((p) => !["gone", "Z", "X"].includes(procState(p)));
+    while (alive.length > 0 && Date.now() < settle) {
+      await Bun.sleep(20);
+      alive = before.filter((p) => !["gone", "Z", "X"].includes(procState(p)));
+    }
+    expect(alive).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { loadSessionDag } from "../../src/core/dag-load.ts";
+import { staleWarnings, stepList, upstreamStaleSteps } from "../../src/core/staleness.ts";
+import { type Fixture, fixture } from "./dag-fixture.ts";
+
+let f: Fixture;
+afterEach(() => f?.close());
+const py = (...a: string[]) => ["python", ...a];
+
+describe("staleness propagation", () => {
+  function chain(n: number): void {
+    for (let i = 1; i <= n; i++) {
+      f.job({
+        argv: py(`s${i}.py`),
+        inputs: i > 1 ? { [`f${i - 1}`]: `v1-${i - 1}` } : { src: "src" },
+        outputs: { [`f${i}`]: `v1-${i}` },
+      });
+    }
+  }
+
+  test("changing step 1 of a 12-step chain makes steps 2..12 stale", () => {
+    f = fixture();
+    chain(12);
+    f.job({ argv: py("s1.py"), inputs: { src: "src2" }, outputs: { f1: "v2-1" } });
+    const dag = loadSessionDag(f.store, f.sessionId);
+    expect([...dag.directlyStale]).toEqual([2]);
+    expect([...dag.stale].sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // Re-running @2 alone is fine (its producer is fresh); @5 would consume stale data from @2..@4.
+    expect(upstreamStaleSteps(dag, 2)).toEqual([]);
+    expect(upstreamStaleSteps(dag, 5)).toEqual([2, 3, 4]);
+    expect(stepList(dag, upstreamStaleSteps(dag, 5))).toBe("@2, @3, @4");
+  });
+
+  test("staleWarnings: after re-running a producer, and after consuming stale inputs", () => {
+    f = fixture();
+    chain(3);
+    const rerun = f.job({ argv: py("s1.py"), inputs: { src: "src2" }, outputs: { f1: "v2-1" } });
+    let dag = loadSessionDag(f.store, f.sessionId);
+    expect(staleWarnings(dag, rerun)).toEqual({ consumedStaleFrom: [], staleDownstream: [2, 3] });
+    // @3 re-run before @2: it consumed f2 which @2's current job still writes, so only the @2 upstream is stale.
+    const s3 = f.job({ argv: py("s3.py"), inputs: { f2: "v1-2" }, outputs: { f3: "v1-3" } });
+    dag = loadSessionDag(f.store, f.sessionId);
+    expect(staleWarnings(dag, s3).consumedStaleFrom).toEqual([]);
+    expect(upstreamStaleSteps(dag, 3)).toEqual([2]);
+    expect(staleWarnings(dag, "nope")).toEqual({ consumedStaleFrom: [], staleDownstream: [] });
+  });
+
+  test("diamond: one stale branch makes the join stale, not the other branch", () => {
+    f = fixture();
+    f.job({ argv: py("a.py"), outputs: { a: "a1" } });
+    f.job({ argv: py("b.py"), outputs: { b: "b1" } });
+    f.job({ argv: py("fa.py"), inputs: { a: "a1" }, outputs: { fa: "fa1" } });
+    f.job({ argv: py("fb.py"), inputs: { b: "b1" }, outputs: { fb: "fb1" } });
+    f.job({ argv: py("join.py"), inputs: { fa: "fa1", fb: "fb1" }, outputs: { j: "j1" } });
+    f.job({ argv: py("a.py"), outputs: { a: "a2" } });
+    const dag = loadSessionDag(f.store, f.sessionId);
+    expect([...dag.stale].sort()).toEqual([3, 5]);
+  });
+});
