@@ -44,7 +44,7 @@ data = json.load(open(a.features))
 w = 0.0
 for _ in range(a.epochs):
     grad = sum((w * d["x"] - d["y"]) * d["x"] for d in data) / len(data)
-    w -= 0.01 * grad
+    w -= 0.5 * grad
 json.dump({"w": w}, open(a.model, "w"))
 print(f"trained w={w:.4f}")
 `,
@@ -58,7 +58,7 @@ json.dump({"mse": mse}, open(sys.argv[3], "w"))
 print(f"mse={mse:.4f}")
 `,
 );
-writeFileSync(join(dir, "data.csv"), `x,y\n${Array.from({ length: 50 }, (_, i) => `${i},${2 * i + 1}`).join("\n")}\n`);
+writeFileSync(join(dir, "data.csv"), `x,y\n${Array.from({ length: 50 }, (_, i) => `${(i / 50).toFixed(2)},${(3 * (i / 50)).toFixed(2)}`).join("\n")}\n`);
 writeFileSync(join(dir, ".gitignore"), "features.json\nmodel.json\nmetrics.json\n");
 
 await $`git init -q -b main && git add -A && git commit -q -m "demo pipeline"`;
