@@ -2,12 +2,13 @@
  * Fixed overhead of `roar run true` over a bare `true` (issue target: ≤ 50 ms, median of 20), per backend.
  * Not a test: prints the figures and the ratio to the target. Run: bun bench/run-overhead.ts
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
 
-const ROAR = resolve(import.meta.dir, "../bin/roar");
+const SOURCE = resolve(import.meta.dir, "../bin/roar");
+const COMPILED = resolve(import.meta.dir, "../dist/roar");
 const RUNS = 20;
 
 function median(values: number[]): number {
@@ -30,23 +31,28 @@ git("init", "-q", "-b", "main");
 writeFileSync(join(repo, ".gitignore"), ".roar/\n");
 git("add", "-A");
 git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init");
-Bun.spawnSync([ROAR, "init", "-y"], { cwd: repo });
+Bun.spawnSync([SOURCE, "init", "-y"], { cwd: repo });
 
 const bare = median(Array.from({ length: RUNS }, () => time(["true"], repo)));
-const version = median(Array.from({ length: RUNS }, () => time([ROAR, "--version"], repo)));
 console.log(`bare true:            ${bare.toFixed(1)} ms (median of ${RUNS})`);
-console.log(`roar --version:       ${version.toFixed(1)} ms (CLI start-up alone)`);
-for (const backend of Object.values(backends)) {
-  if (!backend.probe().usable) {
-    console.log(`roar run (${backend.name}): not usable here`);
-    continue;
+const launchers: [string, string][] = [["source (bin/roar)", SOURCE]];
+if (existsSync(COMPILED)) launchers.push(["compiled (dist/roar)", COMPILED]);
+else console.log("dist/roar not built (bun build.ts --compile): measuring the source launcher only");
+for (const [label, roar] of launchers) {
+  const version = median(Array.from({ length: RUNS }, () => time([roar, "--version"], repo)));
+  console.log(`\n${label}: roar --version ${version.toFixed(1)} ms (CLI start-up alone)`);
+  for (const backend of Object.values(backends)) {
+    if (!backend.probe().usable) {
+      console.log(`  roar run (${backend.name}): not usable here`);
+      continue;
+    }
+    time([roar, "run", "-q", "--tracer", backend.name, "true"], repo); // warm caches (dpkg owners, git)
+    const run = median(
+      Array.from({ length: RUNS }, () => time([roar, "run", "-q", "--tracer", backend.name, "true"], repo)),
+    );
+    const overhead = run - bare;
+    console.log(
+      `  roar run ${backend.name.padEnd(8)} true: ${run.toFixed(1)} ms → overhead ${overhead.toFixed(1)} ms (target ≤ 50 ms: ${(overhead / 50).toFixed(2)}× of target)`,
+    );
   }
-  time([ROAR, "run", "-q", "--tracer", backend.name, "true"], repo); // warm caches (dpkg owners, git)
-  const run = median(
-    Array.from({ length: RUNS }, () => time([ROAR, "run", "-q", "--tracer", backend.name, "true"], repo)),
-  );
-  const overhead = run - bare;
-  console.log(
-    `roar run ${backend.name.padEnd(8)} true: ${run.toFixed(1)} ms → overhead ${overhead.toFixed(1)} ms (target ≤ 50 ms: ${(overhead / 50).toFixed(2)}× of target)`,
-  );
 }

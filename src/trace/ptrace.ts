@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { workerSpecifier } from "../core/self.ts";
 import type { TraceEvent } from "../schema/events.ts";
 import { ForkFlags, TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream } from "./events.ts";
@@ -114,7 +115,9 @@ function start(request: TraceRequest): RunningTrace {
   if (!p.usable || !p.library) throw new Error(`the ptrace tracer is not usable here: ${p.reason}`);
   const startedAt = Date.now();
   const pidCell = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(new URL("./ptrace-worker.ts", import.meta.url).href);
+  const worker = new Worker(
+    workerSpecifier("src/trace/ptrace-worker.ts", new URL("./ptrace-worker.ts", import.meta.url)),
+  );
   const message: RunMessage = {
     libraryPath: p.library,
     abiVersion: TRACER_ABI_VERSION,

@@ -55,7 +55,7 @@ async function runJson(
   const r = await roar(["run", "--json", ...args], { cwd: repo, env });
   let job: JobJson;
   try {
-    job = JSON.parse(r.stdout.slice(r.stdout.indexOf('{\n  "schemaVersion"'))) as JobJson;
+    job = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as JobJson;
   } catch {
     throw new Error(`roar run did not print a job (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   }
