@@ -21,7 +21,7 @@ async function step(name: string, run: () => Promise<{ exitCode: number }>): Pro
 }
 
 await ensureSystemPackages();
-await step("build", () => $`bun build.ts`.nothrow());
+await step("build", () => $`bun build.ts --compile`.nothrow());
 await step("type-check", () => $`tsc --noEmit -p .`.nothrow());
 await step("lint", () => $`biome check .`.nothrow());
 await step("cargo test", () => $`cargo test --release --offline --quiet`.cwd(join(root, "rust")).nothrow());

@@ -1,0 +1,51 @@
+/**
+ * The self-contained executable from `bun build.ts --compile` (built by the test set-up): it runs with its
+ * embedded tracer libraries and worker scripts, and ignores the user's .env and bunfig.toml.
+ */
+import { expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { commitAll, hermeticEnv, REPO_ROOT, tempRepo } from "../helpers/cli.ts";
+import { b3sum } from "../helpers/reference.ts";
+
+const COMPILED = join(REPO_ROOT, "dist/roar");
+
+function runCompiled(args: string[], cwd: string): { code: number; stdout: string; stderr: string } {
+  // No ROAR_TRACER_LIB_DIR and no source tree on the library path: only the embedded libraries can serve.
+  const env = hermeticEnv(join(cwd, ".test-home"), { ROAR_TRACER_LIB_DIR: undefined });
+  const r = Bun.spawnSync([COMPILED, ...args], { cwd, env, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+test("dist/roar records a traced job with its embedded libraries and ignores .env / bunfig.toml", () => {
+  expect(existsSync(COMPILED)).toBe(true); // built by `bun build.ts --compile` (npm test does it)
+  const repo = tempRepo({
+    "copy.py": "import sys\nopen(sys.argv[2], 'w').write(open(sys.argv[1]).read()[::-1])\n",
+    "in.txt": "compiled roar\n",
+  });
+  expect(runCompiled(["init", "-y"], repo).code).toBe(0);
+  writeFileSync(join(repo, ".env"), "ROAR_OUTPUT__QUIET=not-a-boolean\n");
+  writeFileSync(join(repo, "bunfig.toml"), 'preload = ["./boom.ts"]\n');
+  writeFileSync(join(repo, "boom.ts"), 'throw new Error("user bunfig was loaded");\n');
+  commitAll(repo, "setup");
+
+  const status = JSON.parse(runCompiled(["tracer", "status", "--json"], repo).stdout) as {
+    backends: { name: string; usable: boolean; library: string | null }[];
+  };
+  for (const b of status.backends.filter((x) => x.name === "ptrace" || x.name === "preload")) {
+    expect(b.usable).toBe(true);
+    expect(b.library).toContain(join(repo, ".test-home/.cache/roar/lib"));
+  }
+  for (const tracer of ["ptrace", "preload"]) {
+    const out = `out-${tracer}.txt`;
+    const r = runCompiled(["run", "--tracer", tracer, "python3", "copy.py", "in.txt", out], repo);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.code).toBe(0);
+    const job = JSON.parse(runCompiled(["show", "--json", tracer === "ptrace" ? "@1" : "@2"], repo).stdout) as {
+      outputs: { path: string; blake3: string }[];
+      inputs: { path: string; blake3: string }[];
+    };
+    expect(job.outputs).toEqual([expect.objectContaining({ path: out, blake3: b3sum(join(repo, out)) })]);
+    expect(job.inputs).toEqual([expect.objectContaining({ path: "in.txt", blake3: b3sum(join(repo, "in.txt")) })]);
+  }
+}, 120_000);
