@@ -50,28 +50,8 @@ export interface JobWithIo extends JobRow {
   outputs: IoRecord[];
 }
 
-/** What `roar run` hands the store to record one job (one transaction). */
-export interface NewJob {
-  sessionId: number;
-  step: number;
-  stepIdentity: string;
-  kind: JobKind;
-  name: string | null;
-  argv: string[];
-  cwd: string;
-  startedAt: number;
-  durationMs: number;
-  traceMs: number | null;
-  postMs: number | null;
-  exitCode: number | null;
-  signal: number | null;
-  status: JobStatus;
-  git: Record<string, unknown>;
-  trace: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  inputs: IoRecord[];
-  outputs: IoRecord[];
-}
+/** What `roar run` hands the store to record one job (one transaction); uid and seq are assigned there. */
+export type NewJob = Omit<JobWithIo, "uid" | "seq">;
 
 export interface ArtifactRow {
   blake3: string;

@@ -5,10 +5,11 @@
 
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
-import { commitAll, git, hermeticEnv, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, git, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { buildToyWheel, offlinePipEnv, venvWith } from "../helpers/python.ts";
 import { b3sum } from "../helpers/reference.ts";
 
 const tracerAvailable = autoChoice() !== null;
@@ -161,26 +162,10 @@ describe.skipIf(!tracerAvailable)("roar reproduce", () => {
   }, 60_000);
 
   test("pip packages are installed pinned into the rebuild's venv from --find-links", async () => {
-    const work = tempDir();
-    const wheels = join(work, "wheels");
-    mkdirSync(wheels);
-    const make = `import zipfile, sys
-w = zipfile.ZipFile(sys.argv[1] + "/roartoy-2.0.1-py3-none-any.whl", "w")
-w.writestr("roartoy/__init__.py", "def triple(x):\\n    return 3 * x\\n")
-w.writestr("roartoy-2.0.1.dist-info/METADATA", "Metadata-Version: 2.1\\nName: roartoy\\nVersion: 2.0.1\\n")
-w.writestr("roartoy-2.0.1.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
-w.writestr("roartoy-2.0.1.dist-info/RECORD", "roartoy/__init__.py,,\\nroartoy-2.0.1.dist-info/METADATA,,\\nroartoy-2.0.1.dist-info/WHEEL,,\\nroartoy-2.0.1.dist-info/RECORD,,\\n")
-w.close()
-`;
-    writeFileSync(join(work, "make.py"), make);
-    expect(Bun.spawnSync(["python3", join(work, "make.py"), wheels]).exitCode).toBe(0);
-    const venv = join(work, "venv");
-    expect(Bun.spawnSync(["python3", "-m", "venv", venv]).exitCode).toBe(0);
-    const pipEnv = { PIP_CONFIG_FILE: "/dev/null", PIP_NO_INDEX: "1", PIP_FIND_LINKS: wheels };
-    expect(
-      Bun.spawnSync([join(venv, "bin/pip"), "install", "roartoy"], { env: { ...hermeticEnv(work), ...pipEnv } })
-        .exitCode,
-    ).toBe(0);
+    const wheels = join(tempDir(), "wheels");
+    buildToyWheel(wheels, "roartoy", "2.0.1", "def triple(x):\n    return 3 * x\n");
+    const venv = venvWith(wheels, ["roartoy"]);
+    const pipEnv = offlinePipEnv(wheels);
     const { repo } = await pipelineRepo({
       "use.py": "import roartoy\nopen('tripled.txt','w').write(str(roartoy.triple(14)))\n",
     });
