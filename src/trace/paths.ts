@@ -6,6 +6,9 @@
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function bytesToPath(bytes: Uint8Array): string {
+  // Fast path: Buffer's UTF-8 decoding replaces invalid sequences with U+FFFD; only then take the exact route.
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  if (!text.includes("\uFFFD")) return text;
   try {
     return decoder.decode(bytes);
   } catch {
