@@ -22,8 +22,11 @@ export async function compileExecutables(root: string): Promise<void> {
         `import ${name} from ${JSON.stringify(relative(outdir, join(root, `rust/target/release/lib${name}.so`)))} with { type: "file" };`,
     ),
     ...libs.map((name) => `registerEmbeddedLibrary(${JSON.stringify(name)}, ${name});`),
-    `const { main } = await import(${JSON.stringify(relative(outdir, join(root, "src/main.ts")))});`,
-    "process.exitCode = await main(process.argv.slice(2));",
+    `import { main } from ${JSON.stringify(relative(outdir, join(root, "src/main.ts")))};`,
+    // No top-level await: bytecode compilation (faster start-up) needs a CommonJS bundle.
+    // Without top-level await nothing keeps the event loop alive while main() waits on a worker: hold it open.
+    "const keepAlive = setInterval(() => {}, 1 << 30);",
+    "main(process.argv.slice(2)).then((code) => { clearInterval(keepAlive); process.exitCode = code; });",
     "",
   ];
   writeFileSync(entry, lines.join("\n").replace(/from "(?!\.)/g, 'from "./'));
@@ -33,6 +36,8 @@ export async function compileExecutables(root: string): Promise<void> {
   const result = await Bun.build({
     entrypoints: [entry, ...workers],
     compile: { outfile: join(outdir, "roar"), autoloadDotenv: false, autoloadBunfig: false },
+    bytecode: true,
+    format: "cjs",
   });
   if (!result.success) {
     for (const log of result.logs) console.error(log);

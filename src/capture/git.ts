@@ -1,4 +1,6 @@
-/** Git state of the working tree, from two git processes (status v2 carries commit and branch). */
+/** Git state of the working tree: one git process (status v2 carries commit and branch) and the config file. */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 export interface GitState {
   root: string;
@@ -47,8 +49,39 @@ export function readGitState(root: string): GitState {
       changes.push({ path: rec.slice(2), status: "untracked", tracked: false });
     }
   }
-  const remote = git(root, ["config", "--get", "remote.origin.url"]);
-  return { root, commit, branch, remoteUrl: remote.ok ? remote.out.trim() || null : null, changes };
+  return { root, commit, branch, remoteUrl: originUrl(root), changes };
+}
+
+/**
+ * `remote.origin.url`, read from the repository's config file (a git process costs milliseconds on every
+ * run); configs with includes are left to git itself.
+ */
+function originUrl(root: string): string | null {
+  try {
+    let gitDir = join(root, ".git");
+    if (statSync(gitDir).isFile()) {
+      const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(gitDir, "utf8"))?.[1]?.trim();
+      if (!pointer) throw new Error("unreadable .git file");
+      gitDir = resolve(root, pointer);
+      const common = join(gitDir, "commondir");
+      if (existsSync(common)) gitDir = resolve(gitDir, readFileSync(common, "utf8").trim());
+    }
+    const text = readFileSync(join(gitDir, "config"), "utf8");
+    if (/^\s*\[include/im.test(text)) throw new Error("config includes other files");
+    let inOrigin = false;
+    for (const line of text.split("\n")) {
+      const section = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
+      if (section) inOrigin = /^remote\s+"origin"$/.test(section[1] ?? "");
+      else if (inOrigin) {
+        const url = /^\s*url\s*=\s*(.*?)\s*$/i.exec(line)?.[1];
+        if (url) return url.replace(/^"(.*)"$/, "$1");
+      }
+    }
+    return null;
+  } catch {
+    const remote = git(root, ["config", "--get", "remote.origin.url"]);
+    return remote.ok ? remote.out.trim() || null : null;
+  }
 }
 
 /** `git diff HEAD --binary`: the patch that turns the commit into the working tree (tracked files). */

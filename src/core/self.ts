@@ -1,6 +1,14 @@
 /** The argv prefix that runs this same roar (source launcher under Bun, or a compiled executable). */
+/**
+ * Running as a `bun build --compile` executable? (Bun.main is inside Bun's virtual filesystem; import.meta is
+ * not a reliable sign, a CommonJS bytecode bundle bakes in the source paths.)
+ */
+export function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/");
+}
+
 export function selfCommand(): string[] {
-  if (import.meta.url.startsWith("file:///$bunfs/")) return [process.execPath];
+  if (isCompiled()) return [process.execPath];
   return [process.execPath, "--no-env-file", "--config=/dev/null", Bun.main];
 }
 
@@ -10,5 +18,5 @@ export function selfCommand(): string[] {
  * binary, where workers are extra entrypoints, the root-relative specifier that Bun maps to the bundled file.
  */
 export function workerSpecifier(repoRelativePath: string, sourceUrl: URL): string {
-  return import.meta.url.startsWith("file:///$bunfs/") ? `./${repoRelativePath}` : sourceUrl.href;
+  return isCompiled() ? `./${repoRelativePath}` : sourceUrl.href;
 }

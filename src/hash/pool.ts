@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { workerSpecifier } from "../core/self.ts";
+import { isCompiled, workerSpecifier } from "../core/self.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import type { FileHashOptions, FileHashOutcome, KernelChoice, KernelName } from "./file.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -28,7 +28,7 @@ export function setHashWorkerUrl(url: URL | string): void {
 function workerUrl(): URL | string {
   if (workerOverride) return workerOverride;
   const here = new URL(import.meta.url);
-  if (here.href.startsWith("file:///$bunfs/")) return workerSpecifier("src/hash/worker.ts", here);
+  if (isCompiled()) return workerSpecifier("src/hash/worker.ts", here);
   if (/\/pool\.[jt]s$/.test(here.pathname)) return new URL("./worker.ts", here);
   for (const candidate of ["./src/hash/worker.js", "./hash/worker.js", "./worker.js"]) {
     const url = new URL(candidate, here);

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { isCompiled } from "../core/self.ts";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
 
@@ -24,7 +25,8 @@ export function librarySearchDirs(): string[] {
   const dirs: string[] = [];
   if (process.env.ROAR_TRACER_LIB_DIR) dirs.push(resolve(process.env.ROAR_TRACER_LIB_DIR));
   dirs.push(dirname(process.execPath));
-  dirs.push(resolve(import.meta.dir, "../../rust/target/release"));
+  // The source tree's cargo output, when running from source (a compiled binary carries its own copies).
+  if (!isCompiled()) dirs.push(resolve(import.meta.dir, "../../rust/target/release"));
   return dirs;
 }
 
