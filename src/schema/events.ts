@@ -27,7 +27,7 @@ export const ExecFlags = { STATIC: 1, PRELOAD_INTACT: 2, SETUID: 4 } as const;
 export const LinkFlags = { SYMLINK: 1 } as const;
 export const UnlinkFlags = { DIR: 1 } as const;
 
-/** Linux O_* bits (x86_64 and aarch64 share these). */
+/** Linux O_* bits. ACCMODE/CREAT/EXCL/TRUNC/APPEND are shared by x86_64 and aarch64; DIRECTORY/TMPFILE are x86_64 values (the tracers handle those, see the contract). */
 export const OpenFlags = {
   ACCMODE: 0o3,
   WRONLY: 0o1,
