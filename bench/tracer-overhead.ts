@@ -1,14 +1,15 @@
 /**
  * Tracer overhead benchmark (not a test): `bun bench/tracer-overhead.ts [--runs N] [--only NAME]`.
- * Runs each workload bare, under `strace -f -e trace=file,process -o /dev/null`, under the ptrace backend and
- * (when usable) the preload backend, interleaved, and prints medians and ratios to bare from this one run.
+ * Runs each workload bare, under `strace -f -e trace=file,process -o /dev/null`, under the ptrace, preload and
+ * hybrid backends (those usable here), interleaved, and prints medians and ratios to bare from this one run.
  * Backend times are wall clock from `start()` to the decoded outcome, i.e. what `roar run` would add.
+ * Workloads with a `check` also verify each backend's trace (e.g. that every file of a static step is seen).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
-import type { TracerBackend } from "../src/trace/types.ts";
+import type { TraceOutcome, TracerBackend } from "../src/trace/types.ts";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
@@ -36,6 +37,19 @@ interface Workload {
   argv: string[];
   /** Re-run before every measurement (outputs removed so each run does the same work). */
   reset?: () => void;
+  /** Checks a traced run's outcome: null when right, else what is wrong. */
+  check?: (outcome: TraceOutcome) => string | null;
+}
+
+/** Paths under `dir` the trace says were opened for reading / writing by processes recorded with ptrace. */
+function staticStepFiles(outcome: TraceOutcome, dir: string): { read: Set<string>; written: Set<string> } {
+  const read = new Set<string>();
+  const written = new Set<string>();
+  for (const e of outcome.events) {
+    if (e.kind !== "open" || !e.path.startsWith(`${dir}/`)) continue;
+    ((e.flags & 3) === 0 ? read : written).add(e.path.slice(dir.length + 1));
+  }
+  return { read, written };
 }
 
 function makeTree(dir: string, files: number, perDir: number, content: string): void {
@@ -106,6 +120,34 @@ function workloads(): Workload[] {
       reset: () => Bun.spawnSync(["sh", "-c", "rm -f *.o prog"], { cwd: mk }),
     });
   }
+  const fileopsStatic = join(root, "fileops-static");
+  const cc = Bun.spawnSync(
+    ["cc", "-O1", "-static", "-o", fileopsStatic, resolve(import.meta.dir, "../test/fixtures/trace/fileops.c")],
+    { stderr: "pipe" },
+  );
+  if (cc.exitCode === 0) {
+    // A shell pipeline whose inner step is a static binary: 2,000 reads and 200 writes only ptrace can see.
+    const dir = join(root, "static");
+    makeTree(join(dir, "in"), 2_000, 250, "static input\n");
+    const inputs = Array.from({ length: 2_000 }, (_, i) => `in/d${Math.floor(i / 250)}/f${i}.txt`);
+    const outputs = Array.from({ length: 200 }, (_, i) => `out/o${i}.txt`);
+    writeFileSync(join(dir, "list"), `${inputs.join("\n")}\n`);
+    writeFileSync(join(dir, "outs"), `${outputs.join("\n")}\n`);
+    list.push({
+      name: "sh + static binary: read 2k, write 200",
+      dir,
+      argv: ["sh", "-c", `mkdir -p out && xargs -a list ${fileopsStatic} read && xargs -a outs ${fileopsStatic} write`],
+      reset: () => rmSync(join(dir, "out"), { recursive: true, force: true }),
+      check: (outcome) => {
+        if (outcome.incomplete.length > 0)
+          return `incomplete: ${[...new Set(outcome.incomplete.map((i) => i.reason))].join(", ")}`;
+        const seen = staticStepFiles(outcome, dir);
+        const missingIn = inputs.filter((p) => !seen.read.has(p)).length;
+        const missingOut = outputs.filter((p) => !seen.written.has(p)).length;
+        return missingIn + missingOut === 0 ? null : `missed ${missingIn} reads and ${missingOut} writes`;
+      },
+    });
+  } else console.warn("cc -static failed: the static-binary workload is skipped");
   return list.filter((w) => !only || w.name.includes(only));
 }
 
@@ -130,6 +172,8 @@ const straceRunner: Runner = async (w) => {
 };
 
 let eventsSeq = 0;
+/** workload + backend → the check's verdict (the first problem seen, else ok). */
+const checks = new Map<string, string>();
 const traced =
   (backend: TracerBackend): Runner =>
   async (w) => {
@@ -137,15 +181,19 @@ const traced =
     const t0 = performance.now();
     const outcome = await backend.start({ argv: w.argv, env, cwd: w.dir, eventsPath }).done;
     const ms = performance.now() - t0;
-    rmSync(eventsPath, { force: true });
+    for (const suffix of ["", ".preload", ".coverage"]) rmSync(`${eventsPath}${suffix}`, { force: true });
     if (outcome.exitCode !== 0) throw new Error(`${w.name} under ${backend.name}: ${JSON.stringify(outcome.exitCode)}`);
+    const problem = w.check?.(outcome) ?? null;
+    const key = `${w.name}\0${backend.name}`;
+    if (w.check && !checks.has(key)) checks.set(key, problem ?? "every file event recorded");
+    else if (problem) checks.set(key, problem);
     return ms;
   };
 
 const columns: { name: string; run: Runner }[] = [{ name: "bare", run: bare }];
 if (strace) columns.push({ name: "strace -f", run: straceRunner });
 else console.warn("strace not installed: its column is skipped");
-for (const b of [backends.ptrace, backends.preload]) {
+for (const b of [backends.ptrace, backends.preload, backends.hybrid]) {
   const p = b.probe();
   if (p.usable) columns.push({ name: b.name, run: traced(b) });
   else console.warn(`${b.name} backend unusable (${p.reason}): its column is skipped`);
@@ -159,9 +207,10 @@ const median = (all: number[]) => {
 };
 
 const targets: Record<string, string> = {
-  "python: read 20k files, write 2k": "ptrace ≤ 2.0×",
+  "python: read 20k files, write 2k": "ptrace ≤ 2.0×, hybrid ≤ 1.2×",
   "python: CPU-bound loop": "ptrace ≤ 1.03×",
-  "tar cf: 5,000-file tree": "ptrace ≤ 3.0×",
+  "tar cf: 5,000-file tree": "ptrace ≤ 3.0×, hybrid ≤ 1.2×",
+  "sh + static binary: read 2k, write 200": "hybrid: every file event of the static step",
 };
 
 const list = workloads();
@@ -204,4 +253,12 @@ console.log("");
 for (const [n, r] of rows.entries()) {
   console.log(r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  "));
   if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
+}
+
+if (checks.size > 0) {
+  console.log("\ntrace checks:");
+  for (const [key, verdict] of checks) {
+    const [workload, backend] = key.split("\0");
+    console.log(`  ${workload} / ${backend}: ${verdict}`);
+  }
 }

@@ -58,7 +58,10 @@ json.dump({"mse": mse}, open(sys.argv[3], "w"))
 print(f"mse={mse:.4f}")
 `,
 );
-writeFileSync(join(dir, "data.csv"), `x,y\n${Array.from({ length: 50 }, (_, i) => `${(i / 50).toFixed(2)},${(3 * (i / 50)).toFixed(2)}`).join("\n")}\n`);
+writeFileSync(
+  join(dir, "data.csv"),
+  `x,y\n${Array.from({ length: 50 }, (_, i) => `${(i / 50).toFixed(2)},${(3 * (i / 50)).toFixed(2)}`).join("\n")}\n`,
+);
 writeFileSync(join(dir, ".gitignore"), "features.json\nmodel.json\nmetrics.json\n");
 
 await $`git init -q -b main && git add -A && git commit -q -m "demo pipeline"`;

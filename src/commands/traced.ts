@@ -10,6 +10,7 @@ import { diffAgainstHead, type GitState, readGitState } from "../capture/git.ts"
 import { probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
 import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
+import { jobJson } from "../core/job-view.ts";
 import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
@@ -20,16 +21,28 @@ import { RoarStore } from "../store/store.ts";
 import type { JobKind } from "../store/types.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace } from "../trace/types.ts";
+import { formatJson } from "../ui/json.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { ConfiguredCommand } from "./base.ts";
+
+/** ROAR_TIMING=1 prints where a run's time goes (on stderr), for profiling roar's own overhead. */
+const timing = process.env.ROAR_TIMING ? { last: performance.now() } : null;
+function mark(label: string): void {
+  if (!timing) return;
+  const now = performance.now();
+  process.stderr.write(
+    `roar timing: ${label.padEnd(14)} +${(now - timing.last).toFixed(1)} ms (at ${now.toFixed(1)} ms)\n`,
+  );
+  timing.last = now;
+}
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
 export abstract class TracedCommand extends ConfiguredCommand {
   abstract readonly kind: JobKind;
 
-  tracer = Option.String("--tracer", { description: "Tracer backend: auto, ptrace or preload" });
+  tracer = Option.String("--tracer", { description: "Tracer backend: auto, hybrid, ptrace or preload" });
   quiet = Option.Boolean("-q,--quiet", false, { description: "Do not print the report" });
   name = Option.String("-n,--name", { description: "A name for this step" });
   hash = Option.Array("--hash", { description: "Also compute this digest (sha256, sha512, sha1, md5); repeatable" });
@@ -82,22 +95,25 @@ export abstract class TracedCommand extends ConfiguredCommand {
 
   private async traced(): Promise<number> {
     if (this.argv.length === 0 || this.argv[0] === "") throw new UsageError(`usage: roar ${this.kind} <command...>`);
+    mark("start");
     const project = this.project();
     const { config } = this.loadConfig(project);
     const store = RoarStore.open(project);
+    mark("config+store");
     try {
       const session = store.ensureActiveSession();
       const { argv, kind } = await this.resolveArgv(this.argv, store, session.id);
       const gitRoot = findGitRoot(project.root);
       const git = gitRoot ? readGitState(gitRoot) : null;
       if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
+      mark("git");
       const dirtyPatch = await this.checkDirty(git, store, project.root);
       if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
 
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
       const choice = (this.tracer ?? config.tracer.default) as TracerChoice;
-      if (!["auto", "ptrace", "preload"].includes(choice)) {
-        throw new UsageError(`unknown tracer '${choice}': use auto, ptrace or preload`);
+      if (!["auto", "hybrid", "ptrace", "preload"].includes(choice)) {
+        throw new UsageError(`unknown tracer '${choice}': use auto, hybrid, ptrace or preload`);
       }
       const backend = selectBackend(choice);
       const gpu = probeGpus();
@@ -128,8 +144,10 @@ export abstract class TracedCommand extends ConfiguredCommand {
       for (const s of signals) process.on(s, onSignal);
       let outcome: Awaited<RunningTrace["done"]>;
       try {
+        mark("prepare");
         running = backend.start({ argv, env, cwd: this.context.cwd, eventsPath });
         outcome = await running.done;
+        mark("trace");
       } finally {
         for (const s of signals) process.off(s, onSignal);
       }
@@ -174,11 +192,14 @@ export abstract class TracedCommand extends ConfiguredCommand {
         onHashProgress: progress,
       });
       if (progress) process.stderr.write("\r\x1b[K");
+      mark("record");
       rmSync(privateDir, { recursive: true, force: true });
       const postMs = performance.now() - postStart;
       store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
       if (this.json) {
-        this.printJson({ uid: recorded.uid, ...recorded.job, postMs: Math.round(postMs) });
+        // The same document as `roar show <uid> --json`.
+        const stored = store.jobWithIo(recorded.uid);
+        if (stored) this.context.stdout.write(formatJson(jobJson(stored, store.sessionById(session.id), true)));
       } else if (!this.quiet && config.output.verbosity !== "quiet") {
         this.note(runReport(recorded.job, recorded.uid, postMs));
       }

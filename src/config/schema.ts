@@ -72,7 +72,11 @@ export const ConfigSchema = Type.Object({
     put: extraHashes([], "Extra algorithms computed for files uploaded by roar put"),
   }),
   tracer: Type.Object({
-    default: oneOf(["auto", "ptrace", "preload"], "auto", "Tracer backend: auto picks the most complete one here"),
+    default: oneOf(
+      ["auto", "hybrid", "ptrace", "preload"],
+      "auto",
+      "Tracer backend: auto picks hybrid (preload + ptrace) where ptrace is permitted, else the most complete one here",
+    ),
   }),
   logging: Type.Object({
     level: oneOf(["debug", "info", "warning", "error"], "warning", "Log level"),

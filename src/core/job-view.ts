@@ -6,7 +6,13 @@ import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { stepLabel } from "./step.ts";
 
 export function jobJson(job: JobWithIo, session: SessionRow | undefined, current: boolean): ShowJobJson {
-  const meta = job.metadata as { packages?: unknown; runtime?: unknown; env?: unknown };
+  const meta = job.metadata as {
+    packages?: unknown;
+    runtime?: unknown;
+    env?: unknown;
+    python?: unknown;
+    hashing?: unknown;
+  };
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
     type: "job",
@@ -46,6 +52,8 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     packages: meta.packages ?? {},
     runtime: meta.runtime ?? {},
     env: meta.env ?? {},
+    python: meta.python ?? null,
+    hashing: meta.hashing ?? null,
     trace: job.trace,
   };
 }

@@ -187,6 +187,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       complete: outcome.incomplete.length === 0,
       reasons: outcome.incomplete,
       processes: classification.processes.length,
+      ...(outcome.coverage ? { coverage: outcome.coverage } : {}),
     },
     metadata: {
       packages: { pip: pip.pip, dpkg },

@@ -47,6 +47,8 @@ export const ShowJobJson = Type.Object({
   packages: Type.Unknown(),
   runtime: Type.Unknown(),
   env: Type.Unknown(),
+  python: Type.Unknown({ description: "Interpreter executed: {executable, version, venv, sitePackages} or null" }),
+  hashing: Type.Unknown({ description: "Files hashed for this job and how many came from the hash cache" }),
   trace: Type.Record(Type.String(), Type.Unknown()),
 });
 

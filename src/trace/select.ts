@@ -15,9 +15,15 @@ export function backendStatuses(): BackendStatus[] {
   return Object.values(backends).map((b) => ({ name: b.name, ...b.probe() }));
 }
 
-/** auto: the most complete backend that works here (ptrace), else preload. Decided by probes, never by retries. */
+/**
+ * auto: hybrid (preload speed, ptrace completeness) where both mechanisms work; else ptrace alone; else preload
+ * alone, whose trace then flags what it could not see (static binaries, stripped environments) as incomplete.
+ * Decided by probes, never by retries.
+ */
+export const AUTO_ORDER: readonly BackendName[] = ["hybrid", "ptrace", "preload"];
+
 export function autoChoice(statuses: BackendStatus[] = backendStatuses()): BackendName | null {
-  for (const name of ["ptrace", "preload"] as const) if (statuses.find((s) => s.name === name)?.usable) return name;
+  for (const name of AUTO_ORDER) if (statuses.find((s) => s.name === name)?.usable) return name;
   return null;
 }
 

@@ -1,6 +1,14 @@
 import type { TraceEvent } from "../schema/events.ts";
 
-export type BackendName = "ptrace" | "preload";
+export type BackendName = "ptrace" | "preload" | "hybrid";
+
+/** Which mechanism recorded a process's file activity (hybrid backend). */
+export interface ProcessCoverage {
+  pid: number;
+  mechanism: "preload" | "ptrace";
+  /** Why preload could not cover it (ptrace only): static_binary, preload_stripped, setuid_exec, libc_bypass, foreign_elf. */
+  reason?: string;
+}
 
 /** What a backend needs to run one traced command. */
 export interface TraceRequest {
@@ -21,6 +29,11 @@ export interface TraceOutcome {
   events: TraceEvent[];
   /** Reasons the trace may miss file activity (deduplicated); empty = complete. */
   incomplete: { reason: string; detail: string; pid: number }[];
+  /**
+   * Hybrid backend: which mechanism recorded each process (a process that exec'd into an image of the other
+   * kind appears once per mechanism, in order). Absent for the single-mechanism backends.
+   */
+  coverage?: ProcessCoverage[];
   startedAt: number;
   durationMs: number;
 }

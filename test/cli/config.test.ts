@@ -115,7 +115,7 @@ describe("roar config", () => {
       ],
       [
         ["tracer.default", "ebpf"],
-        ["tracer.default", "auto, ptrace, preload"],
+        ["tracer.default", "auto, hybrid, ptrace, preload"],
       ],
       [
         ["output.quite", "true"],

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ShowJobJson } from "../../src/schema/show.ts";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, hermeticEnv, ROAR_BIN, roar, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum, sha256sum } from "../helpers/reference.ts";
@@ -18,27 +19,17 @@ interface Io {
   flags: number;
   digests?: Record<string, string>;
 }
-interface JobJson {
-  schemaVersion: number;
-  uid: string;
-  step: number;
-  kind: string;
-  argv: string[];
-  cwd: string;
-  exitCode: number | null;
-  signal: number | null;
-  status: string;
+/** `roar run --json` prints the same document as `roar show <uid> --json` (src/schema/show.ts). */
+type JobJson = Omit<ShowJobJson, "packages" | "env" | "python" | "hashing" | "git" | "trace" | "inputs" | "outputs"> & {
   git: { commit?: string; branch?: string; clean?: boolean; patch?: string };
   trace: { backend: string; complete: boolean; reasons: unknown[] };
-  metadata: {
-    packages: { pip: Record<string, string>; dpkg: Record<string, string> };
-    python: { executable: string; version: string | null } | null;
-    env: Record<string, string>;
-    hashing: { files: number; cacheHits: number };
-  };
+  packages: { pip: Record<string, string>; dpkg: Record<string, string> };
+  python: { executable: string; version: string | null } | null;
+  env: Record<string, string>;
+  hashing: { files: number; cacheHits: number };
   inputs: Io[];
   outputs: Io[];
-}
+};
 
 async function initRepo(files: Record<string, string>): Promise<string> {
   const repo = tempRepo(files);
@@ -73,7 +64,7 @@ describe.skipIf(!tracerAvailable)("roar run", () => {
     const { code, job } = await runJson(repo, ["python3", "copy.py", "in.txt", "out.txt"]);
     expect(code).toBe(0);
     expect(job.schemaVersion).toBe(1);
-    expect(job.argv).toEqual(["python3", "copy.py", "in.txt", "out.txt"]);
+    expect(job.command).toEqual(["python3", "copy.py", "in.txt", "out.txt"]);
     expect(job.cwd).toBe("");
     expect(job.status).toBe("ok");
     expect(job.step).toBe(1);
@@ -86,7 +77,7 @@ describe.skipIf(!tracerAvailable)("roar run", () => {
     const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: repo }).stdout.toString().trim();
     expect(job.git).toMatchObject({ commit: head, branch: "main", clean: true });
     expect(job.trace.complete).toBe(true);
-    expect(job.metadata.python?.version).toMatch(/^3\.\d+\.\d+/);
+    expect(job.python?.version).toMatch(/^3\.\d+\.\d+/);
   });
 
   test("the command's stdout passes through untouched; roar's report goes to stderr", async () => {
@@ -149,7 +140,7 @@ describe.skipIf(!tracerAvailable)("roar run", () => {
     await roar(["env", "set", "SEED", "42"], { cwd: repo });
     const { job } = await runJson(repo, ["python3", "env.py"]);
     expect(readFileSync(join(repo, "seen.txt"), "utf8")).toBe("s3cr3t-value42");
-    expect(job.metadata.env).toEqual({ API_TOKEN: "<redacted>", SEED: "42" });
+    expect(job.env).toEqual({ API_TOKEN: "<redacted>", SEED: "42" });
     const db = readFileSync(join(repo, ".roar/roar.db"));
     expect(db.includes("s3cr3t-value")).toBe(false);
   });
@@ -185,8 +176,8 @@ with open("big.bin", "wb") as f:
     const second = await runJson(repo, ["python3", "readbig.py"]);
     expect(second.job.inputs[0]?.blake3).toBe(first.job.outputs[0]?.blake3 ?? "");
     const third = await runJson(repo, ["python3", "readbig.py"]);
-    expect(third.job.metadata.hashing.files).toBe(1);
-    expect(third.job.metadata.hashing.cacheHits).toBe(1);
+    expect(third.job.hashing.files).toBe(1);
+    expect(third.job.hashing.cacheHits).toBe(1);
   }, 180_000);
 
   test("Python packages actually used are captured from a venv with a locally built wheel", async () => {
@@ -214,7 +205,7 @@ w.close()
       "use.py": "import roartoy, json\nopen('out.json','w').write(json.dumps(roartoy.double(21)))\n",
     });
     const { job } = await runJson(repo, [join(venv, "bin/python"), "use.py"]);
-    expect(job.metadata.packages.pip).toEqual({ roartoy: "1.2.3" });
+    expect(job.packages.pip).toEqual({ roartoy: "1.2.3" });
     expect(job.outputs.map((o) => o.path)).toEqual(["out.json"]);
     expect(job.inputs).toEqual([]);
   });

@@ -9,7 +9,7 @@ export class TracerSetDefaultCommand extends RoarCommand {
   static override paths = [["tracer", "set-default"]];
   static override usage = Command.Usage({
     category: "Setup and Admin",
-    description: "Set the default tracer backend (auto, ptrace, preload)",
+    description: "Set the default tracer backend (auto, hybrid, ptrace, preload)",
   });
 
   backend = Option.String({ name: "backend" });

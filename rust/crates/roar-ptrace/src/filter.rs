@@ -33,6 +33,17 @@ fn open_flags_arg(s: Sys) -> Option<u32> {
 }
 
 pub fn build() -> Vec<SockFilter> {
+    build_for(|_| true)
+}
+
+/// The hybrid-mode filter: processes run with the preload library, so only what preload cannot see stops —
+/// io_uring_setup, the *_handle_at calls and foreign-ABI syscalls (all rare). Exec/fork/exit come as ptrace
+/// events; processes preload does not cover are stepped with PTRACE_SYSCALL instead (see hybrid.rs).
+pub fn build_hybrid() -> Vec<SockFilter> {
+    build_for(|s| matches!(s, Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt))
+}
+
+fn build_for(traced: impl Fn(Sys) -> bool) -> Vec<SockFilter> {
     let mut p = vec![
         ins(LD_W_ABS, 0, 0, OFF_ARCH),
         ins(JEQ_K, 1, 0, arch::AUDIT_ARCH),
@@ -43,7 +54,7 @@ pub fn build() -> Vec<SockFilter> {
         p.push(ins(JSET_K, 0, 1, bit));
         p.push(ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN));
     }
-    for &(nr, sys) in arch::TRACED {
+    for &(nr, sys) in arch::TRACED.iter().filter(|(_, s)| traced(*s)) {
         let block: Vec<SockFilter> = match open_flags_arg(sys) {
             Some(i) => vec![
                 ins(LD_W_ABS, 0, 0, off_arg_low(i)),
@@ -104,6 +115,19 @@ mod tests {
         assert_eq!(run(&p, a, openat, [0, 0, tmp, 0, 0, 0]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, unlinkat, [0; 6]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, 0, [0; 6]), SECCOMP_RET_ALLOW); // read / io_setup
+        assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
+    }
+
+    #[test]
+    fn hybrid_filter_decisions() {
+        let p = build_hybrid();
+        let a = arch::AUDIT_ARCH;
+        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        assert_eq!(run(&p, a, nr(Sys::OpenAt), [0; 6]), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&p, a, nr(Sys::Execve), [0; 6]), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&p, a, nr(Sys::UnlinkAt), [0; 6]), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&p, a, nr(Sys::IoUringSetup), [0; 6]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, nr(Sys::OpenByHandleAt), [0; 6]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
     }
 }

@@ -4,6 +4,8 @@
 mod arch;
 mod dircache;
 mod filter;
+mod hybrid;
+mod inject;
 mod mem;
 mod out;
 mod probe;
@@ -107,11 +109,62 @@ pub unsafe extern "C" fn roar_ptrace_run(
     };
     let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
     let o = tracer::run(req, pid_cell.map(|p| &*p));
+    fill_result(&o, result);
+    0
+}
+
+unsafe fn fill_result(o: &tracer::Outcome, result: *mut RoarPtraceResult) {
     let r = &mut *result;
     r.exit_code = o.exit_code.unwrap_or(-1);
     r.signal = o.signal.unwrap_or(0);
     r.spawn_error = o.spawn_error.unwrap_or(0);
     r.tracer_errno = o.tracer_errno.unwrap_or(0);
     copy_message(o.message.as_bytes(), r.message.as_mut_ptr(), r.message.len());
+}
+
+/// Hybrid mode (see hybrid.rs): like `roar_ptrace_run`, but the command runs with the LD_PRELOAD library
+/// (`envp` must already carry `LD_PRELOAD`, `ROAR_EVENTS_PATH`, `ROAR_PRELOAD_LIB`) and this tracer only
+/// records the processes preload does not cover. `spec` is three NUL-terminated strings back to back: the
+/// preload library path as it appears in `LD_PRELOAD`, the preload's `ROAR_EVENTS_PATH`, and the path of
+/// the coverage log to write. `events_path` receives this tracer's own stream.
+///
+/// # Safety
+/// As `roar_ptrace_run`; `spec` valid for `spec_len` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn roar_ptrace_run_hybrid(
+    argv: *const u8,
+    argv_len: u32,
+    envp: *const u8,
+    envp_len: u32,
+    cwd: *const u8,
+    cwd_len: u32,
+    events_path: *const u8,
+    events_path_len: u32,
+    spec: *const u8,
+    spec_len: u32,
+    pid_out: *mut i32,
+    result: *mut RoarPtraceResult,
+) -> i32 {
+    if result.is_null() {
+        return 22;
+    }
+    let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
+    let (Some(lib), Some(preload_events), Some(coverage_path)) = (parts.next(), parts.next(), parts.next()) else {
+        return 22;
+    };
+    if lib.is_empty() || preload_events.is_empty() || coverage_path.is_empty() {
+        return 22;
+    }
+    let req = tracer::Request {
+        argv: spawn::split_block(bytes(argv, argv_len)),
+        envp: spawn::split_block(bytes(envp, envp_len)),
+        cwd: bytes(cwd, cwd_len).to_vec(),
+        events_path: bytes(events_path, events_path_len).to_vec(),
+    };
+    let spec = hybrid::Spec { lib, preload_events, coverage_path };
+    let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
+    let o = tracer::run_hybrid(req, spec, pid_cell.map(|p| &*p));
+    fill_result(&o, result);
     0
 }

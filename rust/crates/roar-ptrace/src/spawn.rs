@@ -1,6 +1,6 @@
 //! Starting the traced child. Everything the child needs (C strings, pointer arrays, the BPF program) is built
 //! before fork: the parent is a multithreaded Bun process, so the child may only make async-signal-safe calls.
-use crate::{arch, filter, sys};
+use crate::{arch, sys};
 use std::ffi::{c_char, c_int, c_long, CString};
 
 /// What the child reports through its CLOEXEC pipe when a step before the user's program fails.
@@ -97,7 +97,13 @@ fn cstrings(v: &[Vec<u8>]) -> Option<(Vec<CString>, Vec<*const c_char>)> {
 }
 
 impl Prepared {
-    pub fn new(exe: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], cwd: &[u8]) -> Option<Prepared> {
+    pub fn with_filter(
+        exe: &[u8],
+        argv: &[Vec<u8>],
+        envp: &[Vec<u8>],
+        cwd: &[u8],
+        filter: Vec<sys::SockFilter>,
+    ) -> Option<Prepared> {
         let (a, ap) = cstrings(argv)?;
         let (e, ep) = cstrings(envp)?;
         Some(Prepared {
@@ -107,7 +113,7 @@ impl Prepared {
             _envp: e,
             envp_ptrs: ep,
             cwd: CString::new(cwd).ok()?,
-            filter: filter::build(),
+            filter,
         })
     }
 }

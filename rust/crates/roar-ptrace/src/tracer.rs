@@ -3,6 +3,8 @@
 //! opens are settled at entry: the tracer stats the resolved path itself, which also gives the stat at open.
 use crate::arch::{self, Sys};
 use crate::dircache::DirCache;
+use crate::hybrid::{self, Coverage, Spec};
+use crate::inject;
 use crate::mem;
 use crate::out::Out;
 use crate::spawn;
@@ -45,6 +47,37 @@ struct Task {
     /// Auto-attached children start with a SIGSTOP that must be swallowed.
     awaiting_initial_stop: bool,
     exec_path: Option<Vec<u8>>,
+    /// Hybrid mode: this task is stepped with PTRACE_SYSCALL (every syscall entry and exit stops) because
+    /// preload does not cover it and the full filter could not be stacked (yet). Always false in ptrace mode.
+    step: bool,
+    /// Hybrid mode: this tracer records the task's process (preload does not cover its image).
+    owned: bool,
+    /// Hybrid mode: the full path-syscall filter is stacked on this task (inherited by its children).
+    strict: bool,
+    /// Hybrid mode: stack the full filter at the next syscall-exit stop (the one of its execve).
+    inject: bool,
+}
+
+/// Hybrid mode state (see hybrid.rs).
+struct Hybrid {
+    spec: Spec,
+    cov: Coverage,
+}
+
+impl Task {
+    /// The hybrid-mode flags of a task nothing is known about yet (also the plain ptrace mode values).
+    fn idle() -> Task {
+        Task {
+            tgid: 0,
+            pending: None,
+            awaiting_initial_stop: false,
+            exec_path: None,
+            step: false,
+            owned: false,
+            strict: false,
+            inject: false,
+        }
+    }
 }
 
 struct Proc {
@@ -65,6 +98,7 @@ struct Tracer {
     dirs: DirCache,
     path_a: Vec<u8>,
     path_b: Vec<u8>,
+    hybrid: Option<Hybrid>,
 }
 
 fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
@@ -110,9 +144,15 @@ fn wait_desc(st: c_int) -> (Option<i32>, Option<i32>) {
 
 impl Tracer {
     fn resume(&mut self, tid: i32, sig: c_int) {
-        let want_exit = self.tasks.get(&tid).is_some_and(|t| t.pending.is_some());
+        let want_exit = self.tasks.get(&tid).is_some_and(|t| t.step || t.pending.is_some());
         let req = if want_exit { sys::PTRACE_SYSCALL } else { sys::PTRACE_CONT };
         ptrace_call(req, tid, 0, sig as usize);
+    }
+
+    /// Does this tracer write the process records (FORK/PROC_START/EXIT) of `tid`'s process? Always in
+    /// ptrace mode; in hybrid mode only for processes preload does not cover.
+    fn owns(&self, tid: i32) -> bool {
+        self.hybrid.is_none() || self.tasks.get(&tid).is_some_and(|t| t.owned)
     }
 
     fn tgid_of(&self, tid: i32) -> i32 {
@@ -188,17 +228,29 @@ impl Tracer {
         if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_SECCOMP {
             return self.resume(tid, 0);
         }
+        self.on_call(tid, &info);
+    }
+
+    /// A syscall about to run, from a seccomp stop or (stepped hybrid tasks) a syscall-entry stop: the
+    /// `entry` and `seccomp` members of ptrace_syscall_info share the nr/args layout.
+    fn on_call(&mut self, tid: i32, info: &SyscallInfo) {
         let tgid = self.tgid_of(tid);
-        if info.arch != arch::AUDIT_ARCH || info.ret_data == crate::filter::DATA_FOREIGN {
+        let x32 = arch::X32_SYSCALL_BIT.is_some_and(|bit| info.nr_or_rval & bit as u64 != 0);
+        if info.arch != arch::AUDIT_ARCH || info.ret_data == crate::filter::DATA_FOREIGN || x32 {
             let first = self.procs.get_mut(&tgid).map(|p| !std::mem::replace(&mut p.foreign_reported, true));
             if first.unwrap_or(true) {
                 self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (i386/x32)");
             }
             return self.resume(tid, 0);
         }
+        let sys_kind = arch::classify(info.nr_or_rval);
+        if !self.owns(tid) && !matches!(sys_kind, Some(Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt)) {
+            // Hybrid: a covered process under an inherited full filter — preload records this call.
+            return self.resume(tid, 0);
+        }
         let a = info.args;
         let at_cwd = sys::AT_FDCWD as i64;
-        let pending = match arch::classify(info.nr_or_rval) {
+        let pending = match sys_kind {
             None => None,
             Some(Sys::Open) => self.open(tid, at_cwd, a[0], a[1] as u32),
             Some(Sys::Creat) => self.open(tid, at_cwd, a[0], sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC),
@@ -336,6 +388,12 @@ impl Tracer {
             std::mem::size_of::<SyscallInfo>(),
             &mut info as *mut _ as usize,
         );
+        if r > 0 && info.op == sys::PTRACE_SYSCALL_INFO_ENTRY && self.tasks.get(&tid).is_some_and(|t| t.step) {
+            return self.on_call(tid, &info);
+        }
+        if r > 0 && info.op == sys::PTRACE_SYSCALL_INFO_EXIT && self.tasks.get(&tid).is_some_and(|t| t.inject) {
+            return self.inject(tid);
+        }
         if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_EXIT {
             // An entry stop cannot normally happen here (we only ask for exits); keep waiting for the exit.
             return self.resume(tid, 0);
@@ -350,6 +408,25 @@ impl Tracer {
             self.emit_success(tid, tgid, pending, rval);
         }
         self.resume(tid, 0);
+    }
+
+    /// Hybrid: at the syscall-exit stop of an uncovered process's execve, stack the full filter so it stops
+    /// only on path syscalls from now on; when that fails it stays stepped (slower, equally complete).
+    fn inject(&mut self, tid: i32) {
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.inject = false;
+        }
+        match inject::install_full_filter(tid) {
+            inject::Injected::Yes => {
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.strict = true;
+                    t.step = false;
+                }
+                self.resume(tid, 0)
+            }
+            inject::Injected::No(sig) => self.resume(tid, sig.unwrap_or(0)),
+            inject::Injected::Gone(st) => self.on_exit(tid, st),
+        }
     }
 
     fn emit_success(&mut self, tid: i32, tgid: i32, p: Pending, rval: i64) {
@@ -410,15 +487,33 @@ impl Tracer {
             };
             let stopped_already = self.early.remove(&child);
             let tgid = if thread { parent_tgid } else { child };
+            let (step, strict) = self.tasks.get(&tid).map_or((false, false), |t| (t.step, t.strict));
+            let owned = self.owns(tid);
+            let hybrid_owned = owned && self.hybrid.is_some();
             self.tasks.insert(
                 child,
-                Task { tgid, pending: None, awaiting_initial_stop: !stopped_already, exec_path: None },
+                Task {
+                    tgid,
+                    pending: None,
+                    awaiting_initial_stop: !stopped_already,
+                    exec_path: None,
+                    step,
+                    owned: hybrid_owned,
+                    strict,
+                    inject: false,
+                },
             );
             if !thread {
-                let cwd = self.procs.get(&parent_tgid).and_then(|p| p.cwd.clone());
+                // A covered parent's chdirs are not seen here: its cached cwd may be stale.
+                let cwd = if owned { self.procs.get(&parent_tgid).and_then(|p| p.cwd.clone()) } else { None };
                 self.procs.insert(child, Proc { ppid: parent_tgid, cwd, foreign_reported: false });
+                if let Some(h) = self.hybrid.as_mut() {
+                    h.cov.fork(child, hybrid_owned, parent_tgid);
+                }
             }
-            self.out.emit(|b, seq, ts| rec::fork(b, parent_tgid as u32, seq, ts, child as u32, flags));
+            if owned {
+                self.out.emit(|b, seq, ts| rec::fork(b, parent_tgid as u32, seq, ts, child as u32, flags));
+            }
             if stopped_already {
                 self.resume(child, 0);
             }
@@ -435,6 +530,30 @@ impl Tracer {
             if let Some(mut t) = self.tasks.remove(&former) {
                 t.tgid = tid;
                 self.tasks.insert(tid, t);
+            }
+        }
+        if let Some(h) = self.hybrid.as_mut() {
+            // Hybrid: decide who records the new image before any of it runs.
+            let why = hybrid::decide(tid, &h.spec);
+            h.cov.exec(tid, why);
+            let covered = why.is_none();
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.owned = !covered;
+                // Uncovered: stepped until the full filter is stacked at the execve exit stop (unless an
+                // ancestor's is already inherited). Covered: free, or its inherited filter's stops ignored.
+                t.step = !covered && !t.strict;
+                t.inject = t.step;
+                t.pending = None;
+                if covered {
+                    t.exec_path = None;
+                }
+            }
+            if let Some(p) = self.procs.get_mut(&tid) {
+                p.cwd = None; // chdirs made under preload were not seen here
+            }
+            if covered {
+                // preload's constructor writes PROC_START; this process now runs without stops
+                return self.resume(tid, 0);
             }
         }
         let exe = self
@@ -459,7 +578,12 @@ impl Tracer {
             return; // a thread: the process's EXIT comes with its leader
         }
         let (code, signal) = wait_desc(st);
-        self.out.emit(|b, seq, ts| rec::exit(b, tid as u32, seq, ts, code, signal));
+        if let Some(h) = self.hybrid.as_mut() {
+            h.cov.exit(tid, st);
+        }
+        if self.hybrid.is_none() || task.owned {
+            self.out.emit(|b, seq, ts| rec::exit(b, tid as u32, seq, ts, code, signal));
+        }
         self.procs.remove(&tid);
         self.dirs.forget_process(tid);
         if tid == self.root {
@@ -497,8 +621,24 @@ impl Tracer {
                 }
                 // Their parents died before reporting the fork: adopt them as they are.
                 for tid in std::mem::take(&mut self.early) {
-                    self.tasks
-                        .insert(tid, Task { tgid: tid, pending: None, awaiting_initial_stop: false, exec_path: None });
+                    // In hybrid mode nothing is known about them: step them (ptrace records them).
+                    let step = self.hybrid.is_some();
+                    self.tasks.insert(
+                        tid,
+                        Task {
+                            tgid: tid,
+                            pending: None,
+                            awaiting_initial_stop: false,
+                            exec_path: None,
+                            step,
+                            owned: step,
+                            strict: false,
+                            inject: false,
+                        },
+                    );
+                    if let Some(h) = self.hybrid.as_mut() {
+                        h.cov.fork(tid, true, 0);
+                    }
                     self.procs.insert(tid, Proc { ppid: 0, cwd: None, foreign_reported: false });
                     self.resume(tid, 0);
                 }
@@ -527,6 +667,8 @@ impl Tracer {
                 self.on_syscall_exit(tid);
             } else if sig == sys::SIGTRAP && event != 0 {
                 match event {
+                    // A stepped task already handled this call at its syscall-entry stop.
+                    sys::PTRACE_EVENT_SECCOMP if self.tasks.get(&tid).is_some_and(|t| t.step) => self.resume(tid, 0),
                     sys::PTRACE_EVENT_SECCOMP => self.on_seccomp(tid),
                     sys::PTRACE_EVENT_FORK | sys::PTRACE_EVENT_VFORK | sys::PTRACE_EVENT_CLONE => {
                         self.on_fork(tid, event)
@@ -560,6 +702,15 @@ fn stage_message(stage: i32, e: i32) -> String {
 }
 
 pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
+    run_mode(req, None, pid_out)
+}
+
+/// Hybrid mode (see hybrid.rs): `req.envp` must already carry the preload variables.
+pub fn run_hybrid(req: Request, spec: Spec, pid_out: Option<&AtomicI32>) -> Outcome {
+    run_mode(req, Some(spec), pid_out)
+}
+
+fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Outcome {
     let mut outcome = Outcome::default();
     let fail = |o: &mut Outcome, e: i32, msg: String| {
         o.tracer_errno = Some(e);
@@ -593,7 +744,8 @@ pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
             return outcome;
         }
     };
-    let Some(prep) = spawn::Prepared::new(&exe, &req.argv, &req.envp, &req.cwd) else {
+    let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
+    let Some(prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
         return outcome;
@@ -664,8 +816,14 @@ pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
         dirs: DirCache::new(),
         path_a: Vec::with_capacity(4096),
         path_b: Vec::with_capacity(4096),
+        hybrid: spec.map(|spec| {
+            let cov = Coverage::new(spec.coverage_path.clone());
+            Hybrid { spec, cov }
+        }),
     };
-    tracer.tasks.insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None });
+    tracer
+        .tasks
+        .insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None, ..Task::idle() });
     tracer.procs.insert(pid, Proc { ppid: me, cwd: Some(cwd), foreign_reported: false });
     // The child is in its raise(SIGSTOP): continue without delivering it.
     tracer.resume(pid, 0);
@@ -674,6 +832,13 @@ pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
     unsafe { sys::close(pipe[0]) };
     let root_status = tracer.root_status;
     tracer.out.finish();
+    if let Some(h) = tracer.hybrid.as_ref() {
+        if !h.cov.write() {
+            let e = sys::errno();
+            fail(&mut outcome, e, format!("cannot write the coverage log: {}", sys::strerror(e)));
+            return outcome;
+        }
+    }
     match report {
         Some((spawn::STAGE_EXEC, e)) => {
             outcome.spawn_error = Some(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });

@@ -1,0 +1,159 @@
+//! Hybrid mode: stacking the full (path-syscall) seccomp filter onto a process preload does not cover, so it
+//! stops only where the plain ptrace tracer would instead of at every syscall entry and exit. Done at the
+//! syscall-exit stop of its execve (the new image has not run an instruction yet; registers are settled):
+//! the BPF program is written below the stack pointer, a `syscall` instruction over the entry point, the
+//! tracee runs `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` between two syscall stops, then code and
+//! registers are put back. Filters are inherited by children, so this happens once per uncovered subtree.
+//! Any failure leaves the process as it was and the caller keeps stepping it with PTRACE_SYSCALL.
+//! x86_64 only for now: other arches always report "not injected" (stepping still records everything).
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use crate::filter;
+    use crate::sys::{self, SockFilter};
+    use std::ffi::{c_int, c_long, c_void};
+
+    const PTRACE_PEEKDATA: c_int = 2;
+    const PTRACE_POKEDATA: c_int = 5;
+    const PTRACE_GETREGS: c_int = 12;
+    const PTRACE_SETREGS: c_int = 13;
+    const NREGS: usize = 27;
+    const RAX: usize = 10;
+    const RDX: usize = 12;
+    const RSI: usize = 13;
+    const RDI: usize = 14;
+    const ORIG_RAX: usize = 15;
+    const RIP: usize = 16;
+    const RSP: usize = 19;
+    const SYS_SECCOMP: u64 = 317;
+
+    fn call(req: c_int, pid: i32, addr: u64, data: usize) -> c_long {
+        unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
+    }
+
+    fn getregs(pid: i32) -> Option<[u64; NREGS]> {
+        let mut r = [0u64; NREGS];
+        (call(PTRACE_GETREGS, pid, 0, r.as_mut_ptr() as usize) == 0).then_some(r)
+    }
+
+    fn setregs(pid: i32, r: &[u64; NREGS]) -> bool {
+        call(PTRACE_SETREGS, pid, 0, r.as_ptr() as usize) == 0
+    }
+
+    fn peek(pid: i32, addr: u64) -> Option<u64> {
+        unsafe { *sys::__errno_location() = 0 };
+        let v = call(PTRACE_PEEKDATA, pid, addr, 0);
+        (v != -1 || sys::errno() == 0).then_some(v as u64)
+    }
+
+    fn poke(pid: i32, addr: u64, word: u64) -> bool {
+        call(PTRACE_POKEDATA, pid, addr, word as usize) == 0
+    }
+
+    enum Stop {
+        Syscall,
+        Signal(c_int),
+        Exited(c_int),
+    }
+
+    /// Waits for the next stop of `pid`.
+    fn wait_stop(pid: i32) -> Stop {
+        loop {
+            let mut st: c_int = 0;
+            let r = unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) };
+            if r < 0 && sys::errno() == sys::EINTR {
+                continue;
+            }
+            if r != pid || !sys::wifstopped(st) {
+                return Stop::Exited(st); // gone: nothing to restore
+            }
+            let sig = sys::wstopsig(st);
+            return if sig == sys::SIGTRAP | 0x80 { Stop::Syscall } else { Stop::Signal(sig) };
+        }
+    }
+
+    pub enum Injected {
+        Yes,
+        /// Not installed; the process is as before. `Some(sig)`: a signal stop interrupted the attempt and
+        /// must be delivered when the caller resumes the process.
+        No(Option<c_int>),
+        /// The process disappeared during the attempt (its wait status, already reaped).
+        Gone(c_int),
+    }
+
+    pub fn install_full_filter(pid: i32) -> Injected {
+        let prog: Vec<SockFilter> = filter::build();
+        let Some(saved) = getregs(pid) else { return Injected::No(None) };
+        let ip = saved[RIP];
+        // Below the red zone, 16-byte aligned: [sock_fprog (16 bytes)][instructions].
+        let bytes = 16 + prog.len() * 8;
+        let base = (saved[RSP] - 4096 - bytes as u64) & !15;
+        let mut words: Vec<u64> = vec![prog.len() as u64, base + 16];
+        words.extend(prog.iter().map(|f| {
+            f.code as u64 | (f.jt as u64) << 16 | (f.jf as u64) << 24 | (f.k as u64) << 32
+        }));
+        for (i, w) in words.iter().enumerate() {
+            if !poke(pid, base + 8 * i as u64, *w) {
+                return Injected::No(None);
+            }
+        }
+        let Some(code) = peek(pid, ip) else { return Injected::No(None) };
+        if !poke(pid, ip, (code & !0xffff) | 0x050f) {
+            return Injected::No(None);
+        }
+        let restore = |pid: i32| poke(pid, ip, code) && setregs(pid, &saved);
+        let mut r = saved;
+        r[RAX] = SYS_SECCOMP;
+        r[ORIG_RAX] = u64::MAX;
+        r[RDI] = sys::SECCOMP_SET_MODE_FILTER as u64;
+        r[RSI] = 0;
+        r[RDX] = base;
+        if !setregs(pid, &r) {
+            restore(pid);
+            return Injected::No(None);
+        }
+        // entry stop of our seccomp(), then its exit stop
+        for _ in 0..2 {
+            if call(sys::PTRACE_SYSCALL, pid, 0, 0) < 0 {
+                restore(pid);
+                return Injected::No(None);
+            }
+            match wait_stop(pid) {
+                Stop::Syscall => {}
+                Stop::Exited(st) => return Injected::Gone(st),
+                Stop::Signal(sig) => {
+                    // A signal arrived first: undo, let the caller deliver it (the filter is not installed
+                    // unless the exit stop was reached, which is what we check below).
+                    restore(pid);
+                    return Injected::No(Some(sig));
+                }
+            }
+        }
+        let result = getregs(pid).map(|r| r[RAX]);
+        if !restore(pid) {
+            return Injected::No(None);
+        }
+        if result == Some(0) {
+            Injected::Yes
+        } else {
+            Injected::No(None)
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod imp {
+    pub enum Injected {
+        No(Option<std::ffi::c_int>),
+        #[allow(dead_code)]
+        Yes,
+        #[allow(dead_code)]
+        Gone(std::ffi::c_int),
+    }
+
+    pub fn install_full_filter(_pid: i32) -> Injected {
+        Injected::No(None)
+    }
+}
+
+pub use imp::{install_full_filter, Injected};

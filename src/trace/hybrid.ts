@@ -1,0 +1,196 @@
+/**
+ * The hybrid tracer backend (`tracer.default = auto` where ptrace is permitted): the whole process tree runs
+ * with the LD_PRELOAD library (preload speed), under a ptrace supervisor (libroar_ptrace in hybrid mode) that
+ * only stops on fork/clone/exec/exit and a few rare syscalls. At each exec it decides whether preload covers
+ * the new image; the processes it does not cover (static binaries, stripped environments, set-id programs,
+ * Go/Bun) are stepped syscall by syscall and recorded by the supervisor itself. The two streams are merged
+ * per process with the supervisor's coverage log (src/trace/hybrid-merge.ts).
+ *
+ * Files next to `eventsPath`: the supervisor's stream at `eventsPath`, preload's at `<eventsPath>.preload`
+ * (spool `<eventsPath>.preload.spool`), the coverage log at `<eventsPath>.coverage`.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import { pack } from "msgpackr";
+import { EventKind, TRACER_ABI_VERSION } from "../schema/events.ts";
+import { decodeStream } from "./events.ts";
+import type { HybridRunMessage } from "./hybrid-ffi.ts";
+import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
+import { pathToBytes } from "./paths.ts";
+import { collectEvents, incompleteReasons, preloadBackend } from "./preload.ts";
+import { ptraceBackend } from "./ptrace.ts";
+import type { RunResult, WorkerReply } from "./ptrace-ffi.ts";
+import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
+
+type ProbeResult = ReturnType<TracerBackend["probe"]>;
+
+function probe(): ProbeResult {
+  const pt = ptraceBackend.probe();
+  const pl = preloadBackend.probe();
+  if (!pt.usable) return { usable: false, reason: `needs ptrace: ${pt.reason}`, library: pt.library };
+  if (!pl.usable) return { usable: false, reason: `needs preload: ${pl.reason}`, library: pl.library };
+  return {
+    usable: true,
+    reason: `preload (${pl.library}) records, ptrace supervises execs and records what preload cannot enter`,
+    library: pt.library,
+  };
+}
+
+/** NUL-terminated strings back to back (the FFI encoding of argv/envp, bytes exact). */
+function block(items: string[]): Uint8Array {
+  const parts = items.map(pathToBytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length + 1;
+  }
+  return out;
+}
+
+/** The command's environment: the request's plus the preload variables (roar-preload/README.md). */
+export function hybridEnv(request: TraceRequest, lib: string, preloadEvents: string, spool: string): string[] {
+  const env: Record<string, string> = { ...request.env };
+  const others = (env.LD_PRELOAD ?? "").split(/[: ]/).filter((p) => p !== "" && p !== lib);
+  env.LD_PRELOAD = [lib, ...others].join(":");
+  env.ROAR_EVENTS_PATH = preloadEvents;
+  env.ROAR_PRELOAD_LIB = lib;
+  env.ROAR_SPOOL_DIR = spool;
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+function signalNumber(signal: NodeJS.Signals | number): number {
+  if (typeof signal === "number") return signal;
+  const n = constants.signals[signal];
+  if (n === undefined) throw new Error(`unknown signal ${signal}`);
+  return n;
+}
+
+interface Paths {
+  events: string;
+  preloadEvents: string;
+  spool: string;
+  coverage: string;
+}
+
+function buildOutcome(result: RunResult, paths: Paths, startedAt: number): TraceOutcome {
+  if (result.tracerErrno !== 0) throw new Error(`hybrid tracer: ${result.message}`);
+  const code = result.spawnError;
+  const spawnError: TraceOutcome["spawnError"] =
+    code === 126 || code === 127 ? { code, message: result.message } : null;
+  let ptraceBytes: Uint8Array;
+  try {
+    ptraceBytes = readFileSync(paths.events);
+  } catch (error) {
+    throw new Error(`hybrid tracer wrote no events file at ${paths.events}: ${String(error)}`);
+  }
+  const fromPtrace = decodeStream(ptraceBytes);
+  const fromPreload = collectEvents(paths.preloadEvents, paths.spool);
+  rmSync(paths.spool, { recursive: true, force: true });
+  const log = existsSync(paths.coverage) ? parseCoverage(readFileSync(paths.coverage, "utf8")) : [];
+  const { events, coverage } = mergeHybrid(fromPtrace.events, fromPreload.events, log);
+  return {
+    backend: "hybrid",
+    exitCode: spawnError || result.exitCode < 0 ? null : result.exitCode,
+    signal: spawnError || result.signal === 0 ? null : result.signal,
+    spawnError,
+    events,
+    incomplete: spawnError ? [] : incompleteReasons(events, fromPtrace.truncatedTail || fromPreload.truncatedTail),
+    coverage,
+    startedAt,
+    durationMs: Date.now() - startedAt,
+  };
+}
+
+function start(request: TraceRequest): RunningTrace {
+  const p = probe();
+  const lib = preloadBackend.probe().library;
+  if (!p.usable || !p.library || !lib) throw new Error(`the hybrid tracer is not usable here: ${p.reason}`);
+  const startedAt = Date.now();
+  const paths: Paths = {
+    events: request.eventsPath,
+    preloadEvents: `${request.eventsPath}.preload`,
+    spool: `${request.eventsPath}.preload.spool`,
+    coverage: `${request.eventsPath}.coverage`,
+  };
+  mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
+  // The preload stream starts with its HEADER, as the preload supervisor would write it; the file may
+  // otherwise stay empty (a tree with no covered process), which the decoder would take for a cut record.
+  writeFileSync(paths.preloadEvents, pack([EventKind.HEADER, 0, 0, 0, TRACER_ABI_VERSION, "preload"]), {
+    mode: 0o600,
+  });
+  const pidCell = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL("./hybrid-worker.ts", import.meta.url).href);
+  const message: HybridRunMessage = {
+    libraryPath: p.library,
+    abiVersion: TRACER_ABI_VERSION,
+    argv: block(request.argv),
+    envp: block(hybridEnv(request, lib, paths.preloadEvents, paths.spool)),
+    cwd: pathToBytes(request.cwd),
+    eventsPath: pathToBytes(paths.events),
+    spec: block([lib, paths.preloadEvents, paths.coverage]),
+    pidCell,
+  };
+
+  let knownPid = 0;
+  let finished = false;
+  const queuedSignals: number[] = [];
+  let resolvePid: (pid: number) => void = () => {};
+  const pid = new Promise<number>((resolve) => {
+    resolvePid = resolve;
+  });
+  const deliver = (sig: number) => {
+    if (finished) return; // the pid may belong to someone else by now
+    try {
+      process.kill(knownPid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  // The worker is blocked inside the FFI call: poll the shared cell for the top pid (see ptrace.ts).
+  const poll = setInterval(() => notePid(Atomics.load(pidCell, 0)), 1);
+  function notePid(value: number): void {
+    if (knownPid !== 0 || value === 0) return;
+    knownPid = value;
+    clearInterval(poll);
+    resolvePid(value);
+    for (const sig of queuedSignals.splice(0)) deliver(sig);
+  }
+
+  const done = new Promise<TraceOutcome>((resolve, reject) => {
+    const finish = () => {
+      clearInterval(poll);
+      notePid(Atomics.load(pidCell, 0));
+      if (knownPid === 0) resolvePid(-1);
+      finished = true;
+      worker.terminate();
+    };
+    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      finish();
+      const reply = event.data;
+      if (!reply.ok) return reject(new Error(`hybrid tracer: ${reply.error}`));
+      try {
+        resolve(buildOutcome(reply.result, paths, startedAt));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    worker.onerror = (event) => {
+      finish();
+      reject(new Error(`hybrid tracer worker failed: ${event.message}`));
+    };
+  });
+  worker.postMessage(message);
+
+  return {
+    pid,
+    done,
+    kill(signal) {
+      const sig = signalNumber(signal);
+      if (knownPid > 0) deliver(sig);
+      else queuedSignals.push(sig);
+    },
+  };
+}
+
+export const hybridBackend: TracerBackend = { name: "hybrid", probe, start };
