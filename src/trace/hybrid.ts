@@ -10,16 +10,15 @@
  * (spool `<eventsPath>.preload.spool`), the coverage log at `<eventsPath>.coverage`.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
 import { pack } from "msgpackr";
 import { EventKind, TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream } from "./events.ts";
-import type { HybridRunMessage } from "./hybrid-ffi.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
-import { pathToBytes } from "./paths.ts";
+import { nulBlock, pathToBytes } from "./paths.ts";
 import { collectEvents, incompleteReasons, preloadBackend } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
-import type { RunResult, WorkerReply } from "./ptrace-ffi.ts";
+import type { RunResult } from "./ptrace-ffi.ts";
+import { runInPtraceWorker } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -36,18 +35,6 @@ function probe(): ProbeResult {
   };
 }
 
-/** NUL-terminated strings back to back (the FFI encoding of argv/envp, bytes exact). */
-function block(items: string[]): Uint8Array {
-  const parts = items.map(pathToBytes);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length + 1;
-  }
-  return out;
-}
-
 /** The command's environment: the request's plus the preload variables (roar-preload/README.md). */
 export function hybridEnv(request: TraceRequest, lib: string, preloadEvents: string, spool: string): string[] {
   const env: Record<string, string> = { ...request.env };
@@ -57,13 +44,6 @@ export function hybridEnv(request: TraceRequest, lib: string, preloadEvents: str
   env.ROAR_PRELOAD_LIB = lib;
   env.ROAR_SPOOL_DIR = spool;
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
-}
-
-function signalNumber(signal: NodeJS.Signals | number): number {
-  if (typeof signal === "number") return signal;
-  const n = constants.signals[signal];
-  if (n === undefined) throw new Error(`unknown signal ${signal}`);
-  return n;
 }
 
 interface Paths {
@@ -119,78 +99,16 @@ function start(request: TraceRequest): RunningTrace {
   writeFileSync(paths.preloadEvents, pack([EventKind.HEADER, 0, 0, 0, TRACER_ABI_VERSION, "preload"]), {
     mode: 0o600,
   });
-  const pidCell = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(new URL("./hybrid-worker.ts", import.meta.url).href);
-  const message: HybridRunMessage = {
+  const message = {
     libraryPath: p.library,
     abiVersion: TRACER_ABI_VERSION,
-    argv: block(request.argv),
-    envp: block(hybridEnv(request, lib, paths.preloadEvents, paths.spool)),
+    argv: nulBlock(request.argv),
+    envp: nulBlock(hybridEnv(request, lib, paths.preloadEvents, paths.spool)),
     cwd: pathToBytes(request.cwd),
     eventsPath: pathToBytes(paths.events),
-    spec: block([lib, paths.preloadEvents, paths.coverage]),
-    pidCell,
+    spec: nulBlock([lib, paths.preloadEvents, paths.coverage]),
   };
-
-  let knownPid = 0;
-  let finished = false;
-  const queuedSignals: number[] = [];
-  let resolvePid: (pid: number) => void = () => {};
-  const pid = new Promise<number>((resolve) => {
-    resolvePid = resolve;
-  });
-  const deliver = (sig: number) => {
-    if (finished) return; // the pid may belong to someone else by now
-    try {
-      process.kill(knownPid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  // The worker is blocked inside the FFI call: poll the shared cell for the top pid (see ptrace.ts).
-  const poll = setInterval(() => notePid(Atomics.load(pidCell, 0)), 1);
-  function notePid(value: number): void {
-    if (knownPid !== 0 || value === 0) return;
-    knownPid = value;
-    clearInterval(poll);
-    resolvePid(value);
-    for (const sig of queuedSignals.splice(0)) deliver(sig);
-  }
-
-  const done = new Promise<TraceOutcome>((resolve, reject) => {
-    const finish = () => {
-      clearInterval(poll);
-      notePid(Atomics.load(pidCell, 0));
-      if (knownPid === 0) resolvePid(-1);
-      finished = true;
-      worker.terminate();
-    };
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      finish();
-      const reply = event.data;
-      if (!reply.ok) return reject(new Error(`hybrid tracer: ${reply.error}`));
-      try {
-        resolve(buildOutcome(reply.result, paths, startedAt));
-      } catch (error) {
-        reject(error);
-      }
-    };
-    worker.onerror = (event) => {
-      finish();
-      reject(new Error(`hybrid tracer worker failed: ${event.message}`));
-    };
-  });
-  worker.postMessage(message);
-
-  return {
-    pid,
-    done,
-    kill(signal) {
-      const sig = signalNumber(signal);
-      if (knownPid > 0) deliver(sig);
-      else queuedSignals.push(sig);
-    },
-  };
+  return runInPtraceWorker("hybrid", message, (result) => buildOutcome(result, paths, startedAt));
 }
 
 export const hybridBackend: TracerBackend = { name: "hybrid", probe, start };

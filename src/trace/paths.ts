@@ -68,3 +68,15 @@ export function displayPath(path: string): string {
     (c) => `\\x${((c.codePointAt(0) ?? 0) - 0xdc00).toString(16).padStart(2, "0")}`,
   );
 }
+
+/** NUL-terminated strings back to back: the FFI encoding of argv/envp (bytes exact). */
+export function nulBlock(items: string[]): Uint8Array {
+  const parts = items.map(pathToBytes);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length + 1;
+  }
+  return out;
+}

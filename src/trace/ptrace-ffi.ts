@@ -1,6 +1,6 @@
 /**
- * The C ABI of librust/roar_ptrace (rust/crates/roar-ptrace/src/lib.rs), shared by the main thread (probe) and
- * the worker that makes the blocking run call.
+ * The C ABI of libroar_ptrace (rust/crates/roar-ptrace/src/lib.rs): the plain ptrace run and the hybrid run,
+ * shared by the main thread (probe) and the worker that makes the blocking run call.
  */
 import { dlopen, FFIType } from "bun:ffi";
 
@@ -13,6 +13,24 @@ export const ptraceSymbols = {
   roar_ptrace_probe_reason: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.u32 },
   roar_ptrace_run: {
     args: [
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.ptr,
+    ],
+    returns: FFIType.i32,
+  },
+  /** The plain run's arguments plus the hybrid spec block (ptr, len) before the pid cell. */
+  roar_ptrace_run_hybrid: {
+    args: [
+      FFIType.ptr,
+      FFIType.u32,
       FFIType.ptr,
       FFIType.u32,
       FFIType.ptr,
@@ -77,6 +95,8 @@ export interface RunMessage {
   eventsPath: Uint8Array;
   /** Int32Array over a SharedArrayBuffer: the worker's run call stores the top pid in it. */
   pidCell: Int32Array;
+  /** Hybrid mode: NUL-terminated preload library path, preload ROAR_EVENTS_PATH, coverage log path. */
+  spec?: Uint8Array;
 }
 
 export type WorkerReply = { ok: true; result: RunResult } | { ok: false; error: string };

@@ -1,6 +1,6 @@
 /**
- * Worker for the ptrace backend: `roar_ptrace_run` blocks until every traced process has exited, and the
- * ptrace calls must all come from the thread that forked the tracee, so this thread is dedicated to it.
+ * Worker for the ptrace and hybrid backends: the run call blocks until every traced process has exited, and
+ * the ptrace calls must all come from the thread that forked the tracee, so this thread is dedicated to it.
  */
 import { openPtraceLibrary, parseRunResult, RESULT_SIZE, type RunMessage, type WorkerReply } from "./ptrace-ffi.ts";
 
@@ -17,7 +17,7 @@ self.onmessage = (event: MessageEvent<RunMessage>) => {
   try {
     const lib = openPtraceLibrary(m.libraryPath, m.abiVersion);
     const result = new Uint8Array(RESULT_SIZE);
-    const rc = lib.symbols.roar_ptrace_run(
+    const common = [
       nonEmpty(m.argv),
       m.argv.length,
       nonEmpty(m.envp),
@@ -26,11 +26,12 @@ self.onmessage = (event: MessageEvent<RunMessage>) => {
       m.cwd.length,
       nonEmpty(m.eventsPath),
       m.eventsPath.length,
-      m.pidCell,
-      result,
-    );
-    reply =
-      rc === 0 ? { ok: true, result: parseRunResult(result) } : { ok: false, error: `roar_ptrace_run: errno ${rc}` };
+    ] as const;
+    const rc = m.spec
+      ? lib.symbols.roar_ptrace_run_hybrid(...common, nonEmpty(m.spec), m.spec.length, m.pidCell, result)
+      : lib.symbols.roar_ptrace_run(...common, m.pidCell, result);
+    const name = m.spec ? "roar_ptrace_run_hybrid" : "roar_ptrace_run";
+    reply = rc === 0 ? { ok: true, result: parseRunResult(result) } : { ok: false, error: `${name}: errno ${rc}` };
   } catch (error) {
     reply = { ok: false, error: error instanceof Error ? error.message : String(error) };
   }

@@ -4,14 +4,13 @@
  * top pid through a SharedArrayBuffer (to forward signals) and decodes the event file at the end.
  */
 import { readFileSync } from "node:fs";
-import { constants } from "node:os";
-import { workerSpecifier } from "../core/self.ts";
 import type { TraceEvent } from "../schema/events.ts";
 import { ForkFlags, TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream } from "./events.ts";
 import { findLibrary } from "./native.ts";
-import { pathToBytes } from "./paths.ts";
-import { openPtraceLibrary, type RunMessage, type RunResult, type WorkerReply } from "./ptrace-ffi.ts";
+import { nulBlock, pathToBytes } from "./paths.ts";
+import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
+import { runInPtraceWorker } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -41,25 +40,6 @@ function probe(): ProbeResult {
     probed = { usable: false, reason: error instanceof Error ? error.message : String(error), library };
   }
   return probed;
-}
-
-/** NUL-terminated strings back to back: the FFI encoding of argv/envp (bytes exact, see paths.ts). */
-function block(items: string[]): Uint8Array {
-  const parts = items.map(pathToBytes);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length + 1;
-  }
-  return out;
-}
-
-function signalNumber(signal: NodeJS.Signals | number): number {
-  if (typeof signal === "number") return signal;
-  const n = constants.signals[signal];
-  if (n === undefined) throw new Error(`unknown signal ${signal}`);
-  return n;
 }
 
 /** The `incomplete` list of an outcome: the tracer's INCOMPLETE records plus what the stream itself shows. */
@@ -114,77 +94,15 @@ function start(request: TraceRequest): RunningTrace {
   const p = probe();
   if (!p.usable || !p.library) throw new Error(`the ptrace tracer is not usable here: ${p.reason}`);
   const startedAt = Date.now();
-  const pidCell = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(
-    workerSpecifier("src/trace/ptrace-worker.ts", new URL("./ptrace-worker.ts", import.meta.url)),
-  );
-  const message: RunMessage = {
+  const message = {
     libraryPath: p.library,
     abiVersion: TRACER_ABI_VERSION,
-    argv: block(request.argv),
-    envp: block(Object.entries(request.env).map(([k, v]) => `${k}=${v}`)),
+    argv: nulBlock(request.argv),
+    envp: nulBlock(Object.entries(request.env).map(([k, v]) => `${k}=${v}`)),
     cwd: pathToBytes(request.cwd),
     eventsPath: pathToBytes(request.eventsPath),
-    pidCell,
   };
-
-  let knownPid = 0;
-  const queuedSignals: number[] = [];
-  let resolvePid: (pid: number) => void = () => {};
-  const pid = new Promise<number>((resolve) => {
-    resolvePid = resolve;
-  });
-  const deliver = (sig: number) => {
-    try {
-      process.kill(knownPid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  // The worker is blocked inside the FFI call, so it cannot message us the pid: poll the shared cell until
-  // it appears (a few ms after start).
-  const poll = setInterval(() => notePid(Atomics.load(pidCell, 0)), 1);
-  function notePid(value: number): void {
-    if (knownPid !== 0 || value === 0) return;
-    knownPid = value;
-    clearInterval(poll);
-    resolvePid(value);
-    for (const sig of queuedSignals.splice(0)) deliver(sig);
-  }
-
-  const done = new Promise<TraceOutcome>((resolve, reject) => {
-    const finish = () => {
-      clearInterval(poll);
-      notePid(Atomics.load(pidCell, 0));
-      if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
-      worker.terminate();
-    };
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      finish();
-      const reply = event.data;
-      if (!reply.ok) return reject(new Error(`ptrace tracer: ${reply.error}`));
-      try {
-        resolve(buildOutcome(reply.result, request.eventsPath, startedAt));
-      } catch (error) {
-        reject(error);
-      }
-    };
-    worker.onerror = (event) => {
-      finish();
-      reject(new Error(`ptrace tracer worker failed: ${event.message}`));
-    };
-  });
-  worker.postMessage(message);
-
-  return {
-    pid,
-    done,
-    kill(signal) {
-      const sig = signalNumber(signal);
-      if (knownPid > 0) deliver(sig);
-      else queuedSignals.push(sig);
-    },
-  };
+  return runInPtraceWorker("ptrace", message, (result) => buildOutcome(result, request.eventsPath, startedAt));
 }
 
 export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start };

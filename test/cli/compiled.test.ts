@@ -32,19 +32,22 @@ test("dist/roar records a traced job with its embedded libraries and ignores .en
   const status = JSON.parse(runCompiled(["tracer", "status", "--json"], repo).stdout) as {
     backends: { name: string; usable: boolean; library: string | null }[];
   };
-  for (const b of status.backends.filter((x) => x.name === "ptrace" || x.name === "preload")) {
+  for (const b of status.backends) {
     expect(b.usable).toBe(true);
     expect(b.library).toContain(join(repo, ".test-home/.cache/roar/lib"));
   }
-  for (const tracer of ["ptrace", "preload"]) {
+  // The default (auto = hybrid) and each backend forced.
+  for (const [i, tracer] of ["auto", "ptrace", "preload"].entries()) {
     const out = `out-${tracer}.txt`;
     const r = runCompiled(["run", "--tracer", tracer, "python3", "copy.py", "in.txt", out], repo);
     expect(r.stderr).not.toContain("internal error");
     expect(r.code).toBe(0);
-    const job = JSON.parse(runCompiled(["show", "--json", tracer === "ptrace" ? "@1" : "@2"], repo).stdout) as {
+    const job = JSON.parse(runCompiled(["show", "--json", `@${i + 1}`], repo).stdout) as {
       outputs: { path: string; blake3: string }[];
       inputs: { path: string; blake3: string }[];
+      trace: { backend: string; complete: boolean };
     };
+    expect(job.trace).toMatchObject({ backend: tracer === "auto" ? "hybrid" : tracer, complete: true });
     expect(job.outputs).toEqual([expect.objectContaining({ path: out, blake3: b3sum(join(repo, out)) })]);
     expect(job.inputs).toEqual([expect.objectContaining({ path: "in.txt", blake3: b3sum(join(repo, "in.txt")) })]);
   }
