@@ -1,0 +1,77 @@
+/**
+ * SIGKILL of the roar CLI itself mid-run: no traced process may stay stopped or run on as an orphan, whatever
+ * the backend (ptrace: PTRACE_O_EXITKILL; preload: the supervisor's parent-death signal; hybrid: both).
+ */
+import { expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { commitAll, hermeticEnv, ROAR_BIN, roar, tempRepo } from "../helpers/cli.ts";
+
+/** Processes whose command line contains `marker`. */
+function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (cmdline.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+for (const tracer of ["ptrace", "preload", "hybrid"]) {
+  test(`SIGKILL of roar (${tracer}) leaves no stopped or orphaned process`, async () => {
+    const repo = tempRepo();
+    await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "init");
+    // A unique sleep duration marks this test's processes; the shell forks a background child too.
+    const marker = `31.${Math.floor(Math.random() * 1e6)}`;
+    const proc = Bun.spawn(
+      [ROAR_BIN, "run", "--tracer", tracer, "sh", "-c", `touch started; sleep ${marker} & sleep ${marker}; wait`],
+      { cwd: repo, env: hermeticEnv(join(repo, ".test-home")), stdout: "ignore", stderr: "ignore" },
+    );
+    for (let i = 0; i < 200 && processesWith(`sleep\0${marker}`).length < 2; i++) await Bun.sleep(25);
+    expect(existsSync(join(repo, "started"))).toBe(true);
+    expect(processesWith(`sleep\0${marker}`).length).toBe(2);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    let left = processesWith(`sleep\0${marker}`);
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      await Bun.sleep(20);
+      left = processesWith(`sleep\0${marker}`);
+    }
+    expect(left).toEqual([]);
+    // Nothing was recorded: the job never finished.
+    const log = await roar(["log", "--json"], { cwd: repo });
+    expect(JSON.parse(log.stdout).jobs).toEqual([]);
+  }, 60_000);
+}
+
+test("a second Ctrl-C aborts: the command is killed and nothing is recorded", async () => {
+  const repo = tempRepo({
+    "stubborn.py":
+      "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nopen('ready.txt','w').write('1')\ntime.sleep(30)\n",
+  });
+  await roar(["init", "-y"], { cwd: repo });
+  commitAll(repo, "init");
+  const proc = Bun.spawn([ROAR_BIN, "run", "python3", "stubborn.py"], {
+    cwd: repo,
+    env: hermeticEnv(join(repo, ".test-home")),
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  for (let i = 0; i < 200 && !existsSync(join(repo, "ready.txt")); i++) await Bun.sleep(25);
+  proc.kill("SIGINT");
+  await Bun.sleep(200);
+  proc.kill("SIGINT");
+  const code = await proc.exited;
+  expect(code).toBe(130);
+  expect(await new Response(proc.stderr).text()).toContain("aborting without recording");
+  await Bun.sleep(100);
+  expect(processesWith("stubborn.py")).toEqual([]);
+  const log = await roar(["log", "--json"], { cwd: repo });
+  expect(JSON.parse(log.stdout).jobs).toEqual([]);
+}, 60_000);
