@@ -101,6 +101,12 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const store = RoarStore.open(project);
     mark("config+store");
     try {
+      const choice = (this.tracer ?? config.tracer.default) as TracerChoice;
+      if (!["auto", "hybrid", "ptrace", "preload"].includes(choice)) {
+        throw new UsageError(`unknown tracer '${choice}': use auto, hybrid, ptrace or preload`);
+      }
+      const backend = selectBackend(choice);
+      backend.prewarm?.(); // overlaps the tracer's worker start-up with the checks below
       const session = store.ensureActiveSession();
       const { argv, kind } = await this.resolveArgv(this.argv, store, session.id);
       const gitRoot = findGitRoot(project.root);
@@ -111,11 +117,6 @@ export abstract class TracedCommand extends ConfiguredCommand {
       if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
 
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
-      const choice = (this.tracer ?? config.tracer.default) as TracerChoice;
-      if (!["auto", "hybrid", "ptrace", "preload"].includes(choice)) {
-        throw new UsageError(`unknown tracer '${choice}': use auto, hybrid, ptrace or preload`);
-      }
-      const backend = selectBackend(choice);
       const gpu = probeGpus();
       const privateDir = mkdtempSync(join(tmpdir(), "roar-trace-"));
       const eventsPath = join(privateDir, "events.bin");

@@ -18,7 +18,7 @@ import { nulBlock, pathToBytes } from "./paths.ts";
 import { collectEvents, incompleteReasons, preloadBackend } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
-import { runInPtraceWorker } from "./ptrace-run.ts";
+import { prewarmPtraceWorker, runInPtraceWorker } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -111,4 +111,4 @@ function start(request: TraceRequest): RunningTrace {
   return runInPtraceWorker("hybrid", message, (result) => buildOutcome(result, paths, startedAt));
 }
 
-export const hybridBackend: TracerBackend = { name: "hybrid", probe, start };
+export const hybridBackend: TracerBackend = { name: "hybrid", probe, start, prewarm: prewarmPtraceWorker };

@@ -11,6 +11,22 @@ export function signalNumber(signal: NodeJS.Signals | number): number {
   return typeof signal === "number" ? signal : (constants.signals[signal] ?? 15);
 }
 
+let spare: Worker | undefined;
+
+function newWorker(): Worker {
+  return new Worker(workerSpecifier("src/trace/ptrace-worker.ts", new URL("./ptrace-worker.ts", import.meta.url)));
+}
+
+/**
+ * Starts the worker ahead of the run (its start-up costs ~10 ms): `roar run` calls this before its git and
+ * config checks, so the two overlap.
+ */
+export function prewarmPtraceWorker(): void {
+  if (spare) return;
+  spare = newWorker();
+  spare.unref(); // an unused spare must not keep roar alive (e.g. when the git check refuses the run)
+}
+
 export function runInPtraceWorker(
   label: string,
   message: Omit<RunMessage, "pidCell">,

@@ -10,7 +10,7 @@ import { decodeStream } from "./events.ts";
 import { findLibrary } from "./native.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
-import { runInPtraceWorker } from "./ptrace-run.ts";
+import { prewarmPtraceWorker, runInPtraceWorker } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -105,4 +105,4 @@ function start(request: TraceRequest): RunningTrace {
   return runInPtraceWorker("ptrace", message, (result) => buildOutcome(result, request.eventsPath, startedAt));
 }
 
-export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start };
+export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start, prewarm: prewarmPtraceWorker };
