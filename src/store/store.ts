@@ -331,11 +331,27 @@ export class RoarStore {
 
   /** All inputs and outputs of a session's jobs, keyed by job uid, in no particular order (one query). */
   sessionIoUnordered(sessionId: number): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
-    // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions.
-    const rows = this.sql(
-      `SELECT io.job_uid, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
-       JOIN job_io io ON io.job_uid = j.uid WHERE j.session_id = ?`,
-    ).values(sessionId) as [string, number, string, string | null, number | null, number][];
+    // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
+    // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
+    type IoValues = [string, number, string, string | null, number | null, number][];
+    const counts = this.sql(
+      "SELECT (SELECT count(*) FROM jobs WHERE session_id = ?) AS mine, (SELECT count(*) FROM jobs) AS total",
+    ).get(sessionId) as { mine: number; total: number };
+    let rows: IoValues;
+    if (counts.mine * 2 >= counts.total) {
+      const uids = new Set(
+        (this.sql("SELECT uid FROM jobs WHERE session_id = ?").values(sessionId) as [string][]).map((r) => r[0]),
+      );
+      const all = this.sql(
+        "SELECT job_uid, role = 'input', path, blake3, size, flags FROM job_io",
+      ).values() as IoValues;
+      rows = counts.mine === counts.total ? all : all.filter((r) => uids.has(r[0]));
+    } else {
+      rows = this.sql(
+        `SELECT io.job_uid, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
+         JOIN job_io io ON io.job_uid = j.uid WHERE j.session_id = ?`,
+      ).values(sessionId) as IoValues;
+    }
     const out = new Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }>();
     let lastUid = "";
     let entry: { inputs: IoRecord[]; outputs: IoRecord[] } = { inputs: [], outputs: [] };
