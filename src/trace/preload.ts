@@ -143,9 +143,11 @@ export function collectEvents(eventsPath: string, spool: string): { events: Trac
   const bytes = existsSync(eventsPath) ? readFileSync(eventsPath) : new Uint8Array();
   const main = decodeStream(bytes);
   const key = (e: TraceEvent) => `${e.kind}/${e.pid}/${e.seq}/${e.ts}`;
-  const seen = new Set(main.events.map(key));
   let truncatedTail = main.truncatedTail;
-  for (const chunk of readSpool(spool)) {
+  const chunks = readSpool(spool);
+  // Usually every process exited cleanly and the spool is empty: only then is the index worth building.
+  const seen = chunks.length > 0 ? new Set(main.events.map(key)) : new Set<string>();
+  for (const chunk of chunks) {
     const recovered = decodeStream(chunk);
     truncatedTail ||= recovered.truncatedTail;
     for (const e of recovered.events) {
