@@ -30,9 +30,7 @@ export async function compileExecutables(root: string): Promise<void> {
     "",
   ];
   writeFileSync(entry, lines.join("\n").replace(/from "(?!\.)/g, 'from "./'));
-  const workers = ["src/hash/worker.ts", "src/trace/ptrace-worker.ts"]
-    .map((w) => join(root, w))
-    .filter((w) => existsSync(w));
+  const workers = ["src/hash/worker.ts"].map((w) => join(root, w)).filter((w) => existsSync(w));
   const result = await Bun.build({
     entrypoints: [entry, ...workers],
     compile: { outfile: join(outdir, "roar"), autoloadDotenv: false, autoloadBunfig: false },

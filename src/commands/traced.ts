@@ -106,7 +106,6 @@ export abstract class TracedCommand extends ConfiguredCommand {
         throw new UsageError(`unknown tracer '${choice}': use auto, hybrid, ptrace or preload`);
       }
       const backend = selectBackend(choice);
-      backend.prewarm?.(); // overlaps the tracer's worker start-up with the checks below
       const session = store.ensureActiveSession();
       const { argv, kind } = await this.resolveArgv(this.argv, store, session.id);
       const gitRoot = findGitRoot(project.root);

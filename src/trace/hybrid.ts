@@ -18,7 +18,7 @@ import { nulBlock, pathToBytes } from "./paths.ts";
 import { collectEvents, incompleteReasons, preloadBackend } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
-import { prewarmPtraceWorker, runInPtraceWorker } from "./ptrace-run.ts";
+import { runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -108,7 +108,7 @@ function start(request: TraceRequest): RunningTrace {
     eventsPath: pathToBytes(paths.events),
     spec: nulBlock([lib, paths.preloadEvents, paths.coverage]),
   };
-  return runInPtraceWorker("hybrid", message, (result) => buildOutcome(result, paths, startedAt));
+  return runInPtraceThread("hybrid", message, (result) => buildOutcome(result, paths, startedAt));
 }
 
-export const hybridBackend: TracerBackend = { name: "hybrid", probe, start, prewarm: prewarmPtraceWorker };
+export const hybridBackend: TracerBackend = { name: "hybrid", probe, start };

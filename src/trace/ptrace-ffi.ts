@@ -1,11 +1,10 @@
 /**
- * The C ABI of libroar_ptrace (rust/crates/roar-ptrace/src/lib.rs): the plain ptrace run and the hybrid run,
- * shared by the main thread (probe) and the worker that makes the blocking run call.
+ * The C ABI of libroar_ptrace (rust/crates/roar-ptrace/src/lib.rs): probe, and runs (plain ptrace or hybrid)
+ * started on a native thread and polled (`roar_ptrace_start` / `roar_ptrace_poll`).
  */
 import { dlopen, FFIType } from "bun:ffi";
 
-// No other imports: this module is loaded by the worker on every trace, and schema/events.ts (typebox) alone
-// takes ~80 ms to load there. Callers pass the ABI version they expect.
+// Callers pass the ABI version they expect (no import of schema/events.ts needed here).
 
 export const ptraceSymbols = {
   roar_abi_version: { args: [], returns: FFIType.u32 },
@@ -44,6 +43,24 @@ export const ptraceSymbols = {
     ],
     returns: FFIType.i32,
   },
+  /** Starts a run on a native thread; returns a handle > 0 or a negative errno (spec_len 0 = plain ptrace). */
+  roar_ptrace_start: {
+    args: [
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+      FFIType.ptr,
+      FFIType.u32,
+    ],
+    returns: FFIType.i32,
+  },
+  /** 1 = finished (result filled, handle freed), 0 = running, < 0 = unknown handle; writes the top pid. */
+  roar_ptrace_poll: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 export type PtraceLibrary = ReturnType<typeof dlopen<typeof ptraceSymbols>>;
@@ -84,19 +101,3 @@ export function openPtraceLibrary(path: string, expectedAbi: number): PtraceLibr
   }
   return lib;
 }
-
-/** Worker protocol. */
-export interface RunMessage {
-  libraryPath: string;
-  abiVersion: number;
-  argv: Uint8Array;
-  envp: Uint8Array;
-  cwd: Uint8Array;
-  eventsPath: Uint8Array;
-  /** Int32Array over a SharedArrayBuffer: the worker's run call stores the top pid in it. */
-  pidCell: Int32Array;
-  /** Hybrid mode: NUL-terminated preload library path, preload ROAR_EVENTS_PATH, coverage log path. */
-  spec?: Uint8Array;
-}
-
-export type WorkerReply = { ok: true; result: RunResult } | { ok: false; error: string };

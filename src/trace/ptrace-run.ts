@@ -1,41 +1,67 @@
 /**
- * Running libroar_ptrace's blocking run call in a Worker (ptrace and hybrid backends): the main thread stays
- * free to forward signals, learns the top pid from a shared cell, and turns the reply into a TraceOutcome.
+ * Running libroar_ptrace for the ptrace and hybrid backends. The library runs each trace on a native thread of
+ * its own (all ptrace requests must come from the thread that forked the tracee), so Bun's main thread stays
+ * free to forward signals; it polls the run for the top pid and for the end, then builds a TraceOutcome.
+ * (A Worker would do too, but costs ~10 ms to start on every `roar run`; a native thread ~50 µs.)
  */
 import { constants } from "node:os";
-import { workerSpecifier } from "../core/self.ts";
-import type { RunMessage, RunResult, WorkerReply } from "./ptrace-ffi.ts";
+import { openPtraceLibrary, type PtraceLibrary, parseRunResult, RESULT_SIZE, type RunResult } from "./ptrace-ffi.ts";
 import type { RunningTrace, TraceOutcome } from "./types.ts";
 
 export function signalNumber(signal: NodeJS.Signals | number): number {
   return typeof signal === "number" ? signal : (constants.signals[signal] ?? 15);
 }
 
-let spare: Worker | undefined;
-
-function newWorker(): Worker {
-  return new Worker(workerSpecifier("src/trace/ptrace-worker.ts", new URL("./ptrace-worker.ts", import.meta.url)));
+export interface PtraceRunInput {
+  libraryPath: string;
+  abiVersion: number;
+  argv: Uint8Array;
+  envp: Uint8Array;
+  cwd: Uint8Array;
+  eventsPath: Uint8Array;
+  /** Hybrid mode: NUL-terminated preload library path, preload ROAR_EVENTS_PATH, coverage log path. */
+  spec?: Uint8Array;
 }
 
-/**
- * Starts the worker ahead of the run (its start-up costs ~10 ms): `roar run` calls this before its git and
- * config checks, so the two overlap.
- */
-export function prewarmPtraceWorker(): void {
-  if (spare) return;
-  spare = newWorker();
-  spare.unref(); // an unused spare must not keep roar alive (e.g. when the git check refuses the run)
+const libraries = new Map<string, PtraceLibrary>();
+
+function library(path: string, abi: number): PtraceLibrary {
+  let lib = libraries.get(path);
+  if (!lib) {
+    lib = openPtraceLibrary(path, abi);
+    libraries.set(path, lib);
+  }
+  return lib;
 }
 
-export function runInPtraceWorker(
+/** bun:ffi rejects zero-length buffers as pointers; the length argument says what is really there. */
+function nonEmpty(b: Uint8Array): Uint8Array {
+  return b.length > 0 ? b : new Uint8Array(1);
+}
+
+/** How often the main thread looks at the run: the end of a trace is noticed within this many ms. */
+const POLL_MS = 1;
+
+export function runInPtraceThread(
   label: string,
-  message: Omit<RunMessage, "pidCell">,
+  input: PtraceRunInput,
   buildOutcome: (result: RunResult) => TraceOutcome,
 ): RunningTrace {
-  const pidCell = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(
-    workerSpecifier("src/trace/ptrace-worker.ts", new URL("./ptrace-worker.ts", import.meta.url)),
+  const lib = library(input.libraryPath, input.abiVersion);
+  const spec = input.spec ?? new Uint8Array();
+  const handle = lib.symbols.roar_ptrace_start(
+    nonEmpty(input.argv),
+    input.argv.length,
+    nonEmpty(input.envp),
+    input.envp.length,
+    nonEmpty(input.cwd),
+    input.cwd.length,
+    nonEmpty(input.eventsPath),
+    input.eventsPath.length,
+    nonEmpty(spec),
+    spec.length,
   );
+  if (handle <= 0) throw new Error(`${label} tracer: roar_ptrace_start failed (errno ${-handle})`);
 
   let knownPid = 0;
   let finished = false;
@@ -52,41 +78,31 @@ export function runInPtraceWorker(
       // already gone
     }
   };
-  // The worker is blocked inside the FFI call, so it cannot message us the pid: poll the shared cell until
-  // it appears (a few ms after start).
-  const poll = setInterval(() => notePid(Atomics.load(pidCell, 0)), 1);
-  function notePid(value: number): void {
-    if (knownPid !== 0 || value === 0) return;
+  const notePid = (value: number) => {
+    if (knownPid !== 0 || value <= 0) return;
     knownPid = value;
-    clearInterval(poll);
     resolvePid(value);
     for (const sig of queuedSignals.splice(0)) deliver(sig);
-  }
+  };
 
+  const pidCell = new Int32Array(1);
+  const result = new Uint8Array(RESULT_SIZE);
   const done = new Promise<TraceOutcome>((resolve, reject) => {
-    const finish = () => {
-      clearInterval(poll);
-      notePid(Atomics.load(pidCell, 0));
-      if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
+    const timer = setInterval(() => {
+      const state = lib.symbols.roar_ptrace_poll(handle, pidCell, result);
+      notePid(pidCell[0] ?? 0);
+      if (state === 0) return;
+      clearInterval(timer);
       finished = true;
-      worker.terminate();
-    };
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-      finish();
-      const reply = event.data;
-      if (!reply.ok) return reject(new Error(`${label} tracer: ${reply.error}`));
+      if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
+      if (state < 0) return reject(new Error(`${label} tracer: lost track of run ${handle}`));
       try {
-        resolve(buildOutcome(reply.result));
+        resolve(buildOutcome(parseRunResult(result)));
       } catch (error) {
         reject(error);
       }
-    };
-    worker.onerror = (event) => {
-      finish();
-      reject(new Error(`${label} tracer worker failed: ${event.message}`));
-    };
+    }, POLL_MS);
   });
-  worker.postMessage({ ...message, pidCell } satisfies RunMessage);
 
   return {
     pid,

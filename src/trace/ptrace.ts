@@ -1,7 +1,6 @@
 /**
- * The ptrace backend: librust roar_ptrace (seccomp-filtered ptrace) does the tracing in a Worker, because its
- * run call blocks until the whole traced process tree has exited. The main thread stays free: it learns the
- * top pid through a SharedArrayBuffer (to forward signals) and decodes the event file at the end.
+ * The ptrace backend: libroar_ptrace (seccomp-filtered ptrace) traces on a native thread of its own (see
+ * ptrace-run.ts); the main thread stays free to forward signals and decodes the event file at the end.
  */
 import { readFileSync } from "node:fs";
 import type { TraceEvent } from "../schema/events.ts";
@@ -10,7 +9,7 @@ import { decodeStream } from "./events.ts";
 import { findLibrary } from "./native.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
-import { prewarmPtraceWorker, runInPtraceWorker } from "./ptrace-run.ts";
+import { runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -102,7 +101,7 @@ function start(request: TraceRequest): RunningTrace {
     cwd: pathToBytes(request.cwd),
     eventsPath: pathToBytes(request.eventsPath),
   };
-  return runInPtraceWorker("ptrace", message, (result) => buildOutcome(result, request.eventsPath, startedAt));
+  return runInPtraceThread("ptrace", message, (result) => buildOutcome(result, request.eventsPath, startedAt));
 }
 
-export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start, prewarm: prewarmPtraceWorker };
+export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start };

@@ -52,6 +52,4 @@ export interface TracerBackend {
   /** Can this backend run here? A quick capability probe that never runs the user's command. */
   probe(): { usable: boolean; reason: string; library: string | null };
   start(request: TraceRequest): RunningTrace;
-  /** Optional: get ready for a start() that is about to come (e.g. spawn a worker thread early). */
-  prewarm?(): void;
 }

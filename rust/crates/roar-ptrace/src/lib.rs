@@ -1,7 +1,9 @@
 //! roar's ptrace tracer: a seccomp-BPF filter sends only path/process syscalls to the tracer, which resolves
 //! paths against the tracee's real cwd/dirfds and writes the roar-events stream. Loaded through `bun:ffi`
-//! (src/trace/ptrace.ts); `roar_ptrace_run` blocks, so TS calls it from a Worker.
+//! (src/trace/ptrace.ts): `roar_ptrace_start` runs a trace on a native thread of its own and the caller polls
+//! `roar_ptrace_poll`; `roar_ptrace_run` / `roar_ptrace_run_hybrid` are the blocking forms.
 mod arch;
+mod background;
 mod dircache;
 mod filter;
 mod hybrid;
@@ -167,4 +169,69 @@ pub unsafe extern "C" fn roar_ptrace_run_hybrid(
     let o = tracer::run_hybrid(req, spec, pid_cell.map(|p| &*p));
     fill_result(&o, result);
     0
+}
+
+/// Starts a run on a native thread of its own (see background.rs) and returns at once: a handle > 0, or a
+/// negative errno. Arguments as `roar_ptrace_run`, plus `spec`/`spec_len` as `roar_ptrace_run_hybrid`
+/// (`spec_len` 0 = plain ptrace). Every input is copied before returning.
+///
+/// # Safety
+/// Each pointer valid for its length (or null with length 0).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn roar_ptrace_start(
+    argv: *const u8,
+    argv_len: u32,
+    envp: *const u8,
+    envp_len: u32,
+    cwd: *const u8,
+    cwd_len: u32,
+    events_path: *const u8,
+    events_path_len: u32,
+    spec: *const u8,
+    spec_len: u32,
+) -> i32 {
+    let req = tracer::Request {
+        argv: spawn::split_block(bytes(argv, argv_len)),
+        envp: spawn::split_block(bytes(envp, envp_len)),
+        cwd: bytes(cwd, cwd_len).to_vec(),
+        events_path: bytes(events_path, events_path_len).to_vec(),
+    };
+    let spec = if spec_len == 0 {
+        None
+    } else {
+        let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(lib), Some(preload_events), Some(coverage_path))
+                if !lib.is_empty() && !preload_events.is_empty() && !coverage_path.is_empty() =>
+            {
+                Some(hybrid::Spec { lib, preload_events, coverage_path })
+            }
+            _ => return -22,
+        }
+    };
+    background::start(req, spec)
+}
+
+/// Polls a run started by `roar_ptrace_start`: writes the top pid (0 = not yet, -1 = never started) to
+/// `pid_out`; returns 1 and fills `result` (freeing the handle) once the run has finished, 0 while it runs,
+/// -22 for an unknown handle.
+///
+/// # Safety
+/// `pid_out` and `result` valid or null.
+#[no_mangle]
+pub unsafe extern "C" fn roar_ptrace_poll(handle: i32, pid_out: *mut i32, result: *mut RoarPtraceResult) -> i32 {
+    if !pid_out.is_null() {
+        *pid_out = background::pid(handle);
+    }
+    match background::finish(handle) {
+        Some(o) => {
+            if !result.is_null() {
+                fill_result(&o, result);
+            }
+            1
+        }
+        None if background::pid(handle) == -1 && !pid_out.is_null() && *pid_out == -1 => -22,
+        None => 0,
+    }
 }
