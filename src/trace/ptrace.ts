@@ -2,7 +2,8 @@
  * The ptrace backend: libroar_ptrace (seccomp-filtered ptrace) traces on a native thread of its own (see
  * ptrace-run.ts); the main thread stays free to forward signals and decodes the event file at the end.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readCache, writeCache } from "../capture/cache.ts";
 import type { TraceEvent } from "../schema/events.ts";
 import { ForkFlags, TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream } from "./events.ts";
@@ -15,6 +16,33 @@ import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
 let probed: ProbeResult | null = null;
 
+const PROBE_CACHE = "ptrace-probe.json";
+
+/**
+ * What the probe's verdict depends on: this boot, this container (pid namespace, capabilities, seccomp state,
+ * yama scope) and this library build. The probe forks a test tracee (~3 ms), so its verdict is remembered
+ * under this key rather than paid on every `roar run`.
+ */
+function probeKey(library: string): string | null {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const caps = /^(CapEff|CapBnd|Seccomp|NoNewPrivs):.*$/gm;
+    return JSON.stringify([
+      readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
+      readlinkSync("/proc/self/ns/pid"),
+      process.getuid?.(),
+      status.match(caps),
+      existsSync("/proc/sys/kernel/yama/ptrace_scope")
+        ? readFileSync("/proc/sys/kernel/yama/ptrace_scope", "utf8")
+        : "",
+      library,
+      statSync(library).mtimeMs,
+    ]);
+  } catch {
+    return null;
+  }
+}
+
 function probe(): ProbeResult {
   if (probed) return probed;
   const library = findLibrary("roar_ptrace");
@@ -26,6 +54,12 @@ function probe(): ProbeResult {
     probed = { usable: false, reason: "ptrace tracing needs Linux", library };
     return probed;
   }
+  const key = probeKey(library);
+  const cached = key ? readCache<{ key: string; usable: boolean; reason: string }>(PROBE_CACHE) : undefined;
+  if (cached && cached.key === key) {
+    probed = { usable: cached.usable, reason: cached.reason, library };
+    return probed;
+  }
   try {
     const lib = openPtraceLibrary(library, TRACER_ABI_VERSION);
     const code = lib.symbols.roar_ptrace_probe();
@@ -35,6 +69,7 @@ function probe(): ProbeResult {
     const reason = new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
     lib.close();
     probed = { usable: code === 0, reason, library };
+    if (key) writeCache(PROBE_CACHE, { key, usable: probed.usable, reason });
   } catch (error) {
     probed = { usable: false, reason: error instanceof Error ? error.message : String(error), library };
   }
