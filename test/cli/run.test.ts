@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ShowJobJson } from "../../src/schema/show.ts";
 import { autoChoice } from "../../src/trace/select.ts";
-import { commitAll, hermeticEnv, ROAR_BIN, roar, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, hermeticEnv, ROAR_BIN, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum, sha256sum } from "../helpers/reference.ts";
 
 const tracerAvailable = autoChoice() !== null;
@@ -77,6 +77,11 @@ describe.skipIf(!tracerAvailable)("roar run", () => {
     const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: repo }).stdout.toString().trim();
     expect(job.git).toMatchObject({ commit: head, branch: "main", clean: true });
     expect(job.trace.complete).toBe(true);
+    // The same record through `roar show`, by uid and by step.
+    const shown = await roarJson<JobJson>(["show", job.uid, "--json"], { cwd: repo });
+    expect(shown.inputs).toEqual(job.inputs);
+    expect(shown.outputs).toEqual(job.outputs);
+    expect((await roarJson<JobJson>(["show", "@1", "--json"], { cwd: repo })).uid).toBe(job.uid);
     expect(job.python?.version).toMatch(/^3\.\d+\.\d+/);
   });
 
