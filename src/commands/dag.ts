@@ -1,6 +1,5 @@
 import { Command, Option } from "clipanion";
 import { loadSessionDag } from "../core/dag-load.ts";
-import { RoarError } from "../core/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
 import { formatJson } from "../ui/json.ts";
@@ -43,8 +42,7 @@ export class DagCommand extends RoarCommand {
   override async execute(): Promise<number> {
     const store = RoarStore.open(this.project(), { create: false });
     try {
-      const session = store.activeSession();
-      if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+      const session = store.requireActiveSession();
       const dag = loadSessionDag(store, session.id);
       const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly };
       if (this.json) {

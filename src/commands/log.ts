@@ -34,8 +34,7 @@ export class LogCommand extends RoarCommand {
     }
     const store = RoarStore.open(this.project(), { create: false });
     try {
-      const session = store.activeSession();
-      if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+      const session = store.requireActiveSession();
       const jobs = store.sessionJobSummaries(session.id).reverse();
       const shown = jobs.slice(0, limit);
       const doc: LogJson = {

@@ -39,8 +39,7 @@ export class PopCommand extends RoarCommand {
     const project = this.project();
     const store = RoarStore.open(project, { create: false });
     try {
-      const session = store.activeSession();
-      if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+      const session = store.requireActiveSession();
       const job = store.latestSessionJob(session.id);
       if (!job) throw new RoarError("nothing to pop: the current session has no jobs");
       const label = stepLabel(job.step, job.kind);

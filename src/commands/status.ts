@@ -2,7 +2,6 @@ import { statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Command, Option } from "clipanion";
 import { loadSessionDag } from "../core/dag-load.ts";
-import { RoarError } from "../core/errors.ts";
 import { absolutePath } from "../core/project-paths.ts";
 import { stepList } from "../core/staleness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
@@ -34,8 +33,7 @@ export class StatusCommand extends RoarCommand {
     const project = this.project();
     const store = RoarStore.open(project, { create: false });
     try {
-      const session = store.activeSession();
-      if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+      const session = store.requireActiveSession();
       const dag = loadSessionDag(store, session.id);
       let buildSteps = 0;
       let runSteps = 0;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
+import { RoarError } from "../core/errors.ts";
 import { openDatabase } from "./db.ts";
 import type { Project } from "./project.ts";
 import type { ArtifactRow, IoRecord, JobRow, JobSummary, JobWithIo, NewJob, SessionRow } from "./types.ts";
@@ -88,6 +89,13 @@ export class RoarStore {
   activeSession(): SessionRow | undefined {
     const r = this.sql("SELECT * FROM sessions WHERE active = 1").get() as Row | null;
     return r ? toSession(r) : undefined;
+  }
+
+  /** The active session, or the standard one-line error. */
+  requireActiveSession(): SessionRow {
+    const session = this.activeSession();
+    if (!session) throw new RoarError("No active session.", 1, "hint: 'roar reset' starts one");
+    return session;
   }
 
   sessions(): SessionRow[] {
