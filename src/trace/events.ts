@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import { Unpackr } from "msgpackr";
 import { EventKind, type OpenStat, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
 import { bytesToPath } from "./paths.ts";
@@ -77,22 +78,90 @@ export interface DecodedStream {
   truncatedTail: boolean;
 }
 
+/**
+ * Decodes a stream in pieces as it grows: complete records are decoded as soon as they arrive, a record cut
+ * at the end of a piece waits for the next one. Lets a backend decode while the traced command still runs.
+ */
+export class StreamDecoder {
+  readonly events: TraceEvent[] = [];
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const source = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    let consumed = 0;
+    try {
+      unpackr.unpackMultiple(source, (value: unknown, _start?: number, end?: number) => {
+        if (Array.isArray(value)) this.events.push(checked(decodeRecord(value)));
+        consumed = end ?? source.length;
+      });
+      consumed = source.length;
+    } catch (error) {
+      // msgpackr marks a record cut by the end of the input as `incomplete`, with where it started.
+      const cut = error as { incomplete?: boolean; lastPosition?: number; message?: string };
+      const incomplete = cut?.incomplete === true || /end of buffer|Unexpected end/i.test(cut?.message ?? "");
+      if (!incomplete) throw error;
+      if (typeof cut.lastPosition === "number") consumed = cut.lastPosition;
+    }
+    // Copy the tail: `source` may be a view of a caller's buffer that is reused.
+    this.pending = Buffer.from(source.subarray(consumed));
+  }
+
+  /** The events so far; `truncatedTail` when bytes remain that never formed a whole record. */
+  finish(): DecodedStream {
+    return { events: this.events, truncatedTail: this.pending.length > 0 };
+  }
+}
+
+function checked(e: TraceEvent): TraceEvent {
+  if (e.kind === "header" && e.abi !== TRACER_ABI_VERSION) {
+    throw new Error(`tracer event stream has ABI version ${e.abi}, this roar reads ${TRACER_ABI_VERSION}`);
+  }
+  return e;
+}
+
 /** Decodes a whole event stream; checks the header's ABI version when there is one. */
 export function decodeStream(bytes: Uint8Array): DecodedStream {
-  const events: TraceEvent[] = [];
-  let truncatedTail = false;
-  try {
-    unpackr.unpackMultiple(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), (value: unknown) => {
-      if (Array.isArray(value)) events.push(decodeRecord(value));
-    });
-  } catch (error) {
-    if (error instanceof Error && /end of buffer|Unexpected end/i.test(error.message)) truncatedTail = true;
-    else throw error;
-  }
-  for (const e of events) {
-    if (e.kind === "header" && e.abi !== TRACER_ABI_VERSION) {
-      throw new Error(`tracer event stream has ABI version ${e.abi}, this roar reads ${TRACER_ABI_VERSION}`);
+  const decoder = new StreamDecoder();
+  decoder.push(bytes);
+  return decoder.finish();
+}
+
+/**
+ * Follows a file another process appends to, feeding new bytes to a decoder: `poll()` while the writer runs,
+ * `drain()` once it is done.
+ */
+export class FileTail {
+  private offset = 0;
+  private fd: number | null = null;
+  private readonly buffer = Buffer.alloc(256 * 1024);
+
+  constructor(
+    private readonly path: string,
+    readonly decoder = new StreamDecoder(),
+  ) {}
+
+  poll(): void {
+    if (this.fd === null) {
+      try {
+        this.fd = openSync(this.path, "r");
+      } catch {
+        return; // not created yet
+      }
+    }
+    for (;;) {
+      const n = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+      if (n <= 0) return;
+      this.offset += n;
+      this.decoder.push(this.buffer.subarray(0, n));
     }
   }
-  return { events, truncatedTail };
+
+  drain(): DecodedStream {
+    this.poll();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    return this.decoder.finish();
+  }
 }

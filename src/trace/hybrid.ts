@@ -12,10 +12,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { pack } from "msgpackr";
 import { EventKind, TRACER_ABI_VERSION } from "../schema/events.ts";
-import { decodeStream } from "./events.ts";
+import { decodeStream, FileTail } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
-import { collectEvents, incompleteReasons, preloadBackend } from "./preload.ts";
+import { collectEvents, incompleteReasons, preloadBackend, TAIL_POLL_MS } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
 import { runInPtraceThread } from "./ptrace-run.ts";
@@ -53,7 +53,7 @@ interface Paths {
   coverage: string;
 }
 
-function buildOutcome(result: RunResult, paths: Paths, startedAt: number): TraceOutcome {
+function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloadTail: FileTail): TraceOutcome {
   if (result.tracerErrno !== 0) throw new Error(`hybrid tracer: ${result.message}`);
   const code = result.spawnError;
   const spawnError: TraceOutcome["spawnError"] =
@@ -65,7 +65,7 @@ function buildOutcome(result: RunResult, paths: Paths, startedAt: number): Trace
     throw new Error(`hybrid tracer wrote no events file at ${paths.events}: ${String(error)}`);
   }
   const fromPtrace = decodeStream(ptraceBytes);
-  const fromPreload = collectEvents(paths.preloadEvents, paths.spool);
+  const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
   rmSync(paths.spool, { recursive: true, force: true });
   const log = existsSync(paths.coverage) ? parseCoverage(readFileSync(paths.coverage, "utf8")) : [];
   const { events, coverage } = mergeHybrid(fromPtrace.events, fromPreload.events, log);
@@ -108,7 +108,20 @@ function start(request: TraceRequest): RunningTrace {
     eventsPath: pathToBytes(paths.events),
     spec: nulBlock([lib, paths.preloadEvents, paths.coverage]),
   };
-  return runInPtraceThread("hybrid", message, (result) => buildOutcome(result, paths, startedAt));
+  // The preload stream is decoded while the command runs (see preload.ts).
+  const preloadTail = new FileTail(paths.preloadEvents);
+  const tailTimer = setInterval(() => preloadTail.poll(), TAIL_POLL_MS);
+  try {
+    const running = runInPtraceThread("hybrid", message, (result) => {
+      clearInterval(tailTimer);
+      return buildOutcome(result, paths, startedAt, preloadTail);
+    });
+    running.done.catch(() => clearInterval(tailTimer));
+    return running;
+  } catch (error) {
+    clearInterval(tailTimer);
+    throw error;
+  }
 }
 
 export const hybridBackend: TracerBackend = { name: "hybrid", probe, start };

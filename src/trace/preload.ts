@@ -25,7 +25,7 @@ import {
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { ForkFlags, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
-import { decodeStream } from "./events.ts";
+import { type DecodedStream, decodeStream, FileTail } from "./events.ts";
 import { findLibrary, libraryFileName } from "./native.ts";
 import { pathToBytes } from "./paths.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
@@ -105,6 +105,9 @@ function tracedEnv(request: TraceRequest, lib: string, spool: string): string[] 
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
 
+/** How often the events file is read while the command runs. */
+export const TAIL_POLL_MS = 5;
+
 const SPOOL_HEADER = 64;
 const SPOOL_MAGIC = "ROARSPL1";
 
@@ -139,9 +142,12 @@ export function readSpool(dir: string): Uint8Array[] {
 }
 
 /** The event stream plus the records recovered from spool files (minus any that were also flushed). */
-export function collectEvents(eventsPath: string, spool: string): { events: TraceEvent[]; truncatedTail: boolean } {
-  const bytes = existsSync(eventsPath) ? readFileSync(eventsPath) : new Uint8Array();
-  const main = decodeStream(bytes);
+export function collectEvents(
+  eventsPath: string,
+  spool: string,
+  decoded?: DecodedStream,
+): { events: TraceEvent[]; truncatedTail: boolean } {
+  const main = decoded ?? decodeStream(existsSync(eventsPath) ? readFileSync(eventsPath) : new Uint8Array());
   const key = (e: TraceEvent) => `${e.kind}/${e.pid}/${e.seq}/${e.ts}`;
   let truncatedTail = main.truncatedTail;
   const chunks = readSpool(spool);
@@ -296,10 +302,14 @@ function start(request: TraceRequest): RunningTrace {
   }
   const topPid = rc === 0 ? (out[2] ?? 0) : null;
 
+  // Decode the stream while the command runs (on the core it leaves idle), not all at the end.
+  const tail = new FileTail(request.eventsPath);
+  const tailTimer = setInterval(() => tail.poll(), TAIL_POLL_MS);
   const done = readSupervisor(messages).then((status) => {
+    clearInterval(tailTimer);
     symbols.roar_preload_reap(supervisor);
     finished = true;
-    const { events, truncatedTail } = collectEvents(request.eventsPath, spool);
+    const { events, truncatedTail } = collectEvents(request.eventsPath, spool, tail.drain());
     rmSync(spool, { recursive: true, force: true });
     let exitCode: number | null = null;
     let signal: number | null = null;
@@ -319,6 +329,7 @@ function start(request: TraceRequest): RunningTrace {
     };
   });
 
+  done.catch(() => clearInterval(tailTimer));
   const pid = topPid !== null ? Promise.resolve(topPid) : Promise.reject(new Error(spawnError?.message));
   pid.catch(() => {}); // a spawn failure is reported through `done` as well
 
