@@ -3,7 +3,7 @@
  * dist-packages, mapped to `name==version` through each environment's `.dist-info` records. No import hooks.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { TraceEvent } from "../schema/events.ts";
 import { readCache, writeCache } from "./cache.ts";
 
@@ -11,7 +11,9 @@ const VERSION_CACHE = "python-versions.json";
 const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;
 
 interface DistIndex {
-  /** top-level module or package name → distribution */
+  /** file (relative to site-packages, from RECORD) → distribution: exact, also for namespace packages */
+  byFile: Map<string, { name: string; version: string }>;
+  /** top-level module or package name → distribution (when RECORD does not list the file) */
   byTop: Map<string, { name: string; version: string }>;
 }
 
@@ -28,6 +30,17 @@ function parseMetadata(dir: string): { name: string; version: string } | null {
   }
   const m = /^(.+?)-([^-]+)\.dist-info$/.exec(dir.split("/").pop() ?? "");
   return m?.[1] && m[2] ? { name: m[1], version: m[2] } : null;
+}
+
+function recordFiles(dir: string): string[] {
+  try {
+    return readFileSync(join(dir, "RECORD"), "utf8")
+      .split("\n")
+      .map((line) => line.split(",")[0] ?? "")
+      .filter((file) => file && !file.startsWith("..") && !file.includes(".dist-info/"));
+  } catch {
+    return [];
+  }
 }
 
 function topLevels(dir: string): string[] {
@@ -55,6 +68,7 @@ function indexSitePackages(site: string): DistIndex {
   const cached = indexCache.get(site);
   if (cached) return cached;
   const byTop = new Map<string, { name: string; version: string }>();
+  const byFile = new Map<string, { name: string; version: string }>();
   let entries: string[] = [];
   try {
     entries = readdirSync(site);
@@ -67,8 +81,9 @@ function indexSitePackages(site: string): DistIndex {
     const meta = parseMetadata(dir);
     if (!meta) continue;
     for (const top of topLevels(dir)) if (!byTop.has(top)) byTop.set(top, meta);
+    for (const file of recordFiles(dir)) byFile.set(file, meta);
   }
-  const index = { byTop };
+  const index = { byFile, byTop };
   indexCache.set(site, index);
   return index;
 }
@@ -111,7 +126,8 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     }
     sites.add(m[1]);
     const top = first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
-    const dist = indexSitePackages(m[1]).byTop.get(top);
+    const index = indexSitePackages(m[1]);
+    const dist = index.byFile.get(m[2]) ?? index.byTop.get(top);
     if (dist) pip[dist.name] = dist.version;
   }
   return { pip, sitePackages: [...sites].sort() };
@@ -124,25 +140,31 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
  */
 export function packageReadPaths(events: readonly TraceEvent[]): string[] {
   const scriptOf = new Map<number, string>();
-  const started = new Set<number>();
+  /** Reads a Python process made before opening its script; kept in case the script is never matched. */
+  const startup = new Map<number, string[]>();
   const out = new Set<string>();
   for (const e of events) {
     if (e.kind === "proc_start") {
-      started.delete(e.pid);
+      for (const p of startup.get(e.pid) ?? []) out.add(p);
+      startup.delete(e.pid);
       scriptOf.delete(e.pid);
       const script = /\/python[0-9.]*$/.test(e.exe) ? e.argv.slice(1).find((a) => !a.startsWith("-")) : undefined;
-      if (script?.endsWith(".py"))
-        scriptOf.set(e.pid, script.startsWith("/") ? script : `${e.cwd}/${script}`.replace(/\/\.\//g, "/"));
-      else started.add(e.pid);
+      if (script?.endsWith(".py")) {
+        scriptOf.set(e.pid, resolve(e.cwd, script));
+        startup.set(e.pid, []);
+      }
     } else if (e.kind === "open" && (e.flags & 3) !== 1) {
-      const script = scriptOf.get(e.pid);
-      if (script !== undefined && !started.has(e.pid)) {
-        if (e.path === script) started.add(e.pid);
+      const pending = startup.get(e.pid);
+      if (pending) {
+        if (e.path === scriptOf.get(e.pid)) startup.delete(e.pid);
+        else pending.push(e.path);
         continue;
       }
       out.add(e.path);
     }
   }
+  // A script never seen opened (a path spelt in a way we did not match): count everything it read.
+  for (const reads of startup.values()) for (const p of reads) out.add(p);
   return [...out];
 }
 

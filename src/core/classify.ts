@@ -88,7 +88,10 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         const f = facts(files, e.path);
         const mode = e.flags & OpenFlags.ACCMODE;
         const truncates = (e.flags & OpenFlags.TRUNC) !== 0;
-        const createdNew = (e.flags & OpenFlags.CREAT) !== 0 && e.stat === null;
+        // Did this open create the file? ptrace stats before the open (null = did not exist); preload stats the
+        // new descriptor, so an exclusive create (mkstemp) or an empty file after O_CREAT counts as new too.
+        const creates = (e.flags & OpenFlags.CREAT) !== 0;
+        const createdNew = creates && (e.stat === null || (e.flags & OpenFlags.EXCL) !== 0 || e.stat.size === 0);
         const reads = mode === 0 || (mode === OpenFlags.RDWR && !truncates && !createdNew);
         // A read counts only when the content predates the job's own writes.
         if (reads && !f.written && !f.read) {

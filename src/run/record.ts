@@ -13,6 +13,7 @@ import { looksSecret, REDACTED } from "../core/envvars.ts";
 import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { stepIdentity } from "../core/step.ts";
 import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
+import type { OpenStat } from "../schema/events.ts";
 import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
@@ -63,6 +64,31 @@ function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } 
   }
 }
 
+/** The digest of a file as it was at `stat` (see recordJob), from the hash cache or earlier records. */
+function contentAtOpen(store: RoarStore, cache: SqliteHashCache, stat: OpenStat, storedPath: string): IoRecord | null {
+  const row = cache.get(BigInt(stat.dev), BigInt(stat.ino));
+  if (
+    row &&
+    Number(row.size) === stat.size &&
+    Number(row.mtimeNs) === stat.mtimeNs &&
+    Number(row.ctimeNs) === stat.ctimeNs
+  ) {
+    return {
+      path: storedPath,
+      blake3: row.blake3,
+      size: stat.size,
+      flags: 0,
+      digests: { ...row.extra } as Record<string, string>,
+    };
+  }
+  const recorded = store
+    .sql(
+      "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+    )
+    .get(storedPath, stat.size) as { blake3: string } | null;
+  return recorded ? { path: storedPath, blake3: recorded.blake3, size: stat.size, flags: 0 } : null;
+}
+
 export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const { outcome, projectRoot } = input;
   const classification = classifyEvents(outcome.events);
@@ -81,7 +107,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     },
   };
   const skipped: { path: string; reason: string }[] = [];
-  const inputs: { path: string; flags: number; stat: { size: number; mtimeNs: number } | null }[] = [];
+  const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
   const outputs: { path: string; flags: number }[] = [];
   for (const f of classification.files.values()) {
     let written = f.written;
@@ -107,11 +133,24 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     }
   }
 
+  const cache = new SqliteHashCache(input.store.db);
+  // An input the job edited in place, or that changed or vanished during the run, must be identified by the
+  // content the job read, not by what is there now: take it from the hash cache entry that matches the
+  // stat seen at open (before hashing below overwrites that entry), or from the last recorded output at that
+  // path of that size. Unknown content is better left out than recorded wrong.
+  const readContent = new Map<string, IoRecord>();
+  for (const i of inputs) {
+    const stale = (i.flags & (IoFlags.READ_WRITE | IoFlags.CHANGED_DURING_RUN)) !== 0;
+    if (!stale || !i.stat) continue;
+    const known = contentAtOpen(input.store, cache, i.stat, displayPath(toStored(i.path, projectRoot)));
+    if (known) readContent.set(i.path, { ...known, flags: i.flags });
+  }
+
   // Hash every input and output that still exists, once.
   const toHash = new Set<string>();
-  for (const i of inputs) toHash.add(i.path);
+  for (const i of inputs)
+    if (!readContent.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0) toHash.add(o.path);
-  const cache = new SqliteHashCache(input.store.db);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
     algorithms: input.algorithms,
@@ -135,7 +174,13 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     return { path: stored, blake3: h.blake3, size: h.size, flags, digests: { ...h.digests } as Record<string, string> };
   };
   const inputRecords = inputs
-    .map((i) => ioRecord(i.path, i.flags))
+    .map((i) => {
+      const atOpen = readContent.get(i.path);
+      if (atOpen) return atOpen;
+      // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
+      if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
+      return ioRecord(i.path, i.flags);
+    })
     .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
   const outputRecords = outputs.map((o) => ioRecord(o.path, o.flags)).filter((x): x is IoRecord => x !== null);
 

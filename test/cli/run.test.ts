@@ -166,6 +166,40 @@ os.rename("final.txt.tmp", "final.txt")
     expect(outputs["final.txt"]?.blake3).toBe(b3sum(join(repo, "final.txt")));
   });
 
+  test("an input edited in place or deleted by the job is identified by the content it read", async () => {
+    const repo = await initRepo({
+      "copy.py": COPY_PY,
+      "in.txt": "hello\n",
+      "consume.py": "import os\nopen('b.txt','w').write(open('a.txt').read())\nos.remove('a.txt')\n",
+    });
+    const first = await runJson(repo, ["python3", "copy.py", "in.txt", "a.txt"]);
+    const produced = first.job.outputs[0]?.blake3;
+    // sed -i reads a.txt, writes a temp file and renames it over a.txt.
+    const edit = await runJson(repo, ["sed", "-i", "s/H/J/", "a.txt"]);
+    expect(edit.job.inputs).toEqual([expect.objectContaining({ path: "a.txt", blake3: produced })]);
+    expect(edit.job.outputs).toEqual([expect.objectContaining({ path: "a.txt", blake3: b3sum(join(repo, "a.txt")) })]);
+    const edited = edit.job.outputs[0]?.blake3;
+    const consume = await runJson(repo, ["python3", "consume.py"]);
+    expect(consume.job.inputs).toEqual([expect.objectContaining({ path: "a.txt", blake3: edited })]);
+    expect(consume.job.outputs.map((o) => [o.path, o.blake3 === null]).sort()).toEqual([
+      ["a.txt", true],
+      ["b.txt", false],
+    ]);
+  });
+
+  test("files the job creates (sqlite, append, mkstemp + rename) are outputs, never inputs", async () => {
+    const script = `import sqlite3, tempfile, os
+c = sqlite3.connect("db.sqlite"); c.execute("create table t(x)"); c.commit(); c.close()
+open("log.txt", "a+").write("x")
+fd, tmp = tempfile.mkstemp(dir=".")
+os.write(fd, b"data"); os.close(fd); os.replace(tmp, "final.txt")
+`;
+    const repo = await initRepo({ "make.py": script });
+    const { job } = await runJson(repo, ["python3", "make.py"]);
+    expect(job.inputs).toEqual([]);
+    expect(job.outputs.map((o) => o.path).sort()).toEqual(["db.sqlite", "final.txt", "log.txt"]);
+  });
+
   test("a 1 GiB output is hashed correctly, and an unchanged file is not re-hashed", async () => {
     const script = `import sys
 chunk = bytes(range(256)) * 4096

@@ -47,6 +47,8 @@ export function hermeticEnv(home: string, extra: Record<string, string | undefin
     GIT_COMMITTER_EMAIL: "test@roar.invalid",
   };
   if (process.env.ROAR_TRACER_LIB_DIR) env.ROAR_TRACER_LIB_DIR = process.env.ROAR_TRACER_LIB_DIR;
+  // Lets the whole CLI suite run under one backend: ROAR_TRACER__DEFAULT=preload bun test test/cli
+  if (process.env.ROAR_TRACER__DEFAULT) env.ROAR_TRACER__DEFAULT = process.env.ROAR_TRACER__DEFAULT;
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -71,3 +71,18 @@ describe("classifyEvents", () => {
     ]);
   });
 });
+
+describe("files the job created", () => {
+  test("O_CREAT|O_EXCL (mkstemp) and an empty file after O_CREAT are new, not inputs; renamed temp files vanish", () => {
+    const tmp = { size: 0, mtimeNs: 5 };
+    const events: TraceEvent[] = [
+      open("/p/tmpab12", OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.EXCL, tmp),
+      { kind: "rename", ...base(), from: "/p/tmpab12", to: "/p/final" },
+      open("/p/db.sqlite", OpenFlags.RDWR | OpenFlags.CREAT, tmp),
+      open("/p/log.txt", OpenFlags.RDWR | OpenFlags.CREAT | OpenFlags.APPEND, tmp),
+      open("/p/db.sqlite-journal", OpenFlags.RDWR | OpenFlags.CREAT, tmp),
+      { kind: "unlink", ...base(), path: "/p/db.sqlite-journal", flags: 0 },
+    ];
+    expect(facts(events)).toEqual({ read: [], written: ["/p/db.sqlite", "/p/final", "/p/log.txt"], deleted: [] });
+  });
+});

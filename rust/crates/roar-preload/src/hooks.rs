@@ -312,6 +312,74 @@ macro_rules! creat_hook {
 creat_hook!(creat);
 creat_hook!(creat64);
 
+// The mkstemp family creates its file with an open inside libc that no hook sees (sed -i, Python's tempfile
+// through glibc, editors' atomic saves). Recorded as the exclusive create it is, under the name libc filled in.
+type MkstempFn = unsafe extern "C" fn(*mut c_char) -> c_int;
+type MkostempFn = unsafe extern "C" fn(*mut c_char, c_int) -> c_int;
+type MkstempsFn = unsafe extern "C" fn(*mut c_char, c_int) -> c_int;
+type MkostempsFn = unsafe extern "C" fn(*mut c_char, c_int, c_int) -> c_int;
+const TEMP_CREATE: c_int = sys::O_RDWR | sys::O_CREAT | sys::O_EXCL;
+
+macro_rules! mkstemp_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(template: *mut c_char) -> c_int {
+            let fd = call_real!($name: MkstempFn, -1, (template));
+            if fd >= 0 {
+                note_open(AT_FDCWD, template, TEMP_CREATE, fd);
+            }
+            fd
+        }
+    };
+}
+mkstemp_hook!(mkstemp);
+mkstemp_hook!(mkstemp64);
+
+macro_rules! mkostemp_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(template: *mut c_char, flags: c_int) -> c_int {
+            let fd = call_real!($name: MkostempFn, -1, (template, flags));
+            if fd >= 0 {
+                note_open(AT_FDCWD, template, TEMP_CREATE | flags, fd);
+            }
+            fd
+        }
+    };
+}
+mkostemp_hook!(mkostemp);
+mkostemp_hook!(mkostemp64);
+
+macro_rules! mkstemps_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(template: *mut c_char, suffix_len: c_int) -> c_int {
+            let fd = call_real!($name: MkstempsFn, -1, (template, suffix_len));
+            if fd >= 0 {
+                note_open(AT_FDCWD, template, TEMP_CREATE, fd);
+            }
+            fd
+        }
+    };
+}
+mkstemps_hook!(mkstemps);
+mkstemps_hook!(mkstemps64);
+
+macro_rules! mkostemps_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(template: *mut c_char, suffix_len: c_int, flags: c_int) -> c_int {
+            let fd = call_real!($name: MkostempsFn, -1, (template, suffix_len, flags));
+            if fd >= 0 {
+                note_open(AT_FDCWD, template, TEMP_CREATE | flags, fd);
+            }
+            fd
+        }
+    };
+}
+mkostemps_hook!(mkostemps);
+mkostemps_hook!(mkostemps64);
+
 macro_rules! fopen_hook {
     ($name:ident) => {
         #[no_mangle]
