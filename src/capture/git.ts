@@ -1,6 +1,8 @@
 /** Git state of the working tree: one git process (status v2 carries commit and branch) and the config file. */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { RoarError } from "../core/errors.ts";
 
 export interface GitState {
   root: string;
@@ -12,6 +14,7 @@ export interface GitState {
 }
 
 function git(cwd: string, args: string[]): { ok: boolean; out: string } {
+  if (!Bun.which("git")) throw new RoarError("git is not installed, but this project is inside a git repository");
   const r = Bun.spawnSync(["git", ...args], {
     cwd,
     stdout: "pipe",
@@ -84,11 +87,28 @@ function originUrl(root: string): string | null {
   }
 }
 
-/** `git diff HEAD --binary`: the patch that turns the commit into the working tree (tracked files). */
-export function diffAgainstHead(root: string): Uint8Array {
-  const r = Bun.spawnSync(["git", "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"], {
-    cwd: root,
-    stdout: "pipe",
-  });
-  return r.stdout;
+/**
+ * The patch that turns the commit into the working tree for `paths` (modified, deleted or untracked files),
+ * as `git diff --binary` against HEAD (or the empty tree in a repository without commits). Built in a
+ * temporary index, so the user's own index is never touched.
+ */
+export function workingTreePatch(root: string, commit: string | null, paths: readonly string[]): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "roar-index-"));
+  try {
+    const env = { ...process.env, GIT_INDEX_FILE: join(dir, "index"), GIT_OPTIONAL_LOCKS: "0" };
+    const run = (args: string[], stdin?: Uint8Array) => {
+      const r = Bun.spawnSync(["git", ...args], { cwd: root, env, stdin, stdout: "pipe", stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(`git ${args[0]} failed: ${r.stderr.toString().trim()}`);
+      return r.stdout;
+    };
+    run(commit ? ["read-tree", commit] : ["read-tree", "--empty"]);
+    if (paths.length > 0) {
+      const list = new TextEncoder().encode(`${paths.join("\0")}\0`);
+      run(["add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul"], list);
+    }
+    const base = commit ?? run(["hash-object", "-t", "tree", "/dev/null"]).toString().trim();
+    return run(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", base]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

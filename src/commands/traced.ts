@@ -4,9 +4,9 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { Option } from "clipanion";
-import { diffAgainstHead, type GitState, readGitState } from "../capture/git.ts";
+import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
 import { probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
 import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
@@ -74,8 +74,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
     argv: string[],
     store: RoarStore,
     sessionId: number,
-  ): Promise<{ argv: string[]; kind: JobKind }> {
-    if (!argv[0]?.startsWith("@")) return { argv, kind: this.kind };
+    projectRoot: string,
+  ): Promise<{ argv: string[]; kind: JobKind; cwd: string }> {
+    if (!argv[0]?.startsWith("@")) return { argv, kind: this.kind, cwd: this.context.cwd };
     const rerun = parseRerunArgs(argv);
     const job = resolveStepRefInStore(store, rerun.refText, sessionId);
     const dag = loadSessionDag(store, sessionId);
@@ -90,7 +91,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
     }
     const next = applyOverrides(job.argv, rerun.overrides);
     this.note(`Re-running ${rerun.refText}: ${next.join(" ")}`);
-    return { argv: next, kind: job.kind === "build" ? "build" : "run" };
+    // The step runs where it ran before, wherever `roar run @N` is typed.
+    const cwd = isAbsolute(job.cwd) ? job.cwd : join(projectRoot, job.cwd);
+    return { argv: next, kind: job.kind === "build" ? "build" : "run", cwd };
   }
 
   private async traced(): Promise<number> {
@@ -107,12 +110,12 @@ export abstract class TracedCommand extends ConfiguredCommand {
       }
       const backend = selectBackend(choice);
       const session = store.ensureActiveSession();
-      const { argv, kind } = await this.resolveArgv(this.argv, store, session.id);
+      const { argv, kind, cwd } = await this.resolveArgv(this.argv, store, session.id, project.root);
       const gitRoot = findGitRoot(project.root);
       const git = gitRoot ? readGitState(gitRoot) : null;
       if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
       mark("git");
-      const dirtyPatch = await this.checkDirty(git, store, project.root);
+      const dirty = await this.checkDirty(git, store, project.root);
       if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
 
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
@@ -145,7 +148,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       let outcome: Awaited<RunningTrace["done"]>;
       try {
         mark("prepare");
-        running = backend.start({ argv, env, cwd: this.context.cwd, eventsPath });
+        running = backend.start({ argv, env, cwd, eventsPath });
         outcome = await running.done;
         mark("trace");
       } finally {
@@ -172,7 +175,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         kind,
         name: this.name ?? null,
         argv,
-        cwd: this.context.cwd,
+        cwd,
         outcome,
         interrupted: interrupts > 0,
         filters: {
@@ -186,7 +189,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
         privatePaths: new Set([eventsPath]),
         algorithms,
         git,
-        dirtyPatch,
+        dirtyPatch: dirty.patch,
+        treeClean: dirty.clean,
         injectedEnv: config.env,
         gpu,
         onHashProgress: progress,
@@ -230,8 +234,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
     git: GitState | null,
     store: RoarStore,
     projectRoot: string,
-  ): Promise<{ blake3: string; bytes: Uint8Array } | null> {
-    if (!git) return null;
+  ): Promise<{ clean: boolean; patch: { blake3: string; bytes: Uint8Array } | null }> {
+    if (!git) return { clean: true, patch: null };
     const known = new Set(
       (store.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").all() as { path: string }[]).map(
         (r) => r.path,
@@ -244,7 +248,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
       return !known.has(rel);
     });
-    if (blocking.length === 0) return null;
+    if (blocking.length === 0) return { clean: true, patch: null };
     if (!this.allowDirty) {
       const shown = blocking.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);
       if (blocking.length > 10) shown.push(`  … and ${blocking.length - 10} more`);
@@ -254,8 +258,11 @@ export abstract class TracedCommand extends ConfiguredCommand {
         "Commit them (git add -A && git commit), add generated files to .gitignore, or re-run with --allow-dirty to store the diff with the job.",
       );
     }
-    const bytes = diffAgainstHead(git.root);
-    if (bytes.length === 0) return null;
-    return { blake3: await hashBytes(bytes), bytes };
+    const bytes = workingTreePatch(
+      git.root,
+      git.commit,
+      blocking.map((c) => c.path),
+    );
+    return { clean: false, patch: bytes.length > 0 ? { blake3: await hashBytes(bytes), bytes } : null };
   }
 }

@@ -120,6 +120,15 @@ export function setTomlKey(text: string, key: string, valueToml: string): string
     lines.splice(at, 0, newLine);
     return verified(lines.join("\n"), key, true);
   }
+  // The table exists only through dotted keys (`output.quiet = true` at the top): add a dotted key beside them,
+  // since a new [table] header would redefine it.
+  if (table !== "" && lookup(parse(text), table) !== undefined) {
+    const root = sections(lines)[0] as Section;
+    let at = root.end;
+    while (at > 0 && (lines[at - 1] ?? "").trim() === "") at--;
+    lines.splice(at, 0, `${key} = ${valueToml}`);
+    return verified(lines.join("\n"), key, true);
+  }
   let body = lines.join("\n");
   if (body.length > 0 && !body.endsWith("\n")) body += "\n";
   if (body.length > 0 && !body.endsWith("\n\n")) body += "\n";

@@ -36,6 +36,8 @@ export interface RecordInput {
   algorithms: ExtraAlgorithm[];
   git: GitState | null;
   dirtyPatch: { blake3: string; bytes: Uint8Array } | null;
+  /** False when the job ran on uncommitted changes (--allow-dirty), even if they made no patch. */
+  treeClean: boolean;
   injectedEnv: Record<string, string>;
   gpu: Promise<Pick<RuntimeInfo, "gpu" | "cuda">>;
   onHashProgress?: (done: number, total: number) => void;
@@ -223,7 +225,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
           commit: git.commit,
           branch: git.branch,
           remoteUrl: git.remoteUrl,
-          clean: input.dirtyPatch === null,
+          clean: input.treeClean,
           ...(input.dirtyPatch ? { patch: input.dirtyPatch.blake3 } : {}),
         }
       : {},

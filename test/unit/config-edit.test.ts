@@ -28,3 +28,9 @@ describe("comment-preserving TOML edits", () => {
     expect(parse(out)).toEqual({ a: { x: 1 }, env: { FOO: "bar" } });
   });
 });
+
+test("a table defined only by dotted keys at the top gets a dotted key, not a second [table]", () => {
+  const out = setTomlKey('output.quiet = true\n\n[glaas]\nurl = "http://x"\n', "output.verbosity", '"verbose"');
+  expect(parse(out)).toEqual({ output: { quiet: true, verbosity: "verbose" }, glaas: { url: "http://x" } });
+  expect(out.startsWith("output.quiet = true\noutput.verbosity = ")).toBe(true);
+});
