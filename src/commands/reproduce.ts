@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { arch, platform, tmpdir } from "node:os";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Command, Option } from "clipanion";
 import { REDACTED } from "../core/envvars.ts";
 import { RoarError, UsageError } from "../core/errors.ts";
@@ -225,7 +225,13 @@ export class ReproduceCommand extends ConfiguredCommand {
     if (!repo || !commit)
       throw new RoarError("Cannot reproduce: no git repository and commit were recorded for this artifact");
     const repoName = basename(repo).replace(/\.git$/, "") || "repo";
-    const dest = resolve(this.context.cwd, this.dest ?? join("reproduce", `${repoName}-${commit.slice(0, 8)}`));
+    // Default under the project root (roar's dirty check ignores untracked reproduce/ there).
+    const dest = this.dest
+      ? resolve(this.context.cwd, this.dest)
+      : join(project.root, "reproduce", `${repoName}-${commit.slice(0, 8)}`);
+    // The roar project may sit in a subdirectory of the repository: the same place in the clone.
+    const gitRoot = findGitRoot(project.root) ?? project.root;
+    const projectDir = join(dest, relative(gitRoot, project.root));
     if (existsSync(dest) && readdirSync(dest).length > 0) {
       throw new RoarError(`${dest} is not empty; choose another --dest or remove it`);
     }
@@ -245,18 +251,15 @@ export class ReproduceCommand extends ConfiguredCommand {
     this.note(`roar: cloning ${repo} @ ${commit.slice(0, 8)} into ${dest}`);
     mkdirSync(dirname(dest), { recursive: true });
     this.sh(["git", "clone", "--quiet", "--no-checkout", repo, dest], this.context.cwd, "git clone");
-    this.sh(["git", "checkout", "--quiet", "--detach", commit], dest, "git checkout");
     appendFileSync(join(dest, ".git/info/exclude"), "\n.roar/\n.roar-venv/\n.roar-logs/\n");
-    if (preview.git.patch) {
-      const store = RoarStore.open(project);
-      const bytes = store.blob(preview.git.patch);
-      store.close();
-      if (!bytes)
-        throw new RoarError(`the recorded diff ${preview.git.patch.slice(0, 12)} is missing from the database`);
-      const patchFile = join(tmpdir(), `roar-patch-${preview.git.patch.slice(0, 16)}.diff`);
-      writeFileSync(patchFile, bytes);
-      this.sh(["git", "apply", "--binary", "--whitespace=nowarn", patchFile], dest, "git apply (recorded diff)");
-    }
+    const checkout = new CheckoutState(
+      dest,
+      project,
+      gitRoot,
+      (argv, what) => this.sh(argv, dest, what),
+      (m) => this.note(m),
+    );
+    checkout.moveTo(firstCommit(plan) ?? commit, firstPatch(plan));
     this.warnEnvironment(plan);
 
     const env: Record<string, string> = {};
@@ -272,11 +275,12 @@ export class ReproduceCommand extends ConfiguredCommand {
 
     for (const e of plan.externalInputs) {
       if (isAbsolute(e.path)) continue; // used in place: its digest was checked above
-      mkdirSync(dirname(join(dest, e.path)), { recursive: true });
-      copyFileSync(join(project.root, e.path), join(dest, e.path));
+      mkdirSync(dirname(join(projectDir, e.path)), { recursive: true });
+      copyFileSync(join(project.root, e.path), join(projectDir, e.path));
     }
     const roar = selfCommand();
-    this.sh([...roar, "init", "-n"], dest, "roar init", env);
+    mkdirSync(projectDir, { recursive: true });
+    this.sh([...roar, "init", "-n"], projectDir, "roar init", env);
     const { config } = this.loadConfig(project);
     const logs = join(dest, ".roar-logs");
     mkdirSync(logs, { recursive: true });
@@ -290,6 +294,9 @@ export class ReproduceCommand extends ConfiguredCommand {
             `warning: ${k} was recorded redacted and is not set in this project's [env]; the step runs without it`,
           );
       }
+      // Each step runs on the code it was recorded with (its commit and uncommitted diff).
+      const stepGit = step.git as { commit?: string | null; patch?: string };
+      checkout.moveTo(stepGit.commit ?? commit, stepGit.patch ?? null);
       const label = `[step ${i + 1}/${plan.steps.length}] ${stepLabel(step.step, step.kind)} ${step.argv.join(" ")}`;
       this.note(`${label} …`);
       const log = join(logs, `step-${i + 1}.log`);
@@ -298,7 +305,7 @@ export class ReproduceCommand extends ConfiguredCommand {
       const proc = Bun.spawnSync(
         [...roar, step.kind === "build" ? "build" : "run", "--allow-dirty", "-y", ...portableArgv(step.argv)],
         {
-          cwd: join(dest, step.cwd),
+          cwd: isAbsolute(step.cwd) ? step.cwd : join(projectDir, step.cwd),
           env: stepEnv,
           stdin: "ignore",
           stdout: fd,
@@ -314,9 +321,10 @@ export class ReproduceCommand extends ConfiguredCommand {
     }
 
     const expected = expectedOutputs(plan);
-    const reproduced = await hashFiles(expected.map((e) => join(dest, e.path)));
+    const inClone = (path: string) => (isAbsolute(path) ? path : join(projectDir, path));
+    const reproduced = await hashFiles(expected.map((e) => inClone(e.path)));
     const artifacts: VerifiedArtifact[] = expected.map((e) => {
-      const h = reproduced.get(join(dest, e.path));
+      const h = reproduced.get(inClone(e.path));
       const digest = h && !isHashError(h) ? h.blake3 : null;
       return {
         path: e.path,
@@ -427,5 +435,58 @@ export class ReproduceCommand extends ConfiguredCommand {
       this.note(`warning: recorded on ${runtime.os.machine}, reproducing on ${arch()}`);
     if ((runtime.gpu?.length ?? 0) > 0 && !existsSync("/dev/nvidia0"))
       this.note("warning: the recording used a GPU; none is visible here");
+  }
+}
+
+function firstCommit(plan: ReproducePlan): string | null {
+  return ((plan.steps[0]?.git ?? {}) as { commit?: string | null }).commit ?? null;
+}
+
+function firstPatch(plan: ReproducePlan): string | null {
+  return ((plan.steps[0]?.git ?? {}) as { patch?: string }).patch ?? null;
+}
+
+/**
+ * The clone's code state: a commit plus, optionally, a recorded uncommitted diff. Moving to another state
+ * takes the previous diff back out first; untracked files (outputs of earlier steps, placed inputs) stay.
+ */
+class CheckoutState {
+  private commit: string | null = null;
+  private patchFile: string | null = null;
+  private patch: string | null = null;
+
+  constructor(
+    private readonly dest: string,
+    private readonly project: Project,
+    private readonly localRepo: string,
+    private readonly sh: (argv: string[], what: string) => void,
+    private readonly note: (message: string) => void,
+  ) {}
+
+  /** A commit recorded locally but never pushed is fetched from the user's repository (read-only). */
+  private ensureCommit(commit: string): void {
+    const has = Bun.spawnSync(["git", "cat-file", "-e", `${commit}^{commit}`], { cwd: this.dest }).exitCode === 0;
+    if (has) return;
+    this.note(`roar: commit ${commit.slice(0, 12)} is not on the recorded remote; fetching it from ${this.localRepo}`);
+    this.sh(["git", "fetch", "--quiet", this.localRepo, commit], `git fetch ${commit.slice(0, 12)}`);
+  }
+
+  moveTo(commit: string, patch: string | null): void {
+    if (commit === this.commit && patch === this.patch) return;
+    if (this.patchFile) this.sh(["git", "apply", "-R", "--binary", this.patchFile], "git apply -R (previous diff)");
+    this.ensureCommit(commit);
+    this.sh(["git", "checkout", "--quiet", "--force", "--detach", commit], `git checkout ${commit.slice(0, 12)}`);
+    this.commit = commit;
+    this.patch = patch;
+    this.patchFile = null;
+    if (!patch) return;
+    const store = RoarStore.open(this.project);
+    const bytes = store.blob(patch);
+    store.close();
+    if (!bytes) throw new RoarError(`the recorded diff ${patch.slice(0, 12)} is missing from the database`);
+    const file = join(tmpdir(), `roar-patch-${patch.slice(0, 16)}.diff`);
+    writeFileSync(file, bytes);
+    this.sh(["git", "apply", "--binary", "--whitespace=nowarn", file], "git apply (recorded diff)");
+    this.patchFile = file;
   }
 }

@@ -5,7 +5,7 @@
 
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, git, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
@@ -187,4 +187,43 @@ describe.skipIf(!tracerAvailable)("roar reproduce", () => {
     expect(installed.stdout.toString().trim()).toBe("2.0.1");
     expect(r.code).toBe(0);
   }, 120_000);
+
+  test("each step is rebuilt on its own commit and recorded diff; a project in a subdirectory works", async () => {
+    const { repo } = await pipelineRepo();
+    await run(repo, "python3", "preprocess.py", "data.txt", "features.txt");
+    // The code changes and is committed between the two steps.
+    writeFileSync(join(repo, "preprocess.py"), PREPROCESS.replace("* 2", "* 3"));
+    commitAll(repo, "v2");
+    await run(repo, "python3", "train.py", "features.txt", "model.txt");
+    // An uncommitted, untracked helper script used with --allow-dirty.
+    writeFileSync(join(repo, "extra.py"), "import sys\nopen(sys.argv[2], 'w').write(open(sys.argv[1]).read()[::-1])\n");
+    const dirty = await roar(["run", "-q", "--allow-dirty", "python3", "extra.py", "model.txt", "final.txt"], {
+      cwd: repo,
+    });
+    expect(dirty.code).toBe(0);
+    const target = b3sum(join(repo, "final.txt"));
+    const r = await roar(["reproduce", target, "--run", "-y", "--dest", join(tempDir(), "rebuild"), "--json"], {
+      cwd: repo,
+    });
+    expect(r.stderr).not.toContain("failed");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { artifacts: { path: string; state: string }[] };
+    expect(report.artifacts.every((a) => a.state === "identical")).toBe(true);
+
+    // The same pipeline with the roar project in a subdirectory of the repository.
+    const outer = tempRepo({ ".gitignore": ".test-home/\nproj/data.txt\n" });
+    const proj = join(outer, "proj");
+    mkdirSync(proj);
+    writeFileSync(join(proj, "preprocess.py"), PREPROCESS);
+    await roar(["init", "-n"], { cwd: proj });
+    writeFileSync(join(outer, ".gitignore"), ".test-home/\nproj/data.txt\n.roar/\n");
+    commitAll(outer, "project in proj/");
+    writeFileSync(join(proj, "data.txt"), "5 6\n");
+    expect((await roar(["run", "-q", "python3", "preprocess.py", "data.txt", "f.txt"], { cwd: proj })).code).toBe(0);
+    const sub = await roar(["reproduce", b3sum(join(proj, "f.txt")), "--run", "-y", "--dest", join(tempDir(), "sub")], {
+      cwd: proj,
+    });
+    expect(sub.stderr).not.toContain("failed");
+    expect(sub.code).toBe(0);
+  }, 180_000);
 });
