@@ -38,7 +38,18 @@ function firstLine(text: string): string {
   );
 }
 
+/** `roar … | head`: the reader went away; that is not an error worth a stack trace. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+      throw error;
+    });
+  }
+}
+
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const stderr = process.stderr;
   let args = argv;
   // A global --no-color: anywhere for roar's own commands, but only before the user's command for run/build.

@@ -44,28 +44,45 @@ function onPath(name: string): string | null {
   return null;
 }
 
+export interface GpuProbe {
+  result: Promise<Pick<RuntimeInfo, "gpu" | "cuda">>;
+  /** Stops the probe when its answer is no longer wanted (the job never started). */
+  cancel(): void;
+}
+
 /** One nvidia-smi call (5 s timeout) when it exists; started early and awaited after the trace. */
-export async function probeGpus(): Promise<Pick<RuntimeInfo, "gpu" | "cuda">> {
+export function probeGpus(): GpuProbe {
+  const none = { gpu: [], cuda: null };
   const smi = onPath("nvidia-smi");
-  if (!smi) return { gpu: [], cuda: null };
-  try {
-    const proc = Bun.spawn([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"], {
-      stdout: "pipe",
-      stderr: "ignore",
-      timeout: 5000,
-    });
-    const out = await new Response(proc.stdout).text();
-    if ((await proc.exited) !== 0) return { gpu: [], cuda: null };
-    const gpu = out
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [name, mem, driver] = line.split(",").map((s) => s.trim());
-        return { name: name ?? "", memoryMb: mem ? Number(mem) : null, driver: driver ?? null };
-      });
-    return { gpu, cuda: { driverVersion: gpu[0]?.driver ?? null } };
-  } catch {
-    return { gpu: [], cuda: null };
-  }
+  if (!smi) return { result: Promise.resolve(none), cancel: () => {} };
+  const proc = Bun.spawn([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"], {
+    stdout: "pipe",
+    stderr: "ignore",
+    timeout: 5000,
+  });
+  const result = (async () => {
+    try {
+      const out = await new Response(proc.stdout).text();
+      if ((await proc.exited) !== 0) return none;
+      const gpu = out
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const [name, mem, driver] = line.split(",").map((s) => s.trim());
+          return { name: name ?? "", memoryMb: mem ? Number(mem) : null, driver: driver ?? null };
+        });
+      return { gpu, cuda: { driverVersion: gpu[0]?.driver ?? null } };
+    } catch {
+      return none;
+    }
+  })();
+  return {
+    result,
+    cancel: () => {
+      proc.kill();
+      proc.unref(); // a wrapper script's own children may hold the pipe: do not wait for them
+      void proc.stdout.cancel().catch(() => {});
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { Option } from "clipanion";
 import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
-import { probeGpus } from "../capture/runtime.ts";
+import { type GpuProbe, probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
 import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
 import { jobJson } from "../core/job-view.ts";
@@ -119,7 +119,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
       if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
 
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
-      const gpu = probeGpus();
+      // nvidia-smi runs while the command does, and only once the command has really started.
+      let gpu: GpuProbe | undefined;
       const privateDir = mkdtempSync(join(tmpdir(), "roar-trace-"));
       const eventsPath = join(privateDir, "events.bin");
       const env: Record<string, string> = {};
@@ -149,12 +150,22 @@ export abstract class TracedCommand extends ConfiguredCommand {
       try {
         mark("prepare");
         running = backend.start({ argv, env, cwd, eventsPath });
+        running.pid.then(
+          (pid) => {
+            if (pid > 0) gpu = probeGpus();
+          },
+          () => {},
+        );
         outcome = await running.done;
         mark("trace");
+      } catch (error) {
+        gpu?.cancel();
+        throw error;
       } finally {
         for (const s of signals) process.off(s, onSignal);
       }
       if (outcome.spawnError) {
+        gpu?.cancel();
         rmSync(privateDir, { recursive: true, force: true });
         const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
         this.note(`roar: ${what}: ${argv[0]}`);
@@ -192,7 +203,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         dirtyPatch: dirty.patch,
         treeClean: dirty.clean,
         injectedEnv: config.env,
-        gpu,
+        gpu: (gpu ?? probeGpus()).result,
         onHashProgress: progress,
       });
       if (progress) process.stderr.write("\r\x1b[K");
