@@ -71,6 +71,36 @@ unsafe fn copy_message(src: &[u8], dst: *mut u8, len: usize) {
     *dst.add(n) = 0;
 }
 
+/// A run request from the FFI arguments (NUL-separated argv/envp blocks, cwd, events path), copied.
+#[allow(clippy::too_many_arguments)]
+unsafe fn request(
+    argv: *const u8,
+    argv_len: u32,
+    envp: *const u8,
+    envp_len: u32,
+    cwd: *const u8,
+    cwd_len: u32,
+    events_path: *const u8,
+    events_path_len: u32,
+) -> tracer::Request {
+    tracer::Request {
+        argv: spawn::split_block(bytes(argv, argv_len)),
+        envp: spawn::split_block(bytes(envp, envp_len)),
+        cwd: bytes(cwd, cwd_len).to_vec(),
+        events_path: bytes(events_path, events_path_len).to_vec(),
+    }
+}
+
+/// The hybrid spec block: preload library, preload events path, coverage log path (all non-empty).
+unsafe fn hybrid_spec(spec: *const u8, spec_len: u32) -> Option<hybrid::Spec> {
+    let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
+    let (lib, preload_events, coverage_path) = (parts.next()?, parts.next()?, parts.next()?);
+    if lib.is_empty() || preload_events.is_empty() || coverage_path.is_empty() {
+        return None;
+    }
+    Some(hybrid::Spec { lib, preload_events, coverage_path })
+}
+
 unsafe fn bytes<'a>(p: *const u8, len: u32) -> &'a [u8] {
     if p.is_null() || len == 0 {
         &[]
@@ -103,12 +133,7 @@ pub unsafe extern "C" fn roar_ptrace_run(
     if result.is_null() {
         return 22;
     }
-    let req = tracer::Request {
-        argv: spawn::split_block(bytes(argv, argv_len)),
-        envp: spawn::split_block(bytes(envp, envp_len)),
-        cwd: bytes(cwd, cwd_len).to_vec(),
-        events_path: bytes(events_path, events_path_len).to_vec(),
-    };
+    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
     let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
     let o = tracer::run(req, pid_cell.map(|p| &*p));
     fill_result(&o, result);
@@ -151,20 +176,10 @@ pub unsafe extern "C" fn roar_ptrace_run_hybrid(
     if result.is_null() {
         return 22;
     }
-    let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
-    let (Some(lib), Some(preload_events), Some(coverage_path)) = (parts.next(), parts.next(), parts.next()) else {
+    let Some(spec) = hybrid_spec(spec, spec_len) else {
         return 22;
     };
-    if lib.is_empty() || preload_events.is_empty() || coverage_path.is_empty() {
-        return 22;
-    }
-    let req = tracer::Request {
-        argv: spawn::split_block(bytes(argv, argv_len)),
-        envp: spawn::split_block(bytes(envp, envp_len)),
-        cwd: bytes(cwd, cwd_len).to_vec(),
-        events_path: bytes(events_path, events_path_len).to_vec(),
-    };
-    let spec = hybrid::Spec { lib, preload_events, coverage_path };
+    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
     let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
     let o = tracer::run_hybrid(req, spec, pid_cell.map(|p| &*p));
     fill_result(&o, result);
@@ -191,23 +206,13 @@ pub unsafe extern "C" fn roar_ptrace_start(
     spec: *const u8,
     spec_len: u32,
 ) -> i32 {
-    let req = tracer::Request {
-        argv: spawn::split_block(bytes(argv, argv_len)),
-        envp: spawn::split_block(bytes(envp, envp_len)),
-        cwd: bytes(cwd, cwd_len).to_vec(),
-        events_path: bytes(events_path, events_path_len).to_vec(),
-    };
+    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
     let spec = if spec_len == 0 {
         None
     } else {
-        let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(lib), Some(preload_events), Some(coverage_path))
-                if !lib.is_empty() && !preload_events.is_empty() && !coverage_path.is_empty() =>
-            {
-                Some(hybrid::Spec { lib, preload_events, coverage_path })
-            }
-            _ => return -22,
+        match hybrid_spec(spec, spec_len) {
+            Some(spec) => Some(spec),
+            None => return -22,
         }
     };
     background::start(req, spec)
