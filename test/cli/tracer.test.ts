@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { roar, roarJson, tempRepo } from "../helpers/cli.ts";
+import { commitAll, roar, roarJson, tempRepo } from "../helpers/cli.ts";
 
 interface Status {
   schemaVersion: number;
@@ -44,3 +44,29 @@ test("roar tracer set-default validates and writes tracer.default", async () => 
   const status = await roarJson<Status>(["tracer", "status", "--json"], { cwd: repo });
   expect(status.default).toBe("preload");
 });
+
+// Read-only opens reach the ptrace backend through a seccomp listener (Linux ≥ 5.5) or, with
+// ROAR_PTRACE_NOTIFY=0 (and on older kernels), as ptrace stops: both must record the same job.
+for (const notify of ["1", "0"]) {
+  test(`ptrace records inputs and outputs with the seccomp listener ${notify === "1" ? "on" : "off"}`, async () => {
+    const repo = tempRepo({
+      "copy.py": "import sys\ndata = open(sys.argv[1], 'rb').read()\nopen(sys.argv[2], 'wb').write(data[::-1])\n",
+      "in.txt": "abc\n",
+    });
+    await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "roar init");
+    const r = await roar(["run", "--tracer", "ptrace", "--json", "python3", "copy.py", "in.txt", "out.txt"], {
+      cwd: repo,
+      env: { ROAR_PTRACE_NOTIFY: notify },
+    });
+    expect(r.code).toBe(0);
+    const job = JSON.parse(r.stdout) as {
+      inputs: { path: string }[];
+      outputs: { path: string }[];
+      trace: { backend: string; complete: boolean };
+    };
+    expect(job.trace).toMatchObject({ backend: "ptrace", complete: true });
+    expect(job.inputs.map((i) => i.path)).toEqual(["in.txt"]);
+    expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
+  });
+}

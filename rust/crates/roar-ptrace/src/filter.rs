@@ -1,8 +1,13 @@
 //! The seccomp-BPF program: SECCOMP_RET_TRACE only for the path/process syscalls the tracer records, so
 //! read/write/mmap/close/stat and everything else never stop. Directory and O_PATH opens are let through in
-//! the filter itself by looking at the flags argument (they never name a file's contents).
+//! the filter itself by looking at the flags argument (they never name a file's contents). Read-only opens —
+//! most of the traffic — can go to a seccomp user-notification listener instead of a ptrace stop (see
+//! notify.rs): the tracee waits on the listener while a tracer thread reads its path, with no ptrace stop.
 use crate::arch::{self, Sys};
-use crate::sys::{SockFilter, SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE, O_PATH, O_TMPFILE_BIT};
+use crate::sys::{
+    SockFilter, O_ACCMODE, O_CREAT, O_PATH, O_TMPFILE_BIT, O_TRUNC, SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE,
+    SECCOMP_RET_USER_NOTIF,
+};
 
 const LD_W_ABS: u16 = 0x20;
 const JEQ_K: u16 = 0x15;
@@ -33,17 +38,23 @@ fn open_flags_arg(s: Sys) -> Option<u32> {
 }
 
 pub fn build() -> Vec<SockFilter> {
-    build_for(|_| true)
+    build_for(|_| true, false)
+}
+
+/// As `build`, but read-only opens (open/openat without write access, O_CREAT or O_TRUNC) return
+/// SECCOMP_RET_USER_NOTIF: they go to the listener of notify.rs, everything else still stops the tracee.
+pub fn build_notify() -> Vec<SockFilter> {
+    build_for(|_| true, true)
 }
 
 /// The hybrid-mode filter: processes run with the preload library, so only what preload cannot see stops —
 /// io_uring_setup, the *_handle_at calls and foreign-ABI syscalls (all rare). Exec/fork/exit come as ptrace
 /// events; processes preload does not cover are stepped with PTRACE_SYSCALL instead (see hybrid.rs).
 pub fn build_hybrid() -> Vec<SockFilter> {
-    build_for(|s| matches!(s, Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt))
+    build_for(|s| matches!(s, Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt), false)
 }
 
-fn build_for(traced: impl Fn(Sys) -> bool) -> Vec<SockFilter> {
+fn build_for(traced: impl Fn(Sys) -> bool, notify: bool) -> Vec<SockFilter> {
     let mut p = vec![
         ins(LD_W_ABS, 0, 0, OFF_ARCH),
         ins(JEQ_K, 1, 0, arch::AUDIT_ARCH),
@@ -56,6 +67,15 @@ fn build_for(traced: impl Fn(Sys) -> bool) -> Vec<SockFilter> {
     }
     for &(nr, sys) in arch::TRACED.iter().filter(|(_, s)| traced(*s)) {
         let block: Vec<SockFilter> = match open_flags_arg(sys) {
+            Some(i) if notify => vec![
+                ins(LD_W_ABS, 0, 0, off_arg_low(i)),
+                ins(JSET_K, 4, 0, O_TMPFILE_BIT),
+                ins(JSET_K, 2, 0, arch::O_DIRECTORY | O_PATH),
+                ins(JSET_K, 2, 0, O_ACCMODE | O_CREAT | O_TRUNC),
+                ins(RET_K, 0, 0, SECCOMP_RET_USER_NOTIF),
+                ins(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+                ins(RET_K, 0, 0, SECCOMP_RET_TRACE),
+            ],
             Some(i) => vec![
                 ins(LD_W_ABS, 0, 0, off_arg_low(i)),
                 ins(JSET_K, 2, 0, O_TMPFILE_BIT),
@@ -116,6 +136,27 @@ mod tests {
         assert_eq!(run(&p, a, unlinkat, [0; 6]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, 0, [0; 6]), SECCOMP_RET_ALLOW); // read / io_setup
         assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
+    }
+
+    #[test]
+    fn notify_filter_decisions() {
+        let p = build_notify();
+        let a = arch::AUDIT_ARCH;
+        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        let openat = nr(Sys::OpenAt);
+        let flags = |f: u32| [0, 0, f as u64, 0, 0, 0];
+        assert_eq!(run(&p, a, openat, flags(0)), SECCOMP_RET_USER_NOTIF);
+        assert_eq!(run(&p, a, openat, flags(crate::sys::O_CLOEXEC as u32)), SECCOMP_RET_USER_NOTIF);
+        assert_eq!(run(&p, a, openat, flags(crate::sys::O_WRONLY)), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, openat, flags(crate::sys::O_RDWR)), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, openat, flags(O_CREAT)), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, openat, flags(O_TRUNC)), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, openat, flags(arch::O_DIRECTORY)), SECCOMP_RET_ALLOW);
+        assert_eq!(run(&p, a, openat, flags(O_TMPFILE_BIT | arch::O_DIRECTORY | 2)), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, nr(Sys::OpenAt2), [0; 6]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, a, nr(Sys::RenameAt), [0; 6]), SECCOMP_RET_TRACE);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(run(&p, a, nr(Sys::Open), [0, 0, 0, 0, 0, 0]), SECCOMP_RET_USER_NOTIF);
     }
 
     #[test]

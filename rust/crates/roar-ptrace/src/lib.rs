@@ -9,6 +9,7 @@ mod filter;
 mod hybrid;
 mod inject;
 mod mem;
+mod notify;
 mod out;
 mod probe;
 mod spawn;

@@ -8,6 +8,8 @@ pub const STAGE_TRACEME: i32 = 1;
 pub const STAGE_CHDIR: i32 = 2;
 pub const STAGE_SECCOMP: i32 = 3;
 pub const STAGE_EXEC: i32 = 4;
+/// Not a failure: the child's number for the seccomp listener fd (-1 = none), sent just before it stops.
+pub const STAGE_LISTENER: i32 = 5;
 
 pub struct Prepared {
     exe: CString,
@@ -17,6 +19,8 @@ pub struct Prepared {
     envp_ptrs: Vec<*const c_char>,
     cwd: CString,
     filter: Vec<sys::SockFilter>,
+    /// A filter to try first with a user-notification listener (see notify.rs); `filter` is the fallback.
+    notify_filter: Option<Vec<sys::SockFilter>>,
 }
 
 /// Splits a block of NUL-terminated strings (the FFI encoding of argv/envp).
@@ -103,6 +107,7 @@ impl Prepared {
         envp: &[Vec<u8>],
         cwd: &[u8],
         filter: Vec<sys::SockFilter>,
+        notify_filter: Option<Vec<sys::SockFilter>>,
     ) -> Option<Prepared> {
         let (a, ap) = cstrings(argv)?;
         let (e, ep) = cstrings(envp)?;
@@ -114,6 +119,7 @@ impl Prepared {
             envp_ptrs: ep,
             cwd: CString::new(cwd).ok()?,
             filter,
+            notify_filter,
         })
     }
 }
@@ -146,6 +152,15 @@ pub fn read_report(fd: c_int) -> Option<(i32, i32)> {
 /// Child side, common to the probe and the real run: die with the tracer thread, reset what Bun changed
 /// (ignored SIGXFSZ/SIGPIPE, blocked signals), become a tracee and stop until the tracer has set options.
 pub unsafe fn child_become_tracee(err_fd: c_int, parent: c_int) -> bool {
+    if !child_traceme(err_fd, parent) {
+        return false;
+    }
+    sys::kill(sys::getpid(), sys::SIGSTOP);
+    true
+}
+
+/// `child_become_tracee` without the stop.
+unsafe fn child_traceme(err_fd: c_int, parent: c_int) -> bool {
     sys::prctl(sys::PR_SET_PDEATHSIG, sys::SIGKILL as c_long, 0 as c_long, 0 as c_long, 0 as c_long);
     if sys::getppid() != parent {
         sys::_exit(126);
@@ -161,33 +176,41 @@ pub unsafe fn child_become_tracee(err_fd: c_int, parent: c_int) -> bool {
         report(err_fd, STAGE_TRACEME, sys::errno());
         return false;
     }
-    sys::kill(sys::getpid(), sys::SIGSTOP);
     true
 }
 
 /// Installs the filter; without CAP_SYS_ADMIN the kernel requires no_new_privs first. Trying without it
 /// first keeps setuid programs working when roar runs privileged.
 pub unsafe fn child_install_filter(prog: &[sys::SockFilter]) -> Result<(), i32> {
+    install_filter(prog, 0).map(|_| ())
+}
+
+/// Installs `prog` with `flags`; returns the syscall's result (the listener fd with NEW_LISTENER).
+unsafe fn install_filter(prog: &[sys::SockFilter], flags: c_long) -> Result<c_long, i32> {
     let fprog = sys::SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
-    let install = || sys::syscall(arch::SYS_SECCOMP, sys::SECCOMP_SET_MODE_FILTER, 0 as c_long, &fprog as *const _);
-    if install() == 0 {
-        return Ok(());
+    let install = || sys::syscall(arch::SYS_SECCOMP, sys::SECCOMP_SET_MODE_FILTER, flags, &fprog as *const _);
+    let r = install();
+    if r >= 0 {
+        return Ok(r);
     }
     let e = sys::errno();
     if e != sys::EACCES {
         return Err(e);
     }
     sys::prctl(sys::PR_SET_NO_NEW_PRIVS, 1 as c_long, 0 as c_long, 0 as c_long, 0 as c_long);
-    if install() == 0 {
-        Ok(())
+    let r = install();
+    if r >= 0 {
+        Ok(r)
     } else {
         Err(sys::errno())
     }
 }
 
 /// The traced child. Never returns.
+/// The filter goes on before the stop, so that the tracer can take the listener fd (its number comes
+/// through `err_fd`) while the child waits; the listener is CLOEXEC, so the user's program never sees it.
 pub unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
-    if !child_become_tracee(err_fd, parent) {
+    if !child_traceme(err_fd, parent) {
         sys::_exit(126);
     }
     if sys::chdir(p.cwd.as_ptr()) != 0 {
@@ -196,10 +219,19 @@ pub unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
     }
     // Bun's own fds (event loop, sockets) must not leak into the user's command.
     sys::syscall(arch::SYS_CLOSE_RANGE, 3 as c_long, !0u32 as c_long, sys::CLOSE_RANGE_CLOEXEC);
-    if let Err(e) = child_install_filter(&p.filter) {
-        report(err_fd, STAGE_SECCOMP, e);
-        sys::_exit(126);
+    // A kernel before 5.0 lacks listeners; one is refused (EBUSY) when a filter above us has one already.
+    let listener = match &p.notify_filter {
+        Some(prog) => install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER).ok(),
+        None => None,
+    };
+    if listener.is_none() {
+        if let Err(e) = child_install_filter(&p.filter) {
+            report(err_fd, STAGE_SECCOMP, e);
+            sys::_exit(126);
+        }
     }
+    report(err_fd, STAGE_LISTENER, listener.map_or(-1, |fd| fd as i32));
+    sys::kill(sys::getpid(), sys::SIGSTOP);
     sys::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
     let e = sys::errno();
     report(err_fd, STAGE_EXEC, e);

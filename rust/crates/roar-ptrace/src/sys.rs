@@ -1,7 +1,7 @@
 //! Hand-declared libc functions and kernel constants (the build is offline: no `libc` crate).
 #![allow(non_camel_case_types, dead_code)]
 
-use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 
 pub type pid_t = c_int;
 
@@ -39,7 +39,21 @@ extern "C" {
     ) -> isize;
     pub fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, buf: *mut Statx) -> c_int;
     pub fn access(path: *const c_char, mode: c_int) -> c_int;
+    pub fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
+    pub fn poll(fds: *mut PollFd, n: u64, timeout: c_int) -> c_int;
 }
+
+#[repr(C)]
+pub struct PollFd {
+    pub fd: c_int,
+    pub events: i16,
+    pub revents: i16,
+}
+
+pub const POLLIN: i16 = 0x1;
+pub const POLLHUP: i16 = 0x10;
+pub const POLLERR: i16 = 0x8;
+pub const POLLNVAL: i16 = 0x20;
 
 #[repr(C)]
 pub struct Timespec {
@@ -187,13 +201,24 @@ pub const PR_SET_NO_NEW_PRIVS: c_int = 38;
 pub const SECCOMP_SET_MODE_FILTER: c_long = 1;
 pub const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 pub const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
+pub const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: c_long = 1 << 3;
+// <linux/seccomp.h> ioctls: the generic _IOWR/_IOW encoding, the same on x86_64 and aarch64.
+pub const SECCOMP_IOCTL_NOTIF_RECV: c_ulong = 0xc050_2100;
+pub const SECCOMP_IOCTL_NOTIF_SEND: c_ulong = 0xc018_2101;
+pub const SECCOMP_IOCTL_NOTIF_ID_VALID: c_ulong = 0x4008_2102;
+pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: c_ulong = 0x4008_2104;
+pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 
 // errno
 pub const EPERM: c_int = 1;
 pub const ENOENT: c_int = 2;
 pub const ESRCH: c_int = 3;
+pub const EIO: c_int = 5;
 pub const EINTR: c_int = 4;
 pub const ECHILD: c_int = 10;
+pub const EAGAIN: c_int = 11;
 pub const EACCES: c_int = 13;
 pub const EINVAL: c_int = 22;
 pub const ENOTDIR: c_int = 20;

@@ -6,6 +6,7 @@ use crate::dircache::DirCache;
 use crate::hybrid::{self, Coverage, Spec};
 use crate::inject;
 use crate::mem;
+use crate::notify;
 use crate::out::Out;
 use crate::spawn;
 use crate::sys::{self, SyscallInfo};
@@ -13,6 +14,7 @@ use roar_events::{flags as rf, rec, OpenStat};
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub struct Request {
     pub argv: Vec<Vec<u8>>,
@@ -303,20 +305,13 @@ impl Tracer {
         if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
             return None;
         }
+        if !is_write_open(flags) {
+            self.read_only_open(tid, dirfd, addr, flags);
+            return None;
+        }
         let (path, _) = self.arg_path(tid, dirfd, addr)?;
         let follow = flags & arch::O_NOFOLLOW == 0;
         let tgid = self.tgid_of(tid);
-        if !is_write_open(flags) {
-            // Settled now, without an exit stop: a read-only open of an existing non-directory succeeds
-            // (barring permissions), and this stat is the "stat at open".
-            if let Some(st) = mem::stat_path(&path, follow) {
-                if !mem::is_dir(&st) {
-                    let os = mem::open_stat(&st);
-                    self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, Some(&os)));
-                }
-            }
-            return None;
-        }
         if path.starts_with(b"/dev/") {
             // Devices (/dev/null, ttys): no file identity to track, not worth an exit stop.
             self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, None));
@@ -329,6 +324,37 @@ impl Tracer {
             None
         };
         Some(Pending::Open { path, flags, stat })
+    }
+
+    /// Settled at entry, without an exit stop: a read-only open of an existing non-directory succeeds
+    /// (barring permissions), and the tracer's own stat is the "stat at open".
+    fn read_only_open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) {
+        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+            return;
+        }
+        let Some((path, _)) = self.arg_path(tid, dirfd, addr) else { return };
+        let follow = flags & arch::O_NOFOLLOW == 0;
+        let tgid = self.tgid_of(tid);
+        if let Some(st) = mem::stat_path(&path, follow) {
+            if !mem::is_dir(&st) {
+                let os = mem::open_stat(&st);
+                self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, Some(&os)));
+            }
+        }
+    }
+
+    /// A read-only open sent to the listener (see notify.rs); the tracee waits until this returns.
+    fn on_notify(&mut self, n: &notify::Notif) {
+        let tid = n.pid as i32;
+        if n.arch != arch::AUDIT_ARCH {
+            return;
+        }
+        let a = n.args;
+        match arch::classify(n.nr as u32 as u64) {
+            Some(Sys::Open) => self.read_only_open(tid, sys::AT_FDCWD as i64, a[0], a[1] as u32),
+            Some(Sys::OpenAt) => self.read_only_open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
+            _ => {}
+        }
     }
 
     fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64) -> Option<Pending> {
@@ -605,81 +631,96 @@ impl Tracer {
         self.resume(tid, if r < 0 { 0 } else { sig });
     }
 
-    fn wait_any(&self) -> (i32, c_int) {
+    /// Adopts orphaned early tasks; false when nothing is left to trace.
+    fn anything_left(&mut self) -> bool {
+        if !self.tasks.is_empty() {
+            return true;
+        }
+        if self.early.is_empty() {
+            return false;
+        }
+        // Their parents died before reporting the fork: adopt them as they are.
+        for tid in std::mem::take(&mut self.early) {
+            // In hybrid mode nothing is known about them: step them (ptrace records them).
+            let step = self.hybrid.is_some();
+            self.tasks.insert(
+                tid,
+                Task {
+                    tgid: tid,
+                    pending: None,
+                    awaiting_initial_stop: false,
+                    exec_path: None,
+                    step,
+                    owned: step,
+                    strict: false,
+                    inject: false,
+                },
+            );
+            if let Some(h) = self.hybrid.as_mut() {
+                h.cov.fork(tid, true, 0);
+            }
+            self.procs.insert(tid, Proc { ppid: 0, cwd: None, foreign_reported: false });
+            self.resume(tid, 0);
+        }
+        true
+    }
+
+    /// One `waitpid` result.
+    fn on_wait(&mut self, tid: i32, st: c_int) {
+        if sys::wifexited(st) || sys::wifsignaled(st) {
+            return self.on_exit(tid, st);
+        }
+        if !sys::wifstopped(st) {
+            return;
+        }
+        if !self.tasks.contains_key(&tid) {
+            self.early.insert(tid);
+            return;
+        }
+        let sig = sys::wstopsig(st);
+        let event = (st >> 16) & 0xff;
+        if sig == sys::SIGTRAP | 0x80 {
+            self.on_syscall_exit(tid);
+        } else if sig == sys::SIGTRAP && event != 0 {
+            match event {
+                // A stepped task already handled this call at its syscall-entry stop.
+                sys::PTRACE_EVENT_SECCOMP if self.tasks.get(&tid).is_some_and(|t| t.step) => self.resume(tid, 0),
+                sys::PTRACE_EVENT_SECCOMP => self.on_seccomp(tid),
+                sys::PTRACE_EVENT_FORK | sys::PTRACE_EVENT_VFORK | sys::PTRACE_EVENT_CLONE => self.on_fork(tid, event),
+                sys::PTRACE_EVENT_EXEC => self.on_exec(tid),
+                _ => self.resume(tid, 0),
+            }
+        } else {
+            self.on_signal_stop(tid, sig);
+        }
+    }
+}
+
+/// The tracer state, shared by the ptrace thread and the listener thread (see notify.rs). The ptrace thread
+/// takes it out at the end: from then on the listener thread only lets calls continue.
+type Shared = Arc<Mutex<Option<Tracer>>>;
+
+/// Runs `f` on the tracer state unless the run is over. A thread that panicked while holding the lock left
+/// nothing half-written that the other could not use.
+fn with<R>(shared: &Shared, f: impl FnOnce(&mut Tracer) -> R) -> Option<R> {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).as_mut().map(f)
+}
+
+/// The ptrace side: every stop and exit of the traced tree, until nothing is left. The lock is not held
+/// while waiting, so the listener thread can record opens meanwhile.
+fn run_loop(shared: &Shared) {
+    while with(shared, |t| t.anything_left()).unwrap_or(false) {
         // Blocking wait only: busy-polling with WNOHANG was measured slower here (2 cores, the spinning
         // tracer competes with the tracees).
         let mut st: c_int = 0;
-        let r = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD) };
-        (r, st)
-    }
-
-    fn run_loop(&mut self) {
-        loop {
-            if self.tasks.is_empty() {
-                if self.early.is_empty() {
-                    break;
-                }
-                // Their parents died before reporting the fork: adopt them as they are.
-                for tid in std::mem::take(&mut self.early) {
-                    // In hybrid mode nothing is known about them: step them (ptrace records them).
-                    let step = self.hybrid.is_some();
-                    self.tasks.insert(
-                        tid,
-                        Task {
-                            tgid: tid,
-                            pending: None,
-                            awaiting_initial_stop: false,
-                            exec_path: None,
-                            step,
-                            owned: step,
-                            strict: false,
-                            inject: false,
-                        },
-                    );
-                    if let Some(h) = self.hybrid.as_mut() {
-                        h.cov.fork(tid, true, 0);
-                    }
-                    self.procs.insert(tid, Proc { ppid: 0, cwd: None, foreign_reported: false });
-                    self.resume(tid, 0);
-                }
-            }
-            let (tid, st) = self.wait_any();
-            if tid < 0 {
-                match sys::errno() {
-                    sys::EINTR => continue,
-                    _ => break, // ECHILD: nothing left that we trace
-                }
-            }
-            if sys::wifexited(st) || sys::wifsignaled(st) {
-                self.on_exit(tid, st);
-                continue;
-            }
-            if !sys::wifstopped(st) {
-                continue;
-            }
-            if !self.tasks.contains_key(&tid) {
-                self.early.insert(tid);
-                continue;
-            }
-            let sig = sys::wstopsig(st);
-            let event = (st >> 16) & 0xff;
-            if sig == sys::SIGTRAP | 0x80 {
-                self.on_syscall_exit(tid);
-            } else if sig == sys::SIGTRAP && event != 0 {
-                match event {
-                    // A stepped task already handled this call at its syscall-entry stop.
-                    sys::PTRACE_EVENT_SECCOMP if self.tasks.get(&tid).is_some_and(|t| t.step) => self.resume(tid, 0),
-                    sys::PTRACE_EVENT_SECCOMP => self.on_seccomp(tid),
-                    sys::PTRACE_EVENT_FORK | sys::PTRACE_EVENT_VFORK | sys::PTRACE_EVENT_CLONE => {
-                        self.on_fork(tid, event)
-                    }
-                    sys::PTRACE_EVENT_EXEC => self.on_exec(tid),
-                    _ => self.resume(tid, 0),
-                }
-            } else {
-                self.on_signal_stop(tid, sig);
+        let tid = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD) };
+        if tid < 0 {
+            match sys::errno() {
+                sys::EINTR => continue,
+                _ => break, // ECHILD: nothing left that we trace
             }
         }
+        with(shared, |t| t.on_wait(tid, st));
     }
 }
 
@@ -745,7 +786,9 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         }
     };
     let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
-    let Some(prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter) else {
+    // Hybrid mode leaves opens to preload; its injected full filters stay ptrace-only (see inject.rs).
+    let notify_filter = (spec.is_none() && notify::usable()).then(crate::filter::build_notify);
+    let Some(prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
         return outcome;
@@ -781,8 +824,10 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         }
         break r;
     };
+    // Sent just before the stop (so it is there now), whether or not a listener was made.
+    let child_listener = spawn::read_report(pipe[0]).filter(|(stage, _)| *stage == spawn::STAGE_LISTENER);
     if r != pid || !sys::wifstopped(st) {
-        let report = spawn::read_report(pipe[0]);
+        let report = if child_listener.is_some() { spawn::read_report(pipe[0]) } else { None };
         unsafe { sys::close(pipe[0]) };
         let (e, msg) = match report {
             Some((stage, e)) => (e, stage_message(stage, e)),
@@ -825,11 +870,39 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         .tasks
         .insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None, ..Task::idle() });
     tracer.procs.insert(pid, Proc { ppid: me, cwd: Some(cwd), foreign_reported: false });
+    let shared: Shared = Arc::new(Mutex::new(Some(tracer)));
+    let listener = child_listener.and_then(|(_, fd)| if fd >= 0 { notify::acquire(pid, fd) } else { None });
+    let mut listener_failed = false;
+    let server = listener.and_then(|l| {
+        let shared = shared.clone();
+        let server = notify::Server::start(l, move |n| {
+            with(&shared, |t| t.on_notify(n));
+        });
+        if server.is_none() {
+            // Nobody would answer the child's opens: stop it here rather than hang.
+            listener_failed = true;
+            unsafe { sys::kill(pid, sys::SIGKILL) };
+        }
+        server
+    });
     // The child is in its raise(SIGSTOP): continue without delivering it.
-    tracer.resume(pid, 0);
-    tracer.run_loop();
+    with(&shared, |t| t.resume(pid, 0));
+    run_loop(&shared);
+    let tracer = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    if let Some(server) = server {
+        server.stop();
+    }
+    let Some(tracer) = tracer else {
+        fail(&mut outcome, sys::EIO, "the tracer state was lost".into());
+        return outcome;
+    };
     let report = spawn::read_report(pipe[0]);
     unsafe { sys::close(pipe[0]) };
+    if listener_failed {
+        tracer.out.finish();
+        fail(&mut outcome, sys::EAGAIN, "cannot start the tracer's listener thread".into());
+        return outcome;
+    }
     let root_status = tracer.root_status;
     tracer.out.finish();
     if let Some(h) = tracer.hybrid.as_ref() {
