@@ -12,6 +12,7 @@ mod mem;
 mod notify;
 mod out;
 mod probe;
+mod raw;
 mod spawn;
 mod sys;
 mod tracer;

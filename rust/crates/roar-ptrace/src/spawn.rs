@@ -1,6 +1,6 @@
 //! Starting the traced child. Everything the child needs (C strings, pointer arrays, the BPF program) is built
 //! before fork: the parent is a multithreaded Bun process, so the child may only make async-signal-safe calls.
-use crate::{arch, sys};
+use crate::{arch, raw, sys};
 use std::ffi::{c_char, c_int, c_long, CString};
 
 /// What the child reports through its CLOEXEC pipe when a step before the user's program fails.
@@ -21,6 +21,9 @@ pub struct Prepared {
     filter: Vec<sys::SockFilter>,
     /// A filter to try first with a user-notification listener (see notify.rs); `filter` is the fallback.
     notify_filter: Option<Vec<sys::SockFilter>>,
+    /// Set by `clone_child` for the child: where it reports, and the pid it checks is its parent.
+    err_fd: c_int,
+    parent: c_int,
 }
 
 /// Splits a block of NUL-terminated strings (the FFI encoding of argv/envp).
@@ -120,6 +123,8 @@ impl Prepared {
             cwd: CString::new(cwd).ok()?,
             filter,
             notify_filter,
+            err_fd: -1,
+            parent: 0,
         })
     }
 }
@@ -206,34 +211,90 @@ unsafe fn install_filter(prog: &[sys::SockFilter], flags: c_long) -> Result<c_lo
     }
 }
 
-/// The traced child. Never returns.
+/// Starts the traced child: a clone sharing our memory until its execve (see raw.rs) on `stack`, running
+/// `child_main`. Returns its pid or -errno. `p` and `stack` must outlive the child's exec.
+pub fn clone_child(p: &mut Prepared, err_fd: c_int, parent: c_int, stack: &mut [u8]) -> isize {
+    p.err_fd = err_fd;
+    p.parent = parent;
+    // Stacks grow down; 16-byte alignment as both ABIs require at a call.
+    let top = ((stack.as_mut_ptr() as usize + stack.len()) & !15) as *mut u8;
+    let arg = p as *mut Prepared as *mut u8;
+    unsafe { raw::clone_on_stack(CLONE_VM | sys::SIGCHLD as usize, top, child_entry, arg) }
+}
+
+const CLONE_VM: usize = 0x100;
+
+unsafe extern "C" fn child_entry(arg: *mut u8) -> ! {
+    let p = &*(arg as *const Prepared);
+    child_main(p, p.err_fd, p.parent)
+}
+
+fn raw_report(fd: c_int, stage: i32, err: i32) {
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&stage.to_ne_bytes());
+    msg[4..].copy_from_slice(&err.to_ne_bytes());
+    unsafe { raw::syscall(raw::nr::WRITE, fd as usize, msg.as_ptr() as usize, 8, 0) };
+}
+
+/// Installs `prog` with `flags` (raw form of `install_filter`): the result or -errno.
+unsafe fn raw_install_filter(prog: &[sys::SockFilter], flags: usize) -> isize {
+    let fprog = sys::SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
+    let install = || raw::syscall(raw::nr::SECCOMP, sys::SECCOMP_SET_MODE_FILTER as usize, flags, &fprog as *const _ as usize, 0);
+    let r = install();
+    if r != -(sys::EACCES as isize) {
+        return r;
+    }
+    raw::syscall(raw::nr::PRCTL, sys::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0);
+    install()
+}
+
+/// The traced child, on its own stack in our memory (raw system calls only, see raw.rs). Never returns.
 /// The filter goes on before the stop, so that the tracer can take the listener fd (its number comes
 /// through `err_fd`) while the child waits; the listener is CLOEXEC, so the user's program never sees it.
-pub unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
-    if !child_traceme(err_fd, parent) {
-        sys::_exit(126);
+unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
+    use raw::{nr, syscall};
+    syscall(nr::PRCTL, sys::PR_SET_PDEATHSIG as usize, sys::SIGKILL as usize, 0, 0);
+    if syscall(nr::GETPPID, 0, 0, 0, 0) != parent as isize {
+        raw::exit_group(126);
     }
-    if sys::chdir(p.cwd.as_ptr()) != 0 {
-        report(err_fd, STAGE_CHDIR, sys::errno());
-        sys::_exit(126);
-    }
-    // Bun's own fds (event loop, sockets) must not leak into the user's command.
-    sys::syscall(arch::SYS_CLOSE_RANGE, 3 as c_long, !0u32 as c_long, sys::CLOSE_RANGE_CLOEXEC);
-    // A kernel before 5.0 lacks listeners; one is refused (EBUSY) when a filter above us has one already.
-    let listener = match &p.notify_filter {
-        Some(prog) => install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER).ok(),
-        None => None,
-    };
-    if listener.is_none() {
-        if let Err(e) = child_install_filter(&p.filter) {
-            report(err_fd, STAGE_SECCOMP, e);
-            sys::_exit(126);
+    // Reset what Bun changed: ignored SIGXFSZ/SIGPIPE (ignored dispositions survive exec), blocked signals.
+    // The kernel's struct sigaction: handler, flags, restorer, mask — all zero is SIG_DFL.
+    let dfl = [0u64; 4];
+    for sig in 1..=64usize {
+        if sig != sys::SIGKILL as usize && sig != sys::SIGSTOP as usize {
+            syscall(nr::RT_SIGACTION, sig, dfl.as_ptr() as usize, 0, 8);
         }
     }
-    report(err_fd, STAGE_LISTENER, listener.map_or(-1, |fd| fd as i32));
-    sys::kill(sys::getpid(), sys::SIGSTOP);
-    sys::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr());
-    let e = sys::errno();
-    report(err_fd, STAGE_EXEC, e);
-    sys::_exit(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+    let empty = 0u64;
+    syscall(nr::RT_SIGPROCMASK, sys::SIG_SETMASK as usize, &empty as *const u64 as usize, 0, 8);
+    let r = syscall(nr::PTRACE, sys::PTRACE_TRACEME as usize, 0, 0, 0);
+    if r < 0 {
+        raw_report(err_fd, STAGE_TRACEME, -r as i32);
+        raw::exit_group(126);
+    }
+    let r = syscall(nr::CHDIR, p.cwd.as_ptr() as usize, 0, 0, 0);
+    if r < 0 {
+        raw_report(err_fd, STAGE_CHDIR, -r as i32);
+        raw::exit_group(126);
+    }
+    // Bun's own fds (event loop, sockets) must not leak into the user's command.
+    syscall(nr::CLOSE_RANGE, 3, u32::MAX as usize, sys::CLOSE_RANGE_CLOEXEC as usize, 0);
+    // A kernel before 5.0 lacks listeners; one is refused (EBUSY) when a filter above us has one already.
+    let mut listener = -1isize;
+    if let Some(prog) = &p.notify_filter {
+        listener = raw_install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as usize);
+    }
+    if listener < 0 {
+        let r = raw_install_filter(&p.filter, 0);
+        if r < 0 {
+            raw_report(err_fd, STAGE_SECCOMP, -r as i32);
+            raw::exit_group(126);
+        }
+    }
+    raw_report(err_fd, STAGE_LISTENER, if listener < 0 { -1 } else { listener as i32 });
+    syscall(nr::KILL, syscall(nr::GETPID, 0, 0, 0, 0) as usize, sys::SIGSTOP as usize, 0, 0);
+    let r = syscall(nr::EXECVE, p.exe.as_ptr() as usize, p.argv_ptrs.as_ptr() as usize, p.envp_ptrs.as_ptr() as usize, 0);
+    let e = -r as i32;
+    raw_report(err_fd, STAGE_EXEC, e);
+    raw::exit_group(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
 }

@@ -192,6 +192,7 @@ pub const WNOTHREAD: c_int = 0x20000000;
 pub const SIGKILL: c_int = 9;
 pub const SIGTRAP: c_int = 5;
 pub const SIGSTOP: c_int = 19;
+pub const SIGCHLD: c_int = 17;
 pub const SIG_SETMASK: c_int = 2;
 pub const SIG_DFL: usize = 0;
 

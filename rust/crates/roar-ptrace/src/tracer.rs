@@ -788,7 +788,7 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
     let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
     // Hybrid mode leaves opens to preload; its injected full filters stay ptrace-only (see inject.rs).
     let notify_filter = (spec.is_none() && notify::usable()).then(crate::filter::build_notify);
-    let Some(prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
+    let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
         return outcome;
@@ -801,15 +801,15 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         return outcome;
     }
     let me = unsafe { sys::getpid() };
-    let pid = unsafe { sys::fork() };
-    if pid == 0 {
-        unsafe { spawn::child_main(&prep, pipe[1], me) };
-    }
+    // The child's stack, in our memory until its exec (or death): kept until the run is over.
+    let mut child_stack = vec![0u8; 256 * 1024];
+    let cloned = spawn::clone_child(&mut prep, pipe[1], me, &mut child_stack);
     unsafe { sys::close(pipe[1]) };
-    if pid < 0 {
-        let e = sys::errno();
+    let pid = cloned as i32;
+    if cloned < 0 {
+        let e = -cloned as i32;
         unsafe { sys::close(pipe[0]) };
-        fail(&mut outcome, e, format!("fork: {}", sys::strerror(e)));
+        fail(&mut outcome, e, format!("clone: {}", sys::strerror(e)));
         out.finish();
         return outcome;
     }

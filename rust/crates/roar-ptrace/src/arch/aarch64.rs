@@ -7,7 +7,6 @@ pub const X32_SYSCALL_BIT: Option<u32> = None;
 pub const ELF_MACHINE: u16 = 183;
 
 pub const SYS_SECCOMP: i64 = 277;
-pub const SYS_CLOSE_RANGE: i64 = 436;
 pub const SYS_UNLINKAT: i64 = 35;
 pub const SYS_KCMP: i64 = 272;
 

@@ -8,7 +8,6 @@ pub const X32_SYSCALL_BIT: Option<u32> = Some(0x4000_0000);
 pub const ELF_MACHINE: u16 = 62;
 
 pub const SYS_SECCOMP: i64 = 317;
-pub const SYS_CLOSE_RANGE: i64 = 436;
 pub const SYS_UNLINKAT: i64 = 263;
 pub const SYS_KCMP: i64 = 312;
 
