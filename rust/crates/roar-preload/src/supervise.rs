@@ -1,11 +1,12 @@
-//! The supervisor: called from a Bun Worker thread, it forks a supervisor process that forks and execs the
-//! command and waits for every descendant (it is a child subreaper), and kills the whole traced tree if roar
-//! dies (PR_SET_PDEATHSIG). Everything after the fork uses raw system calls and stack/mmap buffers only: the
-//! forking process is multithreaded (Bun), so no allocation and no locks.
+//! The supervisor: called from roar's main thread, it starts a supervisor process that starts the command
+//! and waits for every descendant (it is a child subreaper), and kills the whole traced tree if roar dies
+//! (PR_SET_PDEATHSIG). The supervisor shares roar's memory (CLONE_VM, no copy of Bun's page tables), so it
+//! uses raw system calls and its own stack/mmap buffers only: no allocation, no locks, no errno.
 //!
 //! Protocol, supervisor -> caller, over a CLOEXEC pipe: 16-byte messages `[kind, a, b, 0]` (native i32).
 
 use core::ffi::c_int;
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use roar_events::rec;
 
@@ -89,16 +90,30 @@ pub unsafe extern "C" fn roar_preload_spawn(spec: *const SpawnSpec, out: *mut i3
         return r as i32;
     }
     let parent = sys::getpid();
-    let s = sys::raw_fork();
+    // The supervisor shares our memory (CLONE_VM) on a stack of its own: a fork would copy Bun's page
+    // tables (~1 ms here) and every page Bun then writes would fault for copy-on-write while it runs.
+    // It reads `spec` only until it sends its first message, which this function waits for.
+    let stack = syscall6(nr::MMAP, 0, SUPERVISOR_STACK, 3, 0x22 | 0x20000 /* MAP_STACK */, usize::MAX, 0);
+    if stack < 0 {
+        sys::close(p[0]);
+        sys::close(p[1]);
+        return stack as i32;
+    }
+    let mut start = SupervisorStart { spec, msg: p[1], msg_read: p[0], parent };
+    let top = (stack as usize + SUPERVISOR_STACK) as *mut u8;
+    let s = sys::clone_on_stack(
+        sys::CLONE_VM as usize | sys::SIGCHLD as usize,
+        top,
+        supervisor_entry,
+        &mut start as *mut SupervisorStart as *mut u8,
+    );
     if s < 0 {
+        sc2(nr::MUNMAP, stack as usize, SUPERVISOR_STACK);
         sys::close(p[0]);
         sys::close(p[1]);
         return s as i32;
     }
-    if s == 0 {
-        sys::close(p[0]);
-        supervisor(spec, p[1], parent);
-    }
+    remember_stack(s as i32, stack as usize);
     sys::close(p[1]);
     out[0] = s as i32;
     out[1] = p[0];
@@ -113,6 +128,45 @@ pub unsafe extern "C" fn roar_preload_spawn(spec: *const SpawnSpec, out: *mut i3
             1
         }
         _ => -5, // EIO: the supervisor vanished
+    }
+}
+
+const SUPERVISOR_STACK: usize = 256 * 1024;
+
+struct SupervisorStart {
+    spec: *const SpawnSpec,
+    msg: c_int,
+    msg_read: c_int,
+    parent: u32,
+}
+
+unsafe extern "C" fn supervisor_entry(arg: *mut u8) -> ! {
+    let s = &*(arg as *const SupervisorStart);
+    let (spec, msg, parent) = (&*s.spec, s.msg, s.parent);
+    sys::close(s.msg_read);
+    supervisor(spec, msg, parent)
+}
+
+/// Supervisor stacks by pid, unmapped once the supervisor is reaped (a full table leaks one stack).
+static STACKS: [(AtomicI32, AtomicUsize); 16] = [const { (AtomicI32::new(0), AtomicUsize::new(0)) }; 16];
+
+fn remember_stack(pid: i32, addr: usize) {
+    for (p, a) in STACKS.iter() {
+        if p.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            a.store(addr, Ordering::Release);
+            p.store(pid, Ordering::Release);
+            return;
+        }
+    }
+}
+
+unsafe fn release_stack(pid: i32) {
+    for (p, a) in STACKS.iter() {
+        if p.load(Ordering::Acquire) == pid {
+            sc2(nr::MUNMAP, a.load(Ordering::Acquire), SUPERVISOR_STACK);
+            p.store(0, Ordering::Release);
+            return;
+        }
     }
 }
 
@@ -137,6 +191,9 @@ pub unsafe extern "C" fn roar_preload_wait(sup: i32, fd: i32, out: *mut i32) -> 
     loop {
         let r = sys::wait4(sup, &mut st, sys::WALL | sys::WNOTHREAD);
         if r != -(sys::EINTR as isize) {
+            if r == sup as isize {
+                release_stack(sup);
+            }
             break;
         }
     }
@@ -151,6 +208,9 @@ pub unsafe extern "C" fn roar_preload_reap(sup: i32) -> i32 {
     loop {
         let r = sys::wait4(sup, &mut st, sys::WALL | sys::WNOTHREAD);
         if r != -(sys::EINTR as isize) {
+            if r == sup as isize {
+                release_stack(sup);
+            }
             return if r < 0 { r as i32 } else { st };
         }
     }
@@ -254,10 +314,10 @@ unsafe fn supervisor(spec: &SpawnSpec, msg: c_int, parent: u32) -> ! {
         send(msg, MSG_SPAWN_FAILED, e, code);
         sys::exit_group(0);
     }
-    send(msg, MSG_STARTED, c as i32, 0);
-
-    // EXIT records for reaped processes killed by a signal (they could not write their own)
+    // EXIT records for reaped processes killed by a signal (they could not write their own). Opened before
+    // STARTED: after it, `spec` (the caller's memory) may be gone.
     let events = sys::openat(AT_FDCWD, spec.events_path, sys::O_WRONLY | sys::O_APPEND | sys::O_CLOEXEC, 0) as c_int;
+    send(msg, MSG_STARTED, c as i32, 0);
     let mut seq = 0u64;
     let timeout = Timespec { sec: 1, nsec: 0 };
     let mut info = SigInfo { raw: [0; 16] };

@@ -338,10 +338,6 @@ pub unsafe fn exit_group(code: i32) -> ! {
 }
 
 /// A plain fork (clone with SIGCHLD), bypassing libc's atfork handlers: see the supervisor.
-pub unsafe fn raw_fork() -> isize {
-    sc2(nr::CLONE, SIGCHLD as usize, 0)
-}
-
 pub unsafe fn wait4(pid: i32, status: &mut i32, options: i32) -> isize {
     sc4(nr::WAIT4, pid as isize as usize, status as *mut i32 as usize, options as usize, 0)
 }
