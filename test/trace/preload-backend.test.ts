@@ -4,7 +4,7 @@
  * processes killed by a signal, the execl* trampolines, and kill safety when roar itself is SIGKILLed.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TraceEventOf } from "../../src/schema/events.ts";
 import { preloadBackend } from "../../src/trace/preload.ts";
@@ -55,6 +55,30 @@ beforeAll(() => {
 });
 
 describe.skipIf(!usable)("preload tracer", () => {
+  test("tar of 3,000 files: reads through many buffer refills each carry the stat tar itself took", async () => {
+    const dir = tempDir("roar-preload-tar-");
+    for (let d = 0; d < 6; d++) {
+      mkdirSync(join(dir, "tree", `d${d}`), { recursive: true });
+      for (let f = 0; f < 500; f++) writeFileSync(join(dir, "tree", `d${d}`, `f${f}.txt`), `${d}/${f}\n`);
+    }
+    const o = await trace(["tar", "cf", "out.tar", "tree"], dir);
+    expect(o.exitCode).toBe(0);
+    const reads = opens(o).filter((e) => e.path.startsWith(join(dir, "tree/")));
+    expect(reads.length).toBe(3000);
+    expect(new Set(reads.map((e) => e.path)).size).toBe(3000);
+    for (const e of reads) {
+      const st = statSync(e.path, { bigint: true });
+      expect(e.stat).toEqual({
+        dev: Number(st.dev),
+        ino: Number(st.ino),
+        size: Number(st.size),
+        mtimeNs: Number(st.mtimeNs),
+        ctimeNs: Number(st.ctimeNs),
+      });
+    }
+    expect(written(o, dir)).toEqual(["out.tar"]);
+  });
+
   test("50 concurrent shell children: every write recorded exactly once", async () => {
     const dir = tempDir("roar-preload-batch-");
     const script = "for c in $(seq 1 50); do (for f in $(seq 1 20); do echo $c > out-$c-$f.txt; done) & done; wait";

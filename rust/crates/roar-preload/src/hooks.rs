@@ -34,27 +34,61 @@ extern "C" {
 
 // ---------------------------------------------------------------------------------------------- recording
 
-/// Records a successful open of `path` (relative to `dirfd`) that returned `fd`.
+/// Records a successful open of `path` (relative to `dirfd`) that returned `fd`. Directories are not file
+/// accesses (but their paths are kept for later `openat(dirfd, ...)`); a read-only open gets its stat from
+/// the program's next fstat of `fd` (see state::lock's `Pending`), a writing one from ours, now.
 pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_int) {
     if fd < 0 || path.is_null() || !active() || flags & sys::O_PATH != 0 || flags & sys::O_TMPFILE == sys::O_TMPFILE {
         return;
     }
     let e = errno();
-    let mut st = Stat::default();
-    let has_stat = sys::fstat(fd, &mut st) == 0;
-    if !(has_stat && st.st_mode & sys::S_IFMT == sys::S_IFDIR) {
-        let ts = now_ns();
-        if let Some(l) = lock() {
-            let s = &mut *l.scr;
-            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
-            if n > 0 {
-                let os = has_stat.then(|| open_stat(&st));
-                let p = &s.a[..n];
-                l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, os.as_ref()));
+    let ts = now_ns();
+    if let Some(mut l) = lock() {
+        let s = &mut *l.scr;
+        let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+        if n > 0 {
+            let p = &s.a[..n];
+            if flags & sys::O_DIRECTORY != 0 {
+                state::remember_dir(fd, p);
+            } else if flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0 {
+                let mut st = Stat::default();
+                let has_stat = sys::fstat(fd, &mut st) == 0;
+                if !(has_stat && st.st_mode & sys::S_IFMT == sys::S_IFDIR) {
+                    let os = has_stat.then(|| open_stat(&st));
+                    l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, os.as_ref()));
+                }
+            } else if let Some(start) = l.out.push_held(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, None)) {
+                l.set_pending(fd, start);
             }
         }
     }
     set_errno(e);
+}
+
+/// The program is about to lose `fd` (close, dup2 over it, fclose, closedir): a pending open on it must
+/// take its stat now.
+#[inline]
+unsafe fn settle_before_losing(lo: c_int, hi: c_int) {
+    let p = state::pending_fd();
+    if p >= 0 && p >= lo && p <= hi {
+        let e = errno();
+        drop(lock());
+        set_errno(e);
+    }
+}
+
+/// The program's own stat of `fd` succeeded: the pending open on it takes it.
+#[inline]
+unsafe fn stat_seen(fd: c_int, st: *const Stat) {
+    if state::pending_fd() == fd && !st.is_null() {
+        let e = errno();
+        if let Some(mut l) = state::lock_raw() {
+            if state::pending_fd() == fd {
+                l.settle(Some(&*st));
+            }
+        }
+        set_errno(e);
+    }
 }
 
 /// Which two-path record to emit.
@@ -575,6 +609,7 @@ type ClosefromFn = unsafe extern "C" fn(c_int);
 // These only keep the directory-path cache honest (before and after: another thread may race either way).
 #[no_mangle]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    settle_before_losing(fd, fd);
     state::forget_fds(fd, fd);
     let r = call_real!(close: CloseFn, -1, (fd));
     state::forget_fds(fd, fd);
@@ -583,6 +618,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    settle_before_losing(new, new);
     state::forget_fds(new, new);
     let r = call_real!(dup2: Dup2Fn, -1, (old, new));
     state::forget_fds(new, new);
@@ -591,6 +627,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, fl: c_int) -> c_int {
+    settle_before_losing(new, new);
     state::forget_fds(new, new);
     let r = call_real!(dup3: Dup3Fn, -1, (old, new, fl));
     state::forget_fds(new, new);
@@ -600,6 +637,7 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, fl: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn close_range(lo: c_uint, hi: c_uint, fl: c_int) -> c_int {
     let hi_i = hi.min(i32::MAX as c_uint) as c_int;
+    settle_before_losing(lo as c_int, hi_i);
     state::forget_fds(lo as c_int, hi_i);
     let r = call_real!(close_range: CloseRangeFn, -1, (lo, hi, fl));
     state::forget_fds(lo as c_int, hi_i);
@@ -608,11 +646,117 @@ pub unsafe extern "C" fn close_range(lo: c_uint, hi: c_uint, fl: c_int) -> c_int
 
 #[no_mangle]
 pub unsafe extern "C" fn closefrom(lo: c_int) {
+    settle_before_losing(lo, i32::MAX);
     state::forget_fds(lo, i32::MAX);
     if let Some(f) = crate::real::real!(closefrom: ClosefromFn) {
         f(lo);
     }
     state::forget_fds(lo, i32::MAX);
+}
+
+type ClosedirFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type FcloseFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+
+extern "C" {
+    fn dirfd(d: *mut c_void) -> c_int;
+}
+
+/// closedir closes its descriptor inside libc, where the close hook does not see it.
+#[no_mangle]
+pub unsafe extern "C" fn closedir(d: *mut c_void) -> c_int {
+    let fd = if d.is_null() { -1 } else { dirfd(d) };
+    if fd >= 0 {
+        settle_before_losing(fd, fd);
+        state::forget_fds(fd, fd);
+    }
+    let r = call_real!(closedir: ClosedirFn, -1, (d));
+    if fd >= 0 {
+        state::forget_fds(fd, fd);
+    }
+    r
+}
+
+/// fclose too (a stream from fopen or fdopen).
+#[no_mangle]
+pub unsafe extern "C" fn fclose(f: *mut c_void) -> c_int {
+    if !f.is_null() && state::pending_fd() >= 0 {
+        let fd = fileno(f);
+        if fd >= 0 {
+            settle_before_losing(fd, fd);
+        }
+    }
+    call_real!(fclose: FcloseFn, -1, (f))
+}
+
+// ---------------------------------------------------------------------------------------------- stats
+// Only to hand the program's fstat of a just-opened descriptor to its pending OPEN record (see note_open).
+
+type FstatFn = unsafe extern "C" fn(c_int, *mut Stat) -> c_int;
+type FstatatFn = unsafe extern "C" fn(c_int, *const c_char, *mut Stat, c_int) -> c_int;
+type FxstatFn = unsafe extern "C" fn(c_int, c_int, *mut Stat) -> c_int;
+type StatxFn = unsafe extern "C" fn(c_int, *const c_char, c_int, c_uint, *mut sys::Statx) -> c_int;
+
+macro_rules! fstat_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(fd: c_int, st: *mut Stat) -> c_int {
+            let r = call_real!($name: FstatFn, -1, (fd, st));
+            if r == 0 {
+                stat_seen(fd, st);
+            }
+            r
+        }
+    };
+}
+fstat_hook!(fstat);
+fstat_hook!(fstat64);
+
+/// glibc before 2.33 exported stat functions as __fxstat (programs built then still call it).
+macro_rules! fxstat_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(ver: c_int, fd: c_int, st: *mut Stat) -> c_int {
+            let r = call_real!($name: FxstatFn, -1, (ver, fd, st));
+            if r == 0 {
+                stat_seen(fd, st);
+            }
+            r
+        }
+    };
+}
+fxstat_hook!(__fxstat);
+fxstat_hook!(__fxstat64);
+
+macro_rules! fstatat_hook {
+    ($name:ident) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, st: *mut Stat, flags: c_int) -> c_int {
+            let r = call_real!($name: FstatatFn, -1, (dirfd, path, st, flags));
+            if r == 0 && flags & sys::AT_EMPTY_PATH != 0 && !path.is_null() && *path == 0 {
+                stat_seen(dirfd, st);
+            }
+            r
+        }
+    };
+}
+fstatat_hook!(fstatat);
+fstatat_hook!(fstatat64);
+
+#[no_mangle]
+pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, mask: c_uint, x: *mut sys::Statx) -> c_int {
+    let r = call_real!(statx: StatxFn, -1, (dirfd, path, flags, mask, x));
+    const NEEDED: u32 = 0x1 | 0x2 | 0x100 | 0x200 | 0x40 | 0x80; // TYPE, MODE, INO, SIZE, MTIME, CTIME
+    if r == 0
+        && flags & sys::AT_EMPTY_PATH != 0
+        && !path.is_null()
+        && *path == 0
+        && state::pending_fd() == dirfd
+        && (*x).mask & NEEDED == NEEDED
+    {
+        let st = sys::stat_from_statx(&*x);
+        stat_seen(dirfd, &st);
+    }
+    r
 }
 
 // ---------------------------------------------------------------------------------------------- syscall()
@@ -631,6 +775,7 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
             x if x == N::CLOSE_RANGE => (a1 as c_int, (a2 as u32).min(i32::MAX as u32) as c_int),
             _ => (a2 as c_int, a2 as c_int),
         };
+        settle_before_losing(lo, hi);
         state::forget_fds(lo, hi);
         let r = fwd(n);
         state::forget_fds(lo, hi);

@@ -13,6 +13,8 @@ use crate::sys::{self, Stat};
 pub const PATH_CAP: usize = 4096 + 256;
 /// The buffer; records are flushed when the next one does not fit.
 const BUF_CAP: usize = 64 * 1024;
+/// The most an encoded stat takes (array header and five 9-byte integers).
+const STAT_ROOM: usize = 48;
 /// Room kept free at the end of the buffer for the DROPPED record.
 const RESERVE: usize = 64;
 /// A process with sparse events still flushes at least this often, so a process killed by a signal loses at
@@ -145,8 +147,16 @@ impl Drop for Locked {
 }
 
 /// Takes the per-process lock, or None when tracing is off or this thread is already inside a hook (then the
-/// event is counted as dropped rather than deadlocking).
+/// event is counted as dropped rather than deadlocking). A pending open (see `Pending`) is settled first, so
+/// records keep the order of the calls.
 pub fn lock() -> Option<Locked> {
+    let mut l = lock_raw()?;
+    l.settle(None);
+    Some(l)
+}
+
+/// `lock` without settling the pending open (for the stat hooks, which settle it with the program's stat).
+pub fn lock_raw() -> Option<Locked> {
     if !active() {
         return None;
     }
@@ -167,9 +177,82 @@ pub fn lock() -> Option<Locked> {
     unsafe { Some(Locked { out: &mut *addr_of_mut!(OUT), scr: &mut *addr_of_mut!(SCR) }) }
 }
 
+/// A read-only open whose stat is still to come. Its OPEN record is the last one in the buffer, encoded
+/// with a nil stat; the program's own fstat of the descriptor (nearly every reader makes one right after
+/// open: stdio, Python, tar, cat) replaces that nil with the stat, sparing the tracer a system call of
+/// its own. Anything else that takes the lock first settles it with our fstat, as does closing the fd. A
+/// process killed meanwhile leaves the record as it is, without a stat.
+static PENDING_FD: AtomicI32 = AtomicI32::new(-1);
+/// Where the pending record starts in the buffer (valid while PENDING_FD >= 0, under the lock).
+static mut PENDING_START: usize = 0;
+
+/// The descriptor of the pending open, -1 when none (a hint: check again under the lock).
+#[inline]
+pub fn pending_fd() -> i32 {
+    PENDING_FD.load(Relaxed)
+}
+
+impl Locked {
+    /// Makes the OPEN record just pushed (starting at `start`, nil stat last) pending on `fd`'s stat.
+    pub fn set_pending(&mut self, fd: i32, start: usize) {
+        unsafe { PENDING_START = start };
+        PENDING_FD.store(fd, Relaxed);
+    }
+
+    /// Settles the pending open, if any, with `st` (the program's fstat of it) or else our own fstat. A
+    /// directory opened without O_DIRECTORY is no file access: its record is taken back.
+    pub fn settle(&mut self, st: Option<&Stat>) {
+        let fd = PENDING_FD.load(Relaxed);
+        if fd < 0 {
+            return;
+        }
+        PENDING_FD.store(-1, Relaxed);
+        let start = unsafe { PENDING_START };
+        let o = &mut *self.out;
+        if o.len <= start || o.data.is_null() {
+            return; // not ours any more (cannot happen: every flush settles first)
+        }
+        let mut own = Stat::default();
+        let st = match st {
+            Some(s) => s,
+            None => {
+                let e = crate::real::errno();
+                let ok = unsafe { sys::fstat(fd, &mut own) } == 0;
+                crate::real::set_errno(e);
+                if !ok {
+                    return;
+                }
+                &own
+            }
+        };
+        if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
+            o.len = start;
+            o.seq -= 1;
+            o.nrec -= 1;
+            o.commit();
+            return;
+        }
+        // The record ends with the nil (0xc0) of its stat: put the stat in its place (push_held left room).
+        let os = open_stat(st);
+        let mut enc = [0u8; STAT_ROOM];
+        let mut e = roar_events::Encoder::new(&mut enc);
+        e.open_stat(Some(&os));
+        let n = if e.ok() { e.len() } else { 0 };
+        let end = o.len - 1;
+        let buf = o.buf();
+        if n == 0 || buf[end] != 0xc0 || end + n > BUF_CAP - RESERVE {
+            return;
+        }
+        buf[end..end + n].copy_from_slice(&enc[..n]);
+        o.len = end + n;
+        o.commit();
+    }
+}
+
 /// Resets the state inherited by a fork child (the lock is held by the forking thread, now ours).
 pub unsafe fn after_fork_child(l: &mut Locked) {
     PID.store(sys::getpid(), Relaxed);
+    PENDING_FD.store(-1, Relaxed); // settled before the fork by the forking hook
     l.out.len = 0;
     l.out.nrec = 0;
     l.out.seq = 0;
@@ -255,6 +338,30 @@ impl Locked {
 }
 
 impl Out {
+    /// As `push`, but never flushes after encoding (the record may still be rewritten, see `Pending`):
+    /// returns where the record starts, None when it was dropped.
+    pub fn push_held(&mut self, ts: u64, enc: impl Fn(&mut [u8], u32, u64, u64) -> usize) -> Option<usize> {
+        let pid = PID.load(Relaxed);
+        for attempt in 0..2 {
+            // Leave room for the stat that will replace the record's final nil.
+            let cap = BUF_CAP - RESERVE - STAT_ROOM;
+            let (len, seq) = (self.len, self.seq);
+            let n = if len <= cap { enc(&mut self.buf()[len..cap], pid, seq, ts) } else { 0 };
+            if n > 0 {
+                self.len += n;
+                self.commit();
+                self.nrec += 1;
+                self.seq += 1;
+                return Some(len);
+            }
+            if attempt == 0 && self.len > 0 {
+                self.flush();
+            }
+        }
+        self.dropped += 1;
+        None
+    }
+
     /// Encodes one record with `enc(buf, pid, seq, ts)`; flushes and retries when the buffer is full.
     pub fn push(&mut self, ts: u64, enc: impl Fn(&mut [u8], u32, u64, u64) -> usize) {
         let pid = PID.load(Relaxed);
@@ -374,46 +481,48 @@ pub fn resolve(cwd: &[u8], tmp: &mut [u8], dirfd: i32, path: &[u8], out: &mut [u
 }
 
 /// Paths of recently used directory descriptors: readlink of /proc/self/fd/N costs more than the open it
-/// describes (tar, find and fts walk with openat(dirfd, name)). An entry is used only while the
-/// descriptor still refers to the same directory (dev/ino from one fstat): glibc closes descriptors
-/// internally (closedir) where no hook sees it, so a number can be reused for another directory.
+/// describes (tar, find and fts walk with openat(dirfd, name)). An entry is trusted without a system call:
+/// every way a program can close or replace a descriptor it knows goes through a hook that forgets it
+/// (close, dup2, dup3, close_range, closefrom, closedir, syscall()); glibc's internal opens and closes
+/// (opendir inside scandir, fts, nftw) never hand their descriptors to the program.
 const DIR_CACHE: usize = 8;
 struct DirEnt {
     fd: AtomicI32,
-    dev: u64,
-    ino: u64,
     len: usize,
     path: [u8; PATH_CAP],
 }
-static mut DIRS: [DirEnt; DIR_CACHE] =
-    [const { DirEnt { fd: AtomicI32::new(-1), dev: 0, ino: 0, len: 0, path: [0; PATH_CAP] } }; DIR_CACHE];
+static mut DIRS: [DirEnt; DIR_CACHE] = [const { DirEnt { fd: AtomicI32::new(-1), len: 0, path: [0; PATH_CAP] } }; DIR_CACHE];
 static DIR_NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// Called under the lock.
 fn dir_path(fd: i32, out: &mut [u8]) -> usize {
-    let dirs = unsafe { &mut *addr_of_mut!(DIRS) };
-    let mut st = Stat::default();
-    if unsafe { sys::fstat(fd, &mut st) } != 0 {
-        return 0;
-    }
+    let dirs = unsafe { &*addr_of!(DIRS) };
     for d in dirs.iter() {
-        if d.fd.load(Acquire) == fd && d.dev == st.st_dev && d.ino == st.st_ino && d.len <= out.len() {
+        if d.fd.load(Acquire) == fd && d.len <= out.len() {
             out[..d.len].copy_from_slice(&d.path[..d.len]);
             return d.len;
         }
     }
     let n = fd_path(fd, out);
-    if n > 0 && out[0] == b'/' && n <= PATH_CAP {
-        let i = DIR_NEXT.fetch_add(1, Relaxed) as usize % DIR_CACHE;
-        let d = &mut dirs[i];
-        d.fd.store(-1, Release);
-        d.path[..n].copy_from_slice(&out[..n]);
-        d.len = n;
-        d.dev = st.st_dev;
-        d.ino = st.st_ino;
-        d.fd.store(fd, Release);
+    if n > 0 && out[0] == b'/' {
+        remember_dir(fd, &out[..n]);
     }
     n
+}
+
+/// Caches `path` as the directory open on `fd` (called under the lock).
+pub fn remember_dir(fd: i32, path: &[u8]) {
+    if path.len() > PATH_CAP {
+        return;
+    }
+    let dirs = unsafe { &mut *addr_of_mut!(DIRS) };
+    forget_fds(fd, fd);
+    let i = DIR_NEXT.fetch_add(1, Relaxed) as usize % DIR_CACHE;
+    let d = &mut dirs[i];
+    d.fd.store(-1, Release);
+    d.path[..path.len()].copy_from_slice(path);
+    d.len = path.len();
+    d.fd.store(fd, Release);
 }
 
 /// Forgets cached directory paths of descriptors in `lo..=hi` (they were closed or replaced).

@@ -176,10 +176,15 @@ pub const O_CREAT: i32 = 0o100;
 pub const O_EXCL: i32 = 0o200;
 pub const O_TRUNC: i32 = 0o1000;
 pub const O_APPEND: i32 = 0o2000;
+#[cfg(target_arch = "x86_64")]
 pub const O_DIRECTORY: i32 = 0o200000;
+// aarch64 uses the asm-generic values for O_DIRECTORY (and so O_TMPFILE).
+#[cfg(target_arch = "aarch64")]
+pub const O_DIRECTORY: i32 = 0o40000;
 pub const O_CLOEXEC: i32 = 0o2000000;
 pub const O_PATH: i32 = 0o10000000;
-pub const O_TMPFILE: i32 = 0o20200000;
+pub const O_TMPFILE: i32 = 0o20000000 | O_DIRECTORY;
+pub const O_ACCMODE: i32 = 3;
 pub const F_DUPFD_CLOEXEC: i32 = 1030;
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -265,6 +270,51 @@ pub struct Stat {
     pub st_ctime: i64,
     pub st_ctime_nsec: i64,
     pub __unused: [i32; 2],
+}
+
+/// `struct statx` (the fields roar reads; identical on every architecture).
+#[repr(C)]
+pub struct Statx {
+    pub mask: u32,
+    pub blksize: u32,
+    pub attributes: u64,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u16,
+    pub spare0: u16,
+    pub ino: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub attributes_mask: u64,
+    pub atime: [i64; 2],
+    pub btime: [i64; 2],
+    pub ctime: [i64; 2],
+    pub mtime: [i64; 2],
+    pub rdev_major: u32,
+    pub rdev_minor: u32,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+}
+
+/// glibc's `makedev`.
+pub fn makedev(major: u32, minor: u32) -> u64 {
+    let (ma, mi) = (major as u64, minor as u64);
+    ((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff)
+}
+
+/// The `Stat` fields roar uses, from a statx result with at least STATX_BASIC_STATS.
+pub fn stat_from_statx(x: &Statx) -> Stat {
+    let mut st = Stat::default();
+    st.st_dev = makedev(x.dev_major, x.dev_minor);
+    st.st_ino = x.ino;
+    st.st_mode = x.mode as u32;
+    st.st_size = x.size as i64;
+    st.st_mtime = x.mtime[0];
+    st.st_mtime_nsec = x.mtime[1] & 0xffff_ffff;
+    st.st_ctime = x.ctime[0];
+    st.st_ctime_nsec = x.ctime[1] & 0xffff_ffff;
+    st
 }
 
 pub unsafe fn fstat(fd: i32, st: &mut Stat) -> isize {
