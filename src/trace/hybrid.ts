@@ -9,13 +9,13 @@
  * Files next to `eventsPath`: the supervisor's stream at `eventsPath`, preload's at `<eventsPath>.preload`
  * (spool `<eventsPath>.preload.spool`), the coverage log at `<eventsPath>.coverage`.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { pack } from "msgpackr";
 import { EventKind, TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream, FileTail } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
-import { collectEvents, incompleteReasons, preloadBackend, TAIL_POLL_MS } from "./preload.ts";
+import { collectEvents, incompleteReasons, preloadBackend, removeSpool, TAIL_POLL_MS } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
 import { runInPtraceThread } from "./ptrace-run.ts";
@@ -66,7 +66,7 @@ function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloa
   }
   const fromPtrace = decodeStream(ptraceBytes);
   const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
-  rmSync(paths.spool, { recursive: true, force: true });
+  removeSpool(paths.spool);
   const log = existsSync(paths.coverage) ? parseCoverage(readFileSync(paths.coverage, "utf8")) : [];
   const { events, coverage } = mergeHybrid(fromPtrace.events, fromPreload.events, log);
   return {

@@ -33,3 +33,70 @@ test("a record cut at the end is reported, not decoded; a foreign ABI version is
   expect(cut.truncatedTail).toBe(true);
   expect(() => decodeStream(pack([0, 0, 0, 0, 99, "future"]))).toThrow("ABI version 99");
 });
+
+test("every record kind decodes to its typed event (bytes from msgpackr, the reference encoder)", () => {
+  const nsTime = 1_795_697_073_321_122_300n; // above 2^53: written as uint64 by the tracers
+  const records: unknown[][] = [
+    [0, 0, 0, 0, 1, "preload"],
+    [1, 7, 1, 10, 1, Buffer.from("/usr/bin/tar"), [Buffer.from("tar"), Buffer.from("cf")], Buffer.from("/w")],
+    [2, 7, 2, 11, 8, 1],
+    [3, 8, 0, 12, Buffer.from("/bin/sh"), [Buffer.from("sh"), Buffer.from("-c")], 3],
+    [4, 8, 1, 13, null, 9],
+    [4, 7, 3, 14, 0, null],
+    [5, 7, 4, 15, Buffer.from("/w/a b\nc"), 0o2410000, 6, [65024, 4_116_162, 7, nsTime, nsTime]],
+    [5, 7, 5, 16, Buffer.from([0x2f, 0x78, 0xff, 0xfe]), 577, -1, null],
+    [6, 7, 6, 17, Buffer.from("/w/t.tmp"), Buffer.from("/w/t")],
+    [7, 7, 7, 18, Buffer.from("/w/x"), Buffer.from("/w/y"), 1],
+    [8, 7, 8, 19, Buffer.from("/w/d"), 1],
+    [9, 7, 9, 20, Buffer.from("/w/t")],
+    [10, 7, 10, 21, Buffer.from("/w/sub")],
+    [11, 7, 11, 22, "static_binary", Buffer.from("/w/static")],
+    [12, 7, 12, 23, 3],
+    [5, 7, 13, 24, Buffer.from("/w/newer"), 0, 3, null, "a field from a newer writer"],
+  ];
+  const bytes = Buffer.concat(records.map((r) => pack(r)));
+  const { events } = decodeStream(bytes);
+  expect(events.map((e) => e.kind)).toEqual([
+    "header",
+    "proc_start",
+    "fork",
+    "exec",
+    "exit",
+    "exit",
+    "open",
+    "open",
+    "rename",
+    "link",
+    "unlink",
+    "truncate",
+    "chdir",
+    "incomplete",
+    "dropped",
+    "open",
+  ]);
+  expect(events[1]).toEqual({
+    kind: "proc_start",
+    pid: 7,
+    seq: 1,
+    ts: 10,
+    ppid: 1,
+    exe: "/usr/bin/tar",
+    argv: ["tar", "cf"],
+    cwd: "/w",
+  });
+  expect(events[4]).toMatchObject({ kind: "exit", code: null, signal: 9 });
+  expect(events[6]).toEqual({
+    kind: "open",
+    pid: 7,
+    seq: 4,
+    ts: 15,
+    path: "/w/a b\nc",
+    flags: 0o2410000,
+    fd: 6,
+    stat: { dev: 65024, ino: 4_116_162, size: 7, mtimeNs: Number(nsTime), ctimeNs: Number(nsTime) },
+  });
+  // invalid UTF-8 survives as surrogate escapes
+  expect(events[7]).toMatchObject({ path: "/x\udcff\udcfe", fd: -1, stat: null });
+  expect(events[13]).toMatchObject({ reason: "static_binary", detail: "/w/static" });
+  expect(events[15]).toMatchObject({ kind: "open", path: "/w/newer" });
+});
