@@ -55,6 +55,28 @@ beforeAll(() => {
 });
 
 describe.skipIf(!usable)("preload tracer", () => {
+  test("a read whose stat waits for the program's fstat still gets the stat from before the same process truncates the file", async () => {
+    const dir = tempDir("roar-preload-order-");
+    writeFileSync(join(dir, "x.txt"), "original content\n");
+    const before = statSync(join(dir, "x.txt"));
+    // os.open / os.read make no fstat: the read's record is still pending when the O_TRUNC open comes.
+    const script = [
+      "import os",
+      "fd = os.open('x.txt', os.O_RDONLY)",
+      "data = os.read(fd, 100)",
+      "w = os.open('x.txt', os.O_WRONLY | os.O_TRUNC)",
+      "os.write(w, b'new')",
+      "os.close(w)",
+      "os.close(fd)",
+    ].join("\n");
+    const o = await trace(["python3", "-c", script], dir);
+    expect(o.exitCode).toBe(0);
+    const x = opens(o).filter((e) => e.path === join(dir, "x.txt"));
+    expect(x.map((e) => (e.flags & 3) === 0)).toEqual([true, false]);
+    expect(x[0]?.stat).toMatchObject({ ino: before.ino, size: before.size });
+    expect(readFileSync(join(dir, "x.txt"), "utf8")).toBe("new");
+  });
+
   test("tar of 3,000 files: reads through many buffer refills each carry the stat tar itself took", async () => {
     const dir = tempDir("roar-preload-tar-");
     for (let d = 0; d < 6; d++) {

@@ -77,6 +77,22 @@ unsafe fn settle_before_losing(lo: c_int, hi: c_int) {
     }
 }
 
+/// Settles a pending open before a call that may change file contents or names (a write-open, rename,
+/// unlink, truncate): its stat must describe what was read, not what this call leaves.
+#[inline]
+fn settle_pending() {
+    if state::pending_fd() >= 0 {
+        let e = errno();
+        drop(lock());
+        set_errno(e);
+    }
+}
+
+#[inline]
+fn writes(flags: c_int) -> bool {
+    flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+}
+
 /// The program's own stat of `fd` succeeded: the pending open on it takes it.
 #[inline]
 unsafe fn stat_seen(fd: c_int, st: *const Stat) {
@@ -275,6 +291,9 @@ macro_rules! open_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            if writes(flags) {
+                settle_pending();
+            }
             let fd = call_real!($name: OpenFn, -1, (path, flags, mode));
             if fd >= 0 {
                 note_open(AT_FDCWD, path, flags, fd);
@@ -290,6 +309,9 @@ macro_rules! open2_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
+            if writes(flags) {
+                settle_pending();
+            }
             let fd = call_real!($name: Open2Fn, -1, (path, flags));
             if fd >= 0 {
                 note_open(AT_FDCWD, path, flags, fd);
@@ -305,6 +327,9 @@ macro_rules! openat_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+            if writes(flags) {
+                settle_pending();
+            }
             let fd = call_real!($name: OpenatFn, -1, (dirfd, path, flags, mode));
             if fd >= 0 {
                 note_open(dirfd, path, flags, fd);
@@ -320,6 +345,9 @@ macro_rules! openat2_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
+            if writes(flags) {
+                settle_pending();
+            }
             let fd = call_real!($name: Openat2Fn, -1, (dirfd, path, flags));
             if fd >= 0 {
                 note_open(dirfd, path, flags, fd);
@@ -335,6 +363,7 @@ macro_rules! creat_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: c_uint) -> c_int {
+            settle_pending();
             let fd = call_real!($name: CreatFn, -1, (path, mode));
             if fd >= 0 {
                 note_open(AT_FDCWD, path, sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC, fd);
@@ -418,6 +447,9 @@ macro_rules! fopen_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut c_void {
+            if writes(fopen_flags(mode)) {
+                settle_pending();
+            }
             let f = call_real!($name: FopenFn, core::ptr::null_mut(), (path, mode));
             if !f.is_null() && active() {
                 note_open(AT_FDCWD, path, fopen_flags(mode), fileno(f));
@@ -433,6 +465,7 @@ macro_rules! freopen_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char, s: *mut c_void) -> *mut c_void {
+            settle_pending();
             let f = call_real!($name: FreopenFn, core::ptr::null_mut(), (path, mode, s));
             if !f.is_null() && !path.is_null() && active() {
                 note_open(AT_FDCWD, path, fopen_flags(mode), fileno(f));
@@ -448,6 +481,7 @@ freopen_hook!(freopen64);
 
 #[no_mangle]
 pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int {
+    settle_pending();
     let r = call_real!(rename: Path2Fn, -1, (from, to));
     if r == 0 {
         note_two(Two::Rename, AT_FDCWD, from, AT_FDCWD, to);
@@ -457,6 +491,7 @@ pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int
 
 #[no_mangle]
 pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char) -> c_int {
+    settle_pending();
     let r = call_real!(renameat: At2Fn, -1, (d1, from, d2, to));
     if r == 0 {
         note_two(Two::Rename, d1, from, d2, to);
@@ -466,6 +501,7 @@ pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to:
 
 #[no_mangle]
 pub unsafe extern "C" fn renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) -> c_int {
+    settle_pending();
     let r = call_real!(renameat2: At2FlFn, -1, (d1, from, d2, to, fl));
     if r == 0 {
         note_renameat2(d1, from, d2, to, fl);
@@ -522,6 +558,7 @@ pub unsafe extern "C" fn symlinkat(target: *const c_char, d: c_int, to: *const c
 
 #[no_mangle]
 pub unsafe extern "C" fn unlink(path: *const c_char) -> c_int {
+    settle_pending();
     let r = call_real!(unlink: Path1Fn, -1, (path));
     if r == 0 {
         note_one(One::Unlink(0), AT_FDCWD, path);
@@ -531,6 +568,7 @@ pub unsafe extern "C" fn unlink(path: *const c_char) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn rmdir(path: *const c_char) -> c_int {
+    settle_pending();
     let r = call_real!(rmdir: Path1Fn, -1, (path));
     if r == 0 {
         note_one(One::Unlink(evflags::UNLINK_DIR), AT_FDCWD, path);
@@ -540,6 +578,7 @@ pub unsafe extern "C" fn rmdir(path: *const c_char) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn unlinkat(d: c_int, path: *const c_char, fl: c_int) -> c_int {
+    settle_pending();
     let r = call_real!(unlinkat: At1Fn, -1, (d, path, fl));
     if r == 0 {
         let f = if fl & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
@@ -552,6 +591,7 @@ macro_rules! truncate_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, len: i64) -> c_int {
+            settle_pending();
             let r = call_real!($name: TruncFn, -1, (path, len));
             if r == 0 {
                 note_one(One::Truncate, AT_FDCWD, path);
@@ -567,6 +607,7 @@ macro_rules! ftruncate_hook {
     ($name:ident) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(fd: c_int, len: i64) -> c_int {
+            settle_pending();
             let r = call_real!($name: FtruncFn, -1, (fd, len));
             if r == 0 {
                 note_ftruncate(fd);
@@ -784,6 +825,7 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
     if !active() {
         return fwd(n);
     }
+    settle_pending(); // cheap when nothing is pending; every file call decoded below may change files
     if nr == N::OPEN || nr == N::CREAT {
         let r = fwd(n);
         let fl = if nr == N::CREAT { sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC } else { a2 as c_int };
