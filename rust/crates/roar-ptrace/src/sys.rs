@@ -67,40 +67,7 @@ pub struct IoVec {
     pub len: usize,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct StatxTimestamp {
-    pub tv_sec: i64,
-    pub tv_nsec: u32,
-    pub reserved: i32,
-}
-
-/// `struct statx` (include/uapi/linux/stat.h), identical on every architecture.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct Statx {
-    pub mask: u32,
-    pub blksize: u32,
-    pub attributes: u64,
-    pub nlink: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub mode: u16,
-    pub spare0: u16,
-    pub ino: u64,
-    pub size: u64,
-    pub blocks: u64,
-    pub attributes_mask: u64,
-    pub atime: StatxTimestamp,
-    pub btime: StatxTimestamp,
-    pub ctime: StatxTimestamp,
-    pub mtime: StatxTimestamp,
-    pub rdev_major: u32,
-    pub rdev_minor: u32,
-    pub dev_major: u32,
-    pub dev_minor: u32,
-    pub spare: [u64; 14],
-}
+pub use roar_sys::{makedev, Statx};
 
 /// `struct ptrace_syscall_info` with the seccomp/entry layout (exit reuses the first union words).
 #[repr(C)]
@@ -276,8 +243,3 @@ pub fn wstopsig(s: c_int) -> c_int {
     (s >> 8) & 0xff
 }
 
-/// glibc's `makedev`, so `dev` matches what `stat(2)`/Node report as `st_dev`.
-pub fn makedev(major: u32, minor: u32) -> u64 {
-    let (ma, mi) = (major as u64, minor as u64);
-    ((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff)
-}
