@@ -1,6 +1,7 @@
 /**
  * The C ABI of libroar_ptrace (rust/crates/roar-ptrace/src/lib.rs): probe, and runs (plain ptrace or hybrid)
- * started on a native thread and polled (`roar_ptrace_start` / `roar_ptrace_poll`).
+ * started on a native thread (`roar_ptrace_start`), awaited through a pipe (`roar_ptrace_done_fd`) and
+ * collected with `roar_ptrace_poll`.
  */
 import { dlopen, FFIType } from "bun:ffi";
 
@@ -59,6 +60,8 @@ export const ptraceSymbols = {
     ],
     returns: FFIType.i32,
   },
+  /** The read end of a pipe that reaches end of file when the run has finished (-1 if taken); caller closes. */
+  roar_ptrace_done_fd: { args: [FFIType.i32], returns: FFIType.i32 },
   /** 1 = finished (result filled, handle freed), 0 = running, < 0 = unknown handle; writes the top pid. */
   roar_ptrace_poll: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 } as const;

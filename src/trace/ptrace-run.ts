@@ -1,9 +1,10 @@
 /**
  * Running libroar_ptrace for the ptrace and hybrid backends. The library runs each trace on a native thread of
  * its own (all ptrace requests must come from the thread that forked the tracee), so Bun's main thread stays
- * free to forward signals; it polls the run for the top pid and for the end, then builds a TraceOutcome.
+ * free to forward signals; it waits for the end on a pipe the run's thread closes, then builds a TraceOutcome.
  * (A Worker would do too, but costs ~10 ms to start on every `roar run`; a native thread ~50 µs.)
  */
+import { closeSync, read } from "node:fs";
 import { constants } from "node:os";
 import { openPtraceLibrary, type PtraceLibrary, parseRunResult, RESULT_SIZE, type RunResult } from "./ptrace-ffi.ts";
 import type { RunningTrace, TraceOutcome } from "./types.ts";
@@ -39,7 +40,7 @@ function nonEmpty(b: Uint8Array): Uint8Array {
   return b.length > 0 ? b : new Uint8Array(1);
 }
 
-/** How often the main thread looks at the run: the end of a trace is noticed within this many ms. */
+/** Without a done pipe, how often the main thread looks at the run. */
 const POLL_MS = 1;
 
 export function runInPtraceThread(
@@ -87,21 +88,48 @@ export function runInPtraceThread(
 
   const pidCell = new Int32Array(1);
   const result = new Uint8Array(RESULT_SIZE);
+  const collect = (): TraceOutcome | null => {
+    const state = lib.symbols.roar_ptrace_poll(handle, pidCell, result);
+    notePid(pidCell[0] ?? 0);
+    if (state === 0) return null;
+    finished = true;
+    if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
+    if (state < 0) throw new Error(`${label} tracer: lost track of run ${handle}`);
+    return buildOutcome(parseRunResult(result));
+  };
+  // roar_ptrace_start returned once the pid was known: signals can be forwarded from now on (and a command
+  // that could not start may already be over).
+  let early: TraceOutcome | null = null;
+  let earlyError: unknown = null;
+  try {
+    early = collect();
+  } catch (error) {
+    earlyError = error;
+  }
   const done = new Promise<TraceOutcome>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const state = lib.symbols.roar_ptrace_poll(handle, pidCell, result);
-      notePid(pidCell[0] ?? 0);
-      if (state === 0) return;
-      clearInterval(timer);
-      finished = true;
-      if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
-      if (state < 0) return reject(new Error(`${label} tracer: lost track of run ${handle}`));
+    if (early || earlyError) return early ? resolve(early) : reject(earlyError);
+    const settle = () => {
       try {
-        resolve(buildOutcome(parseRunResult(result)));
+        const outcome = collect();
+        if (outcome) resolve(outcome);
+        return outcome !== null;
       } catch (error) {
         reject(error);
+        return true;
       }
-    }, POLL_MS);
+    };
+    const doneFd = lib.symbols.roar_ptrace_done_fd(handle);
+    if (doneFd >= 0) {
+      // A blocking read on Bun's thread pool: end of file the moment the run's thread finishes.
+      read(doneFd, Buffer.alloc(1), 0, 1, null, () => {
+        closeSync(doneFd);
+        if (!settle()) reject(new Error(`${label} tracer: run ${handle} signalled its end but has no result`));
+      });
+    } else {
+      const timer = setInterval(() => {
+        if (settle()) clearInterval(timer);
+      }, POLL_MS);
+    }
   });
 
   return {

@@ -188,8 +188,8 @@ pub unsafe extern "C" fn roar_ptrace_run_hybrid(
     0
 }
 
-/// Starts a run on a native thread of its own (see background.rs) and returns at once: a handle > 0, or a
-/// negative errno. Arguments as `roar_ptrace_run`, plus `spec`/`spec_len` as `roar_ptrace_run_hybrid`
+/// Starts a run on a native thread of its own (see background.rs) and returns once the command's pid is
+/// known (a fraction of a millisecond): a handle > 0, or a negative errno. Arguments as `roar_ptrace_run`, plus `spec`/`spec_len` as `roar_ptrace_run_hybrid`
 /// (`spec_len` 0 = plain ptrace). Every input is copied before returning.
 ///
 /// # Safety
@@ -218,6 +218,14 @@ pub unsafe extern "C" fn roar_ptrace_start(
         }
     };
     background::start(req, spec)
+}
+
+/// The read end of a pipe that reaches end of file when the run started by `roar_ptrace_start` has
+/// finished, so the caller can wait without polling; -1 when already taken or for an unknown handle. The
+/// caller closes it.
+#[no_mangle]
+pub extern "C" fn roar_ptrace_done_fd(handle: i32) -> i32 {
+    background::done_fd(handle)
 }
 
 /// Polls a run started by `roar_ptrace_start`: writes the top pid (0 = not yet, -1 = never started) to
