@@ -22,8 +22,11 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Vec<u8>) -> bool {
     }
     let mut chunk = [0u8; PAGE as usize];
     let mut at = addr;
+    // Most paths are short: a first read of 256 bytes copies less than the rest of the page would.
+    let mut step = 256u64;
     while out.len() < MAX_STR {
-        let want = (PAGE - (at % PAGE)) as usize;
+        let want = (step.min(PAGE - (at % PAGE))) as usize;
+        step = PAGE;
         let n = readv(pid, at, &mut chunk[..want]);
         if n <= 0 {
             return false;
