@@ -44,6 +44,28 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   return f;
 }
 
+/**
+ * Applies a directory rename to the files known under `from`: each moves to the same place under `to`, as a
+ * renamed file does (written at its new name; a file that existed before the job is gone from the old one).
+ * Returns false when no known file lies under `from` (then it is treated as a file rename).
+ */
+function moveTree(files: Map<string, PathFacts>, from: string, to: string): boolean {
+  const prefix = `${from}/`;
+  const inside = [...files.keys()].filter((p) => p.startsWith(prefix));
+  for (const oldPath of inside) {
+    const old = files.get(oldPath);
+    if (!old) continue;
+    const moved = facts(files, to + oldPath.slice(from.length));
+    moved.written = true;
+    moved.deleted = false;
+    moved.maybeWritten = false;
+    if (!old.written) old.deleted = true;
+    old.written = false;
+    old.maybeWritten = false;
+  }
+  return inside.length > 0;
+}
+
 /** Events in global order: (ts, pid, seq). */
 export function orderEvents(events: readonly TraceEvent[]): TraceEvent[] {
   return [...events].sort((a, b) => a.ts - b.ts || a.pid - b.pid || a.seq - b.seq);
@@ -113,6 +135,8 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         break;
       }
       case "rename": {
+        // A directory renamed into place (tmp dir → final name): every file known under it moves along.
+        if (!files.has(e.from) && moveTree(files, e.from, e.to)) break;
         const from = facts(files, e.from);
         const to = facts(files, e.to);
         // What was at `to` before is replaced; the content moves with the name.

@@ -187,6 +187,27 @@ os.rename("final.txt.tmp", "final.txt")
     ]);
   });
 
+  test("files written into a directory that is then renamed into place are outputs under its final name", async () => {
+    const script = [
+      "import os",
+      "os.makedirs('model.tmp')",
+      "fd = os.open('model.tmp', os.O_RDONLY | os.O_DIRECTORY)",
+      "for name in ['a.bin', 'b.json']:",
+      "    w = os.open(name, os.O_WRONLY | os.O_CREAT, dir_fd=fd)",
+      "    os.write(w, name.encode())",
+      "    os.close(w)",
+      "os.rename('model.tmp', 'model')",
+      "w = os.open('c.txt', os.O_WRONLY | os.O_CREAT, dir_fd=fd)",
+      "os.write(w, b'after')",
+      "os.close(w)",
+    ].join("\n");
+    const repo = await initRepo({ "save.py": `${script}\n` });
+    const { code, job } = await runJson(repo, ["python3", "save.py"]);
+    expect(code).toBe(0);
+    expect(job.outputs.map((o) => o.path).sort()).toEqual(["model/a.bin", "model/b.json", "model/c.txt"]);
+    expect(job.outputs.find((o) => o.path === "model/c.txt")?.blake3).toBe(b3sum(join(repo, "model/c.txt")));
+  });
+
   test("files the job creates (sqlite, append, mkstemp + rename) are outputs, never inputs", async () => {
     const script = `import sqlite3, tempfile, os
 c = sqlite3.connect("db.sqlite"); c.execute("create table t(x)"); c.commit(); c.close()

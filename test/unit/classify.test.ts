@@ -55,6 +55,21 @@ describe("classifyEvents", () => {
     expect(facts(events)).toEqual({ read: [], written: ["/p/out"], deleted: ["/p/old"] });
   });
 
+  test("a directory renamed into place takes the files written inside it along", () => {
+    const events: TraceEvent[] = [
+      open("/p/in.txt", 0, st),
+      open("/p/model.tmp/weights.bin", OpenFlags.WRONLY | OpenFlags.CREAT),
+      open("/p/model.tmp/config.json", OpenFlags.WRONLY | OpenFlags.CREAT),
+      { kind: "rename", ...base(), from: "/p/model.tmp", to: "/p/model" },
+      open("/p/model/extra.txt", OpenFlags.WRONLY | OpenFlags.CREAT),
+    ];
+    expect(facts(events)).toEqual({
+      read: ["/p/in.txt"],
+      written: ["/p/model/config.json", "/p/model/extra.txt", "/p/model/weights.bin"],
+      deleted: [],
+    });
+  });
+
   test("O_RDWR without truncation is a read that may have written", () => {
     const c = classifyEvents([open("/p/db", OpenFlags.RDWR, st)]);
     expect(c.files.get("/p/db")).toMatchObject({ read: true, written: false, maybeWritten: true });

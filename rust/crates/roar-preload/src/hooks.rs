@@ -138,7 +138,11 @@ unsafe fn note_two(kind: Two, d1: c_int, p1: *const c_char, d2: c_int, p2: *cons
         if n1 > 0 && n2 > 0 {
             let (a, b) = (&s.a[..n1], &s.b[..n2]);
             match kind {
-                Two::Rename => l.out.push(ts, |buf, pid, seq, ts| rec::rename(buf, pid, seq, ts, a, b)),
+                Two::Rename => {
+                    l.out.push(ts, |buf, pid, seq, ts| rec::rename(buf, pid, seq, ts, a, b));
+                    // It may have been a directory that cached descriptor paths point into.
+                    state::forget_fds(0, i32::MAX);
+                }
                 Two::Link => l.out.push(ts, |buf, pid, seq, ts| rec::link(buf, pid, seq, ts, a, b, 0)),
                 Two::Symlink => l.out.push(ts, |buf, pid, seq, ts| {
                     rec::link(buf, pid, seq, ts, a, b, evflags::LINK_SYMLINK)
