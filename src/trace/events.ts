@@ -260,6 +260,14 @@ function record(): TraceEvent {
   return e;
 }
 
+/** The HEADER record a stream starts with, encoded as the tracers encode it (see rust/crates/roar-events). */
+export function headerRecord(backend: string): Uint8Array {
+  const name = new TextEncoder().encode(backend);
+  if (name.length > 31 || TRACER_ABI_VERSION > 127) throw new Error("header record: name or ABI version too long");
+  // fixarray(6) [kind 0, pid 0, seq 0, ts 0, abi (positive fixint), backend (fixstr)]
+  return Uint8Array.of(0x96, EventKind.HEADER, 0, 0, 0, TRACER_ABI_VERSION, 0xa0 | name.length, ...name);
+}
+
 /**
  * Decodes every whole record of `bytes` into `events`; returns how many bytes they took (the rest is a
  * record cut by the end of the input).

@@ -10,9 +10,8 @@
  * (spool `<eventsPath>.preload.spool`), the coverage log at `<eventsPath>.coverage`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { pack } from "msgpackr";
-import { EventKind, TRACER_ABI_VERSION } from "../schema/events.ts";
-import { decodeStream, FileTail } from "./events.ts";
+import { TRACER_ABI_VERSION } from "../schema/events.ts";
+import { decodeStream, FileTail, headerRecord } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
 import { collectEvents, incompleteReasons, preloadBackend, removeSpool, TAIL_POLL_MS } from "./preload.ts";
@@ -96,7 +95,7 @@ function start(request: TraceRequest): RunningTrace {
   mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
   // The preload stream starts with its HEADER, as the preload supervisor would write it; the file may
   // otherwise stay empty (a tree with no covered process), which the decoder would take for a cut record.
-  writeFileSync(paths.preloadEvents, pack([EventKind.HEADER, 0, 0, 0, TRACER_ABI_VERSION, "preload"]), {
+  writeFileSync(paths.preloadEvents, headerRecord("preload"), {
     mode: 0o600,
   });
   const message = {

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { pack } from "msgpackr";
-import { decodeStream, StreamDecoder } from "../../src/trace/events.ts";
+import { TRACER_ABI_VERSION } from "../../src/schema/events.ts";
+import { decodeStream, headerRecord, StreamDecoder } from "../../src/trace/events.ts";
 
 /** A stream as the tracers write it: concatenated msgpack records (encoded here by msgpackr, the reference). */
 function stream(n: number): Buffer {
@@ -99,4 +100,11 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
   expect(events[7]).toMatchObject({ path: "/x\udcff\udcfe", fd: -1, stat: null });
   expect(events[13]).toMatchObject({ reason: "static_binary", detail: "/w/static" });
   expect(events[15]).toMatchObject({ kind: "open", path: "/w/newer" });
+});
+
+test("the header record roar writes itself is byte for byte what msgpackr encodes", () => {
+  expect(Buffer.from(headerRecord("preload"))).toEqual(pack([0, 0, 0, 0, TRACER_ABI_VERSION, "preload"]));
+  expect(decodeStream(headerRecord("preload")).events).toEqual([
+    { kind: "header", pid: 0, seq: 0, ts: 0, abi: TRACER_ABI_VERSION, backend: "preload" },
+  ]);
 });
