@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, roar, roarJson, tempRepo } from "../helpers/cli.ts";
+import { commitAll, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 
 interface Status {
   schemaVersion: number;
@@ -46,8 +46,53 @@ test("roar tracer set-default validates and writes tracer.default", async () => 
 });
 
 // Read-only opens reach the ptrace backend through a seccomp listener (Linux ≥ 5.5) or, with
-// ROAR_PTRACE_NOTIFY=0 (and on older kernels), as ptrace stops: both must record the same job.
+// ROAR_PTRACE_NOTIFY=0 (and on older kernels), as ptrace stops: both must record the same job. The same
+// holds for a static program under hybrid, whose injected filter has a listener or not.
+let staticCopy: string | null | undefined;
+function buildStaticCopy(): string | null {
+  if (staticCopy !== undefined) return staticCopy;
+  const dir = tempDir("roar-static-copy-");
+  writeFileSync(
+    join(dir, "copy.c"),
+    [
+      "#include <fcntl.h>",
+      "#include <unistd.h>",
+      "int main(int argc, char **argv) {",
+      "  char buf[4096]; int in = open(argv[1], O_RDONLY); if (in < 0) return 2;",
+      "  int out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644); if (out < 0) return 3;",
+      "  ssize_t n; while ((n = read(in, buf, sizeof buf)) > 0) if (write(out, buf, n) != n) return 4;",
+      "  return close(out) != 0;",
+      "}",
+    ].join("\n"),
+  );
+  const cc = Bun.spawnSync(["cc", "-O1", "-static", "-o", join(dir, "copy"), join(dir, "copy.c")], { stderr: "pipe" });
+  staticCopy = cc.exitCode === 0 ? join(dir, "copy") : null;
+  return staticCopy;
+}
+
 for (const notify of ["1", "0"]) {
+  test(`hybrid records a static program's input and output with the injected listener ${notify === "1" ? "on" : "off"}`, async () => {
+    const copy = buildStaticCopy();
+    expect(copy).not.toBeNull();
+    const repo = tempRepo({ "in.txt": "static input\n" });
+    await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "roar init");
+    const r = await roar(["run", "--tracer", "hybrid", "--json", copy ?? "", "in.txt", "out.txt"], {
+      cwd: repo,
+      env: { ROAR_PTRACE_NOTIFY: notify },
+    });
+    expect(r.code).toBe(0);
+    const job = JSON.parse(r.stdout) as {
+      inputs: { path: string }[];
+      outputs: { path: string }[];
+      trace: { backend: string; complete: boolean };
+    };
+    expect(job.trace).toMatchObject({ backend: "hybrid", complete: true });
+    expect(job.inputs.map((i) => i.path)).toEqual(["in.txt"]);
+    expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
+    expect(readFileSync(join(repo, "out.txt"), "utf8")).toBe("static input\n");
+  });
+
   test(`ptrace records inputs and outputs with the seccomp listener ${notify === "1" ? "on" : "off"}`, async () => {
     const repo = tempRepo({
       "copy.py": "import sys\ndata = open(sys.argv[1], 'rb').read()\nopen(sys.argv[2], 'wb').write(data[::-1])\n",

@@ -2,8 +2,9 @@
 //! tree (fork/clone/exec/exit events, plus a seccomp filter that stops on a few rare syscalls preload cannot
 //! see). At each exec stop — the new image is mapped but not one instruction of it has run — it decides
 //! whether preload covers the image. Covered processes run free (`PTRACE_CONT`, no further stops); the
-//! others are stepped with `PTRACE_SYSCALL` and get the full path-syscall treatment of the ptrace tracer
-//! (see tracer.rs). The decision is taken again at every exec, so a static shell's dynamic children go back
+//! others are stepped with `PTRACE_SYSCALL` until the full path-syscall filter (with a listener for
+//! read-only opens where the kernel allows) is injected at their execve's exit stop (see inject.rs), and get
+//! the full treatment of the ptrace tracer (see tracer.rs). The decision is taken again at every exec, so a static shell's dynamic children go back
 //! to preload.
 //!
 //! Besides the event stream, the tracer writes a **coverage log** (text, one line per decision) that the TS

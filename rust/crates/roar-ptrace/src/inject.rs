@@ -4,6 +4,9 @@
 //! the BPF program is written below the stack pointer, a `syscall` instruction over the entry point, the
 //! tracee runs `seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)` between two syscall stops, then code and
 //! registers are put back. Filters are inherited by children, so this happens once per uncovered subtree.
+//! Where the kernel allows it the injected filter has a user-notification listener (read-only opens then
+//! do not stop the process, as in plain ptrace mode): the tracer takes its copy with pidfd_getfd and closes
+//! the tracee's with a second injected call.
 //! Any failure leaves the process as it was and the caller keeps stepping it with PTRACE_SYSCALL.
 //! x86_64 only for now: other arches always report "not injected" (stepping still records everything).
 
@@ -26,6 +29,7 @@ mod imp {
     const RIP: usize = 16;
     const RSP: usize = 19;
     const SYS_SECCOMP: u64 = 317;
+    const SYS_CLOSE: u64 = 3;
 
     fn call(req: c_int, pid: i32, addr: u64, data: usize) -> c_long {
         unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
@@ -73,7 +77,9 @@ mod imp {
     }
 
     pub enum Injected {
-        Yes,
+        /// Installed; with the tracer's own copy of the filter's user-notification listener when it has one
+        /// (read-only opens then reach the tracer without stopping the process, see notify.rs).
+        Yes(Option<crate::notify::Listener>),
         /// Not installed; the process is as before. `Some(sig)`: a signal stop interrupted the attempt and
         /// must be delivered when the caller resumes the process.
         No(Option<c_int>),
@@ -81,62 +87,95 @@ mod imp {
         Gone(c_int),
     }
 
-    pub fn install_full_filter(pid: i32) -> Injected {
-        let prog: Vec<SockFilter> = filter::build();
-        let Some(saved) = getregs(pid) else { return Injected::No(None) };
+    /// Runs one system call in the tracee, stopped at a syscall-exit stop with `saved` registers: a `syscall`
+    /// instruction is written over the code at the instruction pointer, the call runs between its entry and
+    /// exit stops, then code and registers are put back. Returns the call's result (rax).
+    fn inject_syscall(pid: i32, saved: &[u64; NREGS], nr: u64, args: [u64; 3]) -> Result<u64, Injected> {
         let ip = saved[RIP];
-        // Below the red zone, 16-byte aligned: [sock_fprog (16 bytes)][instructions].
+        let Some(code) = peek(pid, ip) else { return Err(Injected::No(None)) };
+        if !poke(pid, ip, (code & !0xffff) | 0x050f) {
+            return Err(Injected::No(None));
+        }
+        let restore = |pid: i32| poke(pid, ip, code) && setregs(pid, saved);
+        let mut r = *saved;
+        r[RAX] = nr;
+        r[ORIG_RAX] = u64::MAX;
+        r[RDI] = args[0];
+        r[RSI] = args[1];
+        r[RDX] = args[2];
+        if !setregs(pid, &r) {
+            restore(pid);
+            return Err(Injected::No(None));
+        }
+        // entry stop of the injected call, then its exit stop
+        for _ in 0..2 {
+            if call(sys::PTRACE_SYSCALL, pid, 0, 0) < 0 {
+                restore(pid);
+                return Err(Injected::No(None));
+            }
+            match wait_stop(pid) {
+                Stop::Syscall => {}
+                Stop::Exited(st) => return Err(Injected::Gone(st)),
+                Stop::Signal(sig) => {
+                    // A signal arrived first: undo, let the caller deliver it (the call did not complete
+                    // unless the exit stop was reached).
+                    restore(pid);
+                    return Err(Injected::No(Some(sig)));
+                }
+            }
+        }
+        let result = getregs(pid).map(|r| r[RAX]);
+        if !restore(pid) {
+            return Err(Injected::No(None));
+        }
+        result.ok_or(Injected::No(None))
+    }
+
+    /// Writes `prog` and its sock_fprog below the red zone (16-byte aligned); returns the sock_fprog address.
+    fn write_program(pid: i32, saved: &[u64; NREGS], prog: &[SockFilter]) -> Option<u64> {
         let bytes = 16 + prog.len() * 8;
         let base = (saved[RSP] - 4096 - bytes as u64) & !15;
         let mut words: Vec<u64> = vec![prog.len() as u64, base + 16];
         words.extend(prog.iter().map(|f| {
             f.code as u64 | (f.jt as u64) << 16 | (f.jf as u64) << 24 | (f.k as u64) << 32
         }));
-        for (i, w) in words.iter().enumerate() {
-            if !poke(pid, base + 8 * i as u64, *w) {
-                return Injected::No(None);
-            }
-        }
-        let Some(code) = peek(pid, ip) else { return Injected::No(None) };
-        if !poke(pid, ip, (code & !0xffff) | 0x050f) {
-            return Injected::No(None);
-        }
-        let restore = |pid: i32| poke(pid, ip, code) && setregs(pid, &saved);
-        let mut r = saved;
-        r[RAX] = SYS_SECCOMP;
-        r[ORIG_RAX] = u64::MAX;
-        r[RDI] = sys::SECCOMP_SET_MODE_FILTER as u64;
-        r[RSI] = 0;
-        r[RDX] = base;
-        if !setregs(pid, &r) {
-            restore(pid);
-            return Injected::No(None);
-        }
-        // entry stop of our seccomp(), then its exit stop
-        for _ in 0..2 {
-            if call(sys::PTRACE_SYSCALL, pid, 0, 0) < 0 {
-                restore(pid);
-                return Injected::No(None);
-            }
-            match wait_stop(pid) {
-                Stop::Syscall => {}
-                Stop::Exited(st) => return Injected::Gone(st),
-                Stop::Signal(sig) => {
-                    // A signal arrived first: undo, let the caller deliver it (the filter is not installed
-                    // unless the exit stop was reached, which is what we check below).
-                    restore(pid);
-                    return Injected::No(Some(sig));
+        words.iter().enumerate().all(|(i, w)| poke(pid, base + 8 * i as u64, *w)).then_some(base)
+    }
+
+    /// Stacks the full filter on `pid`: the one with a user-notification listener when `listener` and the
+    /// kernel allow it (the tracee's copy of the listener fd is then taken and closed), else the one that
+    /// stops on every path syscall.
+    pub fn install_full_filter(pid: i32, listener: bool) -> Injected {
+        let Some(saved) = getregs(pid) else { return Injected::No(None) };
+        if listener {
+            let prog = filter::build_notify();
+            let Some(fprog) = write_program(pid, &saved, &prog) else { return Injected::No(None) };
+            let flags = sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
+            match inject_syscall(pid, &saved, SYS_SECCOMP, [sys::SECCOMP_SET_MODE_FILTER as u64, flags, fprog]) {
+                Ok(fd) if (fd as i64) >= 0 => {
+                    let ours = crate::notify::acquire(pid, fd as i32);
+                    // The tracee must not keep (or see) the listener: close its copy.
+                    return match inject_syscall(pid, &saved, SYS_CLOSE, [fd, 0, 0]) {
+                        Err(Injected::Gone(st)) => {
+                            if let Some(l) = ours {
+                                unsafe { sys::close(l.fd) };
+                            }
+                            Injected::Gone(st)
+                        }
+                        // Installed either way; a copy left open in the tracee is CLOEXEC.
+                        _ => Injected::Yes(ours),
+                    };
                 }
+                Ok(_) => {} // refused (EBUSY: a listener above; EINVAL: an old kernel): the plain filter
+                Err(e) => return e,
             }
         }
-        let result = getregs(pid).map(|r| r[RAX]);
-        if !restore(pid) {
-            return Injected::No(None);
-        }
-        if result == Some(0) {
-            Injected::Yes
-        } else {
-            Injected::No(None)
+        let prog = filter::build();
+        let Some(fprog) = write_program(pid, &saved, &prog) else { return Injected::No(None) };
+        match inject_syscall(pid, &saved, SYS_SECCOMP, [sys::SECCOMP_SET_MODE_FILTER as u64, 0, fprog]) {
+            Ok(0) => Injected::Yes(None),
+            Ok(_) => Injected::No(None),
+            Err(e) => e,
         }
     }
 }
@@ -146,12 +185,12 @@ mod imp {
     pub enum Injected {
         No(Option<std::ffi::c_int>),
         #[allow(dead_code)]
-        Yes,
+        Yes(Option<crate::notify::Listener>),
         #[allow(dead_code)]
         Gone(std::ffi::c_int),
     }
 
-    pub fn install_full_filter(_pid: i32) -> Injected {
+    pub fn install_full_filter(_pid: i32, _listener: bool) -> Injected {
         Injected::No(None)
     }
 }

@@ -101,6 +101,10 @@ struct Tracer {
     path_a: Vec<u8>,
     path_b: Vec<u8>,
     hybrid: Option<Hybrid>,
+    /// Seccomp listeners can be used here (see notify.rs).
+    notify_ok: bool,
+    /// Hybrid: listeners of filters injected since run_loop last looked, for it to serve.
+    new_listeners: Vec<notify::Listener>,
 }
 
 fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
@@ -346,7 +350,8 @@ impl Tracer {
     /// A read-only open sent to the listener (see notify.rs); the tracee waits until this returns.
     fn on_notify(&mut self, n: &notify::Notif) {
         let tid = n.pid as i32;
-        if n.arch != arch::AUDIT_ARCH {
+        // Hybrid: a process preload covers, under a filter inherited from an uncovered ancestor, is preload's.
+        if n.arch != arch::AUDIT_ARCH || !self.owns(tid) {
             return;
         }
         let a = n.args;
@@ -442,12 +447,14 @@ impl Tracer {
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.inject = false;
         }
-        match inject::install_full_filter(tid) {
-            inject::Injected::Yes => {
+        match inject::install_full_filter(tid, self.notify_ok) {
+            inject::Injected::Yes(listener) => {
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.strict = true;
                     t.step = false;
                 }
+                // served from a thread of its own, started by run_loop once this stop is handled
+                self.new_listeners.extend(listener);
                 self.resume(tid, 0)
             }
             inject::Injected::No(sig) => self.resume(tid, sig.unwrap_or(0)),
@@ -708,7 +715,7 @@ fn with<R>(shared: &Shared, f: impl FnOnce(&mut Tracer) -> R) -> Option<R> {
 
 /// The ptrace side: every stop and exit of the traced tree, until nothing is left. The lock is not held
 /// while waiting, so the listener thread can record opens meanwhile.
-fn run_loop(shared: &Shared) {
+fn run_loop(shared: &Shared, servers: &mut Vec<notify::Server>) {
     while with(shared, |t| t.anything_left()).unwrap_or(false) {
         // Blocking wait only: busy-polling with WNOHANG was measured slower here (2 cores, the spinning
         // tracer competes with the tracees).
@@ -720,7 +727,32 @@ fn run_loop(shared: &Shared) {
                 _ => break, // ECHILD: nothing left that we trace
             }
         }
-        with(shared, |t| t.on_wait(tid, st));
+        let fresh = with(shared, |t| {
+            t.on_wait(tid, st);
+            std::mem::take(&mut t.new_listeners)
+        });
+        for listener in fresh.into_iter().flatten() {
+            serve(shared, listener, servers);
+        }
+    }
+}
+
+/// Starts a listener's thread (see notify.rs). When no thread can be started the listener is closed: the
+/// tracee's read-only opens then fail with ENOSYS rather than hang.
+fn serve(shared: &Shared, listener: notify::Listener, servers: &mut Vec<notify::Server>) -> bool {
+    let shared = shared.clone();
+    let fd = listener.fd;
+    match notify::Server::start(listener, move |n| {
+        with(&shared, |t| t.on_notify(n));
+    }) {
+        Some(server) => {
+            servers.push(server);
+            true
+        }
+        None => {
+            unsafe { sys::close(fd) };
+            false
+        }
     }
 }
 
@@ -787,7 +819,8 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
     };
     let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
     // Hybrid mode leaves opens to preload; its injected full filters stay ptrace-only (see inject.rs).
-    let notify_filter = (spec.is_none() && notify::usable()).then(crate::filter::build_notify);
+    let notify_ok = notify::usable();
+    let notify_filter = (spec.is_none() && notify_ok).then(crate::filter::build_notify);
     let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
@@ -865,6 +898,8 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
             let cov = Coverage::new(spec.coverage_path.clone());
             Hybrid { spec, cov }
         }),
+        notify_ok,
+        new_listeners: Vec::new(),
     };
     tracer
         .tasks
@@ -872,24 +907,20 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
     tracer.procs.insert(pid, Proc { ppid: me, cwd: Some(cwd), foreign_reported: false });
     let shared: Shared = Arc::new(Mutex::new(Some(tracer)));
     let listener = child_listener.and_then(|(_, fd)| if fd >= 0 { notify::acquire(pid, fd) } else { None });
+    let mut servers: Vec<notify::Server> = Vec::new();
     let mut listener_failed = false;
-    let server = listener.and_then(|l| {
-        let shared = shared.clone();
-        let server = notify::Server::start(l, move |n| {
-            with(&shared, |t| t.on_notify(n));
-        });
-        if server.is_none() {
-            // Nobody would answer the child's opens: stop it here rather than hang.
+    if let Some(l) = listener {
+        if !serve(&shared, l, &mut servers) {
+            // Nobody would answer the child's opens: stop it here rather than let it fail them.
             listener_failed = true;
             unsafe { sys::kill(pid, sys::SIGKILL) };
         }
-        server
-    });
+    }
     // The child is in its raise(SIGSTOP): continue without delivering it.
     with(&shared, |t| t.resume(pid, 0));
-    run_loop(&shared);
+    run_loop(&shared, &mut servers);
     let tracer = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    if let Some(server) = server {
+    for server in servers {
         server.stop();
     }
     let Some(tracer) = tracer else {
