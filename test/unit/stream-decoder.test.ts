@@ -103,7 +103,7 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
 });
 
 test("the header record roar writes itself is byte for byte what msgpackr encodes", () => {
-  expect(Buffer.from(headerRecord("preload"))).toEqual(pack([0, 0, 0, 0, TRACER_ABI_VERSION, "preload"]));
+  expect([...headerRecord("preload")]).toEqual([...pack([0, 0, 0, 0, TRACER_ABI_VERSION, "preload"])]);
   expect(decodeStream(headerRecord("preload")).events).toEqual([
     { kind: "header", pid: 0, seq: 0, ts: 0, abi: TRACER_ABI_VERSION, backend: "preload" },
   ]);
