@@ -35,11 +35,24 @@ export interface Classification {
   executables: Set<string>;
 }
 
+/** Per files map: every directory that has a known path below it (for directory renames). */
+const knownDirs = new WeakMap<Map<string, PathFacts>, Set<string>>();
+
 function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   let f = files.get(path);
   if (!f) {
     f = { path, read: false, written: false, maybeWritten: false, deleted: false, openStat: null };
     files.set(path, f);
+    let dirs = knownDirs.get(files);
+    if (!dirs) {
+      dirs = new Set();
+      knownDirs.set(files, dirs);
+    }
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      const dir = path.slice(0, i);
+      if (dirs.has(dir)) break; // its ancestors are in already
+      dirs.add(dir);
+    }
   }
   return f;
 }
@@ -50,11 +63,14 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
  * Returns false when no known file lies under `from` (then it is treated as a file rename).
  */
 function moveTree(files: Map<string, PathFacts>, from: string, to: string): boolean {
+  // Only a directory with known files below it is scanned: a job renaming many files stays linear.
+  if (!knownDirs.get(files)?.has(from)) return false;
   const prefix = `${from}/`;
   const inside = [...files.keys()].filter((p) => p.startsWith(prefix));
   for (const oldPath of inside) {
     const old = files.get(oldPath);
-    if (!old) continue;
+    // Files already gone (temporaries the job removed, inputs it deleted) do not move.
+    if (!old || old.deleted || !(old.written || old.read || old.maybeWritten)) continue;
     const moved = facts(files, to + oldPath.slice(from.length));
     moved.written = true;
     moved.deleted = false;
@@ -63,7 +79,7 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     old.written = false;
     old.maybeWritten = false;
   }
-  return inside.length > 0;
+  return true;
 }
 
 /** Events in global order: (ts, pid, seq). */

@@ -70,6 +70,24 @@ describe("classifyEvents", () => {
     });
   });
 
+  test("a renamed directory leaves its removed temporaries behind; plain file renames are unaffected", () => {
+    const events: TraceEvent[] = [
+      open("/p/model.tmp/weights", OpenFlags.WRONLY | OpenFlags.CREAT),
+      open("/p/model.tmp/scratch", OpenFlags.WRONLY | OpenFlags.CREAT),
+      { kind: "unlink", ...base(), path: "/p/model.tmp/scratch", flags: 0 },
+      { kind: "rename", ...base(), from: "/p/model.tmp", to: "/p/model" },
+    ];
+    expect(facts(events)).toEqual({ read: [], written: ["/p/model/weights"], deleted: [] });
+    const many: TraceEvent[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      many.push(open(`/p/in/${i}`, 0, st));
+      many.push({ kind: "rename", ...base(), from: `/p/old/${i}`, to: `/p/new/${i}` });
+    }
+    const c = classifyEvents(many);
+    expect(c.files.get("/p/new/19999")).toMatchObject({ written: true, deleted: false });
+    expect(c.files.get("/p/old/19999")).toMatchObject({ written: false, deleted: true });
+  });
+
   test("O_RDWR without truncation is a read that may have written", () => {
     const c = classifyEvents([open("/p/db", OpenFlags.RDWR, st)]);
     expect(c.files.get("/p/db")).toMatchObject({ read: true, written: false, maybeWritten: true });

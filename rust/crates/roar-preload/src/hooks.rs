@@ -72,7 +72,11 @@ unsafe fn settle_before_losing(lo: c_int, hi: c_int) {
     let p = state::pending_fd();
     if p >= 0 && p >= lo && p <= hi {
         let e = errno();
-        drop(lock());
+        // Inside another hook (a close from a signal handler) the lock is not ours to take: the record keeps
+        // its nil stat rather than get the stat of whatever file reuses the number next.
+        if lock().is_none() {
+            state::abandon_pending(p);
+        }
         set_errno(e);
     }
 }

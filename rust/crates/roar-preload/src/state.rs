@@ -186,6 +186,11 @@ static PENDING_FD: AtomicI32 = AtomicI32::new(-1);
 /// Where the pending record starts in the buffer (valid while PENDING_FD >= 0, under the lock).
 static mut PENDING_START: usize = 0;
 
+/// Forgets the pending open on `fd` without a stat (its record stays, with a nil stat).
+pub fn abandon_pending(fd: i32) {
+    let _ = PENDING_FD.compare_exchange(fd, -1, Relaxed, Relaxed);
+}
+
 /// The descriptor of the pending open, -1 when none (a hint: check again under the lock).
 #[inline]
 pub fn pending_fd() -> i32 {

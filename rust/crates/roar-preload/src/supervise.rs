@@ -101,12 +101,18 @@ pub unsafe extern "C" fn roar_preload_spawn(spec: *const SpawnSpec, out: *mut i3
     }
     let mut start = SupervisorStart { spec, msg: p[1], msg_read: p[0], parent };
     let top = (stack as usize + SUPERVISOR_STACK) as *mut u8;
+    // It also shares Bun's signal handlers until it blocks every signal: start it with all blocked, so that
+    // no handler of Bun's can ever run on its stack.
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    sc4(nr::RT_SIGPROCMASK, 2 /* SIG_SETMASK */, &all as *const u64 as usize, &mut old as *mut u64 as usize, 8);
     let s = sys::clone_on_stack(
         sys::CLONE_VM as usize | sys::SIGCHLD as usize,
         top,
         supervisor_entry,
         &mut start as *mut SupervisorStart as *mut u8,
     );
+    sc4(nr::RT_SIGPROCMASK, 2, &old as *const u64 as usize, 0, 8);
     if s < 0 {
         sc2(nr::MUNMAP, stack as usize, SUPERVISOR_STACK);
         sys::close(p[0]);

@@ -211,6 +211,13 @@ unsafe fn install_filter(prog: &[sys::SockFilter], flags: c_long) -> Result<c_lo
     }
 }
 
+impl Prepared {
+    /// The next child installs only the filter that stops (no user-notification listener).
+    pub fn without_listener(&mut self) {
+        self.notify_filter = None;
+    }
+}
+
 /// Starts the traced child: a clone sharing our memory until its execve (see raw.rs) on `stack`, running
 /// `child_main`. Returns its pid or -errno. `p` and `stack` must outlive the child's exec.
 pub fn clone_child(p: &mut Prepared, err_fd: c_int, parent: c_int, stack: &mut [u8]) -> isize {
@@ -219,7 +226,17 @@ pub fn clone_child(p: &mut Prepared, err_fd: c_int, parent: c_int, stack: &mut [
     // Stacks grow down; 16-byte alignment as both ABIs require at a call.
     let top = ((stack.as_mut_ptr() as usize + stack.len()) & !15) as *mut u8;
     let arg = p as *mut Prepared as *mut u8;
-    unsafe { raw::clone_on_stack(CLONE_VM | sys::SIGCHLD as usize, top, child_entry, arg) }
+    // The child shares Bun's memory and, until it resets them, Bun's signal handlers: a signal reaching it
+    // that early (a Ctrl-C forwarded at once) would run a handler of Bun's on the child's stack. So it starts
+    // with every signal blocked, and unblocks them once the dispositions are back to default.
+    let all = !0u64;
+    let mut old = 0u64;
+    unsafe {
+        raw::syscall(raw::nr::RT_SIGPROCMASK, sys::SIG_SETMASK as usize, &all as *const u64 as usize, &mut old as *mut u64 as usize, 8);
+        let r = raw::clone_on_stack(CLONE_VM | sys::SIGCHLD as usize, top, child_entry, arg);
+        raw::syscall(raw::nr::RT_SIGPROCMASK, sys::SIG_SETMASK as usize, &old as *const u64 as usize, 0, 8);
+        r
+    }
 }
 
 const CLONE_VM: usize = 0x100;

@@ -826,49 +826,65 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         out.finish();
         return outcome;
     };
-    let mut pipe = [0 as c_int; 2];
-    if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
-        let e = sys::errno();
-        fail(&mut outcome, e, format!("pipe2: {}", sys::strerror(e)));
-        out.finish();
-        return outcome;
-    }
     let me = unsafe { sys::getpid() };
     // The child's stack, in our memory until its exec (or death): kept until the run is over.
     let mut child_stack = vec![0u8; 256 * 1024];
-    let cloned = spawn::clone_child(&mut prep, pipe[1], me, &mut child_stack);
-    unsafe { sys::close(pipe[1]) };
-    let pid = cloned as i32;
-    if cloned < 0 {
-        let e = -cloned as i32;
-        unsafe { sys::close(pipe[0]) };
-        fail(&mut outcome, e, format!("clone: {}", sys::strerror(e)));
-        out.finish();
-        return outcome;
-    }
+    let mut st: c_int = 0;
+    // At most two attempts: a child whose listener cannot be taken here (no pidfd_getfd before Linux 5.6, a
+    // seccomp profile that refuses it) is killed before it execs and started again without one.
+    let (pid, pipe, listener) = loop {
+        let mut pipe = [0 as c_int; 2];
+        if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
+            let e = sys::errno();
+            fail(&mut outcome, e, format!("pipe2: {}", sys::strerror(e)));
+            out.finish();
+            return outcome;
+        }
+        let cloned = spawn::clone_child(&mut prep, pipe[1], me, &mut child_stack);
+        unsafe { sys::close(pipe[1]) };
+        let pid = cloned as i32;
+        if cloned < 0 {
+            let e = -cloned as i32;
+            unsafe { sys::close(pipe[0]) };
+            fail(&mut outcome, e, format!("clone: {}", sys::strerror(e)));
+            out.finish();
+            return outcome;
+        }
+        let r = loop {
+            let r = unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) };
+            if r < 0 && sys::errno() == sys::EINTR {
+                continue;
+            }
+            break r;
+        };
+        // Sent just before the stop (so it is there now), whether or not a listener was made.
+        let child_listener = spawn::read_report(pipe[0]).filter(|(stage, _)| *stage == spawn::STAGE_LISTENER);
+        if r != pid || !sys::wifstopped(st) {
+            let report = if child_listener.is_some() { spawn::read_report(pipe[0]) } else { None };
+            unsafe { sys::close(pipe[0]) };
+            let (e, msg) = match report {
+                Some((stage, e)) => (e, stage_message(stage, e)),
+                None => (sys::ECHILD, "the traced child exited before it could be traced".into()),
+            };
+            fail(&mut outcome, e, msg);
+            out.finish();
+            return outcome;
+        }
+        match child_listener {
+            Some((_, fd)) if fd >= 0 => match notify::acquire(pid, fd) {
+                Some(l) => break (pid, pipe, Some(l)),
+                None => unsafe {
+                    sys::kill(pid, sys::SIGKILL);
+                    sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD);
+                    sys::close(pipe[0]);
+                    prep.without_listener();
+                },
+            },
+            _ => break (pid, pipe, None),
+        }
+    };
     if let Some(p) = pid_out {
         p.store(pid, Ordering::SeqCst);
-    }
-    let mut st: c_int = 0;
-    let r = loop {
-        let r = unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) };
-        if r < 0 && sys::errno() == sys::EINTR {
-            continue;
-        }
-        break r;
-    };
-    // Sent just before the stop (so it is there now), whether or not a listener was made.
-    let child_listener = spawn::read_report(pipe[0]).filter(|(stage, _)| *stage == spawn::STAGE_LISTENER);
-    if r != pid || !sys::wifstopped(st) {
-        let report = if child_listener.is_some() { spawn::read_report(pipe[0]) } else { None };
-        unsafe { sys::close(pipe[0]) };
-        let (e, msg) = match report {
-            Some((stage, e)) => (e, stage_message(stage, e)),
-            None => (sys::ECHILD, "the traced child exited before it could be traced".into()),
-        };
-        fail(&mut outcome, e, msg);
-        out.finish();
-        return outcome;
     }
     if ptrace_call(sys::PTRACE_SETOPTIONS, pid, 0, TRACE_OPTIONS as usize) < 0 {
         let e = sys::errno();
@@ -906,7 +922,6 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         .insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None, ..Task::idle() });
     tracer.procs.insert(pid, Proc { ppid: me, cwd: Some(cwd), foreign_reported: false });
     let shared: Shared = Arc::new(Mutex::new(Some(tracer)));
-    let listener = child_listener.and_then(|(_, fd)| if fd >= 0 { notify::acquire(pid, fd) } else { None });
     let mut servers: Vec<notify::Server> = Vec::new();
     let mut listener_failed = false;
     if let Some(l) = listener {
