@@ -132,3 +132,37 @@ test("no_exit_record is synthesised for a process that never reported its exit",
   );
   expect(incomplete).toEqual([{ reason: "no_exit_record", detail: "", pid: 2 }]);
 });
+
+describe.skipIf(!usable)("ptrace: opens interrupted by signals", () => {
+  test("a timer signal without SA_RESTART never makes an open of a regular file fail, nor record it twice", async () => {
+    const dir = tempDir("roar-ptrace-eintr-");
+    const src = join(dir, "eintr.c");
+    writeFileSync(
+      src,
+      [
+        "#include <errno.h>",
+        "#include <fcntl.h>",
+        "#include <signal.h>",
+        "#include <stdio.h>",
+        "#include <string.h>",
+        "#include <sys/time.h>",
+        "#include <unistd.h>",
+        "static void tick(int s) { (void)s; }",
+        "int main(void) {",
+        "  struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = tick; /* no SA_RESTART */",
+        "  sigaction(SIGALRM, &sa, 0);",
+        "  struct itimerval it = { {0, 500}, {0, 500} }; setitimer(ITIMER_REAL, &it, 0);",
+        "  int failed = 0;",
+        '  for (int i = 0; i < 3000; i++) { int fd = open("in.txt", O_RDONLY); if (fd < 0) failed++; else close(fd); }',
+        '  printf("%d\\n", failed);',
+        "  return failed != 0;",
+        "}",
+      ].join("\n"),
+    );
+    writeFileSync(join(dir, "in.txt"), "x\n");
+    expect(Bun.spawnSync(["cc", "-O1", "-o", join(dir, "eintr"), src]).exitCode).toBe(0);
+    const o = await trace([join(dir, "eintr")], dir);
+    expect(o.exitCode).toBe(0);
+    expect(ofKind(o, "open").filter((e) => e.path === join(dir, "in.txt"))).toHaveLength(3000);
+  });
+});

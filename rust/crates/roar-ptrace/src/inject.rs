@@ -30,6 +30,10 @@ mod imp {
     const RSP: usize = 19;
     const SYS_SECCOMP: u64 = 317;
     const SYS_CLOSE: u64 = 3;
+    const SYS_OPEN: u64 = 2;
+    const SYS_OPENAT: u64 = 257;
+    const ERESTARTSYS: i64 = 512;
+    const ERESTARTNOINTR: i64 = 513;
 
     fn call(req: c_int, pid: i32, addr: u64, data: usize) -> c_long {
         unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
@@ -131,6 +135,29 @@ mod imp {
         result.ok_or(Injected::No(None))
     }
 
+    /// A signal-delivery stop of a task whose open/openat was interrupted while it waited on a seccomp
+    /// listener: the call returns -ERESTARTSYS, which a handler without SA_RESTART turns into EINTR (an error
+    /// no program expects from opening a regular file). Returns (dirfd, path address) of that open.
+    pub fn interrupted_open(pid: i32) -> Option<(i64, u64)> {
+        let r = getregs(pid)?;
+        if r[RAX] as i64 != -ERESTARTSYS {
+            return None;
+        }
+        match r[ORIG_RAX] {
+            SYS_OPEN => Some((sys::AT_FDCWD as i64, r[RDI])),
+            SYS_OPENAT => Some((r[RDI] as i32 as i64, r[RSI])),
+            _ => None,
+        }
+    }
+
+    /// Makes the interrupted call restart after the signal whatever the handler's SA_RESTART, as the kernel
+    /// does for calls that must not fail with EINTR (-ERESTARTNOINTR).
+    pub fn restart_after_signal(pid: i32) -> bool {
+        let Some(mut r) = getregs(pid) else { return false };
+        r[RAX] = (-ERESTARTNOINTR) as u64;
+        setregs(pid, &r)
+    }
+
     /// Writes `prog` and its sock_fprog below the red zone (16-byte aligned); returns the sock_fprog address.
     fn write_program(pid: i32, saved: &[u64; NREGS], prog: &[SockFilter]) -> Option<u64> {
         let bytes = 16 + prog.len() * 8;
@@ -150,8 +177,14 @@ mod imp {
         if listener {
             let prog = filter::build_notify();
             let Some(fprog) = write_program(pid, &saved, &prog) else { return Injected::No(None) };
-            let flags = sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
-            match inject_syscall(pid, &saved, SYS_SECCOMP, [sys::SECCOMP_SET_MODE_FILTER as u64, flags, fprog]) {
+            let mode = sys::SECCOMP_SET_MODE_FILTER as u64;
+            let listener = sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
+            let killable = listener | sys::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u64;
+            let installed = match inject_syscall(pid, &saved, SYS_SECCOMP, [mode, killable, fprog]) {
+                Ok(r) if r as i64 == -(sys::EINVAL as i64) => inject_syscall(pid, &saved, SYS_SECCOMP, [mode, listener, fprog]),
+                other => other,
+            };
+            match installed {
                 Ok(fd) if (fd as i64) >= 0 => {
                     let ours = crate::notify::acquire(pid, fd as i32);
                     // The tracee must not keep (or see) the listener: close its copy.
@@ -193,6 +226,16 @@ mod imp {
     pub fn install_full_filter(_pid: i32, _listener: bool) -> Injected {
         Injected::No(None)
     }
+
+    /// Not implemented here (no register access on this arch yet): an open interrupted on the listener
+    /// keeps the kernel's -ERESTARTSYS semantics.
+    pub fn interrupted_open(_pid: i32) -> Option<(i64, u64)> {
+        None
+    }
+
+    pub fn restart_after_signal(_pid: i32) -> bool {
+        false
+    }
 }
 
-pub use imp::{install_full_filter, Injected};
+pub use imp::{install_full_filter, interrupted_open, restart_after_signal, Injected};

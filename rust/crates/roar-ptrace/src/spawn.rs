@@ -299,7 +299,13 @@ unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
     // A kernel before 5.0 lacks listeners; one is refused (EBUSY) when a filter above us has one already.
     let mut listener = -1isize;
     if let Some(prog) = &p.notify_filter {
-        listener = raw_install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as usize);
+        // Killable-only waits once a notification is received keep signals from interrupting the open
+        // (before that, see Tracer::keep_open_uninterrupted); kernels before 5.19 refuse the flag.
+        let killable = (sys::SECCOMP_FILTER_FLAG_NEW_LISTENER | sys::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) as usize;
+        listener = raw_install_filter(prog, killable);
+        if listener == -(sys::EINVAL as isize) {
+            listener = raw_install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as usize);
+        }
     }
     if listener < 0 {
         let r = raw_install_filter(&p.filter, 0);

@@ -171,6 +171,8 @@ pub const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 pub const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
 pub const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: c_long = 1 << 3;
+/// Linux 5.19: once the listener has received a notification, the caller waits killable only.
+pub const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: c_long = 1 << 5;
 // <linux/seccomp.h> ioctls: the generic _IOWR/_IOW encoding, the same on x86_64 and aarch64.
 pub const SECCOMP_IOCTL_NOTIF_RECV: c_ulong = 0xc050_2100;
 pub const SECCOMP_IOCTL_NOTIF_SEND: c_ulong = 0xc018_2101;

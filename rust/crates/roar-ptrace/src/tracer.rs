@@ -635,7 +635,25 @@ impl Tracer {
         // a signal-delivery-stop gets its signal re-injected.
         let mut si = [0u8; 128];
         let r = ptrace_call(sys::PTRACE_GETSIGINFO, tid, 0, si.as_mut_ptr() as usize);
+        if r >= 0 {
+            self.keep_open_uninterrupted(tid);
+        }
         self.resume(tid, if r < 0 { 0 } else { sig });
+    }
+
+    /// A read-only open waiting on the listener is interruptible, where a ptrace stop is not: a signal then
+    /// makes it fail with EINTR (or run twice). Unless it opens something whose open may really block (a
+    /// FIFO, a device, a socket), it is made to restart after the signal, as if it had never waited.
+    fn keep_open_uninterrupted(&mut self, tid: i32) {
+        let Some((dirfd, addr)) = inject::interrupted_open(tid) else { return };
+        let slow = match self.arg_path(tid, dirfd, addr) {
+            Some((path, _)) => mem::stat_path(&path, true)
+                .is_some_and(|st| !matches!(st.mode & sys::S_IFMT, sys::S_IFREG | sys::S_IFDIR)),
+            None => false,
+        };
+        if !slow {
+            inject::restart_after_signal(tid);
+        }
     }
 
     /// Adopts orphaned early tasks; false when nothing is left to trace.
