@@ -136,7 +136,8 @@ fn serve(listener: &Listener, stop: c_int, done: &AtomicBool, mut handle: impl F
                 }
                 return;
             }
-            if fds[1].revents != 0 {
+            // The end of the run, unless a notification is still waiting: a caller must never be left hanging.
+            if fds[1].revents != 0 && fds[0].revents & sys::POLLIN == 0 {
                 return;
             }
             if fds[0].revents & sys::POLLIN == 0 {
