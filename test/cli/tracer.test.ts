@@ -70,47 +70,53 @@ function buildStaticCopy(): string | null {
   return staticCopy;
 }
 
+interface TracedJob {
+  inputs: { path: string }[];
+  outputs: { path: string }[];
+  trace: { backend: string; complete: boolean };
+}
+
+/** `roar run --tracer <tracer> --json <argv>` in a fresh repository holding `files`, with the listener on/off. */
+async function runTraced(
+  tracer: string,
+  notify: string,
+  files: Record<string, string>,
+  argv: string[],
+): Promise<{ job: TracedJob; repo: string }> {
+  const repo = tempRepo(files);
+  await roar(["init", "-y"], { cwd: repo });
+  commitAll(repo, "roar init");
+  const r = await roar(["run", "--tracer", tracer, "--json", ...argv], {
+    cwd: repo,
+    env: { ROAR_PTRACE_NOTIFY: notify },
+  });
+  expect(r.code).toBe(0);
+  const job = JSON.parse(r.stdout) as TracedJob;
+  expect(job.trace).toMatchObject({ backend: tracer, complete: true });
+  return { job, repo };
+}
+
 for (const notify of ["1", "0"]) {
-  test(`hybrid records a static program's input and output with the injected listener ${notify === "1" ? "on" : "off"}`, async () => {
+  const state = notify === "1" ? "on" : "off";
+  test(`hybrid records a static program's input and output with the injected listener ${state}`, async () => {
     const copy = buildStaticCopy();
     expect(copy).not.toBeNull();
-    const repo = tempRepo({ "in.txt": "static input\n" });
-    await roar(["init", "-y"], { cwd: repo });
-    commitAll(repo, "roar init");
-    const r = await roar(["run", "--tracer", "hybrid", "--json", copy ?? "", "in.txt", "out.txt"], {
-      cwd: repo,
-      env: { ROAR_PTRACE_NOTIFY: notify },
-    });
-    expect(r.code).toBe(0);
-    const job = JSON.parse(r.stdout) as {
-      inputs: { path: string }[];
-      outputs: { path: string }[];
-      trace: { backend: string; complete: boolean };
-    };
-    expect(job.trace).toMatchObject({ backend: "hybrid", complete: true });
+    const { job, repo } = await runTraced("hybrid", notify, { "in.txt": "static input\n" }, [
+      copy ?? "",
+      "in.txt",
+      "out.txt",
+    ]);
     expect(job.inputs.map((i) => i.path)).toEqual(["in.txt"]);
     expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
     expect(readFileSync(join(repo, "out.txt"), "utf8")).toBe("static input\n");
   });
 
-  test(`ptrace records inputs and outputs with the seccomp listener ${notify === "1" ? "on" : "off"}`, async () => {
-    const repo = tempRepo({
+  test(`ptrace records inputs and outputs with the seccomp listener ${state}`, async () => {
+    const files = {
       "copy.py": "import sys\ndata = open(sys.argv[1], 'rb').read()\nopen(sys.argv[2], 'wb').write(data[::-1])\n",
       "in.txt": "abc\n",
-    });
-    await roar(["init", "-y"], { cwd: repo });
-    commitAll(repo, "roar init");
-    const r = await roar(["run", "--tracer", "ptrace", "--json", "python3", "copy.py", "in.txt", "out.txt"], {
-      cwd: repo,
-      env: { ROAR_PTRACE_NOTIFY: notify },
-    });
-    expect(r.code).toBe(0);
-    const job = JSON.parse(r.stdout) as {
-      inputs: { path: string }[];
-      outputs: { path: string }[];
-      trace: { backend: string; complete: boolean };
     };
-    expect(job.trace).toMatchObject({ backend: "ptrace", complete: true });
+    const { job } = await runTraced("ptrace", notify, files, ["python3", "copy.py", "in.txt", "out.txt"]);
     expect(job.inputs.map((i) => i.path)).toEqual(["in.txt"]);
     expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
   });
