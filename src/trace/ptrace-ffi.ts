@@ -11,39 +11,6 @@ export const ptraceSymbols = {
   roar_abi_version: { args: [], returns: FFIType.u32 },
   roar_ptrace_probe: { args: [], returns: FFIType.i32 },
   roar_ptrace_probe_reason: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.u32 },
-  roar_ptrace_run: {
-    args: [
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.ptr,
-    ],
-    returns: FFIType.i32,
-  },
-  /** The plain run's arguments plus the hybrid spec block (ptr, len) before the pid cell. */
-  roar_ptrace_run_hybrid: {
-    args: [
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.u32,
-      FFIType.ptr,
-      FFIType.ptr,
-    ],
-    returns: FFIType.i32,
-  },
   /** Starts a run on a native thread; returns a handle > 0 or a negative errno (spec_len 0 = plain ptrace). */
   roar_ptrace_start: {
     args: [

@@ -1,7 +1,7 @@
 //! roar's ptrace tracer: a seccomp-BPF filter sends only path/process syscalls to the tracer, which resolves
 //! paths against the tracee's real cwd/dirfds and writes the roar-events stream. Loaded through `bun:ffi`
-//! (src/trace/ptrace.ts): `roar_ptrace_start` runs a trace on a native thread of its own and the caller polls
-//! `roar_ptrace_poll`; `roar_ptrace_run` / `roar_ptrace_run_hybrid` are the blocking forms.
+//! (src/trace/ptrace.ts): `roar_ptrace_start` runs a trace on a native thread of its own, the caller waits on
+//! `roar_ptrace_done_fd` and collects the result with `roar_ptrace_poll`.
 mod arch;
 mod background;
 mod dircache;
@@ -18,10 +18,9 @@ mod sys;
 mod tracer;
 
 use std::ffi::c_char;
-use std::sync::atomic::AtomicI32;
 use std::sync::Mutex;
 
-/// The run result, filled by `roar_ptrace_run` (layout mirrored in src/trace/ptrace-ffi.ts).
+/// The run result, filled by `roar_ptrace_poll` (layout mirrored in src/trace/ptrace-ffi.ts).
 #[repr(C)]
 pub struct RoarPtraceResult {
     /// Exit code of the top process, -1 when it did not exit normally.
@@ -111,86 +110,13 @@ unsafe fn bytes<'a>(p: *const u8, len: u32) -> &'a [u8] {
     }
 }
 
-/// Runs `argv` (NUL-separated, NUL-terminated strings) with `envp` (same encoding) in `cwd` under the tracer,
-/// writing the event stream to `events_path`, until every traced process has exited. The top process's pid is
-/// stored into `*pid_out` as soon as it exists (it may live in a SharedArrayBuffer read by another thread).
-/// Returns 0 when `result` was filled (check its fields), or EINVAL for bad arguments.
-///
-/// # Safety
-/// Pointers must be valid for their lengths; `pid_out` must be a 4-byte aligned i32 or null; `result` valid.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn roar_ptrace_run(
-    argv: *const u8,
-    argv_len: u32,
-    envp: *const u8,
-    envp_len: u32,
-    cwd: *const u8,
-    cwd_len: u32,
-    events_path: *const u8,
-    events_path_len: u32,
-    pid_out: *mut i32,
-    result: *mut RoarPtraceResult,
-) -> i32 {
-    if result.is_null() {
-        return 22;
-    }
-    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
-    let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
-    let o = tracer::run(req, pid_cell.map(|p| &*p));
-    fill_result(&o, result);
-    0
-}
-
-unsafe fn fill_result(o: &tracer::Outcome, result: *mut RoarPtraceResult) {
-    let r = &mut *result;
-    r.exit_code = o.exit_code.unwrap_or(-1);
-    r.signal = o.signal.unwrap_or(0);
-    r.spawn_error = o.spawn_error.unwrap_or(0);
-    r.tracer_errno = o.tracer_errno.unwrap_or(0);
-    copy_message(o.message.as_bytes(), r.message.as_mut_ptr(), r.message.len());
-}
-
-/// Hybrid mode (see hybrid.rs): like `roar_ptrace_run`, but the command runs with the LD_PRELOAD library
-/// (`envp` must already carry `LD_PRELOAD`, `ROAR_EVENTS_PATH`, `ROAR_PRELOAD_LIB`) and this tracer only
-/// records the processes preload does not cover. `spec` is three NUL-terminated strings back to back: the
-/// preload library path as it appears in `LD_PRELOAD`, the preload's `ROAR_EVENTS_PATH`, and the path of
-/// the coverage log to write. `events_path` receives this tracer's own stream.
-///
-/// # Safety
-/// As `roar_ptrace_run`; `spec` valid for `spec_len` bytes.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn roar_ptrace_run_hybrid(
-    argv: *const u8,
-    argv_len: u32,
-    envp: *const u8,
-    envp_len: u32,
-    cwd: *const u8,
-    cwd_len: u32,
-    events_path: *const u8,
-    events_path_len: u32,
-    spec: *const u8,
-    spec_len: u32,
-    pid_out: *mut i32,
-    result: *mut RoarPtraceResult,
-) -> i32 {
-    if result.is_null() {
-        return 22;
-    }
-    let Some(spec) = hybrid_spec(spec, spec_len) else {
-        return 22;
-    };
-    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
-    let pid_cell = if pid_out.is_null() { None } else { Some(AtomicI32::from_ptr(pid_out)) };
-    let o = tracer::run_hybrid(req, spec, pid_cell.map(|p| &*p));
-    fill_result(&o, result);
-    0
-}
-
-/// Starts a run on a native thread of its own (see background.rs) and returns once the command's pid is
-/// known (a fraction of a millisecond): a handle > 0, or a negative errno. Arguments as `roar_ptrace_run`, plus `spec`/`spec_len` as `roar_ptrace_run_hybrid`
-/// (`spec_len` 0 = plain ptrace). Every input is copied before returning.
+/// Starts a run of `argv` (NUL-terminated strings back to back) with `envp` (same encoding) in `cwd`, writing
+/// the event stream to `events_path`, on a native thread of its own (see background.rs), and returns once the
+/// command's pid is known (a fraction of a millisecond): a handle > 0, or a negative errno. `spec_len` 0 is
+/// plain ptrace; otherwise hybrid mode (see hybrid.rs): `envp` must already carry `LD_PRELOAD`,
+/// `ROAR_EVENTS_PATH` and `ROAR_PRELOAD_LIB`, and `spec` is three NUL-terminated strings: the preload library
+/// path as it appears in `LD_PRELOAD`, the preload's `ROAR_EVENTS_PATH`, and the coverage log's path. Every
+/// input is copied before returning.
 ///
 /// # Safety
 /// Each pointer valid for its length (or null with length 0).
@@ -226,6 +152,15 @@ pub unsafe extern "C" fn roar_ptrace_start(
 #[no_mangle]
 pub extern "C" fn roar_ptrace_done_fd(handle: i32) -> i32 {
     background::done_fd(handle)
+}
+
+unsafe fn fill_result(o: &tracer::Outcome, result: *mut RoarPtraceResult) {
+    let r = &mut *result;
+    r.exit_code = o.exit_code.unwrap_or(-1);
+    r.signal = o.signal.unwrap_or(0);
+    r.spawn_error = o.spawn_error.unwrap_or(0);
+    r.tracer_errno = o.tracer_errno.unwrap_or(0);
+    copy_message(o.message.as_bytes(), r.message.as_mut_ptr(), r.message.len());
 }
 
 /// Polls a run started by `roar_ptrace_start`: writes the top pid (0 = not yet, -1 = never started) to
