@@ -295,93 +295,36 @@ fn fopen_flags(mode: *const c_char) -> c_int {
 
 // ---------------------------------------------------------------------------------------------- opens
 
-macro_rules! open_hook {
-    ($name:ident) => {
+/// A hook for a libc function that opens a file and returns its descriptor: `$dirfd`, `$path` and `$flags`
+/// (expressions over the arguments) say what it opened. A writing open settles a pending read first.
+macro_rules! fd_open_hook {
+    ($name:ident: $ty:ty, ($($arg:ident: $t:ty),*), $dirfd:expr, $path:expr, $flags:expr) => {
         #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
+        pub unsafe extern "C" fn $name($($arg: $t),*) -> c_int {
+            let flags: c_int = $flags;
             if writes(flags) {
                 settle_pending();
             }
-            let fd = call_real!($name: OpenFn, -1, (path, flags, mode));
+            let fd = call_real!($name: $ty, -1, ($($arg),*));
             if fd >= 0 {
-                note_open(AT_FDCWD, path, flags, fd);
+                note_open($dirfd, $path, flags, fd);
             }
             fd
         }
     };
 }
-open_hook!(open);
-open_hook!(open64);
 
-macro_rules! open2_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int) -> c_int {
-            if writes(flags) {
-                settle_pending();
-            }
-            let fd = call_real!($name: Open2Fn, -1, (path, flags));
-            if fd >= 0 {
-                note_open(AT_FDCWD, path, flags, fd);
-            }
-            fd
-        }
-    };
-}
-open2_hook!(__open_2);
-open2_hook!(__open64_2);
-
-macro_rules! openat_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint) -> c_int {
-            if writes(flags) {
-                settle_pending();
-            }
-            let fd = call_real!($name: OpenatFn, -1, (dirfd, path, flags, mode));
-            if fd >= 0 {
-                note_open(dirfd, path, flags, fd);
-            }
-            fd
-        }
-    };
-}
-openat_hook!(openat);
-openat_hook!(openat64);
-
-macro_rules! openat2_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int {
-            if writes(flags) {
-                settle_pending();
-            }
-            let fd = call_real!($name: Openat2Fn, -1, (dirfd, path, flags));
-            if fd >= 0 {
-                note_open(dirfd, path, flags, fd);
-            }
-            fd
-        }
-    };
-}
-openat2_hook!(__openat_2);
-openat2_hook!(__openat64_2);
-
-macro_rules! creat_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: c_uint) -> c_int {
-            settle_pending();
-            let fd = call_real!($name: CreatFn, -1, (path, mode));
-            if fd >= 0 {
-                note_open(AT_FDCWD, path, sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC, fd);
-            }
-            fd
-        }
-    };
-}
-creat_hook!(creat);
-creat_hook!(creat64);
+fd_open_hook!(open: OpenFn, (path: *const c_char, flags: c_int, mode: c_uint), AT_FDCWD, path, flags);
+fd_open_hook!(open64: OpenFn, (path: *const c_char, flags: c_int, mode: c_uint), AT_FDCWD, path, flags);
+fd_open_hook!(__open_2: Open2Fn, (path: *const c_char, flags: c_int), AT_FDCWD, path, flags);
+fd_open_hook!(__open64_2: Open2Fn, (path: *const c_char, flags: c_int), AT_FDCWD, path, flags);
+fd_open_hook!(openat: OpenatFn, (dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint), dirfd, path, flags);
+fd_open_hook!(openat64: OpenatFn, (dirfd: c_int, path: *const c_char, flags: c_int, mode: c_uint), dirfd, path, flags);
+fd_open_hook!(__openat_2: Openat2Fn, (dirfd: c_int, path: *const c_char, flags: c_int), dirfd, path, flags);
+fd_open_hook!(__openat64_2: Openat2Fn, (dirfd: c_int, path: *const c_char, flags: c_int), dirfd, path, flags);
+const CREAT: c_int = sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC;
+fd_open_hook!(creat: CreatFn, (path: *const c_char, mode: c_uint), AT_FDCWD, path, CREAT);
+fd_open_hook!(creat64: CreatFn, (path: *const c_char, mode: c_uint), AT_FDCWD, path, CREAT);
 
 // The mkstemp family creates its file with an open inside libc that no hook sees (sed -i, Python's tempfile
 // through glibc, editors' atomic saves). Recorded as the exclusive create it is, under the name libc filled in.
@@ -391,65 +334,26 @@ type MkstempsFn = unsafe extern "C" fn(*mut c_char, c_int) -> c_int;
 type MkostempsFn = unsafe extern "C" fn(*mut c_char, c_int, c_int) -> c_int;
 const TEMP_CREATE: c_int = sys::O_RDWR | sys::O_CREAT | sys::O_EXCL;
 
-macro_rules! mkstemp_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(template: *mut c_char) -> c_int {
-            let fd = call_real!($name: MkstempFn, -1, (template));
-            if fd >= 0 {
-                note_open(AT_FDCWD, template, TEMP_CREATE, fd);
-            }
-            fd
-        }
-    };
-}
-mkstemp_hook!(mkstemp);
-mkstemp_hook!(mkstemp64);
-
-macro_rules! mkostemp_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(template: *mut c_char, flags: c_int) -> c_int {
-            let fd = call_real!($name: MkostempFn, -1, (template, flags));
-            if fd >= 0 {
-                note_open(AT_FDCWD, template, TEMP_CREATE | flags, fd);
-            }
-            fd
-        }
-    };
-}
-mkostemp_hook!(mkostemp);
-mkostemp_hook!(mkostemp64);
-
-macro_rules! mkstemps_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(template: *mut c_char, suffix_len: c_int) -> c_int {
-            let fd = call_real!($name: MkstempsFn, -1, (template, suffix_len));
-            if fd >= 0 {
-                note_open(AT_FDCWD, template, TEMP_CREATE, fd);
-            }
-            fd
-        }
-    };
-}
-mkstemps_hook!(mkstemps);
-mkstemps_hook!(mkstemps64);
-
-macro_rules! mkostemps_hook {
-    ($name:ident) => {
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(template: *mut c_char, suffix_len: c_int, flags: c_int) -> c_int {
-            let fd = call_real!($name: MkostempsFn, -1, (template, suffix_len, flags));
-            if fd >= 0 {
-                note_open(AT_FDCWD, template, TEMP_CREATE | flags, fd);
-            }
-            fd
-        }
-    };
-}
-mkostemps_hook!(mkostemps);
-mkostemps_hook!(mkostemps64);
+fd_open_hook!(mkstemp: MkstempFn, (template: *mut c_char), AT_FDCWD, template, TEMP_CREATE);
+fd_open_hook!(mkstemp64: MkstempFn, (template: *mut c_char), AT_FDCWD, template, TEMP_CREATE);
+fd_open_hook!(mkostemp: MkostempFn, (template: *mut c_char, flags: c_int), AT_FDCWD, template, TEMP_CREATE | flags);
+fd_open_hook!(mkostemp64: MkostempFn, (template: *mut c_char, flags: c_int), AT_FDCWD, template, TEMP_CREATE | flags);
+fd_open_hook!(mkstemps: MkstempsFn, (template: *mut c_char, suffix_len: c_int), AT_FDCWD, template, TEMP_CREATE);
+fd_open_hook!(mkstemps64: MkstempsFn, (template: *mut c_char, suffix_len: c_int), AT_FDCWD, template, TEMP_CREATE);
+fd_open_hook!(
+    mkostemps: MkostempsFn,
+    (template: *mut c_char, suffix_len: c_int, flags: c_int),
+    AT_FDCWD,
+    template,
+    TEMP_CREATE | flags
+);
+fd_open_hook!(
+    mkostemps64: MkostempsFn,
+    (template: *mut c_char, suffix_len: c_int, flags: c_int),
+    AT_FDCWD,
+    template,
+    TEMP_CREATE | flags
+);
 
 macro_rules! fopen_hook {
     ($name:ident) => {
