@@ -33,6 +33,23 @@ pub struct Insp {
     pub bypass: bool,
 }
 
+impl Insp {
+    /// Why preload will not see (all of) what the new image does: the INCOMPLETE reasons to record, at most
+    /// two. `intact`: the exec's environment still carries the preload.
+    pub fn reasons(&self, intact: bool) -> impl Iterator<Item = &'static str> {
+        let loader = if self.static_bin {
+            Some("static_binary")
+        } else if self.setuid {
+            Some("setuid_exec")
+        } else if !intact {
+            Some("preload_stripped")
+        } else {
+            None
+        };
+        loader.into_iter().chain(self.bypass.then_some("libc_bypass"))
+    }
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -289,16 +306,8 @@ unsafe fn note_exec(dirfd: c_int, path: *const c_char, argv: Argv, insp: Insp, i
             fl |= evflags::EXEC_SETUID;
         }
         l.out.push(ts, |b, pid, seq, ts| rec::exec(b, pid, seq, ts, p, args.clone(), fl));
-        let mut why = |reason: &str| l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
-        if insp.static_bin {
-            why("static_binary");
-        } else if insp.setuid {
-            why("setuid_exec");
-        } else if !intact {
-            why("preload_stripped");
-        }
-        if insp.bypass {
-            why("libc_bypass");
+        for reason in insp.reasons(intact) {
+            l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
         }
         l.flush();
     }
@@ -570,16 +579,8 @@ unsafe fn spawn_common(
             let s = &mut *l.scr;
             let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, AT_FDCWD, cstr(target), &mut s.a);
             let p = &s.a[..n];
-            let mut why = |reason: &str| l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
-            if insp.static_bin {
-                why("static_binary");
-            } else if insp.setuid {
-                why("setuid_exec");
-            } else if !intact {
-                why("preload_stripped");
-            }
-            if insp.bypass {
-                why("libc_bypass");
+            for reason in insp.reasons(intact) {
+                l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
             }
         }
         l.flush();

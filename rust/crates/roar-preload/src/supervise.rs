@@ -466,18 +466,9 @@ unsafe fn top_child(spec: &SpawnSpec, errfd: c_int) -> ! {
             fl |= roar_events::flags::EXEC_SETUID;
         }
         n += rec::exec(&mut buf[n..], pid, 0, ts, p, args, fl);
-        let mut seq = 1;
-        let mut why = |reason: &str, n: &mut usize| {
-            *n += rec::incomplete(&mut buf[*n..], pid, seq, ts, reason, p);
-            seq += 1;
-        };
-        if insp.static_bin {
-            why("static_binary", &mut n);
-        } else if insp.setuid {
-            why("setuid_exec", &mut n);
-        }
-        if insp.bypass {
-            why("libc_bypass", &mut n);
+        // The supervisor itself put the preload into this exec's environment.
+        for (seq, reason) in (1..).zip(insp.reasons(true)) {
+            n += rec::incomplete(&mut buf[n..], pid, seq, ts, reason, p);
         }
         let fd = sys::openat(AT_FDCWD, spec.events_path, sys::O_WRONLY | sys::O_APPEND | sys::O_CLOEXEC, 0);
         if fd >= 0 {

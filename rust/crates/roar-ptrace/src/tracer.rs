@@ -138,6 +138,13 @@ fn magic_fd(path: &[u8], tid: i32, tgid: i32) -> Option<i64> {
     std::str::from_utf8(rest).ok()?.parse().ok()
 }
 
+/// PTRACE_GET_SYSCALL_INFO of a stopped task: the request's result (> 0 when filled) and the info.
+fn syscall_info(tid: i32) -> (c_long, SyscallInfo) {
+    let mut info = SyscallInfo::default();
+    let r = ptrace_call(sys::PTRACE_GET_SYSCALL_INFO, tid, std::mem::size_of::<SyscallInfo>(), &mut info as *mut _ as usize);
+    (r, info)
+}
+
 fn wait_desc(st: c_int) -> (Option<i32>, Option<i32>) {
     if sys::wifexited(st) {
         (Some(sys::wexitstatus(st)), None)
@@ -224,13 +231,7 @@ impl Tracer {
     }
 
     fn on_seccomp(&mut self, tid: i32) {
-        let mut info = SyscallInfo::default();
-        let r = ptrace_call(
-            sys::PTRACE_GET_SYSCALL_INFO,
-            tid,
-            std::mem::size_of::<SyscallInfo>(),
-            &mut info as *mut _ as usize,
-        );
+        let (r, info) = syscall_info(tid);
         if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_SECCOMP {
             return self.resume(tid, 0);
         }
@@ -412,13 +413,7 @@ impl Tracer {
     }
 
     fn on_syscall_exit(&mut self, tid: i32) {
-        let mut info = SyscallInfo::default();
-        let r = ptrace_call(
-            sys::PTRACE_GET_SYSCALL_INFO,
-            tid,
-            std::mem::size_of::<SyscallInfo>(),
-            &mut info as *mut _ as usize,
-        );
+        let (r, info) = syscall_info(tid);
         if r > 0 && info.op == sys::PTRACE_SYSCALL_INFO_ENTRY && self.tasks.get(&tid).is_some_and(|t| t.step) {
             return self.on_call(tid, &info);
         }
