@@ -176,36 +176,6 @@ unsafe fn release_stack(pid: i32) {
     }
 }
 
-/// Blocks until every process of the tree has exited. `out` (4 i32): [0] raw wait status of the top process,
-/// [1] 1 when [0] is known. Reaps the supervisor (only this thread's child: __WNOTHREAD, so Bun's own
-/// children are never touched).
-#[no_mangle]
-pub unsafe extern "C" fn roar_preload_wait(sup: i32, fd: i32, out: *mut i32) -> i32 {
-    let out = core::slice::from_raw_parts_mut(out, 4);
-    while let Some(m) = recv(fd) {
-        match m {
-            [MSG_TOP_EXITED, st, _] => {
-                out[0] = st;
-                out[1] = 1;
-            }
-            [MSG_DONE, _, _] => break,
-            _ => {}
-        }
-    }
-    sys::close(fd);
-    let mut st = 0;
-    loop {
-        let r = sys::wait4(sup, &mut st, sys::WALL | sys::WNOTHREAD);
-        if r != -(sys::EINTR as isize) {
-            if r == sup as isize {
-                release_stack(sup);
-            }
-            break;
-        }
-    }
-    0
-}
-
 /// Reaps the supervisor once its message pipe reached end of stream (the driver reads the pipe itself);
 /// returns its raw wait status or a negative errno. Only this thread's child: __WNOTHREAD.
 #[no_mangle]
@@ -220,12 +190,6 @@ pub unsafe extern "C" fn roar_preload_reap(sup: i32) -> i32 {
             return if r < 0 { r as i32 } else { st };
         }
     }
-}
-
-/// Sends `sig` to a process (signal forwarding from the TS side without a libc dependency there).
-#[no_mangle]
-pub unsafe extern "C" fn roar_preload_kill(pid: i32, sig: i32) -> i32 {
-    sys::kill(pid, sig) as i32
 }
 
 #[repr(C)]
