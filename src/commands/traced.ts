@@ -2,8 +2,7 @@
  * Shared body of `roar run` and `roar build`: git gate, tracer, signals, recording, report, exit status
  * (docker-run style: the child's code, 128+N for signal N, 125 for roar's own failure, 126/127 from exec).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { Option } from "clipanion";
 import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
@@ -15,6 +14,13 @@ import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
+import {
+  eventsPathIn,
+  inFlightWrites,
+  privateTempDir,
+  registerRun,
+  removeAbandonedTempDirs,
+} from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
 import { findGitRoot } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
@@ -121,107 +127,118 @@ export abstract class TracedCommand extends ConfiguredCommand {
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
       // nvidia-smi runs while the command does, and only once the command has really started.
       let gpu: GpuProbe | undefined;
-      const privateDir = mkdtempSync(join(tmpdir(), "roar-trace-"));
-      const eventsPath = join(privateDir, "events.bin");
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, config.env);
-
-      let interrupts = 0;
-      let running: RunningTrace | undefined;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (signal === "SIGINT") {
-          interrupts++;
-          if (interrupts >= 2) {
-            running?.kill("SIGKILL");
-            this.note("roar: second interrupt — aborting without recording");
-            rmSync(privateDir, { recursive: true, force: true });
-            process.exit(130);
-          }
-          // On a terminal the child already got the SIGINT from the foreground process group.
-          if (!process.stdin.isTTY) running?.kill("SIGINT");
-        } else {
-          running?.kill(signal);
-        }
-      };
-      const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
-      for (const s of signals) process.on(s, onSignal);
-      let outcome: Awaited<RunningTrace["done"]>;
+      const privateDir = privateTempDir("trace");
+      const eventsPath = eventsPathIn(privateDir);
+      // Parallel runs of this project see this one's files as in flight, not as a dirty tree.
+      const run = registerRun(store, privateDir);
+      let recordedRun = false;
       try {
-        mark("prepare");
-        running = backend.start({ argv, env, cwd, eventsPath });
-        running.pid.then(
-          (pid) => {
-            if (pid > 0) gpu = probeGpus();
+        const env: Record<string, string> = {};
+        for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
+        Object.assign(env, config.env);
+
+        let interrupts = 0;
+        let running: RunningTrace | undefined;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (signal === "SIGINT") {
+            interrupts++;
+            if (interrupts >= 2) {
+              running?.kill("SIGKILL");
+              this.note("roar: second interrupt — aborting without recording");
+              store.finishRun(run.id);
+              rmSync(privateDir, { recursive: true, force: true });
+              process.exit(130);
+            }
+            // On a terminal the child already got the SIGINT from the foreground process group.
+            if (!process.stdin.isTTY) running?.kill("SIGINT");
+          } else {
+            running?.kill(signal);
+          }
+        };
+        const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+        for (const s of signals) process.on(s, onSignal);
+        let outcome: Awaited<RunningTrace["done"]>;
+        try {
+          mark("prepare");
+          running = backend.start({ argv, env, cwd, eventsPath });
+          removeAbandonedTempDirs();
+          running.pid.then(
+            (pid) => {
+              if (pid > 0) gpu = probeGpus();
+            },
+            () => {},
+          );
+          outcome = await running.done;
+          mark("trace");
+        } catch (error) {
+          gpu?.cancel();
+          throw error;
+        } finally {
+          for (const s of signals) process.off(s, onSignal);
+        }
+        if (outcome.spawnError) {
+          gpu?.cancel();
+          rmSync(privateDir, { recursive: true, force: true });
+          const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
+          this.note(`roar: ${what}: ${argv[0]}`);
+          return outcome.spawnError.code;
+        }
+        const postStart = performance.now();
+        const progress =
+          this.quiet || !process.stderr.isTTY
+            ? undefined
+            : (done: number, total: number) => {
+                if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
+              };
+        const recorded = await recordJob({
+          store,
+          runId: run.id,
+          sessionId: session.id,
+          projectRoot: project.root,
+          roarDir: project.roarDir,
+          kind,
+          name: this.name ?? null,
+          argv,
+          cwd,
+          outcome,
+          interrupted: interrupts > 0,
+          filters: {
+            ignoreSystemReads: config.filters.ignore_system_reads,
+            ignorePackageReads: config.filters.ignore_package_reads,
+            ignoreTorchCache: config.filters.ignore_torch_cache,
+            ignoreTmpFiles: config.filters.ignore_tmp_files,
+            trackRepoFiles: config.output.track_repo_files,
+            ignorePaths: config.filters.ignore_paths,
           },
-          () => {},
-        );
-        outcome = await running.done;
-        mark("trace");
-      } catch (error) {
-        gpu?.cancel();
-        throw error;
-      } finally {
-        for (const s of signals) process.off(s, onSignal);
-      }
-      if (outcome.spawnError) {
-        gpu?.cancel();
+          privatePaths: new Set([eventsPath]),
+          algorithms,
+          git,
+          dirtyPatch: dirty.patch,
+          treeClean: dirty.clean,
+          injectedEnv: config.env,
+          gpu: (gpu ?? probeGpus()).result,
+          onHashProgress: progress,
+        });
+        recordedRun = true;
+        if (progress) process.stderr.write("\r\x1b[K");
+        mark("record");
         rmSync(privateDir, { recursive: true, force: true });
-        const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
-        this.note(`roar: ${what}: ${argv[0]}`);
-        return outcome.spawnError.code;
+        const postMs = performance.now() - postStart;
+        store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
+        if (this.json) {
+          // The same document as `roar show <uid> --json`.
+          const stored = store.jobWithIo(recorded.uid);
+          if (stored) this.context.stdout.write(formatJson(jobJson(stored, store.sessionById(session.id), true)));
+        } else if (!this.quiet && config.output.verbosity !== "quiet") {
+          this.note(runReport(recorded.job, recorded.uid, postMs));
+        }
+        if (!this.json && !this.quiet) this.warnStale(store, session.id, recorded.uid);
+        if (outcome.signal !== null) return 128 + outcome.signal;
+        if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
+        return outcome.exitCode ?? 125;
+      } finally {
+        if (!recordedRun) store.finishRun(run.id);
       }
-      const postStart = performance.now();
-      const progress =
-        this.quiet || !process.stderr.isTTY
-          ? undefined
-          : (done: number, total: number) => {
-              if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
-            };
-      const recorded = await recordJob({
-        store,
-        sessionId: session.id,
-        projectRoot: project.root,
-        roarDir: project.roarDir,
-        kind,
-        name: this.name ?? null,
-        argv,
-        cwd,
-        outcome,
-        interrupted: interrupts > 0,
-        filters: {
-          ignoreSystemReads: config.filters.ignore_system_reads,
-          ignorePackageReads: config.filters.ignore_package_reads,
-          ignoreTorchCache: config.filters.ignore_torch_cache,
-          ignoreTmpFiles: config.filters.ignore_tmp_files,
-          trackRepoFiles: config.output.track_repo_files,
-          ignorePaths: config.filters.ignore_paths,
-        },
-        privatePaths: new Set([eventsPath]),
-        algorithms,
-        git,
-        dirtyPatch: dirty.patch,
-        treeClean: dirty.clean,
-        injectedEnv: config.env,
-        gpu: (gpu ?? probeGpus()).result,
-        onHashProgress: progress,
-      });
-      if (progress) process.stderr.write("\r\x1b[K");
-      mark("record");
-      rmSync(privateDir, { recursive: true, force: true });
-      const postMs = performance.now() - postStart;
-      store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
-      if (this.json) {
-        // The same document as `roar show <uid> --json`.
-        const stored = store.jobWithIo(recorded.uid);
-        if (stored) this.context.stdout.write(formatJson(jobJson(stored, store.sessionById(session.id), true)));
-      } else if (!this.quiet && config.output.verbosity !== "quiet") {
-        this.note(runReport(recorded.job, recorded.uid, postMs));
-      }
-      if (!this.json && !this.quiet) this.warnStale(store, session.id, recorded.uid);
-      if (outcome.signal !== null) return 128 + outcome.signal;
-      if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
-      return outcome.exitCode ?? 125;
     } finally {
       store.close();
     }
@@ -253,11 +270,15 @@ export abstract class TracedCommand extends ConfiguredCommand {
       ),
     );
     const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
+    let inFlight: Set<string> | undefined;
     const blocking = git.changes.filter((c) => {
       const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
       // roar's own directories: the database, and rebuilds made by `roar reproduce`.
       if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
-      return !known.has(rel);
+      if (known.has(rel)) return false;
+      // Files a parallel roar run of this project is writing now (read only when something blocks).
+      inFlight ??= inFlightWrites(store);
+      return !inFlight.has(join(git.root, c.path));
     });
     if (blocking.length === 0) return { clean: true, patch: null };
     if (!this.allowDirty) {

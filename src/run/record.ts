@@ -22,6 +22,8 @@ import type { TraceOutcome } from "../trace/types.ts";
 
 export interface RecordInput {
   store: RoarStore;
+  /** This run's in-flight registration, removed in the job's transaction. */
+  runId?: string;
   sessionId: number;
   projectRoot: string;
   roarDir: string;
@@ -203,11 +205,10 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       ? "ok"
       : "failed";
   const identity = stepIdentity(input.kind, input.argv);
-  const step = input.store.stepForIdentity(input.sessionId, identity) ?? input.store.maxStep(input.sessionId) + 1;
   const git = input.git;
   const job: NewJob = {
     sessionId: input.sessionId,
-    step,
+    step: 0, // assigned by the store inside the job's transaction
     stepIdentity: identity,
     kind: input.kind,
     name: input.name,
@@ -248,6 +249,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     outputs: outputRecords,
   };
   if (input.dirtyPatch) input.store.putBlob(input.dirtyPatch.blake3, input.dirtyPatch.bytes);
-  const uid = input.store.insertJob(job);
+  const { step: _unassigned, ...toInsert } = job;
+  const { uid, step } = input.store.insertJob(toInsert, input.runId);
+  job.step = step;
   return { uid, step, job, skipped, classification };
 }

@@ -99,6 +99,15 @@ export const MIGRATIONS: readonly string[] = [
   /* 1 → 2: lookups by path (roar show <path>, roar pop's "still used" check, lineage by path). */ `
   CREATE INDEX job_io_path ON job_io(path, role);
   `,
+  /* 2 → 3: roar runs still tracing (their files are not a dirty tree for parallel runs). */ `
+  CREATE TABLE runs_in_flight (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,                   -- the roar process
+    pid_start INTEGER,                      -- its start time (/proc/<pid>/stat), to tell a reused pid
+    started_at INTEGER NOT NULL,            -- ms since epoch
+    trace_dir TEXT NOT NULL                 -- the run's private directory (events file and spool)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

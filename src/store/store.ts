@@ -3,7 +3,16 @@ import { randomBytes } from "node:crypto";
 import { RoarError } from "../core/errors.ts";
 import { openDatabase } from "./db.ts";
 import type { Project } from "./project.ts";
-import type { ArtifactRow, IoRecord, JobRow, JobSummary, JobWithIo, NewJob, SessionRow } from "./types.ts";
+import type {
+  ArtifactRow,
+  IoRecord,
+  JobRow,
+  JobSummary,
+  JobWithIo,
+  NewJobInput,
+  RunInFlight,
+  SessionRow,
+} from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -125,8 +134,20 @@ export class RoarStore {
     return this.activeSession() as SessionRow;
   }
 
+  /** The active session, started when there is none; race-free between parallel roar processes. */
   ensureActiveSession(gitRepo: string | null = null): SessionRow {
-    return this.activeSession() ?? this.startSession(gitRepo);
+    const found = this.activeSession();
+    if (found) return found;
+    const tx = this.db.transaction(() => {
+      if (this.sql("SELECT 1 FROM sessions WHERE active = 1").get()) return;
+      this.sql("INSERT INTO sessions (uid, created_at, active, git_repo) VALUES (?, ?, 1, ?)").run(
+        newUid(),
+        Date.now(),
+        gitRepo,
+      );
+    });
+    tx.immediate();
+    return this.activeSession() as SessionRow;
   }
 
   setSessionCommitStart(sessionId: number, commit: string): void {
@@ -138,10 +159,19 @@ export class RoarStore {
 
   // ── jobs ────────────────────────────────────────────────────────────────────────────────────────
 
-  /** Records one job with its inputs and outputs atomically; returns its uid. */
-  insertJob(job: NewJob): string {
+  /**
+   * Records one job with its inputs and outputs atomically; returns its uid and step. Without a given step,
+   * the step is assigned inside the write transaction (the step of an earlier job with the same identity,
+   * else the next free number), so parallel roar runs never share a number. `finishesRun` removes that
+   * in-flight registration in the same transaction.
+   */
+  insertJob(job: NewJobInput, finishesRun?: string): { uid: string; step: number } {
     const uid = newUid();
+    let step = job.step ?? 0;
     const tx = this.db.transaction(() => {
+      if (job.step === undefined)
+        step = this.stepForIdentity(job.sessionId, job.stepIdentity) ?? this.maxStep(job.sessionId) + 1;
+      if (finishesRun !== undefined) this.sql("DELETE FROM runs_in_flight WHERE id = ?").run(finishesRun);
       const seqRow = this.sql("SELECT coalesce(max(seq), 0) + 1 AS next FROM jobs").get() as { next: number };
       this.sql(
         `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
@@ -151,7 +181,7 @@ export class RoarStore {
         uid,
         seqRow.next,
         job.sessionId,
-        job.step,
+        step,
         job.stepIdentity,
         job.kind,
         job.name,
@@ -181,7 +211,40 @@ export class RoarStore {
       }
     });
     tx.immediate();
-    return uid;
+    return { uid, step };
+  }
+
+  // ── runs in flight ──────────────────────────────────────────────────────────────────────────────
+
+  /** Registers a roar run that is about to trace (and drops registrations `isDead` says are stale). */
+  registerRun(run: RunInFlight, isDead: (run: RunInFlight) => boolean): void {
+    const tx = this.db.transaction(() => {
+      for (const other of this.runsInFlight()) if (isDead(other)) this.finishRun(other.id);
+      this.sql("INSERT INTO runs_in_flight (id, pid, pid_start, started_at, trace_dir) VALUES (?, ?, ?, ?, ?)").run(
+        run.id,
+        run.pid,
+        run.pidStart,
+        run.startedAt,
+        run.traceDir,
+      );
+    });
+    tx.immediate();
+  }
+
+  /** Removes a run's registration (it recorded its job, or ended without one). */
+  finishRun(id: string): void {
+    this.sql("DELETE FROM runs_in_flight WHERE id = ?").run(id);
+  }
+
+  runsInFlight(): RunInFlight[] {
+    const rows = this.sql("SELECT * FROM runs_in_flight ORDER BY started_at").all() as Row[];
+    return rows.map((r) => ({
+      id: r.id as string,
+      pid: r.pid as number,
+      pidStart: (r.pid_start as number | null) ?? null,
+      startedAt: r.started_at as number,
+      traceDir: r.trace_dir as string,
+    }));
   }
 
   private upsertArtifact(blake3: string, size: number, path: string, digests?: Record<string, string>): void {

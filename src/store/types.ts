@@ -53,6 +53,20 @@ export interface JobWithIo extends JobRow {
 /** What `roar run` hands the store to record one job (one transaction); uid and seq are assigned there. */
 export type NewJob = Omit<JobWithIo, "uid" | "seq">;
 
+/** A job to record whose step may be left to the store (assigned inside the write transaction). */
+export type NewJobInput = Omit<NewJob, "step"> & { step?: number };
+
+/** A roar run that is tracing its command now (registered so parallel runs know its files). */
+export interface RunInFlight {
+  id: string;
+  pid: number;
+  /** Start time of `pid` (clock ticks since boot, /proc/<pid>/stat), so a reused pid is not taken for it. */
+  pidStart: number | null;
+  startedAt: number;
+  /** The run's private directory: its events file and preload spool. */
+  traceDir: string;
+}
+
 export interface ArtifactRow {
   blake3: string;
   size: number;

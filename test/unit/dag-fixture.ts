@@ -48,7 +48,6 @@ export function fixture(): Fixture {
       const kind = j.kind ?? "run";
       const sid = store.activeSession()?.id ?? session.id;
       const identity = stepIdentity(kind, j.argv);
-      const step = store.stepForIdentity(sid, identity) ?? store.maxStep(sid) + 1;
       const io = (m: Record<string, string | null> | undefined): IoRecord[] =>
         Object.entries(m ?? {}).map(([path, label]) => ({
           path,
@@ -59,7 +58,6 @@ export function fixture(): Fixture {
       clock += 60_000;
       return store.insertJob({
         sessionId: sid,
-        step,
         stepIdentity: identity,
         kind,
         name: j.name ?? null,
@@ -77,7 +75,7 @@ export function fixture(): Fixture {
         metadata: j.metadata ?? { packages: { pip: { numpy: "2.0.0" } }, runtime: { os: "linux" }, env: {} },
         inputs: io(j.inputs),
         outputs: io(j.outputs),
-      });
+      }).uid;
     },
     close() {
       store.close();

@@ -51,6 +51,11 @@ impl Out {
         }
     }
 
+    /// Records are batched and not yet written.
+    pub fn has_pending(&self) -> bool {
+        !self.batch.is_empty()
+    }
+
     pub fn flush(&mut self) {
         let mut off = 0;
         while off < self.batch.len() {

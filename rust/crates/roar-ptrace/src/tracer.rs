@@ -733,7 +733,18 @@ fn run_loop(shared: &Shared, servers: &mut Vec<notify::Server>) {
         // Blocking wait only: busy-polling with WNOHANG was measured slower here (2 cores, the spinning
         // tracer competes with the tracees).
         let mut st: c_int = 0;
-        let tid = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD) };
+        // Before blocking, put batched records out: a parallel roar run reads this stream to know which
+        // files this job is writing (src/run/in-flight.ts). Only when something waits to be written.
+        let mut tid = 0;
+        if with(shared, |t| t.out.has_pending()).unwrap_or(false) {
+            tid = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD | sys::WNOHANG) };
+            if tid == 0 {
+                with(shared, |t| t.out.flush());
+            }
+        }
+        if tid == 0 {
+            tid = unsafe { sys::waitpid(-1, &mut st, sys::WALL | sys::WNOTHREAD) };
+        }
         if tid < 0 {
             match sys::errno() {
                 sys::EINTR => continue,

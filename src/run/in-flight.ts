@@ -1,0 +1,102 @@
+/**
+ * roar runs that are tracing right now. Each run registers itself in the store before its command starts and
+ * leaves in the transaction that records its job, so a parallel run of the same project can tell the files an
+ * in-flight job is writing (from that run's event stream and preload spool) from a user's uncommitted work.
+ * Private temp directories carry their owner's pid and start time, so a later run can remove those a killed
+ * roar left behind.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { classifyEvents } from "../core/classify.ts";
+import type { RoarStore } from "../store/store.ts";
+import type { RunInFlight } from "../store/types.ts";
+import { collectEvents } from "../trace/preload.ts";
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null if it is gone. */
+export function processStartTime(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return null;
+  }
+  // the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]);
+  return Number.isFinite(start) ? start : null;
+}
+
+const SELF_START = processStartTime(process.pid);
+
+/** True when the process that registered `run` is gone (or its pid now belongs to another process). */
+export function isDead(run: Pick<RunInFlight, "pid" | "pidStart">): boolean {
+  const start = processStartTime(run.pid);
+  return start === null || (run.pidStart !== null && start !== run.pidStart);
+}
+
+/** A private temp directory named after this process, so that a later run can tell when it was left behind. */
+export function privateTempDir(kind: string): string {
+  return mkdtempSync(join(tmpdir(), `roar-${kind}-${process.pid}-${SELF_START ?? 0}-`));
+}
+
+const OWNED = /^roar-[a-z]+-(\d+)-(\d+)-/;
+
+/** Removes, in the background, private temp directories whose roar process is gone (killed before cleaning). */
+export function removeAbandonedTempDirs(dir = tmpdir()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = OWNED.exec(name);
+    if (!m) continue;
+    if (!isDead({ pid: Number(m[1]), pidStart: Number(m[2]) || null })) continue;
+    rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Registers this run as tracing (removing registrations of dead runs); returns its registration. */
+export function registerRun(store: RoarStore, traceDir: string): RunInFlight {
+  const run: RunInFlight = {
+    id: `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 10)}`,
+    pid: process.pid,
+    pidStart: SELF_START,
+    startedAt: Date.now(),
+    traceDir,
+  };
+  store.registerRun(run, isDead);
+  return run;
+}
+
+/** The events file of a run's private directory (the preload spool is `<events>.spool`). */
+export function eventsPathIn(traceDir: string): string {
+  return join(traceDir, "events.bin");
+}
+
+/**
+ * Absolute paths the live in-flight runs of this project have written so far, read from their event streams
+ * and spools. A tracer may hold its latest records for a moment; a file written in that moment still counts
+ * as the user's, which errs on the side of refusing.
+ */
+export function inFlightWrites(store: RoarStore): Set<string> {
+  const written = new Set<string>();
+  for (const run of store.runsInFlight()) {
+    if (run.pid === process.pid || isDead(run)) continue;
+    // The backend's stream, and preload's own stream under the hybrid backend (see src/trace/hybrid.ts).
+    for (const events of [eventsPathIn(run.traceDir), `${eventsPathIn(run.traceDir)}.preload`]) {
+      let collected: ReturnType<typeof collectEvents>;
+      try {
+        collected = collectEvents(events, `${events}.spool`);
+      } catch {
+        continue; // the run finished and removed its directory meanwhile
+      }
+      for (const f of classifyEvents(collected.events).files.values())
+        if (f.written || f.maybeWritten || f.deleted) written.add(f.path);
+    }
+  }
+  return written;
+}
