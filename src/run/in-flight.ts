@@ -5,8 +5,7 @@
  * Private temp directories carry their owner's pid and start time, so a later run can remove those a killed
  * roar left behind.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { classifyEvents } from "../core/classify.ts";
@@ -43,7 +42,10 @@ export function privateTempDir(kind: string): string {
 
 const OWNED = /^roar-[a-z]+-(\d+)-(\d+)-/;
 
-/** Removes, in the background, private temp directories whose roar process is gone (killed before cleaning). */
+/**
+ * Removes private temp directories whose roar process is gone (killed before cleaning). Called while the
+ * traced command runs, so the time overlaps with it; rare, so done synchronously (roar may exit right after).
+ */
 export function removeAbandonedTempDirs(dir = tmpdir()): void {
   let names: string[];
   try {
@@ -55,7 +57,11 @@ export function removeAbandonedTempDirs(dir = tmpdir()): void {
     const m = OWNED.exec(name);
     if (!m) continue;
     if (!isDead({ pid: Number(m[1]), pidStart: Number(m[2]) || null })) continue;
-    rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true });
+    } catch {
+      // another user's, or being removed by another run
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, hermeticEnv, ROAR_BIN, roar, tempRepo } from "../helpers/cli.ts";
+import { commitAll, hermeticEnv, ROAR_BIN, roar, tempDir, tempRepo } from "../helpers/cli.ts";
 
 /** Processes whose command line contains `marker`. */
 function processesWith(marker: string): number[] {
@@ -27,11 +27,12 @@ for (const tracer of ["ptrace", "preload", "hybrid"]) {
     const repo = tempRepo();
     await roar(["init", "-y"], { cwd: repo });
     commitAll(repo, "init");
+    const tmp = tempDir("roar-tmpdir-");
     // A unique sleep duration marks this test's processes; the shell forks a background child too.
     const marker = `31.${Math.floor(Math.random() * 1e6)}`;
     const proc = Bun.spawn(
       [ROAR_BIN, "run", "--tracer", tracer, "sh", "-c", `touch started; sleep ${marker} & sleep ${marker}; wait`],
-      { cwd: repo, env: hermeticEnv(join(repo, ".test-home")), stdout: "ignore", stderr: "ignore" },
+      { cwd: repo, env: hermeticEnv(join(repo, ".test-home"), { TMPDIR: tmp }), stdout: "ignore", stderr: "ignore" },
     );
     for (let i = 0; i < 200 && processesWith(`sleep\0${marker}`).length < 2; i++) await Bun.sleep(25);
     expect(existsSync(join(repo, "started"))).toBe(true);
@@ -47,6 +48,13 @@ for (const tracer of ["ptrace", "preload", "hybrid"]) {
     // Nothing was recorded: the job never finished.
     const log = await roar(["log", "--json"], { cwd: repo });
     expect(JSON.parse(log.stdout).jobs).toEqual([]);
+    // The killed roar left its private directory behind; the next run removes it.
+    const leftovers = () => readdirSync(tmp).filter((n) => n.startsWith("roar-trace-"));
+    expect(leftovers().length).toBe(1);
+    commitAll(repo, "the killed job's file");
+    const next = await roar(["run", "-q", "--tracer", tracer, "true"], { cwd: repo, env: { TMPDIR: tmp } });
+    expect(next.code).toBe(0);
+    expect(leftovers()).toEqual([]);
   }, 60_000);
 }
 
