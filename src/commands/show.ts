@@ -246,7 +246,7 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
     doc.status === "ok"
       ? s.green("OK")
       : doc.status === "interrupted"
-        ? s.yellow("Interrupted")
+        ? s.yellow(`Interrupted (${doc.signal !== null ? `signal ${doc.signal}` : `exit ${doc.exitCode}`})`)
         : s.red(doc.signal !== null ? `Failed (signal ${doc.signal})` : `Failed (exit ${doc.exitCode})`);
   const out = [
     field("Job", doc.uid),

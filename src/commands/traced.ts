@@ -149,11 +149,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
               rmSync(privateDir, { recursive: true, force: true });
               process.exit(130);
             }
-            // On a terminal the child already got the SIGINT from the foreground process group.
-            if (!process.stdin.isTTY) running?.kill("SIGINT");
-          } else {
-            running?.kill(signal);
           }
+          // Sent to the whole process group (a terminal's Ctrl-C, `timeout`), the command has it already.
+          running?.forward(signal);
         };
         const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
         for (const s of signals) process.on(s, onSignal);

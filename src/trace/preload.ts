@@ -28,6 +28,7 @@ import { ForkFlags, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events
 import { type DecodedStream, decodeStream, FileTail } from "./events.ts";
 import { findLibrary, libraryFileName } from "./native.ts";
 import { pathToBytes } from "./paths.ts";
+import { SignalSentinel, sentinelSymbols } from "./sentinel.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type Probe = ReturnType<TracerBackend["probe"]>;
@@ -38,6 +39,7 @@ const SYMBOLS = {
   roar_abi_version: { args: [], returns: FFIType.u32 },
   roar_preload_spawn: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   roar_preload_reap: { args: [FFIType.i32], returns: FFIType.i32 },
+  ...sentinelSymbols,
 } as const;
 
 type Native = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -295,10 +297,15 @@ function start(request: TraceRequest): RunningTrace {
     c.str(request.eventsPath),
   ]);
   const out = new Int32Array(8);
+  // Before the command exists, so that no group signal can slip past it.
+  const sentinel = SignalSentinel.start(symbols);
   // Blocks only until the command has exec'd (or failed to).
   const rc = symbols.roar_preload_spawn(ptr(spec), ptr(out));
   c.keep.length = 0;
-  if (rc < 0) throw new Error(`the preload supervisor could not start (errno ${-rc})`);
+  if (rc < 0) {
+    sentinel?.stop();
+    throw new Error(`the preload supervisor could not start (errno ${-rc})`);
+  }
   const supervisor = out[0] ?? 0;
   const messages = out[1] ?? -1;
 
@@ -317,6 +324,7 @@ function start(request: TraceRequest): RunningTrace {
     clearInterval(tailTimer);
     symbols.roar_preload_reap(supervisor);
     finished = true;
+    sentinel?.stop();
     const { events, truncatedTail } = collectEvents(request.eventsPath, spool, tail.drain());
     removeSpool(spool);
     let exitCode: number | null = null;
@@ -337,7 +345,10 @@ function start(request: TraceRequest): RunningTrace {
     };
   });
 
-  done.catch(() => clearInterval(tailTimer));
+  done.catch(() => {
+    clearInterval(tailTimer);
+    sentinel?.stop();
+  });
   const pid = topPid !== null ? Promise.resolve(topPid) : Promise.reject(new Error(spawnError?.message));
   pid.catch(() => {}); // a spawn failure is reported through `done` as well
 
@@ -352,6 +363,11 @@ function start(request: TraceRequest): RunningTrace {
       } catch {
         // already gone
       }
+    },
+    forward(signal) {
+      if (finished || sentinel?.fromGroup(signal)) return false;
+      this.kill(signal);
+      return true;
     },
   };
 }

@@ -4,6 +4,7 @@
  * collected with `roar_ptrace_poll`.
  */
 import { dlopen, FFIType } from "bun:ffi";
+import { sentinelSymbols } from "./sentinel.ts";
 
 // Callers pass the ABI version they expect (no import of schema/events.ts needed here).
 
@@ -31,6 +32,7 @@ export const ptraceSymbols = {
   roar_ptrace_done_fd: { args: [FFIType.i32], returns: FFIType.i32 },
   /** 1 = finished (result filled, handle freed), 0 = running, < 0 = unknown handle; writes the top pid. */
   roar_ptrace_poll: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  ...sentinelSymbols,
 } as const;
 
 export type PtraceLibrary = ReturnType<typeof dlopen<typeof ptraceSymbols>>;

@@ -7,6 +7,7 @@
 import { closeSync, read } from "node:fs";
 import { constants } from "node:os";
 import { openPtraceLibrary, type PtraceLibrary, parseRunResult, RESULT_SIZE, type RunResult } from "./ptrace-ffi.ts";
+import { SignalSentinel } from "./sentinel.ts";
 import type { RunningTrace, TraceOutcome } from "./types.ts";
 
 export function signalNumber(signal: NodeJS.Signals | number): number {
@@ -50,6 +51,8 @@ export function runInPtraceThread(
 ): RunningTrace {
   const lib = library(input.libraryPath, input.abiVersion);
   const spec = input.spec ?? new Uint8Array();
+  // Before the command exists, so that no group signal can slip past it.
+  const sentinel = SignalSentinel.start(lib.symbols);
   const handle = lib.symbols.roar_ptrace_start(
     nonEmpty(input.argv),
     input.argv.length,
@@ -62,7 +65,10 @@ export function runInPtraceThread(
     nonEmpty(spec),
     spec.length,
   );
-  if (handle <= 0) throw new Error(`${label} tracer: roar_ptrace_start failed (errno ${-handle})`);
+  if (handle <= 0) {
+    sentinel?.stop();
+    throw new Error(`${label} tracer: roar_ptrace_start failed (errno ${-handle})`);
+  }
 
   let knownPid = 0;
   let finished = false;
@@ -93,6 +99,7 @@ export function runInPtraceThread(
     notePid(pidCell[0] ?? 0);
     if (state === 0) return null;
     finished = true;
+    sentinel?.stop();
     if (knownPid === 0) resolvePid(-1); // the command never started (see spawnError)
     if (state < 0) throw new Error(`${label} tracer: lost track of run ${handle}`);
     return buildOutcome(parseRunResult(result));
@@ -139,6 +146,11 @@ export function runInPtraceThread(
       const sig = signalNumber(signal);
       if (knownPid > 0) deliver(sig);
       else queuedSignals.push(sig);
+    },
+    forward(signal) {
+      if (finished || sentinel?.fromGroup(signal)) return false;
+      this.kill(signal);
+      return true;
     },
   };
 }

@@ -43,8 +43,13 @@ export interface RunningTrace {
   /** pid of the top traced process once known. */
   readonly pid: Promise<number>;
   readonly done: Promise<TraceOutcome>;
-  /** Forwards a signal to the traced command (e.g. SIGINT on Ctrl-C). */
+  /** Sends a signal to the traced command (e.g. SIGKILL on a second Ctrl-C). */
   kill(signal: NodeJS.Signals | number): void;
+  /**
+   * Passes on a signal roar received, unless it was sent to the whole process group (then the command, in
+   * the same group, already has it). Returns whether it was sent.
+   */
+  forward(signal: NodeJS.Signals): boolean;
 }
 
 export interface TracerBackend {

@@ -45,7 +45,7 @@ export function runReport(job: NewJob, uid: string, postMs: number): string {
     job.status === "ok"
       ? s.green("ok")
       : job.status === "interrupted"
-        ? s.yellow("interrupted")
+        ? s.yellow(`interrupted (${job.signal !== null ? `killed by signal ${job.signal}` : `exit ${job.exitCode}`})`)
         : s.red(job.signal !== null ? `killed by signal ${job.signal}` : `exit ${job.exitCode}`);
   const lines = [
     `${s.bold(`roar: ${stepLabel(job.step, job.kind)}`)} ${outcome} · job ${uid.slice(0, 12)} · ${formatDuration(job.durationMs)} (trace ${formatDuration(job.traceMs ?? 0)} + roar ${formatDuration(postMs)})`,

@@ -7,6 +7,8 @@
 
 use core::arch::asm;
 
+pub mod sentinel;
+
 #[cfg(target_arch = "x86_64")]
 pub mod nr {
     pub const READ: usize = 0;
