@@ -20,6 +20,7 @@ import {
   privateTempDir,
   registerRun,
   removeAbandonedTempDirs,
+  requireTempSpace,
 } from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
 import { findGitRoot } from "../store/project.ts";
@@ -127,6 +128,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
       // nvidia-smi runs while the command does, and only once the command has really started.
       let gpu: GpuProbe | undefined;
+      requireTempSpace();
       const privateDir = privateTempDir("trace");
       const eventsPath = eventsPathIn(privateDir);
       // Parallel runs of this project see this one's files as in flight, not as a dirty tree.

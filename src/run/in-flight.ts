@@ -5,13 +5,15 @@
  * Private temp directories carry their owner's pid and start time, so a later run can remove those a killed
  * roar left behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { classifyEvents } from "../core/classify.ts";
+import { RoarError } from "../core/errors.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { RunInFlight } from "../store/types.ts";
 import { collectEvents } from "../trace/preload.ts";
+import { formatSize } from "../ui/table.ts";
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null if it is gone. */
 export function processStartTime(pid: number): number | null {
@@ -33,6 +35,30 @@ const SELF_START = processStartTime(process.pid);
 export function isDead(run: Pick<RunInFlight, "pid" | "pidStart">): boolean {
   const start = processStartTime(run.pid);
   return start === null || (run.pidStart !== null && start !== run.pidStart);
+}
+
+/** Free space roar wants in $TMPDIR before it starts a command: its event stream and per-process spool pages. */
+export const MIN_TEMP_SPACE = 16 * 1024 * 1024;
+
+/**
+ * Refuses to start a command when $TMPDIR is (nearly) full: the trace would be lost, and roar must never change
+ * the command's behaviour for lack of its own space. (A disk that fills during the run marks the job
+ * incomplete instead: see the tracers' lost-record counts.)
+ */
+export function requireTempSpace(dir = tmpdir(), min = MIN_TEMP_SPACE): void {
+  let free: number;
+  try {
+    const fs = statfsSync(dir);
+    free = fs.bavail * fs.bsize;
+  } catch (error) {
+    throw new RoarError(`cannot use the temporary directory ${dir}: ${(error as Error).message}`, 125);
+  }
+  if (free < min)
+    throw new RoarError(
+      `not enough free space in the temporary directory ${dir} (${formatSize(free)} free, roar needs ${formatSize(min)} for the trace)`,
+      125,
+      "Free some space there, or point TMPDIR at a directory with more room.",
+    );
 }
 
 /** A private temp directory named after this process, so that a later run can tell when it was left behind. */

@@ -9,12 +9,13 @@
  * Files next to `eventsPath`: the supervisor's stream at `eventsPath`, preload's at `<eventsPath>.preload`
  * (spool `<eventsPath>.preload.spool`), the coverage log at `<eventsPath>.coverage`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream, FileTail, headerRecord } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
+import { incompleteReasons } from "./incomplete.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
-import { collectEvents, incompleteReasons, preloadBackend, removeSpool, TAIL_POLL_MS } from "./preload.ts";
+import { collectEvents, makeSpool, preloadBackend, removeSpool, TAIL_POLL_MS, unwrittenRecords } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
 import { runInPtraceThread } from "./ptrace-run.ts";
@@ -65,6 +66,7 @@ function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloa
   }
   const fromPtrace = decodeStream(ptraceBytes);
   const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
+  const unwritten = result.lostEvents + unwrittenRecords(paths.spool);
   removeSpool(paths.spool);
   const log = existsSync(paths.coverage) ? parseCoverage(readFileSync(paths.coverage, "utf8")) : [];
   const { events, coverage } = mergeHybrid(fromPtrace.events, fromPreload.events, log);
@@ -74,7 +76,13 @@ function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloa
     signal: spawnError || result.signal === 0 ? null : result.signal,
     spawnError,
     events,
-    incomplete: spawnError ? [] : incompleteReasons(events, fromPtrace.truncatedTail || fromPreload.truncatedTail),
+    incomplete: spawnError
+      ? []
+      : incompleteReasons(events, {
+          truncatedTail: fromPtrace.truncatedTail || fromPreload.truncatedTail,
+          unwritten,
+          coverageLost: result.coverageLost,
+        }),
     coverage,
     startedAt,
     durationMs: Date.now() - startedAt,
@@ -92,7 +100,7 @@ function start(request: TraceRequest): RunningTrace {
     spool: `${request.eventsPath}.preload.spool`,
     coverage: `${request.eventsPath}.coverage`,
   };
-  mkdirSync(paths.spool, { recursive: true, mode: 0o700 });
+  makeSpool(paths.spool);
   // The preload stream starts with its HEADER, as the preload supervisor would write it; the file may
   // otherwise stay empty (a tree with no covered process), which the decoder would take for a cut record.
   writeFileSync(paths.preloadEvents, headerRecord("preload"), {

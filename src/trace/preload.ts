@@ -24,8 +24,9 @@ import {
 import { rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { ForkFlags, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
+import { TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
 import { type DecodedStream, decodeStream, FileTail } from "./events.ts";
+import { incompleteReasons } from "./incomplete.ts";
 import { findLibrary, libraryFileName } from "./native.ts";
 import { pathToBytes } from "./paths.ts";
 import { SignalSentinel, sentinelSymbols } from "./sentinel.ts";
@@ -151,6 +152,31 @@ export function removeSpool(spool: string): void {
   rm(spool, { recursive: true, force: true }).catch(() => {});
 }
 
+/**
+ * A spool directory with its `lost` counter: one allocated page where preload processes count the records they
+ * could not write (a full disk), so that the count needs no new space (rust/crates/roar-preload/src/state.rs).
+ */
+export function makeSpool(spool: string): void {
+  mkdirSync(spool, { recursive: true, mode: 0o700 });
+  writeFileSync(join(spool, "lost"), new Uint8Array(4096), { mode: 0o600 });
+}
+
+/** Records preload processes could not write, from the spool's `lost` counter. */
+export function unwrittenRecords(spool: string): number {
+  try {
+    const fd = openSync(join(spool, "lost"), "r");
+    try {
+      const word = Buffer.alloc(8);
+      readSync(fd, word, 0, 8, 0);
+      return Number(word.readBigUInt64LE(0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 0;
+  }
+}
+
 /** The event stream plus the records recovered from spool files (minus any that were also flushed). */
 export function collectEvents(
   eventsPath: string,
@@ -172,49 +198,6 @@ export function collectEvents(
     }
   }
   return { events: main.events, truncatedTail };
-}
-
-type Incomplete = TraceOutcome["incomplete"][number];
-
-/** What the trace may have missed: INCOMPLETE records, processes that never reported EXIT, lost records. */
-export function incompleteReasons(events: TraceEvent[], truncatedTail: boolean): Incomplete[] {
-  const out: Incomplete[] = [];
-  const seen = new Set<string>();
-  const add = (i: Incomplete) => {
-    const key = `${i.reason}\0${i.detail}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    out.push(i);
-  };
-  const processes = new Map<number, string>();
-  const exited = new Set<number>();
-  for (const e of events) {
-    switch (e.kind) {
-      case "incomplete":
-        add({ reason: e.reason, detail: e.detail, pid: e.pid });
-        break;
-      case "dropped":
-        add({ reason: "lost_events", detail: `${e.count} records not delivered by pid ${e.pid}`, pid: e.pid });
-        break;
-      case "fork":
-        if (!(e.flags & ForkFlags.THREAD) && !processes.has(e.child)) processes.set(e.child, "");
-        break;
-      case "proc_start":
-        processes.set(e.pid, e.exe);
-        break;
-      case "exec":
-        if (!processes.get(e.pid)) processes.set(e.pid, e.path);
-        break;
-      case "exit":
-        exited.add(e.pid);
-        break;
-    }
-  }
-  for (const [pid, exe] of processes) {
-    if (!exited.has(pid)) add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
-  }
-  if (truncatedTail) add({ reason: "lost_events", detail: "the event stream ends in a partial record", pid: 0 });
-  return out;
 }
 
 const ERRNO_TEXT: Record<number, string> = {
@@ -285,7 +268,7 @@ function start(request: TraceRequest): RunningTrace {
   const file = request.argv[0];
   if (file === undefined) throw new Error("nothing to run: empty argv");
   const spool = `${request.eventsPath}.spool`;
-  mkdirSync(spool, { recursive: true, mode: 0o700 });
+  makeSpool(spool);
 
   const c = new CArgs();
   const spec = new BigUint64Array([
@@ -326,6 +309,7 @@ function start(request: TraceRequest): RunningTrace {
     finished = true;
     sentinel?.stop();
     const { events, truncatedTail } = collectEvents(request.eventsPath, spool, tail.drain());
+    const unwritten = unwrittenRecords(spool);
     removeSpool(spool);
     let exitCode: number | null = null;
     let signal: number | null = null;
@@ -339,7 +323,7 @@ function start(request: TraceRequest): RunningTrace {
       signal,
       spawnError,
       events,
-      incomplete: spawnError ? [] : incompleteReasons(events, truncatedTail),
+      incomplete: spawnError ? [] : incompleteReasons(events, { truncatedTail, unwritten }),
       startedAt,
       durationMs: Date.now() - startedAt,
     };

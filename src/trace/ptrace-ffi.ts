@@ -37,8 +37,8 @@ export const ptraceSymbols = {
 
 export type PtraceLibrary = ReturnType<typeof dlopen<typeof ptraceSymbols>>;
 
-/** Size of `RoarPtraceResult`: four i32 then a 512-byte message. */
-export const RESULT_SIZE = 16 + 512;
+/** Size of `RoarPtraceResult`: four i32, a 512-byte message, a u64 and two u32. */
+export const RESULT_SIZE = 16 + 512 + 16;
 
 export interface RunResult {
   exitCode: number;
@@ -46,18 +46,24 @@ export interface RunResult {
   spawnError: number;
   tracerErrno: number;
   message: string;
+  /** Records that could not be written to the events file (a full disk). */
+  lostEvents: number;
+  /** Hybrid: the coverage log could not be written. */
+  coverageLost: boolean;
 }
 
 export function parseRunResult(buf: Uint8Array): RunResult {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const msg = buf.subarray(16);
+  const msg = buf.subarray(16, 16 + 512);
   const end = msg.indexOf(0);
   return {
     exitCode: view.getInt32(0, true),
     signal: view.getInt32(4, true),
     spawnError: view.getInt32(8, true),
     tracerErrno: view.getInt32(12, true),
-    message: new TextDecoder().decode(msg.subarray(0, end < 0 ? msg.length : end)),
+    message: new TextDecoder().decode(msg.subarray(0, end < 0 ? 512 : Math.min(end, 512))),
+    lostEvents: Number(view.getBigUint64(528, true)),
+    coverageLost: view.getUint32(536, true) !== 0,
   };
 }
 

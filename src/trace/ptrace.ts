@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { readCache, writeCache } from "../capture/cache.ts";
-import type { TraceEvent } from "../schema/events.ts";
-import { ForkFlags, TRACER_ABI_VERSION } from "../schema/events.ts";
+import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { decodeStream } from "./events.ts";
+import { incompleteReasons } from "./incomplete.ts";
 import { findLibrary } from "./native.ts";
 import { nulBlock, pathToBytes } from "./paths.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
@@ -76,30 +76,6 @@ function probe(): ProbeResult {
   return probed;
 }
 
-/** The `incomplete` list of an outcome: the tracer's INCOMPLETE records plus what the stream itself shows. */
-export function incompleteFromEvents(
-  events: TraceEvent[],
-  truncatedTail: boolean,
-): { reason: string; detail: string; pid: number }[] {
-  const seen = new Map<string, { reason: string; detail: string; pid: number }>();
-  const add = (reason: string, detail: string, pid: number) => {
-    const key = `${reason}\0${detail}\0${pid}`;
-    if (!seen.has(key)) seen.set(key, { reason, detail, pid });
-  };
-  const started = new Set<number>();
-  const exited = new Set<number>();
-  for (const e of events) {
-    if (e.kind === "incomplete") add(e.reason, e.detail, e.pid);
-    else if (e.kind === "dropped") add("lost_events", `${e.count} records dropped`, e.pid);
-    else if (e.kind === "proc_start") started.add(e.pid);
-    else if (e.kind === "fork" && (e.flags & ForkFlags.THREAD) === 0) started.add(e.child);
-    else if (e.kind === "exit") exited.add(e.pid);
-  }
-  for (const pid of started) if (!exited.has(pid)) add("no_exit_record", "", pid);
-  if (truncatedTail) add("lost_events", "event stream ends mid-record", 0);
-  return [...seen.values()];
-}
-
 function buildOutcome(result: RunResult, eventsPath: string, startedAt: number): TraceOutcome {
   if (result.tracerErrno !== 0) throw new Error(`ptrace tracer: ${result.message}`);
   let bytes: Uint8Array;
@@ -118,7 +94,7 @@ function buildOutcome(result: RunResult, eventsPath: string, startedAt: number):
     signal: spawnError || result.signal === 0 ? null : result.signal,
     spawnError,
     events,
-    incomplete: incompleteFromEvents(events, truncatedTail),
+    incomplete: incompleteReasons(events, { truncatedTail, unwritten: result.lostEvents }),
     startedAt,
     durationMs: Date.now() - startedAt,
   };

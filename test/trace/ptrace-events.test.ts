@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ExecFlags, ForkFlags, type TraceEventOf } from "../../src/schema/events.ts";
-import { incompleteFromEvents, ptraceBackend } from "../../src/trace/ptrace.ts";
+import { incompleteReasons } from "../../src/trace/incomplete.ts";
+import { ptraceBackend } from "../../src/trace/ptrace.ts";
 import type { TraceOutcome } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 
@@ -122,15 +123,15 @@ describe.skipIf(!usable)("ptrace event stream", () => {
 
 test("no_exit_record is synthesised for a process that never reported its exit", () => {
   const base = { seq: 0, ts: 0 };
-  const incomplete = incompleteFromEvents(
+  const incomplete = incompleteReasons(
     [
       { kind: "fork", pid: 1, child: 2, flags: 0, ...base },
       { kind: "fork", pid: 1, child: 3, flags: ForkFlags.THREAD, ...base },
       { kind: "exit", pid: 1, code: 0, signal: null, ...base },
     ],
-    false,
+    { truncatedTail: false },
   );
-  expect(incomplete).toEqual([{ reason: "no_exit_record", detail: "", pid: 2 }]);
+  expect(incomplete).toEqual([{ reason: "no_exit_record", detail: "pid 2", pid: 2 }]);
 });
 
 describe.skipIf(!usable)("ptrace: opens interrupted by signals", () => {

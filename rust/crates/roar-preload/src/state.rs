@@ -311,10 +311,13 @@ impl Out {
                 return;
             }
             let size = SPOOL_HDR + BUF_CAP;
-            let ok = sys::sc2(sys::nr::FTRUNCATE, fd as usize, size) == 0;
+            // Allocated, not just sized: a page of a sparse file that cannot get a block (the spool's
+            // filesystem is full) would kill the program with SIGBUS at its first write.
+            let ok = sys::sc4(sys::nr::FALLOCATE, fd as usize, 0, 0, size) == 0;
             let m = if ok { sys::syscall6(sys::nr::MMAP, 0, size, 3, 0x01 /* MAP_SHARED */, fd as usize, 0) } else { -1 };
             sys::close(fd as i32);
             if m < 0 {
+                sys::sc3(sys::nr::UNLINKAT, sys::AT_FDCWD as usize, path.as_ptr() as usize, 0);
                 return;
             }
             let base = m as *mut u8;
@@ -414,11 +417,21 @@ impl Out {
         let ok = unsafe { ensure_fd(o) } && unsafe { sys::write_all(o.fd, &o.buf()[..len]) };
         if ok {
             o.dropped -= dropped_in_buf;
+            o.len = 0;
+            o.nrec = 0;
+        } else if o.spool == 1 {
+            // Nowhere to write (a full disk): the records stay in the spool mapping, whose pages were
+            // allocated up front, for the driver to recover (or for a later flush once there is room).
+            // What finds no room in it from now on is counted as lost.
+            o.dropped -= dropped_in_buf;
+            count_lost(o.dropped);
+            o.dropped = 0;
         } else {
-            o.dropped += o.nrec;
+            count_lost(o.nrec + o.dropped);
+            o.dropped = 0;
+            o.len = 0;
+            o.nrec = 0;
         }
-        o.len = 0;
-        o.nrec = 0;
         o.commit();
     }
 }
@@ -451,6 +464,41 @@ unsafe fn ensure_fd(o: &mut Out) -> bool {
     o.fd_dev = st.st_dev;
     o.fd_ino = st.st_ino;
     true
+}
+
+/// Records that could not be written, counted in `<spool dir>/lost`: a page the driver allocated before the
+/// command started, mapped shared by whichever process first loses records, so the count survives a full
+/// disk and reaches the driver, which then marks the trace incomplete.
+static LOST: AtomicU64 = AtomicU64::new(0); // address of the mapped counter, 0 = not mapped yet
+
+fn count_lost(n: u64) {
+    if n == 0 {
+        return;
+    }
+    let mut at = LOST.load(Relaxed);
+    if at == 0 {
+        let c = cfg();
+        if c.spool_len == 0 {
+            return;
+        }
+        let mut name = [0u8; PATH_CAP + 16];
+        let Some(path) = sys::cat_z(&mut name, &[&c.spool_dir[..c.spool_len], b"/lost"]) else { return };
+        unsafe {
+            let fd = sys::openat(sys::AT_FDCWD, path.as_ptr(), sys::O_RDWR | sys::O_CLOEXEC, 0);
+            if fd < 0 {
+                return;
+            }
+            let m = sys::syscall6(sys::nr::MMAP, 0, 4096, 3, 0x01 /* MAP_SHARED */, fd as usize, 0);
+            sys::close(fd as i32);
+            if m < 0 {
+                return;
+            }
+            at = m as u64;
+        }
+        LOST.store(at, Relaxed);
+    }
+    // SAFETY: a live shared mapping of at least 4096 bytes, 8-aligned (page start).
+    unsafe { (*(at as *const AtomicU64)).fetch_add(n, SeqCst) };
 }
 
 /// Flushes everything buffered (before exec, fork, exit).

@@ -33,6 +33,11 @@ pub struct RoarPtraceResult {
     pub tracer_errno: i32,
     /// NUL-terminated UTF-8 message for spawn/tracer errors.
     pub message: [u8; 512],
+    /// Records that could not be written to the events file (a full disk).
+    pub lost_events: u64,
+    /// Hybrid: 1 when the coverage log could not be written.
+    pub coverage_lost: u32,
+    pub reserved: u32,
 }
 
 #[no_mangle]
@@ -161,6 +166,8 @@ unsafe fn fill_result(o: &tracer::Outcome, result: *mut RoarPtraceResult) {
     r.spawn_error = o.spawn_error.unwrap_or(0);
     r.tracer_errno = o.tracer_errno.unwrap_or(0);
     copy_message(o.message.as_bytes(), r.message.as_mut_ptr(), r.message.len());
+    r.lost_events = o.lost_events;
+    r.coverage_lost = o.coverage_lost as u32;
 }
 
 /// Polls a run started by `roar_ptrace_start`: writes the top pid (0 = not yet, -1 = never started) to

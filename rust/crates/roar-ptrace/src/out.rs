@@ -12,7 +12,12 @@ pub struct Out {
     batch: Vec<u8>,
     scratch: Vec<u8>,
     seq: u64,
+    /// Records not encoded (larger than MAX_RECORD): reported with a DROPPED record.
     dropped: u64,
+    /// Records in `batch`.
+    batched: u64,
+    /// Records that could not be written (a full disk): reported to the caller by `finish`.
+    lost: u64,
 }
 
 impl Out {
@@ -23,7 +28,7 @@ impl Out {
         if fd < 0 {
             return Err(sys::errno());
         }
-        let mut out = Out { fd, batch: Vec::with_capacity(FLUSH_AT + 4096), scratch: vec![0; 16 * 1024], seq: 0, dropped: 0 };
+        let mut out = Out { fd, batch: Vec::with_capacity(FLUSH_AT + 4096), scratch: vec![0; 16 * 1024], seq: 0, dropped: 0, batched: 0, lost: 0 };
         out.emit(|b, _, _| roar_events::rec::header(b, "ptrace"));
         out.flush();
         Ok(out)
@@ -36,6 +41,7 @@ impl Out {
             let n = f(&mut self.scratch, self.seq, ts);
             if n > 0 {
                 self.seq += 1;
+                self.batched += 1;
                 self.batch.extend_from_slice(&self.scratch[..n]);
                 if self.batch.len() >= FLUSH_AT {
                     self.flush();
@@ -65,20 +71,25 @@ impl Out {
                 if sys::errno() == sys::EINTR {
                     continue;
                 }
-                self.dropped += 1;
+                // Records never cut in half: a partial write ends the stream mid-record, which the
+                // reader reports as lost too.
+                self.lost += self.batched;
                 break;
             }
             off += n as usize;
         }
         self.batch.clear();
+        self.batched = 0;
     }
 
-    pub fn finish(mut self) {
+    /// Writes what is left and closes the stream; returns how many records could not be written.
+    pub fn finish(mut self) -> u64 {
         if self.dropped > 0 {
             let d = self.dropped;
             self.emit(|b, seq, ts| roar_events::rec::dropped(b, 0, seq, ts, d));
         }
         self.flush();
         unsafe { sys::close(self.fd) };
+        self.lost
     }
 }

@@ -69,6 +69,8 @@ pub mod nr {
     pub const OPENAT2: usize = 437;
     pub const PTRACE: usize = 101;
     pub const SECCOMP: usize = 317;
+    pub const FALLOCATE: usize = 285;
+    pub const COPY_FILE_RANGE: usize = 326;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -132,6 +134,8 @@ pub mod nr {
     pub const OPENAT2: usize = 437;
     pub const PTRACE: usize = 117;
     pub const SECCOMP: usize = 277;
+    pub const FALLOCATE: usize = 47;
+    pub const COPY_FILE_RANGE: usize = 285;
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,61 @@
+/**
+ * What a trace may have missed, for every backend: the tracers' INCOMPLETE records, processes that never
+ * reported their exit, and records that were dropped, cut or could not be written at all (a full disk).
+ */
+import { ForkFlags, type TraceEvent } from "../schema/events.ts";
+import type { TraceOutcome } from "./types.ts";
+
+export type Incomplete = TraceOutcome["incomplete"][number];
+
+export interface StreamLosses {
+  /** Bytes at the end of a stream that never formed a whole record. */
+  truncatedTail?: boolean;
+  /** Records the tracers counted as not written (no space left for the events file). */
+  unwritten?: number;
+  /** Hybrid: the log of which mechanism covered which process was not written. */
+  coverageLost?: boolean;
+}
+
+export function incompleteReasons(events: readonly TraceEvent[], losses: StreamLosses = {}): Incomplete[] {
+  const out: Incomplete[] = [];
+  const seen = new Set<string>();
+  const add = (i: Incomplete) => {
+    const key = `${i.reason}\0${i.detail}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(i);
+  };
+  const processes = new Map<number, string>();
+  const exited = new Set<number>();
+  for (const e of events) {
+    switch (e.kind) {
+      case "incomplete":
+        add({ reason: e.reason, detail: e.detail, pid: e.pid });
+        break;
+      case "dropped":
+        add({ reason: "lost_events", detail: `${e.count} records not delivered by pid ${e.pid}`, pid: e.pid });
+        break;
+      case "fork":
+        if (!(e.flags & ForkFlags.THREAD) && !processes.has(e.child)) processes.set(e.child, "");
+        break;
+      case "proc_start":
+        processes.set(e.pid, e.exe);
+        break;
+      case "exec":
+        if (!processes.get(e.pid)) processes.set(e.pid, e.path);
+        break;
+      case "exit":
+        exited.add(e.pid);
+        break;
+    }
+  }
+  for (const [pid, exe] of processes) {
+    if (!exited.has(pid)) add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
+  }
+  if (losses.truncatedTail) add({ reason: "lost_events", detail: "the event stream ends in a partial record", pid: 0 });
+  if (losses.unwritten)
+    add({ reason: "lost_events", detail: `${losses.unwritten} records could not be written (no space left)`, pid: 0 });
+  if (losses.coverageLost)
+    add({ reason: "lost_events", detail: "the hybrid coverage log could not be written", pid: 0 });
+  return out;
+}
