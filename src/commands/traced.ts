@@ -14,6 +14,7 @@ import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
+import { NON_REVERSIBLE_CAP, removeCaptures, setUpCaptures } from "../run/captures.ts";
 import {
   eventsPathIn,
   inFlightWrites,
@@ -134,7 +135,16 @@ export abstract class TracedCommand extends ConfiguredCommand {
       // Parallel runs of this project see this one's files as in flight, not as a dirty tree.
       const run = registerRun(store, privateDir);
       let recordedRun = false;
+      let captureDir: string | null = null;
       try {
+        // Before the job changes a file that existed, the tracers note it and keep its bytes (up to a cap).
+        captureDir = setUpCaptures(
+          privateDir,
+          project.roarDir,
+          config.reversible.enabled
+            ? config.reversible.max_file_size
+            : Math.min(NON_REVERSIBLE_CAP, config.reversible.max_file_size),
+        );
         const env: Record<string, string> = {};
         for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
         Object.assign(env, config.env);
@@ -148,6 +158,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
               running?.kill("SIGKILL");
               this.note("roar: second interrupt — aborting without recording");
               store.finishRun(run.id);
+              if (captureDir) removeCaptures(captureDir);
               rmSync(privateDir, { recursive: true, force: true });
               process.exit(130);
             }
@@ -162,6 +173,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
           mark("prepare");
           running = backend.start({ argv, env, cwd, eventsPath });
           removeAbandonedTempDirs();
+          removeAbandonedTempDirs(join(project.roarDir, "tmp"));
           running.pid.then(
             (pid) => {
               if (pid > 0) gpu = probeGpus();
@@ -193,6 +205,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
         const recorded = await recordJob({
           store,
           runId: run.id,
+          captureDir,
+          reversible: config.reversible.enabled,
           sessionId: session.id,
           projectRoot: project.root,
           roarDir: project.roarDir,
@@ -238,6 +252,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         return outcome.exitCode ?? 125;
       } finally {
         if (!recordedRun) store.finishRun(run.id);
+        if (captureDir) removeCaptures(captureDir);
       }
     } finally {
       store.close();

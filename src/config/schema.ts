@@ -64,7 +64,17 @@ export const ConfigSchema = Type.Object({
     }),
     tagging: Type.Object({ enabled: bool(true, "Create a git tag roar/<commit> when registering") }),
   }),
-  reversible: Type.Object({ enabled: bool(false, "Back up a step's previous outputs before re-running it") }),
+  reversible: Type.Object({
+    enabled: bool(
+      false,
+      "Keep what files a job changes or deletes held before it (in .roar/objects), so 'roar pop' can restore them",
+    ),
+    max_file_size: Type.Integer({
+      default: 64 * 1024 * 1024,
+      minimum: 0,
+      description: "Largest file (bytes; 64M = 64 MiB) whose earlier content reversible.enabled keeps",
+    }),
+  }),
   hash: Type.Object({
     primary: oneOf(["blake3"], "blake3", "Primary hash algorithm (artifacts are identified by BLAKE3)"),
     run: extraHashes([], "Extra algorithms computed for files recorded by roar run / build"),
@@ -93,7 +103,7 @@ export interface ConfigKey {
   schema: TSchema;
   default: unknown;
   description: string;
-  kind: "boolean" | "string" | "enum" | "list";
+  kind: "boolean" | "string" | "enum" | "list" | "integer";
   allowed?: string[];
 }
 
@@ -101,6 +111,7 @@ function describeLeaf(key: string, schema: TSchema): ConfigKey {
   const s = schema as Record<string, unknown>;
   const base = { key, schema, default: s.default, description: String(s.description ?? "") };
   if (s.type === "boolean") return { ...base, kind: "boolean" };
+  if (s.type === "integer") return { ...base, kind: "integer" };
   if (s.type === "array") {
     const items = s.items as Record<string, unknown>;
     const allowed = Array.isArray(items.anyOf) ? items.anyOf.map((x: { const: string }) => x.const) : undefined;

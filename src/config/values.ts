@@ -13,6 +13,8 @@ function allowedText(def: ConfigKey): string {
       return `one of ${def.allowed?.join(", ")}`;
     case "list":
       return def.allowed ? `a comma-separated list of ${def.allowed.join(", ")}` : "a comma-separated list";
+    case "integer":
+      return "a whole number ≥ 0 (sizes may end in K, M or G: 64M = 64 MiB)";
     default:
       return def.key.endsWith("url") ? "an http:// or https:// URL" : "a string";
   }
@@ -32,6 +34,12 @@ export function parseConfigValue(def: ConfigKey, raw: string, origin = def.key):
     case "list":
       value = raw.trim() === "" ? [] : raw.split(",").map((s) => s.trim());
       break;
+    case "integer": {
+      const m = /^\s*(\d+)\s*([kmg]?)i?b?\s*$/i.exec(raw);
+      const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m?.[2] ?? "").toLowerCase()] ?? 1;
+      value = m ? Number(m[1]) * unit : raw;
+      break;
+    }
     default:
       value = def.key.endsWith("url") ? raw.replace(/\/+$/, "") : raw;
   }
@@ -49,6 +57,8 @@ function matchesLeaf(def: ConfigKey, value: unknown): boolean {
       return typeof value === "boolean";
     case "enum":
       return typeof value === "string" && (def.allowed ?? []).includes(value);
+    case "integer":
+      return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
     case "list":
       return (
         Array.isArray(value) &&

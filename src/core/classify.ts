@@ -17,6 +17,20 @@ export interface PathFacts {
   deleted: boolean;
   /** Stat at the first read open (for "changed during the run" checks and cache lookups). */
   openStat: OpenStat | null;
+  /**
+   * The file as it was before the job first changed it (a PREWRITE capture): its stat, mode, and the name of
+   * the kept copy of its bytes. Null when the job never changed a file that existed before it.
+   */
+  before: PriorState | null;
+  /** Written by the job and did not exist before it (no capture of an earlier state, not read first). */
+  created: boolean;
+}
+
+export interface PriorState {
+  stat: OpenStat;
+  mode: number;
+  /** File name of the copy of its bytes in the run's capture directory, when kept. */
+  copy: string | null;
 }
 
 export interface ProcessFacts {
@@ -41,7 +55,16 @@ const knownDirs = new WeakMap<Map<string, PathFacts>, Set<string>>();
 function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   let f = files.get(path);
   if (!f) {
-    f = { path, read: false, written: false, maybeWritten: false, deleted: false, openStat: null };
+    f = {
+      path,
+      read: false,
+      written: false,
+      maybeWritten: false,
+      deleted: false,
+      openStat: null,
+      before: null,
+      created: false,
+    };
     files.set(path, f);
     let dirs = knownDirs.get(files);
     if (!dirs) {
@@ -72,14 +95,24 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     // Files already gone (temporaries the job removed, inputs it deleted) do not move.
     if (!old || old.deleted || !(old.written || old.read || old.maybeWritten)) continue;
     const moved = facts(files, to + oldPath.slice(from.length));
+    // New only when the job made the content: a file that existed before only changed its name.
+    moved.created = old.created && !moved.read && !moved.before;
     moved.written = true;
     moved.deleted = false;
     moved.maybeWritten = false;
-    if (!old.written) old.deleted = true;
+    if (!old.created) old.deleted = true;
     old.written = false;
+    old.created = false;
     old.maybeWritten = false;
   }
   return true;
+}
+
+/** The job writes `f` (creates, truncates, renames or links into place): new if nothing says it existed. */
+function markWritten(f: PathFacts): void {
+  if (!f.written && !f.read && !f.before && !f.deleted) f.created = true;
+  f.written = true;
+  f.deleted = false;
 }
 
 /** Events in global order: (ts, pid, seq). */
@@ -137,17 +170,22 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
           f.openStat = e.stat;
         }
         if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
-          f.written = true;
-          f.deleted = false;
+          markWritten(f);
         } else if (mode === OpenFlags.RDWR) {
           f.maybeWritten = true;
         }
         break;
       }
       case "truncate": {
+        markWritten(facts(files, e.path));
+        break;
+      }
+      case "prewrite": {
+        // Only the state from before the job's own first change counts (a file it created and changes again
+        // is captured too, by a later process).
         const f = facts(files, e.path);
-        f.written = true;
-        f.deleted = false;
+        if (!f.written && !f.deleted && !f.before && !f.maybeWritten)
+          f.before = { stat: e.stat, mode: e.mode, copy: e.copy };
         break;
       }
       case "rename": {
@@ -156,29 +194,38 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         const from = facts(files, e.from);
         const to = facts(files, e.to);
         // What was at `to` before is replaced; the content moves with the name.
-        to.written = true;
-        to.deleted = false;
-        if (!from.written) from.deleted = true; // a pre-existing file moved away
+        const madeByJob = from.created;
+        markWritten(to);
+        // New only when the job made the content: a file that existed before only changed its name.
+        to.created &&= madeByJob;
+        if (!from.created) from.deleted = true; // a file that existed before the job moved away
         from.written = false;
+        from.created = false;
         from.maybeWritten = false;
         break;
       }
       case "link": {
         const to = facts(files, e.to);
-        to.written = true;
-        to.deleted = false;
-        if ((e.flags & LinkFlags.SYMLINK) === 0) {
-          // A hard link shares content with `from`; nothing else changes.
-        }
+        const symlink = (e.flags & LinkFlags.SYMLINK) !== 0;
+        // A symlink is a new file of its own; a hard link names content that `from` already has.
+        const madeByJob = symlink || files.get(e.from)?.created === true;
+        markWritten(to);
+        to.created &&= madeByJob;
         break;
       }
       case "unlink": {
         if ((e.flags & UnlinkFlags.DIR) !== 0) break;
         const f = facts(files, e.path);
-        if (f.written) {
+        if (f.written && f.created) {
           // The job's own temporary file: it leaves no trace.
           f.written = false;
+          f.created = false;
           f.maybeWritten = false;
+        } else if (f.written) {
+          // A file that existed before the job, rewritten and then removed: gone, as if deleted.
+          f.written = false;
+          f.maybeWritten = false;
+          f.deleted = true;
         } else {
           f.deleted = true;
           f.maybeWritten = false;

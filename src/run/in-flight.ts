@@ -62,8 +62,8 @@ export function requireTempSpace(dir = tmpdir(), min = MIN_TEMP_SPACE): void {
 }
 
 /** A private temp directory named after this process, so that a later run can tell when it was left behind. */
-export function privateTempDir(kind: string): string {
-  return mkdtempSync(join(tmpdir(), `roar-${kind}-${process.pid}-${SELF_START ?? 0}-`));
+export function privateTempDir(kind: string, base = tmpdir()): string {
+  return mkdtempSync(join(base, `roar-${kind}-${process.pid}-${SELF_START ?? 0}-`));
 }
 
 const OWNED = /^roar-[a-z]+-(\d+)-(\d+)-/;

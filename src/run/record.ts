@@ -19,9 +19,14 @@ import type { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
 import { displayPath, fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
+import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
 
 export interface RecordInput {
   store: RoarStore;
+  /** The run's pre-write capture directory (see run/captures.ts), when set up. */
+  captureDir?: string | null;
+  /** reversible.enabled: keep what changed files held before the job in .roar/objects (for roar pop). */
+  reversible?: boolean;
   /** This run's in-flight registration, removed in the job's transaction. */
   runId?: string;
   sessionId: number;
@@ -70,21 +75,8 @@ function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } 
 
 /** The digest of a file as it was at `stat` (see recordJob), from the hash cache or earlier records. */
 function contentAtOpen(store: RoarStore, cache: SqliteHashCache, stat: OpenStat, storedPath: string): IoRecord | null {
-  const row = cache.get(BigInt(stat.dev), BigInt(stat.ino));
-  if (
-    row &&
-    Number(row.size) === stat.size &&
-    Number(row.mtimeNs) === stat.mtimeNs &&
-    Number(row.ctimeNs) === stat.ctimeNs
-  ) {
-    return {
-      path: storedPath,
-      blake3: row.blake3,
-      size: stat.size,
-      flags: 0,
-      digests: { ...row.extra } as Record<string, string>,
-    };
-  }
+  const cached = cachedDigestAt(cache, stat);
+  if (cached) return { path: storedPath, blake3: cached, size: stat.size, flags: 0 };
   const recorded = store
     .sql(
       "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
@@ -113,6 +105,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
   const outputs: { path: string; flags: number }[] = [];
+  const facts = classification.files;
   for (const f of classification.files.values()) {
     let written = f.written;
     if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat);
@@ -132,22 +125,41 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       } else
         outputs.push({
           path: f.path,
-          flags: (f.deleted && !written ? IoFlags.DELETED : 0) | (f.read ? IoFlags.READ_WRITE : 0),
+          flags:
+            (f.deleted && !written ? IoFlags.DELETED : 0) |
+            (f.read ? IoFlags.READ_WRITE : 0) |
+            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED),
         });
     }
   }
 
   const cache = new SqliteHashCache(input.store.db);
+  // What files the job changed held before it: captured by the tracers before the first change. Looked up
+  // before hashing below, which replaces the cache entries of rewritten files.
+  const priors = await priorContents(
+    [...facts.values()].filter((f) => f.before),
+    input.captureDir ?? null,
+    cache,
+  );
   // An input the job edited in place, or that changed or vanished during the run, must be identified by the
-  // content the job read, not by what is there now: take it from the hash cache entry that matches the
-  // stat seen at open (before hashing below overwrites that entry), or from the last recorded output at that
-  // path of that size. Unknown content is better left out than recorded wrong.
+  // content the job read, not by what is there now: its pre-write capture, else the hash cache entry that
+  // matches the stat seen at open, else the last recorded output at that path of that size. One that none of
+  // them knows is left out, and the trace marked incomplete.
   const readContent = new Map<string, IoRecord>();
+  const unknownInputs: string[] = [];
   for (const i of inputs) {
     const stale = (i.flags & (IoFlags.READ_WRITE | IoFlags.CHANGED_DURING_RUN)) !== 0;
-    if (!stale || !i.stat) continue;
-    const known = contentAtOpen(input.store, cache, i.stat, displayPath(toStored(i.path, projectRoot)));
+    if (!stale) continue;
+    const stored = displayPath(toStored(i.path, projectRoot));
+    const prior = priors.get(i.path);
+    const known: IoRecord | null =
+      prior?.blake3 && !isSymlinkMode(prior.mode)
+        ? { path: stored, blake3: prior.blake3, size: prior.size, flags: i.flags }
+        : i.stat
+          ? contentAtOpen(input.store, cache, i.stat, stored)
+          : null;
     if (known) readContent.set(i.path, { ...known, flags: i.flags });
+    else if ((i.flags & IoFlags.READ_WRITE) !== 0) unknownInputs.push(stored);
   }
 
   // Hash every input and output that still exists, once.
@@ -186,7 +198,26 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       return ioRecord(i.path, i.flags);
     })
     .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
-  const outputRecords = outputs.map((o) => ioRecord(o.path, o.flags)).filter((x): x is IoRecord => x !== null);
+  const outputRecords: IoRecord[] = [];
+  for (const o of outputs) {
+    const record = ioRecord(o.path, o.flags);
+    if (!record) continue;
+    const prior = priors.get(o.path);
+    if ((record.flags & IoFlags.EXISTED) !== 0 && prior) {
+      record.prevBlake3 = prior.blake3;
+      record.prevMode = prior.mode;
+      if (input.reversible && keepPrior(input.roarDir, prior)) record.flags |= IoFlags.PREV_KEPT;
+    }
+    outputRecords.push(record);
+  }
+  const incomplete = [
+    ...outcome.incomplete,
+    ...unknownInputs.map((path) => ({
+      reason: "input_not_captured",
+      detail: `${path}: read, then rewritten by the job before roar could identify its content (larger than the capture limit, or not capturable)`,
+      pid: 0,
+    })),
+  ];
 
   // Environment capture (in parallel where it spawns).
   const readPaths = [...classification.files.values()].filter((f) => f.read).map((f) => f.path);
@@ -232,8 +263,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       : {},
     trace: {
       backend: outcome.backend,
-      complete: outcome.incomplete.length === 0,
-      reasons: outcome.incomplete,
+      complete: incomplete.length === 0,
+      reasons: incomplete,
       processes: classification.processes.length,
       ...(outcome.coverage ? { coverage: outcome.coverage } : {}),
     },

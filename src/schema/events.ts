@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from "typebox";
 
-export const TRACER_ABI_VERSION = 1;
+export const TRACER_ABI_VERSION = 2;
 
 export const EventKind = {
   HEADER: 0,
@@ -20,6 +20,7 @@ export const EventKind = {
   CHDIR: 10,
   INCOMPLETE: 11,
   DROPPED: 12,
+  PREWRITE: 13,
 } as const;
 
 export const ForkFlags = { VFORK: 1, THREAD: 2 } as const;
@@ -96,6 +97,15 @@ export const TraceEvent = Type.Union([
   Type.Object({ kind: Type.Literal("chdir"), ...Base, path: Type.String() }),
   Type.Object({ kind: Type.Literal("incomplete"), ...Base, reason: Type.String(), detail: Type.String() }),
   Type.Object({ kind: Type.Literal("dropped"), ...Base, count: Type.Integer() }),
+  /** An existing file before the job first changed it; `copy` names the kept bytes in the capture directory. */
+  Type.Object({
+    kind: Type.Literal("prewrite"),
+    ...Base,
+    path: Type.String(),
+    stat: OpenStat,
+    mode: Type.Integer(),
+    copy: Type.Union([Type.String(), Type.Null()]),
+  }),
 ]);
 export type TraceEvent = Static<typeof TraceEvent>;
 export type TraceEventOf<K extends TraceEvent["kind"]> = Extract<TraceEvent, { kind: K }>;

@@ -108,6 +108,10 @@ export const MIGRATIONS: readonly string[] = [
     trace_dir TEXT NOT NULL                 -- the run's private directory (events file and spool)
   );
   `,
+  /* 3 → 4: what a file held before the job changed it (see IoFlags.EXISTED; roar pop restores it). */ `
+  ALTER TABLE job_io ADD COLUMN prev_blake3 TEXT;  -- digest of the content before the job, when known
+  ALTER TABLE job_io ADD COLUMN prev_mode INTEGER;  -- its st_mode then (file type and permissions)
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -123,6 +127,10 @@ export const IoFlags = {
   CHANGED_DURING_RUN: 2,
   /** Both read and written by the job. */
   READ_WRITE: 4,
-  /** Created by the job (did not exist before). */
+  /** Created by the job (did not exist before); its content was made by the job. */
   CREATED: 8,
+  /** Existed before the job (changed, replaced or deleted by it); `prev_blake3` has its earlier content. */
+  EXISTED: 16,
+  /** The earlier content's bytes are kept in .roar/objects (reversible.enabled). */
+  PREV_KEPT: 32,
 } as const;

@@ -205,8 +205,9 @@ export class RoarStore {
         for (const io of list) {
           if (io.blake3) this.upsertArtifact(io.blake3, io.size ?? 0, io.path, io.digests);
           this.sql(
-            "INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags) VALUES (?, ?, ?, ?, ?, ?)",
-          ).run(uid, role, io.path, io.blake3, io.size, io.flags);
+            `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(uid, role, io.path, io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null);
         }
       }
     });
@@ -549,6 +550,8 @@ function groupIo(rows: Row[]): Map<string, { inputs: IoRecord[]; outputs: IoReco
       size: (r.size as number | null) ?? null,
       flags: r.flags as number,
     };
+    if (r.prev_blake3 !== null && r.prev_blake3 !== undefined) io.prevBlake3 = r.prev_blake3 as string;
+    if (r.prev_mode !== null && r.prev_mode !== undefined) io.prevMode = r.prev_mode as number;
     (r.role === "input" ? entry.inputs : entry.outputs).push(io);
   }
   return out;

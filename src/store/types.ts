@@ -21,6 +21,10 @@ export interface IoRecord {
   flags: number;
   /** Other digests of the artifact ({sha256: …}). */
   digests?: Record<string, string>;
+  /** Outputs that existed before the job (IoFlags.EXISTED): what the file held then, when known. */
+  prevBlake3?: string | null;
+  /** ... and its st_mode then. */
+  prevMode?: number | null;
 }
 
 export interface JobRow {

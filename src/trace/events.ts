@@ -252,6 +252,17 @@ function record(): TraceEvent {
       e = { kind: "dropped", pid, seq, ts, count: int() };
       used += 1;
       break;
+    case EventKind.PREWRITE: {
+      const path_ = path();
+      const st = stat();
+      if (!st) throw new Error("bad PREWRITE record in trace (no stat)");
+      const mode = int();
+      need(1);
+      const copy = buf[pos] === 0xc0 ? (pos++, null) : path();
+      e = { kind: "prewrite", pid, seq, ts, path: path_, stat: st, mode, copy };
+      used += 4;
+      break;
+    }
     default:
       throw new Error(`unknown trace record kind ${kind}`);
   }

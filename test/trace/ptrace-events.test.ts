@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ExecFlags, ForkFlags, type TraceEventOf } from "../../src/schema/events.ts";
+import { ExecFlags, ForkFlags, TRACER_ABI_VERSION, type TraceEventOf } from "../../src/schema/events.ts";
 import { incompleteReasons } from "../../src/trace/incomplete.ts";
 import { ptraceBackend } from "../../src/trace/ptrace.ts";
 import type { TraceOutcome } from "../../src/trace/types.ts";
@@ -46,7 +46,7 @@ describe.skipIf(!usable)("ptrace event stream", () => {
   test("header first, root PROC_START with ppid = this process, EXIT last for it", async () => {
     const dir = tempDir("roar-ptrace-");
     const o = await trace(["sh", "-c", "true"], dir);
-    expect(o.events[0]).toMatchObject({ kind: "header", backend: "ptrace", abi: 1 });
+    expect(o.events[0]).toMatchObject({ kind: "header", backend: "ptrace", abi: TRACER_ABI_VERSION });
     const start = ofKind(o, "proc_start")[0];
     expect(start).toMatchObject({ ppid: process.pid, argv: ["sh", "-c", "true"], cwd: dir });
     expect(start?.exe).toMatch(/\/sh$/);

@@ -5,7 +5,7 @@ import { decodeStream, headerRecord, StreamDecoder } from "../../src/trace/event
 
 /** A stream as the tracers write it: concatenated msgpack records (encoded here by msgpackr, the reference). */
 function stream(n: number): Buffer {
-  const records: Buffer[] = [pack([0, 0, 0, 0, 1, "test"])];
+  const records: Buffer[] = [pack([0, 0, 0, 0, TRACER_ABI_VERSION, "test"])];
   for (let i = 0; i < n; i++) {
     const path = Buffer.from(`/data/file-${i}-${"x".repeat(i % 300)}.bin`);
     records.push(pack([5, 100 + (i % 7), i, 1_000_000_000_000 + i, path, i % 3, 3, [1, 2, 3 + i, 4, 5]]));
@@ -38,7 +38,7 @@ test("a record cut at the end is reported, not decoded; a foreign ABI version is
 test("every record kind decodes to its typed event (bytes from msgpackr, the reference encoder)", () => {
   const nsTime = 1_795_697_073_321_122_300n; // above 2^53: written as uint64 by the tracers
   const records: unknown[][] = [
-    [0, 0, 0, 0, 1, "preload"],
+    [0, 0, 0, 0, TRACER_ABI_VERSION, "preload"],
     [1, 7, 1, 10, 1, Buffer.from("/usr/bin/tar"), [Buffer.from("tar"), Buffer.from("cf")], Buffer.from("/w")],
     [2, 7, 2, 11, 8, 1],
     [3, 8, 0, 12, Buffer.from("/bin/sh"), [Buffer.from("sh"), Buffer.from("-c")], 3],
@@ -54,6 +54,8 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
     [11, 7, 11, 22, "static_binary", Buffer.from("/w/static")],
     [12, 7, 12, 23, 3],
     [5, 7, 13, 24, Buffer.from("/w/newer"), 0, 3, null, "a field from a newer writer"],
+    [13, 7, 14, 25, Buffer.from("/w/e.txt"), [65024, 99, 5, nsTime, nsTime], 0o100644, Buffer.from("0123456789abcdef")],
+    [13, 7, 15, 26, Buffer.from("/w/big.bin"), [65024, 98, 1 << 30, 1, 2], 0o100600, null],
   ];
   const bytes = Buffer.concat(records.map((r) => pack(r)));
   const { events } = decodeStream(bytes);
@@ -74,6 +76,8 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
     "incomplete",
     "dropped",
     "open",
+    "prewrite",
+    "prewrite",
   ]);
   expect(events[1]).toEqual({
     kind: "proc_start",
@@ -100,6 +104,17 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
   expect(events[7]).toMatchObject({ path: "/x\udcff\udcfe", fd: -1, stat: null });
   expect(events[13]).toMatchObject({ reason: "static_binary", detail: "/w/static" });
   expect(events[15]).toMatchObject({ kind: "open", path: "/w/newer" });
+  expect(events[16]).toEqual({
+    kind: "prewrite",
+    pid: 7,
+    seq: 14,
+    ts: 25,
+    path: "/w/e.txt",
+    stat: { dev: 65024, ino: 99, size: 5, mtimeNs: Number(nsTime), ctimeNs: Number(nsTime) },
+    mode: 0o100644,
+    copy: "0123456789abcdef",
+  });
+  expect(events[17]).toMatchObject({ kind: "prewrite", path: "/w/big.bin", copy: null });
 });
 
 test("the header record roar writes itself is byte for byte what msgpackr encodes", () => {

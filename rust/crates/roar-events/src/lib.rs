@@ -3,7 +3,7 @@
 //! See README.md for the record table; `src/schema/events.ts` is the TypeScript mirror.
 #![no_std]
 
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 pub mod kind {
     pub const HEADER: u8 = 0;
@@ -19,6 +19,7 @@ pub mod kind {
     pub const CHDIR: u8 = 10;
     pub const INCOMPLETE: u8 = 11;
     pub const DROPPED: u8 = 12;
+    pub const PREWRITE: u8 = 13;
 }
 
 pub mod flags {
@@ -280,6 +281,23 @@ pub mod rec {
         e.record(kind::INCOMPLETE, pid, seq, ts, 2);
         e.str(reason);
         e.bin(detail);
+        done(&e)
+    }
+    /// A file as it was before the job first changed it (see roar-sys prewrite): stat, mode, and the name of
+    /// the copy of its bytes in the capture directory (nil: not kept).
+    #[allow(clippy::too_many_arguments)]
+    pub fn prewrite(
+        buf: &mut [u8], pid: u32, seq: u64, ts: u64, path: &[u8], st: &OpenStat, mode: u32, copy: Option<&[u8]>,
+    ) -> usize {
+        let mut e = Encoder::new(buf);
+        e.record(kind::PREWRITE, pid, seq, ts, 4);
+        e.bin(path);
+        e.open_stat(Some(st));
+        e.uint(mode as u64);
+        match copy {
+            Some(c) => e.bin(c),
+            None => e.nil(),
+        }
         done(&e)
     }
     pub fn dropped(buf: &mut [u8], pid: u32, seq: u64, ts: u64, count: u64) -> usize {

@@ -5,6 +5,8 @@ use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 use roar_events::{flags as evflags, rec};
 
+use roar_sys::prewrite::{self, Change};
+
 use crate::real::{call_real, errno, set_errno};
 use crate::state::{self, active, lock, now_ns, open_stat, resolve};
 use crate::sys::{self, cstr, Stat, AT_FDCWD};
@@ -65,6 +67,72 @@ pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_i
     set_errno(e);
 }
 
+/// Paths this process captured (or found captured) lately, by hash: a program that reopens one file for
+/// appending many times costs no system calls after the first.
+static RECENT: [core::sync::atomic::AtomicU64; 16] = [const { core::sync::atomic::AtomicU64::new(0) }; 16];
+
+fn path_hash(p: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in p {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1 // never 0, the empty slot
+}
+
+/// Before a call that may change the file at `path` (relative to `dirfd`): the first time the job does so,
+/// capture it and record PREWRITE (see roar-sys prewrite). `follow`: the call follows a final symlink.
+pub unsafe fn before_change(dirfd: c_int, path: *const c_char, change: Change, follow: bool) {
+    if path.is_null() || !active() {
+        return;
+    }
+    let Some((dir, cap)) = state::prewrite_cfg() else { return };
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+        if n > 0 && n < s.a.len() {
+            capture_resolved(l, n, dir, cap, change, follow, ts);
+        }
+    }
+    set_errno(e);
+}
+
+/// As `before_change`, for the file open on `fd` (ftruncate).
+unsafe fn before_change_fd(fd: c_int) {
+    if !active() {
+        return;
+    }
+    let Some((dir, cap)) = state::prewrite_cfg() else { return };
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        let n = state::fd_path(fd, &mut s.a);
+        if n > 0 && n < s.a.len() && s.a[0] == b'/' && !s.a[..n].ends_with(b" (deleted)") {
+            capture_resolved(l, n, dir, cap, Change::Content, true, ts);
+        }
+    }
+    set_errno(e);
+}
+
+/// Captures the path in the scratch buffer `a` (its first `n` bytes) and records PREWRITE.
+unsafe fn capture_resolved(l: state::Locked, n: usize, dir: &[u8], cap: u64, change: Change, follow: bool, ts: u64) {
+    let s = &mut *l.scr;
+    let h = path_hash(&s.a[..n]);
+    if RECENT.iter().any(|r| r.load(core::sync::atomic::Ordering::Relaxed) == h) {
+        return;
+    }
+    RECENT[(h as usize >> 1) % RECENT.len()].store(h, core::sync::atomic::Ordering::Relaxed);
+    s.a[n] = 0;
+    let Some(c) = prewrite::capture(&s.a[..=n], dir, cap, change, follow) else { return };
+    let st = roar_events::OpenStat { dev: c.dev, ino: c.ino, size: c.size, mtime_ns: c.mtime_ns, ctime_ns: c.ctime_ns };
+    let p = &s.a[..n];
+    let copy = c.copy;
+    l.out.push(ts, |b, pid, seq, ts| rec::prewrite(b, pid, seq, ts, p, &st, c.mode, copy.as_ref().map(|x| &x[..])));
+}
+
 /// The program is about to lose `fd` (close, dup2 over it, fclose, closedir): a pending open on it must
 /// take its stat now.
 #[inline]
@@ -95,6 +163,15 @@ fn settle_pending() {
 #[inline]
 fn writes(flags: c_int) -> bool {
     flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+}
+
+/// Before a writing open: settles a pending read, and captures the file unless the open can only create it.
+#[inline]
+unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
+    settle_pending();
+    if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
+        before_change(dirfd, path, Change::Content, flags & sys::O_NOFOLLOW == 0);
+    }
 }
 
 /// The program's own stat of `fd` succeeded: the pending open on it takes it.
@@ -303,7 +380,7 @@ macro_rules! fd_open_hook {
         pub unsafe extern "C" fn $name($($arg: $t),*) -> c_int {
             let flags: c_int = $flags;
             if writes(flags) {
-                settle_pending();
+                before_write_open($dirfd, $path, flags);
             }
             let fd = call_real!($name: $ty, -1, ($($arg),*));
             if fd >= 0 {
@@ -360,7 +437,7 @@ macro_rules! fopen_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut c_void {
             if writes(fopen_flags(mode)) {
-                settle_pending();
+                before_write_open(AT_FDCWD, path, fopen_flags(mode));
             }
             let f = call_real!($name: FopenFn, core::ptr::null_mut(), (path, mode));
             if !f.is_null() && active() {
@@ -378,6 +455,9 @@ macro_rules! freopen_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char, s: *mut c_void) -> *mut c_void {
             settle_pending();
+            if !path.is_null() && writes(fopen_flags(mode)) {
+                before_write_open(AT_FDCWD, path, fopen_flags(mode));
+            }
             let f = call_real!($name: FreopenFn, core::ptr::null_mut(), (path, mode, s));
             if !f.is_null() && !path.is_null() && active() {
                 note_open(AT_FDCWD, path, fopen_flags(mode), fileno(f));
@@ -393,7 +473,7 @@ freopen_hook!(freopen64);
 
 #[no_mangle]
 pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int {
-    settle_pending();
+    before_rename(AT_FDCWD, from, AT_FDCWD, to);
     let r = call_real!(rename: Path2Fn, -1, (from, to));
     if r == 0 {
         note_two(Two::Rename, AT_FDCWD, from, AT_FDCWD, to);
@@ -403,7 +483,7 @@ pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int
 
 #[no_mangle]
 pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char) -> c_int {
-    settle_pending();
+    before_rename(d1, from, d2, to);
     let r = call_real!(renameat: At2Fn, -1, (d1, from, d2, to));
     if r == 0 {
         note_two(Two::Rename, d1, from, d2, to);
@@ -413,12 +493,19 @@ pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to:
 
 #[no_mangle]
 pub unsafe extern "C" fn renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) -> c_int {
-    settle_pending();
+    before_rename(d1, from, d2, to);
     let r = call_real!(renameat2: At2FlFn, -1, (d1, from, d2, to, fl));
     if r == 0 {
         note_renameat2(d1, from, d2, to, fl);
     }
     r
+}
+
+/// Both names of a rename may lose what they hold (the target is replaced, the source goes away).
+unsafe fn before_rename(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char) {
+    settle_pending();
+    before_change(d1, from, Change::Name, false);
+    before_change(d2, to, Change::Name, false);
 }
 
 unsafe fn note_renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) {
@@ -471,6 +558,7 @@ pub unsafe extern "C" fn symlinkat(target: *const c_char, d: c_int, to: *const c
 #[no_mangle]
 pub unsafe extern "C" fn unlink(path: *const c_char) -> c_int {
     settle_pending();
+    before_change(AT_FDCWD, path, Change::Name, false);
     let r = call_real!(unlink: Path1Fn, -1, (path));
     if r == 0 {
         note_one(One::Unlink(0), AT_FDCWD, path);
@@ -491,6 +579,9 @@ pub unsafe extern "C" fn rmdir(path: *const c_char) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn unlinkat(d: c_int, path: *const c_char, fl: c_int) -> c_int {
     settle_pending();
+    if fl & sys::AT_REMOVEDIR == 0 {
+        before_change(d, path, Change::Name, false);
+    }
     let r = call_real!(unlinkat: At1Fn, -1, (d, path, fl));
     if r == 0 {
         let f = if fl & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
@@ -504,6 +595,7 @@ macro_rules! truncate_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(path: *const c_char, len: i64) -> c_int {
             settle_pending();
+            before_change(AT_FDCWD, path, Change::Content, true);
             let r = call_real!($name: TruncFn, -1, (path, len));
             if r == 0 {
                 note_one(One::Truncate, AT_FDCWD, path);
@@ -520,6 +612,7 @@ macro_rules! ftruncate_hook {
         #[no_mangle]
         pub unsafe extern "C" fn $name(fd: c_int, len: i64) -> c_int {
             settle_pending();
+            before_change_fd(fd);
             let r = call_real!($name: FtruncFn, -1, (fd, len));
             if r == 0 {
                 note_ftruncate(fd);
@@ -739,19 +832,29 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
     }
     settle_pending(); // cheap when nothing is pending; every file call decoded below may change files
     if nr == N::OPEN || nr == N::CREAT {
-        let r = fwd(n);
         let fl = if nr == N::CREAT { sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC } else { a2 as c_int };
+        if writes(fl) {
+            before_write_open(AT_FDCWD, ptr(a1), fl);
+        }
+        let r = fwd(n);
         if r >= 0 {
             note_open(AT_FDCWD, ptr(a1), fl, r as c_int);
         }
         r
     } else if nr == N::OPENAT {
+        if writes(a3 as c_int) {
+            before_write_open(a1 as c_int, ptr(a2), a3 as c_int);
+        }
         let r = fwd(n);
         if r >= 0 {
             note_open(a1 as c_int, ptr(a2), a3 as c_int, r as c_int);
         }
         r
     } else if nr == N::OPENAT2 {
+        let how = if a3 != 0 { *(a3 as *const u64) as c_int } else { 0 };
+        if writes(how) {
+            before_write_open(a1 as c_int, ptr(a2), how);
+        }
         let r = fwd(n);
         if r >= 0 && a3 != 0 {
             // struct open_how { u64 flags; u64 mode; u64 resolve; }
@@ -760,18 +863,21 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
         }
         r
     } else if nr == N::RENAME {
+        before_rename(AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
         let r = fwd(n);
         if r == 0 {
             note_two(Two::Rename, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
         }
         r
     } else if nr == N::RENAMEAT {
+        before_rename(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
         let r = fwd(n);
         if r == 0 {
             note_two(Two::Rename, a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
         }
         r
     } else if nr == N::RENAMEAT2 {
+        before_rename(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
         let r = fwd(n);
         if r == 0 {
             note_renameat2(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4), a5 as c_uint);
@@ -802,6 +908,9 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
         }
         r
     } else if nr == N::UNLINK || nr == N::RMDIR {
+        if nr == N::UNLINK {
+            before_change(AT_FDCWD, ptr(a1), Change::Name, false);
+        }
         let r = fwd(n);
         if r == 0 {
             let f = if nr == N::RMDIR { evflags::UNLINK_DIR } else { 0 };
@@ -809,6 +918,9 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
         }
         r
     } else if nr == N::UNLINKAT {
+        if a3 as c_int & sys::AT_REMOVEDIR == 0 {
+            before_change(a1 as c_int, ptr(a2), Change::Name, false);
+        }
         let r = fwd(n);
         if r == 0 {
             let f = if a3 as c_int & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
@@ -816,12 +928,14 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
         }
         r
     } else if nr == N::TRUNCATE {
+        before_change(AT_FDCWD, ptr(a1), Change::Content, true);
         let r = fwd(n);
         if r == 0 {
             note_one(One::Truncate, AT_FDCWD, ptr(a1));
         }
         r
     } else if nr == N::FTRUNCATE {
+        before_change_fd(a1 as c_int);
         let r = fwd(n);
         if r == 0 {
             note_ftruncate(a1 as c_int);

@@ -466,6 +466,37 @@ unsafe fn ensure_fd(o: &mut Out) -> bool {
     true
 }
 
+/// Pre-write capture settings (see roar-sys prewrite), read on first use: the directory next to the events
+/// file and the size cap from its `.max`. CAP_UNKNOWN until read, CAP_OFF when roar did not set it up.
+static PRE_CAP: AtomicU64 = AtomicU64::new(CAP_UNKNOWN);
+const CAP_UNKNOWN: u64 = u64::MAX;
+const CAP_OFF: u64 = u64::MAX - 1;
+static mut PRE_DIR: [u8; PATH_CAP] = [0; PATH_CAP];
+static PRE_DIR_LEN: AtomicU64 = AtomicU64::new(0);
+
+/// The capture directory and cap, or None when capture is off.
+pub fn prewrite_cfg() -> Option<(&'static [u8], u64)> {
+    let mut cap = PRE_CAP.load(Relaxed);
+    if cap == CAP_UNKNOWN {
+        let c = cfg();
+        let events = &c.events_path[..c.events_path.iter().position(|&b| b == 0).unwrap_or(0)];
+        // SAFETY: written once here (racing threads write the same bytes) before PRE_CAP is published.
+        unsafe {
+            let dir = &mut *addr_of_mut!(PRE_DIR);
+            let n = roar_sys::prewrite::dir_for_events(events, dir);
+            PRE_DIR_LEN.store(n as u64, Relaxed);
+            cap = if n == 0 { CAP_OFF } else { roar_sys::prewrite::read_cap(&dir[..n]).unwrap_or(CAP_OFF) };
+        }
+        PRE_CAP.store(cap, Release);
+    }
+    if cap == CAP_OFF {
+        return None;
+    }
+    let n = PRE_DIR_LEN.load(Relaxed) as usize;
+    // SAFETY: PRE_DIR is no longer written once PRE_CAP is known.
+    Some((unsafe { &(&*addr_of!(PRE_DIR))[..n] }, cap))
+}
+
 /// Records that could not be written, counted in `<spool dir>/lost`: a page the driver allocated before the
 /// command started, mapped shared by whichever process first loses records, so the count survives a full
 /// disk and reaches the driver, which then marks the trace incomplete.

@@ -200,6 +200,7 @@ pub const O_WRONLY: u32 = 0o1;
 pub const O_RDWR: u32 = 0o2;
 pub const O_ACCMODE: u32 = 0o3;
 pub const O_CREAT: u32 = 0o100;
+pub const O_EXCL: u32 = 0o200;
 pub const O_TRUNC: u32 = 0o1000;
 pub const O_APPEND: u32 = 0o2000;
 pub const O_CLOEXEC: c_int = 0o2000000;

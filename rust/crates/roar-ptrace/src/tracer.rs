@@ -11,6 +11,7 @@ use crate::out::Out;
 use crate::spawn;
 use crate::sys::{self, SyscallInfo};
 use roar_events::{flags as rf, rec, OpenStat};
+use roar_sys::prewrite;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -109,6 +110,15 @@ struct Tracer {
     notify_ok: bool,
     /// Hybrid: listeners of filters injected since run_loop last looked, for it to serve.
     new_listeners: Vec<notify::Listener>,
+    /// Pre-write captures (see roar-sys prewrite), when roar asked for them.
+    pre: Option<PreWrites>,
+}
+
+/// Where pre-write captures go, and the paths this tracer already reported (sparing the syscalls).
+struct PreWrites {
+    dir: Vec<u8>,
+    cap: u64,
+    seen: HashSet<Vec<u8>>,
 }
 
 fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
@@ -279,14 +289,18 @@ impl Tracer {
             Some(Sys::LinkAt) => self.link(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
             Some(Sys::Symlink) => self.symlink(tid, a[0], at_cwd, a[1]),
             Some(Sys::SymlinkAt) => self.symlink(tid, a[0], a[1] as i32 as i64, a[2]),
-            Some(Sys::Unlink) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: false }),
+            Some(Sys::Unlink) => self.unlink(tid, at_cwd, a[0], false),
             Some(Sys::Rmdir) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: true }),
-            Some(Sys::UnlinkAt) => self
-                .arg_path(tid, a[0] as i32 as i64, a[1])
-                .map(|(path, _)| Pending::Unlink { path, dir: a[2] & sys::AT_REMOVEDIR != 0 }),
-            Some(Sys::Truncate) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Truncate { path }),
+            Some(Sys::UnlinkAt) => self.unlink(tid, a[0] as i32 as i64, a[1], a[2] & sys::AT_REMOVEDIR != 0),
+            Some(Sys::Truncate) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| {
+                self.prewrite(tgid, &path, prewrite::Change::Content, true);
+                Pending::Truncate { path }
+            }),
             Some(Sys::Ftruncate) => match mem::fd_path(tid, a[0] as i32 as i64) {
-                Some((path, false)) => Some(Pending::Truncate { path }),
+                Some((path, false)) => {
+                    self.prewrite(tgid, &path, prewrite::Change::Content, true);
+                    Some(Pending::Truncate { path })
+                }
                 _ => None,
             },
             Some(Sys::Chdir) | Some(Sys::Fchdir) => Some(Pending::Chdir),
@@ -309,6 +323,23 @@ impl Tracer {
         self.resume(tid, 0);
     }
 
+    /// Captures `path` before the job's first change to it and reports it (PREWRITE).
+    fn prewrite(&mut self, tgid: i32, path: &[u8], change: prewrite::Change, follow: bool) {
+        let Some(pre) = self.pre.as_mut() else { return };
+        if pre.seen.contains(path) {
+            return;
+        }
+        pre.seen.insert(path.to_vec());
+        let mut z = Vec::with_capacity(path.len() + 1);
+        z.extend_from_slice(path);
+        z.push(0);
+        // SAFETY: z is NUL-terminated; capture only makes raw system calls.
+        let Some(c) = (unsafe { prewrite::capture(&z, &pre.dir, pre.cap, change, follow) }) else { return };
+        let st = OpenStat { dev: c.dev, ino: c.ino, size: c.size, mtime_ns: c.mtime_ns, ctime_ns: c.ctime_ns };
+        let copy = c.copy;
+        self.out.emit(|b, seq, ts| rec::prewrite(b, tgid as u32, seq, ts, path, &st, c.mode, copy.as_ref().map(|n| &n[..])));
+    }
+
     fn open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) -> Option<Pending> {
         // O_TMPFILE files are anonymous until linkat names them (see `link`).
         if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
@@ -325,6 +356,9 @@ impl Tracer {
             // Devices (/dev/null, ttys): no file identity to track, not worth an exit stop.
             self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, None));
             return None;
+        }
+        if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
+            self.prewrite(tgid, &path, prewrite::Change::Content, follow);
         }
         // The pre-open stat lets the TS side tell an O_RDWR open that never wrote (size/mtime unchanged).
         let stat = if flags & sys::O_TRUNC == 0 {
@@ -396,7 +430,19 @@ impl Tracer {
     fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
         let (from, _) = self.arg_path(tid, ofd, old)?;
         let (to, _) = self.arg_path(tid, nfd, new)?;
+        let tgid = self.tgid_of(tid);
+        self.prewrite(tgid, &from, prewrite::Change::Name, false);
+        self.prewrite(tgid, &to, prewrite::Change::Name, false);
         Some(Pending::Rename { from, to, exchange: flags & sys::RENAME_EXCHANGE != 0 })
+    }
+
+    fn unlink(&mut self, tid: i32, dirfd: i64, addr: u64, dir: bool) -> Option<Pending> {
+        let (path, _) = self.arg_path(tid, dirfd, addr)?;
+        if !dir {
+            let tgid = self.tgid_of(tid);
+            self.prewrite(tgid, &path, prewrite::Change::Name, false);
+        }
+        Some(Pending::Unlink { path, dir })
     }
 
     fn link(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
@@ -802,6 +848,16 @@ fn stage_message(stage: i32, e: i32) -> String {
     format!("{what}: {}", sys::strerror(e))
 }
 
+/// Pre-write capture settings next to the events file, when roar set them up.
+fn prewrites_for(events_path: &[u8]) -> Option<PreWrites> {
+    let mut dir = vec![0u8; events_path.len() + 8];
+    let n = prewrite::dir_for_events(events_path, &mut dir);
+    dir.truncate(n);
+    // SAFETY: raw reads of a small file.
+    let cap = unsafe { prewrite::read_cap(&dir) }?;
+    Some(PreWrites { dir, cap, seen: HashSet::new() })
+}
+
 pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
     run_mode(req, None, pid_out)
 }
@@ -944,6 +1000,7 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         }),
         notify_ok,
         new_listeners: Vec::new(),
+        pre: prewrites_for(&req.events_path),
     };
     tracer
         .tasks

@@ -7,6 +7,7 @@
 
 use core::arch::asm;
 
+pub mod prewrite;
 pub mod sentinel;
 
 #[cfg(target_arch = "x86_64")]
@@ -71,6 +72,8 @@ pub mod nr {
     pub const SECCOMP: usize = 317;
     pub const FALLOCATE: usize = 285;
     pub const COPY_FILE_RANGE: usize = 326;
+    pub const STATX: usize = 332;
+    pub const FSTATFS: usize = 138;
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -136,6 +139,8 @@ pub mod nr {
     pub const SECCOMP: usize = 277;
     pub const FALLOCATE: usize = 47;
     pub const COPY_FILE_RANGE: usize = 285;
+    pub const STATX: usize = 291;
+    pub const FSTATFS: usize = 44;
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,245 @@
+//! Pre-write capture, shared by the tracers: the first time a job is about to change an existing file (open it
+//! for writing or truncation, truncate it, rename over it or away, unlink it), its state then, and — up to a
+//! size cap — a copy of its bytes. roar uses it for the job's input digest of a file it read and then rewrote,
+//! to tell files the job created from files it changed, and for `roar pop` to restore what the job changed.
+//!
+//! Captures live in `<dir of the events file>/pre/` (roar makes it a link into `.roar/tmp/`), one per path,
+//! named by a 64-bit FNV-1a hash of the path; creating that name with O_EXCL (or link(2)) is what makes "first
+//! time" hold across every process of the job, whichever tracer records it. `pre/.max` holds the size cap in
+//! decimal (no file or no directory: capture is off). Raw system calls only: this runs inside traced programs.
+use crate::{makedev, nr, sc1, sc2, sc3, sc4, syscall6, Statx};
+
+const AT_FDCWD: isize = -100;
+const AT_SYMLINK_NOFOLLOW: usize = 0x100;
+const AT_STATX_DONT_SYNC: usize = 0x4000;
+const STATX_BASIC_STATS: usize = 0x7ff;
+const O_RDONLY: usize = 0;
+const O_WRONLY: usize = 1;
+const O_CREAT: usize = 0o100;
+const O_EXCL: usize = 0o200;
+const O_CLOEXEC: usize = 0o2000000;
+#[cfg(target_arch = "x86_64")]
+const O_NOFOLLOW: usize = 0o400000;
+#[cfg(target_arch = "aarch64")]
+const O_NOFOLLOW: usize = 0o100000;
+const S_IFMT: u16 = 0o170000;
+const S_IFREG: u16 = 0o100000;
+const S_IFLNK: u16 = 0o120000;
+const EEXIST: isize = -17;
+const EINTR: isize = -4;
+/// Free space kept on the capture's filesystem beyond the copy itself.
+const MARGIN: u64 = 64 * 1024 * 1024;
+/// Longest path handled (longer ones are reported without a copy).
+pub const PATH_MAX: usize = 4096;
+
+/// How the file is about to change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its content changes in place (write open, truncate): the bytes must be copied.
+    Content,
+    /// Its name goes away (unlink, rename over or away): the inode survives, so a hard link keeps it.
+    Name,
+}
+
+/// What was there before the first change.
+pub struct Captured {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub mode: u32,
+    /// The capture's file name in the directory when its bytes were kept.
+    pub copy: Option<[u8; 16]>,
+}
+
+/// 64-bit FNV-1a of the path, as 16 lowercase hex digits: the capture's name.
+pub fn name_of(path: &[u8]) -> [u8; 16] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in path {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        let d = ((h >> (60 - 4 * i)) & 0xf) as u8;
+        *o = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+    }
+    out
+}
+
+/// `a` + `b` + NUL into `out`; None when it does not fit.
+fn join_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
+    let mut n = 0;
+    for p in parts {
+        if n + p.len() + 1 > out.len() {
+            return None;
+        }
+        out[n..n + p.len()].copy_from_slice(p);
+        n += p.len();
+    }
+    out[n] = 0;
+    Some(&out[..=n])
+}
+
+/// The capture directory `<dir of events_path>/pre` (no NUL), into `out`; its length, 0 when it does not fit.
+pub fn dir_for_events(events_path: &[u8], out: &mut [u8]) -> usize {
+    let Some(slash) = events_path.iter().rposition(|&c| c == b'/') else { return 0 };
+    let n = slash + 4;
+    if n > out.len() {
+        return 0;
+    }
+    out[..slash].copy_from_slice(&events_path[..slash]);
+    out[slash..n].copy_from_slice(b"/pre");
+    n
+}
+
+/// The size cap from `<dir>/.max`; None when capture is off (no directory or no cap file).
+///
+/// # Safety
+/// Raw system calls only; `dir` is a path without NUL.
+pub unsafe fn read_cap(dir: &[u8]) -> Option<u64> {
+    let mut buf = [0u8; PATH_MAX + 8];
+    let p = join_z(&mut buf, &[dir, b"/.max"])?;
+    let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, O_RDONLY | O_CLOEXEC, 0);
+    if fd < 0 {
+        return None;
+    }
+    let mut digits = [0u8; 24];
+    let n = sc3(nr::READ, fd as usize, digits.as_mut_ptr() as usize, digits.len());
+    sc1(nr::CLOSE, fd as usize);
+    if n <= 0 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in &digits[..n as usize] {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        v = v.saturating_mul(10).saturating_add((c - b'0') as u64);
+    }
+    Some(v)
+}
+
+unsafe fn statx(path: *const u8, follow: bool, st: &mut Statx) -> isize {
+    let flags = AT_STATX_DONT_SYNC | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    syscall6(nr::STATX, AT_FDCWD as usize, path as usize, flags, STATX_BASIC_STATS, st as *mut Statx as usize, 0)
+}
+
+/// Copies `size` bytes from `src` to `dst` (copy_file_range, else read/write); true when all were copied.
+unsafe fn copy_all(src: usize, dst: usize, size: u64) -> bool {
+    let mut left = size;
+    let mut kernel_copy = true;
+    let mut chunk = [0u8; 16 * 1024];
+    while left > 0 {
+        let want = left.min(1 << 30) as usize;
+        let n = if kernel_copy {
+            let n = syscall6(nr::COPY_FILE_RANGE, src, 0, dst, 0, want, 0);
+            if n < 0 && n != EINTR {
+                kernel_copy = false; // EXDEV, EINVAL, ENOSYS…: the plain way
+                continue;
+            }
+            n
+        } else {
+            let r = sc3(nr::READ, src, chunk.as_mut_ptr() as usize, want.min(chunk.len()));
+            if r > 0 {
+                let mut off = 0;
+                while off < r as usize {
+                    let w = sc3(nr::WRITE, dst, chunk.as_ptr() as usize + off, r as usize - off);
+                    if w == EINTR {
+                        continue;
+                    }
+                    if w <= 0 {
+                        return false;
+                    }
+                    off += w as usize;
+                }
+            }
+            r
+        };
+        if n == EINTR {
+            continue;
+        }
+        if n <= 0 {
+            return false; // an error, or the file shrank meanwhile
+        }
+        left -= n as u64;
+    }
+    true
+}
+
+/// Room for `size` more bytes plus the margin on the filesystem of `fd`.
+unsafe fn has_room(fd: usize, size: u64) -> bool {
+    // struct statfs: f_type, f_bsize, f_blocks, f_bfree, f_bavail (each 8 bytes on 64-bit Linux)
+    let mut st = [0u64; 16];
+    if sc2(nr::FSTATFS, fd, st.as_mut_ptr() as usize) != 0 {
+        return false;
+    }
+    st[4].saturating_mul(st[1]) >= size.saturating_add(MARGIN)
+}
+
+/// Captures `path` (absolute, NUL-terminated) before a change, into `dir` (no NUL) up to `cap` bytes.
+/// `follow`: the change follows a final symlink (opens without O_NOFOLLOW, truncate). Returns None when there
+/// is nothing to report: the file does not exist (or is a directory or device), or this job already captured
+/// that path.
+///
+/// # Safety
+/// Raw system calls only; `path` must end with a NUL byte.
+pub unsafe fn capture(path: &[u8], dir: &[u8], cap: u64, change: Change, follow: bool) -> Option<Captured> {
+    let mut st: Statx = core::mem::zeroed();
+    if statx(path.as_ptr(), follow, &mut st) != 0 {
+        return None;
+    }
+    let kind = st.mode & S_IFMT;
+    if kind != S_IFREG && kind != S_IFLNK {
+        return None;
+    }
+    let name = name_of(&path[..path.len() - 1]);
+    let mut buf = [0u8; PATH_MAX + 32];
+    let mut copy = None;
+    if let Some(target) = join_z(&mut buf, &[dir, b"/", &name]) {
+        let at = AT_FDCWD as usize;
+        // flags 0: a symlink is linked itself, never followed
+        let linked = if change == Change::Name || kind == S_IFLNK {
+            syscall6(nr::LINKAT, at, path.as_ptr() as usize, at, target.as_ptr() as usize, 0, 0)
+        } else {
+            -1
+        };
+        if linked == EEXIST {
+            return None;
+        }
+        if linked == 0 {
+            copy = Some(name);
+        } else if kind == S_IFREG {
+            let out = sc4(nr::OPENAT, at, target.as_ptr() as usize, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
+            if out == EEXIST {
+                return None;
+            }
+            if out >= 0 {
+                // The marker stays (so later changes find the path captured) even without the bytes.
+                if st.size <= cap && has_room(out as usize, st.size) {
+                    let flags = O_RDONLY | O_CLOEXEC | if follow { 0 } else { O_NOFOLLOW };
+                    let src = sc4(nr::OPENAT, at, path.as_ptr() as usize, flags, 0);
+                    if src >= 0 {
+                        if copy_all(src as usize, out as usize, st.size) {
+                            copy = Some(name);
+                        } else {
+                            sc2(nr::FTRUNCATE, out as usize, 0);
+                        }
+                        sc1(nr::CLOSE, src as usize);
+                    }
+                }
+                sc1(nr::CLOSE, out as usize);
+            }
+        }
+    }
+    Some(Captured {
+        dev: makedev(st.dev_major, st.dev_minor),
+        ino: st.ino,
+        size: st.size,
+        mtime_ns: st.mtime.tv_sec * 1_000_000_000 + st.mtime.tv_nsec as i64,
+        ctime_ns: st.ctime.tv_sec * 1_000_000_000 + st.ctime.tv_nsec as i64,
+        mode: st.mode as u32,
+        copy,
+    })
+}

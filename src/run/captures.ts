@@ -1,0 +1,121 @@
+/**
+ * Pre-write captures (rust/crates/roar-sys/src/prewrite.rs): before a job first changes a file that existed,
+ * the tracers note its state and keep a copy of its bytes (up to a cap) in the run's capture directory. Here:
+ * setting that directory up, the digests of what files held before the job (for inputs it read and rewrote,
+ * and for what `roar pop` restores), and keeping those bytes in .roar/objects when reversible.enabled.
+ */
+import { mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { PathFacts } from "../core/classify.ts";
+import { isTrustworthy, type SqliteHashCache } from "../hash/cache.ts";
+import { hashBytes, hashFiles, isHashError } from "../hash/index.ts";
+import type { OpenStat } from "../schema/events.ts";
+import { keepObject } from "../store/objects.ts";
+import { privateTempDir } from "./in-flight.ts";
+
+/** Copies kept for a job's own use (input digests) when reversible.enabled is off: configs, params, small data. */
+export const NON_REVERSIBLE_CAP = 8 * 1024 * 1024;
+
+/**
+ * Creates the run's capture directory under .roar/tmp/ (the project's filesystem: captures of unlinked or
+ * renamed files are hard links, and copies never fill $TMPDIR) and links it as `<traceDir>/pre`, where the
+ * tracers look for it. `cap`: the largest file copied, in bytes.
+ */
+export function setUpCaptures(traceDir: string, roarDir: string, cap: number): string {
+  const base = join(roarDir, "tmp");
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  const dir = privateTempDir("pre", base);
+  writeFileSync(join(dir, ".max"), String(Math.max(0, Math.floor(cap))), { mode: 0o600 });
+  symlinkSync(dir, join(traceDir, "pre"));
+  return dir;
+}
+
+export function removeCaptures(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** What a file held before the job changed it. */
+export interface PriorContent {
+  /** Its BLAKE3, or null when neither the hash cache nor a kept copy tells. */
+  blake3: string | null;
+  size: number;
+  mode: number;
+  /** The copy of its bytes in the capture directory, when one was kept. */
+  copy: string | null;
+}
+
+/** The digest the hash cache vouches for at exactly this stat (same identity, not racy), if any. */
+export function cachedDigestAt(cache: SqliteHashCache, stat: OpenStat): string | null {
+  const row = cache.get(BigInt(stat.dev), BigInt(stat.ino));
+  if (!row) return null;
+  // Stat fields travel as JS numbers (nanosecond times lose their last digits): compare them the same way.
+  const same =
+    Number(row.size) === stat.size && Number(row.mtimeNs) === stat.mtimeNs && Number(row.ctimeNs) === stat.ctimeNs;
+  return same && isTrustworthy(row) ? row.blake3 : null;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+export function isSymlinkMode(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFLNK;
+}
+
+/** The prior content of every file the job changed that existed before it, keyed by path. */
+export async function priorContents(
+  files: Iterable<PathFacts>,
+  captureDir: string | null,
+  cache: SqliteHashCache,
+): Promise<Map<string, PriorContent>> {
+  const out = new Map<string, PriorContent>();
+  const toHash = new Map<string, string>(); // copy → path
+  for (const f of files) {
+    if (!f.before) continue;
+    const copy = f.before.copy && captureDir ? join(captureDir, f.before.copy) : null;
+    const prior: PriorContent = {
+      blake3: cachedDigestAt(cache, f.before.stat),
+      size: f.before.stat.size,
+      mode: f.before.mode,
+      copy,
+    };
+    out.set(f.path, prior);
+    if (copy && isSymlinkMode(prior.mode)) {
+      // A symlink's content is its target text (its copy is a hard link to the link itself).
+      try {
+        const target = readlinkSync(copy, { encoding: "buffer" });
+        prior.blake3 = await hashBytes(target);
+        prior.size = target.length;
+      } catch {
+        prior.blake3 = null;
+      }
+    } else if (!prior.blake3 && copy) toHash.set(copy, f.path);
+  }
+  if (toHash.size > 0) {
+    // No cache for the copies: they are moved or removed right after.
+    const hashed = await hashFiles(toHash.keys());
+    for (const [copy, path] of toHash) {
+      const h = hashed.get(copy);
+      const prior = out.get(path);
+      if (prior && h && !isHashError(h) && h.size === prior.size) prior.blake3 = h.blake3;
+    }
+  }
+  return out;
+}
+
+/** Moves the kept copy of `prior` into .roar/objects; true when the bytes are stored there now. */
+export function keepPrior(roarDir: string, prior: PriorContent): boolean {
+  if (!prior.copy || !prior.blake3) return false;
+  if (isSymlinkMode(prior.mode)) {
+    // Stored as a file holding the target text; roar pop makes a symlink of it again.
+    try {
+      const text = `${prior.copy}.target`;
+      writeFileSync(text, readlinkSync(prior.copy, { encoding: "buffer" }), { mode: 0o600 });
+      prior.copy = text;
+    } catch {
+      return false;
+    }
+  }
+  const kept = keepObject(roarDir, prior.blake3, prior.copy);
+  if (kept) prior.copy = null;
+  return kept;
+}
