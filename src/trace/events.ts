@@ -150,6 +150,15 @@ function arrayLength(): number {
   throw new Error(`bad record in trace (msgpack type 0x${b.toString(16)}, expected an array)`);
 }
 
+function nullablePath(): string | null {
+  need(1);
+  if (buf[pos] === 0xc0) {
+    pos++;
+    return null;
+  }
+  return path();
+}
+
 function paths(): string[] {
   const n = arrayLength();
   const out = new Array<string>(n);
@@ -257,8 +266,7 @@ function record(): TraceEvent {
       const st = stat();
       if (!st) throw new Error("bad PREWRITE record in trace (no stat)");
       const mode = int();
-      need(1);
-      const copy = buf[pos] === 0xc0 ? (pos++, null) : path();
+      const copy = nullablePath();
       e = { kind: "prewrite", pid, seq, ts, path: path_, stat: st, mode, copy };
       used += 4;
       break;
