@@ -119,7 +119,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     }
     const message = error instanceof Error ? firstLine(error.message) : String(error);
     stderr.write(`roar: ${message} (see 'roar ${first} --help')\n`);
-    return 2;
+    // `roar run --bogus cmd`: roar failed, not the command — docker-run style 125 (a missing command is 2, above).
+    return PASSTHROUGH.has(first) ? 125 : 2;
   }
   if (command.help) {
     process.stdout.write(cli.usage(command, { colored, detailed: true }));
