@@ -41,6 +41,7 @@ describe("roar run: the command line", () => {
       const shown = await roarJson<{ command: string[] }>(["show", "@1", "--json"], { cwd: repo });
       expect(shown.command).toEqual(["python3", "argv.py", ...args]);
     },
+    60_000,
   );
 
   test("no command: one usage line on stderr, exit 2, for run and build", async () => {

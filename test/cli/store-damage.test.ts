@@ -56,7 +56,7 @@ describe.skipIf(!tracerAvailable)("a damaged store", () => {
     const forced = await roar(["init", "--force", "-n"], { cwd: repo });
     expect(forced.code).toBe(0);
     expect(await jobCount(repo)).toBe(0);
-  });
+  }, 60_000);
 
   test("a directory in place of config.toml: one line naming it, nothing removed", async () => {
     const repo = tempRepo();
@@ -76,7 +76,7 @@ describe.skipIf(!tracerAvailable)("a damaged store", () => {
     expectOneLine(await roar(["init", "--force"], { cwd: repo }), 1, /config\.toml is not a file/);
     expect(readFileSync(join(config, "keep.txt"), "utf8")).toBe("user data");
     expect(await jobCount(repo)).toBe(1); // the database is untouched and still readable
-  });
+  }, 60_000);
 
   test("a corrupt page: every command says the database is corrupt and leaves it byte for byte", async () => {
     const repo = tempRepo();
@@ -95,7 +95,7 @@ describe.skipIf(!tracerAvailable)("a damaged store", () => {
     expect(existsSync(join(repo, "marker.txt"))).toBe(false);
     expectOneLine(await roar(["init", "--force"], { cwd: repo }), 1, /roar\.db is corrupt/);
     expect(readFileSync(db)).toEqual(bytes);
-  });
+  }, 60_000);
 });
 
 describe.skipIf(!tracerAvailable || !isRoot)("a full disk", () => {
@@ -124,5 +124,5 @@ describe.skipIf(!tracerAvailable || !isRoot)("a full disk", () => {
     expect(await jobCount(repo)).toBe(1);
     expect((await roar(["run", "-q", "sh", "-c", "echo again > again.txt"], { cwd: repo })).code).toBe(0);
     expect(await jobCount(repo)).toBe(2);
-  });
+  }, 60_000);
 });

@@ -113,7 +113,7 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     expect((await roar(["run", "-q", "true"], { cwd: repo })).code).toBe(0);
     const after = JSON.parse((await roar(["log", "--json"], { cwd: repo })).stdout) as { jobs: unknown[] };
     expect(after.jobs).toHaveLength(2);
-  });
+  }, 60_000);
 
   test.skipIf(!canDropPrivileges)(
     "chmod -R a-w for an unprivileged user: reading works, run refuses with 125",
@@ -148,5 +148,6 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
         sh(["chmod", "-R", "u+w", join(repo, ".roar")]);
       }
     },
+    60_000,
   );
 });

@@ -81,5 +81,5 @@ describe.skipIf(!tracerAvailable)("file names that are not UTF-8", () => {
     expect(r.code).toBe(0);
     expect(existsSync(Buffer.concat([Buffer.from(`${repo}/`), Buffer.from([0xff])]))).toBe(false);
     expect(readFileSync(join(repo, LITERAL), "utf8")).toBe("same\n");
-  });
+  }, 60_000);
 });
