@@ -1,5 +1,5 @@
 import { constants, Database } from "bun:sqlite";
-import { accessSync, closeSync, constants as fsConstants, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { RoarError } from "../core/errors.ts";
 import { readOnlyStoreError, StoreError, storeFailure, storeLabel } from "./errors.ts";
@@ -142,10 +142,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
     }
     if (readOnly) {
       if (version < SCHEMA_VERSION) {
-        throw new StoreError(
-          "the store is read-only",
-          `${storeLabel(path)} is read-only (${notWritable}) and was written by an older roar (schema ${version}); run roar once where it is writable to upgrade it`,
-        );
+        db.close();
+        return { db: migratedCopy(path, version, notWritable ?? "read-only"), readOnly };
       }
       db.exec("PRAGMA foreign_keys = ON");
       return { db, readOnly };
@@ -163,6 +161,27 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
       storeFailure(error, path) ?? new RoarError(`cannot use ${storeLabel(path)} (${message}); nothing was changed`)
     );
   }
+}
+
+/**
+ * A read-only store written by an older roar: its file is read into memory and migrated there, so the queries of
+ * this roar work and the store itself is left as it is. (A pending write-ahead log would be missing from the copy.)
+ */
+function migratedCopy(path: string, version: number, why: string): Database {
+  if ((sizeOf(`${path}-wal`) ?? 0) > 0) {
+    throw new StoreError(
+      "the store is read-only",
+      `${storeLabel(path)} is read-only (${why}), was written by an older roar and has a pending write-ahead log; run roar once where it is writable to upgrade it`,
+    );
+  }
+  const bytes = new Uint8Array(readFileSync(path));
+  // Bytes 18-19 of the header say WAL (2); an in-memory database cannot be in WAL mode.
+  bytes[18] = 1;
+  bytes[19] = 1;
+  const copy = Database.deserialize(bytes);
+  copy.exec("PRAGMA foreign_keys = ON");
+  migrate(copy, version);
+  return copy;
 }
 
 function migrate(db: Database, from: number): void {

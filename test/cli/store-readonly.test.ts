@@ -115,6 +115,27 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     expect(after.jobs).toHaveLength(2);
   }, 60_000);
 
+  test("a read-only store written by an older roar (an earlier schema) is read through a migrated copy", async () => {
+    const repo = await project();
+    const roarDir = join(repo, ".roar");
+    const { Database } = await import("bun:sqlite");
+    const old = new Database(join(roarDir, "roar.db"));
+    old.exec("DROP INDEX job_io_path; PRAGMA user_version = 1"); // schema 1: before migration 1 → 2
+    old.close();
+    const before = snapshot(roarDir);
+    sh(["mount", "--bind", roarDir, roarDir]);
+    mounted.push(roarDir);
+    sh(["mount", "-o", "remount,bind,ro", roarDir]);
+    for (const args of [["log"], ["show", "out.txt"], ["status"], ["lineage", "out.txt"]]) {
+      const r = await roar(args, { cwd: repo });
+      if (r.code !== 0) throw new Error(`roar ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    }
+    expectReadOnlyRefusal(await roar(["run", "true"], { cwd: repo }), 125);
+    sh(["umount", roarDir]);
+    mounted.pop();
+    expect(snapshot(roarDir)).toEqual(before);
+  }, 60_000);
+
   test.skipIf(!canDropPrivileges)(
     "chmod -R a-w for an unprivileged user: reading works, run refuses with 125",
     async () => {
