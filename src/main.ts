@@ -11,7 +11,7 @@ import { commandWords, loadCommands } from "./commands/index.ts";
 import { missingCommandError, RoarError } from "./core/errors.ts";
 import { closest } from "./core/suggest.ts";
 import { storeFailure } from "./store/errors.ts";
-import { bytesToPath } from "./trace/paths.ts";
+import { bytesToPath, displayPath } from "./trace/paths.ts";
 import { renderHelp } from "./ui/help.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
@@ -193,8 +193,8 @@ export function reportError(thrown: unknown): number {
   // Disk full, read-only, corrupt or locked database: a message the user can act on, not an internal error.
   const error = storeFailure(thrown) ?? thrown;
   if (error instanceof RoarError) {
-    stderr.write(`roar: ${error.message}\n`);
-    if (error.hint) stderr.write(`${error.hint}\n`);
+    stderr.write(`roar: ${displayPath(error.message)}\n`);
+    if (error.hint) stderr.write(`${displayPath(error.hint)}\n`);
     const cause = error.cause;
     if (process.env.ROAR_DEBUG && cause instanceof Error && cause.stack) stderr.write(`${cause.stack}\n`);
     return error.exitCode;

@@ -73,6 +73,12 @@ describe.skipIf(!tracerAvailable)("file names that are not UTF-8", () => {
     expect(artifact.locations).toEqual([BYTE_FF]);
     expect(artifact.producedBy.map((p) => p.step)).toEqual([2]);
 
+    // Text output shows the byte as \xff, never as a replacement character.
+    r = await roarSh(repo, `show "$(printf '\\377')"`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`at ${LITERAL}`);
+    expect(r.stdout).not.toContain("\uFFFD");
+
     r = await roarSh(repo, `lineage "$(printf '\\377')"`);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("@2");
