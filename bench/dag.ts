@@ -51,7 +51,7 @@ function generate(root: string): { steps: number; ioRows: number; insertMs: numb
   const project = projectAt(root);
   mkdirSync(project.roarDir, { recursive: true });
   writeFileSync(project.configPath, "");
-  const store = RoarStore.open(project);
+  const store = RoarStore.open(project, { create: true });
   const session = store.ensureActiveSession();
   const outputsPerJob = Math.max(1, Math.floor(ARTIFACTS / JOBS));
   /** Outputs of every recorded job, to pick inputs from. */

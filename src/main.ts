@@ -3,12 +3,15 @@
  * printing `catch()` into exit 0; this loop replaces it so that errors go to stderr as one line, colour
  * follows the TTY/NO_COLOR/--no-color rules, and failures exit non-zero.
  */
+import { readFileSync } from "node:fs";
 import { Cli, type Command } from "clipanion";
 import packageJson from "../package.json" with { type: "json" };
 import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
-import { RoarError } from "./core/errors.ts";
+import { missingCommandError, RoarError } from "./core/errors.ts";
 import { closest } from "./core/suggest.ts";
+import { storeFailure } from "./store/errors.ts";
+import { bytesToPath, displayPath } from "./trace/paths.ts";
 import { renderHelp } from "./ui/help.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
@@ -48,10 +51,38 @@ function exitQuietlyOnClosedPipe(): void {
   }
 }
 
+/**
+ * The arguments with their exact bytes. Bun decodes argv as UTF-8 with replacement characters, which would lose
+ * a file name that is not valid UTF-8 (`roar show $'\xff'`) or change a recorded command; the kernel's copy in
+ * /proc/self/cmdline ends with the same arguments, so those are decoded the lossless way (surrogateescape).
+ */
+function exactArgs(argv: string[]): string[] {
+  if (!argv.some((a) => a.includes("\uFFFD"))) return argv;
+  let raw: Buffer;
+  try {
+    raw = readFileSync("/proc/self/cmdline");
+  } catch {
+    return argv;
+  }
+  const items: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === 0) {
+      items.push(raw.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  if (items.length < argv.length) return argv;
+  const tail = items.slice(items.length - argv.length);
+  // Only when every argument matches its lossy form: then they are the same arguments.
+  if (!tail.every((bytes, i) => bytes.toString("utf8") === argv[i])) return argv;
+  return tail.map((bytes) => bytesToPath(bytes));
+}
+
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
   exitQuietlyOnClosedPipe();
   const stderr = process.stderr;
-  let args = argv;
+  let args = exactArgs(argv);
   // A global --no-color: anywhere for roar's own commands, but only before the user's command for run/build.
   if (args[0] === "--no-color" || (!PASSTHROUGH.has(args[0] ?? "") && args.includes("--no-color"))) {
     disableColor();
@@ -75,9 +106,10 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
 
   let command: Command<RoarContext>;
   try {
-    command = cli.process(args, context);
+    command = PASSTHROUGH.has(args[0] ?? "") ? processPassthrough(cli, args, context) : cli.process(args, context);
   } catch (error) {
     const first = args[0] ?? "";
+    if (error instanceof RoarError) return reportError(error);
     const names = commandWords;
     if (!names.includes(first)) {
       const guess = first.startsWith("-") ? undefined : closest(first, names);
@@ -87,7 +119,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     }
     const message = error instanceof Error ? firstLine(error.message) : String(error);
     stderr.write(`roar: ${message} (see 'roar ${first} --help')\n`);
-    return 2;
+    // `roar run --bogus cmd`: roar failed, not the command — docker-run style 125 (a missing command is 2, above).
+    return PASSTHROUGH.has(first) ? 125 : 2;
   }
   if (command.help) {
     process.stdout.write(cli.usage(command, { colored, detailed: true }));
@@ -114,11 +147,56 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
 }
 
-export function reportError(error: unknown): number {
+/** Tokens of `roar run …` handed to Clipanion at most: roar's own options always come first. */
+const PASSTHROUGH_HEAD = 64;
+
+/**
+ * Parses `roar run|build [options] <command…>`. Clipanion's parser copies its state per token (quadratic in the
+ * argument count: 12k arguments took seconds and gigabytes), so it only sees the first tokens; once its proxy has
+ * started (the user's command), every later token belongs to the command too and is appended as is. When the head
+ * does not parse that way (options all the way, an option's value cut off), the whole argv is parsed.
+ * A missing command is one usage line, exit 2.
+ */
+function processPassthrough(cli: Cli<RoarContext>, args: string[], context: RoarContext): Command<RoarContext> {
+  if (args.length > PASSTHROUGH_HEAD) {
+    try {
+      const command = cli.process(args.slice(0, PASSTHROUGH_HEAD), context) as Command<RoarContext> & {
+        argv?: string[];
+      };
+      if (!command.help && Array.isArray(command.argv) && command.argv.length > 0) {
+        command.argv.push(...args.slice(PASSTHROUGH_HEAD));
+        return command;
+      }
+    } catch {
+      // parsed in full below
+    }
+  }
+  try {
+    return cli.process(args, context);
+  } catch (error) {
+    // Only the command is missing when a placeholder command would make the line parse.
+    const probe = "\0command";
+    let missingCommand = false;
+    try {
+      const withProbe = cli.process([...args, probe], context) as { argv?: string[] };
+      missingCommand = withProbe.argv?.length === 1 && withProbe.argv[0] === probe;
+    } catch {
+      missingCommand = false;
+    }
+    if (missingCommand) throw missingCommandError(args[0] ?? "run");
+    throw error;
+  }
+}
+
+export function reportError(thrown: unknown): number {
   const stderr = process.stderr;
+  // Disk full, read-only, corrupt or locked database: a message the user can act on, not an internal error.
+  const error = storeFailure(thrown) ?? thrown;
   if (error instanceof RoarError) {
-    stderr.write(`roar: ${error.message}\n`);
-    if (error.hint) stderr.write(`${error.hint}\n`);
+    stderr.write(`roar: ${displayPath(error.message)}\n`);
+    if (error.hint) stderr.write(`${displayPath(error.hint)}\n`);
+    const cause = error.cause;
+    if (process.env.ROAR_DEBUG && cause instanceof Error && cause.stack) stderr.write(`${cause.stack}\n`);
     return error.exitCode;
   }
   // Clipanion validation errors (bad option values) are usage errors.

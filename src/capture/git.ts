@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RoarError } from "../core/errors.ts";
+import { bytesToPath, nulBlock } from "../trace/paths.ts";
 
 export interface GitState {
   root: string;
@@ -13,7 +14,7 @@ export interface GitState {
   changes: { path: string; status: string; tracked: boolean }[];
 }
 
-function git(cwd: string, args: string[]): { ok: boolean; out: string } {
+function git(cwd: string, args: string[]): { ok: boolean; out: string; bytes: Uint8Array } {
   if (!Bun.which("git")) throw new RoarError("git is not installed, but this project is inside a git repository");
   const r = Bun.spawnSync(["git", ...args], {
     cwd,
@@ -21,7 +22,7 @@ function git(cwd: string, args: string[]): { ok: boolean; out: string } {
     stderr: "pipe",
     env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
   });
-  return { ok: r.exitCode === 0, out: r.stdout.toString() };
+  return { ok: r.exitCode === 0, out: r.stdout.toString(), bytes: r.stdout };
 }
 
 export function readGitState(root: string): GitState {
@@ -29,7 +30,8 @@ export function readGitState(root: string): GitState {
   let commit: string | null = null;
   let branch: string | null = null;
   const changes: GitState["changes"] = [];
-  const records = status.out.split("\0");
+  // File names exactly (surrogateescape for bytes that are not UTF-8), as the tracer reports them.
+  const records = bytesToPath(status.bytes).split("\0");
   for (let i = 0; i < records.length; i++) {
     const rec = records[i] as string;
     if (rec.startsWith("# branch.oid ")) {
@@ -103,7 +105,7 @@ export function workingTreePatch(root: string, commit: string | null, paths: rea
     };
     run(commit ? ["read-tree", commit] : ["read-tree", "--empty"]);
     if (paths.length > 0) {
-      const list = new TextEncoder().encode(`${paths.join("\0")}\0`);
+      const list = nulBlock([...paths]);
       run(["add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul"], list);
     }
     const base = commit ?? run(["hash-object", "-t", "tree", "/dev/null"]).toString().trim();

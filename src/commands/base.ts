@@ -2,6 +2,7 @@ import { type BaseContext, Command } from "clipanion";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { NotInitializedError } from "../core/errors.ts";
 import { findProject, type Project } from "../store/project.ts";
+import { displayPath } from "../trace/paths.ts";
 import { formatJson } from "../ui/json.ts";
 import { type Styler, styler } from "../ui/style.ts";
 
@@ -13,12 +14,14 @@ export interface RoarContext extends BaseContext {
 export abstract class RoarCommand extends Command<RoarContext> {
   /** Primary result of the command (data, tables, JSON). */
   protected print(text: string): void {
-    this.context.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+    const shown = displayPath(text);
+    this.context.stdout.write(shown.endsWith("\n") ? shown : `${shown}\n`);
   }
 
   /** Notices, warnings and progress: stderr, so stdout stays parseable. */
   protected note(text: string): void {
-    this.context.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+    const shown = displayPath(text);
+    this.context.stderr.write(shown.endsWith("\n") ? shown : `${shown}\n`);
   }
 
   protected printJson(body: object): void {

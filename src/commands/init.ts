@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Command, Option } from "clipanion";
 import { configTemplate } from "../config/template.ts";
-import { UsageError } from "../core/errors.ts";
+import { RoarError, UsageError } from "../core/errors.ts";
 import { gitignoreHasRoar, gitignoreWithRoar } from "../core/gitignore.ts";
-import { findGitRoot, projectAt } from "../store/project.ts";
+import { findGitRoot, findProject, projectAt } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { RoarCommand } from "./base.ts";
@@ -18,7 +18,9 @@ export class InitCommand extends RoarCommand {
       Creates \`.roar/\` with the local database (\`roar.db\`) and a commented \`config.toml\` listing every
       setting with its default, and starts a session. Offers to add \`.roar/\` to \`.gitignore\`: \`-y\` adds it
       without asking, \`-n\` never touches \`.gitignore\`; without either, roar asks on a terminal and leaves the
-      file alone otherwise. Running it again is harmless.
+      file alone otherwise. In a project that is already initialized it changes nothing and says so; \`--force\`
+      then restores what is missing (the commented config, an empty or missing database) and never deletes data:
+      an existing database keeps its history.
     `,
     examples: [
       ["Initialize and ask about .gitignore", "$0 init"],
@@ -28,6 +30,9 @@ export class InitCommand extends RoarCommand {
 
   yes = Option.Boolean("-y,--yes", false, { description: "Add .roar/ to .gitignore without asking" });
   no = Option.Boolean("-n,--no", false, { description: "Do not modify .gitignore" });
+  force = Option.Boolean("--force", false, {
+    description: "In an initialized project: restore a missing config or database; the database and history are kept",
+  });
 
   override async execute(): Promise<number> {
     if (this.yes && this.no) throw new UsageError("-y and -n cannot be used together");
@@ -35,23 +40,47 @@ export class InitCommand extends RoarCommand {
     const project = projectAt(root);
     const gitRoot = findGitRoot(root);
 
-    if (existsSync(project.roarDir)) {
-      const store = RoarStore.open(project);
-      store.ensureActiveSession();
-      store.close();
-      this.print(`roar is already initialized in ${root}`);
-      return 0;
+    const existing = existsSync(project.roarDir);
+    const enclosing = existing ? undefined : findProject(root);
+    if (enclosing && !this.force) {
+      throw new RoarError(
+        `roar is already initialized in ${enclosing.root}, which contains this directory; nothing changed ('roar init --force' makes a separate project here)`,
+      );
     }
-
+    if (existing && !this.force) {
+      throw new RoarError(
+        `roar is already initialized in ${root}; nothing changed ('roar init --force' restores a missing config or database and keeps the history)`,
+      );
+    }
+    let database = "created";
+    let config = "created";
+    if (existing) {
+      if (!statSync(project.roarDir).isDirectory()) {
+        throw new RoarError(`${relative(root, project.roarDir)} exists but is not a directory; nothing changed`);
+      }
+      if (existsSync(project.configPath)) {
+        if (!statSync(project.configPath).isFile()) {
+          throw new RoarError(
+            `${relative(root, project.configPath)} is not a file (a directory?); move it away first — nothing changed`,
+          );
+        }
+        config = "kept";
+      }
+      if ((existsSync(project.dbPath) ? statSync(project.dbPath).size : 0) > 0) database = "kept, with its history";
+    }
     mkdirSync(project.roarDir, { recursive: true });
-    writeFileSync(project.configPath, configTemplate(), { flag: "wx" });
-    const store = RoarStore.open(project);
-    store.ensureActiveSession();
-    store.close();
+    // The database first: a read-only or damaged store stops here, before anything is written.
+    const store = RoarStore.open(project, { create: true });
+    try {
+      store.ensureActiveSession();
+    } finally {
+      store.close();
+    }
+    if (config === "created") writeFileSync(project.configPath, configTemplate(), { flag: "wx" });
 
-    this.print(`Initialized roar in ${root}`);
-    this.print(`  database: ${relative(root, project.dbPath)}`);
-    this.print(`  config:   ${relative(root, project.configPath)}`);
+    this.print(`${existing ? "Re-initialized" : "Initialized"} roar in ${root}`);
+    this.print(`  database: ${relative(root, project.dbPath)}${existing ? ` (${database})` : ""}`);
+    this.print(`  config:   ${relative(root, project.configPath)}${existing ? ` (${config})` : ""}`);
     this.print("  roar records file hashes, commands and environment metadata locally; it uploads nothing.");
 
     if (!gitRoot) {

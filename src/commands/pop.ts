@@ -30,7 +30,7 @@ export class PopCommand extends RoarCommand {
 
   override async execute(): Promise<number> {
     const project = this.project();
-    const store = RoarStore.open(project, { create: false });
+    const store = RoarStore.open(project, { write: true });
     try {
       const session = store.requireActiveSession();
       const job = store.latestSessionJob(session.id);

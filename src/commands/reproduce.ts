@@ -13,6 +13,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { Command, Option } from "clipanion";
 import { REDACTED } from "../core/envvars.ts";
 import { RoarError, UsageError } from "../core/errors.ts";
+import { absolutePath, parentDir } from "../core/project-paths.ts";
 import {
   expectedOutputs,
   PlanError,
@@ -29,6 +30,7 @@ import { findGitRoot, type Project } from "../store/project.ts";
 import { storePlanSource } from "../store/reproduce-queries.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobWithIo } from "../store/types.ts";
+import { fsPath } from "../trace/paths.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { formatDuration } from "../ui/run-report.ts";
 import { ConfiguredCommand } from "./base.ts";
@@ -148,8 +150,9 @@ export class ReproduceCommand extends ConfiguredCommand {
   private async preview(plan: ReproducePlan, project: Project): Promise<Preview> {
     const root = this.rootJob(plan);
     const git = root.git as { remoteUrl?: string | null; commit?: string | null; patch?: string };
-    const localPaths = plan.externalInputs.map((e) => (isAbsolute(e.path) ? e.path : join(project.root, e.path)));
-    const hashed = await hashFiles(localPaths.filter((p) => existsSync(p)));
+    // absolutePath/fsPath keep names that are not UTF-8 exact (node:path would not).
+    const localPaths = plan.externalInputs.map((e) => absolutePath(e.path, project.root));
+    const hashed = await hashFiles(localPaths.filter((p) => existsSync(fsPath(p))));
     const externalInputs = plan.externalInputs.map((e, i) => {
       const h = hashed.get(localPaths[i] as string);
       const availability: Availability =
@@ -275,8 +278,9 @@ export class ReproduceCommand extends ConfiguredCommand {
 
     for (const e of plan.externalInputs) {
       if (isAbsolute(e.path)) continue; // used in place: its digest was checked above
-      mkdirSync(dirname(join(projectDir, e.path)), { recursive: true });
-      copyFileSync(join(project.root, e.path), join(projectDir, e.path));
+      const target = absolutePath(e.path, projectDir);
+      mkdirSync(fsPath(parentDir(target)), { recursive: true });
+      copyFileSync(fsPath(absolutePath(e.path, project.root)), fsPath(target));
     }
     const roar = selfCommand();
     mkdirSync(projectDir, { recursive: true });
@@ -321,7 +325,7 @@ export class ReproduceCommand extends ConfiguredCommand {
     }
 
     const expected = expectedOutputs(plan);
-    const inClone = (path: string) => (isAbsolute(path) ? path : join(projectDir, path));
+    const inClone = (path: string) => absolutePath(path, projectDir);
     const reproduced = await hashFiles(expected.map((e) => inClone(e.path)));
     const artifacts: VerifiedArtifact[] = expected.map((e) => {
       const h = reproduced.get(inClone(e.path));

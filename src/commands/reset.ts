@@ -20,7 +20,7 @@ export class ResetCommand extends RoarCommand {
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask for confirmation" });
 
   override async execute(): Promise<number> {
-    const store = RoarStore.open(this.project(), { create: false });
+    const store = RoarStore.open(this.project(), { write: true });
     try {
       const current = store.activeSession();
       const steps = current ? new Set(store.sessionJobSummaries(current.id).map((j) => j.step)).size : 0;

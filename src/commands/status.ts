@@ -1,8 +1,7 @@
 import { statSync } from "node:fs";
-import { dirname } from "node:path";
 import { Command, Option } from "clipanion";
 import { loadSessionDag } from "../core/dag-load.ts";
-import { absolutePath } from "../core/project-paths.ts";
+import { absolutePath, parentDir } from "../core/project-paths.ts";
 import { stepList } from "../core/staleness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { RoarStore } from "../store/store.ts";
@@ -64,7 +63,7 @@ export class StatusCommand extends RoarCommand {
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
         const abs = absolutePath(path, project.root);
-        const dir = dirname(abs);
+        const dir = parentDir(abs);
         let exists = dirExists.get(dir);
         if (exists === undefined) {
           exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
@@ -85,8 +84,8 @@ export class StatusCommand extends RoarCommand {
         results.push(entry);
       }
       if (toHash.size > 0) {
-        const { hashFiles, isHashError, SqliteHashCache } = await import("../hash/index.ts");
-        const hashed = await hashFiles(toHash.keys(), { cache: new SqliteHashCache(store.db) });
+        const { hashFiles, isHashError } = await import("../hash/index.ts");
+        const hashed = await hashFiles(toHash.keys(), { cache: store.hashCache() });
         for (const [abs, entry] of toHash) {
           const h = hashed.get(abs);
           if (!h || isHashError(h)) entry.state = h?.code === "ENOENT" ? "missing" : "modified";

@@ -8,7 +8,7 @@ import { Option } from "clipanion";
 import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
 import { type GpuProbe, probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
-import { NotInitializedError, RoarError, UsageError } from "../core/errors.ts";
+import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../core/errors.ts";
 import { jobJson } from "../core/job-view.ts";
 import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
@@ -24,11 +24,12 @@ import {
   requireTempSpace,
 } from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
+import { storeFailure } from "../store/errors.ts";
 import { findGitRoot } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobKind } from "../store/types.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
-import type { RunningTrace } from "../trace/types.ts";
+import type { RunningTrace, TraceOutcome } from "../trace/types.ts";
 import { formatJson } from "../ui/json.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
@@ -47,6 +48,16 @@ function mark(label: string): void {
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
+/** The command ran but its job could not be stored: say why, and what the command itself did. */
+function notRecorded(error: unknown, outcome: TraceOutcome, dbPath: string): RoarError {
+  const failure = storeFailure(error, dbPath);
+  const reason = failure?.reason ?? (error instanceof Error ? error.message : String(error));
+  const did = outcome.signal !== null ? `was killed by signal ${outcome.signal}` : `exited ${outcome.exitCode ?? "?"}`;
+  const result = new RoarError(`could not record the job (${reason}); the command ${did}`, 125);
+  result.cause = error;
+  return result;
+}
+
 export abstract class TracedCommand extends ConfiguredCommand {
   abstract readonly kind: JobKind;
 
@@ -63,12 +74,12 @@ export abstract class TracedCommand extends ConfiguredCommand {
   argv = Option.Proxy({ required: 1 });
 
   override async execute(): Promise<number> {
+    if (this.argv.length === 0 || this.argv[0] === "") throw missingCommandError(this.kind);
     try {
       return await this.traced();
     } catch (error) {
-      if (error instanceof NotInitializedError) throw error;
-      if (error instanceof RoarError) throw new RoarError(error.message, 125, error.hint);
-      throw error;
+      // Every failure of roar itself (not of the command) exits 125, like `docker run`.
+      throw asRoarFailure(storeFailure(error) ?? error, 125);
     } finally {
       closeHashPool();
     }
@@ -105,11 +116,10 @@ export abstract class TracedCommand extends ConfiguredCommand {
   }
 
   private async traced(): Promise<number> {
-    if (this.argv.length === 0 || this.argv[0] === "") throw new UsageError(`usage: roar ${this.kind} <command...>`);
     mark("start");
     const project = this.project();
     const { config } = this.loadConfig(project);
-    const store = RoarStore.open(project);
+    const store = RoarStore.open(project, { write: true });
     mark("config+store");
     try {
       const choice = (this.tracer ?? config.tracer.default) as TracerChoice;
@@ -202,43 +212,53 @@ export abstract class TracedCommand extends ConfiguredCommand {
             : (done: number, total: number) => {
                 if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
               };
-        const recorded = await recordJob({
-          store,
-          runId: run.id,
-          captureDir,
-          reversible: config.reversible.enabled,
-          sessionId: session.id,
-          projectRoot: project.root,
-          roarDir: project.roarDir,
-          kind,
-          name: this.name ?? null,
-          argv,
-          cwd,
-          outcome,
-          interrupted: interrupts > 0,
-          filters: {
-            ignoreSystemReads: config.filters.ignore_system_reads,
-            ignorePackageReads: config.filters.ignore_package_reads,
-            ignoreTorchCache: config.filters.ignore_torch_cache,
-            ignoreTmpFiles: config.filters.ignore_tmp_files,
-            trackRepoFiles: config.output.track_repo_files,
-            ignorePaths: config.filters.ignore_paths,
-          },
-          privatePaths: new Set([eventsPath]),
-          algorithms,
-          git,
-          dirtyPatch: dirty.patch,
-          treeClean: dirty.clean,
-          injectedEnv: config.env,
-          gpu: (gpu ?? probeGpus()).result,
-          onHashProgress: progress,
-        });
+        let recorded: Awaited<ReturnType<typeof recordJob>>;
+        try {
+          recorded = await recordJob({
+            store,
+            runId: run.id,
+            captureDir,
+            reversible: config.reversible.enabled,
+            sessionId: session.id,
+            projectRoot: project.root,
+            roarDir: project.roarDir,
+            kind,
+            name: this.name ?? null,
+            argv,
+            cwd,
+            outcome,
+            interrupted: interrupts > 0,
+            filters: {
+              ignoreSystemReads: config.filters.ignore_system_reads,
+              ignorePackageReads: config.filters.ignore_package_reads,
+              ignoreTorchCache: config.filters.ignore_torch_cache,
+              ignoreTmpFiles: config.filters.ignore_tmp_files,
+              trackRepoFiles: config.output.track_repo_files,
+              ignorePaths: config.filters.ignore_paths,
+            },
+            privatePaths: new Set([eventsPath]),
+            algorithms,
+            git,
+            dirtyPatch: dirty.patch,
+            treeClean: dirty.clean,
+            injectedEnv: config.env,
+            gpu: (gpu ?? probeGpus()).result,
+            onHashProgress: progress,
+          });
+        } catch (error) {
+          rmSync(privateDir, { recursive: true, force: true });
+          throw notRecorded(error, outcome, project.dbPath);
+        }
         recordedRun = true;
         if (progress) process.stderr.write("\r\x1b[K");
         mark("record");
         rmSync(privateDir, { recursive: true, force: true });
         const postMs = performance.now() - postStart;
-        store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
+        try {
+          store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
+        } catch {
+          // The job is recorded; only roar's own timing is missing.
+        }
         if (this.json) {
           // The same document as `roar show <uid> --json`.
           const stored = store.jobWithIo(recorded.uid);
@@ -279,11 +299,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
     projectRoot: string,
   ): Promise<{ clean: boolean; patch: { blake3: string; bytes: Uint8Array } | null }> {
     if (!git) return { clean: true, patch: null };
-    const known = new Set(
-      (store.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").all() as { path: string }[]).map(
-        (r) => r.path,
-      ),
-    );
+    const known = store.outputPaths();
     const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
     let inFlight: Set<string> | undefined;
     const blocking = git.changes.filter((c) => {

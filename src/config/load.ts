@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import { RoarError } from "../core/errors.ts";
+import { fsErrorReason, RoarError } from "../core/errors.ts";
 import { CONFIG_KEY_MAP, CONFIG_KEYS, FREEFORM_TABLES, type RoarConfig } from "./schema.ts";
 import { checkConfigValue, parseConfigValue } from "./values.ts";
 
@@ -35,7 +35,17 @@ type Table = Record<string, unknown>;
 
 /** Parses a TOML file; syntax errors name the file, line and column. */
 export function readTomlFile(path: string): Table {
-  const text = readFileSync(path, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = fsErrorReason(error);
+    if (reason === "is a directory") {
+      throw new RoarError(`${path} is a directory, not a config file; move it away (nothing was changed)`);
+    }
+    if (reason) throw new RoarError(`cannot read ${path}: ${reason}`);
+    throw error;
+  }
   try {
     return parse(text) as Table;
   } catch (error) {

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { fsErrorReason, RoarError } from "../core/errors.ts";
 import { readTomlFile } from "./load.ts";
 
 /**
@@ -17,6 +18,18 @@ export function editTomlFile(path: string, edit: (text: string) => string): void
   const next = edit(text);
   if (next === text) return;
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, next);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, next);
+    renameSync(tmp, path);
+  } catch (error) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written
+    }
+    const reason = fsErrorReason(error);
+    const why = reason === "read-only file system" ? "the store is read-only" : reason;
+    if (why) throw new RoarError(`cannot change ${path}: ${why} (nothing was changed)`);
+    throw error;
+  }
 }

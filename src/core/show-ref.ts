@@ -37,8 +37,8 @@ function isFile(path: string): boolean {
 /** BLAKE3 of a file on disk (through the hash cache). */
 export async function hashPath(store: RoarStore, absolute: string): Promise<{ blake3: string; size: number }> {
   // Loaded on demand: most references never need hashing, and the hash pool is costly to start.
-  const { hashFile, isHashError, SqliteHashCache } = await import("../hash/index.ts");
-  const r = await hashFile(absolute, { cache: new SqliteHashCache(store.db) });
+  const { hashFile, isHashError } = await import("../hash/index.ts");
+  const r = await hashFile(absolute, { cache: store.hashCache() });
   if (isHashError(r)) throw new RoarError(`cannot hash ${absolute}: ${r.error}`);
   return { blake3: r.blake3, size: r.size };
 }

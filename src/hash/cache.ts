@@ -117,8 +117,11 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly getManyStatement: Statement<SqlRow, bigint[]>;
   private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
   private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
+  /** On a read-only store the cache is only looked up: new digests are not kept. */
+  private readonly readOnly: boolean;
 
-  constructor(db: Database) {
+  constructor(db: Database, options: { readOnly?: boolean } = {}) {
+    this.readOnly = options.readOnly === true;
     this.getStatement = db
       .query<SqlRow, [bigint, bigint]>(
         "SELECT size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache WHERE dev = ? AND ino = ?",
@@ -192,6 +195,7 @@ export class SqliteHashCache implements HashCacheStore {
   }
 
   put(row: HashCacheRow): void {
+    if (this.readOnly) return;
     this.putStatement.run(
       toSqlInt(row.dev),
       toSqlInt(row.ino),
@@ -205,7 +209,7 @@ export class SqliteHashCache implements HashCacheStore {
   }
 
   putMany(rows: readonly HashCacheRow[]): void {
-    if (rows.length) this.putManyTransaction(rows);
+    if (rows.length && !this.readOnly) this.putManyTransaction(rows);
   }
 }
 

@@ -3,7 +3,7 @@
  * environment, and record the job in one transaction.
  */
 import { statSync } from "node:fs";
-import { relative, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { debianPackages } from "../capture/dpkg.ts";
 import type { GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
@@ -11,13 +11,14 @@ import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
 import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
 import { looksSecret, REDACTED } from "../core/envvars.ts";
 import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
+import { storedPath } from "../core/project-paths.ts";
 import { stepIdentity } from "../core/step.ts";
 import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
 import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
-import { displayPath, fsPath } from "../trace/paths.ts";
+import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
 
@@ -58,10 +59,6 @@ export interface RecordedJob {
   classification: Classification;
 }
 
-function toStored(path: string, root: string): string {
-  return path === root || path.startsWith(root + sep) ? relative(root, path) : path;
-}
-
 /** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
 function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } | null): boolean {
   if (!stat) return false;
@@ -77,12 +74,8 @@ function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } 
 function contentAtOpen(store: RoarStore, cache: SqliteHashCache, stat: OpenStat, storedPath: string): IoRecord | null {
   const cached = cachedDigestAt(cache, stat);
   if (cached) return { path: storedPath, blake3: cached, size: stat.size, flags: 0 };
-  const recorded = store
-    .sql(
-      "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
-    )
-    .get(storedPath, stat.size) as { blake3: string } | null;
-  return recorded ? { path: storedPath, blake3: recorded.blake3, size: stat.size, flags: 0 } : null;
+  const recorded = store.lastOutputDigest(storedPath, stat.size);
+  return recorded ? { path: storedPath, blake3: recorded, size: stat.size, flags: 0 } : null;
 }
 
 export async function recordJob(input: RecordInput): Promise<RecordedJob> {
@@ -150,7 +143,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   for (const i of inputs) {
     const stale = (i.flags & (IoFlags.READ_WRITE | IoFlags.CHANGED_DURING_RUN)) !== 0;
     if (!stale) continue;
-    const stored = displayPath(toStored(i.path, projectRoot));
+    const stored = storedPath(i.path, projectRoot);
     const prior = priors.get(i.path);
     const known: IoRecord | null =
       prior?.blake3 && !isSymlinkMode(prior.mode)
@@ -180,7 +173,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
 
   const ioRecord = (path: string, flags: number): IoRecord | null => {
     const h = hashed.get(path);
-    const stored = displayPath(toStored(path, projectRoot));
+    // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
+    const stored = storedPath(path, projectRoot);
     if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
     if (!h || isHashError(h)) {
       // Vanished after the job (or not a regular file): an output that is gone was deleted by the job.
@@ -244,7 +238,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     kind: input.kind,
     name: input.name,
     argv: input.argv,
-    cwd: toStored(input.cwd, projectRoot),
+    cwd: storedPath(input.cwd, projectRoot),
     startedAt: outcome.startedAt,
     durationMs: Math.round(outcome.durationMs),
     traceMs: Math.round(outcome.durationMs),

@@ -1,7 +1,9 @@
 import type { Database, Statement } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { RoarError } from "../core/errors.ts";
-import { openDatabase } from "./db.ts";
+import { SqliteHashCache } from "../hash/cache.ts";
+import { type OpenOptions, openDatabase } from "./db.ts";
+import { pathFromRow, pathParam } from "./paths.ts";
 import type { Project } from "./project.ts";
 import type {
   ArtifactRow,
@@ -67,14 +69,27 @@ function toJob(r: Row): JobRow {
  */
 export class RoarStore {
   readonly db: Database;
+  /** Opened read-only because the store cannot be written (read-only mount, permissions): queries only. */
+  readonly readOnly: boolean;
   private readonly statements = new Map<string, Statement>();
 
-  constructor(db: Database) {
+  constructor(db: Database, readOnly = false) {
     this.db = db;
+    this.readOnly = readOnly;
   }
 
-  static open(project: Project, options: { create?: boolean } = {}): RoarStore {
-    return new RoarStore(openDatabase(project.dbPath, options));
+  /**
+   * Opens the project's store. `create` (roar init only) makes a missing or empty database; `write` refuses a
+   * read-only store up front — without it a read-only store opens read-only, for commands that only read.
+   */
+  static open(project: Project, options: OpenOptions = {}): RoarStore {
+    const { db, readOnly } = openDatabase(project.dbPath, options);
+    return new RoarStore(db, readOnly);
+  }
+
+  /** The hash cache kept in this store (lookups only on a read-only store). */
+  hashCache(): SqliteHashCache {
+    return new SqliteHashCache(this.db, { readOnly: this.readOnly });
   }
 
   close(): void {
@@ -207,7 +222,16 @@ export class RoarStore {
           this.sql(
             `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(uid, role, io.path, io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null);
+          ).run(
+            uid,
+            role,
+            pathParam(io.path),
+            io.blake3,
+            io.size,
+            io.flags,
+            io.prevBlake3 ?? null,
+            io.prevMode ?? null,
+          );
         }
       }
     });
@@ -251,7 +275,7 @@ export class RoarStore {
   private upsertArtifact(blake3: string, size: number, path: string, digests?: Record<string, string>): void {
     this.sql(
       "INSERT INTO artifacts (blake3, size, first_seen_at, first_seen_path) VALUES (?, ?, ?, ?) ON CONFLICT(blake3) DO NOTHING",
-    ).run(blake3, size, Date.now(), path);
+    ).run(blake3, size, Date.now(), pathParam(path));
     for (const [algorithm, digest] of Object.entries(digests ?? {})) {
       if (algorithm === "blake3") continue;
       this.sql("INSERT OR IGNORE INTO artifact_digests (blake3, algorithm, digest) VALUES (?, ?, ?)").run(
@@ -338,7 +362,7 @@ export class RoarStore {
       blake3: r.blake3 as string,
       size: r.size as number,
       firstSeenAt: r.first_seen_at as number,
-      firstSeenPath: (r.first_seen_path as string | null) ?? null,
+      firstSeenPath: r.first_seen_path === null ? null : pathFromRow(r.first_seen_path),
       digests: this.digestsFor([r.blake3 as string]).get(r.blake3 as string) ?? {},
     };
   }
@@ -359,7 +383,7 @@ export class RoarStore {
       `SELECT j.*, io.role AS io_role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
        WHERE io.blake3 = ? ORDER BY j.seq`,
     ).all(blake3) as Row[];
-    return rows.map((r) => ({ job: toJob(r), role: r.io_role as "input" | "output", path: r.io_path as string }));
+    return rows.map((r) => ({ job: toJob(r), role: r.io_role as "input" | "output", path: pathFromRow(r.io_path) }));
   }
 
   digestsFor(blake3s: string[]): Map<string, Record<string, string>> {
@@ -405,7 +429,7 @@ export class RoarStore {
   sessionIoUnordered(sessionId: number): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
     // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
     // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
-    type IoValues = [string, number, string, string | null, number | null, number][];
+    type IoValues = [string, number, string | Uint8Array, string | null, number | null, number][];
     const counts = this.sql(
       "SELECT (SELECT count(*) FROM jobs WHERE session_id = ?) AS mine, (SELECT count(*) FROM jobs) AS total",
     ).get(sessionId) as { mine: number; total: number };
@@ -437,7 +461,7 @@ export class RoarStore {
           out.set(lastUid, entry);
         }
       }
-      const io: IoRecord = { path: r[2], blake3: r[3], size: r[4], flags: r[5] };
+      const io: IoRecord = { path: pathFromRow(r[2]), blake3: r[3], size: r[4], flags: r[5] };
       (r[1] === 1 ? entry.inputs : entry.outputs).push(io);
     }
     return out;
@@ -480,7 +504,7 @@ export class RoarStore {
     const rows = this.sql(
       `SELECT io.job_uid, io.role, io.blake3, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
        WHERE io.path = ? ORDER BY j.seq DESC`,
-    ).all(path) as Row[];
+    ).all(pathParam(path)) as Row[];
     return rows.map((r) => ({
       jobUid: r.job_uid as string,
       seq: r.seq as number,
@@ -510,7 +534,7 @@ export class RoarStore {
           seq: r.seq as number,
           sessionId: r.session_id as number,
           role: r.role as "input" | "output",
-          path: r.path as string,
+          path: pathFromRow(r.path),
         })),
       );
     }
@@ -521,6 +545,20 @@ export class RoarStore {
   sessionJobCounts(): Map<number, number> {
     const rows = this.sql("SELECT session_id, count(*) AS n FROM jobs GROUP BY session_id").all() as Row[];
     return new Map(rows.map((r) => [r.session_id as number, r.n as number]));
+  }
+
+  /** Every path some job wrote (known outputs do not make the git tree dirty). */
+  outputPaths(): Set<string> {
+    const rows = this.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").values() as [unknown][];
+    return new Set(rows.map((r) => pathFromRow(r[0])));
+  }
+
+  /** The digest last recorded for an output at `path` with this size, if any. */
+  lastOutputDigest(path: string, size: number): string | undefined {
+    const r = this.sql(
+      "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+    ).get(pathParam(path), size) as { blake3: string } | null;
+    return r?.blake3;
   }
 
   // ── blobs ───────────────────────────────────────────────────────────────────────────────────────
@@ -545,7 +583,7 @@ function groupIo(rows: Row[]): Map<string, { inputs: IoRecord[]; outputs: IoReco
       out.set(uid, entry);
     }
     const io: IoRecord = {
-      path: r.path as string,
+      path: pathFromRow(r.path),
       blake3: (r.blake3 as string | null) ?? null,
       size: (r.size as number | null) ?? null,
       flags: r.flags as number,

@@ -60,7 +60,10 @@ export function fsPath(path: string): string | Buffer {
   return hasEscapedBytes(path) ? Buffer.from(pathToBytes(path)) : path;
 }
 
-/** A printable, unambiguous form for reports and the database: invalid bytes shown as \xNN. */
+/**
+ * A printable form for text output (never for storage: a file literally named `\xff` looks the same): bytes of a
+ * name that are not UTF-8 shown as \xNN instead of U+FFFD. JSON keeps the exact name (`\udcff` escapes).
+ */
 export function displayPath(path: string): string {
   if (!hasEscapedBytes(path)) return path;
   return path.replace(

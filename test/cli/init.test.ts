@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
-import { roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 
 describe("roar init", () => {
   test("creates .roar with a database, a commented config listing every key, and an active session", async () => {
@@ -21,16 +21,43 @@ describe("roar init", () => {
     expect(readFileSync(join(repo, ".gitignore"), "utf8").split("\n")).toContain(".roar/");
   });
 
-  test("is idempotent and keeps the existing config", async () => {
+  test("again: refuses without --force; --force keeps the config, the database and its history", async () => {
     const repo = tempRepo();
     await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "ignore .roar");
     await roar(["config", "set", "output.quiet", "true"], { cwd: repo });
+    expect((await roar(["run", "sh", "-c", "echo a > a.txt"], { cwd: repo })).code).toBe(0);
     const before = readFileSync(join(repo, ".roar/config.toml"), "utf8");
+    const dbBefore = readFileSync(join(repo, ".roar/roar.db"));
+
     const r = await roar(["init", "-y"], { cwd: repo });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("already initialized");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("already initialized");
+    expect(r.stderr).toContain("--force");
+    expect(readFileSync(join(repo, ".roar/roar.db"))).toEqual(dbBefore);
+
+    // From a subdirectory too: no nested .roar/ appears.
+    mkdirSync(join(repo, "sub"));
+    const nested = await roar(["init", "-n"], { cwd: join(repo, "sub") });
+    expect(nested.code).toBe(1);
+    expect(nested.stderr).toContain(`already initialized in ${repo}`);
+    expect(existsSync(join(repo, "sub/.roar"))).toBe(false);
+
+    const forced = await roar(["init", "--force", "-y"], { cwd: repo });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain("kept, with its history");
     expect(readFileSync(join(repo, ".roar/config.toml"), "utf8")).toBe(before);
     expect(readFileSync(join(repo, ".gitignore"), "utf8").match(/^\.roar\/$/gm)?.length).toBe(1);
+    const log = await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: repo });
+    expect(log.jobs).toHaveLength(1);
+
+    // --force restores a missing config without touching the database.
+    rmSync(join(repo, ".roar/config.toml"));
+    expect((await roar(["init", "--force", "-n"], { cwd: repo })).code).toBe(0);
+    expect(readFileSync(join(repo, ".roar/config.toml"), "utf8")).toContain("# quiet = ");
+    expect((await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: repo })).jobs).toHaveLength(1);
   });
 
   test("gitignore: -n never touches it, no TTY leaves it alone, an exact existing line is kept", async () => {
@@ -56,7 +83,6 @@ describe("roar init", () => {
 
   test("creates .gitignore when the repository has none", async () => {
     const repo = tempRepo();
-    const { rmSync } = await import("node:fs");
     rmSync(join(repo, ".gitignore"));
     await roar(["init", "-y"], { cwd: repo });
     expect(readFileSync(join(repo, ".gitignore"), "utf8")).toBe(".roar/\n");
@@ -110,30 +136,30 @@ describe("roar init", () => {
     const db = join(repo, ".roar/roar.db");
 
     writeFileSync(db, "this is not a database at all, just text");
-    let r = await roar(["init"], { cwd: repo });
+    let r = await roar(["init", "--force"], { cwd: repo });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(db);
-    expect(r.stderr).toContain("not a roar database");
+    expect(r.stderr).toContain(".roar/roar.db");
+    expect(r.stderr).toContain("not an SQLite database");
+    expect(r.stderr).not.toContain("roar init");
     expect(readFileSync(db, "utf8")).toBe("this is not a database at all, just text");
 
     const { Database } = await import("bun:sqlite");
-    const { rmSync } = await import("node:fs");
     rmSync(db);
     const foreign = new Database(db);
     foreign.exec("CREATE TABLE people (name TEXT)");
     foreign.close();
-    r = await roar(["init"], { cwd: repo });
+    r = await roar(["init", "--force"], { cwd: repo });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("not roar's");
 
     rmSync(db);
-    await roar(["init"], { cwd: join(repo) }); // recreates? no: .roar exists, so init re-opens and migrates
+    expect((await roar(["init", "--force"], { cwd: repo })).code).toBe(0); // a missing database is created again
     const newer = new Database(db);
     newer.exec("PRAGMA user_version = 999");
     newer.close();
-    r = await roar(["init"], { cwd: repo });
+    r = await roar(["init", "--force"], { cwd: repo });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("newer roar");
-    expect(r.stderr).toContain(db);
+    expect(r.stderr).toContain(".roar/roar.db");
   });
 });

@@ -38,7 +38,7 @@ export function fixture(): Fixture {
   const root = tempDir("roar-dag-");
   const project = projectAt(root);
   mkdirSync(project.roarDir, { recursive: true });
-  const store = RoarStore.open(project);
+  const store = RoarStore.open(project, { create: true });
   const session = store.ensureActiveSession();
   const f: Fixture = {
     root,

@@ -40,7 +40,7 @@ function sorted(map: Map<string, { inputs: { path: string }[]; outputs: { path: 
 test("session I/O is the same whether read by a scan (big session) or by index (small one)", () => {
   const root = tempDir();
   mkdirSync(join(root, ".roar"));
-  const store = RoarStore.open(projectAt(root));
+  const store = RoarStore.open(projectAt(root), { create: true });
   const small = store.startSession().id;
   store.insertJob(job(small, 1, "a"));
   const big = store.startSession().id;
