@@ -35,6 +35,14 @@ import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
+function tryQuietly(f: () => void): void {
+  try {
+    f();
+  } catch {
+    // see the caller
+  }
+}
+
 /** ROAR_TIMING=1 prints where a run's time goes (on stderr), for profiling roar's own overhead. */
 const timing = process.env.ROAR_TIMING ? { last: performance.now() } : null;
 function mark(label: string): void {
@@ -271,7 +279,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
         if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
         return outcome.exitCode ?? 125;
       } finally {
-        if (!recordedRun) store.finishRun(run.id);
+        // Never masks the error on its way out (a full disk): a dead run's registration is dropped later.
+        if (!recordedRun) tryQuietly(() => store.finishRun(run.id));
         if (captureDir) removeCaptures(captureDir);
       }
     } finally {

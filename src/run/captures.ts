@@ -4,8 +4,8 @@
  * setting that directory up, the digests of what files held before the job (for inputs it read and rewrote,
  * and for what `roar pop` restores), and keeping those bytes in .roar/objects when reversible.enabled.
  */
-import { mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { PathFacts } from "../core/classify.ts";
 import { isTrustworthy, type SqliteHashCache } from "../hash/cache.ts";
 import { hashBytes, hashFiles, isHashError } from "../hash/index.ts";
@@ -30,8 +30,14 @@ export function setUpCaptures(traceDir: string, roarDir: string, cap: number): s
   return dir;
 }
 
+/** Removes the run's capture directory, and .roar/tmp itself when no other run uses it. */
 export function removeCaptures(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    // another run's captures are there, or it is gone already
+  }
 }
 
 /** What a file held before the job changed it. */

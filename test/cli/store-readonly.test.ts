@@ -120,7 +120,12 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     const roarDir = join(repo, ".roar");
     const { Database } = await import("bun:sqlite");
     const old = new Database(join(roarDir, "roar.db"));
-    old.exec("DROP INDEX job_io_path; PRAGMA user_version = 1"); // schema 1: before migration 1 → 2
+    // Back to schema 1 (before migration 1 → 2): undo every later migration.
+    old.exec(`DROP TABLE runs_in_flight;
+      ALTER TABLE job_io DROP COLUMN prev_blake3;
+      ALTER TABLE job_io DROP COLUMN prev_mode;
+      DROP INDEX job_io_path;
+      PRAGMA user_version = 1`);
     old.close();
     const before = snapshot(roarDir);
     sh(["mount", "--bind", roarDir, roarDir]);
