@@ -43,8 +43,9 @@ export class InitCommand extends RoarCommand {
       return 0;
     }
 
-    mkdirSync(project.roarDir, { recursive: true });
-    writeFileSync(project.configPath, configTemplate(), { flag: "wx" });
+    // Only the owner may read what roar records (commands, [env] values): .roar/ 0700, its files 0600.
+    mkdirSync(project.roarDir, { recursive: true, mode: 0o700 });
+    writeFileSync(project.configPath, configTemplate(), { flag: "wx", mode: 0o600 });
     const store = RoarStore.open(project);
     store.ensureActiveSession();
     store.close();

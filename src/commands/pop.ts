@@ -7,7 +7,6 @@ import { stepLabel } from "../core/step.ts";
 import { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobRow } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
-import { formatJson } from "../ui/json.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { shellJoin } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
@@ -37,13 +36,15 @@ export class PopCommand extends RoarCommand {
 
   override async execute(): Promise<number> {
     const project = this.project();
+    const config = this.loadConfig(project);
+    const text = this.presenter("text", config);
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
       const job = store.latestSessionJob(session.id);
       if (!job) throw new RoarError("nothing to pop: the current session has no jobs");
       const label = stepLabel(job.step, job.kind);
-      this.note(`Step ${label}: ${shellJoin(job.argv)} (exit ${job.exitCode ?? "?"})`);
+      this.note(`Step ${label}: ${shellJoin(text.argv(job.argv))} (exit ${job.exitCode ?? "?"})`);
       if (!this.yes) {
         if (!isInteractive())
           throw new RoarError("refusing to remove a job without confirmation (not a terminal); pass -y");
@@ -66,23 +67,22 @@ export class PopCommand extends RoarCommand {
       }
       const deleted = decisions.filter((d) => d.action === "delete");
       const kept = decisions.filter((d) => d.action === "keep");
+      const doc = (this.json ? this.presenter("json", config) : text).doc({
+        removed: { uid: job.uid, step: job.step, label, command: job.argv },
+        deleted: deleted.map((d) => d.path),
+        kept: kept.map((d) => ({ path: d.path, reason: d.reason })),
+        gone: decisions.filter((d) => d.action === "gone").map((d) => ({ path: d.path, reason: d.reason })),
+      });
       if (this.json) {
-        this.context.stdout.write(
-          formatJson({
-            removed: { uid: job.uid, step: job.step, label, command: job.argv },
-            deleted: deleted.map((d) => d.path),
-            kept: kept.map((d) => ({ path: d.path, reason: d.reason })),
-            gone: decisions.filter((d) => d.action === "gone").map((d) => d.path),
-          }),
-        );
+        this.printJson({ ...doc, gone: doc.gone.map((d) => d.path) });
         return 0;
       }
       const out = [`Removed job ${job.uid.slice(0, 12)} (step ${label}).`];
       out.push(`Deleted ${deleted.length} output file${deleted.length === 1 ? "" : "s"}.`);
-      for (const d of deleted) out.push(`  deleted  ${d.path}`);
+      for (const path of doc.deleted) out.push(`  deleted  ${path}`);
       if (kept.length > 0) out.push(`Kept ${kept.length} file${kept.length === 1 ? "" : "s"}:`);
-      for (const d of kept) out.push(`  kept     ${d.path} (${d.reason})`);
-      for (const d of decisions.filter((x) => x.action === "gone")) out.push(`  gone     ${d.path} (${d.reason})`);
+      for (const d of doc.kept) out.push(`  kept     ${d.path} (${d.reason})`);
+      for (const d of doc.gone) out.push(`  gone     ${d.path} (${d.reason})`);
       this.print(out.join("\n"));
       return 0;
     } finally {

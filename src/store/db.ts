@@ -33,6 +33,9 @@ export function openDatabase(path: string, options: { create?: boolean } = {}): 
   }
   let db: Database;
   try {
+    // Commands and environment metadata are the owner's business: a new database is created 0600 (SQLite
+    // gives its -wal and -shm files the database's mode).
+    if (!exists) closeSync(openSync(path, "a", 0o600));
     db = new Database(path, { create: true, strict: true });
   } catch (error) {
     throw new RoarError(`cannot open ${path}: ${error instanceof Error ? error.message : String(error)}`);
