@@ -9,6 +9,7 @@ import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
 import { RoarError } from "./core/errors.ts";
 import { closest } from "./core/suggest.ts";
+import { visible } from "./ui/escape.ts";
 import { renderHelp } from "./ui/help.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
@@ -82,11 +83,11 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     if (!names.includes(first)) {
       const guess = first.startsWith("-") ? undefined : closest(first, names);
       const message = first.startsWith("-") ? `unknown option '${first}'` : `unknown command '${first}'`;
-      stderr.write(`roar: ${message}${guess ? ` — did you mean 'roar ${guess}'?` : ""} (see 'roar --help')\n`);
+      stderr.write(`roar: ${visible(message)}${guess ? ` — did you mean 'roar ${guess}'?` : ""} (see 'roar --help')\n`);
       return 1;
     }
     const message = error instanceof Error ? firstLine(error.message) : String(error);
-    stderr.write(`roar: ${message} (see 'roar ${first} --help')\n`);
+    stderr.write(`roar: ${visible(message)} (see 'roar ${visible(first)} --help')\n`);
     return 2;
   }
   if (command.help) {
@@ -114,20 +115,25 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
 }
 
+/** Error text may quote file names and arguments: each line is made terminal-safe, the line breaks kept. */
+function safeLines(text: string): string {
+  return text.split("\n").map(visible).join("\n");
+}
+
 export function reportError(error: unknown): number {
   const stderr = process.stderr;
   if (error instanceof RoarError) {
-    stderr.write(`roar: ${error.message}\n`);
-    if (error.hint) stderr.write(`${error.hint}\n`);
+    stderr.write(`roar: ${safeLines(error.message)}\n`);
+    if (error.hint) stderr.write(`${safeLines(error.hint)}\n`);
     return error.exitCode;
   }
   // Clipanion validation errors (bad option values) are usage errors.
   if (error instanceof Error && (error as { clipanion?: { type?: string } }).clipanion?.type === "usage") {
-    stderr.write(`roar: ${firstLine(error.message)}\n`);
+    stderr.write(`roar: ${visible(firstLine(error.message))}\n`);
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);
-  stderr.write(`roar: internal error: ${message}\n`);
+  stderr.write(`roar: internal error: ${safeLines(message)}\n`);
   if (process.env.ROAR_DEBUG && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return 1;
 }

@@ -30,6 +30,7 @@ import { findGitRoot, type Project } from "../store/project.ts";
 import { storePlanSource } from "../store/reproduce-queries.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobWithIo } from "../store/types.ts";
+import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { formatDuration } from "../ui/run-report.ts";
 import { shellJoin } from "../ui/table.ts";
@@ -91,6 +92,8 @@ export class ReproduceCommand extends ConfiguredCommand {
   allowDifferences = Option.Boolean("--allow-differences", false, {
     description: "Exit 0 even when the target differs",
   });
+  /** How tool output quoted in errors is shown (git may echo the remote URL with its credentials). */
+  private shown: Presenter | undefined;
 
   override async execute(): Promise<number> {
     const project = this.project();
@@ -231,6 +234,7 @@ export class ReproduceCommand extends ConfiguredCommand {
     loaded: LoadedConfig,
   ): Promise<number> {
     const text = this.presenter("text", loaded);
+    this.shown = text;
     const repo = preview.git.repo;
     const commit = preview.git.commit;
     if (!repo || !commit)
@@ -375,7 +379,8 @@ export class ReproduceCommand extends ConfiguredCommand {
   private sh(argv: string[], cwd: string, what: string, env?: Record<string, string>): void {
     const r = Bun.spawnSync(argv, { cwd, env, stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) {
-      const err = r.stderr.toString().trim().split("\n").slice(-3).join(" / ");
+      const tail = r.stderr.toString().trim().split("\n").slice(-3).join(" / ");
+      const err = this.shown ? this.shown.text(tail) : tail;
       throw new RoarError(`${what} failed: ${err || `exit ${r.exitCode}`}`);
     }
   }

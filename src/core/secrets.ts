@@ -18,6 +18,14 @@ export const REDACTED = "<redacted>";
 
 const OPTION_NAMES = SECRET_OPTIONS.map((o) => ({ ...o, name: optionNameRegex(o) }));
 
+/** One pass over a string tells whether any built-in detector can match (most strings printed cannot). */
+const ANY_HINT = new RegExp(
+  [...new Set(BUILTIN_DETECTORS.flatMap((d) => d.hints ?? []))]
+    .map((h) => h.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("|"),
+  "i",
+);
+
 export interface CustomPattern {
   id: string;
   pattern: string;
@@ -108,14 +116,11 @@ export class SecretDetector {
         found.push({ id: "explicit_secret", start: at, end: at + literal.length });
       }
     }
-    let lower: string | undefined;
-    for (const d of BUILTIN_DETECTORS) {
-      if (d.hints) {
-        lower ??= text.toLowerCase();
-        const l = lower;
-        if (!d.hints.some((h) => l.includes(h))) continue;
+    if (ANY_HINT.test(text)) {
+      const lower = text.toLowerCase();
+      for (const d of BUILTIN_DETECTORS) {
+        if (!d.hints || d.hints.some((h) => lower.includes(h))) this.scan(d, text, found);
       }
-      this.scan(d, text, found);
     }
     for (const d of this.custom) this.scan(d, text, found);
     return found.sort((a, b) => a.start - b.start || b.end - a.end);

@@ -4,6 +4,7 @@
  * keeps the exact strings.
  */
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, roar, tempRepo } from "../helpers/cli.ts";
@@ -57,6 +58,13 @@ describe.skipIf(!tracerAvailable)("control characters in argv and file names", (
     expect(show.stdout).toContain("  evil\\x1b]0;pwned\\x07\\x1b[2J\\u009b2J\\u202etxt.txt\n");
     const dag = await roar(["dag"], { cwd: repo });
     expect(dag.stdout).toContain("(evil\\x1b]0;pwned\\x07");
+
+    // An error that lists file names (the dirty-tree refusal) escapes them too.
+    writeFileSync(join(repo, EVIL_NAME.replace("evil", "untracked")), "x");
+    const refused = await roar(["run", "true"], { cwd: repo });
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toContain("untracked\\x1b]0;pwned\\x07");
+    expect(refused.stderr).not.toMatch(RAW_CONTROL);
 
     // JSON keeps the exact strings.
     const logJson = JSON.parse((await roar(["log", "--json"], { cwd: repo })).stdout) as {
