@@ -3,7 +3,7 @@
  * and, for text meant for a terminal, control characters escaped (escape.ts). `--json` output is redacted but
  * otherwise exact. Commands build their view object, pass it through `doc()` once, then print or render it.
  */
-import { REDACTED, type SecretDetector } from "../core/secrets.ts";
+import type { SecretDetector } from "../core/secrets.ts";
 import { visible } from "./escape.ts";
 
 /** Keys whose values roar generated itself (digests, uids, commits): never user data, never redacted. */
@@ -12,6 +12,7 @@ const GENERATED = new Set([
   "digests",
   "uid",
   "jobUid",
+  "sessionId",
   "producerUid",
   "producerJobUid",
   "commit",
@@ -80,5 +81,3 @@ function isPlain(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
-
-export { REDACTED };
