@@ -11,7 +11,8 @@ import { commandWords, loadCommands } from "./commands/index.ts";
 import { missingCommandError, RoarError } from "./core/errors.ts";
 import { closest } from "./core/suggest.ts";
 import { storeFailure } from "./store/errors.ts";
-import { bytesToPath, displayPath } from "./trace/paths.ts";
+import { bytesToPath } from "./trace/paths.ts";
+import { visible } from "./ui/escape.ts";
 import { renderHelp } from "./ui/help.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
@@ -114,11 +115,11 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     if (!names.includes(first)) {
       const guess = first.startsWith("-") ? undefined : closest(first, names);
       const message = first.startsWith("-") ? `unknown option '${first}'` : `unknown command '${first}'`;
-      stderr.write(`roar: ${message}${guess ? ` — did you mean 'roar ${guess}'?` : ""} (see 'roar --help')\n`);
+      stderr.write(`roar: ${visible(message)}${guess ? ` — did you mean 'roar ${guess}'?` : ""} (see 'roar --help')\n`);
       return 1;
     }
     const message = error instanceof Error ? firstLine(error.message) : String(error);
-    stderr.write(`roar: ${message} (see 'roar ${first} --help')\n`);
+    stderr.write(`roar: ${visible(message)} (see 'roar ${visible(first)} --help')\n`);
     // `roar run --bogus cmd`: roar failed, not the command — docker-run style 125 (a missing command is 2, above).
     return PASSTHROUGH.has(first) ? 125 : 2;
   }
@@ -188,24 +189,29 @@ function processPassthrough(cli: Cli<RoarContext>, args: string[], context: Roar
   }
 }
 
+/** Error text may quote file names and arguments: each line is made terminal-safe, the line breaks kept. */
+function safeLines(text: string): string {
+  return text.split("\n").map(visible).join("\n");
+}
+
 export function reportError(thrown: unknown): number {
   const stderr = process.stderr;
   // Disk full, read-only, corrupt or locked database: a message the user can act on, not an internal error.
   const error = storeFailure(thrown) ?? thrown;
   if (error instanceof RoarError) {
-    stderr.write(`roar: ${displayPath(error.message)}\n`);
-    if (error.hint) stderr.write(`${displayPath(error.hint)}\n`);
+    stderr.write(`roar: ${safeLines(error.message)}\n`);
+    if (error.hint) stderr.write(`${safeLines(error.hint)}\n`);
     const cause = error.cause;
     if (process.env.ROAR_DEBUG && cause instanceof Error && cause.stack) stderr.write(`${cause.stack}\n`);
     return error.exitCode;
   }
   // Clipanion validation errors (bad option values) are usage errors.
   if (error instanceof Error && (error as { clipanion?: { type?: string } }).clipanion?.type === "usage") {
-    stderr.write(`roar: ${firstLine(error.message)}\n`);
+    stderr.write(`roar: ${visible(firstLine(error.message))}\n`);
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);
-  stderr.write(`roar: internal error: ${message}\n`);
+  stderr.write(`roar: internal error: ${safeLines(message)}\n`);
   if (process.env.ROAR_DEBUG && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
   return 1;
 }

@@ -1,9 +1,11 @@
 import { type BaseContext, Command } from "clipanion";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { NotInitializedError } from "../core/errors.ts";
+import { secretDetector } from "../core/secrets.ts";
 import { findProject, type Project } from "../store/project.ts";
 import { displayPath } from "../trace/paths.ts";
 import { formatJson } from "../ui/json.ts";
+import { Presenter, type PresentMode } from "../ui/present.ts";
 import { type Styler, styler } from "../ui/style.ts";
 
 export interface RoarContext extends BaseContext {
@@ -42,13 +44,21 @@ export abstract class RoarCommand extends Command<RoarContext> {
     if (!project) throw new NotInitializedError();
     return project;
   }
-}
 
-/** Commands that need the project's configuration. */
-export abstract class ConfiguredCommand extends RoarCommand {
   protected loadConfig(project: Project | undefined = findProject(this.context.cwd)): LoadedConfig {
     const loaded = loadConfig({ projectConfigPath: project?.configPath ?? null, env: this.context.env });
     for (const w of loaded.warnings) this.note(`warning: ${w}`);
     return loaded;
   }
+
+  /**
+   * How user data is shown: secrets redacted (registration.omit), and for `text` control characters escaped.
+   * Every view a command prints goes through it once.
+   */
+  protected presenter(mode: PresentMode, config: LoadedConfig = this.loadConfig()): Presenter {
+    return new Presenter(secretDetector(config.config, this.context.env), mode);
+  }
 }
+
+/** Commands that need the project's configuration. */
+export abstract class ConfiguredCommand extends RoarCommand {}

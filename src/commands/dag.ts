@@ -40,11 +40,13 @@ export class DagCommand extends RoarCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
-    const store = RoarStore.open(this.project(), { create: false });
+    const project = this.project();
+    const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+    const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
       const dag = loadSessionDag(store, session.id);
-      const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly };
+      const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly, present };
       if (this.json) {
         this.context.stdout.write(formatJson(dagJson(dag, session.uid, view)));
         return 0;

@@ -68,7 +68,8 @@ export class InitCommand extends RoarCommand {
       }
       if ((existsSync(project.dbPath) ? statSync(project.dbPath).size : 0) > 0) database = "kept, with its history";
     }
-    mkdirSync(project.roarDir, { recursive: true });
+    // Only the owner may read what roar records (commands, [env] values): .roar/ 0700, its files 0600.
+    mkdirSync(project.roarDir, { recursive: true, mode: 0o700 });
     // The database first: a read-only or damaged store stops here, before anything is written.
     const store = RoarStore.open(project, { create: true });
     try {
@@ -76,7 +77,7 @@ export class InitCommand extends RoarCommand {
     } finally {
       store.close();
     }
-    if (config === "created") writeFileSync(project.configPath, configTemplate(), { flag: "wx" });
+    if (config === "created") writeFileSync(project.configPath, configTemplate(), { flag: "wx", mode: 0o600 });
 
     this.print(`${existing ? "Re-initialized" : "Initialized"} roar in ${root}`);
     this.print(`  database: ${relative(root, project.dbPath)}${existing ? ` (${database})` : ""}`);

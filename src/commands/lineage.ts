@@ -53,12 +53,14 @@ export class LineageCommand extends RoarCommand {
         { blake3: ref.blake3, path: ref.path ?? artifact?.firstSeenPath ?? null, size: artifact?.size ?? null },
         { depth, preferSession: store.activeSession()?.id },
       );
-      if (this.json || this.output === "json") {
-        this.printJson(lineageJson(lineage, depth));
+      const json = this.json || this.output === "json";
+      const shown = this.presenter(json ? "json" : "text", this.loadConfig(project)).doc(lineage);
+      if (json) {
+        this.printJson(lineageJson(shown, depth));
         return 0;
       }
       const width = terminalWidth(this.context.stdout as { isTTY?: boolean; columns?: number });
-      this.print(renderLineage(lineage, width, this.style));
+      this.print(renderLineage(shown, width, this.style));
       return 0;
     } finally {
       store.close();

@@ -32,12 +32,14 @@ export class LogCommand extends RoarCommand {
     if (!Number.isInteger(limit) && limit !== Number.POSITIVE_INFINITY) {
       throw new RoarError(`--limit expects a whole number, got '${this.limit}'`, 2);
     }
-    const store = RoarStore.open(this.project(), { create: false });
+    const project = this.project();
+    const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+    const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
       const jobs = store.sessionJobSummaries(session.id).reverse();
       const shown = jobs.slice(0, limit);
-      const doc: LogJson = {
+      const doc: LogJson = present.doc({
         schemaVersion: JSON_SCHEMA_VERSION,
         sessionId: session.uid,
         total: jobs.length,
@@ -53,7 +55,7 @@ export class LogCommand extends RoarCommand {
           ok: j.status === "ok",
           command: j.argv,
         })),
-      };
+      });
       if (this.json) {
         this.printJson(doc);
         return 0;

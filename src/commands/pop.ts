@@ -3,7 +3,6 @@ import { RoarError } from "../core/errors.ts";
 import { stepLabel } from "../core/step.ts";
 import { applyUndo, planUndo, type UndoDecision } from "../run/undo.ts";
 import { RoarStore } from "../store/store.ts";
-import { formatJson } from "../ui/json.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { shellJoin } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
@@ -30,13 +29,15 @@ export class PopCommand extends RoarCommand {
 
   override async execute(): Promise<number> {
     const project = this.project();
+    const config = this.loadConfig(project);
+    const text = this.presenter("text", config);
     const store = RoarStore.open(project, { write: true });
     try {
       const session = store.requireActiveSession();
       const job = store.latestSessionJob(session.id);
       if (!job) throw new RoarError("nothing to pop: the current session has no jobs");
       const label = stepLabel(job.step, job.kind);
-      this.note(`Step ${label}: ${shellJoin(job.argv)} (exit ${job.exitCode ?? "?"})`);
+      this.note(`Step ${label}: ${shellJoin(text.argv(job.argv))} (exit ${job.exitCode ?? "?"})`);
       if (!this.yes) {
         if (!isInteractive())
           throw new RoarError("refusing to remove a job without confirmation (not a terminal); pass -y");
@@ -50,28 +51,27 @@ export class PopCommand extends RoarCommand {
       store.deleteJob(job.uid);
       applyUndo(project.root, decisions);
       const of = (action: UndoDecision["action"]) => decisions.filter((d) => d.action === action);
+      const doc = (this.json ? this.presenter("json", config) : text).doc({
+        removed: { uid: job.uid, step: job.step, label, command: job.argv },
+        deleted: of("delete").map((d) => d.path),
+        restored: of("restore").map((d) => ({ path: d.path, from: d.reason })),
+        kept: of("keep").map((d) => ({ path: d.path, reason: d.reason })),
+        gone: of("gone").map((d) => ({ path: d.path, reason: d.reason })),
+      });
       if (this.json) {
-        this.context.stdout.write(
-          formatJson({
-            removed: { uid: job.uid, step: job.step, label, command: job.argv },
-            deleted: of("delete").map((d) => d.path),
-            restored: of("restore").map((d) => ({ path: d.path, from: d.reason })),
-            kept: of("keep").map((d) => ({ path: d.path, reason: d.reason })),
-            gone: of("gone").map((d) => d.path),
-          }),
-        );
+        this.printJson({ ...doc, gone: doc.gone.map((d) => d.path) });
         return 0;
       }
       const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
       const out = [`Removed job ${job.uid.slice(0, 12)} (step ${label}).`];
-      out.push(`Deleted ${plural(of("delete").length, "file")} the job created.`);
-      for (const d of of("delete")) out.push(`  deleted  ${d.path}`);
-      if (of("restore").length > 0)
-        out.push(`Restored ${plural(of("restore").length, "file")} to what they held before the job:`);
-      for (const d of of("restore")) out.push(`  restored ${d.path} (${d.reason})`);
-      if (of("keep").length > 0) out.push(`Kept ${plural(of("keep").length, "file")}:`);
-      for (const d of of("keep")) out.push(`  kept     ${d.path} (${d.reason})`);
-      for (const d of of("gone")) out.push(`  gone     ${d.path} (${d.reason})`);
+      out.push(`Deleted ${plural(doc.deleted.length, "file")} the job created.`);
+      for (const path of doc.deleted) out.push(`  deleted  ${path}`);
+      if (doc.restored.length > 0)
+        out.push(`Restored ${plural(doc.restored.length, "file")} to what they held before the job:`);
+      for (const d of doc.restored) out.push(`  restored ${d.path} (${d.from})`);
+      if (doc.kept.length > 0) out.push(`Kept ${plural(doc.kept.length, "file")}:`);
+      for (const d of doc.kept) out.push(`  kept     ${d.path} (${d.reason})`);
+      for (const d of doc.gone) out.push(`  gone     ${d.path} (${d.reason})`);
       this.print(out.join("\n"));
       return 0;
     } finally {

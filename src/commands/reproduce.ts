@@ -11,7 +11,7 @@ import {
 import { arch, platform, tmpdir } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Command, Option } from "clipanion";
-import { REDACTED } from "../core/envvars.ts";
+import type { LoadedConfig } from "../config/load.ts";
 import { RoarError, UsageError } from "../core/errors.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
 import {
@@ -23,6 +23,7 @@ import {
   type Requirements,
   type VerifiedArtifact,
 } from "../core/reproduce.ts";
+import { REDACTED } from "../core/secrets.ts";
 import { selfCommand } from "../core/self.ts";
 import { stepLabel } from "../core/step.ts";
 import { close as closeHashPool, hashFile, hashFiles, isHashError } from "../hash/index.ts";
@@ -31,8 +32,10 @@ import { storePlanSource } from "../store/reproduce-queries.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobWithIo } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
+import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { formatDuration } from "../ui/run-report.ts";
+import { shellJoin } from "../ui/table.ts";
 import { ConfiguredCommand } from "./base.ts";
 
 /**
@@ -91,6 +94,8 @@ export class ReproduceCommand extends ConfiguredCommand {
   allowDifferences = Option.Boolean("--allow-differences", false, {
     description: "Exit 0 even when the target differs",
   });
+  /** How tool output quoted in errors is shown (git may echo the remote URL with its credentials). */
+  private shown: Presenter | undefined;
 
   override async execute(): Promise<number> {
     const project = this.project();
@@ -104,13 +109,16 @@ export class ReproduceCommand extends ConfiguredCommand {
         if (error instanceof PlanError) throw new RoarError(error.message);
         throw error;
       }
+      const config = this.loadConfig(project);
       const preview = await this.preview(plan, project);
       if (!this.run) {
-        if (this.json) this.printJson({ plan: preview });
-        else this.printPreview(preview);
+        // What is printed is redacted; the rebuild below uses the real remote and argv.
+        const shown = this.presenter(this.json ? "json" : "text", config).doc(preview);
+        if (this.json) this.printJson({ plan: shown });
+        else this.printPreview(shown);
         return 0;
       }
-      return await this.reproduce(plan, preview, project);
+      return await this.reproduce(plan, preview, project, config);
     } finally {
       store.close();
       closeHashPool();
@@ -197,7 +205,7 @@ export class ReproduceCommand extends ConfiguredCommand {
     this.print("");
     this.print(s.bold(`Steps (${p.steps.length}):`));
     for (const step of p.steps) {
-      this.print(`  ${step.step.padEnd(5)} ${step.command.join(" ")}${step.cwd ? s.dim(`  (cwd: ${step.cwd})`) : ""}`);
+      this.print(`  ${step.step.padEnd(5)} ${shellJoin(step.command)}${step.cwd ? s.dim(`  (cwd: ${step.cwd})`) : ""}`);
     }
     this.print("");
     this.print(s.bold(`External inputs (${p.externalInputs.length}):`));
@@ -222,7 +230,14 @@ export class ReproduceCommand extends ConfiguredCommand {
     this.print(`  roar reproduce ${this.target} --run`);
   }
 
-  private async reproduce(plan: ReproducePlan, preview: Preview, project: Project): Promise<number> {
+  private async reproduce(
+    plan: ReproducePlan,
+    preview: Preview,
+    project: Project,
+    loaded: LoadedConfig,
+  ): Promise<number> {
+    const text = this.presenter("text", loaded);
+    this.shown = text;
     const repo = preview.git.repo;
     const commit = preview.git.commit;
     if (!repo || !commit)
@@ -242,7 +257,7 @@ export class ReproduceCommand extends ConfiguredCommand {
     if (missing.length > 0) {
       const lines = missing.map(
         (e) =>
-          `  ${e.path} (blake3 ${e.blake3.slice(0, 12)}…): ${e.availability === "missing" ? "not found" : "content differs"} here; last seen at ${e.path}`,
+          `  ${text.text(e.path)} (blake3 ${e.blake3.slice(0, 12)}…): ${e.availability === "missing" ? "not found" : "content differs"} here; last seen at ${text.text(e.path)}`,
       );
       throw new RoarError(`external input${missing.length > 1 ? "s" : ""} not available:\n${lines.join("\n")}`);
     }
@@ -251,7 +266,7 @@ export class ReproduceCommand extends ConfiguredCommand {
       if (!(await confirm(`Rebuild ${plan.steps.length} step(s) into ${dest}?`, true))) return 1;
     }
     const started = performance.now();
-    this.note(`roar: cloning ${repo} @ ${commit.slice(0, 8)} into ${dest}`);
+    this.note(`roar: cloning ${text.text(repo)} @ ${commit.slice(0, 8)} into ${dest}`);
     mkdirSync(dirname(dest), { recursive: true });
     this.sh(["git", "clone", "--quiet", "--no-checkout", repo, dest], this.context.cwd, "git clone");
     appendFileSync(join(dest, ".git/info/exclude"), "\n.roar/\n.roar-venv/\n.roar-logs/\n");
@@ -285,7 +300,7 @@ export class ReproduceCommand extends ConfiguredCommand {
     const roar = selfCommand();
     mkdirSync(projectDir, { recursive: true });
     this.sh([...roar, "init", "-n"], projectDir, "roar init", env);
-    const { config } = this.loadConfig(project);
+    const { config } = loaded;
     const logs = join(dest, ".roar-logs");
     mkdirSync(logs, { recursive: true });
     for (const [i, step] of plan.steps.entries()) {
@@ -301,7 +316,7 @@ export class ReproduceCommand extends ConfiguredCommand {
       // Each step runs on the code it was recorded with (its commit and uncommitted diff).
       const stepGit = step.git as { commit?: string | null; patch?: string };
       checkout.moveTo(stepGit.commit ?? commit, stepGit.patch ?? null);
-      const label = `[step ${i + 1}/${plan.steps.length}] ${stepLabel(step.step, step.kind)} ${step.argv.join(" ")}`;
+      const label = `[step ${i + 1}/${plan.steps.length}] ${stepLabel(step.step, step.kind)} ${shellJoin(text.argv(step.argv))}`;
       this.note(`${label} …`);
       const log = join(logs, `step-${i + 1}.log`);
       const fd = openSync(log, "w");
@@ -342,16 +357,18 @@ export class ReproduceCommand extends ConfiguredCommand {
     const count = (state: string) => artifacts.filter((a) => a.state === state).length;
     const summary = `${count("identical")} identical, ${count("differs")} differ, ${count("missing")} missing — target ${target?.state ?? "missing"}`;
     if (this.json) {
-      this.printJson({
-        dest,
-        target: { blake3: plan.target.blake3, path: plan.target.path, state: target?.state ?? "missing" },
-        artifacts,
-        summary,
-      });
+      this.printJson(
+        this.presenter("json", loaded).doc({
+          dest,
+          target: { blake3: plan.target.blake3, path: plan.target.path, state: target?.state ?? "missing" },
+          artifacts,
+          summary,
+        }),
+      );
     } else {
       const s = this.style;
       this.print(`Reproduced in ${dest} (${formatDuration(performance.now() - started)})`);
-      for (const a of artifacts) {
+      for (const a of text.doc(artifacts)) {
         const state =
           a.state === "identical" ? s.green(a.state) : a.state === "differs" ? s.red(a.state) : s.yellow(a.state);
         this.print(`  ${state.padEnd(9)} ${a.path}${a.isTarget ? s.bold(" (target)") : ""}`);
@@ -366,7 +383,8 @@ export class ReproduceCommand extends ConfiguredCommand {
   private sh(argv: string[], cwd: string, what: string, env?: Record<string, string>): void {
     const r = Bun.spawnSync(argv, { cwd, env, stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) {
-      const err = r.stderr.toString().trim().split("\n").slice(-3).join(" / ");
+      const tail = r.stderr.toString().trim().split("\n").slice(-3).join(" / ");
+      const err = this.shown ? this.shown.text(tail) : tail;
       throw new RoarError(`${what} failed: ${err || `exit ${r.exitCode}`}`);
     }
   }

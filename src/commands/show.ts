@@ -7,6 +7,7 @@ import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/s
 import { RoarStore } from "../store/store.ts";
 import type { JobRow, SessionRow } from "../store/types.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import type { Presenter } from "../ui/present.ts";
 import { formatDuration, formatSize, formatTime, isoTime, shellJoin, table, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
@@ -43,9 +44,11 @@ export class ShowCommand extends RoarCommand {
   });
   json = Option.Boolean("--json", false, { description: "Print JSON" });
   all = Option.Boolean("--all", false, { description: "Do not truncate lists" });
+  private present!: Presenter;
 
   override async execute(): Promise<number> {
     const project = this.project();
+    this.present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
     const store = RoarStore.open(project, { create: false });
     try {
       let session: SessionRow | undefined;
@@ -65,7 +68,9 @@ export class ShowCommand extends RoarCommand {
       });
       if (resolved.kind === "job") return this.showJob(store, resolved.job);
       if (resolved.fromRecord)
-        this.note(`note: ${resolved.path} is not on disk; showing the content last recorded there`);
+        this.note(
+          `note: ${this.present.text(resolved.path ?? "")} is not on disk; showing the content last recorded there`,
+        );
       return this.showArtifact(store, resolved.blake3);
     } finally {
       store.close();
@@ -78,7 +83,7 @@ export class ShowCommand extends RoarCommand {
     const session = store.sessionById(job.sessionId);
     const latest = store.latestJobOfStep(job.sessionId, job.step);
     const current = latest?.uid === job.uid;
-    const doc = jobJson(job, session, current);
+    const doc = this.present.doc(jobJson(job, session, current));
     if (this.json) {
       this.printJson(doc);
       return 0;
@@ -99,7 +104,7 @@ export class ShowCommand extends RoarCommand {
       path: l.path,
       command: l.job.argv,
     });
-    const doc: ShowArtifactJson = {
+    const doc: ShowArtifactJson = this.present.doc({
       schemaVersion: JSON_SCHEMA_VERSION,
       type: "artifact",
       blake3: artifact.blake3,
@@ -110,7 +115,7 @@ export class ShowCommand extends RoarCommand {
       locations: [...new Set(links.map((l) => l.path))],
       producedBy: links.filter((l) => l.role === "output").map(link),
       consumedBy: links.filter((l) => l.role === "input").map(link),
-    };
+    });
     if (this.json) {
       this.printJson(doc);
       return 0;
@@ -150,7 +155,7 @@ export class ShowCommand extends RoarCommand {
       active: x.active,
       jobs: counts.get(x.id) ?? 0,
     }));
-    const doc: ShowSessionJson = {
+    const doc: ShowSessionJson = this.present.doc({
       schemaVersion: JSON_SCHEMA_VERSION,
       type: "session",
       session: {
@@ -173,7 +178,7 @@ export class ShowCommand extends RoarCommand {
         command: j.argv,
       })),
       sessions,
-    };
+    });
     if (this.json) {
       this.printJson(doc);
       return 0;
@@ -183,7 +188,7 @@ export class ShowCommand extends RoarCommand {
       `${s.bold("Session:")} ${session.uid}${session.active ? " (active)" : ""}  #${session.id}`,
       `${s.bold("Created:")} ${formatTime(session.createdAt)}`,
     ];
-    if (session.gitRepo) out.push(`${s.bold("Git:")}     ${session.gitRepo}`);
+    if (doc.session.gitRepo) out.push(`${s.bold("Git:")}     ${doc.session.gitRepo}`);
     if (session.gitCommitStart) out.push(`${s.bold("Commit:")}  ${session.gitCommitStart}`);
     out.push(`${s.bold("Steps:")}   ${doc.totalSteps}`, "");
     if (jobs.length === 0) out.push("No jobs in this session.");

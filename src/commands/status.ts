@@ -95,7 +95,8 @@ export class StatusCommand extends RoarCommand {
       results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
       const stale = [...dag.stale].sort((a, b) => a - b);
-      const doc: StatusJson = {
+      const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+      const doc: StatusJson = present.doc({
         schemaVersion: JSON_SCHEMA_VERSION,
         session: { id: session.id, uid: session.uid, createdAt: isoTime(session.createdAt) },
         jobs: dag.nodes.length,
@@ -109,7 +110,7 @@ export class StatusCommand extends RoarCommand {
           modified: count("modified"),
         },
         artifacts: this.all ? results : results.filter((r) => r.state !== "present"),
-      };
+      });
       if (this.json) {
         this.printJson(doc);
         return 0;

@@ -12,6 +12,7 @@ import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../co
 import { jobJson } from "../core/job-view.ts";
 import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
+import { secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { NON_REVERSIBLE_CAP, removeCaptures, setUpCaptures } from "../run/captures.ts";
@@ -31,8 +32,10 @@ import type { JobKind } from "../store/types.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace, TraceOutcome } from "../trace/types.ts";
 import { formatJson } from "../ui/json.ts";
+import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
+import { shellJoin } from "../ui/table.ts";
 import { ConfiguredCommand } from "./base.ts";
 
 function tryQuietly(f: () => void): void {
@@ -80,6 +83,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask (e.g. when re-running a stale step)" });
   noColor = Option.Boolean("--no-color", false, { hidden: true });
   argv = Option.Proxy({ required: 1 });
+  /** How argv and paths are shown on stderr (secrets redacted, control characters escaped). */
+  private shown!: Presenter;
 
   override async execute(): Promise<number> {
     if (this.argv.length === 0 || this.argv[0] === "") throw missingCommandError(this.kind);
@@ -117,7 +122,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       }
     }
     const next = applyOverrides(job.argv, rerun.overrides);
-    this.note(`Re-running ${rerun.refText}: ${next.join(" ")}`);
+    this.note(`Re-running ${rerun.refText}: ${shellJoin(this.shown.argv(next))}`);
     // The step runs where it ran before, wherever `roar run @N` is typed.
     const cwd = isAbsolute(job.cwd) ? job.cwd : join(projectRoot, job.cwd);
     return { argv: next, kind: job.kind === "build" ? "build" : "run", cwd };
@@ -126,7 +131,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
   private async traced(): Promise<number> {
     mark("start");
     const project = this.project();
-    const { config } = this.loadConfig(project);
+    const loaded = this.loadConfig(project);
+    const { config } = loaded;
+    this.shown = this.presenter("text", loaded);
     const store = RoarStore.open(project, { write: true });
     mark("config+store");
     try {
@@ -210,7 +217,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
           gpu?.cancel();
           rmSync(privateDir, { recursive: true, force: true });
           const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
-          this.note(`roar: ${what}: ${argv[0]}`);
+          this.note(`roar: ${what}: ${this.shown.text(argv[0] ?? "")}`);
           return outcome.spawnError.code;
         }
         const postStart = performance.now();
@@ -250,6 +257,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
             dirtyPatch: dirty.patch,
             treeClean: dirty.clean,
             injectedEnv: config.env,
+            secrets: secretDetector(config, this.context.env),
             gpu: (gpu ?? probeGpus()).result,
             onHashProgress: progress,
           });
@@ -270,9 +278,10 @@ export abstract class TracedCommand extends ConfiguredCommand {
         if (this.json) {
           // The same document as `roar show <uid> --json`.
           const stored = store.jobWithIo(recorded.uid);
-          if (stored) this.context.stdout.write(formatJson(jobJson(stored, store.sessionById(session.id), true)));
+          const doc = stored && jobJson(stored, store.sessionById(session.id), true);
+          if (doc) this.context.stdout.write(formatJson(this.presenter("json", loaded).doc(doc)));
         } else if (!this.quiet && config.output.verbosity !== "quiet") {
-          this.note(runReport(recorded.job, recorded.uid, postMs));
+          this.note(runReport(recorded.job, recorded.uid, postMs, this.shown));
         }
         if (!this.json && !this.quiet) this.warnStale(store, session.id, recorded.uid);
         if (outcome.signal !== null) return 128 + outcome.signal;

@@ -45,7 +45,7 @@ export const ConfigSchema = Type.Object({
   }),
   registration: Type.Object({
     omit: Type.Object({
-      enabled: bool(true, "Redact secrets before anything is registered"),
+      enabled: bool(true, "Redact detected secrets in everything roar prints or registers"),
       secrets: Type.Object({ values: strings([], "Literal values to redact") }),
       env_vars: Type.Object({
         names: strings(
@@ -61,6 +61,18 @@ export const ConfigSchema = Type.Object({
         ),
       }),
       allowlist: Type.Object({ patterns: strings([], "Regexes whose matches are never redacted") }),
+      patterns: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          pattern: Type.String(),
+          description: Type.Optional(Type.String()),
+        }),
+        {
+          default: [],
+          description:
+            "Custom secret detectors: [[registration.omit.patterns]] tables of id, pattern (regex), description",
+        },
+      ),
     }),
     tagging: Type.Object({ enabled: bool(true, "Create a git tag roar/<commit> when registering") }),
   }),
@@ -103,7 +115,8 @@ export interface ConfigKey {
   schema: TSchema;
   default: unknown;
   description: string;
-  kind: "boolean" | "string" | "enum" | "list" | "integer";
+  /** `tables`: an array of TOML tables, edited in the file (not settable with `roar config set`). */
+  kind: "boolean" | "string" | "enum" | "list" | "integer" | "tables";
   allowed?: string[];
 }
 
@@ -114,6 +127,7 @@ function describeLeaf(key: string, schema: TSchema): ConfigKey {
   if (s.type === "integer") return { ...base, kind: "integer" };
   if (s.type === "array") {
     const items = s.items as Record<string, unknown>;
+    if (items.type === "object") return { ...base, kind: "tables" };
     const allowed = Array.isArray(items.anyOf) ? items.anyOf.map((x: { const: string }) => x.const) : undefined;
     return { ...base, kind: "list", allowed };
   }

@@ -10,6 +10,12 @@ export function configTemplate(): string {
   ];
   let table = "";
   for (const def of CONFIG_KEYS) {
+    if (def.kind === "tables") {
+      // An array of tables gets a commented example, not a `key = []` line under a repeated table header.
+      lines.push("", `# ${def.description}, e.g.:`, `# [[${def.key}]]`, `# id = "internal_ticket"`);
+      lines.push(`# pattern = "TCK-[0-9]{6}"`, `# description = "Ticket numbers of our tracker"`);
+      continue;
+    }
     const t = def.key.slice(0, def.key.lastIndexOf("."));
     if (t !== table) {
       lines.push("", `[${t}]`);

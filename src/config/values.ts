@@ -1,5 +1,6 @@
 /** Turning user-typed text (CLI arguments, env vars) into typed config values, with errors that teach. */
 import { RoarError } from "../core/errors.ts";
+import { compileUserRegex } from "../core/secrets.ts";
 import type { ConfigKey } from "./schema.ts";
 
 const TRUE = new Set(["true", "1", "yes", "on"]);
@@ -15,6 +16,8 @@ function allowedText(def: ConfigKey): string {
       return def.allowed ? `a comma-separated list of ${def.allowed.join(", ")}` : "a comma-separated list";
     case "integer":
       return "a whole number ≥ 0 (sizes may end in K, M or G: 64M = 64 MiB)";
+    case "tables":
+      return "an array of tables with string keys id and pattern, and optionally description";
     default:
       return def.key.endsWith("url") ? "an http:// or https:// URL" : "a string";
   }
@@ -40,6 +43,14 @@ export function parseConfigValue(def: ConfigKey, raw: string, origin = def.key):
       value = m ? Number(m[1]) * unit : raw;
       break;
     }
+    case "tables":
+      // Only from an environment variable: a JSON array, e.g. [{"id":"x","pattern":"X-[0-9]+"}].
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        value = raw;
+      }
+      break;
     default:
       value = def.key.endsWith("url") ? raw.replace(/\/+$/, "") : raw;
   }
@@ -64,6 +75,8 @@ function matchesLeaf(def: ConfigKey, value: unknown): boolean {
         Array.isArray(value) &&
         value.every((v) => typeof v === "string" && (def.allowed === undefined || def.allowed.includes(v)))
       );
+    case "tables":
+      return Array.isArray(value) && value.every(isPatternTable);
     default: {
       const pattern = (def.schema as { pattern?: string }).pattern;
       return typeof value === "string" && (pattern === undefined || new RegExp(pattern).test(value));
@@ -71,11 +84,26 @@ function matchesLeaf(def: ConfigKey, value: unknown): boolean {
   }
 }
 
-/** Throws a one-line error unless `value` fits the key's schema. */
+/** `{id, pattern, description?}` with string values and no other keys. */
+function isPatternTable(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const t = v as Record<string, unknown>;
+  return (
+    typeof t.id === "string" &&
+    typeof t.pattern === "string" &&
+    (t.description === undefined || typeof t.description === "string") &&
+    Object.keys(t).every((k) => k === "id" || k === "pattern" || k === "description")
+  );
+}
+
+/** Throws a one-line error unless `value` fits the key's schema (for tables: each regex compiles). */
 export function checkConfigValue(def: ConfigKey, value: unknown, origin = def.key): void {
   if (!matchesLeaf(def, value)) {
     const shown = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
     throw new RoarError(`invalid value ${shown} for ${origin}: expected ${allowedText(def)}`);
+  }
+  if (def.kind === "tables") {
+    for (const t of value as { id: string; pattern: string }[]) compileUserRegex(t.pattern, `${origin} (id '${t.id}')`);
   }
 }
 
@@ -92,7 +120,11 @@ export function tomlString(text: string): string {
 }
 
 export function formatConfigValue(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? "[]" : value.join(", ");
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    // Arrays of tables (registration.omit.patterns) are listed by id.
+    return value.map((v) => (typeof v === "object" && v !== null ? String((v as { id?: unknown }).id) : v)).join(", ");
+  }
   if (value === "" || value === undefined || value === null) return "(not set)";
   return String(value);
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsErrorReason, RoarError } from "../core/errors.ts";
 import { readTomlFile } from "./load.ts";
@@ -9,17 +9,20 @@ import { readTomlFile } from "./load.ts";
  */
 export function editTomlFile(path: string, edit: (text: string) => string): void {
   let text = "";
+  // A config file may hold [env] secrets: a new one is 0600, an existing one keeps its mode.
+  let mode = 0o600;
   if (existsSync(path)) {
     readTomlFile(path);
     text = readFileSync(path, "utf8");
+    mode = statSync(path).mode & 0o777;
   } else {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
   const next = edit(text);
   if (next === text) return;
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, next);
+    writeFileSync(tmp, next, { mode });
     renameSync(tmp, path);
   } catch (error) {
     try {

@@ -9,9 +9,9 @@ import type { GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
 import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
-import { looksSecret, REDACTED } from "../core/envvars.ts";
 import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
+import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
 import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
@@ -47,6 +47,8 @@ export interface RecordInput {
   /** False when the job ran on uncommitted changes (--allow-dirty), even if they made no patch. */
   treeClean: boolean;
   injectedEnv: Record<string, string>;
+  /** Decides which [env] values are stored as `<redacted>`. */
+  secrets: SecretDetector;
   gpu: Promise<Pick<RuntimeInfo, "gpu" | "cuda">>;
   onHashProgress?: (done: number, total: number) => void;
 }
@@ -221,8 +223,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     input.gpu,
   ]);
   const pip = usedPythonPackages(packageReadPaths(orderEvents(outcome.events)));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.injectedEnv)) env[k] = looksSecret(k) ? REDACTED : v;
+  const env = input.secrets.storedEnv(input.injectedEnv);
 
   const status: JobStatus = input.interrupted
     ? "interrupted"

@@ -117,6 +117,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
 
   let db: Database;
   try {
+    // Commands and environment metadata are the owner's business: a new database is created 0600 (SQLite
+    // gives its -wal and -shm files the database's mode).
+    if (size === undefined && options.create) closeSync(openSync(path, "a", 0o600));
     db = readOnly ? openReadOnly(path) : new Database(path, { create: options.create === true, strict: true });
   } catch (error) {
     if (error instanceof RoarError) throw error;

@@ -2,6 +2,7 @@
 import { type ArtifactState, type Dag, type DagArtifact, type DagNode, dagArtifacts } from "../core/dag.ts";
 import type { DagArtifactJson, DagJson, DagNodeJson } from "../schema/dag.ts";
 import { JSON_SCHEMA_VERSION } from "./json.ts";
+import type { Presenter } from "./present.ts";
 import type { Styler } from "./style.ts";
 import { isoTime, shellJoin, truncate, visibleLength } from "./table.ts";
 
@@ -9,6 +10,8 @@ export interface DagViewOptions {
   expanded: boolean;
   showArtifacts: boolean;
   staleOnly: boolean;
+  /** How user data (argv, names, paths) is shown: redacted, and escaped for text. */
+  present: Presenter;
 }
 
 function visibleNodes(dag: Dag, o: DagViewOptions): DagNode[] {
@@ -30,26 +33,30 @@ function visibleArtifacts(dag: Dag, o: DagViewOptions): DagArtifact[] {
 }
 
 export function dagJson(dag: Dag, sessionUid: string | null, o: DagViewOptions): DagJson {
-  const nodes: DagNodeJson[] = visibleNodes(dag, o).map((n) => ({
-    step: n.step,
-    label: n.label,
-    jobUid: n.job.uid,
-    command: shellJoin(n.job.argv),
-    argv: n.job.argv,
-    name: n.job.name,
-    state: n.state,
-    isBuild: n.isBuild,
-    exitCode: n.job.exitCode,
-    status: n.job.status,
-    startedAt: isoTime(n.job.startedAt),
-    inputs: n.inputs.length,
-    outputs: n.outputs.length,
-    consumed: n.edges.length,
-    dependencies: n.dependencies,
-    staleInputs: n.staleEdges.map((e) => ({ path: e.path, blake3: e.blake3, producerStep: e.producerStep })),
-  }));
+  const p = o.present;
+  const nodes: DagNodeJson[] = visibleNodes(dag, o).map((n) => {
+    const argv = p.argv(n.job.argv);
+    return {
+      step: n.step,
+      label: n.label,
+      jobUid: n.job.uid,
+      command: shellJoin(argv),
+      argv,
+      name: n.job.name === null ? null : p.text(n.job.name),
+      state: n.state,
+      isBuild: n.isBuild,
+      exitCode: n.job.exitCode,
+      status: n.job.status,
+      startedAt: isoTime(n.job.startedAt),
+      inputs: n.inputs.length,
+      outputs: n.outputs.length,
+      consumed: n.edges.length,
+      dependencies: n.dependencies,
+      staleInputs: n.staleEdges.map((e) => ({ path: p.text(e.path), blake3: e.blake3, producerStep: e.producerStep })),
+    };
+  });
   const artifacts: DagArtifactJson[] = visibleArtifacts(dag, o).map((a) => ({
-    path: a.path,
+    path: p.text(a.path),
     blake3: a.blake3,
     size: a.size,
     state: a.state,
@@ -146,7 +153,10 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
     const counts = `in:${node.inputs.length} out:${node.outputs.length}`;
     const suffix = `  ${counts}${markers.length ? ` ${markers.join(" ")}` : ""}`;
     const room = Math.max(8, o.width - used - node.label.length - 1 - suffix.length);
-    const title = truncate(node.job.name ?? shellJoin(node.job.argv), room);
+    const title = truncate(
+      node.job.name !== null ? o.present.text(node.job.name) : shellJoin(o.present.argv(node.job.argv)),
+      room,
+    );
     const colour = node.state === "stale" ? s.red : node.state === "superseded" ? s.grey : s.green;
     const label = node.state === "active" ? s.bold(colour(node.label)) : colour(node.label);
     const tail = node.state === "superseded" ? s.grey(suffix) : node.state === "stale" ? s.red(suffix) : s.dim(suffix);
@@ -161,7 +171,7 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
     if (!a.isTerminal) markers.push("(intermediate)");
     const suffix = markers.length ? ` ${markers.join(" ")}` : "";
     const room = Math.max(8, o.width - used - 2 - suffix.length);
-    return artifactColour(a.state)(`(${truncate(a.path, room)})${suffix}`);
+    return artifactColour(a.state)(`(${truncate(o.present.text(a.path), room)})${suffix}`);
   };
 
   const renderStep = (step: number, prefix: string, connector: string, last: boolean): void => {

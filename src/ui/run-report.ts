@@ -1,6 +1,7 @@
 /** The report printed on stderr after `roar run` / `roar build`. */
 import { stepLabel } from "../core/step.ts";
 import type { IoRecord, NewJob } from "../store/types.ts";
+import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
 
 export function formatBytes(n: number | null): string {
@@ -26,17 +27,17 @@ export function formatDuration(ms: number): string {
 
 const SHOWN = 5;
 
-function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>): string[] {
+function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, present: Presenter): string[] {
   const lines = [`${s.bold(title)} (${list.length})`];
   for (const io of list.slice(0, SHOWN)) {
     const digest = io.blake3 ? io.blake3.slice(0, 12) : s.red("deleted");
-    lines.push(`  ${io.path}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
+    lines.push(`  ${present.text(io.path)}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
   }
   if (list.length > SHOWN) lines.push(s.dim(`  … and ${list.length - SHOWN} more`));
   return lines;
 }
 
-export function runReport(job: NewJob, uid: string, postMs: number): string {
+export function runReport(job: NewJob, uid: string, postMs: number, present: Presenter): string {
   const s = styler(process.stderr);
   const trace = job.trace as { backend: string; complete: boolean; reasons: { reason: string; detail: string }[] };
   const git = job.git as { commit?: string | null; branch?: string | null; clean?: boolean };
@@ -49,13 +50,13 @@ export function runReport(job: NewJob, uid: string, postMs: number): string {
         : s.red(job.signal !== null ? `killed by signal ${job.signal}` : `exit ${job.exitCode}`);
   const lines = [
     `${s.bold(`roar: ${stepLabel(job.step, job.kind)}`)} ${outcome} · job ${uid.slice(0, 12)} · ${formatDuration(job.durationMs)} (trace ${formatDuration(job.traceMs ?? 0)} + roar ${formatDuration(postMs)})`,
-    ...ioLines("Inputs", job.inputs, s),
-    ...ioLines("Outputs", job.outputs, s),
+    ...ioLines("Inputs", job.inputs, s, present),
+    ...ioLines("Outputs", job.outputs, s, present),
   ];
   const verdict = trace.complete
     ? s.green("complete")
     : s.yellow(
-        `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${r.detail})` : r.reason)))].slice(0, 3).join(", ")}`,
+        `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
       );
   lines.push(`trace: ${trace.backend} · ${verdict}`);
   if (git.commit) {

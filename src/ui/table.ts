@@ -1,4 +1,5 @@
 /** Small text-layout helpers for the query commands: columns, truncation, times, durations, shell quoting. */
+import { REDACTED } from "../core/secrets.ts";
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -73,9 +74,14 @@ export function formatSize(bytes: number | null | undefined): string {
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Joins an argv the way a POSIX shell would read it back. */
+/**
+ * Joins an argv the way a POSIX shell would read it back. The `<redacted>` marker is left unquoted: a
+ * redacted command line is for reading, and `--password '<redacted>'` would suggest a literal value.
+ */
 export function shellJoin(argv: readonly string[]): string {
-  return argv.map((a) => (a !== "" && SAFE.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+  return argv
+    .map((a) => (a !== "" && SAFE.test(a.replaceAll(REDACTED, "_")) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
 }
 
 /** Left-aligned columns (the last column is not padded); `align` marks right-aligned columns. */

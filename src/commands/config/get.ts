@@ -19,9 +19,9 @@ export class ConfigGetCommand extends ConfiguredCommand {
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();
-    const value = getConfigValue(loaded.config, this.key);
+    const raw = getConfigValue(loaded.config, this.key);
     const isTablePrefix = CONFIG_KEYS.some((k) => k.key.startsWith(`${this.key}.`)) || this.key === "env";
-    if (value === undefined || (!CONFIG_KEY_MAP.has(this.key) && !isTablePrefix)) {
+    if (raw === undefined || (!CONFIG_KEY_MAP.has(this.key) && !isTablePrefix)) {
       const guess = closest(
         this.key,
         CONFIG_KEYS.map((k) => k.key),
@@ -29,6 +29,9 @@ export class ConfigGetCommand extends ConfiguredCommand {
       throw new RoarError(`unknown config key '${this.key}'${guess ? ` — did you mean '${guess}'?` : ""}`);
     }
     const source = loaded.sources.get(this.key);
+    // Shown like any output: secrets (secrets.values, the [env] table's secret values) as <redacted>.
+    const slot = this.key === "env" ? "env" : "value";
+    const value = this.presenter(this.json ? "json" : "text", loaded).doc({ [slot]: raw })[slot];
     if (this.json) {
       this.printJson({ key: this.key, value, source: source?.source ?? null, origin: source?.origin ?? null });
       return 0;

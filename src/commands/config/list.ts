@@ -15,6 +15,7 @@ export class ConfigListCommand extends ConfiguredCommand {
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();
+    const present = this.presenter(this.json ? "json" : "text", loaded);
     const rows = CONFIG_KEYS.map((def) => {
       const source = loaded.sources.get(def.key) ?? { source: "default", origin: "default" };
       return {
@@ -26,7 +27,7 @@ export class ConfigListCommand extends ConfiguredCommand {
         description: def.description,
         ...(def.allowed ? { allowed: def.allowed } : {}),
       };
-    });
+    }).map((row) => ({ ...row, value: present.doc({ value: row.value }).value }));
     if (this.json) {
       this.printJson({ files: { user: loaded.userFile, project: loaded.projectFile }, keys: rows });
       return 0;

@@ -39,6 +39,11 @@ export class ConfigSetCommand extends ConfiguredCommand {
         `unknown config key '${this.key}'${guess ? ` — did you mean '${guess}'?` : ""} (see 'roar config list')`,
       );
     }
+    if (def.kind === "tables") {
+      throw new RoarError(
+        `${def.key} is an array of tables: add [[${def.key}]] entries to the config file (see 'roar config list')`,
+      );
+    }
     const value = parseConfigValue(def, this.value);
     const file = this.user ? userConfigPath(this.context.env) : this.project().configPath;
     editTomlFile(file, (text) => setTomlKey(text, def.key, tomlValue(value)));

@@ -11,7 +11,9 @@ export class EnvListCommand extends ConfiguredCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
-    const env = this.loadConfig(this.project()).config.env;
+    const loaded = this.loadConfig(this.project());
+    // Secret-named and secret-looking values are shown as <redacted>; `roar env get NAME --reveal` prints one.
+    const env = this.presenter(this.json ? "json" : "text", loaded).env(loaded.config.env);
     const names = Object.keys(env).sort();
     if (this.json) {
       this.printJson({ env: Object.fromEntries(names.map((n) => [n, env[n]])) });

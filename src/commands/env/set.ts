@@ -2,10 +2,10 @@ import { Command, Option } from "clipanion";
 import { setTomlKey } from "../../config/edit.ts";
 import { tomlString } from "../../config/values.ts";
 import { editTomlFile } from "../../config/write.ts";
-import { RoarCommand } from "../base.ts";
+import { ConfiguredCommand } from "../base.ts";
 import { checkEnvName } from "./shared.ts";
 
-export class EnvSetCommand extends RoarCommand {
+export class EnvSetCommand extends ConfiguredCommand {
   static override paths = [["env", "set"]];
   static override usage = Command.Usage({
     category: "Setup and Admin",
@@ -20,7 +20,8 @@ export class EnvSetCommand extends RoarCommand {
     checkEnvName(this.name);
     const project = this.project();
     editTomlFile(project.configPath, (text) => setTomlKey(text, `env.${this.name}`, tomlString(this.value)));
-    this.print(`Set ${this.name}=${this.value}`);
+    const shown = this.presenter("text", this.loadConfig(project)).env({ [this.name]: this.value });
+    this.print(`Set ${this.name}=${shown[this.name] as string}`);
     return 0;
   }
 }
