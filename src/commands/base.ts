@@ -1,6 +1,6 @@
 import { type BaseContext, Command } from "clipanion";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
-import { NotInitializedError } from "../core/errors.ts";
+import { NotInitializedError, RoarError } from "../core/errors.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { findProject, type Project } from "../store/project.ts";
 import { displayPath } from "../trace/paths.ts";
@@ -49,6 +49,21 @@ export abstract class RoarCommand extends Command<RoarContext> {
     const loaded = loadConfig({ projectConfigPath: project?.configPath ?? null, env: this.context.env });
     for (const w of loaded.warnings) this.note(`warning: ${w}`);
     return loaded;
+  }
+
+  /**
+   * The configuration for a command that only reads the store: a project config.toml that cannot be read
+   * (a directory in its place, a syntax error) must not hide the history, so it is skipped with a warning and
+   * the other layers (defaults, user file, environment) apply — the default secret detectors included.
+   */
+  protected queryConfig(project: Project): LoadedConfig {
+    try {
+      return this.loadConfig(project);
+    } catch (error) {
+      if (!(error instanceof RoarError)) throw error;
+      this.note(`warning: ${error.message}; showing the history with the default settings`);
+      return loadConfig({ projectConfigPath: null, env: this.context.env });
+    }
   }
 
   /**

@@ -41,7 +41,7 @@ export class DagCommand extends RoarCommand {
 
   override async execute(): Promise<number> {
     const project = this.project();
-    const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+    const present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();

@@ -54,7 +54,7 @@ export class LineageCommand extends RoarCommand {
         { depth, preferSession: store.activeSession()?.id },
       );
       const json = this.json || this.output === "json";
-      const shown = this.presenter(json ? "json" : "text", this.loadConfig(project)).doc(lineage);
+      const shown = this.presenter(json ? "json" : "text", this.queryConfig(project)).doc(lineage);
       if (json) {
         this.printJson(lineageJson(shown, depth));
         return 0;

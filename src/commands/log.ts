@@ -33,7 +33,7 @@ export class LogCommand extends RoarCommand {
       throw new RoarError(`--limit expects a whole number, got '${this.limit}'`, 2);
     }
     const project = this.project();
-    const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+    const present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();

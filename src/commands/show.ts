@@ -48,7 +48,7 @@ export class ShowCommand extends RoarCommand {
 
   override async execute(): Promise<number> {
     const project = this.project();
-    this.present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+    this.present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
     const store = RoarStore.open(project, { create: false });
     try {
       let session: SessionRow | undefined;

@@ -95,7 +95,7 @@ export class StatusCommand extends RoarCommand {
       results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
       const stale = [...dag.stale].sort((a, b) => a - b);
-      const present = this.presenter(this.json ? "json" : "text", this.loadConfig(project));
+      const present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
       const doc: StatusJson = present.doc({
         schemaVersion: JSON_SCHEMA_VERSION,
         session: { id: session.id, uid: session.uid, createdAt: isoTime(session.createdAt) },
