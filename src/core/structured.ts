@@ -1,7 +1,7 @@
 /**
  * Key-by-key comparison of small structured files (parameters and metrics): JSON, YAML, TOML and CSV/TSV are
- * parsed, flattened to dotted keys (`model.layers`, `items[0].name`; a one-row CSV by column, a longer one by
- * `[row].column`) and compared as added / removed / changed keys with their old and new values.
+ * parsed, flattened to dotted keys (`model.layers`, `items[0].name`; CSV rows as `[row].column`, or by column
+ * alone when both versions have one row, as metrics files do) and compared as added / removed / changed keys with their old and new values.
  */
 import { parse as parseToml } from "smol-toml";
 import { parseYaml } from "./yaml-lite.ts";
@@ -98,10 +98,10 @@ export function parseCsv(text: string, delimiter = ","): string[][] {
   return rows.filter((r) => !(r.length === 1 && r[0] === ""));
 }
 
-/** Header + rows → one record per row (a single-row file, typical of metrics, is the record itself). */
-function csvRecords(text: string, delimiter: string): unknown {
+/** Header + rows → one record per row. */
+function csvRecords(text: string, delimiter: string): Record<string, Leaf>[] {
   const [header, ...rows] = parseCsv(text, delimiter);
-  if (!header) return {};
+  if (!header) return [];
   const numeric = (v: string): Leaf => (v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v);
   const records = rows.map((r) => {
     const rec: Record<string, Leaf> = {};
@@ -112,7 +112,7 @@ function csvRecords(text: string, delimiter: string): unknown {
     for (let i = header.length; i < r.length; i++) rec[`#${i + 1}`] = numeric(r[i] as string);
     return rec;
   });
-  return records.length === 1 ? records[0] : records;
+  return records;
 }
 
 const PLAIN_KEY = /^[A-Za-z0-9_\-/$@]+$/;
@@ -185,5 +185,18 @@ export function diffStructured(format: StructuredFormat, before: string, after: 
       throw new Error(`${side} version is not valid ${format.toUpperCase()}: ${(error as Error).message}`);
     }
   };
-  return { format, ...diffFlat(flatten(parse(before, "old")), flatten(parse(after, "new"))) };
+  let a = parse(before, "old");
+  let b = parse(after, "new");
+  // Two one-row tables (a metrics file): compare by column rather than as `[0].column`.
+  if (
+    (format === "csv" || format === "tsv") &&
+    Array.isArray(a) &&
+    Array.isArray(b) &&
+    a.length <= 1 &&
+    b.length <= 1
+  ) {
+    a = a[0] ?? {};
+    b = b[0] ?? {};
+  }
+  return { format, ...diffFlat(flatten(a), flatten(b)) };
 }
