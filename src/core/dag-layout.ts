@@ -63,7 +63,45 @@ interface Item {
 }
 
 const DUMMY_HEIGHT = 8;
+const MIN_DUMMY_BUDGET = 5000;
+const DUMMIES_PER_NODE = 8;
 const SWEEPS = 8;
+
+/**
+ * Moves the nodes of one layer as close to their wished tops as their order and the gap allow (least squares:
+ * overlapping runs are merged into blocks placed at their members' mean wish).
+ */
+function placeInOrder(layer: Item[], wishes: number[], gap: number): void {
+  // A block: members first..last, S = Σ (wish - offset in block), n members, H = block height.
+  const blocks: { first: number; last: number; sum: number; n: number; height: number }[] = [];
+  layer.forEach((it, i) => {
+    let block = { first: i, last: i, sum: wishes[i] as number, n: 1, height: it.height };
+    for (
+      let prev = blocks.at(-1);
+      prev && prev.sum / prev.n + prev.height + gap > block.sum / block.n;
+      prev = blocks.at(-1)
+    ) {
+      blocks.pop();
+      const shift = prev.height + gap;
+      block = {
+        first: prev.first,
+        last: block.last,
+        sum: prev.sum + block.sum - block.n * shift,
+        n: prev.n + block.n,
+        height: prev.height + gap + block.height,
+      };
+    }
+    blocks.push(block);
+  });
+  for (const b of blocks) {
+    let y = b.sum / b.n;
+    for (let i = b.first; i <= b.last; i++) {
+      const it = layer[i] as Item;
+      it.y = y;
+      y += it.height + gap;
+    }
+  }
+}
 
 /** Longest-path layers, after reversing the back edges of a DFS (so any graph gets layered). */
 function assignLayers(ids: string[], edges: readonly LayoutEdge[]): Map<string, number> {
@@ -163,23 +201,34 @@ export function layoutGraph<E extends LayoutEdge>(
   for (const n of nodes) {
     items.set(n.id, { id: n.id, width: n.width, height: n.height, layer: layerOf.get(n.id) ?? 0, dummy: false, y: 0 });
   }
-  // Each edge as a chain of items from its left end to its right end (dummies in between).
-  const chains: { edge: E; ids: string[] }[] = [];
+  // Each edge as a chain of items from its left end to its right end (dummies in between). Shorter edges get
+  // their dummies first; past a budget (huge generated graphs) long edges are drawn as a direct curve.
+  const span = (e: E) => Math.abs((items.get(e.to) as Item).layer - (items.get(e.from) as Item).layer);
+  const byspan = valid.map((e, i) => ({ e, i, span: span(e) })).sort((p, q) => p.span - q.span || p.i - q.i);
+  let budget = Math.max(MIN_DUMMY_BUDGET, DUMMIES_PER_NODE * nodes.length);
+  const routedIds = new Map<number, string[]>();
   let dummies = 0;
-  for (const e of valid) {
+  for (const { e, i, span: s } of byspan) {
     const a = items.get(e.from) as Item;
     const b = items.get(e.to) as Item;
     const [left, right] = a.layer <= b.layer ? [a, b] : [b, a];
     const ids = [left.id];
+    routedIds.set(i, ids);
+    if (s - 1 > budget) {
+      ids.push(right.id);
+      continue;
+    }
+    budget -= Math.max(0, s - 1);
     for (let l = left.layer + 1; l < right.layer; l++) {
       const id = `\0dummy${dummies++}`;
       items.set(id, { id, width: 0, height: DUMMY_HEIGHT, layer: l, dummy: true, y: 0 });
       ids.push(id);
     }
     ids.push(right.id);
-    chains.push({ edge: e, ids });
   }
-  const layerCount = Math.max(0, ...[...items.values()].map((i) => i.layer + 1));
+  const chains = valid.map((edge, i) => ({ edge, ids: routedIds.get(i) as string[] }));
+  let layerCount = 0;
+  for (const it of items.values()) layerCount = Math.max(layerCount, it.layer + 1);
   const layers: string[][] = Array.from({ length: layerCount }, () => []);
   for (const item of items.values()) layers[item.layer]?.push(item.id);
 
@@ -190,9 +239,14 @@ export function layoutGraph<E extends LayoutEdge>(
     for (let i = 0; i + 1 < ids.length; i++) {
       const a = ids[i] as string;
       const b = ids[i + 1] as string;
-      if (a === b || (items.get(a) as Item).layer === (items.get(b) as Item).layer) continue;
-      rightOf.set(a, [...(rightOf.get(a) ?? []), b]);
-      leftOf.set(b, [...(leftOf.get(b) ?? []), a]);
+      // Only links between adjacent layers order the layers (an unrouted long edge does not).
+      if ((items.get(b) as Item).layer - (items.get(a) as Item).layer !== 1) continue;
+      const r = rightOf.get(a);
+      if (r) r.push(b);
+      else rightOf.set(a, [b]);
+      const l = leftOf.get(b);
+      if (l) l.push(a);
+      else leftOf.set(b, [a]);
     }
   }
 
@@ -219,7 +273,6 @@ export function layoutGraph<E extends LayoutEdge>(
     const down = sweep % 2 === 0;
     const range = down ? [...order.keys()].slice(1) : [...order.keys()].reverse().slice(1);
     for (const l of range) {
-      index(order);
       const neighbours = down ? leftOf : rightOf;
       const keyed = (order[l] as string[]).map((id, i) => {
         const ns = neighbours.get(id) ?? [];
@@ -228,6 +281,9 @@ export function layoutGraph<E extends LayoutEdge>(
       });
       keyed.sort((a, b) => a.bary - b.bary || a.i - b.i);
       order[l] = keyed.map((k) => k.id);
+      keyed.forEach((k, i) => {
+        position.set(k.id, i);
+      });
     }
     const c = totalCrossings(order);
     if (c < bestCrossings) {
@@ -250,33 +306,38 @@ export function layoutGraph<E extends LayoutEdge>(
   const width = Math.max(x - layerGap + margin, 2 * margin);
 
   // y: packed first, then each node pulled towards the mean centre of its neighbours on both sides (sweeping
-  // left-to-right, then right-to-left), keeping the layer's order and gaps.
+  // left-to-right, then right-to-left); overlaps are resolved by moving whole runs of nodes to their mean
+  // wish, so nothing drifts in one direction.
   const centre = (id: string) => {
     const it = items.get(id) as Item;
     return it.y + it.height / 2;
   };
-  const pack = (layer: string[], desired: Map<string, number> | null) => {
-    let floor = margin;
+  let floor = margin;
+  for (const layer of order) {
+    floor = margin;
     for (const id of layer) {
       const it = items.get(id) as Item;
-      const want = desired?.get(id);
-      it.y = Math.max(floor, want === undefined ? it.y : want - it.height / 2);
-      floor = it.y + it.height + nodeGap;
-    }
-  };
-  for (const layer of order) pack(layer, null);
-  for (let pass = 0; pass < 6; pass++) {
-    for (const layer of pass % 2 === 0 ? order : [...order].reverse()) {
-      const desired = new Map<string, number>();
-      for (const id of layer) {
-        const ns = [...(leftOf.get(id) ?? []), ...(rightOf.get(id) ?? [])];
-        if (ns.length > 0) desired.set(id, ns.reduce((sum, n) => sum + centre(n), 0) / ns.length);
-      }
-      pack(layer, desired);
+      it.y = floor;
+      floor += it.height + nodeGap;
     }
   }
-  const top = Math.min(...[...items.values()].map((it) => it.y));
-  if (Number.isFinite(top) && top > margin) for (const it of items.values()) it.y -= top - margin;
+  for (let pass = 0; pass < 6; pass++) {
+    for (const layer of pass % 2 === 0 ? order : [...order].reverse()) {
+      const wishes = layer.map((id) => {
+        const it = items.get(id) as Item;
+        const ns = [...(leftOf.get(id) ?? []), ...(rightOf.get(id) ?? [])];
+        return ns.length > 0 ? ns.reduce((sum, n) => sum + centre(n), 0) / ns.length - it.height / 2 : it.y;
+      });
+      placeInOrder(
+        layer.map((id) => items.get(id) as Item),
+        wishes,
+        nodeGap,
+      );
+    }
+  }
+  let top = Number.POSITIVE_INFINITY;
+  for (const it of items.values()) top = Math.min(top, it.y);
+  if (Number.isFinite(top) && top !== margin) for (const it of items.values()) it.y -= top - margin;
   let height = 2 * margin;
   for (const it of items.values()) height = Math.max(height, it.y + it.height + margin);
 
