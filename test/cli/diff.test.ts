@@ -113,6 +113,18 @@ describe.skipIf(!runAvailable)("roar diff", () => {
       // A job compared with itself.
       const same = await roarJson<DiffJson>(["diff", "@1", "@1", "--json"], { cwd: repo });
       expect(same.identical).toBe(true);
+
+      // An uncommitted code change run with --allow-dirty: the stored patch and the files it touches.
+      writeFileSync(join(repo, "train.py"), `${TRAIN}# tuned\n`);
+      const dirty = await roar(["run", "-q", "--allow-dirty", "python3", "train.py", "--lr", "0.05"], { cwd: repo });
+      expect(dirty.code).toBe(0);
+      const patched = await roar(["diff", "@1"], { cwd: repo });
+      expect(patched.stdout).toContain("Jobs: @1~1 → @1");
+      expect(patched.stdout).toMatch(/uncommitted diff: none → [0-9a-f]{12} \(train\.py\)/);
+      expect(patched.stdout).toContain("clean: true → false");
+      const patchDoc = await roarJson<DiffJson>(["diff", "@1", "--json"], { cwd: repo });
+      expect(patchDoc.changes?.git.patch?.toFiles).toEqual(["train.py"]);
+      expect(patchDoc.changes?.command.changed).toBe(false);
     },
     T,
   );
