@@ -178,14 +178,17 @@ export interface PythonInterpreter {
 export async function pythonInterpreter(executables: Iterable<string>): Promise<PythonInterpreter | null> {
   // Version managers put shell-script shims first (pyenv): prefer the real interpreter binary.
   let exe: string | null = null;
+  // A venv's python is a symlink: the tracer may report the path run and the resolved binary; either names it.
+  let venvCfg: string | null = null;
   for (const e of executables) {
     if (!/\/python[0-9.]*$/.test(e)) continue;
     if (exe === null || (isElf(e) && !isElf(exe))) exe = e;
+    const cfg = join(dirname(dirname(e)), "pyvenv.cfg");
+    if (venvCfg === null && existsSync(cfg)) venvCfg = cfg;
   }
   if (!exe) return null;
-  const venvCfg = join(dirname(dirname(exe)), "pyvenv.cfg");
   let venv: string | null = null;
-  if (existsSync(venvCfg)) {
+  if (venvCfg) {
     venv = dirname(venvCfg);
     const cfg = readFileSync(venvCfg, "utf8");
     const v = /^version(?:_info)?\s*=\s*(\S+)/m.exec(cfg)?.[1];

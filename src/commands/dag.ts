@@ -1,8 +1,13 @@
 import { Command, Option } from "clipanion";
 import { loadSessionDag } from "../core/dag-load.ts";
+import { UsageError } from "../core/errors.ts";
+import { userPath } from "../core/project-paths.ts";
 import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
+import { formatOfPath, PICTURE_FORMATS, type PictureFormat, renderDagPicture } from "../ui/dag-formats.ts";
+import { dagPicture } from "../ui/dag-picture.ts";
 import { formatJson } from "../ui/json.ts";
+import { writeFileAtomic } from "../ui/output-file.ts";
 import { styler } from "../ui/style.ts";
 import { terminalWidth } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
@@ -24,12 +29,20 @@ export class DagCommand extends RoarCommand {
       jobUid, command, argv, name, state (active|stale|superseded), isBuild, exitCode, status, startedAt, inputs,
       outputs, consumed, dependencies[], staleInputs[]}], artifacts[{path, blake3, size, state
       (active|stale|superseded|orphaned), producerStep, producerJobUid, consumerSteps[], isTerminal}]}\`.
+
+      \`--format dot|mermaid|svg\` draws the same selection as a picture: a node per step (\`@N\` and its command;
+      build steps boxed differently, stale steps red and marked \`*\`), the terminal artifacts (every artifact with
+      \`--show-artifacts\`), edges by content labelled with the paths read. The SVG is laid out by roar itself (no
+      Graphviz needed). \`-o FILE\` writes it to FILE atomically (the format follows a .svg/.dot/.gv/.mmd
+      extension when \`--format\` is not given); otherwise it goes to stdout.
     `,
     examples: [
       ["Compact view", "$0 dag"],
       ["Every run, re-runs included", "$0 dag --expanded"],
       ["Only what needs re-running", "$0 dag --stale-only"],
       ["Machine-readable", "$0 dag --json"],
+      ["A picture of the pipeline", "$0 dag --format svg -o pipeline.svg"],
+      ["For a Markdown page", "$0 dag --format mermaid"],
     ],
   });
 
@@ -38,6 +51,8 @@ export class DagCommand extends RoarCommand {
   staleOnly = Option.Boolean("--stale-only", false, { description: "Show only stale steps and artifacts" });
   noColor = Option.Boolean("--no-color", false, { description: "Plain text output" });
   json = Option.Boolean("--json", false, { description: "Print JSON" });
+  format = Option.String("--format", { description: "Draw the DAG: dot, mermaid or svg" });
+  output = Option.String("-o,--output", { description: "Write the drawing to FILE (atomically)" });
 
   override async execute(): Promise<number> {
     const project = this.project();
@@ -47,6 +62,13 @@ export class DagCommand extends RoarCommand {
       const session = store.requireActiveSession();
       const dag = loadSessionDag(store, session.id);
       const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly, present };
+      const format = this.pictureFormat();
+      if (format) {
+        const document = renderDagPicture(dagPicture(dag, view), format);
+        if (this.output === undefined) this.context.stdout.write(document);
+        else writeFileAtomic(userPath(this.output, this.context.cwd), document);
+        return 0;
+      }
       if (this.json) {
         this.context.stdout.write(formatJson(dagJson(dag, session.uid, view)));
         return 0;
@@ -58,5 +80,19 @@ export class DagCommand extends RoarCommand {
     } finally {
       store.close();
     }
+  }
+
+  /** --format, or the format -o's extension names; null for the text/JSON views. */
+  private pictureFormat(): PictureFormat | null {
+    const given = this.format?.toLowerCase();
+    if (given !== undefined && !(PICTURE_FORMATS as readonly string[]).includes(given)) {
+      throw new UsageError(`unknown format '${this.format}': use dot, mermaid or svg`);
+    }
+    const format = (given as PictureFormat | undefined) ?? (this.output ? formatOfPath(this.output) : null);
+    if (this.output !== undefined && !format) {
+      throw new UsageError(`cannot tell the format of '${this.output}': add --format dot, mermaid or svg`);
+    }
+    if (format && this.json) throw new UsageError("--json and --format cannot be combined");
+    return format;
   }
 }

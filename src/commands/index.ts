@@ -19,6 +19,7 @@ export const commandLoaders: [word: string, load: Loader][] = [
   ["log", async () => [(await import("./log.ts")).LogCommand]],
   ["show", async () => [(await import("./show.ts")).ShowCommand]],
   ["lineage", async () => [(await import("./lineage.ts")).LineageCommand]],
+  ["diff", async () => [(await import("./diff.ts")).DiffCommand]],
   ["reproduce", async () => [(await import("./reproduce.ts")).ReproduceCommand]],
   [
     "config",

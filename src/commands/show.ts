@@ -6,6 +6,7 @@ import { stepLabel } from "../core/step.ts";
 import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/show.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobRow, SessionRow } from "../store/types.ts";
+import { packagesSummary, pythonSummary, venvSummary } from "../ui/job-summary.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import type { Presenter } from "../ui/present.ts";
 import { formatDuration, formatSize, formatTime, isoTime, shellJoin, table, truncate } from "../ui/table.ts";
@@ -282,6 +283,10 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
       field("Trace", `${trace.backend}, ${trace.complete === false ? s.yellow(`incomplete${reasons}`) : "complete"}`),
     );
   }
+  const python = pythonSummary(doc.python);
+  if (python) out.push(field("Python", python), field("Venv", venvSummary(doc.python) ?? "none"));
+  const packages = packagesSummary(doc.packages);
+  if (packages) out.push(field("Packages", all ? packages : `${packages}${s.dim("  (--all lists them)")}`));
   const ioBlock = (title: string, list: ShowJobJson["inputs"] | ShowJobJson["outputs"]) => {
     out.push("", s.bold(`${title} (${list.length}):`));
     for (const io of list.slice(0, limit)) {
@@ -298,8 +303,9 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
   };
   ioBlock("Inputs", doc.inputs);
   ioBlock("Outputs", doc.outputs);
-  const packages = doc.packages as Record<string, Record<string, string> | undefined>;
-  for (const [manager, list] of Object.entries(packages ?? {})) {
+  // The summary above names the first few; --all lists every package.
+  const lists = all ? (doc.packages as Record<string, Record<string, string> | undefined>) : {};
+  for (const [manager, list] of Object.entries(lists ?? {})) {
     if (!list || typeof list !== "object") continue;
     const entries = Object.entries(list);
     if (entries.length === 0) continue;

@@ -141,6 +141,8 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         p.argv = e.argv;
         p.exe = e.exe;
         executables.add(e.exe);
+        // The path it was started by, when absolute: a venv's `bin/python` is a symlink the exe resolves away.
+        if (e.argv[0]?.startsWith("/") && e.argv[0] !== e.exe) executables.add(e.argv[0]);
         break;
       }
       case "exec":

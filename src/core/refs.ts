@@ -1,6 +1,6 @@
 /**
- * Step references (`@3`, `@B2`) and their resolution to the latest job of that step in the active session,
- * with the reference tool's error texts.
+ * Step references (`@3`, `@B2`, `@3~1`) and their resolution to the latest job of that step in the active session
+ * (or, with `~K`, the K-th job before it), with the reference tool's error texts.
  */
 import type { RoarStore } from "../store/store.ts";
 import type { JobKind, JobRow, SessionRow } from "../store/types.ts";
@@ -10,26 +10,30 @@ import { stepLabel } from "./step.ts";
 export interface StepRef {
   step: number;
   build: boolean;
+  /** `@N~K`: the K-th job before the step's current one (superseded jobs, newest first); absent for `@N`. */
+  back?: number;
 }
 
-const STEP_REF = /^@([bB]?)(\d+)$/;
+const STEP_REF = /^@([bB]?)(\d+)(?:~(\d+))?$/;
 
 /** True for anything shaped like a step reference (starts with `@`). */
 export function isStepRef(text: string): boolean {
   return text.startsWith("@");
 }
 
-/** Parses `@N` / `@BN` (`@bN` too); throws a RoarError for other `@…` text. */
+/** Parses `@N` / `@BN` (`@bN` too), optionally followed by `~K`; throws a RoarError for other `@…` text. */
 export function parseStepRef(text: string): StepRef {
   const m = STEP_REF.exec(text);
   if (!m || Number(m[2]) < 1) {
     throw new RoarError(`Invalid DAG reference '${text}'. Use @N or @BN where N is a number.`);
   }
-  return { step: Number(m[2]), build: m[1] !== "" };
+  const ref: StepRef = { step: Number(m[2]), build: m[1] !== "" };
+  if (m[3] !== undefined && Number(m[3]) > 0) ref.back = Number(m[3]);
+  return ref;
 }
 
 export function formatStepRef(ref: StepRef): string {
-  return stepLabel(ref.step, ref.build ? "build" : "run");
+  return stepLabel(ref.step, ref.build ? "build" : "run") + (ref.back ? `~${ref.back}` : "");
 }
 
 /** What step resolution needs to know about a job. */
@@ -66,15 +70,48 @@ export function requireActiveSession(store: RoarStore): SessionRow {
 }
 
 /**
- * `@N` / `@BN` text → the latest job of that step in the active session (or `sessionId`), with full details.
- * What `roar run @N` and `roar show @N` call.
+ * `@N` / `@BN` text → the latest job of that step in the active session (or `sessionId`), with full details;
+ * `@N~K` → the K-th job before it. What `roar run @N`, `roar show @N` and `roar diff` call.
  */
 export function resolveStepRefInStore(store: RoarStore, text: string, sessionId?: number): JobRow {
   const ref = parseStepRef(text);
   const sid = sessionId ?? requireActiveSession(store).id;
   const job = store.latestJobOfStep(sid, ref.step);
-  if (job && (job.kind === "build") === ref.build) return job;
+  if (job && (job.kind === "build") === ref.build) return ref.back ? earlierJobOfStep(store, job, ref) : job;
   // Same error text (and hint) as the pure resolver.
   resolveStepRef(job ? [job] : [], ref);
   throw new RoarError(`No node ${formatStepRef(ref)} in DAG.`);
+}
+
+/** The `ref.back`-th job of `current`'s step before it, or an error saying how many earlier jobs there are. */
+function earlierJobOfStep(store: RoarStore, current: JobRow, ref: StepRef): JobRow {
+  const back = ref.back ?? 0;
+  const jobs = store
+    .sessionJobSummaries(current.sessionId)
+    .filter((j) => j.step === current.step && j.kind === current.kind)
+    .sort((a, b) => b.seq - a.seq);
+  const found = jobs[back];
+  const job = found ? store.job(found.uid) : undefined;
+  if (job) return job;
+  const base = stepLabel(current.step, current.kind);
+  const earlier = jobs.length - 1;
+  throw new RoarError(
+    `No job ${formatStepRef(ref)}: step ${base} has ${earlier === 0 ? "no earlier job" : `only ${earlier} earlier job${earlier === 1 ? "" : "s"}`}.`,
+    1,
+    earlier === 1
+      ? `hint: ${base}~1 names it`
+      : earlier > 1
+        ? `hint: ${base}~1 … ${base}~${earlier} name them`
+        : undefined,
+  );
+}
+
+/** `@N` for a step's current job, `@N~K` for the K-th one before it (K = later jobs of the same step). */
+export function relativeStepLabel(
+  job: Pick<StepJob, "seq" | "step" | "kind">,
+  sessionJobs: readonly StepJob[],
+): string {
+  let later = 0;
+  for (const j of sessionJobs) if (j.step === job.step && j.kind === job.kind && j.seq > job.seq) later++;
+  return stepLabel(job.step, job.kind) + (later > 0 ? `~${later}` : "");
 }

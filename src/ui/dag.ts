@@ -14,13 +14,13 @@ export interface DagViewOptions {
   present: Presenter;
 }
 
-function visibleNodes(dag: Dag, o: DagViewOptions): DagNode[] {
+export function visibleNodes(dag: Dag, o: DagViewOptions): DagNode[] {
   return dag.nodes
     .filter((n) => (o.expanded || n.current) && (!o.staleOnly || n.state === "stale"))
     .sort((a, b) => a.step - b.step || a.job.seq - b.job.seq);
 }
 
-function visibleArtifacts(dag: Dag, o: DagViewOptions): DagArtifact[] {
+export function visibleArtifacts(dag: Dag, o: DagViewOptions): DagArtifact[] {
   // The compact default shows terminal artifacts only: compute just those.
   const source =
     o.expanded || o.staleOnly ? dag.artifacts : dagArtifacts(dag, o.showArtifacts ? "current" : "terminal");

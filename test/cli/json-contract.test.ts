@@ -29,6 +29,7 @@ test("every --json document parses and has schemaVersion", async () => {
     ["show", "out.txt", "--json"],
     ["show", out.slice(0, 12), "--json"],
     ["lineage", "out.txt", "--json"],
+    ["diff", "@1", "@2", "--json"],
     ["reproduce", out.slice(0, 12), "--json"],
   ];
   const outputs = [run.stdout];

@@ -16,6 +16,14 @@ describe("parseStepRef", () => {
     expect(parseStepRef("@b12")).toEqual({ step: 12, build: true });
   });
 
+  test("@N~K: the K-th job before the step's current one", () => {
+    expect(parseStepRef("@3~1")).toEqual({ step: 3, build: false, back: 1 });
+    expect(parseStepRef("@B2~12")).toEqual({ step: 2, build: true, back: 12 });
+    expect(parseStepRef("@3~0")).toEqual({ step: 3, build: false });
+    expect(() => parseStepRef("@3~")).toThrow("Invalid DAG reference '@3~'.");
+    expect(() => parseStepRef("@3~x")).toThrow(RoarError);
+  });
+
   test.each(["@", "@x", "@3a", "@B", "@-1", "@0", "3", "@ 3"])("rejects %p with the original's message", (text) => {
     expect(() => parseStepRef(text)).toThrow(RoarError);
     if (text.startsWith("@")) {
@@ -60,5 +68,20 @@ describe("resolveStepRefInStore", () => {
     f.store.startSession();
     expect(() => resolveStepRefInStore(f?.store as never, "@2")).toThrow("No node @2 in DAG.");
     expect(resolveStepRefInStore(f.store, "@2", old).uid).toBe(second);
+  });
+
+  test("@N~K walks back through the step's superseded jobs, newest first", () => {
+    f = fixture();
+    const runs = ["1", "2", "3"].map((lr) =>
+      f?.job({ argv: ["python", "train.py", "--lr", lr], outputs: { "m.pt": lr } }),
+    );
+    f.job({ argv: ["python", "eval.py"], inputs: { "m.pt": "3" } });
+    expect(resolveStepRefInStore(f.store, "@1~0").uid).toBe(runs[2] as string);
+    expect(resolveStepRefInStore(f.store, "@1~1").uid).toBe(runs[1] as string);
+    expect(resolveStepRefInStore(f.store, "@1~2").uid).toBe(runs[0] as string);
+    expect(() => resolveStepRefInStore(f?.store as never, "@1~3")).toThrow(
+      "No job @1~3: step @1 has only 2 earlier jobs.",
+    );
+    expect(() => resolveStepRefInStore(f?.store as never, "@2~1")).toThrow("No job @2~1: step @2 has no earlier job.");
   });
 });
