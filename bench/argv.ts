@@ -8,24 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
+import { median, time } from "./common.ts";
 
 const ROAR = resolve(import.meta.dir, "../bin/roar");
 const SIZES = [10_000, 100_000];
 const RUNS = 3;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-function time(argv: string[], cwd: string): number {
-  const start = performance.now();
-  const r = Bun.spawnSync(argv, { cwd, stdout: "ignore", stderr: "pipe" });
-  const ms = performance.now() - start;
-  if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 6).join(" ")} … exited ${r.exitCode}: ${r.stderr}`);
-  return ms;
-}
 
 const repo = mkdtempSync(join(tmpdir(), "roar-bench-argv-"));
 try {

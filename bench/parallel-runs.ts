@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { median } from "./common.ts";
 
 const ROAR = resolve(import.meta.dir, "../bin/roar");
 const RUNS = 8;
@@ -19,12 +20,6 @@ for i in range(count):
     with open(os.path.join(d, f"f{i:04d}.txt"), "w") as f:
         f.write(f"{d} {i}\\n")
 `;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 async function parallel(argvs: string[][], cwd: string): Promise<number> {
   const start = performance.now();

@@ -6,24 +6,11 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
+import { median, time } from "./common.ts";
 
 const SOURCE = resolve(import.meta.dir, "../bin/roar");
 const COMPILED = resolve(import.meta.dir, "../dist/roar");
 const RUNS = 20;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-function time(argv: string[], cwd: string): number {
-  const start = performance.now();
-  const r = Bun.spawnSync(argv, { cwd, stdout: "ignore", stderr: "ignore" });
-  const ms = performance.now() - start;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}`);
-  return ms;
-}
 
 const repo = mkdtempSync(join(tmpdir(), "roar-bench-run-"));
 const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: repo });

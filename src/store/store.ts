@@ -139,11 +139,7 @@ export class RoarStore {
   startSession(gitRepo: string | null = null): SessionRow {
     const tx = this.db.transaction(() => {
       this.sql("UPDATE sessions SET active = 0 WHERE active = 1").run();
-      this.sql("INSERT INTO sessions (uid, created_at, active, git_repo) VALUES (?, ?, 1, ?)").run(
-        newUid(),
-        Date.now(),
-        gitRepo,
-      );
+      this.insertActiveSession(gitRepo);
     });
     tx.immediate();
     return this.activeSession() as SessionRow;
@@ -154,15 +150,18 @@ export class RoarStore {
     const found = this.activeSession();
     if (found) return found;
     const tx = this.db.transaction(() => {
-      if (this.sql("SELECT 1 FROM sessions WHERE active = 1").get()) return;
-      this.sql("INSERT INTO sessions (uid, created_at, active, git_repo) VALUES (?, ?, 1, ?)").run(
-        newUid(),
-        Date.now(),
-        gitRepo,
-      );
+      if (!this.sql("SELECT 1 FROM sessions WHERE active = 1").get()) this.insertActiveSession(gitRepo);
     });
     tx.immediate();
     return this.activeSession() as SessionRow;
+  }
+
+  private insertActiveSession(gitRepo: string | null): void {
+    this.sql("INSERT INTO sessions (uid, created_at, active, git_repo) VALUES (?, ?, 1, ?)").run(
+      newUid(),
+      Date.now(),
+      gitRepo,
+    );
   }
 
   setSessionCommitStart(sessionId: number, commit: string): void {
