@@ -15,7 +15,7 @@ import { resolveStepRefInStore } from "../core/refs.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
-import { NON_REVERSIBLE_CAP, removeCaptures, setUpCaptures } from "../run/captures.ts";
+import { removeCaptures, setUpCaptures } from "../run/captures.ts";
 import {
   eventsPathIn,
   inFlightWrites,
@@ -163,13 +163,10 @@ export abstract class TracedCommand extends ConfiguredCommand {
       let captureDir: string | null = null;
       try {
         // Before the job changes a file that existed, the tracers note it and keep its bytes (up to a cap).
-        captureDir = setUpCaptures(
-          privateDir,
-          project.roarDir,
-          config.reversible.enabled
-            ? config.reversible.max_file_size
-            : Math.min(NON_REVERSIBLE_CAP, config.reversible.max_file_size),
-        );
+        captureDir = setUpCaptures(privateDir, project.roarDir, {
+          cap: config.reversible.max_file_size,
+          keepAll: config.reversible.enabled,
+        });
         const env: Record<string, string> = {};
         for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
         Object.assign(env, config.env);

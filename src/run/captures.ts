@@ -13,19 +13,23 @@ import type { OpenStat } from "../schema/events.ts";
 import { keepObject } from "../store/objects.ts";
 import { privateTempDir } from "./in-flight.ts";
 
-/** Copies kept for a job's own use (input digests) when reversible.enabled is off: configs, params, small data. */
-export const NON_REVERSIBLE_CAP = 8 * 1024 * 1024;
+/** Size of the job's shared read filter (READS_BYTES in roar-sys prewrite.rs). */
+const READS_BYTES = 128 * 1024;
 
 /**
  * Creates the run's capture directory under .roar/tmp/ (the project's filesystem: captures of unlinked or
  * renamed files are hard links, and copies never fill $TMPDIR) and links it as `<traceDir>/pre`, where the
- * tracers look for it. `cap`: the largest file copied, in bytes.
+ * tracers look for it, with their settings: `cap`, the largest file whose bytes are kept; `keepAll`
+ * (reversible.enabled), keep the bytes of every file the job changes — otherwise only of those it may have
+ * read first (the job's inputs), noted in `<traceDir>/reads`, a Bloom filter every tracer maps.
  */
-export function setUpCaptures(traceDir: string, roarDir: string, cap: number): string {
+export function setUpCaptures(traceDir: string, roarDir: string, policy: { cap: number; keepAll: boolean }): string {
   const base = join(roarDir, "tmp");
   mkdirSync(base, { recursive: true, mode: 0o700 });
   const dir = privateTempDir("pre", base);
-  writeFileSync(join(dir, ".max"), String(Math.max(0, Math.floor(cap))), { mode: 0o600 });
+  const cap = Math.max(0, Math.floor(policy.cap));
+  writeFileSync(join(dir, ".max"), `${cap} ${policy.keepAll ? "all" : "read"}`, { mode: 0o600 });
+  writeFileSync(join(traceDir, "reads"), new Uint8Array(READS_BYTES), { mode: 0o600 });
   symlinkSync(dir, join(traceDir, "pre"));
   return dir;
 }

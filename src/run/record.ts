@@ -254,6 +254,9 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
           remoteUrl: git.remoteUrl,
           clean: input.treeClean,
           ...(input.dirtyPatch ? { patch: input.dirtyPatch.blake3 } : {}),
+          // Tracked files that already differed from the commit when the job started (outputs of earlier
+          // jobs, or --allow-dirty edits): for the others, the commit holds what they had before the job.
+          changed: git.changes.filter((c) => c.tracked).map((c) => c.path),
         }
       : {},
     trace: {

@@ -55,34 +55,42 @@ function gitBlob(root: string, commit: string, path: string): Uint8Array | null 
   return r.exitCode === 0 ? r.stdout : null;
 }
 
-/** Where the earlier content of `o` can come from, if anywhere. */
+/**
+ * Where the earlier content of `o` can come from, if anywhere: .roar/objects (kept by reversible.enabled), or
+ * git — the blob at the job's commit, when its digest is the recorded one, or, with no recorded digest, when
+ * the file was tracked and unchanged from that commit as the job started (a clean tree, and not among the
+ * tracked files that already differed then).
+ */
 async function earlierBytes(
   ctx: Context,
   o: IoRecord,
 ): Promise<{ bytes: Uint8Array; source: UndoDecision["source"] } | null> {
-  const prev = o.prevBlake3;
-  if (!prev) return null;
-  if ((o.flags & IoFlags.PREV_KEPT) !== 0) {
+  const prev = o.prevBlake3 ?? null;
+  if (prev && (o.flags & IoFlags.PREV_KEPT) !== 0) {
     const stored = objectPath(ctx.roarDir, prev);
     if (existsSync(stored)) return { bytes: readFileSync(stored), source: { kind: "objects" } };
   }
-  const commit = (ctx.job.git as { commit?: string | null }).commit;
+  const git = ctx.job.git as { commit?: string | null; clean?: boolean; changed?: string[] };
+  const commit = git.commit;
+  if (!commit || isSymlinkMode(o.prevMode ?? 0)) return null;
   const gitRoot = Bun.spawnSync(["git", "rev-parse", "--show-toplevel"], { cwd: ctx.root, stderr: "ignore" });
-  if (commit && gitRoot.exitCode === 0 && !isSymlinkMode(o.prevMode ?? 0)) {
-    const top = gitRoot.stdout.toString().trim();
-    // Written through a symlink, the content that changed is its target's.
-    const abs = absolutePath(o.path, ctx.root);
-    let real = abs;
-    try {
-      if (lstatSync(fsPath(abs)).isSymbolicLink()) real = realpathSync(fsPath(abs)).toString();
-    } catch {
-      // gone: look it up under its own name
-    }
-    const inRepo = relative(realpathSync(top), real);
-    const blob = inRepo.startsWith("..") ? null : gitBlob(top, commit, inRepo);
-    if (blob && (await hashBytes(blob)) === prev) return { bytes: blob, source: { kind: "git", commit } };
+  if (gitRoot.exitCode !== 0) return null;
+  const top = realpathSync(gitRoot.stdout.toString().trim());
+  // Written through a symlink, the content that changed is its target's.
+  const abs = absolutePath(o.path, ctx.root);
+  let real = abs;
+  try {
+    if (lstatSync(fsPath(abs)).isSymbolicLink()) real = realpathSync(fsPath(abs)).toString();
+  } catch {
+    // gone: look it up under its own name
   }
-  return null;
+  const inRepo = relative(top, real);
+  if (inRepo.startsWith("..")) return null;
+  const blob = gitBlob(top, commit, inRepo);
+  if (!blob) return null;
+  if (prev) return (await hashBytes(blob)) === prev ? { bytes: blob, source: { kind: "git", commit } } : null;
+  const unchangedAtStart = git.clean === true && Array.isArray(git.changed) && !git.changed.includes(inRepo);
+  return unchangedAtStart ? { bytes: blob, source: { kind: "git", commit } } : null;
 }
 
 /** Writes `bytes` at `path` atomically (temp file + rename next to the real file, through symlinks). */
@@ -211,9 +219,8 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
     }
     const earlier = await earlierBytes(ctx, o);
     if (!earlier) {
-      d.reason = o.prevBlake3
-        ? "it existed before the job; its earlier content is not kept (set reversible.enabled = true to keep it)"
-        : "it existed before the job; its earlier content is unknown";
+      d.reason =
+        "it existed before the job, and roar does not have its earlier content (set reversible.enabled = true to keep it)";
       continue;
     }
     d.action = "restore";

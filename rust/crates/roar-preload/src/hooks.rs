@@ -59,8 +59,12 @@ pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_i
                     let os = has_stat.then(|| open_stat(&st));
                     l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, os.as_ref()));
                 }
-            } else if let Some(start) = l.out.push_held(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, None)) {
-                l.set_pending(fd, start);
+            } else {
+                // SAFETY: the filter is a live mapping or null.
+                unsafe { prewrite::mark_read(state::reads_filter(), p) };
+                if let Some(start) = l.out.push_held(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, None)) {
+                    l.set_pending(fd, start);
+                }
             }
         }
     }
@@ -83,17 +87,25 @@ fn path_hash(p: &[u8]) -> u64 {
 /// Before a call that may change the file at `path` (relative to `dirfd`): the first time the job does so,
 /// capture it and record PREWRITE (see roar-sys prewrite). `follow`: the call follows a final symlink.
 pub unsafe fn before_change(dirfd: c_int, path: *const c_char, change: Change, follow: bool) {
+    before_change_reading(dirfd, path, change, follow, false);
+}
+
+/// As `before_change`; `reads`: the call may also read the file (its bytes are kept as an input).
+unsafe fn before_change_reading(dirfd: c_int, path: *const c_char, change: Change, follow: bool, reads: bool) {
     if path.is_null() || !active() {
         return;
     }
-    let Some((dir, cap)) = state::prewrite_cfg() else { return };
+    let Some((dir, policy)) = state::prewrite_cfg() else { return };
     let e = errno();
     let ts = now_ns();
     if let Some(l) = lock() {
         let s = &mut *l.scr;
         let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
         if n > 0 && n < s.a.len() {
-            capture_resolved(l, n, dir, cap, change, follow, ts);
+            if reads {
+                prewrite::mark_read(state::reads_filter(), &s.a[..n]);
+            }
+            capture_resolved(l, n, dir, policy, change, follow, ts);
         }
     }
     set_errno(e);
@@ -104,29 +116,38 @@ unsafe fn before_change_fd(fd: c_int) {
     if !active() {
         return;
     }
-    let Some((dir, cap)) = state::prewrite_cfg() else { return };
+    let Some((dir, policy)) = state::prewrite_cfg() else { return };
     let e = errno();
     let ts = now_ns();
     if let Some(l) = lock() {
         let s = &mut *l.scr;
         let n = state::fd_path(fd, &mut s.a);
         if n > 0 && n < s.a.len() && s.a[0] == b'/' && !s.a[..n].ends_with(b" (deleted)") {
-            capture_resolved(l, n, dir, cap, Change::Content, true, ts);
+            capture_resolved(l, n, dir, policy, Change::Content, true, ts);
         }
     }
     set_errno(e);
 }
 
 /// Captures the path in the scratch buffer `a` (its first `n` bytes) and records PREWRITE.
-unsafe fn capture_resolved(l: state::Locked, n: usize, dir: &[u8], cap: u64, change: Change, follow: bool, ts: u64) {
+unsafe fn capture_resolved(
+    l: state::Locked,
+    n: usize,
+    dir: &[u8],
+    policy: prewrite::Policy,
+    change: Change,
+    follow: bool,
+    ts: u64,
+) {
     let s = &mut *l.scr;
     let h = path_hash(&s.a[..n]);
     if RECENT.iter().any(|r| r.load(core::sync::atomic::Ordering::Relaxed) == h) {
         return;
     }
     RECENT[(h as usize >> 1) % RECENT.len()].store(h, core::sync::atomic::Ordering::Relaxed);
+    let keep = policy.keep_all || prewrite::maybe_read(state::reads_filter(), &s.a[..n]);
     s.a[n] = 0;
-    let Some(c) = prewrite::capture(&s.a[..=n], dir, cap, change, follow) else { return };
+    let Some(c) = prewrite::capture(&s.a[..=n], dir, policy.cap, change, follow, keep) else { return };
     let st = roar_events::OpenStat { dev: c.dev, ino: c.ino, size: c.size, mtime_ns: c.mtime_ns, ctime_ns: c.ctime_ns };
     let p = &s.a[..n];
     let copy = c.copy;
@@ -170,7 +191,9 @@ fn writes(flags: c_int) -> bool {
 unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
     settle_pending();
     if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
-        before_change(dirfd, path, Change::Content, flags & sys::O_NOFOLLOW == 0);
+        // An O_RDWR open may read before it writes: its bytes are an input to keep.
+        let reads = flags & sys::O_ACCMODE == sys::O_RDWR && flags & sys::O_TRUNC == 0;
+        before_change_reading(dirfd, path, Change::Content, flags & sys::O_NOFOLLOW == 0, reads);
     }
 }
 

@@ -474,8 +474,10 @@ const CAP_OFF: u64 = u64::MAX - 1;
 static mut PRE_DIR: [u8; PATH_CAP] = [0; PATH_CAP];
 static PRE_DIR_LEN: AtomicU64 = AtomicU64::new(0);
 
-/// The capture directory and cap, or None when capture is off.
-pub fn prewrite_cfg() -> Option<(&'static [u8], u64)> {
+static PRE_KEEP_ALL: AtomicBool = AtomicBool::new(true);
+
+/// The capture directory and policy, or None when capture is off.
+pub fn prewrite_cfg() -> Option<(&'static [u8], roar_sys::prewrite::Policy)> {
     let mut cap = PRE_CAP.load(Relaxed);
     if cap == CAP_UNKNOWN {
         let c = cfg();
@@ -485,7 +487,9 @@ pub fn prewrite_cfg() -> Option<(&'static [u8], u64)> {
             let dir = &mut *addr_of_mut!(PRE_DIR);
             let n = roar_sys::prewrite::dir_for_events(events, dir);
             PRE_DIR_LEN.store(n as u64, Relaxed);
-            cap = if n == 0 { CAP_OFF } else { roar_sys::prewrite::read_cap(&dir[..n]).unwrap_or(CAP_OFF) };
+            let policy = if n == 0 { None } else { roar_sys::prewrite::read_policy(&dir[..n]) };
+            PRE_KEEP_ALL.store(policy.is_none_or(|p| p.keep_all), Relaxed);
+            cap = policy.map_or(CAP_OFF, |p| p.cap.min(CAP_OFF - 1));
         }
         PRE_CAP.store(cap, Release);
     }
@@ -493,8 +497,30 @@ pub fn prewrite_cfg() -> Option<(&'static [u8], u64)> {
         return None;
     }
     let n = PRE_DIR_LEN.load(Relaxed) as usize;
+    let policy = roar_sys::prewrite::Policy { cap, keep_all: PRE_KEEP_ALL.load(Relaxed) };
     // SAFETY: PRE_DIR is no longer written once PRE_CAP is known.
-    Some((unsafe { &(&*addr_of!(PRE_DIR))[..n] }, cap))
+    Some((unsafe { &(&*addr_of!(PRE_DIR))[..n] }, policy))
+}
+
+/// The job's shared read filter (roar-sys prewrite), mapped on first use: 0 = not yet, 1 = none.
+static READS: AtomicU64 = AtomicU64::new(0);
+
+/// The read filter's address, or null when the job has none.
+pub fn reads_filter() -> *mut u64 {
+    let mut at = READS.load(Relaxed);
+    if at == 0 {
+        let c = cfg();
+        let events = &c.events_path[..c.events_path.iter().position(|&b| b == 0).unwrap_or(0)];
+        // SAFETY: raw mapping of a small file (racing threads may both map it; one mapping is then unused).
+        let m = unsafe { roar_sys::prewrite::map_reads(events) };
+        at = if m.is_null() { 1 } else { m as u64 };
+        READS.store(at, Relaxed);
+    }
+    if at == 1 {
+        core::ptr::null_mut()
+    } else {
+        at as *mut u64
+    }
 }
 
 /// Records that could not be written, counted in `<spool dir>/lost`: a page the driver allocated before the

@@ -41,6 +41,7 @@ extern "C" {
     pub fn access(path: *const c_char, mode: c_int) -> c_int;
     pub fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
     pub fn poll(fds: *mut PollFd, n: u64, timeout: c_int) -> c_int;
+    pub fn munmap(addr: *mut c_void, len: usize) -> c_int;
 }
 
 #[repr(C)]

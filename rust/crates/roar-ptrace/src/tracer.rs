@@ -117,8 +117,19 @@ struct Tracer {
 /// Where pre-write captures go, and the paths this tracer already reported (sparing the syscalls).
 struct PreWrites {
     dir: Vec<u8>,
-    cap: u64,
+    policy: prewrite::Policy,
     seen: HashSet<Vec<u8>>,
+    /// The job's shared read filter (roar-sys prewrite), as an address (0 = none): kept only behind the lock.
+    reads: usize,
+}
+
+impl Drop for PreWrites {
+    fn drop(&mut self) {
+        if self.reads != 0 {
+            // SAFETY: our own mapping of READS_BYTES, no longer used.
+            unsafe { sys::munmap(self.reads as *mut c_void, prewrite::READS_BYTES) };
+        }
+    }
 }
 
 fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
@@ -323,6 +334,14 @@ impl Tracer {
         self.resume(tid, 0);
     }
 
+    /// Notes in the job's shared read filter that `path` was opened for reading.
+    fn note_read(&mut self, path: &[u8]) {
+        if let Some(pre) = self.pre.as_ref() {
+            // SAFETY: our live mapping (or 0).
+            unsafe { prewrite::mark_read(pre.reads as *mut u64, path) };
+        }
+    }
+
     /// Captures `path` before the job's first change to it and reports it (PREWRITE).
     fn prewrite(&mut self, tgid: i32, path: &[u8], change: prewrite::Change, follow: bool) {
         let Some(pre) = self.pre.as_mut() else { return };
@@ -333,8 +352,12 @@ impl Tracer {
         let mut z = Vec::with_capacity(path.len() + 1);
         z.extend_from_slice(path);
         z.push(0);
-        // SAFETY: z is NUL-terminated; capture only makes raw system calls.
-        let Some(c) = (unsafe { prewrite::capture(&z, &pre.dir, pre.cap, change, follow) }) else { return };
+        // SAFETY: the read filter is our live mapping (or 0); capture only makes raw system calls.
+        let keep = pre.policy.keep_all || unsafe { prewrite::maybe_read(pre.reads as *mut u64, path) };
+        // SAFETY: z is NUL-terminated.
+        let Some(c) = (unsafe { prewrite::capture(&z, &pre.dir, pre.policy.cap, change, follow, keep) }) else {
+            return;
+        };
         let st = OpenStat { dev: c.dev, ino: c.ino, size: c.size, mtime_ns: c.mtime_ns, ctime_ns: c.ctime_ns };
         let copy = c.copy;
         self.out.emit(|b, seq, ts| rec::prewrite(b, tgid as u32, seq, ts, path, &st, c.mode, copy.as_ref().map(|n| &n[..])));
@@ -358,6 +381,9 @@ impl Tracer {
             return None;
         }
         if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
+            if flags & sys::O_ACCMODE == sys::O_RDWR && flags & sys::O_TRUNC == 0 {
+                self.note_read(&path); // it may read before it writes
+            }
             self.prewrite(tgid, &path, prewrite::Change::Content, follow);
         }
         // The pre-open stat lets the TS side tell an O_RDWR open that never wrote (size/mtime unchanged).
@@ -380,6 +406,7 @@ impl Tracer {
         let tgid = self.tgid_of(tid);
         if let Some(st) = mem::stat_path(&path, follow) {
             if !mem::is_dir(&st) {
+                self.note_read(&path);
                 let os = mem::open_stat(&st);
                 self.out.emit(|b, seq, ts| rec::open(b, tgid as u32, seq, ts, &path, flags, -1, Some(&os)));
             }
@@ -854,8 +881,10 @@ fn prewrites_for(events_path: &[u8]) -> Option<PreWrites> {
     let n = prewrite::dir_for_events(events_path, &mut dir);
     dir.truncate(n);
     // SAFETY: raw reads of a small file.
-    let cap = unsafe { prewrite::read_cap(&dir) }?;
-    Some(PreWrites { dir, cap, seen: HashSet::new() })
+    let policy = unsafe { prewrite::read_policy(&dir) }?;
+    // SAFETY: raw mapping of a small file.
+    let reads = unsafe { prewrite::map_reads(events_path) } as usize;
+    Some(PreWrites { dir, policy, seen: HashSet::new(), reads })
 }
 
 pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
