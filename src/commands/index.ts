@@ -39,6 +39,13 @@ export const commandLoaders: [word: string, load: Loader][] = [
     ],
   ],
   [
+    "auth",
+    async () => [
+      (await import("./auth/register.ts")).AuthRegisterCommand,
+      (await import("./auth/status.ts")).AuthStatusCommand,
+    ],
+  ],
+  [
     "tracer",
     async () => [
       (await import("./tracer/status.ts")).TracerStatusCommand,
