@@ -46,11 +46,29 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 async function readBody(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (request.method === "GET" || request.method === "HEAD") return null;
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new RegistryError(413, "too_large", `request body is larger than ${limit} bytes`);
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > limit) throw new RegistryError(413, "too_large", `request body is larger than ${limit} bytes`);
+  if (request.method === "GET" || request.method === "HEAD" || !request.body) return null;
+  const tooLarge = () => new RegistryError(413, "too_large", `request body is larger than ${limit} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limit) throw tooLarge();
+  // Read as it arrives and stop at the limit, whatever the body claims.
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    bytes.set(p, offset);
+    offset += p.length;
+  }
   return bytes;
 }
 

@@ -73,8 +73,8 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
     server = Bun.serve({
       hostname: settings.host,
       port: settings.port,
-      // Our own limit answers first with a JSON 413; this one only stops runaway chunked bodies.
-      maxRequestBodySize: settings.maxBodyBytes * 2,
+      // The registry reads bodies itself and answers a JSON 413 at its limit; Bun's own limit is only a backstop.
+      maxRequestBodySize: Math.max(settings.maxBodyBytes * 4, 64 * 1024 * 1024),
       fetch: (request, srv) => registry.fetch(request, srv),
     });
   } catch (error) {

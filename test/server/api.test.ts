@@ -109,7 +109,7 @@ describe.each(backends)("registry API on $name", (backend) => {
     expect(missing.body.success).toBe(false);
     expect(missing.body.detail).toContain("not found");
 
-    const twins = ["deadbeef0" + digest("x").slice(9), "deadbeef1" + digest("y").slice(9)];
+    const twins = [`deadbeef0${digest("x").slice(9)}`, `deadbeef1${digest("y").slice(9)}`];
     const made = await post("/api/v1/artifacts/batch", {
       artifacts: twins.map((d) => ({
         hashes: [{ algorithm: "blake3", digest: d }],
