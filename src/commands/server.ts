@@ -2,17 +2,18 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import { RoarError, UsageError } from "../core/errors.ts";
 import { userPath } from "../core/project-paths.ts";
-import { DatabaseUrlError, openDatabase } from "../server/db/open.ts";
+import { DatabaseOpenError, DatabaseUrlError, openDatabase } from "../server/db/open.ts";
 import { RegistryError } from "../server/registry/errors.ts";
 import { addKey } from "../server/registry/keys.ts";
-import { resolveSettings, runServer, SettingsError } from "../server/serve.ts";
+import { ListenError, resolveSettings, runServer, SettingsError } from "../server/serve.ts";
 import { parsePublicKey, SshFormatError } from "../server/sshsig.ts";
 import { visible } from "../ui/escape.ts";
 import { RoarCommand } from "./base.ts";
 
 function asRoarError(error: unknown): unknown {
   if (error instanceof SettingsError || error instanceof DatabaseUrlError) return new UsageError(error.message);
-  if (error instanceof RegistryError) return new RoarError(error.message);
+  if (error instanceof RegistryError || error instanceof ListenError || error instanceof DatabaseOpenError)
+    return new RoarError(error.message);
   return error;
 }
 

@@ -21,10 +21,8 @@ export async function glaasServerMain(argv: string[], env: Record<string, string
   try {
     return await runServer(resolveSettings({}, env), (line) => process.stderr.write(`${line}\n`));
   } catch (error) {
-    if (error instanceof SettingsError || error instanceof DatabaseUrlError || error instanceof Error) {
-      process.stderr.write(`glaas-server: ${error.message.split("\n")[0]}\n`);
-      return 1;
-    }
-    throw error;
+    const message = error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
+    process.stderr.write(`glaas-server: ${message}\n`);
+    return error instanceof SettingsError || error instanceof DatabaseUrlError ? 2 : 1;
   }
 }

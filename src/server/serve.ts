@@ -21,6 +21,9 @@ export interface ServerSettings {
 
 export class SettingsError extends Error {}
 
+/** The address cannot be listened on (in use, not ours). */
+export class ListenError extends Error {}
+
 function intSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max)
@@ -80,7 +83,7 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
   } catch (error) {
     await db.close();
     const message = error instanceof Error ? error.message : String(error);
-    throw new SettingsError(`cannot listen on ${settings.host}:${settings.port}: ${message}`);
+    throw new ListenError(`cannot listen on ${settings.host}:${settings.port}: ${message}`);
   }
   const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
   return {
