@@ -1,6 +1,5 @@
 /** The bodies of the artifact, job and search pages. */
 
-import { jobFacets } from "../registry/facets.ts";
 import type { lineageOf } from "../registry/lineage.ts";
 import type { artifactDetail } from "../registry/read.ts";
 import type { JobWithIo } from "../registry/views.ts";
@@ -60,10 +59,31 @@ ${list.map((io) => html`<tr><td class="path">${io.path || "—"}</td><td>${artif
 </tbody></table>`;
 }
 
+/** Python packages (`name version`) and GPU names as the client recorded them. */
+function environment(metadata: string | null): { packages: string[]; gpus: string[] } {
+  let m: { packages?: { pip?: unknown }; runtime?: { gpu?: unknown } } = {};
+  try {
+    const parsed: unknown = metadata ? JSON.parse(metadata) : {};
+    if (parsed && typeof parsed === "object") m = parsed as typeof m;
+  } catch {
+    return { packages: [], gpus: [] };
+  }
+  const pip = m.packages?.pip;
+  const packages =
+    pip && typeof pip === "object" && !Array.isArray(pip)
+      ? Object.entries(pip as Record<string, unknown>).map(([n, v]) => (typeof v === "string" ? `${n} ${v}` : n))
+      : [];
+  const gpu = m.runtime?.gpu;
+  const gpus = Array.isArray(gpu)
+    ? gpu
+        .map((g) => (g && typeof g === "object" ? (g as { name?: unknown }).name : g))
+        .filter((n): n is string => typeof n === "string")
+    : [];
+  return { packages: packages.slice(0, 200), gpus };
+}
+
 export function jobPage(j: JobWithIo): Html {
-  const facets = jobFacets(j.metadata);
-  const packages = facets.filter((f) => f.facet === "pip").map((f) => f.value);
-  const gpus = facets.filter((f) => f.facet === "gpu").map((f) => f.value);
+  const { packages, gpus } = environment(j.metadata);
   return html`<h1>Job ${stepLabel(j)} <code>${j.job_uid.slice(0, 16)}</code></h1>
 <pre class="command"><code>${j.command}</code></pre>
 <dl class="facts">
