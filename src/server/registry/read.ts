@@ -144,13 +144,15 @@ export interface Lineage {
   jobs: (JobJson & { level: number })[];
   /** Artifact ids reached (the start included). */
   artifactIds: number[];
-  /** Artifacts no job in the lineage produced (inputs from outside). */
+  /** Whether inputs remained unexplored at the depth limit. */
   truncated: boolean;
 }
 
 /**
  * Upstream lineage: the most recent producer of each artifact, then the producers of that job's inputs, up to
- * `depth` levels. Two queries per level whatever the graph's width.
+ * `depth` levels. Two queries per level whatever the graph's width (producers, then the chosen jobs' inputs: one
+ * joined query would return outputs × inputs rows for a job that wrote many of the artifacts asked about).
+ * Choosing the latest producer keeps content that many jobs wrote (an empty file) from fanning out.
  */
 export async function upstream(db: SqlExecutor, artifactId: number, depth: number): Promise<Lineage> {
   const jobs = new Map<number, JobJson & { level: number }>();

@@ -31,21 +31,25 @@ export interface Page {
   order: "asc" | "desc";
 }
 
+/** Sortable columns; `?` marks one that may be NULL (NULLs sort last either way). */
 export const JOB_SORTS: Record<string, string> = {
-  time: "j.timestamp",
-  duration: "j.duration_seconds",
+  time: "j.timestamp?",
+  duration: "j.duration_seconds?",
   command: "j.command",
-  step: "j.step_number",
-  exit: "j.exit_code",
+  step: "j.step_number?",
+  exit: "j.exit_code?",
   user: "j.owner",
 };
 
 export const ARTIFACT_SORTS: Record<string, string> = {
   created: "a.created_at",
-  size: "a.size",
+  size: "a.size?",
   hash: "a.hash",
   user: "a.owner",
 };
+
+/** Counting stops here: an exact count of a million matches would cost more than the page itself. */
+export const COUNT_CAP = 10_000;
 
 /** `%` and `_` are literal; `*` and `?` are the glob's wildcards; no wildcard means "contains". */
 export function likePattern(text: string, glob: boolean): string {
@@ -119,22 +123,35 @@ function where(parts: string[]): string {
   return parts.length > 0 ? `WHERE ${parts.join(" AND ")}` : "";
 }
 
-function orderBy(sorts: Record<string, string>, page: Page, fallback: string, tieBreak: string): string {
-  const column = sorts[page.sort];
-  if (!column)
+function orderBy(sorts: Record<string, string>, page: Page, tieBreak: string): string {
+  const spec = sorts[page.sort];
+  if (!spec)
     throw new RegistryError(400, "bad_sort", `unknown sort '${page.sort}' (one of ${Object.keys(sorts).join(", ")})`, {
       field: "sort",
     });
   const dir = page.order === "asc" ? "ASC" : "DESC";
-  // NULLs last either way, in both databases.
-  return `ORDER BY CASE WHEN ${column} IS NULL THEN 1 ELSE 0 END, ${column} ${dir}, ${tieBreak} ${dir}${fallback}`;
+  const nullable = spec.endsWith("?");
+  const column = nullable ? spec.slice(0, -1) : spec;
+  // Plain ORDER BY on NOT NULL columns so an index can serve "the first page".
+  return `ORDER BY ${column} ${dir}${nullable ? " NULLS LAST" : ""}, ${tieBreak} ${dir}`;
+}
+
+/** How many rows match, counted up to COUNT_CAP + 1. */
+async function cappedCount(
+  db: SqlExecutor,
+  from: string,
+  params: SqlValue[],
+): Promise<{ total: number; exact: boolean }> {
+  const [row] = await db.all(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x ${from} LIMIT ${COUNT_CAP + 1}) c`, params);
+  const n = num(row?.n) ?? 0;
+  return { total: Math.min(n, COUNT_CAP), exact: n <= COUNT_CAP };
 }
 
 export async function searchJobs(
   db: SqlExecutor,
   f: SearchFilters,
   page: Page,
-): Promise<{ total: number; jobs: JobJson[] }> {
+): Promise<{ total: number; exact: boolean; jobs: JobJson[] }> {
   const jc = jobConditions(f);
   const ic = ioConditions(f, "io");
   const conds = [...jc.sql];
@@ -152,60 +169,61 @@ export async function searchJobs(
     params.push(like, like, ...(hex ? prefixRange(hex) : []));
   }
   const clause = where(conds);
-  const [count] = await db.all(`SELECT COUNT(*) AS n FROM jobs j ${clause}`, params);
+  const count = await cappedCount(db, `FROM jobs j ${clause}`, params);
   const rows = await db.all(
-    `SELECT ${JOB_FIELDS} FROM jobs j ${clause} ${orderBy(JOB_SORTS, page, "", "j.id")} LIMIT ? OFFSET ?`,
+    `SELECT ${JOB_FIELDS} FROM jobs j ${clause} ${orderBy(JOB_SORTS, page, "j.id")} LIMIT ? OFFSET ?`,
     [...params, page.limit, page.offset],
   );
-  return { total: num(count?.n) ?? 0, jobs: rows.map(jobJson) };
+  return { ...count, jobs: rows.map(jobJson) };
 }
 
 export type ArtifactHit = ArtifactJson & { path: string | null };
+
+const FIRST_PATH = "(SELECT MIN(io.path) FROM job_io io WHERE io.artifact_id = a.id) AS path";
 
 export async function searchArtifacts(
   db: SqlExecutor,
   f: SearchFilters,
   page: Page,
-): Promise<{ total: number; artifacts: ArtifactHit[] }> {
+): Promise<{ total: number; exact: boolean; artifacts: ArtifactHit[] }> {
   const jc = jobConditions(f);
   const ic = ioConditions(f, "io");
-  const conds = [...ic.sql, ...jc.sql];
-  const params: SqlValue[] = [...ic.params, ...jc.params];
+  const inner = [...ic.sql, ...jc.sql];
+  const innerParams: SqlValue[] = [...ic.params, ...jc.params];
+  // An artifact matches through a link (its path) and the job on the other end of it.
+  const through = (conds: string[]) =>
+    `EXISTS (SELECT 1 FROM job_io io JOIN jobs j ON j.id = io.job_id WHERE io.artifact_id = a.id AND ${conds.join(" AND ")})`;
+  const conds: string[] = [];
+  const params: SqlValue[] = [];
   if (f.q) {
     const hex = /^[0-9a-f]{4,}$/i.test(f.q) ? f.q.toLowerCase() : null;
     const like = likePattern(f.q, false);
-    conds.push(`(LOWER(io.path) ${LIKE} OR LOWER(j.command) ${LIKE}${hex ? " OR (a.hash >= ? AND a.hash < ?)" : ""})`);
-    params.push(like, like, ...(hex ? prefixRange(hex) : []));
+    let text = through([...inner, `(LOWER(io.path) ${LIKE} OR LOWER(j.command) ${LIKE})`]);
+    params.push(...innerParams, like, like);
+    if (hex) {
+      text = `(${text} OR (a.hash >= ? AND a.hash < ?${inner.length > 0 ? ` AND ${through(inner)}` : ""}))`;
+      params.push(...prefixRange(hex), ...(inner.length > 0 ? innerParams : []));
+    }
+    conds.push(text);
+  } else if (inner.length > 0) {
+    conds.push(through(inner));
+    params.push(...innerParams);
   }
-  const from = `artifacts a LEFT JOIN job_io io ON io.artifact_id = a.id LEFT JOIN jobs j ON j.id = io.job_id`;
   const clause = where(conds);
-  const [count] = await db.all(`SELECT COUNT(DISTINCT a.id) AS n FROM ${from} ${clause}`, params);
+  const count = await cappedCount(db, `FROM artifacts a ${clause}`, params);
   const rows = await db.all(
-    `SELECT ${ARTIFACT_FIELDS}, MIN(io.path) AS path FROM ${from} ${clause} GROUP BY ${ARTIFACT_FIELDS}
-     ${orderBy(ARTIFACT_SORTS, page, "", "a.id")} LIMIT ? OFFSET ?`,
+    `SELECT ${ARTIFACT_FIELDS}, ${FIRST_PATH} FROM artifacts a ${clause} ${orderBy(ARTIFACT_SORTS, page, "a.id")} LIMIT ? OFFSET ?`,
     [...params, page.limit, page.offset],
   );
-  return {
-    total: num(count?.n) ?? 0,
-    artifacts: rows.map((r) => ({ ...artifactJson(r), path: (r.path as string | null) ?? null })),
-  };
+  return { ...count, artifacts: rows.map((r) => ({ ...artifactJson(r), path: (r.path as string | null) ?? null })) };
 }
 
-/** Browsing without filters: a plain page of one table (no joins to pay for). */
+/** Browsing without filters: a plain page of one table. */
 export async function browseArtifacts(
   db: SqlExecutor,
   page: Page,
-): Promise<{ total: number; artifacts: ArtifactHit[] }> {
-  const [count] = await db.all("SELECT COUNT(*) AS n FROM artifacts");
-  const rows = await db.all(
-    `SELECT ${ARTIFACT_FIELDS}, (SELECT MIN(io.path) FROM job_io io WHERE io.artifact_id = a.id) AS path
-     FROM artifacts a ${orderBy(ARTIFACT_SORTS, page, "", "a.id")} LIMIT ? OFFSET ?`,
-    [page.limit, page.offset],
-  );
-  return {
-    total: num(count?.n) ?? 0,
-    artifacts: rows.map((r) => ({ ...artifactJson(r), path: (r.path as string | null) ?? null })),
-  };
+): Promise<{ total: number; exact: boolean; artifacts: ArtifactHit[] }> {
+  return searchArtifacts(db, {}, page);
 }
 
 export function hasFilters(f: SearchFilters): boolean {

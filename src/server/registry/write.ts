@@ -6,7 +6,7 @@
 
 import { chunks, placeholders, type SqlDatabase, type SqlExecutor, type SqlValue, valuesList } from "../db/sql.ts";
 import type { ArtifactInput, JobInput, LinkInput, SessionInput } from "../payloads.ts";
-import { type Actor, mayWrite, notFound, ownershipError, RegistryError } from "./errors.ts";
+import { type Actor, mayWrite, notFound, ownershipError } from "./errors.ts";
 import { extensionOf, jobFacets } from "./facets.ts";
 
 const now = () => Date.now() / 1000;
@@ -120,11 +120,14 @@ export async function registerJobs(
       for (const r of rows) idOf.set(r.job_uid, Number(r.id));
       const ids = part.map((j) => idOf.get(j.job_uid) as number);
       await tx.run(`DELETE FROM job_facets WHERE job_id IN (${placeholders(ids.length)})`, ids);
-      const facets = part.flatMap((j) => jobFacets(j.metadata).map((f) => [idOf.get(j.job_uid) as number, f]));
+      const facets: SqlValue[][] = part.flatMap((j) => {
+        const id = idOf.get(j.job_uid) as number;
+        return jobFacets(j.metadata).map((f) => [id, f.facet, f.value]);
+      });
       for (const fpart of chunks(facets, ROWS)) {
         await tx.run(
           `INSERT INTO job_facets (job_id, facet, value) VALUES ${valuesList(fpart.length, 3)} ON CONFLICT DO NOTHING`,
-          fpart.flatMap(([id, f]) => [id as number, (f as { facet: string }).facet, (f as { value: string }).value]),
+          fpart.flat(),
         );
       }
     }
@@ -321,10 +324,7 @@ export async function deleteSession(db: SqlDatabase, sessionHash: string, actor:
     const hash = sessionHash.toLowerCase();
     const [row] = await tx.all<{ owner: string }>("SELECT owner FROM sessions WHERE hash = ?", [hash]);
     if (!row) throw notFound(`session ${sessionHash}`);
-    if (row.owner !== actor.user && !(row.owner === "anonymous" && actor.authenticated))
-      throw ownershipError(`session ${hash.slice(0, 12)}`, row.owner, actor);
+    if (!mayWrite(row.owner, actor)) throw ownershipError(`session ${hash.slice(0, 12)}`, row.owner, actor);
     await tx.run("DELETE FROM sessions WHERE hash = ?", [hash]);
   });
 }
-
-export { RegistryError };

@@ -51,7 +51,7 @@ export function sortHeader(
   label: string,
   key: string,
   page: Page,
-  base: string,
+  base: string | null,
   params: Record<string, string | undefined>,
 ): Html {
   const current = page.sort === key;
@@ -61,15 +61,22 @@ export function sortHeader(
   return html`<th scope="col"${current ? html` aria-sort="${page.order === "desc" ? "descending" : "ascending"}"` : ""}><a href="${href}">${label}${arrow}</a></th>`;
 }
 
-export function pager(total: number, page: Page, base: string, params: Record<string, string | undefined>): Html {
+/** Previous/next links; `exact` false when counting stopped at the cap (there may be more pages). */
+export function pager(
+  total: number,
+  page: Page,
+  base: string,
+  params: Record<string, string | undefined>,
+  exact = true,
+): Html {
   const pages = Math.max(1, Math.ceil(total / page.limit));
   const current = Math.floor(page.offset / page.limit) + 1;
   const at = (n: number) =>
     `${base}${query({ ...params, sort: page.sort, order: page.order, offset: (n - 1) * page.limit, limit: page.limit })}`;
   return html`<nav class="pager" aria-label="pages">
 ${current > 1 ? html`<a rel="prev" href="${at(current - 1)}">← Previous</a>` : html`<span>← Previous</span>`}
-<span>Page ${current} of ${pages} · ${total} in all</span>
-${current < pages ? html`<a rel="next" href="${at(current + 1)}">Next →</a>` : html`<span>Next →</span>`}
+<span>Page ${current} of ${exact ? pages : `${pages}+`} · ${exact ? total : `more than ${total}`} in all</span>
+${current < pages || !exact ? html`<a rel="next" href="${at(current + 1)}">Next →</a>` : html`<span>Next →</span>`}
 </nav>`;
 }
 
@@ -88,7 +95,13 @@ ${rows.map((a) => html`<tr><td>${artifactLink(a.hash)}</td><td class="path">${a.
 </table>`;
 }
 
-export function jobTable(rows: JobJson[], page: Page, base: string, params: Record<string, string | undefined>): Html {
+/** `base` null: a table in a fixed order (no sort links). */
+export function jobTable(
+  rows: JobJson[],
+  page: Page,
+  base: string | null,
+  params: Record<string, string | undefined>,
+): Html {
   if (rows.length === 0) return html`<p class="empty">No jobs.</p>`;
   return html`<table class="list jobs">
 <thead><tr>${sortHeader("Step", "step", page, base, params)}${sortHeader("Command", "command", page, base, params)}<th scope="col">Session</th>${sortHeader("User", "user", page, base, params)}${sortHeader("Started", "time", page, base, params)}${sortHeader("Duration", "duration", page, base, params)}${sortHeader("Exit", "exit", page, base, params)}</tr></thead>

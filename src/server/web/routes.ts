@@ -41,7 +41,7 @@ const artifacts: Handler = async (ctx) => {
   const result = await browseArtifacts(ctx.db, p);
   const body = html`<h1>Artifacts</h1>
 ${artifactTable(result.artifacts, p, "/", {})}
-${pager(result.total, p, "/", {})}`;
+${pager(result.total, p, "/", {}, result.exact)}`;
   return htmlResponse(page("Artifacts", body, "artifacts"));
 };
 
@@ -50,7 +50,7 @@ const jobs: Handler = async (ctx) => {
   const result = await searchJobs(ctx.db, {}, p);
   const body = html`<h1>Jobs</h1>
 ${jobTable(result.jobs, p, "/jobs", {})}
-${pager(result.total, p, "/jobs", {})}`;
+${pager(result.total, p, "/jobs", {}, result.exact)}`;
   return htmlResponse(page("Jobs", body, "jobs"));
 };
 
@@ -84,11 +84,11 @@ const search: Handler = async (ctx) => {
     if (kind === "jobs") {
       const p = pageOf(ctx.url, JOB_SORTS, "time");
       const r = await searchJobs(ctx.db, filters, p);
-      results = html`<h2>${r.total} job${r.total === 1 ? "" : "s"}</h2>${jobTable(r.jobs, p, "/search", params)}${pager(r.total, p, "/search", params)}`;
+      results = html`<h2>${r.exact ? r.total : `More than ${r.total}`} job${r.total === 1 ? "" : "s"}</h2>${jobTable(r.jobs, p, "/search", params)}${pager(r.total, p, "/search", params, r.exact)}`;
     } else {
       const p = pageOf(ctx.url, ARTIFACT_SORTS, "created");
       const r = await searchArtifacts(ctx.db, filters, p);
-      results = html`<h2>${r.total} artifact${r.total === 1 ? "" : "s"}</h2>${artifactTable(r.artifacts, p, "/search", params)}${pager(r.total, p, "/search", params)}`;
+      results = html`<h2>${r.exact ? r.total : `More than ${r.total}`} artifact${r.total === 1 ? "" : "s"}</h2>${artifactTable(r.artifacts, p, "/search", params)}${pager(r.total, p, "/search", params, r.exact)}`;
     }
   }
   const body = html`<h1>Search</h1>
@@ -133,7 +133,7 @@ const dag: Handler = async (ctx) => {
 <h2>Pipeline</h2>
 ${list.length > 0 ? html`<figure class="graph">${trusted(sessionSvg(list))}</figure>` : html`<p class="empty">No jobs registered in this session.</p>`}
 <h2>Jobs (${list.length})</h2>
-${jobTable(list, p, `/dag/${seg(session.hash)}`, {})}`;
+${jobTable(list, p, null, {})}`;
   return htmlResponse(page(`Session ${session.hash.slice(0, 12)}`, body, "sessions"));
 };
 
