@@ -271,6 +271,14 @@ describe.each(backends)("registry API on $name", (backend) => {
     async () => {
       const other = digest("session:throwaway");
       await registerPipeline(reg.url, undefined, other);
+      // Two jobs wrote the model now: lineage follows the most recent one (same timestamp: the later registration).
+      const both = await get<{ jobs: { session_hash: string; job_uid: string }[] }>(
+        `/api/v1/artifacts/${A.model}/lineage?depth=2`,
+      );
+      expect(both.body.data.jobs.map((j) => [j.session_hash, j.job_uid])).toEqual([
+        [other, "a0000002"],
+        [other, "a0000001"],
+      ]);
       const del = await api(reg.url, "DELETE", `/api/v1/sessions/${other}`);
       expect(del.status).toBe(200);
       expect((await get(`/api/v1/sessions/${other}`)).status).toBe(404);

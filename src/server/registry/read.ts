@@ -148,61 +148,48 @@ export interface Lineage {
   truncated: boolean;
 }
 
+/** The most recent job that wrote artifact `alias`.artifact_id (NULL timestamps count as 0 on both databases). */
+const latestProducer = (alias: string) => `(SELECT io.job_id FROM job_io io JOIN jobs pj ON pj.id = io.job_id
+  WHERE io.artifact_id = ${alias}.artifact_id AND io.role = 'output'
+  ORDER BY COALESCE(pj.timestamp, 0) DESC, pj.id DESC LIMIT 1)`;
+
 /**
- * Upstream lineage: the most recent producer of each artifact, then the producers of that job's inputs, up to
- * `depth` levels. Two queries per level whatever the graph's width (producers, then the chosen jobs' inputs: one
- * joined query would return outputs × inputs rows for a job that wrote many of the artifacts asked about).
- * Choosing the latest producer keeps content that many jobs wrote (an empty file) from fanning out.
+ * Upstream lineage in one query: from the artifact, its most recent producer, that job's inputs, their most
+ * recent producers… up to `depth` levels (a recursive CTE, so one round trip whatever the depth). Taking only the
+ * latest producer keeps content that many jobs wrote (an empty file) from fanning out.
  */
 export async function upstream(db: SqlExecutor, artifactId: number, depth: number): Promise<Lineage> {
+  const rows = await db.all(
+    `WITH RECURSIVE walk(artifact_id, level) AS (
+       SELECT CAST(? AS BIGINT), 0
+       UNION
+       SELECT inp.artifact_id, w.level + 1 FROM walk w
+       JOIN job_io inp ON inp.role = 'input' AND inp.job_id = ${latestProducer("w")}
+       WHERE w.level < ?
+     ),
+     reached AS (SELECT artifact_id, MIN(level) AS level FROM walk GROUP BY artifact_id),
+     chosen AS (SELECT r.artifact_id, r.level, ${latestProducer("r")} AS job_id FROM reached r)
+     SELECT c.artifact_id AS reached_id, c.level AS reached_level, ${JOB_FIELDS}
+     FROM chosen c LEFT JOIN jobs j ON j.id = c.job_id`,
+    [artifactId, depth],
+  );
   const jobs = new Map<number, JobJson & { level: number }>();
-  const seen = new Set<number>([artifactId]);
-  let frontier = [artifactId];
+  const artifactIds: number[] = [];
   let truncated = false;
-  for (let level = 1; frontier.length > 0; level++) {
+  for (const r of rows) {
+    artifactIds.push(num(r.reached_id) as number);
+    if (r.id === null || r.id === undefined) continue;
+    const level = (num(r.reached_level) as number) + 1;
     if (level > depth) {
       truncated = true;
-      break;
+      continue;
     }
-    const producers = new Map<number, JobJson>();
-    for (let i = 0; i < frontier.length; i += 500) {
-      const part = frontier.slice(i, i + 500);
-      const rows = await db.all(
-        `SELECT io.artifact_id, ${JOB_FIELDS} FROM job_io io JOIN jobs j ON j.id = io.job_id
-         WHERE io.role = 'output' AND io.artifact_id IN (${placeholders(part.length)})`,
-        part,
-      );
-      for (const r of rows) {
-        const job = jobJson(r);
-        const key = num(r.artifact_id) as number;
-        const best = producers.get(key);
-        if (
-          !best ||
-          (job.timestamp ?? 0) > (best.timestamp ?? 0) ||
-          ((job.timestamp ?? 0) === (best.timestamp ?? 0) && job.id > best.id)
-        )
-          producers.set(key, job);
-      }
-    }
-    const fresh = [...new Map([...producers.values()].map((j) => [j.id, j])).values()].filter((j) => !jobs.has(j.id));
-    for (const j of fresh) jobs.set(j.id, { ...j, level });
-    frontier = [];
-    for (let i = 0; i < fresh.length; i += 500) {
-      const part = fresh.slice(i, i + 500).map((j) => j.id);
-      const rows = await db.all<{ artifact_id: number }>(
-        `SELECT DISTINCT artifact_id FROM job_io WHERE role = 'input' AND job_id IN (${placeholders(part.length)})`,
-        part,
-      );
-      for (const r of rows) {
-        const id = num(r.artifact_id) as number;
-        if (!seen.has(id)) {
-          seen.add(id);
-          frontier.push(id);
-        }
-      }
-    }
+    const job = jobJson(r);
+    const known = jobs.get(job.id);
+    if (!known || level < known.level) jobs.set(job.id, { ...job, level });
   }
-  return { jobs: [...jobs.values()], artifactIds: [...seen], truncated };
+  const sorted = [...jobs.values()].sort((a, b) => a.level - b.level || a.id - b.id);
+  return { jobs: sorted, artifactIds, truncated };
 }
 
 export async function artifactsByIds(db: SqlExecutor, ids: number[]): Promise<ArtifactJson[]> {

@@ -49,7 +49,7 @@ export const ARTIFACT_SORTS: Record<string, string> = {
 };
 
 /** Counting stops here: an exact count of a million matches would cost more than the page itself. */
-export const COUNT_CAP = 10_000;
+export const COUNT_CAP = 1_000;
 
 /** `%` and `_` are literal; `*` and `?` are the glob's wildcards; no wildcard means "contains". */
 export function likePattern(text: string, glob: boolean): string {
