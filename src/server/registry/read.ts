@@ -148,36 +148,35 @@ export interface Lineage {
   truncated: boolean;
 }
 
-/** The most recent job that wrote artifact `alias`.artifact_id (NULL timestamps count as 0 on both databases). */
-const latestProducer = (alias: string) => `(SELECT io.job_id FROM job_io io JOIN jobs pj ON pj.id = io.job_id
-  WHERE io.artifact_id = ${alias}.artifact_id AND io.role = 'output'
+/** The most recent job that wrote the artifact `id` (NULL timestamps count as 0 on both databases). */
+const latestProducer = (id: string) => `(SELECT io.job_id FROM job_io io JOIN jobs pj ON pj.id = io.job_id
+  WHERE io.artifact_id = ${id} AND io.role = 'output'
   ORDER BY COALESCE(pj.timestamp, 0) DESC, pj.id DESC LIMIT 1)`;
 
 /**
  * Upstream lineage in one query: from the artifact, its most recent producer, that job's inputs, their most
- * recent producers… up to `depth` levels (a recursive CTE, so one round trip whatever the depth). Taking only the
+ * recent producers… up to `depth` levels (a recursive CTE: one round trip whatever the depth). Each row carries
+ * its artifact's chosen producer, so the next step is a plain indexed join on the job's inputs. Taking only the
  * latest producer keeps content that many jobs wrote (an empty file) from fanning out.
  */
 export async function upstream(db: SqlExecutor, artifactId: number, depth: number): Promise<Lineage> {
   const rows = await db.all(
-    `WITH RECURSIVE walk(artifact_id, level) AS (
-       SELECT CAST(? AS BIGINT), 0
+    `WITH RECURSIVE walk(artifact_id, level, job_id) AS (
+       SELECT CAST(? AS BIGINT), 0, ${latestProducer("CAST(? AS BIGINT)")}
        UNION
-       SELECT inp.artifact_id, w.level + 1 FROM walk w
-       JOIN job_io inp ON inp.role = 'input' AND inp.job_id = ${latestProducer("w")}
+       SELECT inp.artifact_id, w.level + 1, ${latestProducer("inp.artifact_id")}
+       FROM walk w JOIN job_io inp ON inp.job_id = w.job_id AND inp.role = 'input'
        WHERE w.level < ?
-     ),
-     reached AS (SELECT artifact_id, MIN(level) AS level FROM walk GROUP BY artifact_id),
-     chosen AS (SELECT r.artifact_id, r.level, ${latestProducer("r")} AS job_id FROM reached r)
-     SELECT c.artifact_id AS reached_id, c.level AS reached_level, ${JOB_FIELDS}
-     FROM chosen c LEFT JOIN jobs j ON j.id = c.job_id`,
-    [artifactId, depth],
+     )
+     SELECT w.artifact_id AS reached_id, w.level AS reached_level, ${JOB_FIELDS}
+     FROM walk w LEFT JOIN jobs j ON j.id = w.job_id`,
+    [artifactId, artifactId, depth],
   );
   const jobs = new Map<number, JobJson & { level: number }>();
-  const artifactIds: number[] = [];
+  const artifacts = new Set<number>();
   let truncated = false;
   for (const r of rows) {
-    artifactIds.push(num(r.reached_id) as number);
+    artifacts.add(num(r.reached_id) as number);
     if (r.id === null || r.id === undefined) continue;
     const level = (num(r.reached_level) as number) + 1;
     if (level > depth) {
@@ -189,7 +188,7 @@ export async function upstream(db: SqlExecutor, artifactId: number, depth: numbe
     if (!known || level < known.level) jobs.set(job.id, { ...job, level });
   }
   const sorted = [...jobs.values()].sort((a, b) => a.level - b.level || a.id - b.id);
-  return { jobs: sorted, artifactIds, truncated };
+  return { jobs: sorted, artifactIds: [...artifacts], truncated };
 }
 
 export async function artifactsByIds(db: SqlExecutor, ids: number[]): Promise<ArtifactJson[]> {
