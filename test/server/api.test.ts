@@ -290,6 +290,35 @@ describe.each(backends)("registry API on $name", (backend) => {
   );
 
   test(
+    "concurrent registrations of the same new artifacts and links all succeed, each artifact once",
+    async () => {
+      const hashes = Array.from({ length: 500 }, (_, i) => digest(`concurrent:${i}`));
+      // Eight different orders of the same batch.
+      const shuffled = (k: number) => [...hashes].sort((a, b) => (digest(`${k}${a}`) < digest(`${k}${b}`) ? -1 : 1));
+      const batches = await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          post<{ created: number; existing: number }>("/api/v1/artifacts/batch", {
+            artifacts: shuffled(k).map((h) => ({ hashes: [{ algorithm: "blake3", digest: h }], size: 5 })),
+          }),
+        ),
+      );
+      expect(batches.map((b) => b.status)).toEqual(new Array(8).fill(200));
+      expect(batches.reduce((n, b) => n + b.body.data.created, 0)).toBe(500);
+      const links = await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          post(`/api/v1/sessions/${SESSION}/jobs/a0000003/inputs`, {
+            artifacts: shuffled(k + 8).map((h) => ({ hash: h, path: `shards/${h.slice(0, 6)}.bin` })),
+          }),
+        ),
+      );
+      expect(links.map((l) => l.status)).toEqual(new Array(8).fill(200));
+      const job = await get<{ inputs: unknown[] }>(`/api/v1/sessions/${SESSION}/jobs/a0000003`);
+      expect(job.body.data.inputs).toHaveLength(502);
+    },
+    T,
+  );
+
+  test(
     "a restarted server finds its data and does not migrate twice",
     async () => {
       await reg.stop();

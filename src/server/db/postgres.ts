@@ -48,8 +48,17 @@ export class PostgresDatabase implements SqlDatabase {
     return this.plain.run(sql, params);
   }
 
+  /** Retried (a few times) when PostgreSQL aborts it for a deadlock or a serialization failure. */
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return (await this.sql.begin(async (tx) => work(executor(tx as unknown as Client)))) as T;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.sql.begin(async (tx) => work(executor(tx as unknown as Client)))) as T;
+      } catch (error) {
+        const code = (error as { errno?: unknown; code?: unknown }).errno ?? (error as { code?: unknown }).code;
+        if (attempt >= 4 || (code !== "40P01" && code !== "40001")) throw error;
+        await Bun.sleep(5 * attempt + Math.random() * 10);
+      }
+    }
   }
 
   async close(): Promise<void> {

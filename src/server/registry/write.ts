@@ -93,7 +93,8 @@ export async function registerJobs(
     for (const j of jobs) byUid.set(j.job_uid, j);
     const idOf = new Map<string, number>();
     const t = now();
-    for (const part of chunks([...byUid.values()], ROWS)) {
+    const ordered = [...byUid.values()].sort((a, b) => (a.job_uid < b.job_uid ? -1 : 1));
+    for (const part of chunks(ordered, ROWS)) {
       const params: SqlValue[] = [];
       for (const j of part)
         params.push(
@@ -242,7 +243,8 @@ export async function registerArtifacts(
   actor: Actor,
 ): Promise<{ created: number; existing: number; hashes: string[] }> {
   const items = input.map(normalArtifact);
-  const unique = [...new Map(items.map((a) => [a.hash, a])).values()];
+  // Sorted: concurrent batches then take row locks in one order (no deadlock between them).
+  const unique = [...new Map(items.map((a) => [a.hash, a])).values()].sort((a, b) => (a.hash < b.hash ? -1 : 1));
   return db.transaction(async (tx) => {
     const byDigest = await idsByDigest(
       tx,
@@ -302,12 +304,19 @@ export async function linkArtifacts(
         sourceUrl: null,
       });
     });
-    await insertArtifacts(tx, [...unknown.values()], actor, known);
+    await insertArtifacts(
+      tx,
+      [...unknown.values()].sort((a, b) => (a.hash < b.hash ? -1 : 1)),
+      actor,
+      known,
+    );
     const rows = links.map((l, i) => {
       const path = l.path ?? "";
       return [Number(job.id), role, known.get(digests[i] as string) as number, path, extensionOf(path)];
     });
-    const unique = [...new Map(rows.map((r) => [`${r[2]}\0${r[3]}`, r])).values()];
+    const unique = [...new Map(rows.map((r) => [`${r[2]}\0${r[3]}`, r])).values()].sort(
+      (a, b) => (a[2] as number) - (b[2] as number) || ((a[3] as string) < (b[3] as string) ? -1 : 1),
+    );
     for (const part of chunks(unique, ROWS)) {
       await tx.run(
         `INSERT INTO job_io (job_id, role, artifact_id, path, ext) VALUES ${valuesList(part.length, 5)} ON CONFLICT DO NOTHING`,
