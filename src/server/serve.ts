@@ -98,12 +98,16 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
 
 /** Runs until SIGINT/SIGTERM; reports on stderr. Returns the exit code. */
 export async function runServer(settings: ServerSettings, log: (line: string) => void): Promise<number> {
+  // The handlers come first: a signal right after the "listening" line must stop the server cleanly.
+  let stopRequested = () => {};
+  const stop = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  process.once("SIGINT", () => stopRequested());
+  process.once("SIGTERM", () => stopRequested());
   const running = await startServer(settings);
   log(`GLaaS registry listening on ${running.url} (database ${running.db.label})`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stop;
   await running.stop();
   log("GLaaS registry stopped");
   return 0;

@@ -121,6 +121,15 @@ test(
 
     await page.goto(`${reg.url}/dag/${SESSION}`);
     expect(await page.locator("figure.graph svg g.node.step").count()).toBe(5);
+    // The session's jobs are listed in step order, without sort links.
+    expect(await page.locator("table.jobs th a").count()).toBe(0);
+    expect(await page.locator("table.jobs tbody td:first-child").allTextContents()).toEqual([
+      "@B1",
+      "@1",
+      "@2",
+      "@3",
+      "@4",
+    ]);
     await page.screenshot({ path: join(RESULTS, "registry-session.png"), fullPage: true });
 
     await page.goto(`${reg.url}/jobs`);

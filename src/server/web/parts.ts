@@ -54,6 +54,7 @@ export function sortHeader(
   base: string | null,
   params: Record<string, string | undefined>,
 ): Html {
+  if (base === null) return html`<th scope="col">${label}</th>`;
   const current = page.sort === key;
   const order = current && page.order === "desc" ? "asc" : "desc";
   const arrow = current ? (page.order === "desc" ? " ▼" : " ▲") : "";
