@@ -266,7 +266,7 @@ console.log(
     "lineage d10 p50/p99",
     "search p50/p99",
   ]
-    .map((h) => h.padEnd(18))
+    .map((h) => h.padEnd(21))
     .join(""),
 );
 for (const r of results) {
@@ -282,7 +282,7 @@ for (const r of results) {
       `${ms(r.lineage.p50)} / ${ms(r.lineage.p99)}`,
       `${ms(r.search.p50)} / ${ms(r.search.p99)}`,
     ]
-      .map((c) => c.padEnd(18))
+      .map((c) => c.padEnd(21))
       .join(""),
   );
 }
