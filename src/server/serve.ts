@@ -78,6 +78,8 @@ export async function startServer(settings: ServerSettings): Promise<RunningServ
       port: settings.port,
       // The registry reads bodies itself and answers a JSON 413 at its limit; Bun's own limit is only a backstop.
       maxRequestBodySize: Math.max(settings.maxBodyBytes * 4, 64 * 1024 * 1024),
+      // A 10,000-item batch on a busy PostgreSQL can take seconds; Bun's default would cut it at 10 s idle.
+      idleTimeout: 120,
       fetch: (request, srv) => registry.fetch(request, srv),
     });
   } catch (error) {

@@ -319,6 +319,24 @@ describe.each(backends)("registry API on $name", (backend) => {
   );
 
   test(
+    "a batch of 10,000 is accepted in one request; 10,001 is a 400 naming the field",
+    async () => {
+      const make = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          hashes: [{ algorithm: "blake3", digest: digest(`max:${i}`) }],
+          size: i,
+        }));
+      const full = await post<{ created: number }>("/api/v1/artifacts/batch", { artifacts: make(10_000) });
+      expect(full.status).toBe(200);
+      expect(full.body.data.created).toBe(10_000);
+      const over = await post("/api/v1/artifacts/batch", { artifacts: make(10_001) });
+      expect(over.status).toBe(400);
+      expect(over.body.error?.field).toBe("artifacts");
+    },
+    T,
+  );
+
+  test(
     "a restarted server finds its data and does not migrate twice",
     async () => {
       await reg.stop();
