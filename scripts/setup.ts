@@ -3,21 +3,37 @@
  * Debian packages the tests use when they are missing (as root, through apt), then builds the native libraries.
  * Idempotent and quick when everything is already there.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { $ } from "bun";
 
-/** Debian packages: [binary or file that proves it is installed, package name]. */
-const APT_PACKAGES: [string, string][] = [
+/** The PostgreSQL server binaries (initdb, pg_ctl) of the newest installed major version, if any. */
+export function postgresBinDir(): string | null {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(`${root}/${v}/bin/initdb`) && existsSync(`${root}/${v}/bin/pg_ctl`))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? `${root}/${versions[0]}/bin` : null;
+}
+
+/**
+ * Debian packages: [binary or file that proves it is installed (or a check), package name]. PostgreSQL and
+ * Chromium serve the registry tests (a private PostgreSQL cluster, a headless browser), never a system service.
+ */
+const APT_PACKAGES: [string | (() => boolean), string][] = [
   ["/usr/bin/strace", "strace"],
   ["/usr/bin/b3sum", "b3sum"],
   ["/usr/share/cargo/registry/blake3-1.3.1", "librust-blake3-dev"],
   ["/usr/bin/cc", "gcc"],
   ["/usr/bin/make", "make"],
   ["/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"],
+  [() => postgresBinDir() !== null, "postgresql"],
+  ["/usr/bin/chromium", "chromium"],
 ];
 
 export async function ensureSystemPackages(log: (line: string) => void = console.error): Promise<void> {
-  const missing = APT_PACKAGES.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
+  const present = (check: string | (() => boolean)) => (typeof check === "string" ? existsSync(check) : check());
+  const missing = APT_PACKAGES.filter(([check]) => !present(check)).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     log(

@@ -22,6 +22,13 @@ export const commandLoaders: [word: string, load: Loader][] = [
   ["diff", async () => [(await import("./diff.ts")).DiffCommand]],
   ["reproduce", async () => [(await import("./reproduce.ts")).ReproduceCommand]],
   [
+    "server",
+    async () => {
+      const m = await import("./server.ts");
+      return [m.ServerCommand, m.ServerAddKeyCommand];
+    },
+  ],
+  [
     "config",
     async () => [
       (await import("./config/list.ts")).ConfigListCommand,

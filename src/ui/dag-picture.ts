@@ -19,6 +19,8 @@ export interface PictureNode {
   state: NodeState | ArtifactState;
   isBuild: boolean;
   step: number;
+  /** Where the node links to, when the picture is part of a web page. */
+  href?: string;
 }
 
 export interface PictureEdge {

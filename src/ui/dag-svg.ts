@@ -54,20 +54,22 @@ function edgePath(e: RoutedEdge<PictureEdge>): string {
 function nodeSvg(n: PictureNode, x: number, y: number, width: number, height: number): string {
   const c = colourOf(n.state);
   const classes = `node ${n.kind} ${n.state}${n.isBuild ? " build" : ""}`;
-  const head = `<g class="${classes}" data-id="${xmlEscape(n.id)}" transform="translate(${f(x)},${f(y)})">`;
+  const link = n.href !== undefined ? `<a href="${xmlEscape(n.href)}">` : "";
+  const head = `<g class="${classes}" data-id="${xmlEscape(n.id)}" transform="translate(${f(x)},${f(y)})">${link}`;
+  const tail = n.href !== undefined ? "</a></g>" : "</g>";
   const title = `<title>${xmlEscape(n.tooltip)}</title>`;
   const dash = n.state === "superseded" ? ' stroke-dasharray="4 3"' : "";
   if (n.kind === "artifact") {
     // A tag shape: a box with a folded corner.
     const shape = `<path d="M0,0 H${f(width - 8)} L${f(width)},8 V${f(height)} H0 Z" fill="${c.fill}" stroke="${c.stroke}"${dash}/>`;
     const text = `<text x="${PAD_X}" y="${f(height / 2 + 4)}" fill="${c.text}">${xmlEscape(shorten(n.title))}</text>`;
-    return `${head}${title}${shape}${text}</g>`;
+    return `${head}${title}${shape}${text}${tail}`;
   }
   const stroke = n.isBuild ? ' stroke-width="2.5"' : ' stroke-width="1.5"';
   const box = `<rect width="${f(width)}" height="${f(height)}" rx="6" fill="${c.fill}" stroke="${c.stroke}"${stroke}${dash}/>`;
   const label = `<text x="${PAD_X}" y="17" font-weight="bold" fill="${c.text}">${xmlEscape(n.title)}</text>`;
   const sub = `<text x="${PAD_X}" y="33" fill="#333333">${xmlEscape(shorten(n.subtitle))}</text>`;
-  return `${head}${title}${box}${label}${sub}</g>`;
+  return `${head}${title}${box}${label}${sub}${tail}`;
 }
 
 function legendSvg(p: DagPicture, y: number): { svg: string; width: number; height: number } {
@@ -93,7 +95,14 @@ function legendSvg(p: DagPicture, y: number): { svg: string; width: number; heig
   return { svg: `<g class="legend" font-size="11">${parts.join("")}</g>`, width: x, height: 44 };
 }
 
-export function renderDagSvg(p: DagPicture): string {
+export interface SvgOptions {
+  /** The legend of step colours (default true; a picture that is not a pipeline of steps leaves it out). */
+  legend?: boolean;
+  /** The document's <title>. */
+  title?: string;
+}
+
+export function renderDagSvg(p: DagPicture, options: SvgOptions = {}): string {
   const sizes = new Map(p.nodes.map((n) => [n.id, size(n)]));
   const layout = layoutGraph(
     p.nodes.map((n) => ({ id: n.id, ...(sizes.get(n.id) as { width: number; height: number }) })),
@@ -126,7 +135,7 @@ export function renderDagSvg(p: DagPicture): string {
   }
   body.push("</g>");
   const graphHeight = p.nodes.length === 0 ? 48 : layout.height;
-  const legend = legendSvg(p, graphHeight + 4);
+  const legend = options.legend === false ? { svg: "", width: 0, height: 0 } : legendSvg(p, graphHeight + 4);
   const width = Math.ceil(Math.max(layout.width, legend.width));
   const height = Math.ceil(graphHeight + 4 + legend.height);
   const arrow = (id: string, colour: string) =>
@@ -134,7 +143,7 @@ export function renderDagSvg(p: DagPicture): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace" font-size="${FONT_SIZE}">`,
-    "<title>roar pipeline</title>",
+    `<title>${xmlEscape(options.title ?? "roar pipeline")}</title>`,
     `<defs>${arrow("arrow", "#777777")}${arrow("arrow-stale", COLOURS.stale.stroke)}</defs>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     ...body,
