@@ -1,5 +1,8 @@
 /** The SSH wire encoding (RFC 4251 §5): uint32, string, mpint — a reader and a writer, nothing more. */
 
+/** Malformed SSH data (a key, a signature): callers turn it into a refusal, never a crash. */
+export class SshWireError extends Error {}
+
 export class SshReader {
   private pos = 0;
   constructor(private readonly buf: Uint8Array) {}
@@ -9,7 +12,7 @@ export class SshReader {
   }
 
   uint32(): number {
-    if (this.pos + 4 > this.buf.length) throw new Error("truncated SSH data");
+    if (this.pos + 4 > this.buf.length) throw new SshWireError("truncated SSH data");
     const b = this.buf;
     const v =
       ((b[this.pos] as number) * 0x1000000 + ((b[this.pos + 1] as number) << 16)) |
@@ -20,7 +23,7 @@ export class SshReader {
   }
 
   bytes(n: number): Uint8Array {
-    if (this.pos + n > this.buf.length) throw new Error("truncated SSH data");
+    if (this.pos + n > this.buf.length) throw new SshWireError("truncated SSH data");
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;

@@ -1,7 +1,7 @@
 /**
  * SSHSIG (OpenSSH's PROTOCOL.sshsig): the signature format of `ssh-keygen -Y sign`, made in-process, and the
  * registry's `Authorization: Signature keyid="SHA256:…" ts="…" [nonce="…"] sig="…"` header built on it
- * (namespace `glaas`, payload `ts\nMETHOD\npath[\nsha256(body)]`, plus `\nnonce` when a nonce is given).
+ * (namespace `glaas`, payload `ts\nMETHOD\npath[\nsha256(body)]`, plus `\nnonce=<nonce>` when a nonce is given).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { fingerprint, type SshSigningKey } from "./ssh-key.ts";
@@ -37,17 +37,20 @@ export function armor(sig: Uint8Array): string {
   return `-----BEGIN SSH SIGNATURE-----\n${lines.join("\n")}\n-----END SSH SIGNATURE-----\n`;
 }
 
-/** What a request signature covers: `ts\nMETHOD\npath` (+ `\nsha256hex(body)` with a body, + `\nnonce`). */
+/**
+ * What a request signature covers (client and server share this one definition): `ts\nMETHOD\npath`, then
+ * `\nsha256hex(body)` when there is a body, then `\nnonce=<nonce>` when the header carries a nonce.
+ */
 export function signedPayload(
-  ts: number,
+  ts: number | string,
   method: string,
   path: string,
-  body?: Uint8Array | string,
+  body?: Uint8Array | string | null,
   nonce?: string,
 ): string {
   let payload = `${ts}\n${method.toUpperCase()}\n${path}`;
-  if (body !== undefined && body.length > 0) payload += `\n${createHash("sha256").update(body).digest("hex")}`;
-  if (nonce) payload += `\n${nonce}`;
+  if (body && body.length > 0) payload += `\n${createHash("sha256").update(body).digest("hex")}`;
+  if (nonce !== undefined) payload += `\nnonce=${nonce}`;
   return payload;
 }
 

@@ -10,6 +10,7 @@
  * and a write's signature only once. No Authorization header means the `anonymous` user.
  */
 import { createHash } from "node:crypto";
+import { signedPayload } from "../auth/sshsig.ts";
 import type { SqlDatabase } from "./db/sql.ts";
 import { type Actor, anonymousActor, RegistryError } from "./registry/errors.ts";
 import { findKey, storedPublicKey } from "./registry/keys.ts";
@@ -54,10 +55,7 @@ export function signaturePayload(
   body: Uint8Array | null,
   nonce?: string,
 ): Uint8Array {
-  let text = `${ts}\n${method}\n${pathWithQuery}`;
-  if (body && body.length > 0) text += `\n${createHash("sha256").update(body).digest("hex")}`;
-  if (nonce !== undefined) text += `\nnonce=${nonce}`;
-  return new TextEncoder().encode(text);
+  return new TextEncoder().encode(signedPayload(ts, method, pathWithQuery, body, nonce));
 }
 
 export interface AuthOptions {

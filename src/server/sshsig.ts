@@ -4,73 +4,11 @@
  * `ssh-rsa` signature algorithm and security-key (sk-*) keys are refused.
  */
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
+import { fingerprint } from "../auth/ssh-key.ts";
+import { SshWireError as SshFormatError, SshReader, SshWriter } from "../auth/ssh-wire.ts";
 
-export class SshFormatError extends Error {}
-
-/** Reads the SSH wire encoding (RFC 4251): uint32 lengths, strings, mpints. */
-class WireReader {
-  private offset = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  uint32(): number {
-    if (this.offset + 4 > this.bytes.length) throw new SshFormatError("truncated");
-    const b = this.bytes;
-    const o = this.offset;
-    this.offset += 4;
-    return (
-      ((b[o] as number) * 2 ** 24 +
-        ((b[o + 1] as number) << 16) +
-        ((b[o + 2] as number) << 8) +
-        (b[o + 3] as number)) >>>
-      0
-    );
-  }
-
-  bytesN(n: number): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new SshFormatError("truncated");
-    const out = this.bytes.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-
-  string(): Uint8Array {
-    return this.bytesN(this.uint32());
-  }
-
-  text(): string {
-    return new TextDecoder().decode(this.string());
-  }
-
-  /** An mpint's magnitude without the sign-padding zero byte. */
-  mpint(): Uint8Array {
-    const raw = this.string();
-    let i = 0;
-    while (i < raw.length - 1 && raw[i] === 0) i++;
-    return raw.subarray(i);
-  }
-
-  get done(): boolean {
-    return this.offset === this.bytes.length;
-  }
-}
-
-function sshString(data: Uint8Array | string): Uint8Array {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const out = new Uint8Array(4 + bytes.length);
-  new DataView(out.buffer).setUint32(0, bytes.length);
-  out.set(bytes, 4);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Malformed keys and signatures: the wire reader's error, so a truncated blob is refused like any other. */
+export { SshFormatError };
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
 
@@ -91,13 +29,12 @@ export interface SshPublicKey {
   comment: string;
 }
 
-export function fingerprintOf(blob: Uint8Array): string {
-  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-}
+/** `SHA256:<base64 without padding>` (the client's fingerprint: one definition for both sides). */
+export const fingerprintOf = fingerprint;
 
 /** Decodes a key blob into a node:crypto public key. */
 export function keyFromBlob(blob: Uint8Array): { type: string; key: KeyObject } {
-  const r = new WireReader(blob);
+  const r = new SshReader(blob);
   const type = r.text();
   if (type === "ssh-ed25519") {
     const x = r.string();
@@ -163,15 +100,15 @@ export interface SshSignature {
 
 /** Decodes a raw (unarmoured) SSHSIG blob. */
 export function parseSshSig(bytes: Uint8Array): SshSignature {
-  const r = new WireReader(bytes);
-  if (new TextDecoder().decode(r.bytesN(6)) !== "SSHSIG") throw new SshFormatError("not an SSHSIG signature");
+  const r = new SshReader(bytes);
+  if (new TextDecoder().decode(r.bytes(6)) !== "SSHSIG") throw new SshFormatError("not an SSHSIG signature");
   const version = r.uint32();
   if (version !== 1) throw new SshFormatError(`unsupported SSHSIG version ${version}`);
   const publicKey = r.string();
   const namespace = r.text();
   r.string(); // reserved
   const hashAlgorithm = r.text();
-  const sig = new WireReader(r.string());
+  const sig = new SshReader(r.string());
   if (!r.done) throw new SshFormatError("trailing bytes after the signature");
   const signatureAlgorithm = sig.text();
   const signature = sig.string();
@@ -181,18 +118,12 @@ export function parseSshSig(bytes: Uint8Array): SshSignature {
 /** What SSHSIG signs: the magic, namespace, reserved, hash algorithm and H(message). */
 export function signedData(namespace: string, hashAlgorithm: string, message: Uint8Array): Uint8Array {
   const digest = new Uint8Array(createHash(hashAlgorithm).update(message).digest());
-  return concat([
-    new TextEncoder().encode("SSHSIG"),
-    sshString(namespace),
-    sshString(new Uint8Array()),
-    sshString(hashAlgorithm),
-    sshString(digest),
-  ]);
+  return new SshWriter().raw("SSHSIG").string(namespace).string("").string(hashAlgorithm).string(digest).bytes();
 }
 
 /** ECDSA's (r, s) as mpints → the fixed-width r‖s that node:crypto's ieee-p1363 encoding expects. */
 function ecdsaP1363(signature: Uint8Array, size: number): Uint8Array {
-  const r = new WireReader(signature);
+  const r = new SshReader(signature);
   const parts = [r.mpint(), r.mpint()];
   const out = new Uint8Array(2 * size);
   parts.forEach((p, i) => {
