@@ -1,7 +1,7 @@
 /**
  * The cross-built binary (dist/roar-linux-arm64 on an x64 machine) run under qemu-user-static, through
  * binfmt_misc, in a minimal Debian root of its own architecture (cached): --version, `tracer status`, the
- * native BLAKE3 kernel and the wasm fallback against b3sum, and a preload-traced run.
+ * native BLAKE3 kernel and the wasm fallback against the official test vectors, and a preload-traced run.
  *
  * qemu-user has no ptrace (the ptrace and hybrid backends say so), and it refuses the clone(CLONE_VM) that
  * starts the preload supervisor (EINVAL), so a traced run cannot work under emulation; the run test pins
@@ -65,11 +65,17 @@ describe.skipIf(unavailable !== null)(`dist/roar-${other?.name} under qemu-user`
     expect(byName.hybrid?.usable).toBe(false);
   }, 180_000);
 
-  test("its native BLAKE3 kernel and the wasm fallback agree with b3sum (roar status re-hashes every output)", () => {
-    // Outputs recorded on the host; sizes around BLAKE3's 1 KiB chunk and a multi-megabyte file (parallel path).
-    const sizes = [1, 1023, 1024, 1025, 65_537, 3 * 1024 * 1024 + 7];
+  test("its native BLAKE3 kernel and the wasm fallback give the official BLAKE3 test vectors (roar status re-hashes)", () => {
+    // Files with the official vectors' inputs (byte i = i % 251), recorded on the host, plus a large file for
+    // the parallel path; roar status under emulation must find each one's recorded digest again.
+    const vectors = (
+      JSON.parse(readFileSync(join(REPO_ROOT, "test/fixtures/hash/blake3_test_vectors.json"), "utf8")) as {
+        cases: { input_len: number; hash: string }[];
+      }
+    ).cases;
+    const lengths = [...vectors.map((v) => v.input_len), 3 * 1024 * 1024 + 7];
     const repo = tempRepo({
-      "gen.py": `import os\nfor n in ${JSON.stringify(sizes)}:\n    open(f"f{n}.bin", "wb").write(os.urandom(n))\n`,
+      "gen.py": `for n in ${JSON.stringify(lengths)}:\n    open(f"v{n}.bin", "wb").write(bytes(i % 251 for i in range(n)))\n`,
     });
     const env = hermeticEnv(join(repo, ".test-home"), { ROAR_TRACER_LIB_DIR: undefined });
     const roarHost = (...args: string[]) => {
@@ -82,27 +88,30 @@ describe.skipIf(unavailable !== null)(`dist/roar-${other?.name} under qemu-user`
     Bun.spawnSync(["git", "commit", "-qam", "roar"], { cwd: repo, env });
     roarHost("run", "python3", "gen.py");
     const job = JSON.parse(roarHost("show", "--json", "@1")) as { outputs: { path: string; blake3: string }[] };
-    expect(job.outputs.map((o) => o.blake3).sort()).toEqual(sizes.map((n) => b3sum(join(repo, `f${n}.bin`))).sort());
+    const recorded = Object.fromEntries(job.outputs.map((o) => [o.path, o.blake3]));
+    for (const v of vectors) expect(recorded[`v${v.input_len}.bin`]).toBe(v.hash.slice(0, 64));
+    const large = `v${lengths.at(-1)}.bin`;
+    expect(recorded[large]).toBe(b3sum(join(repo, large)));
 
     // New mtimes defeat the hash cache; one file gets other bytes of the same size.
     const later = new Date(Date.now() + 5_000);
-    for (const n of sizes) utimesSync(join(repo, `f${n}.bin`), later, later);
-    const changed = join(repo, "f1025.bin");
+    for (const n of lengths) utimesSync(join(repo, `v${n}.bin`), later, later);
+    const changed = join(repo, "v2049.bin");
     const bytes = readFileSync(changed);
-    bytes[1024] = (bytes[1024] ?? 0) ^ 0xff; // in the second chunk
+    bytes[2048] = (bytes[2048] ?? 0) ^ 0xff; // in the last chunk
     writeFileSync(changed, bytes);
 
     const run = runInContainer(
       root,
       BINARY,
-      "step native env ROAR_HASH_KERNEL=native roar status --json --all\ntouch f*.bin\nstep wasm env ROAR_HASH_KERNEL=wasm roar status --json --all",
+      "step native env ROAR_HASH_KERNEL=native roar status --json --all\ntouch v*.bin\nstep wasm env ROAR_HASH_KERNEL=wasm roar status --json --all",
       { home: "read-only", work: repo },
     );
     expect(run.code).toBe(0);
+    const expected = Object.fromEntries(lengths.map((n) => [`v${n}.bin`, n === 2049 ? "modified" : "present"]));
     for (const kernel of ["native", "wasm"]) {
       const status = JSON.parse(ok(run, kernel)) as { artifacts: { path: string; state: string }[] };
       const states = Object.fromEntries(status.artifacts.map((a) => [a.path, a.state]));
-      const expected = Object.fromEntries(sizes.map((n) => [`f${n}.bin`, n === 1025 ? "modified" : "present"]));
       expect({ kernel, states }).toEqual({ kernel, states: expected });
     }
   }, 300_000);
