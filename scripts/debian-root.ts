@@ -150,3 +150,8 @@ export async function ensureDebianRoot(
   }
   return existsSync(marker) ? { ok: true, root: final } : { ok: false, reason: `${final} is not ready` };
 }
+
+/** The containers of the distribution tests: Debian bookworm minbase with git (for roar's projects). */
+export function containerRoot(arch: "amd64" | "arm64", log?: (line: string) => void): Promise<RootResult> {
+  return ensureDebianRoot({ name: `bookworm-${arch}-minbase-git`, suite: "bookworm", arch, include: ["git"] }, log);
+}

@@ -79,6 +79,7 @@ describe.skipIf(unavailable !== null)("the roar npm packages from a local regist
       if (r.code !== 0) throw new Error(`${[...roar, ...args].join(" ")} exited ${r.code}:\n${r.err}`);
       return r.out;
     };
+    expect(must(["--version"])).toMatch(/^roar, version \d+\.\d+\.\d+/);
     must(["init", "-y"]);
     commitAll(c.repo, "roar init");
     const status = JSON.parse(must(["tracer", "status", "--json"])) as {

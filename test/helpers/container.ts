@@ -6,13 +6,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureDebianRoot, type RootResult } from "../../scripts/debian-root.ts";
 import { tempDir } from "./cli.ts";
 
-/** Debian bookworm minbase with git (roar records commits and `reproduce --run` clones them). */
-export function containerRoot(arch: "amd64" | "arm64"): Promise<RootResult> {
-  return ensureDebianRoot({ name: `bookworm-${arch}-minbase-git`, suite: "bookworm", arch, include: ["git"] });
-}
+export { containerRoot } from "../../scripts/debian-root.ts";
 
 /** Why container tests cannot run here, or null when they can. */
 export function containerUnavailable(): string | null {
