@@ -1,8 +1,10 @@
 /**
- * Fixed overhead of `roar run true` over a bare `true` (issue target: ≤ 50 ms, median of 20), per backend.
- * Not a test: prints the figures and the ratio to the target. Run: bun bench/run-overhead.ts
+ * Fixed overhead of `roar run true` over a bare `true` (issue target: ≤ 50 ms, median of 20), per backend, and
+ * `roar --version` (start-up alone), for the source launcher, the compiled binary (dist/roar) and the compiled
+ * binary behind the npm package's launcher (npm/launcher.sh in a node_modules layout, as npx/bunx run it).
+ * Not a test: prints the figures beside a bare `true`. Run: bun bench/run-overhead.ts
  */
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
@@ -23,8 +25,22 @@ Bun.spawnSync([SOURCE, "init", "-y"], { cwd: repo });
 const bare = median(Array.from({ length: RUNS }, () => time(["true"], repo)));
 console.log(`bare true:            ${bare.toFixed(1)} ms (median of ${RUNS})`);
 const launchers: [string, string][] = [["source (bin/roar)", SOURCE]];
-if (existsSync(COMPILED)) launchers.push(["compiled (dist/roar)", COMPILED]);
-else console.log("dist/roar not built (bun build.ts --compile): measuring the source launcher only");
+if (existsSync(COMPILED)) {
+  launchers.push(["compiled (dist/roar)", COMPILED]);
+  launchers.push(["npm launcher (node_modules/.bin/roar → @roar-cli/<platform>)", npmLayout()]);
+} else console.log("dist/roar not built (bun build.ts --compile): measuring the source launcher only");
+
+/** node_modules/.bin/roar → roar/bin/roar (the launcher) → @roar-cli/<platform>/bin/roar (dist/roar). */
+function npmLayout(): string {
+  const modules = join(mkdtempSync(join(tmpdir(), "roar-bench-npm-")), "node_modules");
+  const platform = `linux-${process.arch}`;
+  for (const dir of [".bin", "roar/bin", `@roar-cli/${platform}/bin`])
+    mkdirSync(join(modules, dir), { recursive: true });
+  symlinkSync(resolve(import.meta.dir, "../npm/launcher.sh"), join(modules, "roar/bin/roar"));
+  symlinkSync(COMPILED, join(modules, `@roar-cli/${platform}/bin/roar`));
+  symlinkSync("../roar/bin/roar", join(modules, ".bin/roar"));
+  return join(modules, ".bin/roar");
+}
 for (const [label, roar] of launchers) {
   const version = median(Array.from({ length: RUNS }, () => time([roar, "--version"], repo)));
   console.log(`\n${label}: roar --version ${version.toFixed(1)} ms (CLI start-up alone)`);

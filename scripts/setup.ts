@@ -1,6 +1,8 @@
 /**
  * Brings a fresh machine (node/npm, cargo, python3, git) to where roar builds and its tests run: installs the
  * Debian packages the tests use when they are missing (as root, through apt), then builds the native libraries.
+ * The cross toolchain for the other architecture is not an apt package of this release: build.ts --compile
+ * makes it once in a cached Debian forky root (scripts/cross-rust.ts).
  * Idempotent and quick when everything is already there.
  */
 import { existsSync, readdirSync } from "node:fs";
@@ -29,6 +31,9 @@ const APT_PACKAGES: [string | (() => boolean), string][] = [
   ["/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"],
   [() => postgresBinDir() !== null, "postgresql"],
   ["/usr/bin/chromium", "chromium"],
+  // The distribution tests and the cross build: Debian roots (cached), other architectures through qemu-user.
+  ["/usr/sbin/debootstrap", "debootstrap"],
+  [process.arch === "arm64" ? "/usr/bin/qemu-x86_64-static" : "/usr/bin/qemu-aarch64-static", "qemu-user-static"],
 ];
 
 export async function ensureSystemPackages(log: (line: string) => void = console.error): Promise<void> {

@@ -1,20 +1,28 @@
 /**
  * Finding and opening roar's native libraries (the tracers, the native hash kernel). This directory is the
  * only user of bun:ffi. Search order: $ROAR_TRACER_LIB_DIR, next to a compiled roar binary, the source
- * tree's cargo output (rust/target/release), then libraries embedded in a compiled binary (see build.ts).
+ * tree's cargo output (rust/target/release), then libraries embedded in a compiled binary (see
+ * scripts/compile.ts), extracted once to a content-addressed cache.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isCompiled } from "../core/self.ts";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
 
-const embedded = new Map<NativeLibrary, string>();
+/** A library embedded in a compiled binary: its path in Bun's virtual filesystem, content hash and size. */
+export interface EmbeddedLibrary {
+  path: string;
+  hash: string;
+  size: number;
+}
 
-/** build.ts registers the paths of libraries embedded in a compiled binary. */
-export function registerEmbeddedLibrary(name: NativeLibrary, path: string): void {
-  embedded.set(name, path);
+const embedded = new Map<NativeLibrary, EmbeddedLibrary>();
+
+/** The compiled binary's entry registers the libraries embedded in it (hash and size computed at build time). */
+export function registerEmbeddedLibrary(name: NativeLibrary, library: EmbeddedLibrary): void {
+  embedded.set(name, library);
 }
 
 export function libraryFileName(name: NativeLibrary): string {
@@ -31,26 +39,56 @@ export function librarySearchDirs(): string[] {
 }
 
 /**
- * Files embedded in a compiled binary live in Bun's virtual filesystem; dlopen and LD_PRELOAD need a real
- * file, so each library is copied once to $XDG_CACHE_HOME/roar/lib/<content hash>/.
+ * Where embedded libraries are extracted, in order: $XDG_CACHE_HOME/roar/lib (default ~/.cache), then a
+ * private per-user directory in $TMPDIR — so a read-only root with a read-only or missing $HOME still works.
  */
-function extracted(name: NativeLibrary, embeddedPath: string): string | null {
+export function extractionRoots(): { dir: string; shared: boolean }[] {
+  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
+  const uid = process.getuid?.() ?? 0;
+  return [
+    { dir: join(cache, "roar", "lib"), shared: false },
+    { dir: join(process.env.TMPDIR || tmpdir(), `roar-${uid}`, "lib"), shared: true },
+  ];
+}
+
+/**
+ * A directory in a shared place (/tmp) is only used when it is ours: created 0700, a real directory owned by
+ * this user and writable by nobody else. Otherwise another user could put a library there for us to load.
+ */
+function privateDir(dir: string): boolean {
+  const parent = dirname(dir);
   try {
-    // Only readFileSync/Bun.file are supported on embedded files (no stat, no copy).
-    const bytes = readFileSync(embeddedPath);
-    const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
-    const dir = join(base, "roar", "lib", Bun.hash(bytes).toString(16));
+    mkdirSync(parent, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return false;
+  }
+  const st = lstatSync(parent);
+  const uid = process.getuid?.() ?? 0;
+  return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0;
+}
+
+/** The extracted copy of an embedded library, written on first use (LD_PRELOAD and dlopen need real files). */
+function extracted(name: NativeLibrary, library: EmbeddedLibrary): string | null {
+  for (const root of extractionRoots()) {
+    const dir = join(root.dir, library.hash);
     const target = join(dir, libraryFileName(name));
-    if (!existsSync(target)) {
-      mkdirSync(dir, { recursive: true });
+    try {
+      if (root.shared && !privateDir(root.dir)) continue;
+      // Content-addressed: a file of the right size under the content's hash is the library (it was renamed
+      // into place whole).
+      if (existsSync(target) && statSync(target).size === library.size) return target;
+      // Only readFileSync/Bun.file work on embedded files (no stat, no copy).
+      const bytes = readFileSync(library.path);
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
       const tmp = `${target}.${process.pid}`;
       writeFileSync(tmp, bytes, { mode: 0o755 });
       renameSync(tmp, target);
+      return target;
+    } catch {
+      // Not writable (read-only filesystem, no $HOME): try the next place.
     }
-    return target;
-  } catch {
-    return null;
   }
+  return null;
 }
 
 /** Absolute path of a native library, or null when it is not built/installed. */
@@ -60,6 +98,6 @@ export function findLibrary(name: NativeLibrary): string | null {
     const candidate = join(dir, file);
     if (existsSync(candidate)) return candidate;
   }
-  const embeddedPath = embedded.get(name);
-  return embeddedPath ? extracted(name, embeddedPath) : null;
+  const library = embedded.get(name);
+  return library ? extracted(name, library) : null;
 }

@@ -3,9 +3,9 @@
  * embedded tracer libraries and worker scripts, and ignores the user's .env and bunfig.toml.
  */
 import { expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, hermeticEnv, REPO_ROOT, tempRepo } from "../helpers/cli.ts";
+import { commitAll, hermeticEnv, REPO_ROOT, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum } from "../helpers/reference.ts";
 
 const COMPILED = join(REPO_ROOT, "dist/roar");
@@ -52,3 +52,25 @@ test("dist/roar records a traced job with its embedded libraries and ignores .en
     expect(job.inputs).toEqual([expect.objectContaining({ path: "in.txt", blake3: b3sum(join(repo, "in.txt")) })]);
   }
 }, 120_000);
+
+test("without a writable $HOME the libraries go to a private $TMPDIR/roar-<uid>/, never to one others can write", () => {
+  const repo = tempRepo();
+  const uid = process.getuid?.() ?? 0;
+  const status = (tmp: string) => {
+    // HOME is a file: nothing can be created under it, as on a read-only root.
+    const env = hermeticEnv("/dev/null", { ROAR_TRACER_LIB_DIR: undefined, TMPDIR: tmp });
+    const r = Bun.spawnSync([COMPILED, "tracer", "status", "--json"], { cwd: repo, env, stdout: "pipe" });
+    return JSON.parse(r.stdout.toString()) as { backends: { usable: boolean; library: string | null }[] };
+  };
+  const privateTmp = tempDir("roar-tmp-");
+  for (const b of status(privateTmp).backends) {
+    expect(b).toMatchObject({ usable: true, library: expect.stringContaining(join(privateTmp, `roar-${uid}/lib/`)) });
+  }
+  expect(statSync(join(privateTmp, `roar-${uid}`)).mode & 0o777).toBe(0o700);
+
+  // A roar-<uid> directory that others may write to (planted, or made by someone else) is not used.
+  const sharedTmp = tempDir("roar-tmp-");
+  mkdirSync(join(sharedTmp, `roar-${uid}`));
+  chmodSync(join(sharedTmp, `roar-${uid}`), 0o777);
+  for (const b of status(sharedTmp).backends) expect(b).toMatchObject({ usable: false, library: null });
+}, 60_000);

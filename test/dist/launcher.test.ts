@@ -1,0 +1,88 @@
+/**
+ * The `roar` npm package's launcher (npm/launcher.sh) in the node_modules layouts package managers make: it
+ * must find the platform package and exec the compiled roar with the arguments untouched, or say in one line
+ * what is missing. (test/dist/npm-registry.test.ts installs the real packages; this covers the layouts.)
+ */
+import { describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hostPlatform } from "../../scripts/platforms.ts";
+import { REPO_ROOT, tempDir } from "../helpers/cli.ts";
+
+const LAUNCHER = join(REPO_ROOT, "npm/launcher.sh");
+const platform = hostPlatform();
+const BINARY = join(REPO_ROOT, `dist/roar-${platform?.name}`);
+
+/**
+ * Creates `links` (path → target) under a fresh directory and returns it. The launcher is copied, as a package
+ * manager unpacks it; everything else is a symlink, as bin links and the binary are.
+ */
+function layout(links: Record<string, string>): string {
+  const root = tempDir("roar-launcher-");
+  for (const [path, target] of Object.entries(links)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    if (target === LAUNCHER) copyFileSync(LAUNCHER, join(root, path));
+    else symlinkSync(target, join(root, path));
+  }
+  return root;
+}
+
+function run(path: string, args: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync([path, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+describe.skipIf(!platform)("npm launcher", () => {
+  const pkg = `@roar-cli/${platform?.name}`;
+
+  test("hoisted (npm, npx, bunx): node_modules/.bin/roar → the sibling platform package", () => {
+    const root = layout({
+      "node_modules/roar/bin/roar": LAUNCHER,
+      [`node_modules/${pkg}/bin/roar`]: BINARY,
+      "node_modules/.bin/roar": "../roar/bin/roar",
+    });
+    const r = run(join(root, "node_modules/.bin/roar"), ["--version"]);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toMatch(/^roar, version /);
+  });
+
+  test("npm i -g: <prefix>/bin/roar → lib/node_modules/roar with the platform package nested inside", () => {
+    const root = layout({
+      "lib/node_modules/roar/bin/roar": LAUNCHER,
+      [`lib/node_modules/roar/node_modules/${pkg}/bin/roar`]: BINARY,
+      "bin/roar": "../lib/node_modules/roar/bin/roar",
+    });
+    const r = run(join(root, "bin/roar"), ["--version"]);
+    expect(r).toMatchObject({ code: 0, err: "" });
+  });
+
+  test("pnpm: the package's real directory has the platform package as a sibling", () => {
+    const store = "node_modules/.pnpm/roar@0.1.0/node_modules";
+    const root = layout({
+      [`${store}/roar/bin/roar`]: LAUNCHER,
+      [`${store}/${pkg}/bin/roar`]: BINARY,
+      "node_modules/.bin/roar": `../.pnpm/roar@0.1.0/node_modules/roar/bin/roar`,
+    });
+    const r = run(join(root, "node_modules/.bin/roar"), ["--version"]);
+    expect(r).toMatchObject({ code: 0, err: "" });
+  });
+
+  test("arguments reach the binary untouched (spaces, empty, glob characters, newlines)", () => {
+    // A stand-in binary that prints each argument it got in brackets.
+    const stub = join(tempDir("roar-launcher-stub-"), "roar");
+    writeFileSync(stub, "#!/bin/sh\nprintf '[%s]\\n' \"$@\"\n", { mode: 0o755 });
+    const root = layout({ "node_modules/roar/bin/roar": LAUNCHER, [`node_modules/${pkg}/bin/roar`]: stub });
+    const args = ["run", "a b", "*", "", "two\nlines", "--x=$HOME"];
+    const r = run(join(root, "node_modules/roar/bin/roar"), args);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toBe(args.map((a) => `[${a}]\n`).join(""));
+  });
+
+  test("without the platform package: one line saying which package is missing, exit 125", () => {
+    const root = layout({ "node_modules/roar/bin/roar": LAUNCHER, "node_modules/.bin/roar": "../roar/bin/roar" });
+    const r = run(join(root, "node_modules/.bin/roar"), ["--version"]);
+    expect(r.code).toBe(125);
+    expect(r.out).toBe("");
+    expect(r.err.trim().split("\n")).toEqual([expect.stringContaining(`the package ${pkg} is not installed`)]);
+  });
+});
