@@ -349,9 +349,9 @@ function start(request: TraceRequest): RunningTrace {
       }
     },
     forward(signal) {
-      if (finished || sentinel?.fromGroup(signal)) return false;
-      this.kill(signal);
-      return true;
+      if (finished) return;
+      if (sentinel) sentinel.forward(signal, () => this.kill(signal));
+      else this.kill(signal);
     },
   };
 }

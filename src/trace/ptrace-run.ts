@@ -148,9 +148,9 @@ export function runInPtraceThread(
       else queuedSignals.push(sig);
     },
     forward(signal) {
-      if (finished || sentinel?.fromGroup(signal)) return false;
-      this.kill(signal);
-      return true;
+      if (finished) return;
+      if (sentinel) sentinel.forward(signal, () => this.kill(signal));
+      else this.kill(signal);
     },
   };
 }

@@ -36,9 +36,15 @@ function pendingSignals(pid: number): bigint {
   }
 }
 
+/** How long a signal that looks sent to roar alone waits before it is passed on (its group twin may follow). */
+const SETTLE_MS = 30;
+/** Signals this close to a group signal are taken for the same one. */
+const GROUP_WINDOW_MS = 250;
+
 export class SignalSentinel {
   private readonly pid: number;
   private readonly seen = new Map<number, number>();
+  private readonly lastGroup = new Map<number, number>();
 
   /** Starts the library's sentinel; null when it cannot (then every signal is forwarded, as before). */
   static start(lib: SentinelFunctions): SignalSentinel | null {
@@ -53,15 +59,30 @@ export class SignalSentinel {
     this.pid = pid;
   }
 
-  /** True when `signal` (just received by roar) was sent to the whole process group. */
-  fromGroup(signal: NodeJS.Signals): boolean {
+  /**
+   * Decides whether a signal roar received is passed on, calling `send` when it was not (also) sent to the whole
+   * process group: such a signal already reached the command. A sender may signal roar and its group one right
+   * after the other (`timeout` does both): a signal within a moment of a group signal counts as that same one, and
+   * a signal that looks direct is sent after a short wait, in case its group twin is still on its way.
+   */
+  forward(signal: NodeJS.Signals, send: () => void): void {
     const n = constants.signals[signal];
-    if (n === undefined) return false;
-    const seen = this.seen.get(n) ?? 0;
-    const fromGroup =
-      this.lib.roar_sentinel_count(n) > seen || (pendingSignals(this.pid) & (1n << BigInt(n - 1))) !== 0n;
-    if (fromGroup) this.seen.set(n, seen + 1);
-    return fromGroup;
+    if (n === undefined || this.sawGroupSignal(n)) return;
+    setTimeout(() => {
+      if (!this.sawGroupSignal(n)) send();
+    }, SETTLE_MS);
+  }
+
+  /** The sentinel got signal `n` now or within the last GROUP_WINDOW_MS. */
+  private sawGroupSignal(n: number): boolean {
+    const now = performance.now();
+    const count = this.lib.roar_sentinel_count(n);
+    if (count > (this.seen.get(n) ?? 0) || (pendingSignals(this.pid) & (1n << BigInt(n - 1))) !== 0n) {
+      this.seen.set(n, count);
+      this.lastGroup.set(n, now);
+      return true;
+    }
+    return now - (this.lastGroup.get(n) ?? Number.NEGATIVE_INFINITY) < GROUP_WINDOW_MS;
   }
 
   stop(): void {

@@ -47,9 +47,9 @@ export interface RunningTrace {
   kill(signal: NodeJS.Signals | number): void;
   /**
    * Passes on a signal roar received, unless it was sent to the whole process group (then the command, in
-   * the same group, already has it). Returns whether it was sent.
+   * the same group, already has it): see trace/sentinel.ts.
    */
-  forward(signal: NodeJS.Signals): boolean;
+  forward(signal: NodeJS.Signals): void;
 }
 
 export interface TracerBackend {

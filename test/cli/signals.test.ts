@@ -11,7 +11,7 @@ import { commitAll, hermeticEnv, ROAR_BIN, roar, roarJson, tempRepo } from "../h
 
 const tracerAvailable = autoChoice() !== null;
 
-/** Counts SIGINT and SIGTERM for a while after it is ready, then writes the counts and exits 0. */
+/** Counts SIGINT and SIGTERM; once one arrived, waits a while for duplicates, then writes the counts and exits 0. */
 const COUNT_PY = `import signal, time
 counts = {signal.SIGINT: 0, signal.SIGTERM: 0}
 def handler(sig, frame):
@@ -19,6 +19,9 @@ def handler(sig, frame):
 signal.signal(signal.SIGINT, handler)
 signal.signal(signal.SIGTERM, handler)
 open("ready", "w").write("1")
+deadline = time.time() + 60
+while time.time() < deadline and sum(counts.values()) == 0:
+    time.sleep(0.02)
 end = time.time() + 1.2
 while time.time() < end:
     time.sleep(0.05)
@@ -33,7 +36,8 @@ async function deliverOnce(tracer: string, signal: "SIGINT" | "SIGTERM", sender:
   commitAll(repo, "init");
   const run = [ROAR_BIN, "run", "--tracer", tracer, "python3", "count.py"];
   // setsid: roar leads a process group of its own, as under a shell, a supervisor or timeout.
-  const argv = sender === "timeout" ? ["timeout", "-s", signal.slice(3), "1", ...run] : ["setsid", ...run];
+  // timeout's delay: long enough for a loaded machine to start roar and python
+  const argv = sender === "timeout" ? ["timeout", "-s", signal.slice(3), "8", ...run] : ["setsid", ...run];
   const proc = Bun.spawn(argv, {
     cwd: repo,
     env: hermeticEnv(join(repo, ".test-home")),
