@@ -53,7 +53,7 @@ export function progressBar(
   const started = now();
   let bytes = 0;
   let files = 0;
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   let shown = false;
   const draw = (force: boolean) => {
     const t = now();

@@ -1,8 +1,10 @@
 /**
  * A real S3-protocol server on loopback for tests and benchmarks: s3rver (npm), started in this process with its
- * own temporary directory. SigV4 signatures are checked by s3rver itself.
+ * own temporary directory.
  *
- * One correction makes it behave like S3: s3rver 3.7.1 stores a streamed upload sent with
+ * Two corrections make it behave like S3. s3rver 3.7.1 checks only the access key id of a SigV4 request (its V4
+ * verification is "unimplemented"): a middleware in front verifies the signature (sigv4.ts), so a wrong secret key
+ * is refused with 403 SignatureDoesNotMatch as S3 does. And it stores a streamed upload sent with
  * `Content-Encoding: aws-chunked` (what the AWS SDK sends for a stream body, with a trailing CRC32) *with* its chunk
  * framing. S3 decodes the framing, verifies the trailing checksum and `x-amz-decoded-content-length`, and drops
  * `aws-chunked` from the stored Content-Encoding. The store's putObject/putPart are wrapped to do the same, so the
@@ -15,6 +17,7 @@ import type { Readable } from "node:stream";
 import S3rver from "s3rver";
 import { AwsChunkedDecoder } from "./aws-chunked.ts";
 import { tempDir } from "./cli.ts";
+import { sigV4Problem } from "./sigv4.ts";
 
 export const S3_ACCESS_KEY = "S3RVER";
 export const S3_SECRET_KEY = "S3RVER";
@@ -32,6 +35,11 @@ export interface S3TestServer {
 }
 
 type StoredObject = { content: Readable & { headers?: IncomingMessage["headers"] }; metadata: Record<string, string> };
+
+type KoaMiddleware = (
+  ctx: { req: IncomingMessage; status: number; type: string; body: unknown },
+  next: () => Promise<void>,
+) => Promise<void>;
 
 interface FilesystemStore {
   putObject(object: StoredObject): Promise<unknown>;
@@ -70,6 +78,16 @@ export async function startS3Server(buckets: string[] = ["roar-test"]): Promise<
     silent: true,
     directory,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  // Koa composes its middleware when the server starts: this one runs before s3rver's own.
+  (server as unknown as { middleware: KoaMiddleware[] }).middleware.unshift(async (ctx, next) => {
+    const problem = sigV4Problem(ctx.req.method ?? "GET", ctx.req.url ?? "/", ctx.req.headers, (id) =>
+      id === S3_ACCESS_KEY ? S3_SECRET_KEY : undefined,
+    );
+    if (problem === null) return next();
+    ctx.status = 403;
+    ctx.type = "application/xml";
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${problem}</Code><Message>The request signature we calculated does not match the signature you provided.</Message></Error>`;
   });
   const store = server.store as FilesystemStore;
   const putObject = store.putObject.bind(store);
