@@ -89,7 +89,8 @@ export class PutCommand extends ConfiguredCommand {
       const algorithms = normalizeAlgorithms(loaded.config.hash.put);
       const hashed = await hashFiles(
         sources.files.map((f) => f.abs),
-        { algorithms, cache: store.hashCache() },
+        // Read, not memory-mapped: transfers keep their memory bounded whatever the file sizes.
+        { algorithms, cache: store.hashCache(), mmap: false },
       );
       const uploads: Upload[] = sources.files.map((file, i) => {
         const h = hashed.get(file.abs);
