@@ -65,7 +65,7 @@ export function progressBar(
       totalBytes,
       { done: files, total: totalFiles },
       t - started,
-      stream.columns ?? 80,
+      stream.columns && stream.columns > 20 ? stream.columns : 80,
     );
     stream.write(`\r\x1b[K${line}`);
     shown = true;

@@ -6,10 +6,10 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GetJson } from "../../src/schema/transfer.ts";
-import { commitAll, roar, roarJson, tempRepo } from "../helpers/cli.ts";
+import { commitAll, hermeticEnv, ROAR_BIN, roar, roarJson, tempRepo } from "../helpers/cli.ts";
 import { type HttpsTestServer, startHttpsServer } from "../helpers/https-server.ts";
 import { b3sum } from "../helpers/reference.ts";
 
@@ -76,7 +76,7 @@ describe("roar get https://", () => {
     expect(again.stdout).toContain("Nothing recorded");
     const log = await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: dir });
     expect(log.jobs).toHaveLength(1);
-  });
+  }, 60_000);
 
   test("--hash mismatch writes nothing and exits non-zero; the right hash lands the file", async () => {
     const bytes = pattern(50_000, 2);
@@ -95,7 +95,7 @@ describe("roar get https://", () => {
     const ok = await roar(["get", `${server.origin}/h.bin`, "out/h.bin", "--hash", right], { cwd: dir, env: env() });
     expect(ok.code).toBe(0);
     expect(b3sum(join(dir, "out/h.bin"))).toBe(right);
-  });
+  }, 60_000);
 
   test("a connection dropped mid-download resumes with a Range request", async () => {
     const bytes = pattern(1_000_000, 3);
@@ -113,7 +113,7 @@ describe("roar get https://", () => {
     expect(b3sum(join(dir, "resume.bin"))).toBe(b3sum(join(dir, "ref.bin")));
     expect(doc.files[0]?.blake3).toBe(b3sum(join(dir, "ref.bin")));
     expect(entries(dir).filter((n) => n.includes("roar-"))).toEqual([]);
-  });
+  }, 60_000);
 
   test("a server that keeps dropping the connection leaves no partial file and a non-zero exit", async () => {
     const bytes = pattern(500_000, 4);
@@ -126,7 +126,7 @@ describe("roar get https://", () => {
     expect(entries(dir).filter((n) => n.includes("flaky"))).toEqual([]);
     const log = await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: dir });
     expect(log.jobs).toHaveLength(0);
-  });
+  }, 60_000);
 
   test("credentials in the URL reach the server but never the output or the store", async () => {
     const bytes = pattern(10_000, 5);
@@ -164,7 +164,51 @@ describe("roar get https://", () => {
     expect(dump).not.toContain(password);
     expect(dump).not.toContain(token);
     expect(dump).toContain("private.bin");
-  });
+  }, 60_000);
+
+  test("Ctrl-C during a download removes the temporary file and the directories it made", async () => {
+    server.files.set("/stall.bin", { bytes: pattern(2_000_000, 6), stallAfter: 300_000 });
+    const dir = await repo();
+    const proc = Bun.spawn([ROAR_BIN, "get", `${server.origin}/stall.bin`, "deep/er/"], {
+      cwd: dir,
+      env: hermeticEnv(join(dir, ".test-home"), env()),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // Wait until the temporary file has received the first bytes.
+    const target = join(dir, "deep/er");
+    for (let i = 0; i < 200; i++) {
+      const part = entries(target).find((n) => n.endsWith(".part"));
+      if (part && statSync(join(target, part)).size > 0) break;
+      await Bun.sleep(50);
+    }
+    expect(entries(target).some((n) => n.endsWith(".part"))).toBe(true);
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+    expect(existsSync(join(dir, "deep"))).toBe(false);
+    const log = await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: dir });
+    expect(log.jobs).toHaveLength(0);
+  }, 60_000);
+
+  test("a progress bar is drawn on a terminal only", async () => {
+    server.files.set("/bar.bin", { bytes: pattern(200_000, 7) });
+    const dir = await repo();
+    const command = `${ROAR_BIN} get ${server.origin}/bar.bin on-tty.bin`;
+    // Asynchronously: this process serves the download.
+    const tty = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+      cwd: dir,
+      env: hermeticEnv(join(dir, ".test-home"), env()),
+      stdout: "pipe",
+      stdin: "ignore",
+    });
+    const screen = await new Response(tty.stdout).text();
+    expect({ code: await tty.exited, screen }).toMatchObject({ code: 0 });
+    // The size of an HTTPS download is unknown up front: bytes and rate, no bar.
+    expect(screen).toMatch(/\r\x1b\[Kget [0-9.]+ [KM]?B .*\/s\r\x1b\[KDownloaded 1 file/);
+    const piped = await roar(["get", `${server.origin}/bar.bin`, "piped.bin"], { cwd: dir, env: env() });
+    expect(piped.stderr).toBe("");
+    expect(piped.stdout).not.toContain("\x1b");
+  }, 60_000);
 
   test("errors name the URL without its credentials; plain http is refused", async () => {
     const dir = await repo();
@@ -179,5 +223,5 @@ describe("roar get https://", () => {
     const http = await roar(["get", "http://127.0.0.1:1/x"], { cwd: dir, env: env() });
     expect(http.code).toBe(2);
     expect(http.stderr).toContain("https://");
-  });
+  }, 60_000);
 });

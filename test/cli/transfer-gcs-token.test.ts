@@ -68,4 +68,4 @@ test("gs:// with GOOGLE_OAUTH_ACCESS_TOKEN sends a bearer token and x-goog-meta-
     expect(s.amzHeaders).toEqual([]);
   }
   for (const text of [put.stdout, put.stderr]) expect(text).not.toContain(TOKEN);
-});
+}, 60_000);

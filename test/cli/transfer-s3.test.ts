@@ -163,6 +163,10 @@ describe("roar put / roar get over S3", () => {
       expect(text.stdout).toContain("roar get");
       expect(text.stdout).toContain(`s3://${BUCKET}/models/model.txt`);
 
+      const rerun = await roar(["run", "@1"], { cwd: dir });
+      expect(rerun.code).not.toBe(0);
+      expect(rerun.stderr).toContain("@1 is a get step");
+
       const lineage = await roarJson<LineageJson>(["lineage", `s3://${BUCKET}/models/model.txt`, "--json"], {
         cwd: dir,
       });

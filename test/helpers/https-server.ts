@@ -12,6 +12,8 @@ export interface ServedFile {
   ranges?: boolean;
   /** The first `n` responses stop after this many bytes of the body, then the connection closes. */
   dropAfter?: { bytes: number; times: number };
+  /** Send this many bytes, then nothing more until the server stops (a stalled download). */
+  stallAfter?: number;
   /** Require `Authorization` to equal this. */
   authorization?: string;
 }
@@ -119,6 +121,16 @@ export function startHttpsServer(): HttpsTestServer {
       const length = bytes.length - start;
       if (start > 0) headers["content-range"] = `bytes ${start}-${bytes.length - 1}/${bytes.length}`;
       const status = start > 0 ? 206 : 200;
+      if (file.stallAfter !== undefined) {
+        const sent = bytes.subarray(start, start + file.stallAfter);
+        const stalled = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(sent);
+          },
+          pull: () => new Promise<void>(() => {}),
+        });
+        return new Response(stalled, { status, headers });
+      }
       const dropped = drops.get(url.pathname) ?? 0;
       if (file.dropAfter && dropped < file.dropAfter.times) {
         drops.set(url.pathname, dropped + 1);
