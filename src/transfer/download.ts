@@ -3,7 +3,8 @@
  * error mid-body, or fewer bytes than announced) is retried: from where it stopped when the server honours ranges,
  * from the start otherwise. The caller owns the temporary file: it renames it into place or removes it.
  */
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
+import { fsErrorReason } from "../core/errors.ts";
 import { type RangeOpener, TransferError } from "./types.ts";
 
 export interface DownloadOptions {
@@ -31,6 +32,20 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Writes a whole chunk at `position`; a failing disk (full, read-only) is final, not a reason to retry. */
+async function writeAt(file: FileHandle, chunk: Uint8Array, position: number, path: string): Promise<void> {
+  let written = 0;
+  try {
+    while (written < chunk.length) {
+      const { bytesWritten } = await file.write(chunk, written, chunk.length - written, position + written);
+      written += bytesWritten;
+    }
+  } catch (error) {
+    const reason = fsErrorReason(error) ?? (error instanceof Error ? error.message : String(error));
+    throw new TransferError(`cannot write ${path}: ${reason}`, false);
+  }
+}
+
 function isRetryable(error: unknown): boolean {
   return error instanceof TransferError ? error.retryable : true;
 }
@@ -43,7 +58,13 @@ export async function downloadToFile(
   const attempts = options.attempts ?? DOWNLOAD_ATTEMPTS;
   const delay = options.retryDelayMs ?? 250;
   // Exclusive create: a temporary name that exists already is never written through.
-  const file = await open(temp, "wx", 0o666);
+  let file: FileHandle;
+  try {
+    file = await open(temp, "wx", 0o666);
+  } catch (error) {
+    const reason = fsErrorReason(error) ?? (error instanceof Error ? error.message : String(error));
+    throw new TransferError(`cannot write ${temp}: ${reason}`, false);
+  }
   let offset = 0;
   let validator: string | null = null;
   let metadata: Record<string, string> = {};
@@ -62,19 +83,19 @@ export async function downloadToFile(
         } else if (offset > 0) resumed++;
         validator = r.validator ?? validator;
         metadata = r.metadata;
-        try {
-          for await (const chunk of r.body) {
-            let written = 0;
-            while (written < chunk.length) {
-              const { bytesWritten } = await file.write(chunk, written, chunk.length - written, offset + written);
-              written += bytesWritten;
-            }
-            offset += chunk.length;
-            options.onBytes?.(chunk.length);
+        const chunks = r.body[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            throw new TransferError(`${options.where}: connection lost after ${offset} bytes (${reason})`, true);
           }
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new TransferError(`${options.where}: connection lost after ${offset} bytes (${reason})`, true);
+          if (next.done) break;
+          await writeAt(file, next.value, offset, temp);
+          offset += next.value.length;
+          options.onBytes?.(next.value.length);
         }
         if (r.total !== null && offset < r.total)
           throw new TransferError(`${options.where}: connection closed after ${offset} of ${r.total} bytes`, true);

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fsErrorReason, RoarError } from "../core/errors.ts";
 
 export class Landing {
   private readonly temps = new Set<string>();
@@ -15,7 +16,13 @@ export class Landing {
   /** A fresh temporary name beside `dest` (its directory is created if needed). */
   tempFor(dest: string): string {
     const dir = dirname(dest);
-    const first = mkdirSync(dir, { recursive: true });
+    let first: string | undefined;
+    try {
+      first = mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      const reason = fsErrorReason(error) ?? (error instanceof Error ? error.message : String(error));
+      throw new RoarError(`cannot create the directory of ${dest}: ${reason}`);
+    }
     if (first) {
       // mkdirSync returns the outermost directory it made; every level from there down is new.
       for (let d = dir; d.length >= first.length; d = dirname(d)) this.createdDirs.push(d);

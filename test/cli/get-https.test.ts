@@ -6,7 +6,7 @@
 
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GetJson } from "../../src/schema/transfer.ts";
 import { commitAll, hermeticEnv, ROAR_BIN, roar, roarJson, tempRepo } from "../helpers/cli.ts";
@@ -76,6 +76,10 @@ describe("roar get https://", () => {
     expect(again.stdout).toContain("Nothing recorded");
     const log = await roarJson<{ jobs: unknown[] }>(["log", "--json"], { cwd: dir });
     expect(log.jobs).toHaveLength(1);
+    // Undoing the get removes the file it created.
+    const pop = await roarJson<{ deleted: string[] }>(["pop", "-y", "--json"], { cwd: dir });
+    expect(pop.deleted).toEqual(["models/weights.bin"]);
+    expect(existsSync(join(dir, "models/weights.bin"))).toBe(false);
   }, 60_000);
 
   test("--hash mismatch writes nothing and exits non-zero; the right hash lands the file", async () => {
@@ -209,6 +213,29 @@ describe("roar get https://", () => {
     expect(piped.stderr).toBe("");
     expect(piped.stdout).not.toContain("\x1b");
   }, 60_000);
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "a full disk: one line, nothing left behind, not retried",
+    async () => {
+      server.files.set("/large.bin", { bytes: pattern(3_000_000, 8) });
+      const dir = await repo();
+      const small = join(dir, "small");
+      mkdirSync(small);
+      const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small], { stderr: "pipe" });
+      if (mount.exitCode !== 0) throw new Error(`mount tmpfs: ${mount.stderr.toString()}`);
+      try {
+        const before = server.requests.length;
+        const r = await roar(["get", `${server.origin}/large.bin`, "small/"], { cwd: dir, env: env() });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/^roar: cannot write .*: disk full\n$/);
+        expect(entries(small)).toEqual([]);
+        expect(server.requests.length - before).toBe(1);
+      } finally {
+        Bun.spawnSync(["umount", small]);
+      }
+    },
+    60_000,
+  );
 
   test("errors name the URL without its credentials; plain http is refused", async () => {
     const dir = await repo();
