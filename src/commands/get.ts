@@ -1,20 +1,8 @@
 import { Command, Option } from "clipanion";
 import { UsageError } from "../core/errors.ts";
-import { storedPath } from "../core/project-paths.ts";
 import { publicUrl } from "../core/remote.ts";
-import { stepLabel } from "../core/step.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
-import type { GetJson } from "../schema/transfer.ts";
-import { findGitRoot } from "../store/project.ts";
-import { IoFlags } from "../store/schema.ts";
-import { RoarStore } from "../store/store.ts";
-import type { IoRecord } from "../store/types.ts";
-import { type GotFile, planGet, runGet } from "../transfer/get.ts";
-import { blockingChanges } from "../transfer/git-gate.ts";
-import { Landing } from "../transfer/landing.ts";
-import { collectionOf, gitState, recordTransfer, tagCommit } from "../transfer/record.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
-import { progressBar } from "../ui/progress.ts";
+import { getArtifacts } from "../transfer/get-job.ts";
 import { presentedError, renderGet } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -52,139 +40,36 @@ export class GetCommand extends ConfiguredCommand {
   override async execute(): Promise<number> {
     const project = this.project();
     const loaded = this.loadConfig(project);
-    const redact = this.presenter("json", loaded);
     try {
-      return await this.get(project, loaded);
+      if (this.dest !== undefined && this.output !== undefined) throw new UsageError("give DEST or --output, not both");
+      const expectHash = this.hash?.toLowerCase() ?? null;
+      if (expectHash !== null && !/^[0-9a-f]{64}$/.test(expectHash))
+        throw new UsageError("--hash takes a BLAKE3 digest: 64 hexadecimal characters");
+      const doc = await getArtifacts({
+        project,
+        source: this.source,
+        dest: this.dest ?? this.output,
+        cwd: this.context.cwd,
+        env: this.context.env,
+        expectHash,
+        force: this.force,
+        dryRun: this.dryRun,
+        tag: this.tag,
+        message: this.message ?? null,
+        algorithms: normalizeAlgorithms(loaded.config.hash.get),
+        argv: this.recordedArgv(),
+        terminal: this.context.stderr,
+      });
+      const shown = this.presenter(this.json ? "json" : "text", loaded).doc(doc);
+      if (this.json) this.printJson(shown);
+      else this.print(renderGet(shown, this.style));
+      return 0;
     } catch (error) {
-      throw presentedError(error, redact);
+      // Errors quote URLs: redacted like everything else roar prints.
+      throw presentedError(error, this.presenter("json", loaded));
     } finally {
       closeHashPool();
     }
-  }
-
-  private async get(
-    project: ReturnType<ConfiguredCommand["project"]>,
-    loaded: ReturnType<ConfiguredCommand["loadConfig"]>,
-  ): Promise<number> {
-    const present = this.presenter(this.json ? "json" : "text", loaded);
-    if (this.dest !== undefined && this.output !== undefined) throw new UsageError("give DEST or --output, not both");
-    const expectHash = this.hash?.toLowerCase() ?? null;
-    if (expectHash !== null && !/^[0-9a-f]{64}$/.test(expectHash))
-      throw new UsageError("--hash takes a BLAKE3 digest: 64 hexadecimal characters");
-    const env = this.context.env;
-    const destText = this.dest ?? this.output;
-    const plan = await planGet(this.source, destText, this.context.cwd, env);
-    if (expectHash !== null && plan.files.length !== 1)
-      throw new UsageError("--hash verifies one file; it cannot be used with a prefix download");
-    const stored = (abs: string) => storedPath(abs, project.root);
-    const doc: GetJson = {
-      schemaVersion: JSON_SCHEMA_VERSION,
-      source: plan.source,
-      dryRun: this.dryRun,
-      job: null,
-      files: plan.files.map((f) => ({
-        url: f.url,
-        path: stored(f.dest),
-        blake3: null,
-        size: f.size,
-        state: "planned",
-      })),
-      collection: null,
-      tag: null,
-    };
-    if (this.dryRun) return this.report(present.doc(doc));
-
-    const store = RoarStore.open(project, { write: true });
-    const landing = new Landing();
-    const onSignal = () => {
-      landing.abort();
-      process.exit(130);
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    try {
-      const session = store.ensureActiveSession();
-      const started = Date.now();
-      const total = plan.files.every((f) => f.size !== null)
-        ? plan.files.reduce((sum, f) => sum + (f.size ?? 0), 0)
-        : null;
-      const got = await runGet(plan, {
-        expectHash,
-        force: this.force,
-        algorithms: normalizeAlgorithms(loaded.config.hash.get),
-        cache: store.hashCache(),
-        progress: progressBar(this.context.stderr, "get", total, plan.files.length),
-        landing,
-      });
-      doc.files = got.map((g) => ({
-        url: g.url,
-        path: stored(g.dest),
-        blake3: g.blake3,
-        size: g.size,
-        state: g.state,
-      }));
-      const collection = plan.destDir
-        ? await collectionOf(
-            stored(plan.destDir),
-            got.map((g) => ({ path: g.relative ?? "", blake3: g.blake3, size: g.size })),
-            { source: plan.source },
-          )
-        : null;
-      if (collection)
-        doc.collection = { path: collection.name, url: null, blake3: collection.blake3, files: got.length };
-      // Identical bytes already recorded at every destination: nothing happened, nothing to record.
-      const recorded = got.every(
-        (g) =>
-          g.state === "unchanged" &&
-          store.linksAtPath(stored(g.dest)).find((l) => l.role === "output")?.blake3 === g.blake3,
-      );
-      const gitRoot = findGitRoot(project.root);
-      const git = gitState(gitRoot);
-      if (!recorded) {
-        const job = recordTransfer(
-          store,
-          {
-            kind: "get",
-            sessionId: session.id,
-            argv: this.recordedArgv(),
-            cwd: this.context.cwd,
-            projectRoot: project.root,
-            git,
-            clean: git ? blockingChanges(git, store, project.root).length === 0 : true,
-            startedAt: started,
-            durationMs: Date.now() - started,
-            inputs: [],
-            outputs: got.map((g) => this.outputRecord(g, stored(g.dest))),
-            transfer: {
-              source: plan.source,
-              message: this.message ?? null,
-              files: got.map((g) => ({ url: g.url, path: stored(g.dest), blake3: g.blake3, state: g.state })),
-              ...(collection ? { collection: collection.blake3 } : {}),
-            },
-          },
-          collection ? [collection] : [],
-        );
-        doc.job = { uid: job.uid, step: job.step, label: stepLabel(job.step, "get") };
-      }
-      if (this.tag) doc.tag = tagCommit(git);
-      return this.report(present.doc(doc));
-    } finally {
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
-      store.close();
-    }
-  }
-
-  private outputRecord(g: GotFile, path: string): IoRecord {
-    const existed = g.prevBlake3 !== null || g.state !== "downloaded";
-    return {
-      path,
-      blake3: g.blake3,
-      size: g.size,
-      flags: existed ? IoFlags.EXISTED : IoFlags.CREATED,
-      digests: g.digests,
-      ...(existed ? { prevBlake3: g.prevBlake3 } : {}),
-    };
   }
 
   /** The command line as stored: the URL without credentials. */
@@ -197,11 +82,5 @@ export class GetCommand extends ConfiguredCommand {
     if (this.tag) argv.push("--tag");
     if (this.message !== undefined) argv.push("-m", this.message);
     return argv;
-  }
-
-  private report(doc: GetJson): number {
-    if (this.json) this.printJson(doc);
-    else this.print(renderGet(doc, this.style));
-    return 0;
   }
 }
