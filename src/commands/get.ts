@@ -2,7 +2,6 @@ import { Command, Option } from "clipanion";
 import { UsageError } from "../core/errors.ts";
 import { publicUrl } from "../core/remote.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
-import { getArtifacts } from "../transfer/get-job.ts";
 import { presentedError, renderGet } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -45,6 +44,8 @@ export class GetCommand extends ConfiguredCommand {
       const expectHash = this.hash?.toLowerCase() ?? null;
       if (expectHash !== null && !/^[0-9a-f]{64}$/.test(expectHash))
         throw new UsageError("--hash takes a BLAKE3 digest: 64 hexadecimal characters");
+      // Loaded here, not at start-up: the AWS SDK is large and `roar --help` lists every command.
+      const { getArtifacts } = await import("../transfer/get-job.ts");
       const doc = await getArtifacts({
         project,
         source: this.source,

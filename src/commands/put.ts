@@ -1,7 +1,6 @@
 import { Command, Option } from "clipanion";
 import { UsageError } from "../core/errors.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
-import { putArtifacts } from "../transfer/put-job.ts";
 import { presentedError, renderPut } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -38,6 +37,8 @@ export class PutCommand extends ConfiguredCommand {
     const loaded = this.loadConfig(project);
     try {
       if (!this.message) throw new UsageError("-m/--message is required: say what this upload is");
+      // Loaded here, not at start-up: the AWS SDK is large and `roar --help` lists every command.
+      const { putArtifacts } = await import("../transfer/put-job.ts");
       const doc = await putArtifacts({
         project,
         sources: this.args.slice(0, -1),

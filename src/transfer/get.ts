@@ -14,7 +14,6 @@ import { downloadToFile } from "./download.ts";
 import { gcsSettings } from "./gcs.ts";
 import { httpsOpener } from "./https.ts";
 import { forEachLimited, type Landing } from "./landing.ts";
-import { openBucket, s3Settings } from "./s3.ts";
 import type { BucketStore, RangeOpener } from "./types.ts";
 
 type Env = Record<string, string | undefined>;
@@ -57,7 +56,9 @@ export interface GotFile {
   resumed: number;
 }
 
-export function bucketStoreFor(url: BucketUrl, env: Env): Promise<BucketStore> {
+/** The bucket of an `s3://` or `gs://` URL (the AWS SDK is loaded only then: https downloads do without it). */
+export async function bucketStoreFor(url: BucketUrl, env: Env): Promise<BucketStore> {
+  const { openBucket, s3Settings } = await import("./s3.ts");
   return openBucket(url.scheme, url.bucket, url.scheme === "gs" ? gcsSettings(env) : s3Settings(env));
 }
 
