@@ -17,6 +17,8 @@ const RUNS = 2;
 
 interface Measured {
   ms: number;
+  /** User + system CPU time of the process (less sensitive than wall time to a busy machine). */
+  cpuMs: number;
   maxRssMiB: number;
 }
 
@@ -24,7 +26,7 @@ interface Measured {
 function measureOnce(argv: string[], cwd: string, env: Record<string, string>): Measured {
   const memFile = join(work, "time.out");
   const start = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%M", "-o", memFile, ...argv], {
+  const r = Bun.spawnSync(["/usr/bin/time", "-f", "%M %U %S", "-o", memFile, ...argv], {
     cwd,
     env: { ...process.env, ...env },
     stdout: "ignore",
@@ -32,8 +34,8 @@ function measureOnce(argv: string[], cwd: string, env: Record<string, string>): 
   });
   const ms = performance.now() - start;
   if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr.toString()}`);
-  const kib = Number(readFileSync(memFile, "utf8").trim().split("\n").pop());
-  return { ms, maxRssMiB: kib / 1024 };
+  const [kib, user, sys] = (readFileSync(memFile, "utf8").trim().split("\n").pop() ?? "").split(" ").map(Number);
+  return { ms, cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000, maxRssMiB: (kib ?? 0) / 1024 };
 }
 
 /**
@@ -53,7 +55,13 @@ function pair(
       if (outputs) rmSync(outputs[slot] as string, { force: true });
       const m = measureOnce(argv, cwd, env);
       const prev = best[slot];
-      best[slot] = prev ? { ms: Math.min(prev.ms, m.ms), maxRssMiB: Math.max(prev.maxRssMiB, m.maxRssMiB) } : m;
+      best[slot] = prev
+        ? {
+            ms: Math.min(prev.ms, m.ms),
+            cpuMs: Math.min(prev.cpuMs, m.cpuMs),
+            maxRssMiB: Math.max(prev.maxRssMiB, m.maxRssMiB),
+          }
+        : m;
     }
   }
   return best as [Measured, Measured];
@@ -65,8 +73,10 @@ function b3sum(path: string): string {
 
 function row(label: string, m: Measured, reference?: Measured): string {
   const rate = size / MIB / (m.ms / 1000);
-  const ratio = reference ? `  ${(m.ms / reference.ms).toFixed(2)}× the reference` : "";
-  return `  ${label.padEnd(30)} ${(m.ms / 1000).toFixed(2).padStart(7)} s  ${rate.toFixed(0).padStart(5)} MiB/s  peak RSS ${m.maxRssMiB.toFixed(0).padStart(5)} MiB${ratio}`;
+  const ratio = reference
+    ? `  ${(m.ms / reference.ms).toFixed(2)}× the reference's time, ${(m.cpuMs / reference.cpuMs).toFixed(2)}× its CPU`
+    : "";
+  return `  ${label.padEnd(30)} ${(m.ms / 1000).toFixed(2).padStart(7)} s  ${rate.toFixed(0).padStart(5)} MiB/s  CPU ${(m.cpuMs / 1000).toFixed(2).padStart(6)} s  peak RSS ${m.maxRssMiB.toFixed(0).padStart(5)} MiB${ratio}`;
 }
 
 const work = mkdtempSync(join(tmpdir(), "roar-bench-transfer-"));
@@ -96,7 +106,7 @@ try {
   };
   const env = { ...s3, NODE_EXTRA_CA_CERTS: ca };
   const bare = join(import.meta.dir, "transfer-bare.ts");
-  console.log(`${size / MIB} MiB over loopback (s3rver for S3, Bun.serve for HTTPS); wall time, rate, peak RSS`);
+  console.log(`${size / MIB} MiB over loopback (s3rver for S3, Bun.serve for HTTPS); wall time, rate, CPU, peak RSS`);
 
   console.log(`(best of ${RUNS} alternated runs each; peak RSS is the highest seen)`);
 
