@@ -62,11 +62,14 @@ describe("roar get https://", () => {
     expect(entries(join(dir, "models"))).toEqual(["weights.bin"]);
     expect(first.job?.label).toBe("@1");
 
-    const show = await roarJson<{ kind: string; inputs: unknown[]; outputs: { path: string; blake3: string }[] }>(
-      ["show", "@1", "--json"],
-      { cwd: dir },
-    );
+    const show = await roarJson<{
+      kind: string;
+      inputs: unknown[];
+      outputs: { path: string; blake3: string }[];
+      transfer: Record<string, unknown>;
+    }>(["show", "@1", "--json"], { cwd: dir });
     expect(show.kind).toBe("get");
+    expect(show.transfer).toMatchObject({ source: url, message: "weights" });
     expect(show.inputs).toEqual([]);
     expect(show.outputs.map((o) => [o.path, o.blake3])).toEqual([["models/weights.bin", first.files[0]?.blake3 ?? ""]]);
 

@@ -173,6 +173,16 @@ describe("roar put / roar get over S3", () => {
       expect(lineage.jobs.map((j) => j.step)).toEqual([3, 2, 1]);
       const local = await roarJson<LineageJson>(["lineage", "model.txt", "--json"], { cwd: dir });
       expect(local.jobs.map((j) => j.step)).toEqual([2, 1]);
+      // reproduce replays run steps only: the downloaded data set is an external input.
+      const model = b3sum(join(dir, "model.txt"));
+      const { plan } = await roarJson<{ plan: { steps: { step: string }[]; externalInputs: { path: string }[] } }>(
+        ["reproduce", model.slice(0, 16), "--json"],
+        { cwd: dir },
+      );
+      expect(plan.steps.map((s) => s.step)).toEqual(["@2"]);
+      expect(plan.externalInputs.map((e) => e.path)).toEqual(["data.csv"]);
+      const diff = await roar(["diff", "model.txt", `s3://${BUCKET}/models/model.txt`], { cwd: dir });
+      expect(diff.code).toBe(0);
 
       // The upload is not a file here: status counts local outputs only, pop never deletes it.
       const status = await roarJson<{ outputs: { tracked: number; missing: number } }>(["status", "--json"], {
