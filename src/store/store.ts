@@ -398,6 +398,8 @@ export class RoarStore {
   deleteJob(uid: string): void {
     const tx = this.db.transaction(() => {
       this.sql("DELETE FROM job_io WHERE job_uid = ?").run(uid);
+      // Directories a get/put job recorded go with it (their members cascade).
+      this.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
       this.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
       // Artifacts no job refers to any more go too (their digests cascade).
       this.sql(

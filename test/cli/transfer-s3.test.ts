@@ -3,6 +3,7 @@
  * as S3 does): byte-identical round trips (b3sum of the local files and of the bytes the server stored) for a file,
  * a directory and `@N`; `gs://` through the endpoint override; lineage across get → run → put.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -108,8 +109,26 @@ describe("roar put / roar get over S3", () => {
     expect(readdirSync(join(dir, "fetched/out"))).toEqual(["reversed.pt"]);
 
     // The composite digest resolves to the directory's upload; the prefix URL too.
-    const byPrefix = await roarJson<{ blake3: string }>(["show", `s3://${BUCKET}/run-1/`, "--json"], { cwd: dir });
+    const byPrefix = await roarJson<{ blake3: string; collection: { members: { path: string }[] } }>(
+      ["show", `s3://${BUCKET}/run-1/`, "--json"],
+      { cwd: dir },
+    );
     expect(byPrefix.blake3).toBe(composite);
+    expect(byPrefix.collection.members.map((m) => m.path)).toEqual([
+      "epoch-1/empty",
+      "epoch-1/weights.bin",
+      "notes.txt",
+    ]);
+    // Undoing a prefix get removes its record of the directory.
+    const collections = () => {
+      const db = new Database(join(dir, ".roar/roar.db"), { readonly: true });
+      const n = (db.query("SELECT count(*) AS n FROM collections").get() as { n: number }).n;
+      db.close();
+      return n;
+    };
+    expect(collections()).toBe(3);
+    expect((await roar(["pop", "-y"], { cwd: dir })).code).toBe(0);
+    expect(collections()).toBe(2);
   }, 180_000);
 
   test.skipIf(!runAvailable)(
