@@ -24,4 +24,6 @@ const https = Bun.serve({
     return new Response(served.slice(start), { status: start > 0 ? 206 : 200, headers });
   },
 });
+// Killed by bench/transfer.ts: exit normally, so the temporary directories (the stored objects) are removed.
+process.on("SIGTERM", () => process.exit(0));
 console.log(JSON.stringify({ s3: s3.env(), https: `https://127.0.0.1:${https.port}/big.bin`, ca: cert }));

@@ -3,6 +3,7 @@
  * openssl (roar trusts it through NODE_EXTRA_CA_CERTS). Serves byte arrays by path, honours `Range` (and If-Range
  * on the ETag) unless told not to, can drop the connection mid-body, and logs requests.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./cli.ts";
 
@@ -58,7 +59,7 @@ function droppingBody(bytes: Uint8Array, stopAt: number): ReadableStream<Uint8Ar
   });
 }
 
-export function makeCertificate(): { cert: string; key: string } {
+export function makeCertificate(): { cert: string; key: string; dir: string } {
   const dir = tempDir("roar-tls-");
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
@@ -84,11 +85,11 @@ export function makeCertificate(): { cert: string; key: string } {
     { stderr: "pipe" },
   );
   if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
-  return { cert, key };
+  return { cert, key, dir };
 }
 
 export function startHttpsServer(): HttpsTestServer {
-  const { cert, key } = makeCertificate();
+  const { cert, key, dir } = makeCertificate();
   const files = new Map<string, ServedFile>();
   const requests: LoggedRequest[] = [];
   const drops = new Map<string, number>();
@@ -147,6 +148,9 @@ export function startHttpsServer(): HttpsTestServer {
     caFile: cert,
     requests,
     files,
-    stop: () => server.stop(true),
+    stop: () => {
+      server.stop(true);
+      if (!process.env.ROAR_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

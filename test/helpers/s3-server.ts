@@ -10,7 +10,7 @@
  * `aws-chunked` from the stored Content-Encoding. The store's putObject/putPart are wrapped to do the same, so the
  * bytes on the server's disk are the object's bytes (tests check them with b3sum).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -70,7 +70,8 @@ function withoutAwsChunked(encoding: string | undefined): string | undefined {
 }
 
 export async function startS3Server(buckets: string[] = ["roar-test"]): Promise<S3TestServer> {
-  const directory = join(tempDir("roar-s3-"), "data");
+  const root = tempDir("roar-s3-");
+  const directory = join(root, "data");
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({
     address: "127.0.0.1",
@@ -114,6 +115,10 @@ export async function startS3Server(buckets: string[] = ["roar-test"]): Promise<
       AWS_REGION: "us-east-1",
       AWS_EC2_METADATA_DISABLED: "true",
     }),
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      // The stored objects can be large: removed now, not at process exit.
+      if (!process.env.ROAR_KEEP_TMP) rmSync(root, { recursive: true, force: true });
+    },
   };
 }
