@@ -10,6 +10,8 @@ import { $ } from "bun";
 const APT_PACKAGES: [string, string][] = [
   ["/usr/bin/strace", "strace"],
   ["/usr/bin/b3sum", "b3sum"],
+  // The HTTPS tests make a self-signed certificate.
+  ["/usr/bin/openssl", "openssl"],
   ["/usr/share/cargo/registry/blake3-1.3.1", "librust-blake3-dev"],
   ["/usr/bin/cc", "gcc"],
   ["/usr/bin/make", "make"],
