@@ -25,6 +25,8 @@ export function postgresBinDir(): string | null {
 const APT_PACKAGES: [string | (() => boolean), string][] = [
   ["/usr/bin/strace", "strace"],
   ["/usr/bin/b3sum", "b3sum"],
+  // The HTTPS tests make a self-signed certificate.
+  ["/usr/bin/openssl", "openssl"],
   ["/usr/share/cargo/registry/blake3-1.3.1", "librust-blake3-dev"],
   ["/usr/bin/cc", "gcc"],
   ["/usr/bin/make", "make"],

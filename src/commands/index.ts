@@ -21,6 +21,8 @@ export const commandLoaders: [word: string, load: Loader][] = [
   ["lineage", async () => [(await import("./lineage.ts")).LineageCommand]],
   ["diff", async () => [(await import("./diff.ts")).DiffCommand]],
   ["reproduce", async () => [(await import("./reproduce.ts")).ReproduceCommand]],
+  ["put", async () => [(await import("./put.ts")).PutCommand]],
+  ["get", async () => [(await import("./get.ts")).GetCommand]],
   [
     "server",
     async () => {

@@ -116,6 +116,7 @@ export class ShowCommand extends RoarCommand {
       locations: [...new Set(links.map((l) => l.path))],
       producedBy: links.filter((l) => l.role === "output").map(link),
       consumedBy: links.filter((l) => l.role === "input").map(link),
+      ...this.collectionOf(store, blake3),
     });
     if (this.json) {
       this.printJson(doc);
@@ -139,10 +140,23 @@ export class ShowCommand extends RoarCommand {
       if (list.length > limit) lines.push(`  … and ${list.length - limit} more (--all)`);
       return lines;
     };
+    if (doc.collection) {
+      const members = doc.collection.members;
+      out.push("", s.bold(`Directory ${doc.collection.name} (${members.length} files):`));
+      out.push(...members.slice(0, limit).map((m) => `  ${m.path}  ${m.blake3.slice(0, 12)}`));
+      if (members.length > limit) out.push(`  … and ${members.length - limit} more (--all)`);
+    }
     out.push("", s.bold(`Produced by (${doc.producedBy.length}):`), ...linkLines(doc.producedBy));
     out.push("", s.bold(`Consumed by (${doc.consumedBy.length}):`), ...linkLines(doc.consumedBy));
     this.print(out.join("\n"));
     return 0;
+  }
+
+  /** The directory a composite digest stands for, when it is one. */
+  private collectionOf(store: RoarStore, blake3: string): Pick<ShowArtifactJson, "collection"> {
+    // The first place this directory was recorded (an upload's prefix, or a download's directory).
+    const found = store.collectionsByDigest(blake3).at(-1);
+    return found ? { collection: { name: found.name, kind: found.kind, members: found.members } } : {};
   }
 
   private showSession(store: RoarStore, session: SessionRow | undefined, listSessions: boolean): number {
@@ -271,6 +285,10 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
     field("Status", status),
     field("Session", `${doc.session.uid.slice(0, 12)}${doc.session.active ? " (active)" : ""}`),
   );
+  const transfer = doc.transfer as { source?: string; destination?: string; message?: string | null } | undefined;
+  if (transfer?.source) out.push(field("From", transfer.source));
+  if (transfer?.destination) out.push(field("To", transfer.destination));
+  if (transfer?.message) out.push(field("Message", transfer.message));
   const git = doc.git as { commit?: string; branch?: string; clean?: boolean; remoteUrl?: string };
   if (git.commit) {
     out.push(field("Git", `${git.branch ?? "?"} @ ${git.commit.slice(0, 12)}${git.clean === false ? " (dirty)" : ""}`));

@@ -4,6 +4,7 @@ import { loadSessionDag } from "../core/dag-load.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
 import { stepList } from "../core/staleness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
+import { IoFlags } from "../store/schema.ts";
 import { RoarStore } from "../store/store.ts";
 import { fsPath } from "../trace/paths.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
@@ -48,6 +49,7 @@ export class StatusCommand extends RoarCommand {
       >();
       for (const node of dag.current.values()) {
         for (const o of node.outputs) {
+          if ((o.flags & IoFlags.REMOTE) !== 0) continue; // uploaded objects are not on disk here
           const prev = latest.get(o.path);
           if (prev && prev.seq > node.job.seq) continue;
           if (!o.blake3) {

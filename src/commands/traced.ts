@@ -111,6 +111,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
     if (!argv[0]?.startsWith("@")) return { argv, kind: this.kind, cwd: this.context.cwd };
     const rerun = parseRerunArgs(argv);
     const job = resolveStepRefInStore(store, rerun.refText, sessionId);
+    if (job.kind === "get" || job.kind === "put")
+      throw new RoarError(`${rerun.refText} is a ${job.kind} step: run 'roar ${job.kind}' again to repeat it`);
     const dag = loadSessionDag(store, sessionId);
     const stale = upstreamStaleSteps(dag, job.step);
     if (stale.length > 0) {

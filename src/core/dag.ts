@@ -11,6 +11,7 @@
  *   longer writes at the path where it was produced (it wrote something else there, or nothing); staleness
  *   propagates to every step downstream of a stale step.
  */
+import { IoFlags } from "../store/schema.ts";
 import type { JobKind, JobStatus } from "../store/types.ts";
 import { stepLabel } from "./step.ts";
 
@@ -142,7 +143,8 @@ export function buildDag(source: DagSource): Dag {
   const occPrev: number[] = [];
   for (let i = 0; i < nodes.length; i++) {
     for (const out of (nodes[i] as DagNode).outputs) {
-      if (!out.blake3) continue;
+      // A remote object a put job uploaded is not what a later job reads here: never its producer.
+      if (!out.blake3 || (out.flags & IoFlags.REMOTE) !== 0) continue;
       occPrev.push(head.get(out.blake3) ?? -1);
       head.set(out.blake3, occNode.length);
       occNode.push(i);

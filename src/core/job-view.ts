@@ -12,6 +12,7 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     env?: unknown;
     python?: unknown;
     hashing?: unknown;
+    transfer?: Record<string, unknown>;
   };
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
@@ -55,5 +56,6 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     python: meta.python ?? null,
     hashing: meta.hashing ?? null,
     trace: job.trace,
+    ...(meta.transfer ? { transfer: meta.transfer } : {}),
   };
 }

@@ -5,6 +5,7 @@
  * own session.
  */
 import type { DagIo, DagJob } from "./dag.ts";
+import { isRemoteUrl } from "./remote.ts";
 import { stepLabel } from "./step.ts";
 
 export interface LineageJob extends DagJob {
@@ -58,11 +59,15 @@ function pickProducer(
   list: { job: LineageJob; path: string }[],
   before: number,
   preferSession: number | undefined,
+  remotePath: string | null = null,
 ): { job: LineageJob; path: string } | undefined {
   let any: { job: LineageJob; path: string } | undefined;
   for (let i = list.length - 1; i >= 0; i--) {
     const p = list[i] as { job: LineageJob; path: string };
     if (p.job.seq >= before) continue;
+    // A put "produced" its remote copies: it is the producer of the remote location asked for, and of nothing
+    // read locally.
+    if (remotePath !== null ? p.path !== remotePath : isRemoteUrl(p.path)) continue;
     if (preferSession === undefined || p.job.sessionId === preferSession) return p;
     any ??= p;
   }
@@ -84,7 +89,11 @@ export function traceLineage(
     }
     return list;
   };
-  const root = pickProducer(producersOf(target.blake3), Number.POSITIVE_INFINITY, options.preferSession);
+  const remote = target.path !== null && isRemoteUrl(target.path) ? target.path : null;
+  const root =
+    (remote !== null
+      ? pickProducer(producersOf(target.blake3), Number.POSITIVE_INFINITY, options.preferSession, remote)
+      : undefined) ?? pickProducer(producersOf(target.blake3), Number.POSITIVE_INFINITY, options.preferSession);
   const lineage: Lineage = {
     artifact: { path: target.path ?? root?.path ?? null, blake3: target.blake3, size: target.size },
     producerUid: root?.job.uid ?? null,

@@ -9,6 +9,7 @@ import { fsPath } from "../trace/paths.ts";
 import { RoarError } from "./errors.ts";
 import { storedPath, userPath } from "./project-paths.ts";
 import { resolveStepRefInStore } from "./refs.ts";
+import { isRemoteUrl, publicUrl } from "./remote.ts";
 import { stepLabel } from "./step.ts";
 
 export type ResolvedRef =
@@ -57,6 +58,7 @@ export async function resolveRef(store: RoarStore, text: string, ctx: RefContext
   if (text.startsWith("@") && accept === "any") {
     return { kind: "job", job: resolveStepRefInStore(store, text, ctx.sessionId) };
   }
+  if (isRemoteUrl(text)) return resolveRemote(store, publicUrl(text));
   const absolute = userPath(text, ctx.cwd);
   const pathLike = text.includes("/") || text.startsWith(".") || text.startsWith("~") || isFile(absolute);
   if (!pathLike && HEX.test(text)) return resolveHex(store, text.toLowerCase(), accept);
@@ -80,6 +82,21 @@ export async function resolveRef(store: RoarStore, text: string, ctx: RefContext
     `Not found: ${text}`,
     1,
     "hint: use @N or @BN, a job uid, an artifact digest (8+ hex characters) or a path of a tracked file",
+  );
+}
+
+/** A remote location `roar put` uploaded (an object, or a directory's prefix) or `roar get` downloaded. */
+function resolveRemote(store: RoarStore, url: string): ResolvedRef {
+  for (const candidate of url.endsWith("/") ? [url] : [url, `${url}/`]) {
+    const uploaded = store.linksAtPath(candidate).find((l) => l.blake3 !== null && l.role === "output");
+    if (uploaded?.blake3) return { kind: "artifact", blake3: uploaded.blake3, path: candidate };
+  }
+  const downloaded = store.downloadsOf(url)[0];
+  if (downloaded) return { kind: "artifact", blake3: downloaded.blake3, path: url };
+  throw new RoarError(
+    `Not tracked: ${url}`,
+    1,
+    "hint: remote locations are tracked once 'roar put' or 'roar get' moved them",
   );
 }
 

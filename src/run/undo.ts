@@ -123,6 +123,10 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
     const abs = absolutePath(o.path, root);
     const d: UndoDecision = { path: o.path, action: "keep", reason: "" };
     decisions.push(d);
+    if ((o.flags & IoFlags.REMOTE) !== 0) {
+      d.reason = "a remote object (roar pop never deletes uploads)";
+      continue;
+    }
     if (!isInside(abs, root)) {
       d.reason = "outside the project";
       continue;

@@ -50,6 +50,11 @@ export const ShowJobJson = Type.Object({
   python: Type.Unknown({ description: "Interpreter executed: {executable, version, venv, sitePackages} or null" }),
   hashing: Type.Unknown({ description: "Files hashed for this job and how many came from the hash cache" }),
   trace: Type.Record(Type.String(), Type.Unknown()),
+  transfer: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description: "get/put jobs: source or destination, message, files [{url, path, blake3}]",
+    }),
+  ),
 });
 
 const LinkJson = Type.Object({
@@ -73,6 +78,16 @@ export const ShowArtifactJson = Type.Object({
   locations: Type.Array(Type.String()),
   producedBy: Type.Array(LinkJson),
   consumedBy: Type.Array(LinkJson),
+  collection: Type.Optional(
+    Type.Object(
+      {
+        name: Type.String(),
+        kind: Type.String(),
+        members: Type.Array(Type.Object({ path: Type.String(), blake3: Type.String() })),
+      },
+      { description: "A directory put or got as a whole: its files (the digest is their composite digest)" },
+    ),
+  ),
 });
 
 /** `roar show --json` / `roar show --session [ID] --json`. */

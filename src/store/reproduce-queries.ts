@@ -8,7 +8,11 @@ export function storePlanSource(store: RoarStore): PlanSource {
   return {
     producers(blake3: string): JobWithIo[] {
       const rows = store
-        .sql("SELECT DISTINCT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'")
+        // Only run and build steps can be replayed: a get's files are external inputs, a put's objects copies.
+        .sql(
+          `SELECT DISTINCT io.job_uid FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+           WHERE io.blake3 = ? AND io.role = 'output' AND j.kind IN ('run', 'build')`,
+        )
         .all(blake3) as { job_uid: string }[];
       const out: JobWithIo[] = [];
       for (const { job_uid } of rows) {

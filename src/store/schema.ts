@@ -133,4 +133,8 @@ export const IoFlags = {
   EXISTED: 16,
   /** The earlier content's bytes are kept in .roar/objects (reversible.enabled). */
   PREV_KEPT: 32,
+  /** A remote object (`s3://…`, `gs://…`) a put job uploaded, not a file: never on disk, never a local producer. */
+  REMOTE: 64,
+  /** A directory as a whole: `blake3` is its composite digest (see core/remote.ts compositeListing). */
+  COLLECTION: 128,
 } as const;

@@ -7,10 +7,12 @@ import { pathFromRow, pathParam } from "./paths.ts";
 import type { Project } from "./project.ts";
 import type {
   ArtifactRow,
+  CollectionRow,
   IoRecord,
   JobRow,
   JobSummary,
   JobWithIo,
+  NewCollection,
   NewJobInput,
   RunInFlight,
   SessionRow,
@@ -238,6 +240,59 @@ export class RoarStore {
     return { uid, step };
   }
 
+  /** A get/put job and the directories it transferred (as collections), in one transaction. */
+  insertTransferJob(job: NewJobInput, collections: readonly NewCollection[]): { uid: string; step: number } {
+    let recorded = { uid: "", step: 0 };
+    const tx = this.db.transaction(() => {
+      recorded = this.insertJob(job); // nested: a savepoint inside this transaction
+      for (const c of collections) {
+        const metadata = { ...c.metadata, blake3: c.blake3, jobUid: recorded.uid };
+        const { id } = this.sql(
+          "INSERT INTO collections (name, kind, created_at, metadata) VALUES (?, ?, ?, ?) RETURNING id",
+        ).get(c.name, c.kind, Date.now(), JSON.stringify(metadata)) as { id: number };
+        for (const m of c.members)
+          this.sql("INSERT INTO collection_members (collection_id, blake3, path) VALUES (?, ?, ?)").run(
+            id,
+            m.blake3,
+            m.path,
+          );
+      }
+    });
+    tx.immediate();
+    return recorded;
+  }
+
+  /** Collections whose composite digest is `blake3`, newest first, with their members. */
+  collectionsByDigest(blake3: string): CollectionRow[] {
+    const rows = this.sql(
+      "SELECT * FROM collections WHERE json_extract(metadata, '$.blake3') = ? ORDER BY id DESC",
+    ).all(blake3) as Row[];
+    return rows.map((r) => {
+      const metadata = json(r.metadata, {} as Record<string, unknown>);
+      const members = this.sql("SELECT path, blake3 FROM collection_members WHERE collection_id = ? ORDER BY path").all(
+        r.id as number,
+      ) as { path: string; blake3: string }[];
+      return {
+        id: r.id as number,
+        name: r.name as string,
+        kind: r.kind as CollectionRow["kind"],
+        createdAt: r.created_at as number,
+        blake3: String(metadata.blake3 ?? ""),
+        members,
+        metadata,
+      };
+    });
+  }
+
+  /** Files `roar get` downloaded from a remote URL (newest job first): what `roar show <url>` resolves to. */
+  downloadsOf(url: string): { jobUid: string; path: string; blake3: string }[] {
+    return this.sql(
+      `SELECT j.uid AS jobUid, json_extract(f.value, '$.path') AS path, json_extract(f.value, '$.blake3') AS blake3
+       FROM jobs j, json_each(j.metadata, '$.transfer.files') f
+       WHERE j.kind = 'get' AND json_extract(f.value, '$.url') = ? ORDER BY j.seq DESC`,
+    ).all(url) as { jobUid: string; path: string; blake3: string }[];
+  }
+
   // ── runs in flight ──────────────────────────────────────────────────────────────────────────────
 
   /** Registers a roar run that is about to trace (and drops registrations `isDead` says are stale). */
@@ -342,6 +397,8 @@ export class RoarStore {
   deleteJob(uid: string): void {
     const tx = this.db.transaction(() => {
       this.sql("DELETE FROM job_io WHERE job_uid = ?").run(uid);
+      // Directories a get/put job recorded go with it (their members cascade).
+      this.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
       this.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
       // Artifacts no job refers to any more go too (their digests cascade).
       this.sql(

@@ -96,3 +96,19 @@ export type JobSummary = Pick<
   | "signal"
   | "status"
 >;
+
+/** A directory uploaded or downloaded as a whole (`collections` + `collection_members`). */
+export interface NewCollection {
+  /** Where it is: the remote prefix URL (put) or the local directory's stored path (get). */
+  name: string;
+  kind: "directory";
+  /** Composite digest: BLAKE3 of its sorted `path\0blake3\n` lines (core/remote.ts compositeListing). */
+  blake3: string;
+  members: { path: string; blake3: string }[];
+  metadata: Record<string, unknown>;
+}
+
+export interface CollectionRow extends NewCollection {
+  id: number;
+  createdAt: number;
+}

@@ -45,6 +45,8 @@ export function hermeticEnv(home: string, extra: Record<string, string | undefin
     GIT_AUTHOR_EMAIL: "test@roar.invalid",
     GIT_COMMITTER_NAME: "roar test",
     GIT_COMMITTER_EMAIL: "test@roar.invalid",
+    // The AWS SDK's credential chain must never try the instance-metadata address from a test.
+    AWS_EC2_METADATA_DISABLED: "true",
   };
   if (process.env.ROAR_TRACER_LIB_DIR) env.ROAR_TRACER_LIB_DIR = process.env.ROAR_TRACER_LIB_DIR;
   // Lets the whole CLI suite run under one backend: ROAR_TRACER__DEFAULT=preload bun test test/cli
