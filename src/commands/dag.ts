@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { loadSessionDag } from "../core/dag-load.ts";
 import { UsageError } from "../core/errors.ts";
 import { userPath } from "../core/project-paths.ts";
+import { loadFreshDag } from "../run/freshness.ts";
 import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
 import { formatOfPath, PICTURE_FORMATS, type PictureFormat, renderDagPicture } from "../ui/dag-formats.ts";
@@ -60,7 +60,7 @@ export class DagCommand extends RoarCommand {
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
-      const dag = loadSessionDag(store, session.id);
+      const dag = await loadFreshDag(store, project, session.id);
       const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly, present };
       const format = this.pictureFormat();
       if (format) {

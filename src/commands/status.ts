@@ -1,12 +1,13 @@
 import { statSync } from "node:fs";
 import { Command, Option } from "clipanion";
-import { loadSessionDag } from "../core/dag-load.ts";
+import { stepOutputs } from "../core/dag-artifacts.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
-import { stepList } from "../core/staleness.ts";
+import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { RoarStore } from "../store/store.ts";
 import { fsPath } from "../trace/paths.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
 import { formatTime, isoTime } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
@@ -33,7 +34,7 @@ export class StatusCommand extends RoarCommand {
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
-      const dag = loadSessionDag(store, session.id);
+      const dag = await loadFreshDag(store, project, session.id);
       let buildSteps = 0;
       let runSteps = 0;
       for (const node of dag.current.values()) {
@@ -41,20 +42,16 @@ export class StatusCommand extends RoarCommand {
         else runSteps++;
       }
 
-      // The latest content recorded at each path by the current job of a step.
+      // The latest content each step has at a path (a re-run that wrote nothing there keeps the earlier one).
       const latest = new Map<
         string,
-        { blake3: string; size: number | null; step: number; label: string; seq: number }
+        { blake3: string | null; size: number | null; step: number; label: string; seq: number }
       >();
       for (const node of dag.current.values()) {
-        for (const o of node.outputs) {
+        for (const { io: o, writerSeq } of stepOutputs(node)) {
           const prev = latest.get(o.path);
-          if (prev && prev.seq > node.job.seq) continue;
-          if (!o.blake3) {
-            if (prev) latest.delete(o.path);
-            continue;
-          }
-          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: node.job.seq });
+          if (prev && prev.seq > writerSeq) continue;
+          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: writerSeq });
         }
       }
       const results: TrackedOutputJson[] = [];
@@ -62,6 +59,7 @@ export class StatusCommand extends RoarCommand {
       // One stat per directory first: every file of a missing directory is missing without its own stat.
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
+        if (rec.blake3 === null) continue; // deleted by the step that touched it last
         const abs = absolutePath(path, project.root);
         const dir = parentDir(abs);
         let exists = dirExists.get(dir);
@@ -103,6 +101,14 @@ export class StatusCommand extends RoarCommand {
         buildSteps,
         runSteps,
         staleSteps: stale,
+        stale: stale.map((step) => {
+          const node = dag.current.get(step);
+          return {
+            step,
+            label: node?.label ?? `@${step}`,
+            reasons: staleReasonsJson(node?.reasons ?? [], dag, (t) => t),
+          };
+        }),
         outputs: {
           tracked: results.length,
           present: count("present"),
@@ -124,7 +130,10 @@ export class StatusCommand extends RoarCommand {
         `  Run steps:   ${runSteps}`,
         `  Jobs:        ${dag.nodes.length}`,
       ];
-      if (stale.length > 0) out.push(`  Stale steps: ${s.red(stepList(dag, stale))}`);
+      if (stale.length > 0) {
+        out.push(`  Stale steps: ${s.red(doc.stale.map((x) => x.label).join(", "))}`);
+        for (const line of staleReasonLines(dag, (t) => present.text(t), undefined, "    ")) out.push(s.red(line));
+      }
       const o = doc.outputs;
       out.push(
         "",
