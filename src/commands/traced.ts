@@ -16,10 +16,10 @@ import { REDACTED, secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { NON_REVERSIBLE_CAP, removeCaptures, setUpCaptures } from "../run/captures.ts";
+import { blockingChanges } from "../run/dirty-tree.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import {
   eventsPathIn,
-  inFlightWrites,
   privateTempDir,
   registerRun,
   removeAbandonedTempDirs,
@@ -337,25 +337,14 @@ export abstract class TracedCommand extends ConfiguredCommand {
     }
   }
 
-  /** Refuses a dirty tree (except known outputs), or with --allow-dirty returns the patch to store. */
+  /** Refuses a dirty tree (see run/dirty-tree.ts for what does not count), or with --allow-dirty returns the patch. */
   private async checkDirty(
     git: GitState | null,
     store: RoarStore,
     projectRoot: string,
   ): Promise<{ clean: boolean; patch: { blake3: string; bytes: Uint8Array } | null }> {
     if (!git) return { clean: true, patch: null };
-    const known = store.outputPaths();
-    const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
-    let inFlight: Set<string> | undefined;
-    const blocking = git.changes.filter((c) => {
-      const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
-      // roar's own directories: the database, and rebuilds made by `roar reproduce`.
-      if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
-      if (known.has(rel)) return false;
-      // Files a parallel roar run of this project is writing now (read only when something blocks).
-      inFlight ??= inFlightWrites(store);
-      return !inFlight.has(join(git.root, c.path));
-    });
+    const blocking = await blockingChanges(git, store, projectRoot);
     if (blocking.length === 0) return { clean: true, patch: null };
     if (!this.allowDirty) {
       const shown = blocking.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);
