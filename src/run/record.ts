@@ -21,6 +21,7 @@ import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
+import { keepSmallStructured } from "./keep-small.ts";
 
 export interface RecordInput {
   store: RoarStore;
@@ -286,6 +287,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     outputs: outputRecords,
   };
   if (input.dirtyPatch) input.store.putBlob(input.dirtyPatch.blake3, input.dirtyPatch.bytes);
+  if (!input.store.readOnly) await keepSmallStructured([...inputRecords, ...outputRecords], projectRoot, input.roarDir);
   const { step: _unassigned, ...rest } = job;
   const toInsert = input.step === undefined ? rest : { ...rest, step: input.step };
   const { uid, step } = input.store.insertJob(toInsert, input.runId);
