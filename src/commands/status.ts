@@ -17,12 +17,16 @@ export class StatusCommand extends RoarCommand {
     category: "Sessions",
     description: "Show the session: steps, stale steps, and whether tracked outputs are still on disk",
     details: `
-      Counts the build and run steps of the current session, names the stale ones, and checks every file the
-      current jobs wrote: present (same content), missing, or modified (present with a different BLAKE3). Sizes
-      are compared first; files of the recorded size are hashed through the hash cache, so unchanged files cost a
-      stat. \`--json\` prints \`{schemaVersion, session, jobs, buildSteps, runSteps, staleSteps[], outputs{tracked,
-      present, missing, modified}, artifacts[{path, blake3, size, step, label, state}]}\` (artifacts: the missing
-      and modified ones, or all with \`--all\`).
+      Counts the build and run steps of the current session, names the stale ones with the reason each is stale
+      (its producer step was re-run and wrote other bytes; a file it read now holds other content; a tracked file
+      it read — its script, a config — changed in git since its commit, or has uncommitted changes; a step it
+      depends on is stale), and checks every file the steps wrote: present (same content), missing, or modified
+      (present with a different BLAKE3). Sizes are compared first; files of the recorded size are hashed through
+      the hash cache, so unchanged files cost a stat. A re-run that wrote nothing at a path leaves the step's
+      earlier output there tracked. \`--json\` prints \`{schemaVersion, session, jobs, buildSteps, runSteps,
+      staleSteps[], stale[{step, label, reasons[{cause, message, path, …}]}], outputs{tracked, present, missing,
+      modified}, artifacts[{path, blake3, size, step, label, state}]}\` (artifacts: the missing and modified ones,
+      or all with \`--all\`).
     `,
   });
 
@@ -133,6 +137,7 @@ export class StatusCommand extends RoarCommand {
       if (stale.length > 0) {
         out.push(`  Stale steps: ${s.red(doc.stale.map((x) => x.label).join(", "))}`);
         for (const line of staleReasonLines(dag, (t) => present.text(t), undefined, "    ")) out.push(s.red(line));
+        out.push(s.dim("  'roar rerun' brings them up to date ('roar rerun --dry-run' shows the plan)."));
       }
       const o = doc.outputs;
       out.push(

@@ -333,7 +333,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
     }
     if (staleDownstream.length > 0) {
       this.note(`warning: downstream steps are stale: ${stepList(dag, staleDownstream)}`);
-      this.note("Re-run them to update them, or see 'roar dag'.");
+      this.note("'roar rerun' brings them up to date; 'roar status' says why each is stale.");
     }
   }
 
