@@ -88,7 +88,11 @@ export class RerunCommand extends RoarCommand {
         stdout: "inherit",
         stderr: "inherit",
       });
+      // A Ctrl-C reaches the step itself (same process group): roar waits for it to be recorded, then stops.
+      const ignore = () => {};
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, ignore);
       const code = await child.exited;
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, ignore);
       if (code !== 0) {
         const rest = plan.slice(i + 1);
         throw new RoarError(

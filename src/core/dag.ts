@@ -12,7 +12,8 @@
  * - A step is **directly stale** when its current job consumed a digest that its producer step no longer has at
  *   the path where it was produced (a re-run wrote other bytes there, or deleted it), or when a change roar did
  *   not make touched what it read (`DagSource.changes`: a file now holding other bytes, a tracked file changed
- *   since the job's commit); staleness propagates to every step downstream of a stale step.
+ *   since the job's commit), or when its latest run failed; staleness propagates to every step downstream of a
+ *   stale step.
  */
 import type { JobKind, JobStatus } from "../store/types.ts";
 import { dagArtifacts } from "./dag-artifacts.ts";
@@ -60,6 +61,8 @@ export type StaleReason =
   /** Its producer step now has other bytes (or none) where the consumed content was written. */
   | { cause: "upstream"; path: string; blake3: string; producerStep: number }
   | ExternalChange
+  /** Its latest run did not succeed (failed or interrupted): the step still has to be run. */
+  | { cause: "failed"; status: JobStatus; exitCode: number | null }
   /** Only because steps it depends on are stale. */
   | { cause: "upstream-stale"; steps: number[] };
 
@@ -250,6 +253,10 @@ export function buildDag(source: DagSource): Dag {
     if (node.staleEdges.length > 0) directlyStale.add(node.step);
   }
   for (const node of current.values()) {
+    if (node.job.status !== "ok") {
+      node.reasons.push({ cause: "failed", status: node.job.status, exitCode: node.job.exitCode });
+      directlyStale.add(node.step);
+    }
     for (const e of node.staleEdges)
       node.reasons.push({ cause: "upstream", path: e.path, blake3: e.blake3, producerStep: e.producerStep });
     const changes = source.changes?.get(node.job.uid) ?? [];

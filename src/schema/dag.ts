@@ -4,10 +4,16 @@ import Type, { type Static } from "typebox";
 /** Why a step is stale (`cause` decides which other fields are set). */
 export const StaleReasonJson = Type.Object({
   cause: Type.Union(
-    [Type.Literal("upstream"), Type.Literal("input"), Type.Literal("code"), Type.Literal("upstream-stale")],
+    [
+      Type.Literal("upstream"),
+      Type.Literal("input"),
+      Type.Literal("code"),
+      Type.Literal("failed"),
+      Type.Literal("upstream-stale"),
+    ],
     {
       description:
-        "upstream: its producer step now has other bytes where it read them; input: a file it read now holds other bytes; code: a tracked file it read changed since its commit; upstream-stale: steps it depends on are stale",
+        "upstream: its producer step now has other bytes where it read them; input: a file it read now holds other bytes; code: a tracked file it read changed since its commit; failed: its latest run failed or was interrupted; upstream-stale: steps it depends on are stale",
     },
   ),
   message: Type.String({ description: "The reason in words, as the text views print it" }),
@@ -24,6 +30,7 @@ export const StaleReasonJson = Type.Object({
     Type.Boolean({ description: "code: the change is committed (false: only in the working tree)" }),
   ),
   steps: Type.Optional(Type.Array(Type.Integer(), { description: "upstream-stale: the stale steps it depends on" })),
+  exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: "failed: the exit status" })),
 });
 
 export const DagNodeJson = Type.Object({

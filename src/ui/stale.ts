@@ -16,6 +16,10 @@ export function staleReasonText(reason: StaleReason, dag: Dag, show: ShowText): 
       return reason.committed
         ? `${show(reason.path)} changed in git since its commit ${reason.commit.slice(0, 8)}`
         : `${show(reason.path)} has uncommitted changes (it ran at ${reason.commit.slice(0, 8)})`;
+    case "failed":
+      return reason.status === "interrupted"
+        ? "its latest run was interrupted"
+        : `its latest run failed${reason.exitCode !== null ? ` (exit ${reason.exitCode})` : ""}`;
     case "upstream-stale":
       return `depends on stale ${reason.steps.map((s) => labelOf(dag, s)).join(", ")}`;
   }
@@ -32,6 +36,8 @@ export function staleReasonsJson(reasons: readonly StaleReason[], dag: Dag, show
         return { cause: r.cause, message, path: show(r.path), blake3: r.blake3, currentBlake3: r.current };
       case "code":
         return { cause: r.cause, message, path: show(r.path), commit: r.commit, committed: r.committed };
+      case "failed":
+        return { cause: r.cause, message, exitCode: r.exitCode };
       default:
         return { cause: r.cause, message, steps: r.steps };
     }

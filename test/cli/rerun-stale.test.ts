@@ -115,6 +115,12 @@ describe.skipIf(!tracerAvailable)("roar rerun", () => {
       expect(failed.stderr).toContain("roar: rerun stopped: @3 failed (exit 1); not run: @4");
       // @1 re-ran (params changed), @3 failed and is still step 3, @4 never started.
       expect((await jobsOf(repo)).sort()).toEqual([1, 1, 1, 2, 2, 3, 3, 4]);
+      // A step whose latest run failed is stale until it succeeds: the next rerun starts with it.
+      const after = await roarJson<StatusJson>(["status", "--json"], { cwd: repo });
+      expect(after.stale.map((x) => [x.label, x.reasons.map((r) => r.message)])).toEqual([
+        ["@3", ["its latest run failed (exit 1)"]],
+        ["@4", ["depends on stale @3"]],
+      ]);
       const bad = await roar(["rerun", "--dry-run", "nope.txt"], { cwd: repo });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain("roar: Not found: nope.txt");

@@ -88,8 +88,12 @@ describe.skipIf(!rerunAvailable)("roar run @N", () => {
         ["superseded", "ok"],
         ["active", "failed"],
       ]);
-      // The failed run wrote nothing: model.txt is still the step's, nothing downstream of it went stale.
-      expect((await dag(repo, "--show-artifacts")).artifacts.find((a) => a.path === "model.txt")?.state).toBe("active");
+      // The failed run wrote nothing: model.txt is still the step's output; the step is stale because it failed.
+      const afterFailure = await dag(repo, "--show-artifacts");
+      expect(afterFailure.artifacts.find((a) => a.path === "model.txt")?.producerStep).toBe(2);
+      expect(afterFailure.nodes.find((n) => n.step === 2)?.staleReasons).toEqual([
+        { cause: "failed", message: "its latest run failed (exit 2)", exitCode: 2 },
+      ]);
       // Overriding options it has still works without --add: here on the run before the failed one (@2~1).
       await run(repo, ["@2~1", "--epochs=20"], { args: ["-y"] });
       expect(readFileSync(join(repo, "model.txt"), "utf8")).toContain("epochs=20");
