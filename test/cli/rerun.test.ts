@@ -86,7 +86,7 @@ describe.skipIf(!rerunAvailable)("roar run @N", () => {
       expect(doc.totalSteps).toBe(2);
       expect(doc.nodes.filter((n) => n.step === 2).map((n) => [n.state, n.status])).toEqual([
         ["superseded", "ok"],
-        ["active", "failed"],
+        ["stale", "failed"],
       ]);
       // The failed run wrote nothing: model.txt is still the step's output; the step is stale because it failed.
       const afterFailure = await dag(repo, "--show-artifacts");
