@@ -174,22 +174,31 @@ export function buildDag(source: DagSource): Dag {
     current.set(step, last);
   }
   const steps = [...byStep.keys()].sort((a, b) => a - b);
-  // What each step has at each path it wrote: the latest of its jobs that wrote or deleted the path.
+  // What each step has at each path it wrote: the latest of its jobs that wrote or deleted the path. Built on
+  // first use (only producers of consumed content are asked); carried outputs only exist for re-run steps.
   const stepOutputs = new Map<number, Map<string, string | null>>();
-  for (const [step, list] of byStep) {
-    const cur = current.get(step) as DagNode;
-    const byPath = new Map<string, string | null>();
-    const touched = new Set(cur.outputs.map((o) => o.path));
-    for (let k = list.length - 1; k >= 0; k--) {
+  const outputsOfStep = (step: number): Map<string, string | null> => {
+    let byPath = stepOutputs.get(step);
+    if (byPath) return byPath;
+    byPath = new Map();
+    const list = byStep.get(step) ?? [];
+    for (let k = list.length - 1; k >= 0; k--)
+      for (const o of (list[k] as DagNode).outputs) if (!byPath.has(o.path)) byPath.set(o.path, o.blake3);
+    stepOutputs.set(step, byPath);
+    return byPath;
+  };
+  for (const list of byStep.values()) {
+    if (list.length < 2) continue;
+    const cur = list[list.length - 1] as DagNode;
+    const seen = new Set(cur.outputs.map((o) => o.path));
+    for (let k = list.length - 2; k >= 0; k--) {
       const node = list[k] as DagNode;
       for (const o of node.outputs) {
-        if (byPath.has(o.path)) continue;
-        byPath.set(o.path, o.blake3);
-        if (node !== cur && !touched.has(o.path) && o.blake3)
-          cur.carried.push({ ...o, writerUid: node.job.uid, writerSeq: node.job.seq });
+        if (seen.has(o.path)) continue;
+        seen.add(o.path);
+        if (o.blake3) cur.carried.push({ ...o, writerUid: node.job.uid, writerSeq: node.job.seq });
       }
     }
-    stepOutputs.set(step, byPath);
   }
 
   // Every output occurrence, by digest: a linked list from the latest occurrence back (nodes are in seq order).
@@ -240,7 +249,7 @@ export function buildDag(source: DagSource): Dag {
       if (!deps) deps = [producer.step];
       else if (!deps.includes(producer.step)) deps.push(producer.step);
       // Fresh when the producer step still has these bytes at that same path.
-      if (stepOutputs.get(producer.step)?.get(producedAt) !== input.blake3) node.staleEdges.push(edge);
+      if (outputsOfStep(producer.step).get(producedAt) !== input.blake3) node.staleEdges.push(edge);
     }
     if (!deps) continue;
     node.dependencies = deps.length > 1 ? deps.sort((a, b) => a - b) : deps;

@@ -11,8 +11,7 @@
 import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
 import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
-import { absolutePath, parentDir } from "../core/project-paths.ts";
-import { hashFiles, isHashError } from "../hash/index.ts";
+import { parentDir } from "../core/project-paths.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
@@ -54,25 +53,29 @@ async function changedInputs(
   current: readonly JobSummary[],
   io: SessionIo,
 ): Promise<Map<string, ExternalChange[]>> {
-  // Every digest a job of the session wrote at a path: such content on disk is roar's doing (rule (a) judges it).
-  const written = new Map<string, Set<string>>();
-  for (const entry of io.values()) {
-    for (const o of entry.outputs) {
-      if (!o.blake3) continue;
-      const set = written.get(o.path);
-      if (set) set.add(o.blake3);
-      else written.set(o.path, new Set([o.blake3]));
-    }
-  }
   const wanted = new Map<string, { uid: string; input: IoRecord }[]>();
   for (const job of current) {
     for (const input of io.get(job.uid)?.inputs ?? []) {
       // Read then rewritten by the job itself: what is there now is its own output.
       if (!input.blake3 || (input.flags & IoFlags.READ_WRITE) !== 0) continue;
-      const abs = absolutePath(input.path, project.root);
+      // Stored paths are normalised already: joined without re-resolving each one.
+      const abs = input.path.startsWith("/") ? input.path : `${project.root}/${input.path}`;
       const list = wanted.get(abs);
       if (list) list.push({ uid: job.uid, input });
       else wanted.set(abs, [{ uid: job.uid, input }]);
+    }
+  }
+  if (wanted.size === 0) return new Map();
+  // Every digest a job of the session wrote at a path read: such content on disk is roar's doing (rule (a)).
+  const readPaths = new Set<string>();
+  for (const readers of wanted.values()) for (const r of readers) readPaths.add(r.input.path);
+  const written = new Map<string, Set<string>>();
+  for (const entry of io.values()) {
+    for (const o of entry.outputs) {
+      if (!o.blake3 || !readPaths.has(o.path)) continue;
+      const set = written.get(o.path);
+      if (set) set.add(o.blake3);
+      else written.set(o.path, new Set([o.blake3]));
     }
   }
   const out = new Map<string, ExternalChange[]>();
@@ -83,16 +86,20 @@ async function changedInputs(
     if (list) list.push(change);
     else out.set(uid, [change]);
   };
-  // One stat per directory first: every file of a missing directory is missing without its own stat.
-  const dirExists = new Map<string, boolean>();
+  // A directory is checked once, and only when its parent exists: every file of a missing tree is missing
+  // without a stat of its own (sessions of thousands of steps whose files are gone stay cheap).
+  const dirExists = new Map<string, boolean>([["/", true]]);
+  const existsDir = (dir: string): boolean => {
+    let known = dirExists.get(dir);
+    if (known === undefined) {
+      known = existsDir(parentDir(dir)) && statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
+      dirExists.set(dir, known);
+    }
+    return known;
+  };
   const toHash: string[] = [];
   for (const [abs, readers] of wanted) {
-    const dir = parentDir(abs);
-    let exists = dirExists.get(dir);
-    if (exists === undefined) {
-      exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
-      dirExists.set(dir, exists);
-    }
+    const exists = existsDir(parentDir(abs));
     const st = exists ? statSync(fsPath(abs), { throwIfNoEntry: false }) : undefined;
     if (!st?.isFile()) continue;
     const sizeDiffers = readers.filter((r) => r.input.size !== null && r.input.size !== st.size);
@@ -102,6 +109,8 @@ async function changedInputs(
     } else toHash.push(abs);
   }
   if (toHash.length === 0) return out;
+  // Loaded on demand: the hash pool is costly to start, and most views have nothing to hash.
+  const { hashFiles, isHashError } = await import("../hash/index.ts");
   const hashed = await hashFiles(toHash, { cache: store.hashCache() });
   for (const abs of toHash) {
     const h = hashed.get(abs);

@@ -44,10 +44,17 @@ export function staleReasonsJson(reasons: readonly StaleReason[], dag: Dag, show
   });
 }
 
-/** Text lines: each stale step and its reasons ("  @2  params.yaml changed since it was read (…)"). */
+/** At most this many stale steps are explained in text views (JSON carries every one). */
+export const EXPLAINED_STEPS = 20;
+
+/**
+ * Text lines: each stale step and its reasons ("  @2  params.yaml changed since it was read (…)"), the first
+ * EXPLAINED_STEPS of them, then how many more.
+ */
 export function staleReasonLines(dag: Dag, show: ShowText, only?: ReadonlySet<number>, indent = "  "): string[] {
   const lines: string[] = [];
-  const steps = [...dag.stale].filter((s) => !only || only.has(s)).sort((a, b) => a - b);
+  const all = [...dag.stale].filter((s) => !only || only.has(s)).sort((a, b) => a - b);
+  const steps = all.slice(0, EXPLAINED_STEPS);
   const width = Math.max(0, ...steps.map((s) => labelOf(dag, s).length));
   for (const step of steps) {
     const node = dag.current.get(step);
@@ -57,5 +64,7 @@ export function staleReasonLines(dag: Dag, show: ShowText, only?: ReadonlySet<nu
       lines.push(`${indent}${i === 0 ? label : " ".repeat(label.length)}  ${staleReasonText(r, dag, show)}`);
     });
   }
+  if (all.length > steps.length)
+    lines.push(`${indent}… and ${all.length - steps.length} more stale steps (--json lists every one)`);
   return lines;
 }
