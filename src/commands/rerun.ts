@@ -33,7 +33,8 @@ export class RerunCommand extends RoarCommand {
 
       A target limits the re-run to what it needs: \`@N\` (that step and its stale upstream steps) or an artifact
       (a path or digest of what a step wrote). \`--dry-run\` prints the plan and why each step is stale, and runs
-      nothing (\`--json\`: \`{schemaVersion, target, steps[{step, label, command, cwd, reasons[]}]}\`).
+      nothing (\`--json\`: \`{schemaVersion, target, steps[{step, label, command, cwd, reasons[]}]}\`). Like \`roar run\`, it
+      refuses uncommitted changes unless \`--allow-dirty\`.
     `,
     examples: [
       ["What would run, and why", "$0 rerun --dry-run"],
@@ -46,6 +47,9 @@ export class RerunCommand extends RoarCommand {
   dryRun = Option.Boolean("--dry-run", false, { description: "Print the plan; run nothing" });
   quiet = Option.Boolean("-q,--quiet", false, { description: "Do not print each step's run report" });
   json = Option.Boolean("--json", false, { description: "With --dry-run: print the plan as JSON" });
+  allowDirty = Option.Boolean("--allow-dirty", false, {
+    description: "Run with uncommitted changes; each job stores the diff against HEAD (as roar run --allow-dirty)",
+  });
 
   override async execute(): Promise<number> {
     if (this.json && !this.dryRun) throw new UsageError("--json prints the plan: use it with --dry-run");
@@ -80,7 +84,14 @@ export class RerunCommand extends RoarCommand {
         this.note(`roar: ${label} is up to date now (its inputs came out identical); skipped`);
         continue;
       }
-      const args = ["run", "-y", "--recorded-env", ...(this.quiet ? ["-q"] : []), label];
+      const args = [
+        "run",
+        "-y",
+        "--recorded-env",
+        ...(this.quiet ? ["-q"] : []),
+        ...(this.allowDirty ? ["--allow-dirty"] : []),
+        label,
+      ];
       const child = Bun.spawn([...selfCommand(), ...args], {
         cwd: this.context.cwd,
         env: this.context.env,
@@ -96,7 +107,7 @@ export class RerunCommand extends RoarCommand {
       if (code !== 0) {
         const rest = plan.slice(i + 1);
         throw new RoarError(
-          `rerun stopped: ${label} failed (exit ${code})${rest.length > 0 ? `; not run: ${stepList(dag, rest)}` : ""}`,
+          `rerun stopped: ${label} ${code === 125 ? "could not be run" : "failed"} (exit ${code})${rest.length > 0 ? `; not run: ${stepList(dag, rest)}` : ""}`,
           code,
         );
       }
