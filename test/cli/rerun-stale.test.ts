@@ -87,6 +87,16 @@ describe.skipIf(!tracerAvailable)("roar rerun", () => {
       const status = await roarJson<StatusJson>(["status", "--json"], { cwd: repo });
       expect(status.staleSteps).toEqual([]);
       expect((await roar(["rerun"], { cwd: repo })).stderr).toContain("up to date; nothing to re-run");
+
+      // An uncommitted change: refused like `roar run`, unless --allow-dirty.
+      writeFileSync(join(repo, "params.yaml"), "repeat: 2\nlr: 0.9\n");
+      const refused = await roar(["rerun", "-q"], { cwd: repo });
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain("modified:  params.yaml");
+      expect(refused.stderr).toContain("roar: rerun stopped: @1 could not be run (exit 125); not run: @2, @3, @4");
+      expect((await roar(["rerun", "-q", "--allow-dirty"], { cwd: repo })).code).toBe(0);
+      expect(readFileSync(join(repo, "model.txt"), "utf8")).toBe("model lr=0.9 seed=7 n=8\n");
+      expect((await roarJson<StatusJson>(["status", "--json"], { cwd: repo })).staleSteps).toEqual([]);
     },
     T,
   );
