@@ -5,7 +5,7 @@
  * latest successful producer of each digest; the session's build steps replay first.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, git, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
@@ -132,17 +132,20 @@ describe.skipIf(!tracerAvailable)("reproduce any version", () => {
       const repo = await repoWithOrigin({
         Makefile: "all: build/stamp.txt\nbuild/stamp.txt:\n\tmkdir -p build && echo built > build/stamp.txt\n",
         "prep.py": PREP,
+        "effect.py": "import os\nos.makedirs('effect/of/build', exist_ok=True)\n",
         "params.yaml": "repeat: 1\nlr: 0.1\n",
         ".gitignore": ".test-home/\ndata.txt\n",
       });
       writeFileSync(join(repo, "data.txt"), "abc\n");
       await ok(repo, "build", "-q", "make");
+      // A build whose effect roar does not record as a file (like `pip install -e .` in site-packages): no outputs.
+      await ok(repo, "build", "-q", "python3", "effect.py");
       await ok(repo, "run", "-q", "python3", "prep.py");
       const features = b3sum(join(repo, "features.txt"));
       // A build step recorded after the target was made is not part of it.
       await ok(repo, "build", "-q", "true");
       const plan = await roarJson<Plan>(["reproduce", features, "--json"], { cwd: repo });
-      expect(plan.plan.steps.map((s) => s.step)).toEqual(["@B1", "@2"]);
+      expect(plan.plan.steps.map((s) => s.step)).toEqual(["@B1", "@B2", "@3"]);
       const { report, dest } = await rebuild(repo, features);
       expect(report.target.state).toBe("identical");
       expect(report.artifacts.map((a) => [a.path, a.state]).sort()).toEqual([
@@ -150,6 +153,7 @@ describe.skipIf(!tracerAvailable)("reproduce any version", () => {
         ["features.txt", "identical"],
       ]);
       expect(readFileSync(join(dest, "build/stamp.txt"), "utf8")).toBe("built\n");
+      expect(statSync(join(dest, "effect/of/build")).isDirectory()).toBe(true);
     },
     T,
   );
