@@ -99,11 +99,12 @@ export class RerunCommand extends RoarCommand {
         stdout: "inherit",
         stderr: "inherit",
       });
-      // A Ctrl-C reaches the step itself (same process group): roar waits for it to be recorded, then stops.
+      // A terminal's Ctrl-C reaches the step's roar run too (same process group): wait for it to record the
+      // interrupted job, then stop with its status.
       const ignore = () => {};
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, ignore);
+      process.on("SIGINT", ignore);
       const code = await child.exited;
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, ignore);
+      process.off("SIGINT", ignore);
       if (code !== 0) {
         const rest = plan.slice(i + 1);
         throw new RoarError(
