@@ -114,3 +114,22 @@ export function workingTreePatch(root: string, commit: string | null, paths: rea
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Paths (relative to the root) that differ between `commit` and HEAD, or null when git cannot tell (an unknown
+ * commit, no repository).
+ */
+export function changedSince(root: string, commit: string): Set<string> | null {
+  const r = Bun.spawnSync(["git", "diff", "--name-only", "--no-renames", "-z", commit, "HEAD", "--"], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "ignore",
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+  });
+  if (r.exitCode !== 0) return null;
+  return new Set(
+    bytesToPath(r.stdout)
+      .split("\0")
+      .filter((p) => p !== ""),
+  );
+}

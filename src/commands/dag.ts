@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { loadSessionDag } from "../core/dag-load.ts";
 import { UsageError } from "../core/errors.ts";
 import { userPath } from "../core/project-paths.ts";
+import { loadFreshDag } from "../run/freshness.ts";
 import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
 import { formatOfPath, PICTURE_FORMATS, type PictureFormat, renderDagPicture } from "../ui/dag-formats.ts";
@@ -21,13 +21,14 @@ export class DagCommand extends RoarCommand {
       Steps are drawn as a tree from the steps that consume nothing another step produced. Each line shows the
       step (\`@N\`, or \`@BN\` for a build step), its name or command, and its input/output counts. Edges follow
       content: a step depends on the step whose job wrote the bytes (BLAKE3) it read, wherever the file was
-      moved or copied in between. A step is stale (\`*\`) when its producer was re-run and now writes
-      different content, and everything downstream of it is stale too. Files no later step reads are listed
-      under the step that wrote them.
+      moved or copied in between. A step is stale (\`*\`) when its producer was re-run and now has different
+      content there, when a file it read changed on disk, or when a tracked file it read changed in git since its
+      commit; everything downstream of it is stale too. The reasons are listed under the tree. Files no later
+      step reads are listed under the step that wrote them.
 
       \`--json\` prints \`{schemaVersion, sessionId, totalSteps, staleCount, isExpanded, nodes[{step, label,
       jobUid, command, argv, name, state (active|stale|superseded), isBuild, exitCode, status, startedAt, inputs,
-      outputs, consumed, dependencies[], staleInputs[]}], artifacts[{path, blake3, size, state
+      outputs, consumed, dependencies[], staleInputs[], staleReasons[{cause, message, path, …}]}], artifacts[{path, blake3, size, state
       (active|stale|superseded|orphaned), producerStep, producerJobUid, consumerSteps[], isTerminal}]}\`.
 
       \`--format dot|mermaid|svg\` draws the same selection as a picture: a node per step (\`@N\` and its command;
@@ -60,7 +61,7 @@ export class DagCommand extends RoarCommand {
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
-      const dag = loadSessionDag(store, session.id);
+      const dag = await loadFreshDag(store, project, session.id);
       const view = { expanded: this.expanded, showArtifacts: this.showArtifacts, staleOnly: this.staleOnly, present };
       const format = this.pictureFormat();
       if (format) {

@@ -13,6 +13,7 @@ export const commandLoaders: [word: string, load: Loader][] = [
   ["run", async () => [(await import("./run.ts")).RunCommand]],
   ["build", async () => [(await import("./build.ts")).BuildCommand]],
   ["status", async () => [(await import("./status.ts")).StatusCommand]],
+  ["rerun", async () => [(await import("./rerun.ts")).RerunCommand]],
   ["dag", async () => [(await import("./dag.ts")).DagCommand]],
   ["pop", async () => [(await import("./pop.ts")).PopCommand]],
   ["reset", async () => [(await import("./reset.ts")).ResetCommand]],

@@ -101,7 +101,12 @@ export class InitCommand extends RoarCommand {
       if (!isInteractive()) return "left unchanged (not a terminal; 'roar init -y' adds .roar/)";
       if (!(await confirm("Add .roar/ to .gitignore?", true))) return "left unchanged";
     }
+    const existed = existsSync(path);
     writeFileSync(path, gitignoreWithRoar(current));
-    return existsSync(path) && current !== "" ? "added .roar/" : "created with .roar/";
+    // Said plainly, since it touches a file of the user's repository; `roar run` does not count it as dirty.
+    const note = "roar runs do not count this line as an uncommitted change; commit it when you like";
+    return existed
+      ? `added the line .roar/ to ${relative(this.context.cwd, path) || ".gitignore"} (${note})`
+      : `created ${relative(this.context.cwd, path) || ".gitignore"} with the line .roar/ (${note})`;
   }
 }

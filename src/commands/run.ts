@@ -15,6 +15,7 @@ export class RunCommand extends TracedCommand {
     examples: [
       ["Record a training run", "$0 run python train.py --epochs 10"],
       ["Re-run step 2 with another value", "$0 run @2 --epochs=20"],
+      ["Add an option step 2 never had", "$0 run --add @2 --dropout=0.2"],
     ],
   });
   readonly kind = "run" as const;

@@ -1,13 +1,14 @@
 import { statSync } from "node:fs";
 import { Command, Option } from "clipanion";
-import { loadSessionDag } from "../core/dag-load.ts";
+import { stepOutputs } from "../core/dag-artifacts.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
-import { stepList } from "../core/staleness.ts";
+import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { IoFlags } from "../store/schema.ts";
 import { RoarStore } from "../store/store.ts";
 import { fsPath } from "../trace/paths.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
 import { formatTime, isoTime } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
@@ -17,12 +18,16 @@ export class StatusCommand extends RoarCommand {
     category: "Sessions",
     description: "Show the session: steps, stale steps, and whether tracked outputs are still on disk",
     details: `
-      Counts the build and run steps of the current session, names the stale ones, and checks every file the
-      current jobs wrote: present (same content), missing, or modified (present with a different BLAKE3). Sizes
-      are compared first; files of the recorded size are hashed through the hash cache, so unchanged files cost a
-      stat. \`--json\` prints \`{schemaVersion, session, jobs, buildSteps, runSteps, staleSteps[], outputs{tracked,
-      present, missing, modified}, artifacts[{path, blake3, size, step, label, state}]}\` (artifacts: the missing
-      and modified ones, or all with \`--all\`).
+      Counts the build and run steps of the current session, names the stale ones with the reason each is stale
+      (its producer step was re-run and wrote other bytes; a file it read now holds other content; a tracked file
+      it read — its script, a config — changed in git since its commit, or has uncommitted changes; a step it
+      depends on is stale), and checks every file the steps wrote: present (same content), missing, or modified
+      (present with a different BLAKE3). Sizes are compared first; files of the recorded size are hashed through
+      the hash cache, so unchanged files cost a stat. A re-run that wrote nothing at a path leaves the step's
+      earlier output there tracked. \`--json\` prints \`{schemaVersion, session, jobs, buildSteps, runSteps,
+      staleSteps[], stale[{step, label, reasons[{cause, message, path, …}]}], outputs{tracked, present, missing,
+      modified}, artifacts[{path, blake3, size, step, label, state}]}\` (artifacts: the missing and modified ones,
+      or all with \`--all\`).
     `,
   });
 
@@ -34,7 +39,7 @@ export class StatusCommand extends RoarCommand {
     const store = RoarStore.open(project, { create: false });
     try {
       const session = store.requireActiveSession();
-      const dag = loadSessionDag(store, session.id);
+      const dag = await loadFreshDag(store, project, session.id);
       let buildSteps = 0;
       let runSteps = 0;
       for (const node of dag.current.values()) {
@@ -42,21 +47,17 @@ export class StatusCommand extends RoarCommand {
         else runSteps++;
       }
 
-      // The latest content recorded at each path by the current job of a step.
+      // The latest content each step has at a path (a re-run that wrote nothing there keeps the earlier one).
       const latest = new Map<
         string,
-        { blake3: string; size: number | null; step: number; label: string; seq: number }
+        { blake3: string | null; size: number | null; step: number; label: string; seq: number }
       >();
       for (const node of dag.current.values()) {
-        for (const o of node.outputs) {
+        for (const { io: o, writerSeq } of stepOutputs(node)) {
           if ((o.flags & IoFlags.REMOTE) !== 0) continue; // uploaded objects are not on disk here
           const prev = latest.get(o.path);
-          if (prev && prev.seq > node.job.seq) continue;
-          if (!o.blake3) {
-            if (prev) latest.delete(o.path);
-            continue;
-          }
-          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: node.job.seq });
+          if (prev && prev.seq > writerSeq) continue;
+          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: writerSeq });
         }
       }
       const results: TrackedOutputJson[] = [];
@@ -64,6 +65,7 @@ export class StatusCommand extends RoarCommand {
       // One stat per directory first: every file of a missing directory is missing without its own stat.
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
+        if (rec.blake3 === null) continue; // deleted by the step that touched it last
         const abs = absolutePath(path, project.root);
         const dir = parentDir(abs);
         let exists = dirExists.get(dir);
@@ -105,6 +107,14 @@ export class StatusCommand extends RoarCommand {
         buildSteps,
         runSteps,
         staleSteps: stale,
+        stale: stale.map((step) => {
+          const node = dag.current.get(step);
+          return {
+            step,
+            label: node?.label ?? `@${step}`,
+            reasons: staleReasonsJson(node?.reasons ?? [], dag, (t) => t),
+          };
+        }),
         outputs: {
           tracked: results.length,
           present: count("present"),
@@ -126,7 +136,11 @@ export class StatusCommand extends RoarCommand {
         `  Run steps:   ${runSteps}`,
         `  Jobs:        ${dag.nodes.length}`,
       ];
-      if (stale.length > 0) out.push(`  Stale steps: ${s.red(stepList(dag, stale))}`);
+      if (stale.length > 0) {
+        out.push(`  Stale steps: ${s.red(doc.stale.map((x) => x.label).join(", "))}`);
+        for (const line of staleReasonLines(dag, (t) => present.text(t), undefined, "    ")) out.push(s.red(line));
+        out.push(s.dim("  'roar rerun' brings them up to date ('roar rerun --dry-run' shows the plan)."));
+      }
       const o = doc.outputs;
       out.push(
         "",

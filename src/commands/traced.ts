@@ -10,15 +10,16 @@ import { type GpuProbe, probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
 import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../core/errors.ts";
 import { jobJson } from "../core/job-view.ts";
-import { applyOverrides, parseRerunArgs } from "../core/overrides.ts";
+import { absentOverrides, applyOverrides, longOptions, parseRerunArgs } from "../core/overrides.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
-import { secretDetector } from "../core/secrets.ts";
+import { REDACTED, secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
+import { blockingChanges } from "../run/dirty-tree.ts";
+import { loadFreshDag } from "../run/freshness.ts";
 import {
   eventsPathIn,
-  inFlightWrites,
   privateTempDir,
   registerRun,
   removeAbandonedTempDirs,
@@ -26,7 +27,7 @@ import {
 } from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
 import { storeFailure } from "../store/errors.ts";
-import { findGitRoot } from "../store/project.ts";
+import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobKind } from "../store/types.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
@@ -37,6 +38,17 @@ import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { shellJoin } from "../ui/table.ts";
 import { ConfiguredCommand } from "./base.ts";
+
+/** What `roar run` runs: the command given, or a recorded step (`@N`) with its overrides. */
+interface Resolved {
+  argv: string[];
+  kind: JobKind;
+  cwd: string;
+  /** `@N`: the step the job re-runs. */
+  step?: number;
+  /** `--recorded-env`: the [env] values the step was recorded with. */
+  recordedEnv?: Record<string, string>;
+}
 
 function tryQuietly(f: () => void): void {
   try {
@@ -81,6 +93,11 @@ export abstract class TracedCommand extends ConfiguredCommand {
   });
   json = Option.Boolean("--json", false, { description: "Print the recorded job as JSON on stdout" });
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask (e.g. when re-running a stale step)" });
+  add = Option.Boolean("--add", false, {
+    description: "With @N: append options the step's recorded command does not have",
+  });
+  /** `roar rerun` re-runs each step with the [env] values it recorded. */
+  recordedEnv = Option.Boolean("--recorded-env", false, { hidden: true });
   noColor = Option.Boolean("--no-color", false, { hidden: true });
   argv = Option.Proxy({ required: 1 });
   /** How argv and paths are shown on stderr (secrets redacted, control characters escaped). */
@@ -100,24 +117,29 @@ export abstract class TracedCommand extends ConfiguredCommand {
 
   /**
    * `roar run @N [--key=value | --key value]...`: the recorded argv of step N with overrides applied on its
-   * tokens; `@BN` re-runs a build step. Refuses (or asks, on a TTY) when the step's upstream is stale.
+   * tokens (an option the step never had only with --add); `@BN` re-runs a build step. The job stays step N
+   * whatever its outcome. Refuses (or asks, on a TTY) when the step's upstream is stale.
    */
-  private async resolveArgv(
-    argv: string[],
-    store: RoarStore,
-    sessionId: number,
-    projectRoot: string,
-  ): Promise<{ argv: string[]; kind: JobKind; cwd: string }> {
+  private async resolveArgv(argv: string[], store: RoarStore, sessionId: number, project: Project): Promise<Resolved> {
     if (!argv[0]?.startsWith("@")) return { argv, kind: this.kind, cwd: this.context.cwd };
     const rerun = parseRerunArgs(argv);
     const job = resolveStepRefInStore(store, rerun.refText, sessionId);
     if (job.kind === "get" || job.kind === "put")
       throw new RoarError(`${rerun.refText} is a ${job.kind} step: run 'roar ${job.kind}' again to repeat it`);
-    const dag = loadSessionDag(store, sessionId);
+    const absent = absentOverrides(job.argv, rerun.overrides);
+    if (absent.length > 0 && !this.add) {
+      const options = longOptions(job.argv);
+      throw new RoarError(
+        `step ${rerun.refText} has no option ${absent.map((o) => o.key).join(", ")}; its options: ${options.length > 0 ? options.join(", ") : "none"}`,
+        125,
+        `hint: 'roar run --add ${rerun.refText} ${absent.map((o) => `${o.key}=${o.value}`).join(" ")}' appends ${absent.length > 1 ? "them" : "it"}`,
+      );
+    }
+    const dag = await loadFreshDag(store, project, sessionId);
     const stale = upstreamStaleSteps(dag, job.step);
     if (stale.length > 0) {
       this.note(`warning: step ${rerun.refText} depends on stale upstream steps: ${stepList(dag, stale)}`);
-      this.note("Re-running it alone would consume outdated inputs; re-run those steps first.");
+      this.note("Re-running it alone would consume outdated inputs; re-run those steps first ('roar rerun').");
       if (!this.yes) {
         if (!isInteractive()) throw new RoarError("refusing to re-run a step with stale upstream steps without -y");
         if (!(await confirm("Run anyway?", false))) throw new RoarError("Aborted.");
@@ -126,8 +148,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const next = applyOverrides(job.argv, rerun.overrides);
     this.note(`Re-running ${rerun.refText}: ${shellJoin(this.shown.argv(next))}`);
     // The step runs where it ran before, wherever `roar run @N` is typed.
-    const cwd = isAbsolute(job.cwd) ? job.cwd : join(projectRoot, job.cwd);
-    return { argv: next, kind: job.kind === "build" ? "build" : "run", cwd };
+    const cwd = isAbsolute(job.cwd) ? job.cwd : join(project.root, job.cwd);
+    const env = this.recordedEnv ? ((job.metadata.env ?? {}) as Record<string, string>) : undefined;
+    return { argv: next, kind: job.kind === "build" ? "build" : "run", cwd, step: job.step, recordedEnv: env };
   }
 
   private async traced(): Promise<number> {
@@ -145,7 +168,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       }
       const backend = selectBackend(choice);
       const session = store.ensureActiveSession();
-      const { argv, kind, cwd } = await this.resolveArgv(this.argv, store, session.id, project.root);
+      const { argv, kind, cwd, step, recordedEnv } = await this.resolveArgv(this.argv, store, session.id, project);
       const gitRoot = findGitRoot(project.root);
       const git = gitRoot ? readGitState(gitRoot) : null;
       if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
@@ -171,7 +194,10 @@ export abstract class TracedCommand extends ConfiguredCommand {
         });
         const env: Record<string, string> = {};
         for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) env[k] = v;
-        Object.assign(env, config.env);
+        // `roar rerun`: the values the step ran with (a value stored redacted comes from [env]).
+        const injected: Record<string, string> = { ...config.env };
+        for (const [k, v] of Object.entries(recordedEnv ?? {})) if (v !== REDACTED) injected[k] = v;
+        Object.assign(env, injected);
 
         let interrupts = 0;
         let running: RunningTrace | undefined;
@@ -237,6 +263,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
             projectRoot: project.root,
             roarDir: project.roarDir,
             kind,
+            step,
             name: this.name ?? null,
             argv,
             cwd,
@@ -255,7 +282,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
             git,
             dirtyPatch: dirty.patch,
             treeClean: dirty.clean,
-            injectedEnv: config.env,
+            injectedEnv: injected,
             secrets: secretDetector(config, this.context.env),
             gpu: (gpu ?? probeGpus()).result,
             onHashProgress: progress,
@@ -305,29 +332,18 @@ export abstract class TracedCommand extends ConfiguredCommand {
     }
     if (staleDownstream.length > 0) {
       this.note(`warning: downstream steps are stale: ${stepList(dag, staleDownstream)}`);
-      this.note("Re-run them to update them, or see 'roar dag'.");
+      this.note("'roar rerun' brings them up to date; 'roar status' says why each is stale.");
     }
   }
 
-  /** Refuses a dirty tree (except known outputs), or with --allow-dirty returns the patch to store. */
+  /** Refuses a dirty tree (see run/dirty-tree.ts for what does not count), or with --allow-dirty returns the patch. */
   private async checkDirty(
     git: GitState | null,
     store: RoarStore,
     projectRoot: string,
   ): Promise<{ clean: boolean; patch: { blake3: string; bytes: Uint8Array } | null }> {
     if (!git) return { clean: true, patch: null };
-    const known = store.outputPaths();
-    const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
-    let inFlight: Set<string> | undefined;
-    const blocking = git.changes.filter((c) => {
-      const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
-      // roar's own directories: the database, and rebuilds made by `roar reproduce`.
-      if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
-      if (known.has(rel)) return false;
-      // Files a parallel roar run of this project is writing now (read only when something blocks).
-      inFlight ??= inFlightWrites(store);
-      return !inFlight.has(join(git.root, c.path));
-    });
+    const blocking = await blockingChanges(git, store, projectRoot);
     if (blocking.length === 0) return { clean: true, patch: null };
     if (!this.allowDirty) {
       const shown = blocking.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);

@@ -7,12 +7,17 @@
  *   it; the path is an attribute of the link, so a file renamed or copied between two steps keeps its edge.
  *   The producer of a consumed digest is the latest job of *another* step, recorded before the consumer, that
  *   wrote that digest.
- * - A step is **directly stale** when its current job consumed a digest that its producer step's current job no
- *   longer writes at the path where it was produced (it wrote something else there, or nothing); staleness
- *   propagates to every step downstream of a stale step.
+ * - A step's **outputs** are, per path, what the latest of its jobs that wrote (or deleted) that path left there:
+ *   a re-run that writes nothing at a path (`make: Nothing to be done`) keeps the earlier job's content current.
+ * - A step is **directly stale** when its current job consumed a digest that its producer step no longer has at
+ *   the path where it was produced (a re-run wrote other bytes there, or deleted it), or when a change roar did
+ *   not make touched what it read (`DagSource.changes`: a file now holding other bytes, a tracked file changed
+ *   since the job's commit), or when its latest run failed; staleness propagates to every step downstream of a
+ *   stale step.
  */
 import { IoFlags } from "../store/schema.ts";
 import type { JobKind, JobStatus } from "../store/types.ts";
+import { dagArtifacts } from "./dag-artifacts.ts";
 import { stepLabel } from "./step.ts";
 
 export interface DagJob {
@@ -22,6 +27,8 @@ export interface DagJob {
   kind: JobKind;
   name: string | null;
   argv: string[];
+  /** Recorded working directory, relative to the project ('' = its root). */
+  cwd?: string;
   startedAt: number;
   durationMs: number;
   exitCode: number | null;
@@ -39,6 +46,31 @@ export interface DagIo {
 export interface DagSource {
   jobs: readonly DagJob[];
   io: ReadonlyMap<string, { inputs: readonly DagIo[]; outputs: readonly DagIo[] }>;
+  /** Changes made outside roar, by job uid (found on disk and in git by run/freshness.ts); only current jobs count. */
+  changes?: ReadonlyMap<string, readonly ExternalChange[]>;
+}
+
+/** A change roar did not make to something a job read. */
+export type ExternalChange =
+  /** The file it read now holds other bytes (edited, regenerated, replaced); `current` null: not hashed. */
+  | { cause: "input"; path: string; blake3: string; current: string | null }
+  /** A tracked file it read (its script, a config) differs between the job's commit and HEAD or the working tree. */
+  | { cause: "code"; path: string; commit: string; committed: boolean };
+
+/** Why a step is stale. */
+export type StaleReason =
+  /** Its producer step now has other bytes (or none) where the consumed content was written. */
+  | { cause: "upstream"; path: string; blake3: string; producerStep: number }
+  | ExternalChange
+  /** Its latest run did not succeed (failed or interrupted): the step still has to be run. */
+  | { cause: "failed"; status: JobStatus; exitCode: number | null }
+  /** Only because steps it depends on are stale. */
+  | { cause: "upstream-stale"; steps: number[] };
+
+/** An output of an earlier job of the step that its later jobs did not rewrite: still the step's. */
+export interface CarriedOutput extends DagIo {
+  writerUid: string;
+  writerSeq: number;
 }
 
 export type NodeState = "active" | "stale" | "superseded";
@@ -69,8 +101,12 @@ export interface DagNode {
   edges: InputEdge[];
   /** Producer steps, ascending. */
   dependencies: number[];
-  /** Edges whose content the producer step's current job no longer writes (why the node is directly stale). */
+  /** Edges whose content the producer step no longer has (one reason the node is directly stale). */
   staleEdges: InputEdge[];
+  /** Current jobs: outputs of earlier jobs of the step that this job did not rewrite or delete. */
+  carried: CarriedOutput[];
+  /** Current stale jobs: why (direct reasons first, then the stale steps upstream). */
+  reasons: StaleReason[];
 }
 
 export interface DagArtifact {
@@ -83,6 +119,8 @@ export interface DagArtifact {
   /** The producer step is a leaf: no other step consumes any of its outputs. */
   isTerminal: boolean;
   state: ArtifactState;
+  /** One of the outputs the producer step has now (its current job's, or carried from an earlier job). */
+  ofCurrent: boolean;
 }
 
 export interface Dag {
@@ -122,6 +160,8 @@ export function buildDag(source: DagSource): Dag {
       edges: [],
       dependencies: [],
       staleEdges: [],
+      carried: [],
+      reasons: [],
     };
     nodes.push(node);
     const list = byStep.get(job.step);
@@ -135,6 +175,32 @@ export function buildDag(source: DagSource): Dag {
     current.set(step, last);
   }
   const steps = [...byStep.keys()].sort((a, b) => a - b);
+  // What each step has at each path it wrote: the latest of its jobs that wrote or deleted the path. Built on
+  // first use (only producers of consumed content are asked); carried outputs only exist for re-run steps.
+  const stepOutputs = new Map<number, Map<string, string | null>>();
+  const outputsOfStep = (step: number): Map<string, string | null> => {
+    let byPath = stepOutputs.get(step);
+    if (byPath) return byPath;
+    byPath = new Map();
+    const list = byStep.get(step) ?? [];
+    for (let k = list.length - 1; k >= 0; k--)
+      for (const o of (list[k] as DagNode).outputs) if (!byPath.has(o.path)) byPath.set(o.path, o.blake3);
+    stepOutputs.set(step, byPath);
+    return byPath;
+  };
+  for (const list of byStep.values()) {
+    if (list.length < 2) continue;
+    const cur = list[list.length - 1] as DagNode;
+    const seen = new Set(cur.outputs.map((o) => o.path));
+    for (let k = list.length - 2; k >= 0; k--) {
+      const node = list[k] as DagNode;
+      for (const o of node.outputs) {
+        if (seen.has(o.path)) continue;
+        seen.add(o.path);
+        if (o.blake3) cur.carried.push({ ...o, writerUid: node.job.uid, writerSeq: node.job.seq });
+      }
+    }
+  }
 
   // Every output occurrence, by digest: a linked list from the latest occurrence back (nodes are in seq order).
   const head = new Map<string, number>();
@@ -184,16 +250,8 @@ export function buildDag(source: DagSource): Dag {
       node.edges.push(edge);
       if (!deps) deps = [producer.step];
       else if (!deps.includes(producer.step)) deps.push(producer.step);
-      // Fresh when the producer step's current job wrote these bytes at that same path.
-      const cur = current.get(producer.step);
-      let fresh = false;
-      for (let m = first; m >= 0; m = occPrev[m] as number) {
-        if (nodes[occNode[m] as number] === cur && occPath[m] === producedAt) {
-          fresh = true;
-          break;
-        }
-      }
-      if (!fresh) node.staleEdges.push(edge);
+      // Fresh when the producer step still has these bytes at that same path.
+      if (outputsOfStep(producer.step).get(producedAt) !== input.blake3) node.staleEdges.push(edge);
     }
     if (!deps) continue;
     node.dependencies = deps.length > 1 ? deps.sort((a, b) => a - b) : deps;
@@ -204,6 +262,17 @@ export function buildDag(source: DagSource): Dag {
       else dependents.set(d, new Set([node.step]));
     }
     if (node.staleEdges.length > 0) directlyStale.add(node.step);
+  }
+  for (const node of current.values()) {
+    if (node.job.status !== "ok") {
+      node.reasons.push({ cause: "failed", status: node.job.status, exitCode: node.job.exitCode });
+      directlyStale.add(node.step);
+    }
+    for (const e of node.staleEdges)
+      node.reasons.push({ cause: "upstream", path: e.path, blake3: e.blake3, producerStep: e.producerStep });
+    const changes = source.changes?.get(node.job.uid) ?? [];
+    node.reasons.push(...changes);
+    if (changes.length > 0) directlyStale.add(node.step);
   }
 
   const stale = new Set(directlyStale);
@@ -218,6 +287,11 @@ export function buildDag(source: DagSource): Dag {
     }
   }
   for (const node of nodes) node.state = !node.current ? "superseded" : stale.has(node.step) ? "stale" : "active";
+  for (const step of stale) {
+    const node = current.get(step) as DagNode;
+    const upstream = node.dependencies.filter((d) => d !== step && stale.has(d));
+    if (upstream.length > 0) node.reasons.push({ cause: "upstream-stale", steps: upstream });
+  }
 
   let artifacts: DagArtifact[] | undefined;
   const dag: Dag = {
@@ -235,70 +309,6 @@ export function buildDag(source: DagSource): Dag {
     },
   };
   return dag;
-}
-
-/**
- * Artifacts of the DAG: outputs of current jobs (plus, with "all", the outputs of superseded jobs, marked
- * superseded). "terminal" computes only the outputs of leaf steps, which is all the compact view shows.
- */
-export function dagArtifacts(dag: Dag, scope: "all" | "current" | "terminal"): DagArtifact[] {
-  const isLeaf = (step: number) => (dag.dependents.get(step)?.size ?? 0) === 0;
-  const selected =
-    scope === "all"
-      ? dag.nodes
-      : [...dag.current.values()]
-          .filter((n) => scope === "current" || isLeaf(n.step))
-          .sort((a, b) => a.job.seq - b.job.seq);
-  // (producer step, path produced at) → consumer steps (current jobs only); leaves have none.
-  const consumers = new Map<string, Set<number>>();
-  if (scope !== "terminal") {
-    for (const node of dag.current.values()) {
-      for (const e of node.edges) {
-        const key = `${e.producerStep}\0${e.producedAt}`;
-        const set = consumers.get(key);
-        if (set) set.add(node.step);
-        else consumers.set(key, new Set([node.step]));
-      }
-    }
-  }
-  // path → seq of the latest current job writing it (a later step overwriting a path supersedes the earlier one).
-  const wanted = new Set<string>();
-  for (const node of selected) for (const o of node.outputs) if (o.blake3) wanted.add(o.path);
-  const lastWriter = new Map<string, number>();
-  for (const node of dag.current.values()) {
-    for (const o of node.outputs) {
-      if (o.blake3 && wanted.has(o.path) && (lastWriter.get(o.path) ?? -1) < node.job.seq) {
-        lastWriter.set(o.path, node.job.seq);
-      }
-    }
-  }
-  const artifacts: DagArtifact[] = [];
-  for (const node of selected) {
-    const leaf = isLeaf(node.step);
-    const stale = dag.stale.has(node.step);
-    for (const o of node.outputs) {
-      if (!o.blake3) continue;
-      const consumerSteps =
-        node.current && !leaf ? [...(consumers.get(`${node.step}\0${o.path}`) ?? [])].sort((a, b) => a - b) : [];
-      let state: ArtifactState;
-      if (!node.current) state = "superseded";
-      else if (stale) state = "stale";
-      else if ((lastWriter.get(o.path) ?? node.job.seq) > node.job.seq) state = "superseded";
-      else if (consumerSteps.length === 0 && !leaf) state = "orphaned";
-      else state = "active";
-      artifacts.push({
-        path: o.path,
-        blake3: o.blake3,
-        size: o.size,
-        producerStep: node.step,
-        producerUid: node.job.uid,
-        consumerSteps,
-        isTerminal: node.current && leaf,
-        state,
-      });
-    }
-  }
-  return artifacts;
 }
 
 /** Steps upstream of `step` (transitively, through current jobs), ascending. */

@@ -1,8 +1,9 @@
 /**
  * The bytes of a recorded version of a small file, for `roar diff`'s content comparison. roar keeps digests,
- * not copies, so a version is found where it still exists: the working tree (when the file there still hashes
- * to the recorded BLAKE3) or git (`git show <commit>:<path>` at the jobs' commits or HEAD, again verified by
- * BLAKE3). Nothing unverified is ever compared.
+ * and copies of small structured files only, so a version is found where it still exists: the working tree (when
+ * the file there still hashes to the recorded BLAKE3), `.roar/objects` (the copy `roar run` kept of a small
+ * params or metrics file) or git (`git show <commit>:<path>` at the jobs' commits or HEAD), each verified by
+ * BLAKE3. Nothing unverified is ever compared.
  */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
@@ -30,6 +31,8 @@ export class ContentFinder {
   constructor(
     private readonly root: string,
     private readonly commits: readonly string[],
+    /** The project's `.roar/objects` (copies by digest). */
+    private readonly objectsDir: string | null = null,
   ) {}
 
   private async blake3(bytes: Uint8Array): Promise<string> {
@@ -58,6 +61,8 @@ export class ContentFinder {
   private *candidates(v: Version): Generator<() => Uint8Array | null> {
     const paths = [...new Set(v.paths)].slice(0, 6);
     for (const p of paths) yield () => this.fromWorkingTree(p, v.size);
+    const objects = this.objectsDir;
+    if (objects) yield () => this.fromWorkingTree(`${objects}/${v.blake3.slice(0, 2)}/${v.blake3.slice(2)}`, v.size);
     for (const commit of this.commits) {
       for (const p of paths) if (!isAbsolute(p)) yield () => this.fromGit(commit, p);
     }
@@ -104,7 +109,7 @@ export async function contentDiff(
   const [a, b] = [await finder.bytes(from), await finder.bytes(to)];
   if (!a || !b) {
     const which = !a && !b ? "either version" : !a ? "the old version" : "the new version";
-    return unavailable(format, `content not available: no copy of ${which} on disk or in git`);
+    return unavailable(format, `content not available: no copy of ${which} on disk, in .roar/objects or in git`);
   }
   let before: string;
   let after: string;

@@ -95,6 +95,11 @@ function git(root: string, args: string[]): string | null {
 
 const MAX_COMMITS = 20;
 
+/** The project's content store (see store/objects.ts), where `roar run` keeps small params and metrics files. */
+function objectsDir(ctx: RefContext): string {
+  return `${ctx.projectRoot}/.roar/objects`;
+}
+
 /** Files a stored `git diff --binary` patch touches. */
 function patchFiles(bytes: Uint8Array | undefined): string[] {
   if (!bytes) return [];
@@ -176,7 +181,7 @@ export async function loadDiff(
     const a = jobSide(store, x.job, redact);
     const b = jobSide(store, y.job, redact);
     const changes = diffJobs(a, b, gitFacts(store, ctx.projectRoot, a.job, b.job));
-    const finder = new ContentFinder(ctx.projectRoot, commitsOf(a.job, b.job));
+    const finder = new ContentFinder(ctx.projectRoot, commitsOf(a.job, b.job), objectsDir(ctx));
     await addContent(finder, changes.inputs, pathsOf);
     await addContent(finder, changes.outputs, pathsOf);
     return {
@@ -200,7 +205,7 @@ export async function loadDiff(
   const a = sa.producer ? jobSide(store, sa.producer, redact) : null;
   const b = sb.producer ? jobSide(store, sb.producer, redact) : null;
   const changes = a && b ? diffJobs(a, b, gitFacts(store, ctx.projectRoot, a.job, b.job)) : null;
-  const finder = new ContentFinder(ctx.projectRoot, commitsOf(a?.job ?? null, b?.job ?? null));
+  const finder = new ContentFinder(ctx.projectRoot, commitsOf(a?.job ?? null, b?.job ?? null), objectsDir(ctx));
   if (changes) {
     await addContent(finder, changes.inputs, pathsOf);
     await addContent(finder, changes.outputs, pathsOf);

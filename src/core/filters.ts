@@ -110,3 +110,11 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   if (role === "read" && inProject && !s.trackRepoFiles && CODE_EXTENSIONS.has(extname(path))) return "code";
   return null;
 }
+
+/**
+ * Reasons of ignoreReason that mean "a file of the repository, represented by the commit": such files are still
+ * listed with the job by path (not as inputs), so a change to them in git makes the step stale.
+ */
+export function isRepositoryCode(reason: string): boolean {
+  return reason === "code" || reason === "executable";
+}

@@ -80,6 +80,33 @@ export function applyOverrides(argv: readonly string[], overrides: readonly Over
   return out;
 }
 
+/** Whether `key` appears in argv (after the program) as `key`, or `key=…`. */
+function hasOption(argv: readonly string[], key: string): boolean {
+  for (let i = 1; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === key || token.startsWith(`${key}=`)) return true;
+  }
+  return false;
+}
+
+/** Overrides naming an option the argv does not have (applyOverrides would append them). */
+export function absentOverrides(argv: readonly string[], overrides: readonly Override[]): Override[] {
+  return overrides.filter((o) => !hasOption(argv, o.key));
+}
+
+/** The `--long` options of an argv (names only, in order, once each): what `roar run @N` can override. */
+export function longOptions(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (!token.startsWith("--") || token.length <= 2) continue;
+    const eq = token.indexOf("=");
+    const key = eq > 2 ? token.slice(0, eq) : token;
+    if (!out.includes(key)) out.push(key);
+  }
+  return out;
+}
+
 export interface RerunArgs {
   ref: StepRef;
   refText: string;

@@ -9,8 +9,8 @@ import type { GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
 import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
-import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
-import { storedPath } from "../core/project-paths.ts";
+import { type FilterContext, type FilterSettings, ignoreReason, isRepositoryCode } from "../core/filters.ts";
+import { isInside, storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
 import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
@@ -21,6 +21,7 @@ import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
+import { keepSmallStructured } from "./keep-small.ts";
 
 export interface RecordInput {
   store: RoarStore;
@@ -34,6 +35,8 @@ export interface RecordInput {
   projectRoot: string;
   roarDir: string;
   kind: JobKind;
+  /** The step this job re-runs (`roar run @N`): it stays that step whatever its argv became or its outcome. */
+  step?: number;
   name: string | null;
   argv: string[];
   cwd: string;
@@ -234,7 +237,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const git = input.git;
   const job: NewJob = {
     sessionId: input.sessionId,
-    step: 0, // assigned by the store inside the job's transaction
+    step: 0, // assigned by the store inside the job's transaction (or given: input.step)
     stepIdentity: identity,
     kind: input.kind,
     name: input.name,
@@ -272,13 +275,24 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       runtime: { ...baseRuntime(), ...gpu },
       env,
       skipped: skipped.length,
+      // Files of the repository it read (its scripts, modules): the commit stands for them; listed so a later
+      // change to one of them in git makes the step stale (see run/freshness.ts).
+      codeFiles: [
+        ...new Set(
+          skipped
+            .filter((s) => isRepositoryCode(s.reason) && isInside(s.path, projectRoot))
+            .map((s) => storedPath(s.path, projectRoot)),
+        ),
+      ].sort(),
       hashing,
     },
     inputs: inputRecords,
     outputs: outputRecords,
   };
   if (input.dirtyPatch) input.store.putBlob(input.dirtyPatch.blake3, input.dirtyPatch.bytes);
-  const { step: _unassigned, ...toInsert } = job;
+  if (!input.store.readOnly) await keepSmallStructured([...inputRecords, ...outputRecords], projectRoot, input.roarDir);
+  const { step: _unassigned, ...rest } = job;
+  const toInsert = input.step === undefined ? rest : { ...rest, step: input.step };
   const { uid, step } = input.store.insertJob(toInsert, input.runId);
   job.step = step;
   return { uid, step, job, skipped, classification };

@@ -1,5 +1,6 @@
 /** `roar status --json` (schemaVersion 1; additive changes only). */
 import Type, { type Static } from "typebox";
+import { StaleReasonJson } from "./dag.ts";
 
 export const TrackedOutputJson = Type.Object({
   path: Type.String(),
@@ -17,6 +18,8 @@ export const StatusJson = Type.Object({
   buildSteps: Type.Integer(),
   runSteps: Type.Integer(),
   staleSteps: Type.Array(Type.Integer()),
+  /** Each stale step with the reasons it is stale. */
+  stale: Type.Array(Type.Object({ step: Type.Integer(), label: Type.String(), reasons: Type.Array(StaleReasonJson) })),
   outputs: Type.Object({
     tracked: Type.Integer(),
     present: Type.Integer(),

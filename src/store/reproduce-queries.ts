@@ -2,9 +2,21 @@ import type { PlanSource } from "../core/reproduce.ts";
 import type { RoarStore } from "./store.ts";
 import type { JobWithIo } from "./types.ts";
 
-/** PlanSource over the store: producers of a digest, with their inputs and outputs (memoised per job). */
+/** PlanSource over the store: producers of a digest and a session's build jobs, with their I/O (memoised per job). */
 export function storePlanSource(store: RoarStore): PlanSource {
   const jobs = new Map<string, JobWithIo>();
+  const withIo = (uids: readonly string[]): JobWithIo[] => {
+    const out: JobWithIo[] = [];
+    for (const uid of uids) {
+      let job = jobs.get(uid);
+      if (!job) {
+        job = store.jobWithIo(uid);
+        if (job) jobs.set(uid, job);
+      }
+      if (job) out.push(job);
+    }
+    return out;
+  };
   return {
     producers(blake3: string): JobWithIo[] {
       const rows = store
@@ -14,16 +26,13 @@ export function storePlanSource(store: RoarStore): PlanSource {
            WHERE io.blake3 = ? AND io.role = 'output' AND j.kind IN ('run', 'build')`,
         )
         .all(blake3) as { job_uid: string }[];
-      const out: JobWithIo[] = [];
-      for (const { job_uid } of rows) {
-        let job = jobs.get(job_uid);
-        if (!job) {
-          job = store.jobWithIo(job_uid);
-          if (job) jobs.set(job_uid, job);
-        }
-        if (job) out.push(job);
-      }
-      return out;
+      return withIo(rows.map((r) => r.job_uid));
+    },
+    sessionBuilds(sessionId: number): JobWithIo[] {
+      const rows = store
+        .sql("SELECT uid FROM jobs WHERE session_id = ? AND kind = 'build' ORDER BY seq")
+        .all(sessionId) as { uid: string }[];
+      return withIo(rows.map((r) => r.uid));
     },
   };
 }

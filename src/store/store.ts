@@ -609,6 +609,27 @@ export class RoarStore {
     return new Set(rows.map((r) => pathFromRow(r[0])));
   }
 
+  /** Whether some job of this project wrote this content (an output, under any name). */
+  isRecordedOutput(blake3: string): boolean {
+    return this.sql("SELECT 1 FROM job_io WHERE blake3 = ? AND role = 'output' LIMIT 1").get(blake3) !== null;
+  }
+
+  /** Per job of a session: its commit and the repository files it read (metadata.codeFiles), for staleness. */
+  sessionCodeFiles(sessionId: number): Map<string, { commit: string | null; files: string[] }> {
+    const rows = this.sql(
+      `SELECT uid, json_extract(git, '$.commit') AS commit_id, json_extract(metadata, '$.codeFiles') AS files
+       FROM jobs WHERE session_id = ?`,
+    ).all(sessionId) as Row[];
+    const out = new Map<string, { commit: string | null; files: string[] }>();
+    for (const r of rows) {
+      out.set(r.uid as string, {
+        commit: typeof r.commit_id === "string" ? r.commit_id : null,
+        files: json(r.files, [] as string[]),
+      });
+    }
+    return out;
+  }
+
   /** The digest last recorded for an output at `path` with this size, if any. */
   lastOutputDigest(path: string, size: number): string | undefined {
     const r = this.sql(

@@ -74,7 +74,8 @@ export function dagPicture(dag: Dag, o: DagViewOptions): DagPicture {
   // (producer step, consumer step) pairs an artifact node already connects.
   const viaArtifact = new Set<string>();
   visibleArtifacts(dag, o).forEach((a, i) => {
-    const producer = idOfJob.get(a.producerUid);
+    // What a step has now hangs off its current run (a carried output was written by an earlier one).
+    const producer = a.ofCurrent ? shownStep(a.producerStep) : idOfJob.get(a.producerUid);
     if (!producer) return;
     const id = `a${i}`;
     const path = o.present.text(a.path);

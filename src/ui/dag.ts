@@ -1,8 +1,10 @@
 /** `roar dag`: the session's DAG as a tree of steps (text) or as the documented JSON document. */
-import { type ArtifactState, type Dag, type DagArtifact, type DagNode, dagArtifacts } from "../core/dag.ts";
+import type { ArtifactState, Dag, DagArtifact, DagNode } from "../core/dag.ts";
+import { dagArtifacts } from "../core/dag-artifacts.ts";
 import type { DagArtifactJson, DagJson, DagNodeJson } from "../schema/dag.ts";
 import { JSON_SCHEMA_VERSION } from "./json.ts";
 import type { Presenter } from "./present.ts";
+import { staleReasonLines, staleReasonsJson } from "./stale.ts";
 import type { Styler } from "./style.ts";
 import { isoTime, shellJoin, truncate, visibleLength } from "./table.ts";
 
@@ -26,7 +28,7 @@ export function visibleArtifacts(dag: Dag, o: DagViewOptions): DagArtifact[] {
     o.expanded || o.staleOnly ? dag.artifacts : dagArtifacts(dag, o.showArtifacts ? "current" : "terminal");
   return source.filter((a) => {
     // Outputs of superseded jobs: only in the expanded view.
-    if (!o.expanded && dag.current.get(a.producerStep)?.job.uid !== a.producerUid) return false;
+    if (!o.expanded && !a.ofCurrent) return false;
     if (o.staleOnly) return a.state === "stale" || a.state === "superseded";
     return o.showArtifacts || a.isTerminal;
   });
@@ -53,6 +55,7 @@ export function dagJson(dag: Dag, sessionUid: string | null, o: DagViewOptions):
       consumed: n.edges.length,
       dependencies: n.dependencies,
       staleInputs: n.staleEdges.map((e) => ({ path: p.text(e.path), blake3: e.blake3, producerStep: e.producerStep })),
+      staleReasons: n.current ? staleReasonsJson(n.reasons, dag, (t) => p.text(t)) : [],
     };
   });
   const artifacts: DagArtifactJson[] = visibleArtifacts(dag, o).map((a) => ({
@@ -128,8 +131,7 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
   }
   const artifactsByStep = new Map<number, DagArtifact[]>();
   for (const a of visibleArtifacts(dag, o)) {
-    const node = dag.current.get(a.producerStep);
-    if (!node || node.job.uid !== a.producerUid) continue; // superseded jobs' outputs are listed with the job
+    if (!a.ofCurrent) continue; // superseded jobs' outputs are listed with the job
     const list = artifactsByStep.get(a.producerStep) ?? [];
     list.push(a);
     artifactsByStep.set(a.producerStep, list);
@@ -215,6 +217,8 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
     renderStep(step, "", "", true);
   }
 
+  const reasons = staleReasonLines(dag, (t) => o.present.text(t), visible);
+  if (reasons.length > 0) lines.push("", s.bold("Stale:"), ...reasons.map((l) => s.red(l)));
   const legend = ["* = stale", "@BN = build step"];
   if (o.expanded) legend.push("[superseded] = previous run");
   if (!o.showArtifacts) legend.push("--show-artifacts lists intermediate files");

@@ -9,6 +9,7 @@ import { visible } from "./escape.ts";
 /** Keys whose values roar generated itself (digests, uids, commits): never user data, never redacted. */
 const GENERATED = new Set([
   "blake3",
+  "currentBlake3",
   "digests",
   "uid",
   "jobUid",

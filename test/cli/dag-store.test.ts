@@ -77,8 +77,11 @@ describe("roar dag", () => {
     expect(r.stdout).toContain("(metrics.json) [stale]");
     expect(r.stdout).toContain("Legend: * = stale");
     expect(r.stdout).not.toContain("\x1b[");
-    // @3 depends on @B1 and @2: drawn once.
-    expect(r.stdout.match(/@3 /g)?.length).toBe(1);
+    // @3 depends on @B1 and @2: drawn once in the tree.
+    const [tree, stale] = r.stdout.split("\nStale:\n");
+    expect(tree?.match(/@3 /g)?.length).toBe(1);
+    // Below the tree, each stale step with its reason.
+    expect(stale).toContain("@4  model.pt: @3 was re-run and no longer has the content it read");
     const x = await roar(["dag", "--expanded"], { cwd: f.root });
     expect(x.stdout).toContain("(5 runs shown)");
     expect(x.stdout).toMatch(/@3 python train\.py clean\.csv --epochs 10 {2}in:2 out:1 \[superseded\]/);

@@ -1,6 +1,6 @@
 /** `roar diff`: two runs of a training step compared through the real CLI, jobs and artifacts. */
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Value } from "typebox/value";
 import { DiffJson } from "../../src/schema/diff.ts";
@@ -41,7 +41,7 @@ async function twoRuns(): Promise<string> {
   const first = await roar(["run", "-q", "python3", "train.py", "--lr", "0.1"], { cwd: repo });
   expect(first.stderr).toBe("");
   // The results are committed (so the old versions stay reachable in git), except summary.toml.
-  writeFileSync(join(repo, ".gitignore"), ".test-home/\nsummary.toml\n");
+  writeFileSync(join(repo, ".gitignore"), ".test-home/\n.roar/\nsummary.toml\n");
   commitAll(repo, "results of run 1");
   writeFileSync(join(repo, "params.yaml"), "lr: 0.1\nmodel:\n  layers: 4\n  dropout: 0.2\n");
   commitAll(repo, "four layers");
@@ -74,10 +74,8 @@ describe.skipIf(!runAvailable)("roar diff", () => {
       expect(out).toContain("~ accuracy: 0.7 → 0.85");
       expect(out).toContain("~ eval.layers: 3 → 4");
       expect(out).toContain("~ lr: 0.1 → 0.05");
-      // summary.toml was never committed and has been overwritten: only its digest change is known.
-      expect(out).toMatch(
-        /summary\.toml {2}[0-9a-f]{12} → [0-9a-f]{12}.*\n\s+\(content not available: no copy of the old version on disk or in git\)/,
-      );
+      // summary.toml was never committed and has been overwritten: its old version is the copy roar kept.
+      expect(out).toContain("~ run.layers: 3 → 4");
       expect(out).toContain('~ SEED: "1" → "2"');
       expect(out).toContain("Unchanged: packages, python");
 
@@ -106,9 +104,17 @@ describe.skipIf(!runAvailable)("roar diff", () => {
       ]);
       expect(byPath.get("model.bin")?.content).toBeNull();
       expect(byPath.get("model.bin")?.to?.blake3).toBe(b3sum(join(repo, "model.bin")));
-      expect(byPath.get("summary.toml")?.content?.available).toBe(false);
+      expect(byPath.get("summary.toml")?.content?.changes).toEqual([
+        { key: "run.layers", change: "changed", from: 3, to: 4 },
+      ]);
       expect(c.env).toEqual([{ key: "SEED", change: "changed", from: "1", to: "2" }]);
       expect(c.packages.every((p) => p.added.length + p.removed.length + p.changed.length === 0)).toBe(true);
+
+      // Without that copy, only its digest change is known.
+      rmSync(join(repo, ".roar/objects"), { recursive: true, force: true });
+      expect((await roar(["diff", "@1"], { cwd: repo })).stdout).toMatch(
+        /summary\.toml {2}[0-9a-f]{12} → [0-9a-f]{12}.*\n\s+\(content not available: no copy of the old version on disk, in \.roar\/objects or in git\)/,
+      );
 
       // A job compared with itself.
       const same = await roarJson<DiffJson>(["diff", "@1", "@1", "--json"], { cwd: repo });

@@ -60,7 +60,8 @@ describe.skipIf(!tracerAvailable)("control characters in argv and file names", (
     expect(dag.stdout).toContain("(evil\\x1b]0;pwned\\x07");
 
     // An error that lists file names (the dirty-tree refusal) escapes them too.
-    writeFileSync(join(repo, EVIL_NAME.replace("evil", "untracked")), "x");
+    // (content no job wrote: an untracked copy of a recorded output would not count as a change)
+    writeFileSync(join(repo, EVIL_NAME.replace("evil", "untracked")), "the user's own file\n");
     const refused = await roar(["run", "true"], { cwd: repo });
     expect(refused.code).toBe(125);
     expect(refused.stderr).toContain("untracked\\x1b]0;pwned\\x07");

@@ -31,6 +31,7 @@ test("every --json document parses and has schemaVersion", async () => {
     ["lineage", "out.txt", "--json"],
     ["diff", "@1", "@2", "--json"],
     ["reproduce", out.slice(0, 12), "--json"],
+    ["rerun", "--dry-run", "--json"],
   ];
   const outputs = [run.stdout];
   for (const args of commands) {

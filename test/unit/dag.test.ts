@@ -121,13 +121,54 @@ describe("reruns, supersession and staleness", () => {
     expect(dag.stale.size).toBe(0);
   });
 
-  test("a producer that stops writing the path makes its consumers stale", () => {
+  test("a re-run that does not write a path keeps the step's earlier content there; deleting it makes consumers stale", () => {
     f = fixture();
     f.job({ argv: py("prep.py"), outputs: { "clean.csv": "c1", "extra.csv": "e1" } });
     f.job({ argv: py("use_extra.py"), inputs: { "extra.csv": "e1" }, outputs: { y: "y" } });
     f.job({ argv: py("prep.py"), outputs: { "clean.csv": "c1" } });
-    const dag = loadSessionDag(f.store, f.sessionId);
+    let dag = loadSessionDag(f.store, f.sessionId);
+    expect(dag.stale.size).toBe(0);
+    expect(dag.current.get(1)?.carried.map((c) => c.path)).toEqual(["extra.csv"]);
+    f.job({ argv: py("prep.py"), outputs: { "clean.csv": "c1", "extra.csv": null } });
+    dag = loadSessionDag(f.store, f.sessionId);
     expect([...dag.stale]).toEqual([2]);
+    expect(dag.current.get(2)?.reasons).toEqual([
+      { cause: "upstream", path: "extra.csv", blake3: digest("e1"), producerStep: 1 },
+    ]);
+  });
+
+  test("make: Nothing to be done — an up-to-date build that writes nothing keeps every consumer fresh", () => {
+    f = fixture();
+    f.job({ argv: ["make"], kind: "build", outputs: { "libz.a": "lib1", "zlib.h": "h1" } });
+    f.job({ argv: py("use.py"), inputs: { "libz.a": "lib1" }, outputs: { "app.bin": "app1" } });
+    f.job({ argv: ["make"], kind: "build", outputs: {} });
+    const dag = loadSessionDag(f.store, f.sessionId);
+    expect(dag.stale.size).toBe(0);
+    // The build step still has its outputs: both are artifacts of its current state, not superseded.
+    const libz = dag.artifacts.filter((a) => a.path === "libz.a");
+    expect(libz.map((a) => [a.state, a.ofCurrent])).toEqual([["active", true]]);
+  });
+
+  test("changes found outside roar make the step stale with their reason, and its dependents after it", () => {
+    f = fixture();
+    const prep = f.job({ argv: py("prep.py"), inputs: { "params.yaml": "p1" }, outputs: { "clean.csv": "c1" } });
+    f.job({ argv: py("train.py"), inputs: { "clean.csv": "c1" }, outputs: { "model.pt": "m1" } });
+    const jobs = f.store.sessionJobSummaries(f.sessionId);
+    const io = f.store.sessionIoUnordered(f.sessionId);
+    const changes = new Map([
+      [
+        prep,
+        [
+          { cause: "input" as const, path: "params.yaml", blake3: digest("p1"), current: digest("p2") },
+          { cause: "code" as const, path: "prep.py", commit: "abc", committed: true },
+        ],
+      ],
+    ]);
+    const dag = buildDag({ jobs, io, changes });
+    expect([...dag.directlyStale]).toEqual([1]);
+    expect([...dag.stale].sort()).toEqual([1, 2]);
+    expect(dag.current.get(1)?.reasons.map((r) => r.cause)).toEqual(["input", "code"]);
+    expect(dag.current.get(2)?.reasons).toEqual([{ cause: "upstream-stale", steps: [1] }]);
   });
 
   test("a failing step re-run until it succeeds: one step, earlier runs superseded", () => {

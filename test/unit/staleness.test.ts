@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { loadSessionDag } from "../../src/core/dag-load.ts";
+import { rerunPlan } from "../../src/core/rerun-plan.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../../src/core/staleness.ts";
 import { type Fixture, fixture } from "./dag-fixture.ts";
 
@@ -55,5 +56,25 @@ describe("staleness propagation", () => {
     f.job({ argv: py("a.py"), outputs: { a: "a2" } });
     const dag = loadSessionDag(f.store, f.sessionId);
     expect([...dag.stale].sort()).toEqual([3, 5]);
+  });
+});
+
+describe("rerunPlan: stale steps in dependency order", () => {
+  test("upstream first, build steps first among the free ones; a target keeps what it needs", () => {
+    f = fixture();
+    f.job({ argv: py("a.py"), outputs: { a: "a1" } });
+    f.job({ argv: py("b.py"), inputs: { a: "a1" }, outputs: { b: "b1" } });
+    f.job({ argv: py("c.py"), inputs: { a: "a1" }, outputs: { c: "c1" } });
+    f.job({ argv: py("d.py"), inputs: { b: "b1", c: "c1" }, outputs: { d: "d1" } });
+    // A build step that reads `a` too, recorded later: among the steps free to go, it re-runs first.
+    f.job({ argv: ["make"], kind: "build", inputs: { a: "a1" }, outputs: { lib: "l1" } });
+    f.job({ argv: py("e.py"), inputs: { lib: "l1" }, outputs: { e: "e1" } });
+    f.job({ argv: py("a.py"), outputs: { a: "a2" } });
+    const dag = loadSessionDag(f.store, f.sessionId);
+    expect([...dag.stale].sort()).toEqual([2, 3, 4, 5, 6]);
+    expect(rerunPlan(dag)).toEqual([5, 2, 3, 4, 6]);
+    expect(rerunPlan(dag, 4)).toEqual([2, 3, 4]);
+    expect(rerunPlan(dag, 6)).toEqual([5, 6]);
+    expect(rerunPlan(dag, 1)).toEqual([]);
   });
 });

@@ -1,0 +1,53 @@
+/** What `roar reproduce` shows before rebuilding (and `--json` prints as `plan`). */
+import { planRequirements, type ReproducePlan, type Requirements } from "../../core/reproduce.ts";
+import { stepLabel } from "../../core/step.ts";
+import type { JobWithIo } from "../../store/types.ts";
+import type { Availability, LocatedInput } from "./inputs.ts";
+
+export interface Preview {
+  target: { blake3: string; path: string | null };
+  git: { repo: string | null; commit: string | null; patch: string | null };
+  python: string | null;
+  steps: { step: string; kind: string; uid: string; command: string[]; cwd: string; commit: string | null }[];
+  externalInputs: {
+    path: string;
+    blake3: string;
+    size: number | null;
+    availability: Availability;
+    /** Where its bytes come from: "git", "working tree", "copy at …", ".roar/objects", "in place"; null: nowhere. */
+    source: string | null;
+  }[];
+  requirements: Requirements;
+}
+
+/** The job that wrote the target (the last planned step when none did, which cannot happen for a valid plan). */
+export function rootJob(plan: ReproducePlan): JobWithIo {
+  const root = plan.steps.find((s) => s.outputs.some((o) => o.blake3 === plan.target.blake3));
+  return root ?? (plan.steps[plan.steps.length - 1] as JobWithIo);
+}
+
+export function buildPreview(plan: ReproducePlan, inputs: readonly LocatedInput[], localRepo: string | null): Preview {
+  const git = rootJob(plan).git as { remoteUrl?: string | null; commit?: string | null; patch?: string };
+  const requirements = planRequirements(plan.steps);
+  return {
+    target: plan.target,
+    git: { repo: git.remoteUrl ?? localRepo, commit: git.commit ?? null, patch: git.patch ?? null },
+    python: requirements.python,
+    steps: plan.steps.map((s) => ({
+      step: stepLabel(s.step, s.kind),
+      kind: s.kind,
+      uid: s.uid,
+      command: s.argv,
+      cwd: s.cwd,
+      commit: (s.git as { commit?: string | null }).commit ?? null,
+    })),
+    externalInputs: inputs.map((e) => ({
+      path: e.path,
+      blake3: e.blake3,
+      size: e.size,
+      availability: e.availability,
+      source: e.source,
+    })),
+    requirements,
+  };
+}
