@@ -16,7 +16,7 @@ import { REDACTED, secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
-import { blockingChanges } from "../run/dirty-tree.ts";
+import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import {
   eventsPathIn,
@@ -346,10 +346,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const blocking = await blockingChanges(git, store, projectRoot);
     if (blocking.length === 0) return { clean: true, patch: null };
     if (!this.allowDirty) {
-      const shown = blocking.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);
-      if (blocking.length > 10) shown.push(`  … and ${blocking.length - 10} more`);
       throw new RoarError(
-        `the working tree has uncommitted changes:\n${shown.join("\n")}`,
+        `the working tree has uncommitted changes:\n${changeLines(blocking)}`,
         125,
         "Commit them (git add -A && git commit), add generated files to .gitignore, or re-run with --allow-dirty to store the diff with the job.",
       );

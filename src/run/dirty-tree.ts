@@ -59,3 +59,10 @@ function gitignoreChangeIsRoars(git: GitState, change: Change): boolean {
   });
   return head.exitCode === 0 && onlyRoarLineAdded(head.stdout.toString(), now);
 }
+
+/** The blocking changes as the lines of an error message (at most 10). */
+export function changeLines(changes: readonly Change[]): string {
+  const shown = changes.slice(0, 10).map((c) => `  ${c.tracked ? "modified: " : "untracked:"} ${c.path}`);
+  if (changes.length > 10) shown.push(`  … and ${changes.length - 10} more`);
+  return shown.join("\n");
+}

@@ -6,6 +6,7 @@ import { UsageError } from "../core/errors.ts";
 import { storedPath } from "../core/project-paths.ts";
 import { stepLabel } from "../core/step.ts";
 import type { ExtraAlgorithm } from "../hash/index.ts";
+import { blockingChanges } from "../run/dirty-tree.ts";
 import type { GetJson } from "../schema/transfer.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { IoFlags } from "../store/schema.ts";
@@ -14,7 +15,6 @@ import type { IoRecord } from "../store/types.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { type Progress, progressBar } from "../ui/progress.ts";
 import { type GotFile, planGet, runGet } from "./get.ts";
-import { blockingChanges } from "./git-gate.ts";
 import { Landing } from "./landing.ts";
 import { collectionOf, gitState, recordTransfer, tagCommit } from "./record.ts";
 
@@ -115,7 +115,7 @@ export async function getArtifacts(req: GetRequest): Promise<GetJson> {
           cwd: req.cwd,
           projectRoot: project.root,
           git,
-          clean: git ? blockingChanges(git, store, project.root).length === 0 : true,
+          clean: git ? (await blockingChanges(git, store, project.root)).length === 0 : true,
           startedAt: started,
           durationMs: Date.now() - started,
           inputs: [],

@@ -7,6 +7,7 @@ import { RoarError } from "../core/errors.ts";
 import { objectUrl } from "../core/remote.ts";
 import { stepLabel } from "../core/step.ts";
 import { type ExtraAlgorithm, hashFiles, isHashError } from "../hash/index.ts";
+import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
 import type { PutJson } from "../schema/transfer.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
@@ -14,7 +15,6 @@ import type { IoRecord, NewCollection } from "../store/types.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { progressBar } from "../ui/progress.ts";
 import { bucketStoreFor } from "./get.ts";
-import { blockingChanges, changeLines } from "./git-gate.ts";
 import { objectKeys, parsePutDestination, resolvePutSources, runUploads, type Upload } from "./put.ts";
 import { collectionOf, gitState, recordTransfer, remoteOutput, tagCommit } from "./record.ts";
 
@@ -42,7 +42,7 @@ export async function putArtifacts(req: PutRequest): Promise<PutJson> {
     const session = req.dryRun ? store.requireActiveSession() : store.ensureActiveSession();
     const git = gitState(findGitRoot(project.root));
     if (git && !req.dryRun) {
-      const blocking = blockingChanges(git, store, project.root);
+      const blocking = await blockingChanges(git, store, project.root);
       if (blocking.length > 0)
         throw new RoarError(
           `Cannot put with uncommitted changes:\n${changeLines(blocking)}`,

@@ -22,7 +22,7 @@ export interface TransferJob {
   cwd: string;
   projectRoot: string;
   git: GitState | null;
-  /** No uncommitted changes that block a run (see git-gate.ts). */
+  /** No uncommitted changes that block a run (see run/dirty-tree.ts). */
   clean: boolean;
   startedAt: number;
   durationMs: number;
