@@ -238,7 +238,10 @@ export function straceToEvents(text: string, rootCwd: string, isDirectory: (path
       if (isDirectory(path)) return;
       let flags = 0;
       for (const f of flagText.split("|")) flags |= O_FLAG_BITS[f.trim()] ?? 0;
-      events.push({ kind: "open", ...ev, path, flags, fd: ret, stat: null });
+      // A successful open without O_CREAT found the file there: what a tracer's stat at open says.
+      const existed = (flags & OpenFlags.CREAT) === 0;
+      const stat = existed ? { dev: 0, ino: 0, size: 0, mtimeNs: 0, ctimeNs: 0 } : null;
+      events.push({ kind: "open", ...ev, path, flags, fd: ret, stat });
     };
     switch (name) {
       case "open":
@@ -263,7 +266,13 @@ export function straceToEvents(text: string, rootCwd: string, isDirectory: (path
       case "renameat2": {
         const from = at(args[0], args[1]);
         const to = at(args[2], args[3]);
-        if (from && to) events.push({ kind: "rename", ...ev, from, to });
+        if (!from || !to) break;
+        // RENAME_EXCHANGE: both names stay and swap contents — both written (the contract's form).
+        if ((args[4] ?? "").includes("RENAME_EXCHANGE")) {
+          const written = OpenFlags.WRONLY | OpenFlags.CREAT;
+          events.push({ kind: "open", ...ev, path: from, flags: written, fd: -1, stat: null });
+          events.push({ kind: "open", ...ev, seq: seq++, path: to, flags: written, fd: -1, stat: null });
+        } else events.push({ kind: "rename", ...ev, from, to });
         break;
       }
       case "link":

@@ -65,7 +65,7 @@ fn build_for(traced: impl Fn(Sys) -> bool, notify: bool) -> Vec<SockFilter> {
         p.push(ins(JSET_K, 0, 1, bit));
         p.push(ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN));
     }
-    for &(nr, sys) in arch::TRACED.iter().filter(|(_, s)| traced(*s)) {
+    for (nr, sys) in arch::traced().filter(|(_, s)| traced(*s)) {
         let block: Vec<SockFilter> = match open_flags_arg(sys) {
             Some(i) if notify => vec![
                 ins(LD_W_ABS, 0, 0, off_arg_low(i)),
@@ -126,8 +126,8 @@ mod tests {
     fn filter_decisions() {
         let p = build();
         let a = arch::AUDIT_ARCH;
-        let openat = arch::TRACED.iter().find(|t| t.1 == Sys::OpenAt).unwrap().0;
-        let unlinkat = arch::TRACED.iter().find(|t| t.1 == Sys::UnlinkAt).unwrap().0;
+        let openat = arch::traced().find(|t| t.1 == Sys::OpenAt).unwrap().0;
+        let unlinkat = arch::traced().find(|t| t.1 == Sys::UnlinkAt).unwrap().0;
         assert_eq!(run(&p, a, openat, [0, 0, 0, 0, 0, 0]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, openat, [0, 0, arch::O_DIRECTORY as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, openat, [0, 0, O_PATH as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
@@ -142,7 +142,7 @@ mod tests {
     fn notify_filter_decisions() {
         let p = build_notify();
         let a = arch::AUDIT_ARCH;
-        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        let nr = |s: Sys| arch::traced().find(|t| t.1 == s).unwrap().0;
         let openat = nr(Sys::OpenAt);
         let flags = |f: u32| [0, 0, f as u64, 0, 0, 0];
         assert_eq!(run(&p, a, openat, flags(0)), SECCOMP_RET_USER_NOTIF);
@@ -163,7 +163,7 @@ mod tests {
     fn hybrid_filter_decisions() {
         let p = build_hybrid();
         let a = arch::AUDIT_ARCH;
-        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        let nr = |s: Sys| arch::traced().find(|t| t.1 == s).unwrap().0;
         assert_eq!(run(&p, a, nr(Sys::OpenAt), [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, nr(Sys::Execve), [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, nr(Sys::UnlinkAt), [0; 6]), SECCOMP_RET_ALLOW);

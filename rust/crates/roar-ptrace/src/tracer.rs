@@ -11,6 +11,7 @@ use crate::out::Out;
 use crate::spawn;
 use crate::sys::{self, SyscallInfo};
 use roar_events::{flags as rf, rec, OpenStat};
+use roar_sys::calls::{self, Call};
 use roar_sys::prewrite;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_int, c_long, c_void};
@@ -121,12 +122,17 @@ struct PreWrites {
     seen: HashSet<Vec<u8>>,
 }
 
-fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
-    unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
+/// The traced task's memory, for the shared decoder (openat2's open_how).
+struct TraceeMemory(i32);
+
+impl calls::Memory for TraceeMemory {
+    fn read_u64(&self, addr: usize) -> Option<u64> {
+        mem::read_u64(self.0, addr as u64)
+    }
 }
 
-fn is_write_open(flags: u32) -> bool {
-    flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
+    unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
 }
 
 /// `/proc/self/fd/N` and friends name an fd, not a path: the caller resolves them through the fd table.
@@ -269,53 +275,44 @@ impl Tracer {
             // Hybrid: a covered process under an inherited full filter — preload records this call.
             return self.resume(tid, 0);
         }
-        let a = info.args;
-        let at_cwd = sys::AT_FDCWD as i64;
-        let pending = match sys_kind {
+        let a = info.args.map(|v| v as usize);
+        let call = sys_kind.and_then(|s| calls::decode(s, &a, &TraceeMemory(tid)));
+        let dir = |d: i32| d as i64;
+        let pending = match call {
             None => None,
-            Some(Sys::Open) => self.open(tid, at_cwd, a[0], a[1] as u32),
-            Some(Sys::Creat) => self.open(tid, at_cwd, a[0], sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC),
-            Some(Sys::OpenAt) => self.open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
-            Some(Sys::OpenAt2) => match mem::read_u64(tid, a[2]) {
-                Some(f) => self.open(tid, a[0] as i32 as i64, a[1], f as u32),
-                None => None,
-            },
-            Some(Sys::Execve) => self.exec(tid, at_cwd, a[0], a[1], 0),
-            Some(Sys::ExecveAt) => self.exec(tid, a[0] as i32 as i64, a[1], a[2], a[4]),
-            Some(Sys::Rename) => self.rename(tid, at_cwd, a[0], at_cwd, a[1], 0),
-            Some(Sys::RenameAt) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], 0),
-            Some(Sys::RenameAt2) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
-            Some(Sys::Link) => self.link(tid, at_cwd, a[0], at_cwd, a[1], 0),
-            Some(Sys::LinkAt) => self.link(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
-            Some(Sys::Symlink) => self.symlink(tid, a[0], at_cwd, a[1]),
-            Some(Sys::SymlinkAt) => self.symlink(tid, a[0], a[1] as i32 as i64, a[2]),
-            Some(Sys::Unlink) => self.unlink(tid, at_cwd, a[0], false),
-            Some(Sys::Rmdir) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: true }),
-            Some(Sys::UnlinkAt) => self.unlink(tid, a[0] as i32 as i64, a[1], a[2] & sys::AT_REMOVEDIR != 0),
-            Some(Sys::Truncate) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| {
+            Some(Call::Open { dirfd, path, flags }) => self.open(tid, dir(dirfd), path as u64, flags),
+            Some(Call::Exec { dirfd, path, argv, flags, .. }) => {
+                self.exec(tid, dir(dirfd), path as u64, argv as u64, flags as u64)
+            }
+            Some(Call::Rename { from_dir, from, to_dir, to, exchange }) => {
+                self.rename(tid, dir(from_dir), from as u64, dir(to_dir), to as u64, exchange)
+            }
+            Some(Call::Link { from_dir, from, to_dir, to, flags }) => {
+                self.link(tid, dir(from_dir), from as u64, dir(to_dir), to as u64, flags as u64)
+            }
+            Some(Call::Symlink { target, to_dir, to }) => self.symlink(tid, target as u64, dir(to_dir), to as u64),
+            Some(Call::Unlink { dirfd, path, dir: true }) => {
+                self.arg_path(tid, dir(dirfd), path as u64).map(|(path, _)| Pending::Unlink { path, dir: true })
+            }
+            Some(Call::Unlink { dirfd, path, dir: false }) => self.unlink(tid, dir(dirfd), path as u64),
+            Some(Call::Truncate { path }) => self.arg_path(tid, sys::AT_FDCWD as i64, path as u64).map(|(path, _)| {
                 self.prewrite(tgid, &path, prewrite::Change::Content, true);
                 Pending::Truncate { path }
             }),
-            Some(Sys::Ftruncate) => match mem::fd_path(tid, a[0] as i32 as i64) {
+            Some(Call::Ftruncate { fd }) => match mem::fd_path(tid, fd as i64) {
                 Some((path, false)) => {
                     self.prewrite(tgid, &path, prewrite::Change::Content, true);
                     Some(Pending::Truncate { path })
                 }
                 _ => None,
             },
-            Some(Sys::Chdir) | Some(Sys::Fchdir) => Some(Pending::Chdir),
-            Some(Sys::IoUringSetup) => {
-                self.incomplete(tgid, "io_uring", b"");
+            Some(Call::Chdir) => Some(Pending::Chdir),
+            Some(Call::Unfollowable { reason, detail }) => {
+                self.incomplete(tgid, reason, if reason == "io_uring" { b"" } else { detail });
                 None
             }
-            Some(Sys::NameToHandleAt) => {
-                self.incomplete(tgid, "unhandled_syscall", b"name_to_handle_at");
-                None
-            }
-            Some(Sys::OpenByHandleAt) => {
-                self.incomplete(tgid, "unhandled_syscall", b"open_by_handle_at");
-                None
-            }
+            // Process and descriptor calls never reach here (the filter does not stop them).
+            Some(Call::Fork { .. } | Call::SharedClone | Call::Exit { .. } | Call::DropFds { .. }) => None,
         };
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.pending = pending;
@@ -342,10 +339,10 @@ impl Tracer {
 
     fn open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) -> Option<Pending> {
         // O_TMPFILE files are anonymous until linkat names them (see `link`).
-        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+        if calls::names_no_content(flags) {
             return None;
         }
-        if !is_write_open(flags) {
+        if !calls::writes(flags) {
             self.read_only_open(tid, dirfd, addr, flags);
             return None;
         }
@@ -372,7 +369,7 @@ impl Tracer {
     /// Settled at entry, without an exit stop: a read-only open of an existing non-directory succeeds
     /// (barring permissions), and the tracer's own stat is the "stat at open".
     fn read_only_open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) {
-        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+        if calls::names_no_content(flags) {
             return;
         }
         let Some((path, _)) = self.arg_path(tid, dirfd, addr) else { return };
@@ -393,11 +390,10 @@ impl Tracer {
         if n.arch != arch::AUDIT_ARCH || !self.owns(tid) {
             return;
         }
-        let a = n.args;
-        match arch::classify(n.nr as u32 as u64) {
-            Some(Sys::Open) => self.read_only_open(tid, sys::AT_FDCWD as i64, a[0], a[1] as u32),
-            Some(Sys::OpenAt) => self.read_only_open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
-            _ => {}
+        let a = n.args.map(|v| v as usize);
+        let call = arch::classify(n.nr as u32 as u64).and_then(|s| calls::decode(s, &a, &TraceeMemory(tid)));
+        if let Some(Call::Open { dirfd, path, flags }) = call {
+            self.read_only_open(tid, dirfd as i64, path as u64, flags);
         }
     }
 
@@ -427,22 +423,20 @@ impl Tracer {
         None
     }
 
-    fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
+    fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, exchange: bool) -> Option<Pending> {
         let (from, _) = self.arg_path(tid, ofd, old)?;
         let (to, _) = self.arg_path(tid, nfd, new)?;
         let tgid = self.tgid_of(tid);
         self.prewrite(tgid, &from, prewrite::Change::Name, false);
         self.prewrite(tgid, &to, prewrite::Change::Name, false);
-        Some(Pending::Rename { from, to, exchange: flags & sys::RENAME_EXCHANGE != 0 })
+        Some(Pending::Rename { from, to, exchange })
     }
 
-    fn unlink(&mut self, tid: i32, dirfd: i64, addr: u64, dir: bool) -> Option<Pending> {
+    fn unlink(&mut self, tid: i32, dirfd: i64, addr: u64) -> Option<Pending> {
         let (path, _) = self.arg_path(tid, dirfd, addr)?;
-        if !dir {
-            let tgid = self.tgid_of(tid);
-            self.prewrite(tgid, &path, prewrite::Change::Name, false);
-        }
-        Some(Pending::Unlink { path, dir })
+        let tgid = self.tgid_of(tid);
+        self.prewrite(tgid, &path, prewrite::Change::Name, false);
+        Some(Pending::Unlink { path, dir: false })
     }
 
     fn link(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
