@@ -27,6 +27,7 @@ import { REDACTED } from "../core/secrets.ts";
 import { selfCommand } from "../core/self.ts";
 import { stepLabel } from "../core/step.ts";
 import { close as closeHashPool, hashFile, hashFiles, isHashError } from "../hash/index.ts";
+import { hashAsRecorded } from "../run/links.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { storePlanSource } from "../store/reproduce-queries.ts";
 import { RoarStore } from "../store/store.ts";
@@ -341,7 +342,7 @@ export class ReproduceCommand extends ConfiguredCommand {
 
     const expected = expectedOutputs(plan);
     const inClone = (path: string) => absolutePath(path, projectDir);
-    const reproduced = await hashFiles(expected.map((e) => inClone(e.path)));
+    const reproduced = await hashAsRecorded(expected.map((e) => ({ path: inClone(e.path), link: e.link })));
     const artifacts: VerifiedArtifact[] = expected.map((e) => {
       const h = reproduced.get(inClone(e.path));
       const digest = h && !isHashError(h) ? h.blake3 : null;

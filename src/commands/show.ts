@@ -290,8 +290,10 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
   const ioBlock = (title: string, list: ShowJobJson["inputs"] | ShowJobJson["outputs"]) => {
     out.push("", s.bold(`${title} (${list.length}):`));
     for (const io of list.slice(0, limit)) {
-      out.push(`  ${io.path}`);
+      const link = "symlink" in io && io.symlink ? io : null;
+      out.push(link ? `  ${io.path} -> ${link.linkTarget ?? "?"}` : `  ${io.path}`);
       if (io.blake3 === null) out.push(s.dim("    deleted"));
+      else if (link) out.push(s.dim(`    symbolic link  blake3 ${io.blake3.slice(0, 12)}… (of the target text)`));
       else {
         const extra = Object.entries(io.digests ?? {})
           .map(([a, d]) => `  ${a} ${d.slice(0, 12)}…`)

@@ -1,9 +1,10 @@
-import { statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import { loadSessionDag } from "../core/dag-load.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
 import { stepList } from "../core/staleness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
+import { IoFlags } from "../store/schema.ts";
 import { RoarStore } from "../store/store.ts";
 import { fsPath } from "../trace/paths.ts";
 import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
@@ -44,7 +45,7 @@ export class StatusCommand extends RoarCommand {
       // The latest content recorded at each path by the current job of a step.
       const latest = new Map<
         string,
-        { blake3: string; size: number | null; step: number; label: string; seq: number }
+        { blake3: string; size: number | null; step: number; label: string; seq: number; link: boolean }
       >();
       for (const node of dag.current.values()) {
         for (const o of node.outputs) {
@@ -54,11 +55,19 @@ export class StatusCommand extends RoarCommand {
             if (prev) latest.delete(o.path);
             continue;
           }
-          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: node.job.seq });
+          const link = (o.flags & IoFlags.SYMLINK) !== 0;
+          latest.set(o.path, {
+            blake3: o.blake3,
+            size: o.size,
+            step: node.step,
+            label: node.label,
+            seq: node.job.seq,
+            link,
+          });
         }
       }
       const results: TrackedOutputJson[] = [];
-      const toHash = new Map<string, TrackedOutputJson>();
+      const toHash = new Map<string, { entry: TrackedOutputJson; link: boolean }>();
       // One stat per directory first: every file of a missing directory is missing without its own stat.
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
@@ -69,7 +78,8 @@ export class StatusCommand extends RoarCommand {
           exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
           dirExists.set(dir, exists);
         }
-        const st = exists ? statSync(fsPath(abs), { throwIfNoEntry: false }) : undefined;
+        // A link the job made is compared as a link (its target text), not by what it points to.
+        const st = exists ? (rec.link ? lstatSync : statSync)(fsPath(abs), { throwIfNoEntry: false }) : undefined;
         const entry: TrackedOutputJson = {
           path,
           blake3: rec.blake3,
@@ -78,15 +88,17 @@ export class StatusCommand extends RoarCommand {
           label: rec.label,
           state: "present",
         };
-        if (!st?.isFile()) entry.state = "missing";
+        if (!st || !(st.isFile() || (rec.link && st.isSymbolicLink()))) entry.state = "missing";
         else if (rec.size !== null && st.size !== rec.size) entry.state = "modified";
-        else toHash.set(abs, entry);
+        else toHash.set(abs, { entry, link: rec.link });
         results.push(entry);
       }
       if (toHash.size > 0) {
-        const { hashFiles, isHashError } = await import("../hash/index.ts");
-        const hashed = await hashFiles(toHash.keys(), { cache: store.hashCache() });
-        for (const [abs, entry] of toHash) {
+        const { isHashError } = await import("../hash/index.ts");
+        const { hashAsRecorded } = await import("../run/links.ts");
+        const paths = [...toHash].map(([path, { link }]) => ({ path, link }));
+        const hashed = await hashAsRecorded(paths, { cache: store.hashCache() });
+        for (const [abs, { entry }] of toHash) {
           const h = hashed.get(abs);
           if (!h || isHashError(h)) entry.state = h?.code === "ENOENT" ? "missing" : "modified";
           else if (h.blake3 !== entry.blake3) entry.state = "modified";

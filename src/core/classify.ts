@@ -24,6 +24,8 @@ export interface PathFacts {
   before: PriorState | null;
   /** Written by the job and did not exist before it (no capture of an earlier state, not read first). */
   created: boolean;
+  /** The job made this path a symbolic link (symlink(2), or renamed a link it made into place). */
+  symlink: boolean;
 }
 
 export interface PriorState {
@@ -64,6 +66,7 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
       openStat: null,
       before: null,
       created: false,
+      symlink: false,
     };
     files.set(path, f);
     let dirs = knownDirs.get(files);
@@ -97,6 +100,8 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     const moved = facts(files, to + oldPath.slice(from.length));
     // New only when the job made the content: a file that existed before only changed its name.
     moved.created = old.created && !moved.read && !moved.before;
+    moved.symlink = old.symlink;
+    old.symlink = false;
     moved.written = true;
     moved.deleted = false;
     moved.maybeWritten = false;
@@ -173,6 +178,7 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         }
         if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
           markWritten(f);
+          f.symlink = false;
         } else if (mode === OpenFlags.RDWR) {
           f.maybeWritten = true;
         }
@@ -198,6 +204,8 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         // What was at `to` before is replaced; the content moves with the name.
         const madeByJob = from.created;
         markWritten(to);
+        to.symlink = from.symlink;
+        from.symlink = false;
         // New only when the job made the content: a file that existed before only changed its name.
         to.created &&= madeByJob;
         if (!from.created) from.deleted = true; // a file that existed before the job moved away
@@ -213,11 +221,13 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         const madeByJob = symlink || files.get(e.from)?.created === true;
         markWritten(to);
         to.created &&= madeByJob;
+        to.symlink = symlink;
         break;
       }
       case "unlink": {
         if ((e.flags & UnlinkFlags.DIR) !== 0) break;
         const f = facts(files, e.path);
+        f.symlink = false;
         if (f.written && f.created) {
           // The job's own temporary file: it leaves no trace.
           f.written = false;

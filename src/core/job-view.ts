@@ -48,6 +48,7 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
       ...(o.digests && Object.keys(o.digests).length > 0 ? { digests: o.digests } : {}),
       flags: o.flags,
       ...(o.blake3 === null || (o.flags & IoFlags.DELETED) !== 0 ? { deleted: true } : {}),
+      ...((o.flags & IoFlags.SYMLINK) !== 0 ? { symlink: true, linkTarget: o.linkTarget ?? null } : {}),
     })),
     packages: meta.packages ?? {},
     runtime: meta.runtime ?? {},

@@ -3,6 +3,7 @@
  * excluded; for each digest the latest successful producer), build steps first, then run steps in
  * topological order, plus the external inputs (digests no recorded job produced). Pure: data in, plan out.
  */
+import { IoFlags } from "../store/schema.ts";
 import type { IoRecord, JobWithIo } from "../store/types.ts";
 
 export interface PlanSource {
@@ -105,9 +106,14 @@ export interface VerifiedArtifact {
   isTarget: boolean;
 }
 
-/** Every output the plan's jobs recorded, to compare with what the reproduction wrote at the same path. */
-export function expectedOutputs(plan: ReproducePlan): { path: string; blake3: string }[] {
-  const byPath = new Map<string, string>();
-  for (const step of plan.steps) for (const o of step.outputs as IoRecord[]) if (o.blake3) byPath.set(o.path, o.blake3);
-  return [...byPath].map(([path, blake3]) => ({ path, blake3 }));
+/**
+ * Every output the plan's jobs recorded, to compare with what the reproduction wrote at the same path; `link`:
+ * a symbolic link the job made, compared as a link (by its target text).
+ */
+export function expectedOutputs(plan: ReproducePlan): { path: string; blake3: string; link: boolean }[] {
+  const byPath = new Map<string, { blake3: string; link: boolean }>();
+  for (const step of plan.steps)
+    for (const o of step.outputs as IoRecord[])
+      if (o.blake3) byPath.set(o.path, { blake3: o.blake3, link: (o.flags & IoFlags.SYMLINK) !== 0 });
+  return [...byPath].map(([path, e]) => ({ path, ...e }));
 }

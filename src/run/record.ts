@@ -21,6 +21,7 @@ import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
+import { type LinkDigest, linkDigest } from "./links.ts";
 
 export interface RecordInput {
   store: RoarStore;
@@ -99,7 +100,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   };
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
-  const outputs: { path: string; flags: number }[] = [];
+  const outputs: { path: string; flags: number; link: boolean }[] = [];
   const facts = classification.files;
   for (const f of classification.files.values()) {
     let written = f.written;
@@ -124,6 +125,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
             (f.deleted && !written ? IoFlags.DELETED : 0) |
             (f.read ? IoFlags.READ_WRITE : 0) |
             (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED),
+          link: f.symlink && written,
         });
     }
   }
@@ -157,11 +159,17 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     else if ((i.flags & IoFlags.READ_WRITE) !== 0) unknownInputs.push(stored);
   }
 
+  // Links the job made are identified by their target text (see run/links.ts).
+  const links = new Map<string, LinkDigest>();
+  for (const o of outputs) {
+    const link = o.link ? await linkDigest(o.path) : null;
+    if (link) links.set(o.path, link);
+  }
   // Hash every input and output that still exists, once.
   const toHash = new Set<string>();
   for (const i of inputs)
     if (!readContent.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
-  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0) toHash.add(o.path);
+  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
     algorithms: input.algorithms,
@@ -196,7 +204,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
   const outputRecords: IoRecord[] = [];
   for (const o of outputs) {
-    const record = ioRecord(o.path, o.flags);
+    const link = links.get(o.path);
+    const record: IoRecord | null = link
+      ? {
+          path: storedPath(o.path, projectRoot),
+          blake3: link.blake3,
+          size: link.size,
+          flags: o.flags | IoFlags.SYMLINK,
+          linkTarget: link.target,
+        }
+      : ioRecord(o.path, o.flags);
     if (!record) continue;
     const prior = priors.get(o.path);
     if ((record.flags & IoFlags.EXISTED) !== 0 && prior) {

@@ -133,4 +133,9 @@ export const IoFlags = {
   EXISTED: 16,
   /** The earlier content's bytes are kept in .roar/objects (reversible.enabled). */
   PREV_KEPT: 32,
+  /**
+   * A symbolic link the job made: its content is the link's target text (blake3 and size are those of the
+   * target bytes, which are kept in `blobs` under that digest), never what the link points to.
+   */
+  SYMLINK: 64,
 } as const;

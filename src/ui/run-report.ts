@@ -31,7 +31,10 @@ function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, 
   const lines = [`${s.bold(title)} (${list.length})`];
   for (const io of list.slice(0, SHOWN)) {
     const digest = io.blake3 ? io.blake3.slice(0, 12) : s.red("deleted");
-    lines.push(`  ${present.text(io.path)}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
+    const name = present.text(io.path);
+    if (io.linkTarget !== undefined)
+      lines.push(`  ${name} -> ${present.text(io.linkTarget)}  ${s.dim("symbolic link")}`);
+    else lines.push(`  ${name}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
   }
   if (list.length > SHOWN) lines.push(s.dim(`  … and ${list.length - SHOWN} more`));
   return lines;

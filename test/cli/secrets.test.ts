@@ -159,7 +159,10 @@ describe.skipIf(!tracerAvailable)("secrets", () => {
       expect(r.stdout).toContain("redacted");
     }
     // A job compared with itself: nothing differs, nothing secret shows.
-    for (const args of [["diff", "@1", "@1"], ["diff", "@1", "@1", "--json"]]) {
+    for (const args of [
+      ["diff", "@1", "@1"],
+      ["diff", "@1", "@1", "--json"],
+    ]) {
       const r = await roar(args, opts);
       expect(r.code).toBe(0);
       expectNoSecret(args.join(" "), r.stdout + r.stderr);

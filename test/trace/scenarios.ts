@@ -134,6 +134,12 @@ export const scenarios: Scenario[] = [
     written: ["s.txt"],
   },
   {
+    name: "dangling symlink",
+    argv: (t) => [t.fileops, "symlink", "no/such/target", "dangling"],
+    read: [],
+    written: ["dangling"],
+  },
+  {
     name: "unlink",
     files: { "gone.txt": "bye\n" },
     argv: (t) => [t.fileops, "unlink", "gone.txt"],
