@@ -176,6 +176,13 @@ export const scenarios: Scenario[] = [
     written: ["out.txt"],
   },
   {
+    name: "posix_spawn with file actions (chdir, open stdin and stdout)",
+    files: { "sub/in.txt": "through file actions\n", "in.txt": "decoy\n" },
+    argv: (t) => [t.fileops, "spawn-actions", "sub", "in.txt", "out.txt"],
+    read: ["sub/in.txt"],
+    written: ["sub/out.txt"],
+  },
+  {
     name: "multithreaded writers",
     dirs: ["out"],
     argv: (t) => [t.fileops, "threads", "out", "4"],

@@ -573,6 +573,8 @@ unsafe fn spawn_common(
         }
     }
     let insp = if target.is_null() { Insp::default() } else { inspect(AT_FDCWD, target, 0) };
+    // Files the child's open actions will change are captured before it runs them.
+    crate::spawn_actions::before_spawn(fa);
     let ts = now_ns();
     if let Some(mut l) = lock() {
         if !target.is_null() {
@@ -592,6 +594,7 @@ unsafe fn spawn_common(
         if let Some(mut l) = lock() {
             l.push(ts, |b, pid, seq, ts| rec::fork(b, pid, seq, ts, child, 0));
         }
+        crate::spawn_actions::after_spawn(fa, child, ts + 1);
         set_errno(e);
     }
     r

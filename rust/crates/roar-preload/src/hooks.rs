@@ -168,7 +168,7 @@ fn writes(flags: c_int) -> bool {
 
 /// Before a writing open: settles a pending read, and captures the file unless the open can only create it.
 #[inline]
-unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
+pub(crate) unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
     settle_pending();
     if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
         before_change(dirfd, path, Change::Content, flags & sys::O_NOFOLLOW == 0);

@@ -7,6 +7,7 @@ mod exec;
 mod hooks;
 mod proc;
 mod real;
+mod spawn_actions;
 mod state;
 mod supervise;
 mod sys;
