@@ -5,11 +5,11 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { debianPackages } from "../capture/dpkg.ts";
-import type { GitState } from "../capture/git.ts";
+import { committedAmong, type GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
 import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
-import { type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
+import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
@@ -98,6 +98,21 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       }
     },
   };
+  // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
+  // included) — everything else a job reads is data, whatever its extension.
+  const writtenByJobs = input.store.outputPaths();
+  const candidates = [...classification.files.values()]
+    .filter(
+      (f) =>
+        f.read &&
+        !f.written &&
+        !f.deleted &&
+        codeCandidate(f.path, filterCtx) &&
+        !writtenByJobs.has(storedPath(f.path, projectRoot)),
+    )
+    .map((f) => f.path);
+  if (input.git && candidates.length > 0)
+    filterCtx.committed = committedAmong(input.git, candidates, input.dirtyPatch !== null);
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
   const outputs: { path: string; flags: number; link: boolean }[] = [];

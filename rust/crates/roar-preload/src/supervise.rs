@@ -8,7 +8,7 @@
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use roar_events::rec;
+use roar_events::{join_normalize, rec};
 
 use crate::exec::inspect;
 use crate::state::CArgs;
@@ -420,7 +420,12 @@ unsafe fn top_child(spec: &SpawnSpec, errfd: c_int) -> ! {
         let mut n = 0;
         let pid = sys::getpid();
         let ts = crate::state::now_ns();
-        let p = sys::cstr(path);
+        // The path as exec resolves it, absolute (a relative `./gen` names a file of the cwd set above).
+        let mut cwd = [0u8; 4096];
+        let mut abs = [0u8; 4096 + 256];
+        let cwd_len = sys::getcwd(&mut cwd);
+        let n_abs = if cwd_len > 0 { join_normalize(&cwd[..cwd_len as usize - 1], sys::cstr(path), &mut abs) } else { 0 };
+        let p = if n_abs > 0 { &abs[..n_abs] } else { sys::cstr(path) };
         let args = CArgs::new(spec.argv).fit(8192);
         let mut fl = roar_events::flags::EXEC_PRELOAD_INTACT;
         if insp.static_bin {

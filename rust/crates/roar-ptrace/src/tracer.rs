@@ -996,6 +996,24 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         new_listeners: Vec::new(),
         pre: prewrites_for(&req.events_path),
     };
+    if tracer.hybrid.is_some() {
+        // Hybrid: the hybrid filter does not stop at execve, and preload's hooks are not yet loaded in the
+        // command's own exec — say what was executed, as every other backend does (absolute, as exec found it).
+        let mut abs = vec![0u8; cwd.len() + exe.len() + 2];
+        let n = roar_events::join_normalize(&cwd, &exe, &mut abs);
+        abs.truncate(n);
+        let mut flags = 0;
+        if let Some(st) = mem::stat_path(&abs, true) {
+            if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
+                flags |= rf::EXEC_SETUID;
+            }
+            if mem::is_static_elf(&abs) {
+                flags |= rf::EXEC_STATIC;
+            }
+        }
+        let argv = req.argv.iter().map(|a| a.as_slice());
+        tracer.out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, &abs, argv.clone(), flags));
+    }
     tracer
         .tasks
         .insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None, ..Task::idle() });
