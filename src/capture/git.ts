@@ -97,9 +97,7 @@ function originUrl(root: string): string | null {
 export function committedAmong(state: GitState, paths: readonly string[], withDiff = false): Set<string> {
   const prefix = `${state.root}/`;
   // A name that is not valid UTF-8 cannot travel as an argument: it stays data (an input), never dropped.
-  const relative = paths
-    .filter((p) => p.startsWith(prefix) && !hasEscapedBytes(p))
-    .map((p) => p.slice(prefix.length));
+  const relative = paths.filter((p) => p.startsWith(prefix) && !hasEscapedBytes(p)).map((p) => p.slice(prefix.length));
   if (relative.length === 0 || state.commit === null) return new Set();
   const changed = new Set(state.changes.map((c) => c.path));
   const out = new Set<string>();
