@@ -49,8 +49,11 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
         break;
     }
   }
+  // A set-id program runs on untraced (or unseen by preload): its missing EXIT is part of that reason.
+  const setId = new Set(out.filter((i) => i.reason === "setuid_exec").map((i) => i.pid));
   for (const [pid, exe] of processes) {
-    if (!exited.has(pid)) add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
+    if (!exited.has(pid) && !setId.has(pid))
+      add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
   }
   if (losses.truncatedTail) add({ reason: "lost_events", detail: "the event stream ends in a partial record", pid: 0 });
   if (losses.unwritten)
@@ -58,4 +61,19 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
   if (losses.coverageLost)
     add({ reason: "lost_events", detail: "the hybrid coverage log could not be written", pid: 0 });
   return out;
+}
+
+/**
+ * What roar says on stderr about set-id programs of the job (ReproZip warns here too): a traced exec would lose
+ * the program's privilege, so it ran untraced — or, where no_new_privs was already set (the ptrace backend as
+ * a non-root user), it ran without its privilege.
+ */
+export function setIdWarnings(outcome: Pick<TraceOutcome, "incomplete">): string[] {
+  return outcome.incomplete
+    .filter((i) => i.reason === "setuid_exec")
+    .map((i) =>
+      i.detail.endsWith("no_new_privs)")
+        ? `warning: set-id program ${i.detail}; use --tracer hybrid or preload to keep its privilege — the job is incomplete`
+        : `warning: set-id program ${i.detail} ran untraced (traced, it would lose its privilege): the job is incomplete`,
+    );
 }

@@ -84,8 +84,15 @@ pub unsafe fn inspect(dirfd: c_int, path: *const u8, depth: u32) -> Insp {
     if sys::fstat(fd, &mut st) == 0 {
         let uid = sys::sc0(sys::nr::GETUID) as u32;
         let gid = sys::sc0(sys::nr::GETGID) as u32;
+        let mut cap = [0u8; 64];
+        let mut caps = || {
+            let name = b"security.capability\0";
+            sys::sc4(sys::nr::FGETXATTR, fd as usize, name.as_ptr() as usize, cap.as_mut_ptr() as usize, cap.len()) > 0
+        };
+        // File capabilities raise privileges as set-id bits do (and the loader drops LD_PRELOAD for them too).
         r.setuid = (st.st_mode & sys::S_ISUID != 0 && st.st_uid != uid)
-            || (st.st_mode & sys::S_ISGID != 0 && st.st_mode & 0o010 != 0 && st.st_gid != gid);
+            || (st.st_mode & sys::S_ISGID != 0 && st.st_mode & 0o010 != 0 && st.st_gid != gid)
+            || (st.st_mode & sys::S_IFMT == sys::S_IFREG && caps());
     }
     let mut head = [0u8; 256];
     let n = sys::pread(fd, &mut head, 0);
@@ -284,6 +291,50 @@ pub unsafe fn fix_env(envp: Argv, fx: &mut EnvFix) -> (Argv, bool) {
     (arr as Argv, ok)
 }
 
+// ---------------------------------------------------------------------------------------------- set-id
+
+/// si_errno values of a detach request (roar-ptrace's setid.rs): detach me / detach my next child.
+const DETACH_SELF: i32 = 0x524f_4153;
+const DETACH_CHILD: i32 = 0x524f_4143;
+const SIGURG: usize = 23;
+
+/// Whether a tracer is attached (TracerPid in /proc/self/status): hybrid mode's supervisor.
+unsafe fn traced() -> bool {
+    let fd = sys::openat(AT_FDCWD, b"/proc/self/status\0".as_ptr(), sys::O_RDONLY | sys::O_CLOEXEC, 0);
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 2048];
+    let n = sys::read(fd as c_int, &mut buf);
+    sys::close(fd as c_int);
+    let text = &buf[..n.max(0) as usize];
+    let key = b"TracerPid:";
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return false };
+    text[at + key.len()..].iter().take_while(|&&c| c != b'\n').any(|&c| c.is_ascii_digit() && c != b'0')
+}
+
+/// A set-id program is about to run (exec'd by this process, or — `child` — by the child posix_spawn makes):
+/// a tracer that would take its privilege away (hybrid mode's, unprivileged) is asked to detach first, with a
+/// signal to ourselves that it intercepts (unblocked for the moment, so it arrives before the exec).
+unsafe fn request_detach(path: *const u8, child: bool) {
+    if !traced() {
+        return;
+    }
+    let mut info = [0u8; 128];
+    let put = |info: &mut [u8; 128], at: usize, v: i32| info[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    put(&mut info, 0, SIGURG as i32);
+    put(&mut info, 4, if child { DETACH_CHILD } else { DETACH_SELF });
+    put(&mut info, 8, -1); // SI_QUEUE
+    put(&mut info, 16, sys::getpid() as i32);
+    info[24..32].copy_from_slice(&(path as u64).to_ne_bytes());
+    let only_urg: u64 = 1 << (SIGURG - 1);
+    let mut old: u64 = 0;
+    sys::sc4(sys::nr::RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, &only_urg as *const u64 as usize, &mut old as *mut u64 as usize, 8);
+    let tid = sys::sc0(sys::nr::GETTID) as usize;
+    sys::sc4(sys::nr::RT_TGSIGQUEUEINFO, sys::getpid() as usize, tid, SIGURG, info.as_ptr() as usize);
+    sys::sc4(sys::nr::RT_SIGPROCMASK, 2 /* SIG_SETMASK */, &old as *const u64 as usize, 0, 8);
+}
+
 // ---------------------------------------------------------------------------------------------- recording
 
 /// Records EXEC (+ INCOMPLETE reasons) for an exec of `path` and flushes everything before the image goes.
@@ -322,6 +373,9 @@ unsafe fn exec_common(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     let (env2, intact) = fix_env(envp, &mut fx);
     let insp = inspect(AT_FDCWD, path as *const u8, 0);
     note_exec(AT_FDCWD, path, argv, insp, intact);
+    if insp.setuid {
+        request_detach(path as *const u8, false);
+    }
     call_real!(execve: ExecveFn, -1, (path, argv, env2))
 }
 
@@ -430,6 +484,9 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     let n = state::fd_path(fd, &mut real_path[..state::PATH_CAP - 1]);
     real_path[n] = 0;
     note_exec(AT_FDCWD, real_path.as_ptr() as *const c_char, argv, insp, intact);
+    if insp.setuid {
+        request_detach(real_path.as_ptr(), false);
+    }
     call_real!(fexecve: FexecveFn, -1, (fd, argv, env2))
 }
 
@@ -448,6 +505,9 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: Argv,
         inspect(dirfd, path as *const u8, 0)
     };
     note_exec(dirfd, if path.is_null() { b"\0".as_ptr() as *const c_char } else { path }, argv, insp, intact);
+    if insp.setuid && !path.is_null() {
+        request_detach(path as *const u8, false);
+    }
     call_real!(execveat: ExecveatFn, -1, (dirfd, path, argv, env2, flags))
 }
 
@@ -575,16 +635,11 @@ unsafe fn spawn_common(
     let insp = if target.is_null() { Insp::default() } else { inspect(AT_FDCWD, target, 0) };
     // Files the child's open actions will change are captured before it runs them.
     crate::spawn_actions::before_spawn(fa);
+    if insp.setuid {
+        request_detach(target, true);
+    }
     let ts = now_ns();
     if let Some(mut l) = lock() {
-        if !target.is_null() {
-            let s = &mut *l.scr;
-            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, AT_FDCWD, cstr(target), &mut s.a);
-            let p = &s.a[..n];
-            for reason in insp.reasons(intact) {
-                l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
-            }
-        }
         l.flush();
     }
     let r = real_spawn!(env2);
@@ -593,6 +648,15 @@ unsafe fn spawn_common(
         let child = *pid as u32;
         if let Some(mut l) = lock() {
             l.push(ts, |b, pid, seq, ts| rec::fork(b, pid, seq, ts, child, 0));
+            // What preload cannot see in the new image is the child's, as an exec of its own would record it.
+            if !target.is_null() {
+                let s = &mut *l.scr;
+                let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, AT_FDCWD, cstr(target), &mut s.a);
+                let p = &s.a[..n];
+                for reason in insp.reasons(intact) {
+                    l.out.push(ts + 1, |b, _pid, seq, ts| rec::incomplete(b, child, seq, ts, reason, p));
+                }
+            }
         }
         crate::spawn_actions::after_spawn(fa, child, ts + 1);
         set_errno(e);

@@ -126,6 +126,7 @@ pub const CLOCK_MONOTONIC: c_int = 1;
 pub const PTRACE_TRACEME: c_int = 0;
 pub const PTRACE_CONT: c_int = 7;
 pub const PTRACE_KILL: c_int = 8;
+pub const PTRACE_DETACH: c_int = 17;
 pub const PTRACE_SYSCALL: c_int = 24;
 pub const PTRACE_SETOPTIONS: c_int = 0x4200;
 pub const PTRACE_GETEVENTMSG: c_int = 0x4201;

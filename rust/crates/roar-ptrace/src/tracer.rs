@@ -8,6 +8,7 @@ use crate::inject;
 use crate::mem;
 use crate::notify;
 use crate::out::Out;
+use crate::setid;
 use crate::spawn;
 use crate::sys::{self, SyscallInfo};
 use roar_events::{flags as rf, rec, OpenStat};
@@ -64,6 +65,8 @@ struct Task {
     strict: bool,
     /// Hybrid mode: stack the full filter at the next syscall-exit stop (the one of its execve).
     inject: bool,
+    /// Detach at its first stop: a posix_spawn child about to exec a set-id program (see setid.rs).
+    detach_at_start: Option<Vec<u8>>,
 }
 
 /// Hybrid mode state (see hybrid.rs).
@@ -84,6 +87,7 @@ impl Task {
             owned: false,
             strict: false,
             inject: false,
+            detach_at_start: None,
         }
     }
 }
@@ -113,6 +117,12 @@ struct Tracer {
     new_listeners: Vec<notify::Listener>,
     /// Pre-write captures (see roar-sys prewrite), when roar asked for them.
     pre: Option<PreWrites>,
+    /// A traced set-id exec keeps its privilege (see setid.rs).
+    privileged: bool,
+    /// The root process runs on untraced (a set-id program): its exit still ends the run.
+    root_detached: bool,
+    /// Processes whose next child is to be detached before it execs this set-id program (posix_spawn).
+    detach_next: HashMap<i32, Vec<u8>>,
 }
 
 /// Where pre-write captures go, and the paths this tracer already reported (sparing the syscalls).
@@ -417,10 +427,53 @@ impl Tracer {
             }
         }
         self.out.emit(|b, seq, ts| rec::exec(b, tgid as u32, seq, ts, &path, argv.iter().map(|a| a.as_slice()), flags));
+        if !self.privileged && setid::changes_identity(tgid, &path) && self.set_id_exec(tid, &path) {
+            return None; // detached: it runs on untraced
+        }
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.exec_path = Some(path);
         }
         None
+    }
+
+    /// `tid` is about to exec the set-id program `path` and this tracer would take its privilege away: detach
+    /// (true), or — where no_new_privs is set and detaching cannot help — say the program ran without it.
+    fn set_id_exec(&mut self, tid: i32, path: &[u8]) -> bool {
+        let tgid = self.tgid_of(tid);
+        if setid::no_new_privs(tid) {
+            let detail = [path, b" (ran without its set-id privilege: no_new_privs)"].concat();
+            self.incomplete(tgid, "setuid_exec", &detail);
+            return false;
+        }
+        self.detach(tid, path);
+        true
+    }
+
+    /// Lets `tid` run on untraced (from a ptrace-stop, suppressing any signal), flagging the job with `path`.
+    fn detach(&mut self, tid: i32, path: &[u8]) {
+        let tgid = self.tgid_of(tid);
+        self.incomplete(tgid, "setuid_exec", path);
+        ptrace_call(sys::PTRACE_DETACH, tid, 0, 0);
+        self.tasks.remove(&tid);
+        if tgid == self.root {
+            self.root_detached = true;
+        }
+    }
+
+    /// A detach request from a process the preload library covers (see setid.rs); false when the stop is not one.
+    fn detach_request(&mut self, tid: i32, si: &[u8; 128]) -> bool {
+        let tgid = self.tgid_of(tid);
+        let Some((child, addr)) = setid::request(si, tgid) else { return false };
+        let path = self.raw_string(tid, addr).unwrap_or_default();
+        if self.privileged {
+            self.resume(tid, 0); // the kernel keeps the privilege of a privileged tracer's tracee
+        } else if child {
+            self.detach_next.insert(tgid, path);
+            self.resume(tid, 0);
+        } else if !self.set_id_exec(tid, &path) {
+            self.resume(tid, 0);
+        }
+        true
     }
 
     fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, exchange: bool) -> Option<Pending> {
@@ -559,6 +612,7 @@ impl Tracer {
             };
             let stopped_already = self.early.remove(&child);
             let tgid = if thread { parent_tgid } else { child };
+            let detach_at_start = if thread { None } else { self.detach_next.remove(&parent_tgid) };
             let (step, strict) = self.tasks.get(&tid).map_or((false, false), |t| (t.step, t.strict));
             let owned = self.owns(tid);
             let hybrid_owned = owned && self.hybrid.is_some();
@@ -573,6 +627,7 @@ impl Tracer {
                     owned: hybrid_owned,
                     strict,
                     inject: false,
+                    detach_at_start,
                 },
             );
             if !thread {
@@ -587,7 +642,10 @@ impl Tracer {
                 self.out.emit(|b, seq, ts| rec::fork(b, parent_tgid as u32, seq, ts, child as u32, flags));
             }
             if stopped_already {
-                self.resume(child, 0);
+                match self.tasks.get_mut(&child).and_then(|t| t.detach_at_start.take()) {
+                    Some(path) => self.detach(child, &path),
+                    None => self.resume(child, 0),
+                }
             }
         }
         self.resume(tid, 0);
@@ -645,6 +703,13 @@ impl Tracer {
 
     fn on_exit(&mut self, tid: i32, st: c_int) {
         self.early.remove(&tid);
+        if tid == self.root && self.root_detached && !self.tasks.contains_key(&tid) {
+            // The root ran on untraced (a set-id program): it is still our child.
+            self.root_status = Some(st);
+            let (code, signal) = wait_desc(st);
+            self.out.emit(|b, seq, ts| rec::exit(b, tid as u32, seq, ts, code, signal));
+            return;
+        }
         let Some(task) = self.tasks.remove(&tid) else { return };
         if task.tgid != tid {
             return; // a thread: the process's EXIT comes with its leader
@@ -667,6 +732,9 @@ impl Tracer {
         if let Some(t) = self.tasks.get_mut(&tid) {
             if t.awaiting_initial_stop && sig == sys::SIGSTOP {
                 t.awaiting_initial_stop = false;
+                if let Some(path) = t.detach_at_start.take() {
+                    return self.detach(tid, &path);
+                }
                 return self.resume(tid, 0);
             }
         }
@@ -674,6 +742,9 @@ impl Tracer {
         // a signal-delivery-stop gets its signal re-injected.
         let mut si = [0u8; 128];
         let r = ptrace_call(sys::PTRACE_GETSIGINFO, tid, 0, si.as_mut_ptr() as usize);
+        if r >= 0 && sig == setid::DETACH_SIGNAL && self.detach_request(tid, &si) {
+            return;
+        }
         if r >= 0 {
             self.keep_open_uninterrupted(tid);
         }
@@ -697,7 +768,7 @@ impl Tracer {
 
     /// Adopts orphaned early tasks; false when nothing is left to trace.
     fn anything_left(&mut self) -> bool {
-        if !self.tasks.is_empty() {
+        if !self.tasks.is_empty() || (self.root_detached && self.root_status.is_none()) {
             return true;
         }
         if self.early.is_empty() {
@@ -718,6 +789,7 @@ impl Tracer {
                     owned: step,
                     strict: false,
                     inject: false,
+                    detach_at_start: None,
                 },
             );
             if let Some(h) = self.hybrid.as_mut() {
@@ -852,6 +924,55 @@ fn prewrites_for(events_path: &[u8]) -> Option<PreWrites> {
     Some(PreWrites { dir, cap, seen: HashSet::new() })
 }
 
+/// Runs a set-id command untraced (see setid.rs): its EXEC, the INCOMPLETE naming it and its EXIT are all the
+/// trace says.
+fn run_untraced(mut prep: spawn::Prepared, mut out: Out, exe: &[u8], argv: &[Vec<u8>], pid_out: Option<&AtomicI32>) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut pipe = [0 as c_int; 2];
+    if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
+        let e = sys::errno();
+        outcome.tracer_errno = Some(e);
+        outcome.message = format!("pipe2: {}", sys::strerror(e));
+        out.finish();
+        return outcome;
+    }
+    let me = unsafe { sys::getpid() };
+    let mut stack = vec![0u8; 256 * 1024];
+    let pid = spawn::clone_child(&mut prep, pipe[1], me, &mut stack) as i32;
+    unsafe { sys::close(pipe[1]) };
+    if pid < 0 {
+        unsafe { sys::close(pipe[0]) };
+        outcome.tracer_errno = Some(-pid);
+        outcome.message = format!("clone: {}", sys::strerror(-pid));
+        out.finish();
+        return outcome;
+    }
+    if let Some(p) = pid_out {
+        p.store(pid, Ordering::SeqCst);
+    }
+    out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, exe, argv.iter().map(|a| a.as_slice()), rf::EXEC_SETUID));
+    // Only an exec failure writes to the pipe; end of file means the program runs.
+    let report = spawn::read_report(pipe[0]);
+    unsafe { sys::close(pipe[0]) };
+    let mut st: c_int = 0;
+    while unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) } < 0 && sys::errno() == sys::EINTR {}
+    match report {
+        Some((_, e)) => {
+            outcome.spawn_error = Some(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+            outcome.message = format!("{}: {}", String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a)), sys::strerror(e));
+        }
+        None => {
+            out.emit(|b, seq, ts| rec::incomplete(b, pid as u32, seq, ts, "setuid_exec", exe));
+            let (code, signal) = wait_desc(st);
+            out.emit(|b, seq, ts| rec::exit(b, pid as u32, seq, ts, code, signal));
+            outcome.exit_code = code;
+            outcome.signal = signal;
+        }
+    }
+    outcome.lost_events = out.finish();
+    outcome
+}
+
 pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
     run_mode(req, None, pid_out)
 }
@@ -905,6 +1026,20 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         return outcome;
     };
     let me = unsafe { sys::getpid() };
+    // Hybrid: without privilege a filter needs no_new_privs, which would keep every set-id program of the
+    // tree from gaining its privilege; preload covers what it would stop for (see setid.rs).
+    prep.filter_optional = spec.is_some();
+    let mut cwd = vec![0u8; req.cwd.len() + 2];
+    let n = roar_events::join_normalize(b"/", &req.cwd, &mut cwd);
+    cwd.truncate(n);
+    let mut exe_abs = vec![0u8; cwd.len() + exe.len() + 2];
+    let n = roar_events::join_normalize(&cwd, &exe, &mut exe_abs);
+    exe_abs.truncate(n);
+    if !setid::tracer_privileged() && setid::changes_identity(me, &exe_abs) {
+        // The command itself is a set-id program: traced, it would lose its privilege.
+        prep.untraced = true;
+        return run_untraced(prep, out, &exe_abs, &req.argv, pid_out);
+    }
     // The child's stack, in our memory until its exec (or death): kept until the run is over.
     let mut child_stack = vec![0u8; 256 * 1024];
     let mut st: c_int = 0;
@@ -975,9 +1110,6 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         out.finish();
         return outcome;
     }
-    let mut cwd = vec![0u8; req.cwd.len() + 2];
-    let n = roar_events::join_normalize(b"/", &req.cwd, &mut cwd);
-    cwd.truncate(n);
     let mut tracer = Tracer {
         out,
         tasks: HashMap::new(),
@@ -995,24 +1127,25 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         notify_ok,
         new_listeners: Vec::new(),
         pre: prewrites_for(&req.events_path),
+        privileged: setid::tracer_privileged(),
+        root_detached: false,
+        detach_next: HashMap::new(),
     };
     if tracer.hybrid.is_some() {
         // Hybrid: the hybrid filter does not stop at execve, and preload's hooks are not yet loaded in the
         // command's own exec — say what was executed, as every other backend does (absolute, as exec found it).
-        let mut abs = vec![0u8; cwd.len() + exe.len() + 2];
-        let n = roar_events::join_normalize(&cwd, &exe, &mut abs);
-        abs.truncate(n);
+        let abs = &exe_abs;
         let mut flags = 0;
-        if let Some(st) = mem::stat_path(&abs, true) {
+        if let Some(st) = mem::stat_path(abs, true) {
             if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
                 flags |= rf::EXEC_SETUID;
             }
-            if mem::is_static_elf(&abs) {
+            if mem::is_static_elf(abs) {
                 flags |= rf::EXEC_STATIC;
             }
         }
         let argv = req.argv.iter().map(|a| a.as_slice());
-        tracer.out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, &abs, argv.clone(), flags));
+        tracer.out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, abs, argv.clone(), flags));
     }
     tracer
         .tasks

@@ -52,6 +52,8 @@ pub mod nr {
     pub const RT_SIGTIMEDWAIT: usize = 128;
     pub const PRCTL: usize = 157;
     pub const GETTID: usize = 186;
+    pub const RT_TGSIGQUEUEINFO: usize = 297;
+    pub const FGETXATTR: usize = 193;
     pub const GETDENTS64: usize = 217;
     pub const EXIT_GROUP: usize = 231;
     pub const OPENAT: usize = 257;
@@ -119,6 +121,8 @@ pub mod nr {
     pub const RT_SIGTIMEDWAIT: usize = 137;
     pub const PRCTL: usize = 167;
     pub const GETTID: usize = 178;
+    pub const RT_TGSIGQUEUEINFO: usize = 240;
+    pub const FGETXATTR: usize = 10;
     pub const GETDENTS64: usize = 61;
     pub const EXIT_GROUP: usize = 94;
     pub const OPENAT: usize = 56;
