@@ -14,6 +14,10 @@ const APT_PACKAGES: [string, string][] = [
   ["/usr/bin/cc", "gcc"],
   ["/usr/bin/make", "make"],
   ["/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"],
+  // 32-bit test programs (the tracers' i386 support); x86_64 only
+  ...(process.arch === "x64" ? ([["/usr/lib32/libc.a", "gcc-multilib"]] as [string, string][]) : []),
+  // Debian's own Python packages, for the backend-parity test of the recorded environment
+  ["/usr/lib/python3/dist-packages/six.py", "python3-six"],
 ];
 
 export async function ensureSystemPackages(log: (line: string) => void = console.error): Promise<void> {

@@ -16,6 +16,9 @@ export interface StreamLosses {
   coverageLost?: boolean;
 }
 
+/** Reasons that say the tracer could not enter a process's image at all. */
+const UNENTERED = new Set(["setuid_exec", "foreign_elf", "static_binary", "preload_stripped"]);
+
 export function incompleteReasons(events: readonly TraceEvent[], losses: StreamLosses = {}): Incomplete[] {
   const out: Incomplete[] = [];
   const seen = new Set<string>();
@@ -27,10 +30,14 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
   };
   const processes = new Map<number, string>();
   const exited = new Set<number>();
+  // An image the tracer could not enter (a set-id program run untraced, a 32-bit or static program under
+  // preload) cannot report its exit: that is part of the reason already given for it.
+  const unseen = new Set<number>();
   for (const e of events) {
     switch (e.kind) {
       case "incomplete":
         add({ reason: e.reason, detail: e.detail, pid: e.pid });
+        if (UNENTERED.has(e.reason)) unseen.add(e.pid);
         break;
       case "dropped":
         add({ reason: "lost_events", detail: `${e.count} records not delivered by pid ${e.pid}`, pid: e.pid });
@@ -49,10 +56,8 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
         break;
     }
   }
-  // A set-id program runs on untraced (or unseen by preload): its missing EXIT is part of that reason.
-  const setId = new Set(out.filter((i) => i.reason === "setuid_exec").map((i) => i.pid));
   for (const [pid, exe] of processes) {
-    if (!exited.has(pid) && !setId.has(pid))
+    if (!exited.has(pid) && !unseen.has(pid))
       add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
   }
   if (losses.truncatedTail) add({ reason: "lost_events", detail: "the event stream ends in a partial record", pid: 0 });

@@ -15,6 +15,9 @@ export interface Tools {
   fileops: string;
   /** null when `cc -static` is unavailable (no libc.a). */
   fileopsStatic: string | null;
+  /** 32-bit builds (i386), dynamic and static; null without a multilib compiler (gcc-multilib). */
+  fileops32: string | null;
+  fileops32Static: string | null;
   python: string | null;
   strace: string | null;
 }
@@ -35,6 +38,8 @@ export interface Scenario {
   signal?: number;
   /** Backends that may flag this scenario incomplete instead of getting it exactly right. */
   mayBeIncomplete?: BackendName[];
+  /** The only reason such a backend may give (any when unset). */
+  incompleteAs?: string;
   /** Why strace's log cannot serve as this scenario's reference (unset: it must agree with the sets). */
   reference?: string;
 }
@@ -203,6 +208,32 @@ export const scenarios: Scenario[] = [
     read: ["in.txt"],
     written: ["out.txt"],
     mayBeIncomplete: ["preload"],
+  },
+  {
+    name: "32-bit program (i386, dynamic)",
+    files: { "in.txt": "x\n" },
+    argv: (t) => (t.fileops32 ? [t.fileops32, "copy", "in.txt", "out.txt"] : null),
+    read: ["in.txt"],
+    written: ["out.txt"],
+    mayBeIncomplete: ["preload"],
+    incompleteAs: "foreign_elf",
+  },
+  {
+    name: "32-bit static program run by a shell, renaming and unlinking",
+    files: { "in.txt": "x\n", "old.txt": "old\n" },
+    argv: (t) =>
+      t.fileops32Static
+        ? [
+            "sh",
+            "-c",
+            `${t.fileops32Static} copy in.txt tmp.txt && ${t.fileops32Static} unlink old.txt && mv tmp.txt out.txt`,
+          ]
+        : null,
+    read: ["in.txt"],
+    written: ["out.txt"],
+    deleted: ["old.txt"],
+    mayBeIncomplete: ["preload"],
+    incompleteAs: "foreign_elf",
   },
   {
     name: "exit by signal",

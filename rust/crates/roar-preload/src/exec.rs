@@ -31,13 +31,18 @@ pub struct Insp {
     pub setuid: bool,
     /// Go or Bun: loads the preload but does its own file system calls.
     pub bypass: bool,
+    /// An ELF of another class or machine (a 32-bit program): this library cannot load in it, and must not
+    /// be in its LD_PRELOAD (the loader would print an error into the program's stderr).
+    pub foreign: bool,
 }
 
 impl Insp {
     /// Why preload will not see (all of) what the new image does: the INCOMPLETE reasons to record, at most
     /// two. `intact`: the exec's environment still carries the preload.
     pub fn reasons(&self, intact: bool) -> impl Iterator<Item = &'static str> {
-        let loader = if self.static_bin {
+        let loader = if self.foreign {
+            Some("foreign_elf")
+        } else if self.static_bin {
             Some("static_binary")
         } else if self.setuid {
             Some("setuid_exec")
@@ -49,6 +54,12 @@ impl Insp {
         loader.into_iter().chain(self.bypass.then_some("libc_bypass"))
     }
 }
+
+/// e_machine of the images this library loads into.
+#[cfg(target_arch = "x86_64")]
+const ELF_MACHINE: usize = 62;
+#[cfg(target_arch = "aarch64")]
+const ELF_MACHINE: usize = 183;
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -116,14 +127,15 @@ pub unsafe fn inspect(dirfd: c_int, path: *const u8, depth: u32) -> Insp {
         if i > start && sys::cat_z(&mut interp, &[&head[start..i]]).is_some() {
             let ri = inspect(AT_FDCWD, interp.as_ptr(), depth + 1);
             r.static_bin = ri.static_bin;
+            r.foreign = ri.foreign;
             r.bypass |= ri.bypass;
         }
         return r;
     }
     if n >= 64 && &head[..4] == b"\x7fELF" {
-        if head[4] != 2 {
-            // a 32-bit program cannot load this 64-bit library
-            r.static_bin = true;
+        if head[4] != 2 || u16le(&head, 18) != ELF_MACHINE {
+            // a 32-bit (or other) program cannot load this library
+            r.foreign = true;
         } else {
             let phoff = u64le(&head, 32);
             let shoff = u64le(&head, 40);
@@ -209,7 +221,7 @@ fn has_lib(value: &[u8], lib: &[u8]) -> bool {
     !lib.is_empty() && value.split(|&c| c == b':' || c == b' ').any(|e| e == lib)
 }
 
-fn entry_is(e: &[u8], name: &[u8]) -> bool {
+pub fn entry_is(e: &[u8], name: &[u8]) -> bool {
     e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'='
 }
 
@@ -335,6 +347,78 @@ unsafe fn request_detach(path: *const u8, child: bool) {
     sys::sc4(sys::nr::RT_SIGPROCMASK, 2 /* SIG_SETMASK */, &old as *const u64 as usize, 0, 8);
 }
 
+/// The environment for an exec this library cannot enter (a foreign ELF): `envp` with our library taken out of
+/// LD_PRELOAD (the entry dropped when nothing else is left), so the loader has nothing to complain about. The
+/// roar variables stay, for a native program it may run in turn (which hybrid mode's tracer covers).
+pub unsafe fn strip_env(envp: Argv, lib: &[u8], fx: &mut EnvFix) -> Argv {
+    if envp.is_null() || lib.is_empty() {
+        return envp;
+    }
+    let mut n = 0;
+    while !(*envp.add(n)).is_null() {
+        n += 1;
+    }
+    let arr: *mut *const c_char = if n < ENV_SLOTS {
+        fx.ptrs.as_mut_ptr()
+    } else {
+        let len = (n + 1) * 8;
+        let p = sys::syscall6(sys::nr::MMAP, 0, len, 3, 0x22, usize::MAX, 0);
+        if p < 0 {
+            return envp;
+        }
+        fx.mapped = p as *mut c_void;
+        fx.mapped_len = len;
+        p as *mut *const c_char
+    };
+    let mut k = 0;
+    for i in 0..n {
+        let e = *envp.add(i);
+        let text = cstr(e as *const u8);
+        if entry_is(text, b"LD_PRELOAD") && has_lib(&text[11..], lib) {
+            // the other entries, in order
+            let mut len = 0;
+            let out = &mut fx.preload;
+            let head = b"LD_PRELOAD=";
+            out[..head.len()].copy_from_slice(head);
+            len += head.len();
+            let mut any = false;
+            for part in text[11..].split(|&ch| ch == b':' || ch == b' ') {
+                if part.is_empty() || part == lib || len + part.len() + 2 > out.len() {
+                    continue;
+                }
+                if any {
+                    out[len] = b':';
+                    len += 1;
+                }
+                out[len..len + part.len()].copy_from_slice(part);
+                len += part.len();
+                any = true;
+            }
+            out[len] = 0;
+            if any {
+                *arr.add(k) = out.as_ptr() as *const c_char;
+                k += 1;
+            }
+            continue;
+        }
+        *arr.add(k) = e;
+        k += 1;
+    }
+    *arr.add(k) = core::ptr::null();
+    arr as Argv
+}
+
+/// The environment an exec of a file inspected as `insp` gets: ours carried (`fixed`), or — for a foreign ELF —
+/// ours taken out.
+unsafe fn env_for(insp: &Insp, envp: Argv, fixed: Argv, fx: &mut EnvFix) -> Argv {
+    if insp.foreign {
+        let c = cfg();
+        strip_env(envp, &c.lib[..c.lib_len], fx)
+    } else {
+        fixed
+    }
+}
+
 // ---------------------------------------------------------------------------------------------- recording
 
 /// Records EXEC (+ INCOMPLETE reasons) for an exec of `path` and flushes everything before the image goes.
@@ -376,6 +460,8 @@ unsafe fn exec_common(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     if insp.setuid {
         request_detach(path as *const u8, false);
     }
+    let mut fx2 = EnvFix::new();
+    let env2 = env_for(&insp, envp, env2, &mut fx2);
     call_real!(execve: ExecveFn, -1, (path, argv, env2))
 }
 
@@ -487,6 +573,8 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     if insp.setuid {
         request_detach(real_path.as_ptr(), false);
     }
+    let mut fx2 = EnvFix::new();
+    let env2 = env_for(&insp, envp, env2, &mut fx2);
     call_real!(fexecve: FexecveFn, -1, (fd, argv, env2))
 }
 
@@ -508,6 +596,8 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: Argv,
     if insp.setuid && !path.is_null() {
         request_detach(path as *const u8, false);
     }
+    let mut fx2 = EnvFix::new();
+    let env2 = env_for(&insp, envp, env2, &mut fx2);
     call_real!(execveat: ExecveatFn, -1, (dirfd, path, argv, env2, flags))
 }
 
@@ -638,6 +728,8 @@ unsafe fn spawn_common(
     if insp.setuid {
         request_detach(target, true);
     }
+    let mut fx2 = EnvFix::new();
+    let env2 = env_for(&insp, envp, env2, &mut fx2);
     let ts = now_ns();
     if let Some(mut l) = lock() {
         l.flush();

@@ -42,25 +42,31 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Reads a NULL-terminated array of string pointers (argv).
-pub fn read_argv(pid: i32, addr: u64) -> Vec<Vec<u8>> {
+/// Reads a NULL-terminated array of string pointers (argv) of `width` bytes each (8, or 4 for a 32-bit
+/// program).
+pub fn read_argv(pid: i32, addr: u64, width: usize) -> Vec<Vec<u8>> {
     let mut ptrs: Vec<u64> = Vec::new();
     let mut at = addr;
     let mut page = [0u8; PAGE as usize];
     'outer: while addr != 0 && ptrs.len() < 1 << 20 {
         let want = (PAGE - (at % PAGE)) as usize;
         let n = readv(pid, at, &mut page[..want]);
-        if n < 8 {
+        if n < width as isize {
             break;
         }
-        for w in page[..(n as usize / 8) * 8].chunks_exact(8) {
-            let p = u64::from_ne_bytes(w.try_into().unwrap());
+        let whole = (n as usize / width) * width;
+        for w in page[..whole].chunks_exact(width) {
+            let p = if width == 4 {
+                u32::from_ne_bytes(w.try_into().unwrap()) as u64
+            } else {
+                u64::from_ne_bytes(w.try_into().unwrap())
+            };
             if p == 0 {
                 break 'outer;
             }
             ptrs.push(p);
         }
-        at += (n as u64 / 8) * 8;
+        at += whole as u64;
     }
     let mut out = Vec::with_capacity(ptrs.len());
     let mut s = Vec::new();

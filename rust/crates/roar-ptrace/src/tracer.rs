@@ -273,26 +273,28 @@ impl Tracer {
     fn on_call(&mut self, tid: i32, info: &SyscallInfo) {
         let tgid = self.tgid_of(tid);
         let x32 = arch::X32_SYSCALL_BIT.is_some_and(|bit| info.nr_or_rval & bit as u64 != 0);
-        if info.arch != arch::AUDIT_ARCH || info.ret_data == crate::filter::DATA_FOREIGN || x32 {
+        // A 32-bit program (i386 on x86_64): the same calls under other numbers, decoded the same way.
+        let compat = info.arch == arch::compat::AUDIT_ARCH && arch::compat::AUDIT_ARCH != 0;
+        if (info.arch != arch::AUDIT_ARCH && !compat) || info.ret_data == crate::filter::DATA_FOREIGN || x32 {
             let first = self.procs.get_mut(&tgid).map(|p| !std::mem::replace(&mut p.foreign_reported, true));
             if first.unwrap_or(true) {
-                self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (i386/x32)");
+                self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (x32 or another architecture)");
             }
             return self.resume(tid, 0);
         }
-        let sys_kind = arch::classify(info.nr_or_rval);
+        let sys_kind = if compat { arch::compat::classify(info.nr_or_rval) } else { arch::classify(info.nr_or_rval) };
         if !self.owns(tid) && !matches!(sys_kind, Some(Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt)) {
             // Hybrid: a covered process under an inherited full filter — preload records this call.
             return self.resume(tid, 0);
         }
-        let a = info.args.map(|v| v as usize);
+        let a = info.args.map(|v| if compat { v as u32 as usize } else { v as usize });
         let call = sys_kind.and_then(|s| calls::decode(s, &a, &TraceeMemory(tid)));
         let dir = |d: i32| d as i64;
         let pending = match call {
             None => None,
             Some(Call::Open { dirfd, path, flags }) => self.open(tid, dir(dirfd), path as u64, flags),
             Some(Call::Exec { dirfd, path, argv, flags, .. }) => {
-                self.exec(tid, dir(dirfd), path as u64, argv as u64, flags as u64)
+                self.exec(tid, dir(dirfd), path as u64, argv as u64, flags as u64, compat)
             }
             Some(Call::Rename { from_dir, from, to_dir, to, exchange }) => {
                 self.rename(tid, dir(from_dir), from as u64, dir(to_dir), to as u64, exchange)
@@ -407,7 +409,7 @@ impl Tracer {
         }
     }
 
-    fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64) -> Option<Pending> {
+    fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64, compat: bool) -> Option<Pending> {
         let tgid = self.tgid_of(tid);
         let raw = self.raw_string(tid, path_addr).unwrap_or_default();
         let resolved = if raw.is_empty() && at_flags & sys::AT_EMPTY_PATH != 0 {
@@ -416,7 +418,7 @@ impl Tracer {
             self.resolve(tid, dirfd, &raw).map(|(p, _)| p)
         };
         let path = resolved.unwrap_or(raw);
-        let argv = mem::read_argv(tid, argv_addr);
+        let argv = mem::read_argv(tid, argv_addr, if compat { 4 } else { 8 });
         let mut flags = 0;
         if let Some(st) = mem::stat_path(&path, true) {
             if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
@@ -515,7 +517,13 @@ impl Tracer {
             return self.on_call(tid, &info);
         }
         if r > 0 && info.op == sys::PTRACE_SYSCALL_INFO_EXIT && self.tasks.get(&tid).is_some_and(|t| t.inject) {
-            return self.inject(tid);
+            if info.arch == arch::AUDIT_ARCH {
+                return self.inject(tid);
+            }
+            // A 32-bit image: the injection speaks the native ABI only; it stays stepped (decoded all the same).
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.inject = false;
+            }
         }
         if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_EXIT {
             // An entry stop cannot normally happen here (we only ask for exits); keep waiting for the exit.
@@ -1016,11 +1024,20 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
             return outcome;
         }
     };
+    // Hybrid: a command that cannot load the preload (a 32-bit program) must not find it in LD_PRELOAD.
+    let stripped;
+    let envp = match spec.as_ref() {
+        Some(sp) if hybrid::is_foreign_elf(&exe) || hybrid::is_foreign_elf(&[&req.cwd[..], b"/", &exe].concat()) => {
+            stripped = hybrid::without_preload(&req.envp, &sp.lib);
+            &stripped
+        }
+        _ => &req.envp,
+    };
     let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
     // Hybrid mode leaves opens to preload; its injected full filters stay ptrace-only (see inject.rs).
     let notify_ok = notify::usable();
     let notify_filter = (spec.is_none() && notify_ok).then(crate::filter::build_notify);
-    let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
+    let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, envp, &req.cwd, filter, notify_filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
         return outcome;

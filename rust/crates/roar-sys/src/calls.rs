@@ -150,6 +150,21 @@ syscall_table! {
     57 => Close, 24 => Dup3, 436 => CloseRange, 220 => Clone, 435 => Clone3, 93 => Exit, 94 => ExitGroup,
 }
 
+/// The i386 table (32-bit programs on an x86_64 kernel, `int 0x80`): the same calls under other numbers, with
+/// the same arguments (each 32 bits wide), so [`decode`] applies unchanged. Used by the ptrace tracer.
+#[cfg(target_arch = "x86_64")]
+pub mod i386 {
+    use super::Sys;
+    syscall_table! {
+        295 => OpenAt, 5 => Open, 11 => Execve, 10 => Unlink, 301 => UnlinkAt, 38 => Rename, 302 => RenameAt,
+        353 => RenameAt2, 8 => Creat, 437 => OpenAt2, 9 => Link, 303 => LinkAt, 83 => Symlink, 304 => SymlinkAt,
+        40 => Rmdir, 92 => Truncate, 193 => Truncate, 93 => Ftruncate, 194 => Ftruncate, 12 => Chdir,
+        133 => Fchdir, 358 => ExecveAt, 425 => IoUringSetup, 341 => NameToHandleAt, 342 => OpenByHandleAt,
+        6 => Close, 63 => Dup2, 330 => Dup3, 436 => CloseRange, 2 => Fork, 190 => Vfork, 120 => Clone,
+        435 => Clone3, 1 => Exit, 252 => ExitGroup,
+    }
+}
+
 /// Reads the traced program's memory (its own in the preload, another process's under ptrace).
 pub trait Memory {
     fn read_u64(&self, addr: usize) -> Option<u64>;
@@ -294,6 +309,17 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), TABLE.len(), "a number listed twice");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn i386_table() {
+        for &(n, s) in i386::TABLE {
+            assert_eq!(i386::sys_of(n as usize), Some(s));
+        }
+        assert_eq!(i386::sys_of(5), Some(Sys::Open));
+        assert_eq!(i386::sys_of(295), Some(Sys::OpenAt));
+        assert_eq!(i386::sys_of(3), None); // read
     }
 
     #[test]

@@ -20,3 +20,29 @@ pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
 pub fn classify(nr: u64) -> Option<Sys> {
     classify_nr(nr as usize).filter(|s| s.names_files())
 }
+
+/// The 32-bit ABI this tracer decodes too (i386 on x86_64): its audit arch, and the calls it traces there.
+#[cfg(target_arch = "x86_64")]
+pub mod compat {
+    use super::Sys;
+    pub const AUDIT_ARCH: u32 = 0x4000_0003;
+    pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
+        roar_sys::calls::i386::TABLE.iter().copied().filter(|(_, s)| s.names_files())
+    }
+    pub fn classify(nr: u64) -> Option<Sys> {
+        roar_sys::calls::i386::sys_of(nr as usize).filter(|s| s.names_files())
+    }
+}
+
+/// No 32-bit ABI is decoded here: its calls are reported as foreign.
+#[cfg(not(target_arch = "x86_64"))]
+pub mod compat {
+    use super::Sys;
+    pub const AUDIT_ARCH: u32 = 0;
+    pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
+        std::iter::empty()
+    }
+    pub fn classify(_nr: u64) -> Option<Sys> {
+        None
+    }
+}
