@@ -13,6 +13,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from "node:pat
 import { Command, Option } from "clipanion";
 import type { LoadedConfig } from "../config/load.ts";
 import { RoarError, UsageError } from "../core/errors.ts";
+import { networkOf, networkSummary } from "../core/job-view.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
 import {
   expectedOutputs,
@@ -55,7 +56,15 @@ interface Preview {
   target: { blake3: string; path: string | null };
   git: { repo: string | null; commit: string | null; patch: string | null };
   python: string | null;
-  steps: { step: string; kind: string; uid: string; command: string[]; cwd: string }[];
+  steps: {
+    step: string;
+    kind: string;
+    uid: string;
+    command: string[];
+    cwd: string;
+    /** Endpoints the step connected to or accepted from: a step that used the network is not self-contained. */
+    network?: { op: "connect" | "accept"; address: string }[];
+  }[];
   externalInputs: { path: string; blake3: string; size: number | null; availability: Availability }[];
   requirements: Requirements;
 }
@@ -176,13 +185,17 @@ export class ReproduceCommand extends ConfiguredCommand {
         patch: git.patch ?? null,
       },
       python: planRequirements(plan.steps).python,
-      steps: plan.steps.map((s) => ({
-        step: stepLabel(s.step, s.kind),
-        kind: s.kind,
-        uid: s.uid,
-        command: s.argv,
-        cwd: s.cwd,
-      })),
+      steps: plan.steps.map((s) => {
+        const network = networkOf(s.trace);
+        return {
+          step: stepLabel(s.step, s.kind),
+          kind: s.kind,
+          uid: s.uid,
+          command: s.argv,
+          cwd: s.cwd,
+          ...(network.length > 0 ? { network } : {}),
+        };
+      }),
       externalInputs,
       requirements: planRequirements(plan.steps),
     };
@@ -207,6 +220,8 @@ export class ReproduceCommand extends ConfiguredCommand {
     this.print(s.bold(`Steps (${p.steps.length}):`));
     for (const step of p.steps) {
       this.print(`  ${step.step.padEnd(5)} ${shellJoin(step.command)}${step.cwd ? s.dim(`  (cwd: ${step.cwd})`) : ""}`);
+      if (step.network)
+        this.print(s.yellow(`        used the network (${networkSummary(step.network)}): not self-contained`));
     }
     this.print("");
     this.print(s.bold(`External inputs (${p.externalInputs.length}):`));

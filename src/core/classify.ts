@@ -26,6 +26,8 @@ export interface PathFacts {
   created: boolean;
   /** The job made this path a symbolic link (symlink(2), or renamed a link it made into place). */
   symlink: boolean;
+  /** The processes that wrote, truncated, renamed or linked it into place (a rename carries its writers). */
+  writers: Set<number>;
 }
 
 export interface PriorState {
@@ -44,11 +46,25 @@ export interface ProcessFacts {
   signal: number | null;
 }
 
+export interface NetworkEndpoint {
+  op: "connect" | "accept";
+  /** "1.2.3.4:443", "[::1]:8080". */
+  address: string;
+}
+
 export interface Classification {
   files: Map<string, PathFacts>;
   processes: ProcessFacts[];
   /** Executables run (absolute paths), for interpreter and package detection. */
   executables: Set<string>;
+  /** Network endpoints the job connected to or accepted from, each once, in order. */
+  network: NetworkEndpoint[];
+}
+
+/** Written (last) by a process that was killed by a signal or crashed: its content may be cut short. */
+export function writtenByKilledProcess(f: PathFacts, processes: ReadonlyMap<number, ProcessFacts>): boolean {
+  for (const pid of f.writers) if (processes.get(pid)?.signal != null) return true;
+  return false;
 }
 
 /** Per files map: every directory that has a known path below it (for directory renames). */
@@ -67,6 +83,7 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
       before: null,
       created: false,
       symlink: false,
+      writers: new Set(),
     };
     files.set(path, f);
     let dirs = knownDirs.get(files);
@@ -102,6 +119,7 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     moved.created = old.created && !moved.read && !moved.before;
     moved.symlink = old.symlink;
     old.symlink = false;
+    for (const pid of old.writers) moved.writers.add(pid);
     moved.written = true;
     moved.deleted = false;
     moved.maybeWritten = false;
@@ -138,8 +156,12 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
     return p;
   };
 
+  const network = new Map<string, NetworkEndpoint>();
   for (const e of orderEvents(events)) {
     switch (e.kind) {
+      case "net":
+        network.set(`${e.op} ${e.address}`, { op: e.op, address: e.address });
+        break;
       case "proc_start": {
         const p = proc(e.pid);
         p.ppid = e.ppid;
@@ -179,13 +201,17 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
           markWritten(f);
           f.symlink = false;
+          f.writers.add(e.pid);
         } else if (mode === OpenFlags.RDWR) {
           f.maybeWritten = true;
+          f.writers.add(e.pid);
         }
         break;
       }
       case "truncate": {
-        markWritten(facts(files, e.path));
+        const f = facts(files, e.path);
+        markWritten(f);
+        f.writers.add(e.pid);
         break;
       }
       case "prewrite": {
@@ -206,6 +232,7 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         markWritten(to);
         to.symlink = from.symlink;
         from.symlink = false;
+        to.writers = new Set([...from.writers, e.pid]);
         // New only when the job made the content: a file that existed before only changed its name.
         to.created &&= madeByJob;
         if (!from.created) from.deleted = true; // a file that existed before the job moved away
@@ -222,6 +249,7 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         markWritten(to);
         to.created &&= madeByJob;
         to.symlink = symlink;
+        to.writers = new Set([e.pid]);
         break;
       }
       case "unlink": {
@@ -248,5 +276,5 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         break;
     }
   }
-  return { files, processes: [...processes.values()], executables };
+  return { files, processes: [...processes.values()], executables, network: [...network.values()] };
 }

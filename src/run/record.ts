@@ -8,7 +8,7 @@ import { debianPackages } from "../capture/dpkg.ts";
 import { committedAmong, type GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
-import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
+import { type Classification, classifyEvents, orderEvents, writtenByKilledProcess } from "../core/classify.ts";
 import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
@@ -113,6 +113,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     .map((f) => f.path);
   if (input.git && candidates.length > 0)
     filterCtx.committed = committedAmong(input.git, candidates, input.dirtyPatch !== null);
+  const processById = new Map(classification.processes.map((p) => [p.pid, p]));
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
   const outputs: { path: string; flags: number; link: boolean }[] = [];
@@ -139,7 +140,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
           flags:
             (f.deleted && !written ? IoFlags.DELETED : 0) |
             (f.read ? IoFlags.READ_WRITE : 0) |
-            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED),
+            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED) |
+            (written && writtenByKilledProcess(f, processById) ? IoFlags.WRITER_KILLED : 0),
           link: f.symlink && written,
         });
     }
@@ -293,6 +295,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       complete: incomplete.length === 0,
       reasons: incomplete,
       processes: classification.processes.length,
+      // Each process and how it ended; the endpoints it talked to (a job that used the network is not
+      // self-contained).
+      processList: classification.processes.map((p) => ({
+        pid: p.pid,
+        ppid: p.ppid,
+        exe: p.exe,
+        exitCode: p.exitCode,
+        signal: p.signal,
+      })),
+      ...(classification.network.length > 0 ? { network: classification.network } : {}),
       ...(outcome.coverage ? { coverage: outcome.coverage } : {}),
     },
     metadata: {

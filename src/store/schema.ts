@@ -138,4 +138,6 @@ export const IoFlags = {
    * target bytes, which are kept in `blobs` under that digest), never what the link points to.
    */
   SYMLINK: 64,
+  /** Written by a process that was killed by a signal or crashed: its content may be incomplete. */
+  WRITER_KILLED: 128,
 } as const;

@@ -1,5 +1,7 @@
 /** The report printed on stderr after `roar run` / `roar build`. */
+import { networkOf, networkSummary } from "../core/job-view.ts";
 import { stepLabel } from "../core/step.ts";
+import { IoFlags } from "../store/schema.ts";
 import type { IoRecord, NewJob } from "../store/types.ts";
 import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
@@ -62,6 +64,12 @@ export function runReport(job: NewJob, uid: string, postMs: number, present: Pre
         `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
       );
   lines.push(`trace: ${trace.backend} · ${verdict}`);
+  const network = networkOf(job.trace);
+  if (network.length > 0)
+    lines.push(`network: ${present.text(networkSummary(network))} ${s.yellow("(not self-contained)")}`);
+  const killedOutputs = job.outputs.filter((o) => (o.flags & IoFlags.WRITER_KILLED) !== 0).length;
+  if (killedOutputs > 0)
+    lines.push(s.yellow(`${killedOutputs} output(s) written by a process that was killed or crashed`));
   if (git.commit) {
     lines.push(
       `git: ${git.branch ?? "?"} @ ${git.commit.slice(0, 8)} ${git.clean ? "clean" : s.yellow("dirty (patch stored)")}`,

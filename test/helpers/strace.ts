@@ -10,7 +10,7 @@ import { tempDir } from "./cli.ts";
 import { straceToEvents } from "./trace-facts.ts";
 
 /** The syscall classes strace must show for straceToEvents. */
-export const STRACE_CLASSES = "trace=file,process,ftruncate,fchdir";
+export const STRACE_CLASSES = "trace=file,process,network,ftruncate,fchdir";
 
 export interface StraceRun {
   events: TraceEvent[];
@@ -19,7 +19,7 @@ export interface StraceRun {
 
 export function straceRun(strace: string, argv: string[], cwd: string, env: Record<string, string>): StraceRun {
   const out = join(tempDir("roar-strace-"), "strace.txt");
-  const r = Bun.spawnSync([strace, "-f", "-qq", "-y", "-s", "4096", "-e", STRACE_CLASSES, "-o", out, ...argv], {
+  const r = Bun.spawnSync([strace, "-f", "-qq", "-yy", "-s", "4096", "-e", STRACE_CLASSES, "-o", out, ...argv], {
     cwd,
     env,
     stdout: "ignore",

@@ -83,6 +83,7 @@ function sets(events: TraceOutcome["events"], dir: string, exact: boolean) {
     read: relativeSorted(facts.read, dir),
     written: relativeSorted(facts.written, dir),
     deleted: relativeSorted(facts.deleted, dir),
+    network: [...facts.network].map((n) => n.replace(/:\d+$/, ":*")).sort(),
   };
 }
 
@@ -90,6 +91,7 @@ const expectedSets = (s: Scenario) => ({
   read: [...s.read].sort(),
   written: [...s.written].sort(),
   deleted: [...(s.deleted ?? [])].sort(),
+  network: [...(s.network ?? [])].sort(),
 });
 
 // What each scenario expects is what `strace -f` sees (unless the scenario says why strace cannot tell).

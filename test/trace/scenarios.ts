@@ -42,6 +42,8 @@ export interface Scenario {
   incompleteAs?: string;
   /** Why strace's log cannot serve as this scenario's reference (unset: it must agree with the sets). */
   reference?: string;
+  /** Network endpoints, "connect 127.0.0.1:*" (ports are ephemeral: `*`); unset = none. */
+  network?: string[];
 }
 
 export const scenarios: Scenario[] = [
@@ -281,6 +283,20 @@ export const scenarios: Scenario[] = [
     argv: (t) => [t.fileops, "exchange", "a.txt", "b.txt", "libc"],
     read: [],
     written: ["a.txt", "b.txt"],
+  },
+  {
+    name: "network: connect and accept over IPv4 loopback (libc)",
+    argv: (t) => [t.fileops, "net", "got.txt", "inet", "libc"],
+    read: [],
+    written: ["got.txt"],
+    network: ["accept 127.0.0.1:*", "connect 127.0.0.1:*"],
+  },
+  {
+    name: "network: connect and accept4 over IPv6 loopback (raw syscalls)",
+    argv: (t) => [t.fileops, "net", "got.txt", "inet6", "raw"],
+    read: [],
+    written: ["got.txt"],
+    network: ["accept [::1]:*", "connect [::1]:*"],
   },
   {
     name: "bash redirect",

@@ -944,6 +944,20 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
             }
             r
         }
+        Call::Connect { addr, len, .. } => {
+            let r = fwd();
+            if crate::net::connected(r as i64) {
+                crate::net::note(evflags::NET_CONNECT, addr as *const u8, len);
+            }
+            r
+        }
+        Call::Accept { addr, len_ptr, .. } => {
+            let r = fwd();
+            if r >= 0 {
+                crate::net::note_accepted(r as c_int, addr as *const u8, len_ptr as *const u32);
+            }
+            r
+        }
         Call::SharedClone | Call::DropFds { .. } => fwd(),
     }
 }

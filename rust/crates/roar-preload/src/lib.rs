@@ -5,6 +5,7 @@
 
 mod exec;
 mod hooks;
+mod net;
 mod proc;
 mod real;
 mod spawn_actions;

@@ -48,6 +48,10 @@ enum Pending {
     Unlink { path: Vec<u8>, dir: bool },
     Truncate { path: Vec<u8> },
     Chdir,
+    /// connect: the endpoint, read before the call.
+    Connect { sockaddr: Vec<u8> },
+    /// accept/accept4: where the call writes the peer (addr may be 0).
+    Accept { addr: u64, len_ptr: u64 },
 }
 
 struct Task {
@@ -323,6 +327,10 @@ impl Tracer {
                 self.incomplete(tgid, reason, if reason == "io_uring" { b"" } else { detail });
                 None
             }
+            Some(Call::Connect { addr, len, .. }) => mem::read_bytes(tid, addr as u64, len)
+                .filter(|sa| roar_events::rec::is_inet(sa))
+                .map(|sockaddr| Pending::Connect { sockaddr }),
+            Some(Call::Accept { addr, len_ptr, .. }) => Some(Pending::Accept { addr: addr as u64, len_ptr: len_ptr as u64 }),
             // Process and descriptor calls never reach here (the filter does not stop them).
             Some(Call::Fork { .. } | Call::SharedClone | Call::Exit { .. } | Call::DropFds { .. }) => None,
         };
@@ -535,7 +543,9 @@ impl Tracer {
         let Some(pending) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else {
             return self.resume(tid, 0);
         };
-        if !failed {
+        const EINPROGRESS: i64 = 115;
+        let under_way = matches!(pending, Pending::Connect { .. }) && rval == -EINPROGRESS;
+        if !failed || under_way {
             self.emit_success(tid, tgid, pending, rval);
         }
         self.resume(tid, 0);
@@ -593,6 +603,19 @@ impl Tracer {
                 self.out.emit(|b, seq, ts| rec::unlink(b, pid, seq, ts, &path, fl));
             }
             Pending::Truncate { path } => self.out.emit(|b, seq, ts| rec::truncate(b, pid, seq, ts, &path)),
+            Pending::Connect { sockaddr } => {
+                self.out.emit(|b, seq, ts| rec::net(b, pid, seq, ts, rf::NET_CONNECT, &sockaddr))
+            }
+            Pending::Accept { addr, len_ptr } => {
+                let written = mem::read_u64(tid, len_ptr).map(|v| v as u32 as usize);
+                let peer = match written {
+                    Some(len) if addr != 0 => mem::read_bytes(tid, addr, len),
+                    _ => mem::peer_of(tgid, rval),
+                };
+                if let Some(sa) = peer.filter(|sa| roar_events::rec::is_inet(sa)) {
+                    self.out.emit(|b, seq, ts| rec::net(b, pid, seq, ts, rf::NET_ACCEPT, &sa));
+                }
+            }
             Pending::Chdir => {
                 // The kernel's view of the new cwd (fchdir has no path; chdir("..") across symlinks is physical).
                 if let Some(cwd) = mem::cwd_of(tid) {

@@ -80,6 +80,9 @@ pub enum Sys {
     IoUringSetup,
     NameToHandleAt,
     OpenByHandleAt,
+    Connect,
+    Accept,
+    Accept4,
     // Only the preload's syscall() hook needs these (ptrace sees processes through ptrace events).
     Close,
     Dup2,
@@ -94,8 +97,8 @@ pub enum Sys {
 }
 
 impl Sys {
-    /// Calls that name files, which the ptrace tracer's seccomp filter stops at. Process calls are reported
-    /// by ptrace events, and descriptor bookkeeping is the preload's own concern.
+    /// Calls the ptrace tracer's seccomp filter stops at: those that name files or network endpoints. Process
+    /// calls are reported by ptrace events, and descriptor bookkeeping is the preload's own concern.
     pub fn names_files(self) -> bool {
         !matches!(
             self,
@@ -136,7 +139,7 @@ syscall_table! {
     257 => OpenAt, 2 => Open, 59 => Execve, 87 => Unlink, 263 => UnlinkAt, 82 => Rename, 264 => RenameAt,
     316 => RenameAt2, 85 => Creat, 437 => OpenAt2, 86 => Link, 265 => LinkAt, 88 => Symlink, 266 => SymlinkAt,
     84 => Rmdir, 76 => Truncate, 77 => Ftruncate, 80 => Chdir, 81 => Fchdir, 322 => ExecveAt,
-    425 => IoUringSetup, 303 => NameToHandleAt, 304 => OpenByHandleAt,
+    425 => IoUringSetup, 303 => NameToHandleAt, 304 => OpenByHandleAt, 42 => Connect, 43 => Accept, 288 => Accept4,
     3 => Close, 33 => Dup2, 292 => Dup3, 436 => CloseRange, 57 => Fork, 58 => Vfork, 56 => Clone,
     435 => Clone3, 60 => Exit, 231 => ExitGroup,
 }
@@ -147,6 +150,7 @@ syscall_table! {
     56 => OpenAt, 221 => Execve, 35 => UnlinkAt, 38 => RenameAt, 276 => RenameAt2, 437 => OpenAt2,
     37 => LinkAt, 36 => SymlinkAt, 45 => Truncate, 46 => Ftruncate, 49 => Chdir, 50 => Fchdir,
     281 => ExecveAt, 425 => IoUringSetup, 264 => NameToHandleAt, 265 => OpenByHandleAt,
+    203 => Connect, 202 => Accept, 242 => Accept4,
     57 => Close, 24 => Dup3, 436 => CloseRange, 220 => Clone, 435 => Clone3, 93 => Exit, 94 => ExitGroup,
 }
 
@@ -160,6 +164,7 @@ pub mod i386 {
         353 => RenameAt2, 8 => Creat, 437 => OpenAt2, 9 => Link, 303 => LinkAt, 83 => Symlink, 304 => SymlinkAt,
         40 => Rmdir, 92 => Truncate, 193 => Truncate, 93 => Ftruncate, 194 => Ftruncate, 12 => Chdir,
         133 => Fchdir, 358 => ExecveAt, 425 => IoUringSetup, 341 => NameToHandleAt, 342 => OpenByHandleAt,
+        362 => Connect, 364 => Accept4,
         6 => Close, 63 => Dup2, 330 => Dup3, 436 => CloseRange, 2 => Fork, 190 => Vfork, 120 => Clone,
         435 => Clone3, 1 => Exit, 252 => ExitGroup,
     }
@@ -212,6 +217,10 @@ pub enum Call {
     Exit { group: bool, code: i32 },
     /// Descriptors `lo..=hi` are closed or replaced (close, dup2, dup3, close_range).
     DropFds { lo: i32, hi: i32 },
+    /// connect(fd, addr, len): the endpoint is read before the call.
+    Connect { fd: i32, addr: usize, len: usize },
+    /// accept/accept4(fd, addr, &len): the peer is written there by the call (addr may be NULL).
+    Accept { fd: i32, addr: usize, len_ptr: usize },
     /// Something the tracers cannot follow: the INCOMPLETE reason and its detail.
     Unfollowable { reason: &'static str, detail: &'static [u8] },
 }
@@ -255,6 +264,8 @@ pub fn decode(s: Sys, a: &[usize; 6], mem: &impl Memory) -> Option<Call> {
         Sys::IoUringSetup => Call::Unfollowable { reason: "io_uring", detail: b"io_uring_setup" },
         Sys::NameToHandleAt => Call::Unfollowable { reason: "unhandled_syscall", detail: b"name_to_handle_at" },
         Sys::OpenByHandleAt => Call::Unfollowable { reason: "unhandled_syscall", detail: b"open_by_handle_at" },
+        Sys::Connect => Call::Connect { fd: fd(a[0]), addr: a[1], len: a[2] as u32 as usize },
+        Sys::Accept | Sys::Accept4 => Call::Accept { fd: fd(a[0]), addr: a[1], len_ptr: a[2] },
         Sys::Close => Call::DropFds { lo: fd(a[0]), hi: fd(a[0]) },
         Sys::Dup2 | Sys::Dup3 => Call::DropFds { lo: fd(a[1]), hi: fd(a[1]) },
         Sys::CloseRange => Call::DropFds { lo: fd(a[0]), hi: (a[1] as u32).min(i32::MAX as u32) as i32 },

@@ -53,6 +53,7 @@ pub mod nr {
     pub const PRCTL: usize = 157;
     pub const GETTID: usize = 186;
     pub const RT_TGSIGQUEUEINFO: usize = 297;
+    pub const GETPEERNAME: usize = 52;
     pub const FGETXATTR: usize = 193;
     pub const GETDENTS64: usize = 217;
     pub const EXIT_GROUP: usize = 231;
@@ -122,6 +123,7 @@ pub mod nr {
     pub const PRCTL: usize = 167;
     pub const GETTID: usize = 178;
     pub const RT_TGSIGQUEUEINFO: usize = 240;
+    pub const GETPEERNAME: usize = 205;
     pub const FGETXATTR: usize = 10;
     pub const GETDENTS64: usize = 61;
     pub const EXIT_GROUP: usize = 94;
