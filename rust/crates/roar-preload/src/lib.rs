@@ -5,6 +5,7 @@
 
 mod exec;
 mod hooks;
+mod loaded;
 mod net;
 mod proc;
 mod real;

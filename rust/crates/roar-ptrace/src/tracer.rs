@@ -717,12 +717,10 @@ impl Tracer {
                 return self.resume(tid, 0);
             }
         }
-        let exe = self
-            .tasks
-            .get_mut(&tid)
-            .and_then(|t| t.exec_path.take())
-            .or_else(|| mem::readlink(format!("/proc/{tid}/exe\0").as_bytes()))
-            .unwrap_or_default();
+        // The image as the kernel resolved it (symlinks followed, a script's interpreter), as the preload
+        // library reports it: a venv's `bin/python` is the EXEC path, the real interpreter the PROC_START exe.
+        let exec_path = self.tasks.get_mut(&tid).and_then(|t| t.exec_path.take());
+        let exe = mem::readlink(format!("/proc/{tid}/exe\0").as_bytes()).or(exec_path).unwrap_or_default();
         let argv = mem::cmdline_of(tid);
         let cwd = self.cwd(tid).unwrap_or_default();
         let ppid = self.procs.get(&tid).map_or(0, |p| p.ppid);
