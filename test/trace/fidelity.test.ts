@@ -6,7 +6,7 @@
  * C fixtures are compiled with the system cc at test time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { backends } from "../../src/trace/backends.ts";
 import { fsPath } from "../../src/trace/paths.ts";
@@ -17,6 +17,7 @@ import { relativeSorted, traceFacts } from "../helpers/trace-facts.ts";
 import { type Scenario, scenarios, setUp, type Tools } from "./scenarios.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/trace");
+const CBUILD = resolve(import.meta.dir, "../fixtures/cbuild");
 const SIGINT = 2;
 
 let tools: Tools;
@@ -245,6 +246,11 @@ for (const backend of Object.values(backends)) {
           writeFileSync(join(dir, "Makefile"), "prog: a.o b.o\n\tcc -o prog a.o b.o\n%.o: %.c h.h\n\tcc -c -o $@ $<\n");
         },
         argv: () => ["make", "-s"],
+      },
+      {
+        name: "make -j2: a C project with a generated header, a static library and a check run",
+        setup: (dir) => cpSync(CBUILD, dir, { recursive: true }),
+        argv: () => ["make", "-s", "-j2"],
       },
     ];
     for (const c of realCommands) {
