@@ -97,7 +97,7 @@ pub unsafe fn inspect(dirfd: c_int, path: *const u8, depth: u32) -> Insp {
         let gid = sys::sc0(sys::nr::GETGID) as u32;
         let mut cap = [0u8; 64];
         let mut caps = || {
-            let name = b"security.capability\0";
+            let name = c"security.capability";
             sys::sc4(sys::nr::FGETXATTR, fd as usize, name.as_ptr() as usize, cap.as_mut_ptr() as usize, cap.len()) > 0
         };
         // File capabilities raise privileges as set-id bits do (and the loader drops LD_PRELOAD for them too).
@@ -312,7 +312,7 @@ const SIGURG: usize = 23;
 
 /// Whether a tracer is attached (TracerPid in /proc/self/status): hybrid mode's supervisor.
 unsafe fn traced() -> bool {
-    let fd = sys::openat(AT_FDCWD, b"/proc/self/status\0".as_ptr(), sys::O_RDONLY | sys::O_CLOEXEC, 0);
+    let fd = sys::openat(AT_FDCWD, c"/proc/self/status".as_ptr().cast(), sys::O_RDONLY | sys::O_CLOEXEC, 0);
     if fd < 0 {
         return false;
     }

@@ -946,7 +946,7 @@ pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, 
         }
         Call::Connect { addr, len, .. } => {
             let r = fwd();
-            if crate::net::connected(r as i64) {
+            if crate::net::connected(r) {
                 crate::net::note(evflags::NET_CONNECT, addr as *const u8, len);
             }
             r
