@@ -358,6 +358,11 @@ pub unsafe fn strip_env(envp: Argv, lib: &[u8], fx: &mut EnvFix) -> Argv {
     while !(*envp.add(n)).is_null() {
         n += 1;
     }
+    // `fx` may hold what fix_env built from the same envp: that is not used any more.
+    if !fx.mapped.is_null() {
+        sys::sc2(sys::nr::MUNMAP, fx.mapped as usize, fx.mapped_len);
+        fx.mapped = core::ptr::null_mut();
+    }
     let arr: *mut *const c_char = if n < ENV_SLOTS {
         fx.ptrs.as_mut_ptr()
     } else {
@@ -408,8 +413,8 @@ pub unsafe fn strip_env(envp: Argv, lib: &[u8], fx: &mut EnvFix) -> Argv {
     arr as Argv
 }
 
-/// The environment an exec of a file inspected as `insp` gets: ours carried (`fixed`), or — for a foreign ELF —
-/// ours taken out.
+/// The environment an exec of a file inspected as `insp` gets: ours carried (`fixed`, built in `fx`), or — for
+/// a foreign ELF — ours taken out (rebuilt in `fx` from `envp`).
 unsafe fn env_for(insp: &Insp, envp: Argv, fixed: Argv, fx: &mut EnvFix) -> Argv {
     if insp.foreign {
         let c = cfg();
@@ -460,8 +465,7 @@ unsafe fn exec_common(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     if insp.setuid {
         request_detach(path as *const u8, false);
     }
-    let mut fx2 = EnvFix::new();
-    let env2 = env_for(&insp, envp, env2, &mut fx2);
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(execve: ExecveFn, -1, (path, argv, env2))
 }
 
@@ -573,8 +577,7 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     if insp.setuid {
         request_detach(real_path.as_ptr(), false);
     }
-    let mut fx2 = EnvFix::new();
-    let env2 = env_for(&insp, envp, env2, &mut fx2);
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(fexecve: FexecveFn, -1, (fd, argv, env2))
 }
 
@@ -596,8 +599,7 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: Argv,
     if insp.setuid && !path.is_null() {
         request_detach(path as *const u8, false);
     }
-    let mut fx2 = EnvFix::new();
-    let env2 = env_for(&insp, envp, env2, &mut fx2);
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(execveat: ExecveatFn, -1, (dirfd, path, argv, env2, flags))
 }
 
@@ -728,8 +730,7 @@ unsafe fn spawn_common(
     if insp.setuid {
         request_detach(target, true);
     }
-    let mut fx2 = EnvFix::new();
-    let env2 = env_for(&insp, envp, env2, &mut fx2);
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     let ts = now_ns();
     if let Some(mut l) = lock() {
         l.flush();
