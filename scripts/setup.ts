@@ -36,6 +36,10 @@ const APT_PACKAGES: [string | (() => boolean), string][] = [
   // The distribution tests and the cross build: Debian roots (cached), other architectures through qemu-user.
   ["/usr/sbin/debootstrap", "debootstrap"],
   [process.arch === "arm64" ? "/usr/bin/qemu-x86_64-static" : "/usr/bin/qemu-aarch64-static", "qemu-user-static"],
+  // 32-bit test programs (the tracers' i386 support); x86_64 only
+  ...(process.arch === "x64" ? ([["/usr/lib32/libc.a", "gcc-multilib"]] as [string, string][]) : []),
+  // Debian's own Python packages, for the backend-parity test of the recorded environment
+  ["/usr/lib/python3/dist-packages/six.py", "python3-six"],
 ];
 
 export async function ensureSystemPackages(log: (line: string) => void = console.error): Promise<void> {

@@ -53,7 +53,18 @@ export async function debianPackages(
   const system = (p: string) =>
     p.startsWith("/usr/") || p.startsWith("/bin/") || p.startsWith("/lib") || p.startsWith("/sbin/");
   const paths = new Set<string>();
-  for (const p of executables) if (system(p)) paths.add(p);
+  for (const p of executables) {
+    if (system(p)) paths.add(p);
+    else {
+      // A venv's bin/python (a symlink into /usr/bin): the package of what it runs.
+      try {
+        const real = realpathSync(p);
+        if (system(real)) paths.add(real);
+      } catch {
+        // gone
+      }
+    }
+  }
   for (const p of opened) if (LIBRARY.test(p) && system(p)) paths.add(p);
   if (paths.size === 0) return {};
 

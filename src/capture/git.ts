@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RoarError } from "../core/errors.ts";
-import { bytesToPath, nulBlock } from "../trace/paths.ts";
+import { bytesToPath, hasEscapedBytes, nulBlock } from "../trace/paths.ts";
 
 export interface GitState {
   root: string;
@@ -87,6 +87,34 @@ function originUrl(root: string): string | null {
     const remote = git(root, ["config", "--get", "remote.origin.url"]);
     return remote.ok ? remote.out.trim() || null : null;
   }
+}
+
+/**
+ * Which of `paths` (absolute) the recorded code represents: tracked by git (`git ls-files`) and not among the
+ * working tree's changes when the job started — or among them when the job stored its diff (`withDiff`,
+ * --allow-dirty), which holds every change. One git process, only when there is something to ask.
+ */
+export function committedAmong(state: GitState, paths: readonly string[], withDiff = false): Set<string> {
+  const prefix = `${state.root}/`;
+  // A name that is not valid UTF-8 cannot travel as an argument: it stays data (an input), never dropped.
+  const relative = paths.filter((p) => p.startsWith(prefix) && !hasEscapedBytes(p)).map((p) => p.slice(prefix.length));
+  if (relative.length === 0 || state.commit === null) return new Set();
+  const changed = new Set(state.changes.map((c) => c.path));
+  const out = new Set<string>();
+  if (withDiff) for (const rel of relative) if (changed.has(rel)) out.add(prefix + rel);
+  // ls-files takes no pathspec file: the paths go as arguments, a bounded number per process.
+  for (let i = 0; i < relative.length; i += 500) {
+    const specs = relative.slice(i, i + 500).map((p) => `:(literal)${p}`);
+    const r = Bun.spawnSync(["git", "ls-files", "-z", "--full-name", "--", ...specs], {
+      cwd: state.root,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+    });
+    if (r.exitCode !== 0) continue;
+    for (const rel of bytesToPath(r.stdout).split("\0")) if (rel && !changed.has(rel)) out.add(prefix + rel);
+  }
+  return out;
 }
 
 /**

@@ -21,14 +21,20 @@ const indexCache = new Map<string, DistIndex>();
 
 function parseMetadata(dir: string): { name: string; version: string } | null {
   try {
-    const text = readFileSync(join(dir, "METADATA"), "utf8");
+    // .dist-info/METADATA, .egg-info/PKG-INFO, or an .egg-info file that is itself PKG-INFO (old setuptools)
+    const file = dir.endsWith(".egg-info")
+      ? statSync(dir).isDirectory()
+        ? join(dir, "PKG-INFO")
+        : dir
+      : join(dir, "METADATA");
+    const text = readFileSync(file, "utf8");
     const name = /^Name:\s*(.+)$/m.exec(text)?.[1]?.trim();
     const version = /^Version:\s*(.+)$/m.exec(text)?.[1]?.trim();
     if (name && version) return { name, version };
   } catch {
     // fall back to the directory name
   }
-  const m = /^(.+?)-([^-]+)\.dist-info$/.exec(dir.split("/").pop() ?? "");
+  const m = /^(.+?)-([^-]+?)(?:-py\d[.\d]*)?\.(?:dist|egg)-info$/.exec(dir.split("/").pop() ?? "");
   return m?.[1] && m[2] ? { name: m[1], version: m[2] } : null;
 }
 
@@ -76,11 +82,15 @@ function indexSitePackages(site: string): DistIndex {
     // vanished
   }
   for (const entry of entries) {
-    if (!entry.endsWith(".dist-info")) continue;
+    // Wheels install .dist-info; Debian's python3-* packages and older setuptools, .egg-info
+    if (!entry.endsWith(".dist-info") && !entry.endsWith(".egg-info")) continue;
     const dir = join(site, entry);
     const meta = parseMetadata(dir);
     if (!meta) continue;
-    for (const top of topLevels(dir)) if (!byTop.has(top)) byTop.set(top, meta);
+    const tops = topLevels(dir);
+    // An .egg-info without top_level.txt: the distribution's name is the usual module name.
+    if (tops.length === 0 && entry.endsWith(".egg-info")) tops.push(meta.name.toLowerCase().replace(/-/g, "_"));
+    for (const top of tops) if (!byTop.has(top)) byTop.set(top, meta);
     for (const file of recordFiles(dir)) byFile.set(file, meta);
   }
   const index = { byFile, byTop };
@@ -114,18 +124,15 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
   for (const path of paths) {
     const m = SITE.exec(path);
     if (!m?.[1] || !m[2]) continue;
-    const first = m[2].split("/")[0] ?? "";
+    const parts = m[2].split("/");
+    const first = parts[0] ?? "";
     // Metadata and .pth files are read at interpreter start-up for every installed distribution: not use.
-    if (
-      first.endsWith(".dist-info") ||
-      first.endsWith(".egg-info") ||
-      first.endsWith(".pth") ||
-      first === "__pycache__"
-    ) {
-      continue;
-    }
+    if (first.endsWith(".dist-info") || first.endsWith(".egg-info") || first.endsWith(".pth")) continue;
+    // A single-module distribution (six, threadpoolctl) is usually read as its bytecode: __pycache__/six.….pyc
+    const module = first === "__pycache__" ? /^([^.]+)\..*\.pyc$/.exec(parts[1] ?? "")?.[1] : undefined;
+    if (first === "__pycache__" && !module) continue;
     sites.add(m[1]);
-    const top = first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
+    const top = module ?? first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
     const index = indexSitePackages(m[1]);
     const dist = index.byFile.get(m[2]) ?? index.byTop.get(top);
     if (dist) pip[dist.name] = dist.version;

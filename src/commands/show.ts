@@ -1,6 +1,6 @@
 import { Command, Option } from "clipanion";
 import { RoarError } from "../core/errors.ts";
-import { jobJson } from "../core/job-view.ts";
+import { jobJson, killedProcesses, networkOf, networkSummary } from "../core/job-view.ts";
 import { resolveRef } from "../core/show-ref.ts";
 import { stepLabel } from "../core/step.ts";
 import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/show.ts";
@@ -301,6 +301,13 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
       field("Trace", `${trace.backend}, ${trace.complete === false ? s.yellow(`incomplete${reasons}`) : "complete"}`),
     );
   }
+  const network = networkOf(doc.trace);
+  if (network.length > 0) out.push(field("Network", `${networkSummary(network)} ${s.yellow("(not self-contained)")}`));
+  const killed = killedProcesses(doc.trace);
+  if (killed.length > 0) {
+    const list = killed.map((p) => `pid ${p.pid}${p.exe ? ` ${p.exe}` : ""}: signal ${p.signal}`).join(", ");
+    out.push(field("Killed", s.yellow(list)));
+  }
   const python = pythonSummary(doc.python);
   if (python) out.push(field("Python", python), field("Venv", venvSummary(doc.python) ?? "none"));
   const packages = packagesSummary(doc.packages);
@@ -308,14 +315,18 @@ function renderJob(doc: ShowJobJson, supersededBy: string | null, all: boolean, 
   const ioBlock = (title: string, list: ShowJobJson["inputs"] | ShowJobJson["outputs"]) => {
     out.push("", s.bold(`${title} (${list.length}):`));
     for (const io of list.slice(0, limit)) {
-      out.push(`  ${io.path}`);
+      const link = "symlink" in io && io.symlink ? io : null;
+      out.push(link ? `  ${io.path} -> ${link.linkTarget ?? "?"}` : `  ${io.path}`);
       if (io.blake3 === null) out.push(s.dim("    deleted"));
+      else if (link) out.push(s.dim(`    symbolic link  blake3 ${io.blake3.slice(0, 12)}… (of the target text)`));
       else {
         const extra = Object.entries(io.digests ?? {})
           .map(([a, d]) => `  ${a} ${d.slice(0, 12)}…`)
           .join("");
         out.push(s.dim(`    ${formatSize(io.size)}  blake3 ${io.blake3.slice(0, 12)}…${extra}`));
       }
+      if ("writerKilled" in io && io.writerKilled)
+        out.push(s.yellow("    written by a process that was killed or crashed: it may be incomplete"));
     }
     if (list.length > limit) out.push(`  … and ${list.length - limit} more (--all)`);
   };

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import { stepOutputs } from "../core/dag-artifacts.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
@@ -50,18 +50,26 @@ export class StatusCommand extends RoarCommand {
       // The latest content each step has at a path (a re-run that wrote nothing there keeps the earlier one).
       const latest = new Map<
         string,
-        { blake3: string | null; size: number | null; step: number; label: string; seq: number }
+        { blake3: string | null; size: number | null; step: number; label: string; seq: number; link: boolean }
       >();
       for (const node of dag.current.values()) {
         for (const { io: o, writerSeq } of stepOutputs(node)) {
           if ((o.flags & IoFlags.REMOTE) !== 0) continue; // uploaded objects are not on disk here
           const prev = latest.get(o.path);
           if (prev && prev.seq > writerSeq) continue;
-          latest.set(o.path, { blake3: o.blake3, size: o.size, step: node.step, label: node.label, seq: writerSeq });
+          const link = (o.flags & IoFlags.SYMLINK) !== 0;
+          latest.set(o.path, {
+            blake3: o.blake3,
+            size: o.size,
+            step: node.step,
+            label: node.label,
+            seq: writerSeq,
+            link,
+          });
         }
       }
       const results: TrackedOutputJson[] = [];
-      const toHash = new Map<string, TrackedOutputJson>();
+      const toHash = new Map<string, { entry: TrackedOutputJson; link: boolean }>();
       // One stat per directory first: every file of a missing directory is missing without its own stat.
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
@@ -73,7 +81,8 @@ export class StatusCommand extends RoarCommand {
           exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
           dirExists.set(dir, exists);
         }
-        const st = exists ? statSync(fsPath(abs), { throwIfNoEntry: false }) : undefined;
+        // A link the job made is compared as a link (its target text), not by what it points to.
+        const st = exists ? (rec.link ? lstatSync : statSync)(fsPath(abs), { throwIfNoEntry: false }) : undefined;
         const entry: TrackedOutputJson = {
           path,
           blake3: rec.blake3,
@@ -82,15 +91,17 @@ export class StatusCommand extends RoarCommand {
           label: rec.label,
           state: "present",
         };
-        if (!st?.isFile()) entry.state = "missing";
+        if (!st || !(st.isFile() || (rec.link && st.isSymbolicLink()))) entry.state = "missing";
         else if (rec.size !== null && st.size !== rec.size) entry.state = "modified";
-        else toHash.set(abs, entry);
+        else toHash.set(abs, { entry, link: rec.link });
         results.push(entry);
       }
       if (toHash.size > 0) {
-        const { hashFiles, isHashError } = await import("../hash/index.ts");
-        const hashed = await hashFiles(toHash.keys(), { cache: store.hashCache() });
-        for (const [abs, entry] of toHash) {
+        const { isHashError } = await import("../hash/index.ts");
+        const { hashAsRecorded } = await import("../run/links.ts");
+        const paths = [...toHash].map(([path, { link }]) => ({ path, link }));
+        const hashed = await hashAsRecorded(paths, { cache: store.hashCache() });
+        for (const [abs, { entry }] of toHash) {
           const h = hashed.get(abs);
           if (!h || isHashError(h)) entry.state = h?.code === "ENOENT" ? "missing" : "modified";
           else if (h.blake3 !== entry.blake3) entry.state = "modified";

@@ -30,6 +30,7 @@ import { storeFailure } from "../store/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import type { JobKind } from "../store/types.ts";
+import { setIdWarnings } from "../trace/incomplete.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace, TraceOutcome } from "../trace/types.ts";
 import { formatJson } from "../ui/json.ts";
@@ -232,6 +233,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
           );
           outcome = await running.done;
           mark("trace");
+          for (const warning of setIdWarnings(outcome)) this.note(this.shown.text(warning));
         } catch (error) {
           gpu?.cancel();
           throw error;

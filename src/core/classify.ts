@@ -24,6 +24,10 @@ export interface PathFacts {
   before: PriorState | null;
   /** Written by the job and did not exist before it (no capture of an earlier state, not read first). */
   created: boolean;
+  /** The job made this path a symbolic link (symlink(2), or renamed a link it made into place). */
+  symlink: boolean;
+  /** The processes that wrote, truncated, renamed or linked it into place (a rename carries its writers). */
+  writers: Set<number>;
 }
 
 export interface PriorState {
@@ -42,11 +46,25 @@ export interface ProcessFacts {
   signal: number | null;
 }
 
+export interface NetworkEndpoint {
+  op: "connect" | "accept";
+  /** "1.2.3.4:443", "[::1]:8080". */
+  address: string;
+}
+
 export interface Classification {
   files: Map<string, PathFacts>;
   processes: ProcessFacts[];
   /** Executables run (absolute paths), for interpreter and package detection. */
   executables: Set<string>;
+  /** Network endpoints the job connected to or accepted from, each once, in order. */
+  network: NetworkEndpoint[];
+}
+
+/** Written (last) by a process that was killed by a signal or crashed: its content may be cut short. */
+export function writtenByKilledProcess(f: PathFacts, processes: ReadonlyMap<number, ProcessFacts>): boolean {
+  for (const pid of f.writers) if (processes.get(pid)?.signal != null) return true;
+  return false;
 }
 
 /** Per files map: every directory that has a known path below it (for directory renames). */
@@ -64,6 +82,8 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
       openStat: null,
       before: null,
       created: false,
+      symlink: false,
+      writers: new Set(),
     };
     files.set(path, f);
     let dirs = knownDirs.get(files);
@@ -97,6 +117,9 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     const moved = facts(files, to + oldPath.slice(from.length));
     // New only when the job made the content: a file that existed before only changed its name.
     moved.created = old.created && !moved.read && !moved.before;
+    moved.symlink = old.symlink;
+    old.symlink = false;
+    for (const pid of old.writers) moved.writers.add(pid);
     moved.written = true;
     moved.deleted = false;
     moved.maybeWritten = false;
@@ -133,8 +156,12 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
     return p;
   };
 
+  const network = new Map<string, NetworkEndpoint>();
   for (const e of orderEvents(events)) {
     switch (e.kind) {
+      case "net":
+        network.set(`${e.op} ${e.address}`, { op: e.op, address: e.address });
+        break;
       case "proc_start": {
         const p = proc(e.pid);
         p.ppid = e.ppid;
@@ -173,13 +200,18 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         }
         if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
           markWritten(f);
+          f.symlink = false;
+          f.writers.add(e.pid);
         } else if (mode === OpenFlags.RDWR) {
           f.maybeWritten = true;
+          f.writers.add(e.pid);
         }
         break;
       }
       case "truncate": {
-        markWritten(facts(files, e.path));
+        const f = facts(files, e.path);
+        markWritten(f);
+        f.writers.add(e.pid);
         break;
       }
       case "prewrite": {
@@ -198,6 +230,9 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         // What was at `to` before is replaced; the content moves with the name.
         const madeByJob = from.created;
         markWritten(to);
+        to.symlink = from.symlink;
+        from.symlink = false;
+        to.writers = new Set([...from.writers, e.pid]);
         // New only when the job made the content: a file that existed before only changed its name.
         to.created &&= madeByJob;
         if (!from.created) from.deleted = true; // a file that existed before the job moved away
@@ -213,11 +248,14 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         const madeByJob = symlink || files.get(e.from)?.created === true;
         markWritten(to);
         to.created &&= madeByJob;
+        to.symlink = symlink;
+        to.writers = new Set([e.pid]);
         break;
       }
       case "unlink": {
         if ((e.flags & UnlinkFlags.DIR) !== 0) break;
         const f = facts(files, e.path);
+        f.symlink = false;
         if (f.written && f.created) {
           // The job's own temporary file: it leaves no trace.
           f.written = false;
@@ -238,5 +276,5 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         break;
     }
   }
-  return { files, processes: [...processes.values()], executables };
+  return { files, processes: [...processes.values()], executables, network: [...network.values()] };
 }

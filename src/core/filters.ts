@@ -24,6 +24,11 @@ export interface FilterContext {
   executables?: ReadonlySet<string>;
   /** Whether a file outside the project has an execute bit (scripts of tools such as pyenv shims). */
   isExecutableFile?: (path: string) => boolean;
+  /**
+   * Files of the project the commit represents: tracked by git and unmodified at the recorded commit, and never
+   * written by a recorded job (see `codeCandidate`). Absent: none (no git, or nothing to ask about).
+   */
+  committed?: ReadonlySet<string>;
 }
 
 /** Where version managers and toolchains keep their own scripts and binaries. */
@@ -98,6 +103,12 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   if (s.ignorePaths.some((p) => matchesUserPattern(path, ctx.projectRoot, p))) return "filters.ignore_paths";
   if (s.ignoreTorchCache && TORCH_CACHE.some((p) => path.includes(p))) return "torch cache";
   if (s.ignorePackageReads && isPackagePath(path)) return "package";
+  if (role === "read" && inProject) {
+    // Code is what the commit represents: a generated header, a built library or a script an earlier step
+    // wrote is data, read like any other input (the edge to its producer is what reproduces it).
+    if (!s.trackRepoFiles && codeCandidate(path, ctx) && ctx.committed?.has(path)) return "code";
+    return null;
+  }
   if (role === "read" && ctx.executables?.has(path)) return "executable";
   if (!inProject) {
     if (role === "read" && TOOL_DIRS.test(path)) return "tool";
@@ -107,7 +118,6 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
     if (role === "write" && SYSTEM_PREFIXES.some((p) => path.startsWith(p))) return "system";
     if (role === "read" && /\/\.cache\/|\/\.local\/lib\//.test(path)) return "cache";
   }
-  if (role === "read" && inProject && !s.trackRepoFiles && CODE_EXTENSIONS.has(extname(path))) return "code";
   return null;
 }
 
@@ -117,4 +127,13 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
  */
 export function isRepositoryCode(reason: string): boolean {
   return reason === "code" || reason === "executable";
+}
+
+/**
+ * A file of the project that is code when the commit represents it (`FilterContext.committed`): by its
+ * extension (.py, .c, .h, .so…), or because the job executed it (a `./gen` script without one). The same rule
+ * whichever backend traced the job.
+ */
+export function codeCandidate(path: string, ctx: Pick<FilterContext, "projectRoot" | "executables">): boolean {
+  return under(path, ctx.projectRoot) && (CODE_EXTENSIONS.has(extname(path)) || ctx.executables?.has(path) === true);
 }

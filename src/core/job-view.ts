@@ -49,6 +49,8 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
       ...(o.digests && Object.keys(o.digests).length > 0 ? { digests: o.digests } : {}),
       flags: o.flags,
       ...(o.blake3 === null || (o.flags & IoFlags.DELETED) !== 0 ? { deleted: true } : {}),
+      ...((o.flags & IoFlags.SYMLINK) !== 0 ? { symlink: true, linkTarget: o.linkTarget ?? null } : {}),
+      ...((o.flags & IoFlags.WRITER_KILLED) !== 0 ? { writerKilled: true } : {}),
     })),
     packages: meta.packages ?? {},
     runtime: meta.runtime ?? {},
@@ -58,4 +60,27 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     trace: job.trace,
     ...(meta.transfer ? { transfer: meta.transfer } : {}),
   };
+}
+
+/** The network endpoints a job's trace recorded: a job that used the network is not self-contained. */
+export function networkOf(trace: Record<string, unknown>): { op: "connect" | "accept"; address: string }[] {
+  const list = trace.network;
+  return Array.isArray(list) ? (list as { op: "connect" | "accept"; address: string }[]) : [];
+}
+
+/** "connected to 1.2.3.4:443, accepted from 5.6.7.8:80" */
+export function networkSummary(endpoints: readonly { op: "connect" | "accept"; address: string }[]): string {
+  const part = (op: "connect" | "accept", words: string) => {
+    const list = endpoints.filter((e) => e.op === op).map((e) => e.address);
+    return list.length > 0 ? `${words} ${list.join(", ")}` : null;
+  };
+  return [part("connect", "connected to"), part("accept", "accepted from")].filter((x) => x !== null).join("; ");
+}
+
+/** Processes of a job that ended by a signal (killed or crashed), from its trace. */
+export function killedProcesses(trace: Record<string, unknown>): { pid: number; exe: string | null; signal: number }[] {
+  const list = Array.isArray(trace.processList) ? (trace.processList as Record<string, unknown>[]) : [];
+  return list
+    .filter((p) => typeof p.signal === "number")
+    .map((p) => ({ pid: p.pid as number, exe: (p.exe as string | null) ?? null, signal: p.signal as number }));
 }

@@ -10,6 +10,7 @@
  * needs), the plan follows the recording instead: for each input the latest successful producer recorded before
  * its consumer, in recording order.
  */
+import { IoFlags } from "../store/schema.ts";
 import type { IoRecord, JobWithIo } from "../store/types.ts";
 
 export interface PlanSource {
@@ -192,13 +193,16 @@ export interface VerifiedArtifact {
   isTarget: boolean;
 }
 
-/** Every output the plan's jobs recorded (the last one at each path), to compare with what the rebuild wrote. */
-export function expectedOutputs(plan: ReproducePlan): { path: string; blake3: string }[] {
-  const byPath = new Map<string, string>();
+/**
+ * Every output the plan's jobs recorded (the last one at each path), to compare with what the rebuild wrote;
+ * `link`: a symbolic link the job made, compared as a link (by its target text).
+ */
+export function expectedOutputs(plan: ReproducePlan): { path: string; blake3: string; link: boolean }[] {
+  const byPath = new Map<string, { blake3: string; link: boolean }>();
   for (const step of plan.steps)
     for (const o of step.outputs as IoRecord[]) {
-      if (o.blake3) byPath.set(o.path, o.blake3);
+      if (o.blake3) byPath.set(o.path, { blake3: o.blake3, link: (o.flags & IoFlags.SYMLINK) !== 0 });
       else byPath.delete(o.path);
     }
-  return [...byPath].map(([path, blake3]) => ({ path, blake3 }));
+  return [...byPath].map(([path, e]) => ({ path, ...e }));
 }

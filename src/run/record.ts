@@ -5,11 +5,17 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { debianPackages } from "../capture/dpkg.ts";
-import type { GitState } from "../capture/git.ts";
+import { committedAmong, type GitState } from "../capture/git.ts";
 import { packageReadPaths, pythonInterpreter, usedPythonPackages } from "../capture/python.ts";
 import { baseRuntime, type RuntimeInfo } from "../capture/runtime.ts";
-import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
-import { type FilterContext, type FilterSettings, ignoreReason, isRepositoryCode } from "../core/filters.ts";
+import { type Classification, classifyEvents, orderEvents, writtenByKilledProcess } from "../core/classify.ts";
+import {
+  codeCandidate,
+  type FilterContext,
+  type FilterSettings,
+  ignoreReason,
+  isRepositoryCode,
+} from "../core/filters.ts";
 import { isInside, storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
@@ -22,6 +28,7 @@ import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
 import { keepSmallStructured } from "./keep-small.ts";
+import { type LinkDigest, linkDigest } from "./links.ts";
 
 export interface RecordInput {
   store: RoarStore;
@@ -100,9 +107,25 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       }
     },
   };
+  // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
+  // included) — everything else a job reads is data, whatever its extension.
+  const writtenByJobs = input.store.outputPaths();
+  const candidates = [...classification.files.values()]
+    .filter(
+      (f) =>
+        f.read &&
+        !f.written &&
+        !f.deleted &&
+        codeCandidate(f.path, filterCtx) &&
+        !writtenByJobs.has(storedPath(f.path, projectRoot)),
+    )
+    .map((f) => f.path);
+  if (input.git && candidates.length > 0)
+    filterCtx.committed = committedAmong(input.git, candidates, input.dirtyPatch !== null);
+  const processById = new Map(classification.processes.map((p) => [p.pid, p]));
   const skipped: { path: string; reason: string }[] = [];
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
-  const outputs: { path: string; flags: number }[] = [];
+  const outputs: { path: string; flags: number; link: boolean }[] = [];
   const facts = classification.files;
   for (const f of classification.files.values()) {
     let written = f.written;
@@ -126,7 +149,9 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
           flags:
             (f.deleted && !written ? IoFlags.DELETED : 0) |
             (f.read ? IoFlags.READ_WRITE : 0) |
-            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED),
+            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED) |
+            (written && writtenByKilledProcess(f, processById) ? IoFlags.WRITER_KILLED : 0),
+          link: f.symlink && written,
         });
     }
   }
@@ -160,11 +185,17 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     else if ((i.flags & IoFlags.READ_WRITE) !== 0) unknownInputs.push(stored);
   }
 
+  // Links the job made are identified by their target text (see run/links.ts).
+  const links = new Map<string, LinkDigest>();
+  for (const o of outputs) {
+    const link = o.link ? await linkDigest(o.path) : null;
+    if (link) links.set(o.path, link);
+  }
   // Hash every input and output that still exists, once.
   const toHash = new Set<string>();
   for (const i of inputs)
     if (!readContent.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
-  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0) toHash.add(o.path);
+  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
     algorithms: input.algorithms,
@@ -199,7 +230,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
   const outputRecords: IoRecord[] = [];
   for (const o of outputs) {
-    const record = ioRecord(o.path, o.flags);
+    const link = links.get(o.path);
+    const record: IoRecord | null = link
+      ? {
+          path: storedPath(o.path, projectRoot),
+          blake3: link.blake3,
+          size: link.size,
+          flags: o.flags | IoFlags.SYMLINK,
+          linkTarget: link.target,
+        }
+      : ioRecord(o.path, o.flags);
     if (!record) continue;
     const prior = priors.get(o.path);
     if ((record.flags & IoFlags.EXISTED) !== 0 && prior) {
@@ -267,6 +307,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       complete: incomplete.length === 0,
       reasons: incomplete,
       processes: classification.processes.length,
+      // Each process and how it ended; the endpoints it talked to (a job that used the network is not
+      // self-contained).
+      processList: classification.processes.map((p) => ({
+        pid: p.pid,
+        ppid: p.ppid,
+        exe: p.exe,
+        exitCode: p.exitCode,
+        signal: p.signal,
+      })),
+      ...(classification.network.length > 0 ? { network: classification.network } : {}),
       ...(outcome.coverage ? { coverage: outcome.coverage } : {}),
     },
     metadata: {

@@ -19,13 +19,14 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { absolutePath, isInside } from "../core/project-paths.ts";
-import { hashBytes, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
+import { hashBytes, isHashError, SqliteHashCache } from "../hash/index.ts";
 import { objectPath } from "../store/objects.ts";
 import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobRow } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
 import { isSymlinkMode } from "./captures.ts";
+import { hashAsRecorded } from "./links.ts";
 
 export type UndoAction = "delete" | "restore" | "keep" | "gone";
 
@@ -203,8 +204,11 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
   }
 
   // Files still holding what the job wrote can be deleted (created) or restored (existed).
-  const present = [...toVerify].filter(([, v]) => v.record.blake3 !== null).map(([abs]) => abs);
-  const hashed = present.length > 0 ? await hashFiles(present, { cache: new SqliteHashCache(store.db) }) : new Map();
+  const present = [...toVerify]
+    .filter(([, v]) => v.record.blake3 !== null)
+    .map(([abs, v]) => ({ path: abs, link: (v.record.flags & IoFlags.SYMLINK) !== 0 }));
+  const hashed =
+    present.length > 0 ? await hashAsRecorded(present, { cache: new SqliteHashCache(store.db) }) : new Map();
   for (const [abs, { decision: d, record: o }] of toVerify) {
     if (o.blake3 !== null) {
       const h = hashed.get(abs);

@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from "typebox";
 
-export const TRACER_ABI_VERSION = 2;
+export const TRACER_ABI_VERSION = 3;
 
 export const EventKind = {
   HEADER: 0,
@@ -21,12 +21,14 @@ export const EventKind = {
   INCOMPLETE: 11,
   DROPPED: 12,
   PREWRITE: 13,
+  NET: 14,
 } as const;
 
 export const ForkFlags = { VFORK: 1, THREAD: 2 } as const;
 export const ExecFlags = { STATIC: 1, PRELOAD_INTACT: 2, SETUID: 4 } as const;
 export const LinkFlags = { SYMLINK: 1 } as const;
 export const UnlinkFlags = { DIR: 1 } as const;
+export const NetOps = { CONNECT: 0, ACCEPT: 1 } as const;
 
 /** Linux O_* bits. ACCMODE/CREAT/EXCL/TRUNC/APPEND are shared by x86_64 and aarch64; DIRECTORY/TMPFILE are x86_64 values (the tracers handle those, see the contract). */
 export const OpenFlags = {
@@ -105,6 +107,13 @@ export const TraceEvent = Type.Union([
     stat: OpenStat,
     mode: Type.Integer(),
     copy: Type.Union([Type.String(), Type.Null()]),
+  }),
+  /** A network endpoint (internet address and port, "1.2.3.4:80" / "[::1]:80") connected to or accepted from. */
+  Type.Object({
+    kind: Type.Literal("net"),
+    ...Base,
+    op: Type.Union([Type.Literal("connect"), Type.Literal("accept")]),
+    address: Type.String(),
   }),
 ]);
 export type TraceEvent = Static<typeof TraceEvent>;

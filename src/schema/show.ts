@@ -20,6 +20,11 @@ export const ShowOutputJson = Type.Object({
   digests: Type.Optional(Type.Record(Type.String(), Type.String())),
   flags: Type.Integer(),
   deleted: Type.Optional(Type.Boolean()),
+  /** A symbolic link the job made: blake3/size are those of its target text, which `linkTarget` holds. */
+  symlink: Type.Optional(Type.Boolean()),
+  linkTarget: Type.Optional(Nullable(Type.String())),
+  /** Written by a process that was killed by a signal or crashed: the content may be cut short. */
+  writerKilled: Type.Optional(Type.Boolean()),
 });
 
 /** `roar show @N --json` / `roar show <job-uid> --json`. */

@@ -137,4 +137,11 @@ export const IoFlags = {
   REMOTE: 64,
   /** A directory as a whole: `blake3` is its composite digest (see core/remote.ts compositeListing). */
   COLLECTION: 128,
+  /**
+   * A symbolic link the job made: its content is the link's target text (blake3 and size are those of the
+   * target bytes, which are kept in `blobs` under that digest), never what the link points to.
+   */
+  SYMLINK: 256,
+  /** Written by a process that was killed by a signal or crashed: its content may be incomplete. */
+  WRITER_KILLED: 512,
 } as const;

@@ -2,9 +2,11 @@ import type { Database, Statement } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
 import { RoarError } from "../core/errors.ts";
 import { SqliteHashCache } from "../hash/cache.ts";
+import { bytesToPath, pathToBytes } from "../trace/paths.ts";
 import { type OpenOptions, openDatabase } from "./db.ts";
 import { pathFromRow, pathParam } from "./paths.ts";
 import type { Project } from "./project.ts";
+import { IoFlags } from "./schema.ts";
 import type {
   ArtifactRow,
   CollectionRow,
@@ -220,6 +222,8 @@ export class RoarStore {
       ] as const) {
         for (const io of list) {
           if (io.blake3) this.upsertArtifact(io.blake3, io.size ?? 0, io.path, io.digests);
+          // A link's content is its target text: kept under its digest for show and reproduce.
+          if (io.blake3 && io.linkTarget !== undefined) this.putBlob(io.blake3, pathToBytes(io.linkTarget));
           this.sql(
             `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -361,12 +365,12 @@ export class RoarStore {
     const rows = this.sql(
       `SELECT io.* FROM job_io io JOIN jobs j ON j.uid = io.job_uid WHERE j.session_id = ? ORDER BY io.path`,
     ).all(sessionId) as Row[];
-    return groupIo(rows);
+    return groupIo(rows, (b) => this.blob(b));
   }
 
   jobIo(uid: string): { inputs: IoRecord[]; outputs: IoRecord[] } {
     const rows = this.sql("SELECT * FROM job_io WHERE job_uid = ? ORDER BY path").all(uid) as Row[];
-    return groupIo(rows).get(uid) ?? { inputs: [], outputs: [] };
+    return groupIo(rows, (b) => this.blob(b)).get(uid) ?? { inputs: [], outputs: [] };
   }
 
   jobWithIo(uid: string): JobWithIo | undefined {
@@ -650,7 +654,10 @@ export class RoarStore {
   }
 }
 
-function groupIo(rows: Row[]): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
+function groupIo(
+  rows: Row[],
+  blob: (blake3: string) => Uint8Array | undefined,
+): Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }> {
   const out = new Map<string, { inputs: IoRecord[]; outputs: IoRecord[] }>();
   for (const r of rows) {
     const uid = r.job_uid as string;
@@ -667,6 +674,10 @@ function groupIo(rows: Row[]): Map<string, { inputs: IoRecord[]; outputs: IoReco
     };
     if (r.prev_blake3 !== null && r.prev_blake3 !== undefined) io.prevBlake3 = r.prev_blake3 as string;
     if (r.prev_mode !== null && r.prev_mode !== undefined) io.prevMode = r.prev_mode as number;
+    if ((io.flags & IoFlags.SYMLINK) !== 0 && io.blake3) {
+      const target = blob(io.blake3);
+      if (target) io.linkTarget = bytesToPath(target);
+    }
     (r.role === "input" ? entry.inputs : entry.outputs).push(io);
   }
   return out;

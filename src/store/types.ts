@@ -25,6 +25,8 @@ export interface IoRecord {
   prevBlake3?: string | null;
   /** ... and its st_mode then. */
   prevMode?: number | null;
+  /** IoFlags.SYMLINK: the link's target, as the job wrote it (bytes that are not UTF-8 as in trace/paths.ts). */
+  linkTarget?: string;
 }
 
 export interface JobRow {

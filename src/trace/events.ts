@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { EventKind, type OpenStat, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
+import { EventKind, NetOps, type OpenStat, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
 import { bytesToPath } from "./paths.ts";
 
 /*
@@ -271,12 +271,47 @@ function record(): TraceEvent {
       used += 4;
       break;
     }
+    case EventKind.NET: {
+      const op = int() === NetOps.ACCEPT ? "accept" : "connect";
+      const n = bytesLength();
+      need(n);
+      const address = sockaddrText(buf.subarray(pos, pos + n));
+      pos += n;
+      e = { kind: "net", pid, seq, ts, op, address };
+      used += 2;
+      break;
+    }
     default:
       throw new Error(`unknown trace record kind ${kind}`);
   }
   if (used > n) throw new Error(`trace record of kind ${kind} has ${n} fields, fewer than its ${used}`);
   for (let i = used; i < n; i++) skip();
   return e;
+}
+
+/** "1.2.3.4:80" or "[2001:db8::1]:443" from a `struct sockaddr_in` / `sockaddr_in6` (native-endian family). */
+export function sockaddrText(sa: Uint8Array): string {
+  const view = new DataView(sa.buffer, sa.byteOffset, sa.byteLength);
+  if (sa.length < 4) return "?";
+  const family = view.getUint16(0, true);
+  const port = view.getUint16(2, false);
+  if (family === 2 && sa.length >= 8) return `${[...sa.subarray(4, 8)].join(".")}:${port}`;
+  if (family === 10 && sa.length >= 24) {
+    const words: string[] = [];
+    for (let i = 0; i < 8; i++) words.push(view.getUint16(8 + 2 * i, false).toString(16));
+    // the longest run of zero words becomes "::"
+    let best = [-1, 0];
+    for (let i = 0; i < 8; ) {
+      let j = i;
+      while (j < 8 && words[j] === "0") j++;
+      if (j - i > (best[1] ?? 0) && j - i > 1) best = [i, j - i];
+      i = j === i ? i + 1 : j;
+    }
+    const [at = -1, len = 0] = best;
+    const text = at < 0 ? words.join(":") : `${words.slice(0, at).join(":")}::${words.slice(at + len).join(":")}`;
+    return `[${text}]:${port}`;
+  }
+  return "?";
 }
 
 /** The HEADER record a stream starts with, encoded as the tracers encode it (see rust/crates/roar-events). */

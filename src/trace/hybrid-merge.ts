@@ -40,7 +40,7 @@ export function parseCoverage(text: string): CoverageEntry[] {
 }
 
 /** INCOMPLETE reasons of preload that the supervisor resolves by tracing the image itself. */
-export const TAKEN_OVER = new Set(["static_binary", "setuid_exec", "libc_bypass", "preload_stripped"]);
+export const TAKEN_OVER = new Set(["static_binary", "setuid_exec", "libc_bypass", "preload_stripped", "foreign_elf"]);
 
 /** Per process, the mechanism switches in time order. */
 class Ownership {

@@ -16,6 +16,9 @@ export interface StreamLosses {
   coverageLost?: boolean;
 }
 
+/** Reasons that say the tracer could not enter a process's image at all. */
+const UNENTERED = new Set(["setuid_exec", "foreign_elf", "static_binary", "preload_stripped"]);
+
 export function incompleteReasons(events: readonly TraceEvent[], losses: StreamLosses = {}): Incomplete[] {
   const out: Incomplete[] = [];
   const seen = new Set<string>();
@@ -27,10 +30,14 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
   };
   const processes = new Map<number, string>();
   const exited = new Set<number>();
+  // An image the tracer could not enter (a set-id program run untraced, a 32-bit or static program under
+  // preload) cannot report its exit: that is part of the reason already given for it.
+  const unseen = new Set<number>();
   for (const e of events) {
     switch (e.kind) {
       case "incomplete":
         add({ reason: e.reason, detail: e.detail, pid: e.pid });
+        if (UNENTERED.has(e.reason)) unseen.add(e.pid);
         break;
       case "dropped":
         add({ reason: "lost_events", detail: `${e.count} records not delivered by pid ${e.pid}`, pid: e.pid });
@@ -50,7 +57,8 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
     }
   }
   for (const [pid, exe] of processes) {
-    if (!exited.has(pid)) add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
+    if (!exited.has(pid) && !unseen.has(pid))
+      add({ reason: "no_exit_record", detail: `pid ${pid}${exe ? ` (${exe})` : ""}`, pid });
   }
   if (losses.truncatedTail) add({ reason: "lost_events", detail: "the event stream ends in a partial record", pid: 0 });
   if (losses.unwritten)
@@ -58,4 +66,19 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
   if (losses.coverageLost)
     add({ reason: "lost_events", detail: "the hybrid coverage log could not be written", pid: 0 });
   return out;
+}
+
+/**
+ * What roar says on stderr about set-id programs of the job (ReproZip warns here too): a traced exec would lose
+ * the program's privilege, so it ran untraced — or, where no_new_privs was already set (the ptrace backend as
+ * a non-root user), it ran without its privilege.
+ */
+export function setIdWarnings(outcome: Pick<TraceOutcome, "incomplete">): string[] {
+  return outcome.incomplete
+    .filter((i) => i.reason === "setuid_exec")
+    .map((i) =>
+      i.detail.endsWith("no_new_privs)")
+        ? `warning: set-id program ${i.detail}; use --tracer hybrid or preload to keep its privilege — the job is incomplete`
+        : `warning: set-id program ${i.detail} ran untraced (traced, it would lose its privilege): the job is incomplete`,
+    );
 }

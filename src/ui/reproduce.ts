@@ -1,5 +1,6 @@
 /** `roar reproduce` in text: the plan before a rebuild, and the verification report after it. */
 
+import { networkSummary } from "../core/job-view.ts";
 import type { Preview } from "../run/reproduce/preview.ts";
 import type { RebuildReport } from "../run/reproduce/rebuild.ts";
 import { formatDuration } from "./run-report.ts";
@@ -30,6 +31,8 @@ export function renderPreview(p: Preview, s: Styler, o: { listAll: boolean; targ
     out.push(
       `  ${step.step.padEnd(5)} ${shellJoin(step.command)}${step.cwd ? s.dim(`  (cwd: ${step.cwd})`) : ""}${at}`,
     );
+    if (step.network)
+      out.push(s.yellow(`        used the network (${networkSummary(step.network)}): not self-contained`));
   }
   out.push("", s.bold(`External inputs (${p.externalInputs.length}):`));
   for (const e of p.externalInputs) {

@@ -1,5 +1,7 @@
 /** The report printed on stderr after `roar run` / `roar build`. */
+import { networkOf, networkSummary } from "../core/job-view.ts";
 import { stepLabel } from "../core/step.ts";
+import { IoFlags } from "../store/schema.ts";
 import type { IoRecord, NewJob } from "../store/types.ts";
 import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
@@ -31,7 +33,10 @@ function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, 
   const lines = [`${s.bold(title)} (${list.length})`];
   for (const io of list.slice(0, SHOWN)) {
     const digest = io.blake3 ? io.blake3.slice(0, 12) : s.red("deleted");
-    lines.push(`  ${present.text(io.path)}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
+    const name = present.text(io.path);
+    if (io.linkTarget !== undefined)
+      lines.push(`  ${name} -> ${present.text(io.linkTarget)}  ${s.dim("symbolic link")}`);
+    else lines.push(`  ${name}  ${s.dim(`${formatBytes(io.size)}  ${digest}`)}`);
   }
   if (list.length > SHOWN) lines.push(s.dim(`  … and ${list.length - SHOWN} more`));
   return lines;
@@ -59,6 +64,12 @@ export function runReport(job: NewJob, uid: string, postMs: number, present: Pre
         `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
       );
   lines.push(`trace: ${trace.backend} · ${verdict}`);
+  const network = networkOf(job.trace);
+  if (network.length > 0)
+    lines.push(`network: ${present.text(networkSummary(network))} ${s.yellow("(not self-contained)")}`);
+  const killedOutputs = job.outputs.filter((o) => (o.flags & IoFlags.WRITER_KILLED) !== 0).length;
+  if (killedOutputs > 0)
+    lines.push(s.yellow(`${killedOutputs} output(s) written by a process that was killed or crashed`));
   if (git.commit) {
     lines.push(
       `git: ${git.branch ?? "?"} @ ${git.commit.slice(0, 8)} ${git.clean ? "clean" : s.yellow("dirty (patch stored)")}`,

@@ -268,7 +268,7 @@ w.close()
     expect(job.packages.pip).toEqual({ roartoy: "1.2.3" });
     expect(job.outputs.map((o) => o.path)).toEqual(["out.json"]);
     expect(job.inputs).toEqual([]);
-  });
+  }, 120_000);
 
   test("Ctrl-C reaches the command; the job is recorded as interrupted", async () => {
     const script = `import signal, sys, time

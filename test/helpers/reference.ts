@@ -13,3 +13,11 @@ export function sha256sum(path: string): string {
   const r = Bun.spawnSync(["sha256sum", path], { stdout: "pipe" });
   return r.stdout.toString().split(" ")[0] ?? "";
 }
+
+/** BLAKE3 of some bytes by b3sum (reading stdin). */
+export function b3sumOf(bytes: string | Uint8Array): string {
+  if (!existsSync("/usr/bin/b3sum")) throw new Error("b3sum is not installed (apt-get install b3sum)");
+  const r = Bun.spawnSync(["/usr/bin/b3sum", "--no-names"], { stdin: Buffer.from(bytes), stdout: "pipe" });
+  if (r.exitCode !== 0) throw new Error("b3sum of stdin failed");
+  return r.stdout.toString().trim();
+}

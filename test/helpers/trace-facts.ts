@@ -21,6 +21,8 @@ export interface TraceFacts {
   written: Set<string>;
   deleted: Set<string>;
   renamed: [from: string, to: string][];
+  /** "connect 127.0.0.1:8080", "accept [::1]:40312" */
+  network: Set<string>;
 }
 
 export interface FactsOptions {
@@ -39,6 +41,7 @@ export function traceFacts(events: TraceEvent[], options: FactsOptions = {}): Tr
   const written = new Set<string>();
   const deleted = new Set<string>();
   const renamed: [string, string][] = [];
+  const network = new Set<string>();
   const markWritten = (p: string) => {
     written.add(p);
     deleted.delete(p);
@@ -85,12 +88,15 @@ export function traceFacts(events: TraceEvent[], options: FactsOptions = {}): Tr
       case "truncate":
         markWritten(e.path);
         break;
+      case "net":
+        network.add(`${e.op} ${e.address}`);
+        break;
       default:
         break;
     }
   }
   const within = options.within;
-  if (!within) return { read, written, deleted, renamed };
+  if (!within) return { read, written, deleted, renamed, network };
   const prefix = within.endsWith("/") ? within : `${within}/`;
   const keep = (s: Set<string>) => new Set([...s].filter((p) => p.startsWith(prefix)));
   return {
@@ -98,6 +104,7 @@ export function traceFacts(events: TraceEvent[], options: FactsOptions = {}): Tr
     written: keep(written),
     deleted: keep(deleted),
     renamed: renamed.filter(([a, b]) => a.startsWith(prefix) || b.startsWith(prefix)),
+    network,
   };
 }
 
@@ -108,7 +115,7 @@ export function relativeSorted(paths: Set<string>, dir: string): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// strace as a reference: `strace -f -qq -y -s 4096 -e trace=file,process,ftruncate,fchdir -o FILE` output
+// strace as a reference: `strace -f -qq -yy -s 4096 -e trace=file,process,network,ftruncate,fchdir -o FILE` output
 // turned into the same event shapes, so both go through traceFacts.
 
 const O_FLAG_BITS: Record<string, number> = {
@@ -238,7 +245,10 @@ export function straceToEvents(text: string, rootCwd: string, isDirectory: (path
       if (isDirectory(path)) return;
       let flags = 0;
       for (const f of flagText.split("|")) flags |= O_FLAG_BITS[f.trim()] ?? 0;
-      events.push({ kind: "open", ...ev, path, flags, fd: ret, stat: null });
+      // A successful open without O_CREAT found the file there: what a tracer's stat at open says.
+      const existed = (flags & OpenFlags.CREAT) === 0;
+      const stat = existed ? { dev: 0, ino: 0, size: 0, mtimeNs: 0, ctimeNs: 0 } : null;
+      events.push({ kind: "open", ...ev, path, flags, fd: ret, stat });
     };
     switch (name) {
       case "open":
@@ -263,7 +273,13 @@ export function straceToEvents(text: string, rootCwd: string, isDirectory: (path
       case "renameat2": {
         const from = at(args[0], args[1]);
         const to = at(args[2], args[3]);
-        if (from && to) events.push({ kind: "rename", ...ev, from, to });
+        if (!from || !to) break;
+        // RENAME_EXCHANGE: both names stay and swap contents — both written (the contract's form).
+        if ((args[4] ?? "").includes("RENAME_EXCHANGE")) {
+          const written = OpenFlags.WRONLY | OpenFlags.CREAT;
+          events.push({ kind: "open", ...ev, path: from, flags: written, fd: -1, stat: null });
+          events.push({ kind: "open", ...ev, seq: seq++, path: to, flags: written, fd: -1, stat: null });
+        } else events.push({ kind: "rename", ...ev, from, to });
         break;
       }
       case "link":
@@ -313,6 +329,21 @@ export function straceToEvents(text: string, rootCwd: string, isDirectory: (path
       case "fchdir": {
         const path = fdPath(args[0] ?? "");
         if (path) cwd.set(pid, path);
+        break;
+      }
+      case "connect":
+      case "accept":
+      case "accept4": {
+        const op = name === "connect" ? "connect" : "accept";
+        // {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("1.2.3.4")}, or AF_INET6 with inet_pton
+        const sa = args[1] ?? "";
+        const port = /sin6?_port=htons\((\d+)\)/.exec(sa)?.[1];
+        const v4 = /inet_addr\("([^"]+)"\)/.exec(sa)?.[1];
+        const v6 = /inet_pton\(AF_INET6, "([^"]+)"/.exec(sa)?.[1];
+        // accept with no address buffer: -yy shows the peer on the new descriptor, "TCP:[local->peer]"
+        const peer = op === "accept" ? /^TCP(?:v6)?:\[(.*)->(.*)\]$/.exec(retPath ?? "")?.[2] : undefined;
+        const address = port && v4 ? `${v4}:${port}` : port && v6 ? `[${v6}]:${port}` : (peer ?? null);
+        if (address) events.push({ kind: "net", ...ev, op, address });
         break;
       }
       case "clone":

@@ -6,25 +6,19 @@
  * C fixtures are compiled with the system cc at test time.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { backends } from "../../src/trace/backends.ts";
 import { fsPath } from "../../src/trace/paths.ts";
-import type { BackendName, TraceOutcome, TracerBackend } from "../../src/trace/types.ts";
+import type { TraceOutcome, TracerBackend } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
-import { relativeSorted, straceToEvents, traceFacts } from "../helpers/trace-facts.ts";
+import { straceRun } from "../helpers/strace.ts";
+import { relativeSorted, traceFacts } from "../helpers/trace-facts.ts";
+import { type Scenario, scenarios, setUp, type Tools } from "./scenarios.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/trace");
-const SIGTERM = 15;
+const CBUILD = resolve(import.meta.dir, "../fixtures/cbuild");
 const SIGINT = 2;
-
-interface Tools {
-  fileops: string;
-  /** null when `cc -static` is unavailable (no libc.a). */
-  fileopsStatic: string | null;
-  python: string | null;
-  strace: string | null;
-}
 
 let tools: Tools;
 
@@ -33,11 +27,11 @@ function which(cmd: string): string | null {
   return r.exitCode === 0 ? r.stdout.toString().trim() || null : null;
 }
 
-function compile(out: string, extra: string[]): boolean {
+function compile(out: string, extra: string[], required = extra.length === 0): boolean {
   const r = Bun.spawnSync(["cc", "-O1", "-pthread", ...extra, "-o", out, join(FIXTURES, "fileops.c")], {
     stderr: "pipe",
   });
-  if (r.exitCode !== 0 && extra.length === 0) throw new Error(`cc failed: ${r.stderr.toString()}`);
+  if (r.exitCode !== 0 && required) throw new Error(`cc failed: ${r.stderr.toString()}`);
   return r.exitCode === 0;
 }
 
@@ -47,9 +41,13 @@ beforeAll(() => {
   compile(fileops, []);
   const fileopsStatic = join(bin, "fileops-static");
   const python = which("python3");
+  const fileops32 = join(bin, "fileops32");
+  const fileops32Static = join(bin, "fileops32-static");
   tools = {
     fileops,
     fileopsStatic: compile(fileopsStatic, ["-static"]) ? fileopsStatic : null,
+    fileops32: compile(fileops32, ["-m32"]) ? fileops32 : null,
+    fileops32Static: compile(fileops32Static, ["-m32", "-static"]) ? fileops32Static : null,
     // The real interpreter, not a pyenv shim (a shell script that would add its own file activity).
     python: python
       ? Bun.spawnSync([python, "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || null
@@ -79,264 +77,37 @@ function statNow(path: string): { size: number; mtimeNs: number } | null {
   }
 }
 
-interface Scenario {
-  name: string;
-  /** Files to create (relative path → content); parent dirs are created. */
-  files?: Record<string, string>;
-  dirs?: string[];
-  /** Working directory, relative to the scenario dir. */
-  cwd?: string;
-  argv: (t: Tools, dir: string) => string[] | null;
-  env?: () => Record<string, string>;
-  read: string[];
-  written: string[];
-  deleted?: string[];
-  exitCode?: number;
-  signal?: number;
-  /** Backends that may flag this scenario incomplete instead of getting it exactly right. */
-  mayBeIncomplete?: BackendName[];
+/** The read/written/deleted sets of a trace, relative to the scenario dir. */
+function sets(events: TraceOutcome["events"], dir: string, exact: boolean) {
+  const facts = traceFacts(events, exact ? { within: dir, statNow } : { within: dir });
+  return {
+    read: relativeSorted(facts.read, dir),
+    written: relativeSorted(facts.written, dir),
+    deleted: relativeSorted(facts.deleted, dir),
+    network: [...facts.network].map((n) => n.replace(/:\d+$/, ":*")).sort(),
+  };
 }
 
-const scenarios: Scenario[] = [
-  {
-    name: "plain read and write",
-    files: { "in.txt": "input\n" },
-    argv: (t) => [t.fileops, "copy", "in.txt", "out.txt"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-  },
-  {
-    name: "read then write of the same file",
-    files: { "f.txt": "before\n" },
-    argv: (t) => [t.fileops, "read-then-write", "f.txt"],
-    read: ["f.txt"],
-    written: ["f.txt"],
-  },
-  {
-    name: "O_RDWR without writing is a read",
-    files: { "f.txt": "unchanged\n" },
-    argv: (t) => [t.fileops, "rdwr", "f.txt", "nowrite"],
-    read: ["f.txt"],
-    written: [],
-  },
-  {
-    name: "O_RDWR with a write",
-    files: { "f.txt": "base\n" },
-    argv: (t) => [t.fileops, "rdwr", "f.txt", "write"],
-    read: ["f.txt"],
-    written: ["f.txt"],
-  },
-  {
-    name: "openat with a real dirfd (not the cwd)",
-    files: { "data/in.txt": "x\n", "elsewhere/in.txt": "decoy\n" },
-    cwd: "elsewhere",
-    argv: (t) => [t.fileops, "openat", "../data", "in.txt", "out.txt"],
-    read: ["data/in.txt"],
-    written: ["data/out.txt"],
-  },
-  {
-    name: "openat through a dirfd number reused for another directory",
-    files: { "one/in.txt": "1\n", "two/in.txt": "2\n" },
-    argv: (t) => [t.fileops, "openat-reuse", "one", "two", "in.txt"],
-    read: ["one/in.txt", "two/in.txt"],
-    written: [],
-  },
-  {
-    name: "relative paths after chdir",
-    files: { "sub/in.txt": "x\n", "in.txt": "decoy\n" },
-    argv: (t) => [t.fileops, "chdir", "sub", "in.txt", "out.txt"],
-    read: ["sub/in.txt"],
-    written: ["sub/out.txt"],
-  },
-  {
-    name: "relative paths after fchdir",
-    files: { "sub/in.txt": "x\n", "in.txt": "decoy\n" },
-    argv: (t) => [t.fileops, "fchdir", "sub", "in.txt", "out.txt"],
-    read: ["sub/in.txt"],
-    written: ["sub/out.txt"],
-  },
-  {
-    name: "rename over a file (atomic save)",
-    files: { "target.txt": "old\n" },
-    argv: (t) => [t.fileops, "atomic-save", "target.txt"],
-    read: [],
-    written: ["target.txt"],
-  },
-  {
-    name: "O_TMPFILE named by linkat(/proc/self/fd/N)",
-    dirs: ["out"],
-    argv: (t, dir) => [t.fileops, "tmpfile", join(dir, "out"), "named.txt", "procfd"],
-    read: [],
-    written: ["out/named.txt"],
-  },
-  {
-    name: "O_TMPFILE named by linkat(AT_EMPTY_PATH)",
-    dirs: ["out"],
-    argv: (t, dir) => [t.fileops, "tmpfile", join(dir, "out"), "named.txt", "emptypath"],
-    read: [],
-    written: ["out/named.txt"],
-  },
-  {
-    name: "hard link",
-    files: { "a.txt": "a\n" },
-    argv: (t) => [t.fileops, "hardlink", "a.txt", "b.txt"],
-    read: [],
-    written: ["b.txt"],
-  },
-  {
-    name: "symlink",
-    files: { "a.txt": "a\n" },
-    argv: (t) => [t.fileops, "symlink", "a.txt", "s.txt"],
-    read: [],
-    written: ["s.txt"],
-  },
-  {
-    name: "unlink",
-    files: { "gone.txt": "bye\n" },
-    argv: (t) => [t.fileops, "unlink", "gone.txt"],
-    read: [],
-    written: [],
-    deleted: ["gone.txt"],
-  },
-  {
-    name: "truncate by path",
-    files: { "t.txt": "long content\n" },
-    argv: (t) => [t.fileops, "truncate", "t.txt"],
-    read: [],
-    written: ["t.txt"],
-  },
-  {
-    name: "ftruncate through an fd",
-    files: { "t.txt": "long content\n" },
-    argv: (t) => [t.fileops, "ftruncate", "t.txt"],
-    read: ["t.txt"],
-    written: ["t.txt"],
-  },
-  {
-    name: "vfork + exec",
-    files: { "in.txt": "x\n" },
-    argv: (t) => [t.fileops, "vfork-exec", t.fileops, "copy", "in.txt", "out.txt"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-  },
-  {
-    name: "posix_spawn",
-    files: { "in.txt": "x\n" },
-    argv: (t) => [t.fileops, "posix-spawn", t.fileops, "copy", "in.txt", "out.txt"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-  },
-  {
-    name: "multithreaded writers",
-    dirs: ["out"],
-    argv: (t) => [t.fileops, "threads", "out", "4"],
-    read: [],
-    written: ["out/t0.txt", "out/t1.txt", "out/t2.txt", "out/t3.txt"],
-  },
-  {
-    name: "a forked child that outlives its parent",
-    files: { "in.txt": "x\n" },
-    argv: (t) => [t.fileops, "fork-outlive", "in.txt", "late.txt"],
-    read: ["in.txt"],
-    written: ["late.txt"],
-  },
-  {
-    name: "static binary",
-    files: { "in.txt": "x\n" },
-    argv: (t) => (t.fileopsStatic ? [t.fileopsStatic, "copy", "in.txt", "out.txt"] : null),
-    read: ["in.txt"],
-    written: ["out.txt"],
-    mayBeIncomplete: ["preload"],
-  },
-  {
-    name: "exit by signal",
-    argv: (t) => [t.fileops, "die-by-signal", "out.txt"],
-    read: [],
-    written: ["out.txt"],
-    signal: SIGTERM,
-  },
-  {
-    name: "names with spaces, newlines and non-UTF-8 bytes",
-    files: { "in put\nline.txt": "x\n" },
-    dirs: ["dir with space"],
-    argv: (t) => [t.fileops, "copy", "in put\nline.txt", "dir with space/out \udcff\udcfe.bin"],
-    read: ["in put\nline.txt"],
-    written: ["dir with space/out \udcff\udcfe.bin"],
-  },
-  {
-    name: "raw syscall(SYS_openat2)",
-    files: { "in.txt": "x\n" },
-    argv: (t) => [t.fileops, "openat2", "in.txt", "out.txt"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-    mayBeIncomplete: ["preload"],
-  },
-  {
-    name: "raw syscall(SYS_renameat2)",
-    files: { "a.txt": "a\n" },
-    argv: (t) => [t.fileops, "renameat2", "a.txt", "b.txt"],
-    read: [],
-    written: ["b.txt"],
-    deleted: ["a.txt"],
-    mayBeIncomplete: ["preload"],
-  },
-  {
-    name: "bash redirect",
-    argv: () => ["bash", "-c", "echo hi > x"],
-    read: [],
-    written: ["x"],
-  },
-  {
-    name: "shell pipeline with a subshell",
-    files: { "in.txt": "abc\n" },
-    argv: () => ["sh", "-c", "(cat in.txt | tr a-z A-Z) > out.txt && cat out.txt >/dev/null"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-  },
-  {
-    name: "env -i child",
-    files: { "in.txt": "x\n" },
-    argv: (t) => ["env", "-i", t.fileops, "copy", "in.txt", "out.txt"],
-    read: ["in.txt"],
-    written: ["out.txt"],
-    mayBeIncomplete: ["preload"],
-  },
-  {
-    name: "python reads, writes and replaces",
-    files: { "in.txt": "x\n", "old.txt": "old\n" },
-    argv: (t) =>
-      t.python
-        ? [
-            t.python,
-            "-S",
-            "-c",
-            "import os\nopen('in.txt').read()\nopen('out.tmp','w').write('y')\nos.replace('out.tmp','out.txt')\nos.remove('old.txt')",
-          ]
-        : null,
-    read: ["in.txt"],
-    written: ["out.txt"],
-    deleted: ["old.txt"],
-  },
-  {
-    name: "exit code is passed through",
-    files: { "in.txt": "x\n" },
-    argv: () => ["sh", "-c", "cat in.txt >/dev/null; exit 7"],
-    read: ["in.txt"],
-    written: [],
-    exitCode: 7,
-  },
-];
+const expectedSets = (s: Scenario) => ({
+  read: [...s.read].sort(),
+  written: [...s.written].sort(),
+  deleted: [...(s.deleted ?? [])].sort(),
+  network: [...(s.network ?? [])].sort(),
+});
 
-function setUp(s: Scenario): string {
-  const dir = tempDir("roar-fidelity-");
-  for (const d of s.dirs ?? []) mkdirSync(fsPath(join(dir, d)), { recursive: true });
-  for (const [name, content] of Object.entries(s.files ?? {})) {
-    const path = join(dir, name);
-    mkdirSync(fsPath(resolve(path, "..")), { recursive: true });
-    writeFileSync(fsPath(path), content);
+// What each scenario expects is what `strace -f` sees (unless the scenario says why strace cannot tell).
+describe("strace reference", () => {
+  for (const s of scenarios) {
+    test.skipIf(s.reference !== undefined)(s.name, () => {
+      if (!tools.strace) return console.warn(`skipped "${s.name}": strace is not installed`);
+      const dir = setUp(s);
+      const argv = s.argv(tools, dir);
+      if (argv === null) return console.warn(`skipped "${s.name}": a tool it needs is missing`);
+      const ref = straceRun(tools.strace, argv, join(dir, s.cwd ?? ""), s.env?.() ?? baseEnv());
+      expect(sets(ref.events, dir, false)).toEqual(expectedSets(s));
+    });
   }
-  return dir;
-}
+});
 
 for (const backend of Object.values(backends)) {
   describe.skipIf(!backend.probe().usable)(`tracer fidelity: ${backend.name}`, () => {
@@ -352,18 +123,12 @@ for (const backend of Object.values(backends)) {
         expect(outcome.spawnError).toBeNull();
         if (s.signal !== undefined) expect(outcome.signal).toBe(s.signal);
         else expect(outcome.exitCode).toBe(s.exitCode ?? 0);
-        if (s.mayBeIncomplete?.includes(backend.name) && outcome.incomplete.length > 0) return;
+        if (s.mayBeIncomplete?.includes(backend.name) && outcome.incomplete.length > 0) {
+          if (s.incompleteAs) expect([...new Set(outcome.incomplete.map((i) => i.reason))]).toEqual([s.incompleteAs]);
+          return;
+        }
         expect(outcome.incomplete).toEqual([]);
-        const facts = traceFacts(outcome.events, { within: dir, statNow });
-        expect({
-          read: relativeSorted(facts.read, dir),
-          written: relativeSorted(facts.written, dir),
-          deleted: relativeSorted(facts.deleted, dir),
-        }).toEqual({
-          read: [...s.read].sort(),
-          written: [...s.written].sort(),
-          deleted: [...(s.deleted ?? [])].sort(),
-        });
+        expect(sets(outcome.events, dir, true)).toEqual(expectedSets(s));
       });
     }
 
@@ -482,6 +247,11 @@ for (const backend of Object.values(backends)) {
         },
         argv: () => ["make", "-s"],
       },
+      {
+        name: "make -j2: a C project with a generated header, a static library and a check run",
+        setup: (dir) => cpSync(CBUILD, dir, { recursive: true }),
+        argv: () => ["make", "-s", "-j2"],
+      },
     ];
     for (const c of realCommands) {
       test(c.name, async () => {
@@ -499,32 +269,9 @@ for (const backend of Object.values(backends)) {
         const dir = tempDir("roar-xcheck-");
         c.setup(refDir);
         c.setup(dir);
-        const straceOut = join(tempDir("roar-strace-"), "strace.txt");
-        const ref = Bun.spawnSync(
-          [
-            tools.strace,
-            "-f",
-            "-qq",
-            "-y",
-            "-s",
-            "4096",
-            "-e",
-            "trace=file,process,ftruncate,fchdir",
-            "-o",
-            straceOut,
-            ...argv,
-          ],
-          { cwd: refDir, env: baseEnv(), stdout: "ignore", stderr: "pipe" },
-        );
+        const ref = straceRun(tools.strace, argv, refDir, baseEnv());
         expect(ref.exitCode).toBe(0);
-        const isDir = (p: string) => {
-          try {
-            return statSync(fsPath(p)).isDirectory();
-          } catch {
-            return false;
-          }
-        };
-        const refEvents = straceToEvents(readFileSync(straceOut, "utf8"), refDir, isDir);
+        const refEvents = ref.events;
         const refFacts = traceFacts(refEvents, { within: refDir });
         const outcome = await runTrace(backend, argv, dir);
         expect(outcome.exitCode).toBe(0);

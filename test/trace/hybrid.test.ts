@@ -69,6 +69,30 @@ describe("hybrid merge", () => {
     ]);
   });
 
+  test("NET records follow the same rule; a foreign ELF preload could not enter is the supervisor's", () => {
+    const log: CoverageEntry[] = [
+      { kind: "exec", pid: 10, ts: 100, mechanism: "preload", reason: null },
+      { kind: "exec", pid: 10, ts: 200, mechanism: "ptrace", reason: "foreign_elf" },
+    ];
+    const net = (ts: number, address: string): TraceEvent => ({
+      kind: "net",
+      pid: 10,
+      seq: ts,
+      ts,
+      op: "connect",
+      address,
+    });
+    const preload: TraceEvent[] = [
+      net(150, "10.0.0.1:80"),
+      { kind: "incomplete", pid: 10, seq: 1, ts: 190, reason: "foreign_elf", detail: "/i386" },
+      net(250, "10.0.0.2:80"), // not possible in a 32-bit image; dropped by ownership all the same
+    ];
+    const ptrace: TraceEvent[] = [net(150, "10.0.0.3:80"), net(250, "10.0.0.4:80")];
+    const { events } = mergeHybrid(ptrace, preload, log);
+    expect(events.flatMap((e) => (e.kind === "net" ? [e.address] : [])).sort()).toEqual(["10.0.0.1:80", "10.0.0.4:80"]);
+    expect(events.some((e) => e.kind === "incomplete")).toBe(false);
+  });
+
   test("adds the EXIT a covered process could not write (killed by a signal)", () => {
     const log: CoverageEntry[] = [
       { kind: "exec", pid: 7, ts: 10, mechanism: "preload", reason: null },

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { type FilterSettings, ignoreReason } from "../../src/core/filters.ts";
+import { codeCandidate, type FilterSettings, ignoreReason } from "../../src/core/filters.ts";
 
 const settings: FilterSettings = {
   ignoreSystemReads: true,
@@ -30,8 +30,9 @@ test("filters follow the config and never drop data inside the project", () => {
   expect(ignoreReason("/tmp/proj/.roar/roar.db", "write", settings, ctx)).toBe("roar");
   expect(ignoreReason("/tmp/proj/.git/index", "read", settings, ctx)).toBe("git");
   expect(ignoreReason("/tmp/roar-trace-x/events.bin", "write", settings, ctx)).toBe("roar");
-  expect(ignoreReason("/tmp/proj/train.py", "read", settings, ctx)).toBe("code");
-  expect(ignoreReason("/tmp/proj/train.py", "read", { ...settings, trackRepoFiles: true }, ctx)).toBeNull();
+  const committed = { ...ctx, committed: new Set(["/tmp/proj/train.py", "/tmp/proj/notes.txt"]) };
+  expect(ignoreReason("/tmp/proj/train.py", "read", settings, committed)).toBe("code");
+  expect(ignoreReason("/tmp/proj/train.py", "read", { ...settings, trackRepoFiles: true }, committed)).toBeNull();
   expect(ignoreReason("/tmp/proj/gen.py", "write", settings, ctx)).toBeNull();
   expect(ignoreReason("/tmp/torchinductor_root/k.py", "write", { ...settings, ignoreTmpFiles: false }, ctx)).toBe(
     "torch cache",
@@ -47,8 +48,29 @@ test("executed programs and tool scripts are code, not data", () => {
     executables: new Set(["/tmp/proj/run.sh"]),
     isExecutableFile: (p: string) => p === "/home/u/bin/tool",
   };
-  expect(ignoreReason("/tmp/proj/run.sh", "read", settings, withExec)).toBe("executable");
+  expect(
+    ignoreReason("/tmp/proj/run.sh", "read", settings, { ...withExec, committed: new Set(["/tmp/proj/run.sh"]) }),
+  ).toBe("code");
   expect(ignoreReason("/home/u/.pyenv/libexec/pyenv", "read", settings, withExec)).toBe("tool");
   expect(ignoreReason("/home/u/bin/tool", "read", settings, withExec)).toBe("executable");
   expect(ignoreReason("/home/u/data/raw.csv", "read", settings, withExec)).toBeNull();
+});
+
+test("code is what the commit represents: a generated or untracked code file is data", () => {
+  const committed = new Set(["/tmp/proj/use.c", "/tmp/proj/gen"]);
+  const c = { ...ctx, committed, executables: new Set(["/tmp/proj/gen", "/tmp/proj/build.sh"]) };
+  // tracked and unmodified: represented by the commit
+  expect(ignoreReason("/tmp/proj/use.c", "read", settings, c)).toBe("code");
+  expect(ignoreReason("/tmp/proj/gen", "read", settings, c)).toBe("code"); // executed, no code extension
+  // generated (not committed): inputs like any data, whatever the extension
+  expect(ignoreReason("/tmp/proj/gen.h", "read", settings, c)).toBeNull();
+  expect(ignoreReason("/tmp/proj/build/libz.so", "read", settings, c)).toBeNull();
+  expect(ignoreReason("/tmp/proj/build.sh", "read", settings, c)).toBeNull();
+  // a committed file without a code extension that was not executed is data
+  expect(
+    ignoreReason("/tmp/proj/notes.txt", "read", settings, { ...c, committed: new Set(["/tmp/proj/notes.txt"]) }),
+  ).toBeNull();
+  expect(codeCandidate("/tmp/proj/gen.h", c)).toBe(true);
+  expect(codeCandidate("/tmp/proj/data.csv", c)).toBe(false);
+  expect(codeCandidate("/usr/include/stdio.h", c)).toBe(false);
 });

@@ -42,3 +42,21 @@ test("start-up reads are skipped until the script opens, however its path is spe
     "/v/site-packages/numpy/__init__.py",
   ]);
 });
+
+test("single-module distributions: read as bytecode under __pycache__, from a RECORD or a Debian .egg-info", () => {
+  const site = join(tempDir(), "lib/python3.11/site-packages");
+  dist(site, "solo", "0.3.1", ["solo.py", "__pycache__/solo.cpython-311.pyc"]);
+  const debian = join(tempDir(), "usr/lib/python3/dist-packages");
+  const egg = join(debian, "six-1.16.0.egg-info");
+  mkdirSync(egg, { recursive: true });
+  writeFileSync(join(egg, "PKG-INFO"), "Metadata-Version: 1.2\nName: six\nVersion: 1.16.0\n");
+  writeFileSync(join(egg, "top_level.txt"), "six\n");
+  writeFileSync(join(debian, "six.py"), "");
+  const used = usedPythonPackages([
+    join(site, "__pycache__/solo.cpython-311.pyc"),
+    join(debian, "__pycache__/six.cpython-311.opt-1.pyc"),
+    join(debian, "six-1.16.0.egg-info/PKG-INFO"), // start-up metadata reads are not use
+  ]);
+  expect(used.pip).toEqual({ solo: "0.3.1", six: "1.16.0" });
+  expect(used.sitePackages).toEqual([site, debian].sort());
+});

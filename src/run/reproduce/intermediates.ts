@@ -8,9 +8,11 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { absolutePath, parentDir } from "../../core/project-paths.ts";
-import { hashFile, hashFiles, isHashError } from "../../hash/index.ts";
+import { hashFile, isHashError } from "../../hash/index.ts";
+import { IoFlags } from "../../store/schema.ts";
 import type { JobWithIo } from "../../store/types.ts";
 import { fsPath } from "../../trace/paths.ts";
+import { hashAsRecorded } from "../links.ts";
 
 export class Intermediates {
   /** Path → digest each planned step's output had right after the step (the last writer wins). */
@@ -27,7 +29,10 @@ export class Intermediates {
   async record(index: number): Promise<void> {
     const step = this.steps[index] as JobWithIo;
     const paths = step.outputs.map((o) => absolutePath(o.path, this.projectDir));
-    const hashed = await hashFiles(paths);
+    // A link the step made is compared as a link (its target text), not by what it points to.
+    const hashed = await hashAsRecorded(
+      step.outputs.map((o, i) => ({ path: paths[i] as string, link: (o.flags & IoFlags.SYMLINK) !== 0 })),
+    );
     step.outputs.forEach((o, i) => {
       const h = hashed.get(paths[i] as string);
       this.produced.set(o.path, h && !isHashError(h) ? h.blake3 : null);

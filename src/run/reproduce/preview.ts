@@ -1,4 +1,6 @@
 /** What `roar reproduce` shows before rebuilding (and `--json` prints as `plan`). */
+
+import { networkOf } from "../../core/job-view.ts";
 import { planRequirements, type ReproducePlan, type Requirements } from "../../core/reproduce.ts";
 import { stepLabel } from "../../core/step.ts";
 import type { JobWithIo } from "../../store/types.ts";
@@ -8,7 +10,16 @@ export interface Preview {
   target: { blake3: string; path: string | null };
   git: { repo: string | null; commit: string | null; patch: string | null };
   python: string | null;
-  steps: { step: string; kind: string; uid: string; command: string[]; cwd: string; commit: string | null }[];
+  steps: {
+    step: string;
+    kind: string;
+    uid: string;
+    command: string[];
+    cwd: string;
+    commit: string | null;
+    /** Endpoints the step connected to or accepted from: a step that used the network is not self-contained. */
+    network?: { op: "connect" | "accept"; address: string }[];
+  }[];
   externalInputs: {
     path: string;
     blake3: string;
@@ -33,14 +44,18 @@ export function buildPreview(plan: ReproducePlan, inputs: readonly LocatedInput[
     target: plan.target,
     git: { repo: git.remoteUrl ?? localRepo, commit: git.commit ?? null, patch: git.patch ?? null },
     python: requirements.python,
-    steps: plan.steps.map((s) => ({
-      step: stepLabel(s.step, s.kind),
-      kind: s.kind,
-      uid: s.uid,
-      command: s.argv,
-      cwd: s.cwd,
-      commit: (s.git as { commit?: string | null }).commit ?? null,
-    })),
+    steps: plan.steps.map((s) => {
+      const network = networkOf(s.trace);
+      return {
+        step: stepLabel(s.step, s.kind),
+        kind: s.kind,
+        uid: s.uid,
+        command: s.argv,
+        cwd: s.cwd,
+        commit: (s.git as { commit?: string | null }).commit ?? null,
+        ...(network.length > 0 ? { network } : {}),
+      };
+    }),
     externalInputs: inputs.map((e) => ({
       path: e.path,
       blake3: e.blake3,

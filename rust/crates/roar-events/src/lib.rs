@@ -3,7 +3,7 @@
 //! See README.md for the record table; `src/schema/events.ts` is the TypeScript mirror.
 #![no_std]
 
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 pub mod kind {
     pub const HEADER: u8 = 0;
@@ -20,6 +20,7 @@ pub mod kind {
     pub const INCOMPLETE: u8 = 11;
     pub const DROPPED: u8 = 12;
     pub const PREWRITE: u8 = 13;
+    pub const NET: u8 = 14;
 }
 
 pub mod flags {
@@ -30,6 +31,10 @@ pub mod flags {
     pub const EXEC_SETUID: u32 = 4;
     pub const LINK_SYMLINK: u32 = 1;
     pub const UNLINK_DIR: u32 = 1;
+    /// NET: the process connected to the address (connect).
+    pub const NET_CONNECT: u32 = 0;
+    /// NET: the process accepted a connection from the address (accept, accept4).
+    pub const NET_ACCEPT: u32 = 1;
 }
 
 /// File identity and state as seen when it was opened.
@@ -282,6 +287,27 @@ pub mod rec {
         e.str(reason);
         e.bin(detail);
         done(&e)
+    }
+    /// A network endpoint the process connected to or accepted from: `op` (flags::NET_*) and the raw
+    /// `struct sockaddr` bytes (AF_INET / AF_INET6 only; the reader formats them).
+    pub fn net(buf: &mut [u8], pid: u32, seq: u64, ts: u64, op: u32, sockaddr: &[u8]) -> usize {
+        let mut e = Encoder::new(buf);
+        e.record(kind::NET, pid, seq, ts, 2);
+        e.uint(op as u64);
+        e.bin(sockaddr);
+        done(&e)
+    }
+    /// Whether `sockaddr` is an internet address (AF_INET with 16 bytes or more, AF_INET6 with 28): the only
+    /// endpoints recorded (unix sockets, netlink… are local).
+    pub fn is_inet(sockaddr: &[u8]) -> bool {
+        if sockaddr.len() < 2 {
+            return false;
+        }
+        match u16::from_ne_bytes([sockaddr[0], sockaddr[1]]) {
+            2 => sockaddr.len() >= 16,
+            10 => sockaddr.len() >= 28,
+            _ => false,
+        }
     }
     /// A file as it was before the job first changed it (see roar-sys prewrite): stat, mode, and the name of
     /// the copy of its bytes in the capture directory (nil: not kept).

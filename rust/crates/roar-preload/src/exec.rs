@@ -31,13 +31,18 @@ pub struct Insp {
     pub setuid: bool,
     /// Go or Bun: loads the preload but does its own file system calls.
     pub bypass: bool,
+    /// An ELF of another class or machine (a 32-bit program): this library cannot load in it, and must not
+    /// be in its LD_PRELOAD (the loader would print an error into the program's stderr).
+    pub foreign: bool,
 }
 
 impl Insp {
     /// Why preload will not see (all of) what the new image does: the INCOMPLETE reasons to record, at most
     /// two. `intact`: the exec's environment still carries the preload.
     pub fn reasons(&self, intact: bool) -> impl Iterator<Item = &'static str> {
-        let loader = if self.static_bin {
+        let loader = if self.foreign {
+            Some("foreign_elf")
+        } else if self.static_bin {
             Some("static_binary")
         } else if self.setuid {
             Some("setuid_exec")
@@ -49,6 +54,12 @@ impl Insp {
         loader.into_iter().chain(self.bypass.then_some("libc_bypass"))
     }
 }
+
+/// e_machine of the images this library loads into.
+#[cfg(target_arch = "x86_64")]
+const ELF_MACHINE: usize = 62;
+#[cfg(target_arch = "aarch64")]
+const ELF_MACHINE: usize = 183;
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -84,8 +95,15 @@ pub unsafe fn inspect(dirfd: c_int, path: *const u8, depth: u32) -> Insp {
     if sys::fstat(fd, &mut st) == 0 {
         let uid = sys::sc0(sys::nr::GETUID) as u32;
         let gid = sys::sc0(sys::nr::GETGID) as u32;
+        let mut cap = [0u8; 64];
+        let mut caps = || {
+            let name = c"security.capability";
+            sys::sc4(sys::nr::FGETXATTR, fd as usize, name.as_ptr() as usize, cap.as_mut_ptr() as usize, cap.len()) > 0
+        };
+        // File capabilities raise privileges as set-id bits do (and the loader drops LD_PRELOAD for them too).
         r.setuid = (st.st_mode & sys::S_ISUID != 0 && st.st_uid != uid)
-            || (st.st_mode & sys::S_ISGID != 0 && st.st_mode & 0o010 != 0 && st.st_gid != gid);
+            || (st.st_mode & sys::S_ISGID != 0 && st.st_mode & 0o010 != 0 && st.st_gid != gid)
+            || (st.st_mode & sys::S_IFMT == sys::S_IFREG && caps());
     }
     let mut head = [0u8; 256];
     let n = sys::pread(fd, &mut head, 0);
@@ -109,14 +127,15 @@ pub unsafe fn inspect(dirfd: c_int, path: *const u8, depth: u32) -> Insp {
         if i > start && sys::cat_z(&mut interp, &[&head[start..i]]).is_some() {
             let ri = inspect(AT_FDCWD, interp.as_ptr(), depth + 1);
             r.static_bin = ri.static_bin;
+            r.foreign = ri.foreign;
             r.bypass |= ri.bypass;
         }
         return r;
     }
     if n >= 64 && &head[..4] == b"\x7fELF" {
-        if head[4] != 2 {
-            // a 32-bit program cannot load this 64-bit library
-            r.static_bin = true;
+        if head[4] != 2 || u16le(&head, 18) != ELF_MACHINE {
+            // a 32-bit (or other) program cannot load this library
+            r.foreign = true;
         } else {
             let phoff = u64le(&head, 32);
             let shoff = u64le(&head, 40);
@@ -202,7 +221,7 @@ fn has_lib(value: &[u8], lib: &[u8]) -> bool {
     !lib.is_empty() && value.split(|&c| c == b':' || c == b' ').any(|e| e == lib)
 }
 
-fn entry_is(e: &[u8], name: &[u8]) -> bool {
+pub fn entry_is(e: &[u8], name: &[u8]) -> bool {
     e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'='
 }
 
@@ -284,6 +303,127 @@ pub unsafe fn fix_env(envp: Argv, fx: &mut EnvFix) -> (Argv, bool) {
     (arr as Argv, ok)
 }
 
+// ---------------------------------------------------------------------------------------------- set-id
+
+/// si_errno values of a detach request (roar-ptrace's setid.rs): detach me / detach my next child.
+const DETACH_SELF: i32 = 0x524f_4153;
+const DETACH_CHILD: i32 = 0x524f_4143;
+const SIGURG: usize = 23;
+
+/// Whether a tracer is attached (TracerPid in /proc/self/status): hybrid mode's supervisor.
+unsafe fn traced() -> bool {
+    let fd = sys::openat(AT_FDCWD, c"/proc/self/status".as_ptr().cast(), sys::O_RDONLY | sys::O_CLOEXEC, 0);
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 2048];
+    let n = sys::read(fd as c_int, &mut buf);
+    sys::close(fd as c_int);
+    let text = &buf[..n.max(0) as usize];
+    let key = b"TracerPid:";
+    let Some(at) = text.windows(key.len()).position(|w| w == key) else { return false };
+    text[at + key.len()..].iter().take_while(|&&c| c != b'\n').any(|&c| c.is_ascii_digit() && c != b'0')
+}
+
+/// A set-id program is about to run (exec'd by this process, or — `child` — by the child posix_spawn makes):
+/// a tracer that would take its privilege away (hybrid mode's, unprivileged) is asked to detach first, with a
+/// signal to ourselves that it intercepts (unblocked for the moment, so it arrives before the exec).
+unsafe fn request_detach(path: *const u8, child: bool) {
+    if !traced() {
+        return;
+    }
+    let mut info = [0u8; 128];
+    let put = |info: &mut [u8; 128], at: usize, v: i32| info[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    put(&mut info, 0, SIGURG as i32);
+    put(&mut info, 4, if child { DETACH_CHILD } else { DETACH_SELF });
+    put(&mut info, 8, -1); // SI_QUEUE
+    put(&mut info, 16, sys::getpid() as i32);
+    info[24..32].copy_from_slice(&(path as u64).to_ne_bytes());
+    let only_urg: u64 = 1 << (SIGURG - 1);
+    let mut old: u64 = 0;
+    sys::sc4(sys::nr::RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, &only_urg as *const u64 as usize, &mut old as *mut u64 as usize, 8);
+    let tid = sys::sc0(sys::nr::GETTID) as usize;
+    sys::sc4(sys::nr::RT_TGSIGQUEUEINFO, sys::getpid() as usize, tid, SIGURG, info.as_ptr() as usize);
+    sys::sc4(sys::nr::RT_SIGPROCMASK, 2 /* SIG_SETMASK */, &old as *const u64 as usize, 0, 8);
+}
+
+/// The environment for an exec this library cannot enter (a foreign ELF): `envp` with our library taken out of
+/// LD_PRELOAD (the entry dropped when nothing else is left), so the loader has nothing to complain about. The
+/// roar variables stay, for a native program it may run in turn (which hybrid mode's tracer covers).
+pub unsafe fn strip_env(envp: Argv, lib: &[u8], fx: &mut EnvFix) -> Argv {
+    if envp.is_null() || lib.is_empty() {
+        return envp;
+    }
+    let mut n = 0;
+    while !(*envp.add(n)).is_null() {
+        n += 1;
+    }
+    // `fx` may hold what fix_env built from the same envp: that is not used any more.
+    if !fx.mapped.is_null() {
+        sys::sc2(sys::nr::MUNMAP, fx.mapped as usize, fx.mapped_len);
+        fx.mapped = core::ptr::null_mut();
+    }
+    let arr: *mut *const c_char = if n < ENV_SLOTS {
+        fx.ptrs.as_mut_ptr()
+    } else {
+        let len = (n + 1) * 8;
+        let p = sys::syscall6(sys::nr::MMAP, 0, len, 3, 0x22, usize::MAX, 0);
+        if p < 0 {
+            return envp;
+        }
+        fx.mapped = p as *mut c_void;
+        fx.mapped_len = len;
+        p as *mut *const c_char
+    };
+    let mut k = 0;
+    for i in 0..n {
+        let e = *envp.add(i);
+        let text = cstr(e as *const u8);
+        if entry_is(text, b"LD_PRELOAD") && has_lib(&text[11..], lib) {
+            // the other entries, in order
+            let mut len = 0;
+            let out = &mut fx.preload;
+            let head = b"LD_PRELOAD=";
+            out[..head.len()].copy_from_slice(head);
+            len += head.len();
+            let mut any = false;
+            for part in text[11..].split(|&ch| ch == b':' || ch == b' ') {
+                if part.is_empty() || part == lib || len + part.len() + 2 > out.len() {
+                    continue;
+                }
+                if any {
+                    out[len] = b':';
+                    len += 1;
+                }
+                out[len..len + part.len()].copy_from_slice(part);
+                len += part.len();
+                any = true;
+            }
+            out[len] = 0;
+            if any {
+                *arr.add(k) = out.as_ptr() as *const c_char;
+                k += 1;
+            }
+            continue;
+        }
+        *arr.add(k) = e;
+        k += 1;
+    }
+    *arr.add(k) = core::ptr::null();
+    arr as Argv
+}
+
+/// The environment an exec of a file inspected as `insp` gets: ours carried (`fixed`, built in `fx`), or — for
+/// a foreign ELF — ours taken out (rebuilt in `fx` from `envp`).
+unsafe fn env_for(insp: &Insp, envp: Argv, fixed: Argv, fx: &mut EnvFix) -> Argv {
+    if insp.foreign {
+        let c = cfg();
+        strip_env(envp, &c.lib[..c.lib_len], fx)
+    } else {
+        fixed
+    }
+}
+
 // ---------------------------------------------------------------------------------------------- recording
 
 /// Records EXEC (+ INCOMPLETE reasons) for an exec of `path` and flushes everything before the image goes.
@@ -322,6 +462,10 @@ unsafe fn exec_common(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     let (env2, intact) = fix_env(envp, &mut fx);
     let insp = inspect(AT_FDCWD, path as *const u8, 0);
     note_exec(AT_FDCWD, path, argv, insp, intact);
+    if insp.setuid {
+        request_detach(path as *const u8, false);
+    }
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(execve: ExecveFn, -1, (path, argv, env2))
 }
 
@@ -430,6 +574,10 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     let n = state::fd_path(fd, &mut real_path[..state::PATH_CAP - 1]);
     real_path[n] = 0;
     note_exec(AT_FDCWD, real_path.as_ptr() as *const c_char, argv, insp, intact);
+    if insp.setuid {
+        request_detach(real_path.as_ptr(), false);
+    }
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(fexecve: FexecveFn, -1, (fd, argv, env2))
 }
 
@@ -448,6 +596,10 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: Argv,
         inspect(dirfd, path as *const u8, 0)
     };
     note_exec(dirfd, if path.is_null() { b"\0".as_ptr() as *const c_char } else { path }, argv, insp, intact);
+    if insp.setuid && !path.is_null() {
+        request_detach(path as *const u8, false);
+    }
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     call_real!(execveat: ExecveatFn, -1, (dirfd, path, argv, env2, flags))
 }
 
@@ -573,16 +725,14 @@ unsafe fn spawn_common(
         }
     }
     let insp = if target.is_null() { Insp::default() } else { inspect(AT_FDCWD, target, 0) };
+    // Files the child's open actions will change are captured before it runs them.
+    crate::spawn_actions::before_spawn(fa);
+    if insp.setuid {
+        request_detach(target, true);
+    }
+    let env2 = env_for(&insp, envp, env2, &mut fx);
     let ts = now_ns();
     if let Some(mut l) = lock() {
-        if !target.is_null() {
-            let s = &mut *l.scr;
-            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, AT_FDCWD, cstr(target), &mut s.a);
-            let p = &s.a[..n];
-            for reason in insp.reasons(intact) {
-                l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
-            }
-        }
         l.flush();
     }
     let r = real_spawn!(env2);
@@ -591,7 +741,17 @@ unsafe fn spawn_common(
         let child = *pid as u32;
         if let Some(mut l) = lock() {
             l.push(ts, |b, pid, seq, ts| rec::fork(b, pid, seq, ts, child, 0));
+            // What preload cannot see in the new image is the child's, as an exec of its own would record it.
+            if !target.is_null() {
+                let s = &mut *l.scr;
+                let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, AT_FDCWD, cstr(target), &mut s.a);
+                let p = &s.a[..n];
+                for reason in insp.reasons(intact) {
+                    l.out.push(ts + 1, |b, _pid, seq, ts| rec::incomplete(b, child, seq, ts, reason, p));
+                }
+            }
         }
+        crate::spawn_actions::after_spawn(fa, child, ts + 1);
         set_errno(e);
     }
     r

@@ -5,6 +5,7 @@ use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 use roar_events::{flags as evflags, rec};
 
+use roar_sys::calls::{self, Call, Sys};
 use roar_sys::prewrite::{self, Change};
 
 use crate::real::{call_real, errno, set_errno};
@@ -188,7 +189,7 @@ fn writes(flags: c_int) -> bool {
 
 /// Before a writing open: settles a pending read, and captures the file unless the open can only create it.
 #[inline]
-unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
+pub(crate) unsafe fn before_write_open(dirfd: c_int, path: *const c_char, flags: c_int) {
     settle_pending();
     if flags & (sys::O_CREAT | sys::O_EXCL) != sys::O_CREAT | sys::O_EXCL {
         // An O_RDWR open may read before it writes: its bytes are an input to keep.
@@ -499,7 +500,7 @@ pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int
     before_rename(AT_FDCWD, from, AT_FDCWD, to);
     let r = call_real!(rename: Path2Fn, -1, (from, to));
     if r == 0 {
-        note_two(Two::Rename, AT_FDCWD, from, AT_FDCWD, to);
+        note_rename(AT_FDCWD, from, AT_FDCWD, to, false);
     }
     r
 }
@@ -509,7 +510,7 @@ pub unsafe extern "C" fn renameat(d1: c_int, from: *const c_char, d2: c_int, to:
     before_rename(d1, from, d2, to);
     let r = call_real!(renameat: At2Fn, -1, (d1, from, d2, to));
     if r == 0 {
-        note_two(Two::Rename, d1, from, d2, to);
+        note_rename(d1, from, d2, to, false);
     }
     r
 }
@@ -519,7 +520,7 @@ pub unsafe extern "C" fn renameat2(d1: c_int, from: *const c_char, d2: c_int, to
     before_rename(d1, from, d2, to);
     let r = call_real!(renameat2: At2FlFn, -1, (d1, from, d2, to, fl));
     if r == 0 {
-        note_renameat2(d1, from, d2, to, fl);
+        note_rename(d1, from, d2, to, fl & calls::RENAME_EXCHANGE != 0);
     }
     r
 }
@@ -531,13 +532,32 @@ unsafe fn before_rename(d1: c_int, from: *const c_char, d2: c_int, to: *const c_
     before_change(d2, to, Change::Name, false);
 }
 
-unsafe fn note_renameat2(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, fl: c_uint) {
-    const RENAME_EXCHANGE: c_uint = 2;
-    note_two(Two::Rename, d1, from, d2, to);
-    if fl & RENAME_EXCHANGE != 0 {
-        // both names now hold the other's content
-        note_two(Two::Rename, d2, to, d1, from);
+/// A successful rename. With RENAME_EXCHANGE both names stay and now hold each other's content: reported as
+/// two write OPENs, as the contract (and the ptrace tracer) has it.
+unsafe fn note_rename(d1: c_int, from: *const c_char, d2: c_int, to: *const c_char, exchange: bool) {
+    if !exchange {
+        return note_two(Two::Rename, d1, from, d2, to);
     }
+    if !active() {
+        return;
+    }
+    let e = errno();
+    let ts = now_ns();
+    if let Some(l) = lock() {
+        let s = &mut *l.scr;
+        let cwd = &s.cwd[..s.cwd_len];
+        let n1 = resolve(cwd, &mut s.tmp, d1, cstr(from as *const u8), &mut s.a);
+        let n2 = resolve(cwd, &mut s.tmp, d2, cstr(to as *const u8), &mut s.b);
+        let fl = calls::O_CREAT | calls::O_WRONLY;
+        for p in [&s.a[..n1], &s.b[..n2]] {
+            if !p.is_empty() {
+                l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, fl, -1, None));
+            }
+        }
+        // Either may have been a directory that cached descriptor paths point into.
+        state::forget_fds(0, i32::MAX);
+    }
+    set_errno(e);
 }
 
 #[no_mangle]
@@ -831,177 +851,136 @@ pub unsafe extern "C" fn statx(dirfd: c_int, path: *const c_char, flags: c_int, 
 // ---------------------------------------------------------------------------------------------- syscall()
 
 /// libc's variadic syscall(): declared with seven integer arguments, which is how both supported ABIs pass
-/// variadic integers. Unrelated numbers go straight through (futex via syscall() is hot in some programs).
+/// variadic integers. Decoded by roar-sys's table, the same one the ptrace tracer uses; numbers it does not
+/// list (futex through syscall() is hot in some programs) go straight through after one `match`.
 #[no_mangle]
 pub unsafe extern "C" fn syscall(n: c_long, a1: c_long, a2: c_long, a3: c_long, a4: c_long, a5: c_long, a6: c_long) -> c_long {
-    let nr = n as usize;
-    use sys::nr as N;
-    let ptr = |v: c_long| v as *const c_char;
-    let fwd = |n: c_long| call_real!(syscall: SyscallFn, -1, (n, a1, a2, a3, a4, a5, a6));
-    if nr == N::CLOSE || nr == N::DUP2 || nr == N::DUP3 || nr == N::CLOSE_RANGE {
-        let (lo, hi) = match nr {
-            x if x == N::CLOSE => (a1 as c_int, a1 as c_int),
-            x if x == N::CLOSE_RANGE => (a1 as c_int, (a2 as u32).min(i32::MAX as u32) as c_int),
-            _ => (a2 as c_int, a2 as c_int),
-        };
+    let fwd = || call_real!(syscall: SyscallFn, -1, (n, a1, a2, a3, a4, a5, a6));
+    let Some(s) = calls::sys_of(n as usize) else { return fwd() };
+    let a = [a1, a2, a3, a4, a5, a6].map(|v| v as usize);
+    let Some(call) = calls::decode(s, &a, &calls::OwnMemory) else { return fwd() };
+    let ptr = |v: usize| v as *const c_char;
+    if let Call::DropFds { lo, hi } = call {
+        // Kept up to date even when not recording: the directory cache must never name a closed descriptor.
         settle_before_losing(lo, hi);
         state::forget_fds(lo, hi);
-        let r = fwd(n);
+        let r = fwd();
         state::forget_fds(lo, hi);
         return r;
     }
     if !active() {
-        return fwd(n);
+        return fwd();
     }
-    settle_pending(); // cheap when nothing is pending; every file call decoded below may change files
-    if nr == N::OPEN || nr == N::CREAT {
-        let fl = if nr == N::CREAT { sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC } else { a2 as c_int };
-        if writes(fl) {
-            before_write_open(AT_FDCWD, ptr(a1), fl);
+    settle_pending(); // cheap when nothing is pending; every file call below may change files
+    match call {
+        Call::Open { dirfd, path, flags } => {
+            let fl = flags as c_int;
+            if writes(fl) {
+                before_write_open(dirfd, ptr(path), fl);
+            }
+            let r = fwd();
+            if r >= 0 {
+                note_open(dirfd, ptr(path), fl, r as c_int);
+            }
+            r
         }
-        let r = fwd(n);
-        if r >= 0 {
-            note_open(AT_FDCWD, ptr(a1), fl, r as c_int);
+        Call::Rename { from_dir, from, to_dir, to, exchange } => {
+            before_rename(from_dir, ptr(from), to_dir, ptr(to));
+            let r = fwd();
+            if r == 0 {
+                note_rename(from_dir, ptr(from), to_dir, ptr(to), exchange);
+            }
+            r
         }
-        r
-    } else if nr == N::OPENAT {
-        if writes(a3 as c_int) {
-            before_write_open(a1 as c_int, ptr(a2), a3 as c_int);
+        Call::Link { from_dir, from, to_dir, to, flags } => {
+            let r = fwd();
+            if r == 0 {
+                note_linkat(from_dir, ptr(from), to_dir, ptr(to), flags as c_int);
+            }
+            r
         }
-        let r = fwd(n);
-        if r >= 0 {
-            note_open(a1 as c_int, ptr(a2), a3 as c_int, r as c_int);
+        Call::Symlink { target, to_dir, to } => {
+            let r = fwd();
+            if r == 0 {
+                note_two(Two::Symlink, AT_FDCWD, ptr(target), to_dir, ptr(to));
+            }
+            r
         }
-        r
-    } else if nr == N::OPENAT2 {
-        let how = if a3 != 0 { *(a3 as *const u64) as c_int } else { 0 };
-        if writes(how) {
-            before_write_open(a1 as c_int, ptr(a2), how);
+        Call::Unlink { dirfd, path, dir } => {
+            if !dir {
+                before_change(dirfd, ptr(path), Change::Name, false);
+            }
+            let r = fwd();
+            if r == 0 {
+                note_one(One::Unlink(if dir { evflags::UNLINK_DIR } else { 0 }), dirfd, ptr(path));
+            }
+            r
         }
-        let r = fwd(n);
-        if r >= 0 && a3 != 0 {
-            // struct open_how { u64 flags; u64 mode; u64 resolve; }
-            let fl = *(a3 as *const u64) as c_int;
-            note_open(a1 as c_int, ptr(a2), fl, r as c_int);
+        Call::Truncate { path } => {
+            before_change(AT_FDCWD, ptr(path), Change::Content, true);
+            let r = fwd();
+            if r == 0 {
+                note_one(One::Truncate, AT_FDCWD, ptr(path));
+            }
+            r
         }
-        r
-    } else if nr == N::RENAME {
-        before_rename(AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
-        let r = fwd(n);
-        if r == 0 {
-            note_two(Two::Rename, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
+        Call::Ftruncate { fd } => {
+            before_change_fd(fd);
+            let r = fwd();
+            if r == 0 {
+                note_ftruncate(fd);
+            }
+            r
         }
-        r
-    } else if nr == N::RENAMEAT {
-        before_rename(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
-        let r = fwd(n);
-        if r == 0 {
-            note_two(Two::Rename, a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
+        Call::Chdir => {
+            let r = fwd();
+            if r == 0 {
+                note_one(One::Chdir, AT_FDCWD, core::ptr::null());
+            }
+            r
         }
-        r
-    } else if nr == N::RENAMEAT2 {
-        before_rename(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4));
-        let r = fwd(n);
-        if r == 0 {
-            note_renameat2(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4), a5 as c_uint);
+        Call::Exec { path, argv, envp, .. } if s == Sys::Execve => {
+            crate::exec::execve(ptr(path), argv as _, envp as _) as c_long
         }
-        r
-    } else if nr == N::LINK {
-        let r = fwd(n);
-        if r == 0 {
-            note_two(Two::Link, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
+        Call::Exec { dirfd, path, argv, envp, flags } => {
+            crate::exec::execveat(dirfd, ptr(path), argv as _, envp as _, flags as c_int) as c_long
         }
-        r
-    } else if nr == N::LINKAT {
-        let r = fwd(n);
-        if r == 0 {
-            note_linkat(a1 as c_int, ptr(a2), a3 as c_int, ptr(a4), a5 as c_int);
+        Call::Fork { vfork } if matches!(s, Sys::Fork | Sys::Vfork) => {
+            crate::proc::fork_impl(if vfork { evflags::FORK_VFORK } else { 0 }) as c_long
         }
-        r
-    } else if nr == N::SYMLINK {
-        let r = fwd(n);
-        if r == 0 {
-            note_two(Two::Symlink, AT_FDCWD, ptr(a1), AT_FDCWD, ptr(a2));
-        }
-        r
-    } else if nr == N::SYMLINKAT {
-        let r = fwd(n);
-        if r == 0 {
-            note_two(Two::Symlink, AT_FDCWD, ptr(a1), a2 as c_int, ptr(a3));
-        }
-        r
-    } else if nr == N::UNLINK || nr == N::RMDIR {
-        if nr == N::UNLINK {
-            before_change(AT_FDCWD, ptr(a1), Change::Name, false);
-        }
-        let r = fwd(n);
-        if r == 0 {
-            let f = if nr == N::RMDIR { evflags::UNLINK_DIR } else { 0 };
-            note_one(One::Unlink(f), AT_FDCWD, ptr(a1));
-        }
-        r
-    } else if nr == N::UNLINKAT {
-        if a3 as c_int & sys::AT_REMOVEDIR == 0 {
-            before_change(a1 as c_int, ptr(a2), Change::Name, false);
-        }
-        let r = fwd(n);
-        if r == 0 {
-            let f = if a3 as c_int & sys::AT_REMOVEDIR != 0 { evflags::UNLINK_DIR } else { 0 };
-            note_one(One::Unlink(f), a1 as c_int, ptr(a2));
-        }
-        r
-    } else if nr == N::TRUNCATE {
-        before_change(AT_FDCWD, ptr(a1), Change::Content, true);
-        let r = fwd(n);
-        if r == 0 {
-            note_one(One::Truncate, AT_FDCWD, ptr(a1));
-        }
-        r
-    } else if nr == N::FTRUNCATE {
-        before_change_fd(a1 as c_int);
-        let r = fwd(n);
-        if r == 0 {
-            note_ftruncate(a1 as c_int);
-        }
-        r
-    } else if nr == N::CHDIR || nr == N::FCHDIR {
-        let r = fwd(n);
-        if r == 0 {
-            note_one(One::Chdir, AT_FDCWD, core::ptr::null());
-        }
-        r
-    } else if nr == N::EXECVE {
-        crate::exec::execve(ptr(a1), a2 as *const *const c_char, a3 as *const *const c_char) as c_long
-    } else if nr == N::EXECVEAT {
-        crate::exec::execveat(a1 as c_int, ptr(a2), a3 as _, a4 as _, a5 as c_int) as c_long
-    } else if nr == N::FORK || nr == N::VFORK {
-        crate::proc::fork_impl(evflags::FORK_VFORK * (nr == N::VFORK) as u32) as c_long
-    } else if nr == N::CLONE && (a1 as u64) & sys::CLONE_VM == 0 {
         // a fork-like clone: the child must not inherit unflushed records
-        crate::proc::forklike(|| fwd(n))
-    } else if nr == N::CLONE3 {
-        // struct clone_args { u64 flags; ... }
-        let fl = if a1 != 0 { *(a1 as *const u64) } else { 0 };
-        if fl & sys::CLONE_VM == 0 {
-            crate::proc::forklike(|| fwd(n))
-        } else {
-            fwd(n)
+        Call::Fork { .. } => crate::proc::forklike(fwd),
+        Call::Exit { group: true, code } => {
+            crate::proc::write_exit(Some(code));
+            fwd()
         }
-    } else if nr == N::EXIT_GROUP {
-        crate::proc::write_exit(Some(a1 as i32));
-        fwd(n)
-    } else if nr == N::EXIT {
-        // ends only the calling thread (the process too when it is the last one: then the reaper or the
-        // spool has the rest)
-        state::flush_now();
-        fwd(n)
-    } else if nr == N::IO_URING_SETUP {
-        let r = fwd(n);
-        if r >= 0 {
-            crate::proc::incomplete("io_uring", b"io_uring_setup");
+        Call::Exit { group: false, .. } => {
+            // ends only the calling thread (the process too when it is the last one: then the reaper or the
+            // spool has the rest)
+            state::flush_now();
+            fwd()
         }
-        r
-    } else {
-        fwd(n)
+        Call::Unfollowable { reason, detail } => {
+            let r = fwd();
+            if r >= 0 {
+                crate::proc::incomplete(reason, detail);
+            }
+            r
+        }
+        Call::Connect { addr, len, .. } => {
+            let r = fwd();
+            if crate::net::connected(r) {
+                crate::net::note(evflags::NET_CONNECT, addr as *const u8, len);
+            }
+            r
+        }
+        Call::Accept { addr, len_ptr, .. } => {
+            let r = fwd();
+            if r >= 0 {
+                crate::net::note_accepted(r as c_int, addr as *const u8, len_ptr as *const u32);
+            }
+            r
+        }
+        Call::SharedClone | Call::DropFds { .. } => fwd(),
     }
 }

@@ -5,8 +5,11 @@
 
 mod exec;
 mod hooks;
+mod loaded;
+mod net;
 mod proc;
 mod real;
+mod spawn_actions;
 mod state;
 mod supervise;
 mod sys;

@@ -103,6 +103,8 @@ extern "C" fn init(argc: c_int, argv: *const *const c_char, envp: *const *const 
         let e = &exe[..exe_len];
         l.out.push(ts, |b, pid, seq, ts| rec::proc_start(b, pid, seq, ts, ppid, e, args.clone(), cwd));
     }
+    // The libraries the loader mapped before we ran (it opens them where no hook sees).
+    crate::loaded::report();
     // Runtimes that do their own system calls (Go with cgo, Bun) load us but bypass the hooks.
     if exe_len > 0 && exe_len < exe.len() {
         exe[exe_len] = 0;

@@ -8,7 +8,7 @@
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use roar_events::rec;
+use roar_events::{join_normalize, rec};
 
 use crate::exec::inspect;
 use crate::state::CArgs;
@@ -420,9 +420,14 @@ unsafe fn top_child(spec: &SpawnSpec, errfd: c_int) -> ! {
         let mut n = 0;
         let pid = sys::getpid();
         let ts = crate::state::now_ns();
-        let p = sys::cstr(path);
+        // The path as exec resolves it, absolute (a relative `./gen` names a file of the cwd set above).
+        let mut cwd = [0u8; 4096];
+        let mut abs = [0u8; 4096 + 256];
+        let cwd_len = sys::getcwd(&mut cwd);
+        let n_abs = if cwd_len > 0 { join_normalize(&cwd[..cwd_len as usize - 1], sys::cstr(path), &mut abs) } else { 0 };
+        let p = if n_abs > 0 { &abs[..n_abs] } else { sys::cstr(path) };
         let args = CArgs::new(spec.argv).fit(8192);
-        let mut fl = roar_events::flags::EXEC_PRELOAD_INTACT;
+        let mut fl = if insp.foreign { 0 } else { roar_events::flags::EXEC_PRELOAD_INTACT };
         if insp.static_bin {
             fl |= roar_events::flags::EXEC_STATIC;
         }
@@ -431,7 +436,7 @@ unsafe fn top_child(spec: &SpawnSpec, errfd: c_int) -> ! {
         }
         n += rec::exec(&mut buf[n..], pid, 0, ts, p, args, fl);
         // The supervisor itself put the preload into this exec's environment.
-        for (seq, reason) in (1..).zip(insp.reasons(true)) {
+        for (seq, reason) in (1..).zip(insp.reasons(!insp.foreign)) {
             n += rec::incomplete(&mut buf[n..], pid, seq, ts, reason, p);
         }
         let fd = sys::openat(AT_FDCWD, spec.events_path, sys::O_WRONLY | sys::O_APPEND | sys::O_CLOEXEC, 0);
@@ -440,7 +445,24 @@ unsafe fn top_child(spec: &SpawnSpec, errfd: c_int) -> ! {
             sys::close(fd as c_int);
         }
     }
-    let r = sc3(nr::EXECVE, path as usize, spec.argv as usize, spec.envp as usize);
+    // A foreign ELF (a 32-bit program) gets no LD_PRELOAD of ours: its loader would print an error.
+    let mut fx = crate::exec::EnvFix::new();
+    let envp = if insp.foreign {
+        // This process runs inside roar, where the library is inert: its path comes from the command's env.
+        let mut lib: &[u8] = &[];
+        let mut i = 0;
+        while !spec.envp.is_null() && !(*spec.envp.add(i)).is_null() {
+            let e = sys::cstr(*spec.envp.add(i));
+            if crate::exec::entry_is(e, b"ROAR_PRELOAD_LIB") {
+                lib = &e[b"ROAR_PRELOAD_LIB=".len()..];
+            }
+            i += 1;
+        }
+        crate::exec::strip_env(spec.envp as _, lib, &mut fx) as usize
+    } else {
+        spec.envp as usize
+    };
+    let r = sc3(nr::EXECVE, path as usize, spec.argv as usize, envp);
     let e = (-r) as i32;
     fail(errfd, e, if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
 }

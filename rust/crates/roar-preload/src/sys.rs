@@ -5,30 +5,25 @@
 
 pub use roar_sys::{clone_on_stack, makedev, nr, sc0, sc1, sc2, sc3, sc4, syscall6, Statx};
 
-pub const AT_FDCWD: i32 = -100;
-pub const AT_EMPTY_PATH: i32 = 0x1000;
-pub const AT_SYMLINK_FOLLOW: i32 = 0x400;
-pub const AT_REMOVEDIR: i32 = 0x200;
-pub const O_RDONLY: i32 = 0;
-pub const O_WRONLY: i32 = 1;
-pub const O_RDWR: i32 = 2;
-pub const O_CREAT: i32 = 0o100;
-pub const O_EXCL: i32 = 0o200;
-pub const O_TRUNC: i32 = 0o1000;
-pub const O_APPEND: i32 = 0o2000;
-#[cfg(target_arch = "x86_64")]
-pub const O_DIRECTORY: i32 = 0o200000;
-// aarch64 uses the asm-generic values for O_DIRECTORY (and so O_TMPFILE).
-#[cfg(target_arch = "aarch64")]
-pub const O_DIRECTORY: i32 = 0o40000;
-pub const O_CLOEXEC: i32 = 0o2000000;
-pub const O_PATH: i32 = 0o10000000;
-#[cfg(target_arch = "x86_64")]
-pub const O_NOFOLLOW: i32 = 0o400000;
-#[cfg(target_arch = "aarch64")]
-pub const O_NOFOLLOW: i32 = 0o100000;
-pub const O_TMPFILE: i32 = 0o20000000 | O_DIRECTORY;
-pub const O_ACCMODE: i32 = 3;
+// The values live in roar-sys's one table (roar_sys::calls); C code passes them as int.
+use roar_sys::calls as c;
+pub const AT_FDCWD: i32 = c::AT_FDCWD;
+pub const AT_EMPTY_PATH: i32 = c::AT_EMPTY_PATH as i32;
+pub const AT_SYMLINK_FOLLOW: i32 = c::AT_SYMLINK_FOLLOW as i32;
+pub const AT_REMOVEDIR: i32 = c::AT_REMOVEDIR as i32;
+pub const O_RDONLY: i32 = c::O_RDONLY as i32;
+pub const O_WRONLY: i32 = c::O_WRONLY as i32;
+pub const O_RDWR: i32 = c::O_RDWR as i32;
+pub const O_CREAT: i32 = c::O_CREAT as i32;
+pub const O_EXCL: i32 = c::O_EXCL as i32;
+pub const O_TRUNC: i32 = c::O_TRUNC as i32;
+pub const O_APPEND: i32 = c::O_APPEND as i32;
+pub const O_DIRECTORY: i32 = c::O_DIRECTORY as i32;
+pub const O_CLOEXEC: i32 = c::O_CLOEXEC as i32;
+pub const O_PATH: i32 = c::O_PATH as i32;
+pub const O_NOFOLLOW: i32 = c::O_NOFOLLOW as i32;
+pub const O_TMPFILE: i32 = c::O_TMPFILE as i32;
+pub const O_ACCMODE: i32 = c::O_ACCMODE as i32;
 pub const F_DUPFD_CLOEXEC: i32 = 1030;
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -62,9 +57,7 @@ pub const WNOTHREAD: i32 = 0x20000000;
 pub const PR_SET_PDEATHSIG: usize = 1;
 pub const PR_SET_CHILD_SUBREAPER: usize = 36;
 
-pub const CLONE_VM: u64 = 0x100;
-pub const CLONE_VFORK: u64 = 0x4000;
-pub const CLONE_THREAD: u64 = 0x10000;
+pub use roar_sys::calls::{CLONE_VFORK, CLONE_VM};
 
 /// `struct stat` as the kernel's fstat/newfstatat fill it.
 #[cfg(target_arch = "x86_64")]

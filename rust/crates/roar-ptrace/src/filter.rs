@@ -13,6 +13,7 @@ const LD_W_ABS: u16 = 0x20;
 const JEQ_K: u16 = 0x15;
 const JSET_K: u16 = 0x45;
 const RET_K: u16 = 0x06;
+const JA: u16 = 0x05;
 
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
@@ -55,17 +56,29 @@ pub fn build_hybrid() -> Vec<SockFilter> {
 }
 
 fn build_for(traced: impl Fn(Sys) -> bool, notify: bool) -> Vec<SockFilter> {
+    let native = section(arch::traced().filter(|(_, s)| traced(*s)), notify, arch::X32_SYSCALL_BIT);
+    // 32-bit programs (i386 on x86_64): their own numbers, decoded by the tracer; no listener there.
+    let compat = section(arch::compat::traced().filter(|(_, s)| traced(*s)), false, None);
     let mut p = vec![
         ins(LD_W_ABS, 0, 0, OFF_ARCH),
         ins(JEQ_K, 1, 0, arch::AUDIT_ARCH),
-        ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN),
-        ins(LD_W_ABS, 0, 0, OFF_NR),
+        ins(JA, 0, 0, native.len() as u32), // not native: over the native section
     ];
-    if let Some(bit) = arch::X32_SYSCALL_BIT {
+    p.extend(native);
+    p.push(ins(JEQ_K, 1, 0, arch::compat::AUDIT_ARCH));
+    p.push(ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN));
+    p.extend(compat);
+    p
+}
+
+/// The instructions for one ABI: load the number, then one block per traced call; allow the rest.
+fn section(calls: impl Iterator<Item = (u32, Sys)>, notify: bool, x32_bit: Option<u32>) -> Vec<SockFilter> {
+    let mut p = vec![ins(LD_W_ABS, 0, 0, OFF_NR)];
+    if let Some(bit) = x32_bit {
         p.push(ins(JSET_K, 0, 1, bit));
         p.push(ins(RET_K, 0, 0, SECCOMP_RET_TRACE | DATA_FOREIGN));
     }
-    for &(nr, sys) in arch::TRACED.iter().filter(|(_, s)| traced(*s)) {
+    for (nr, sys) in calls {
         let block: Vec<SockFilter> = match open_flags_arg(sys) {
             Some(i) if notify => vec![
                 ins(LD_W_ABS, 0, 0, off_arg_low(i)),
@@ -114,6 +127,7 @@ mod tests {
                     acc = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
                     pc += 1;
                 }
+                JA => pc += 1 + f.k as usize,
                 JEQ_K => pc += 1 + if acc == f.k { f.jt } else { f.jf } as usize,
                 JSET_K => pc += 1 + if acc & f.k != 0 { f.jt } else { f.jf } as usize,
                 RET_K => return f.k,
@@ -126,8 +140,8 @@ mod tests {
     fn filter_decisions() {
         let p = build();
         let a = arch::AUDIT_ARCH;
-        let openat = arch::TRACED.iter().find(|t| t.1 == Sys::OpenAt).unwrap().0;
-        let unlinkat = arch::TRACED.iter().find(|t| t.1 == Sys::UnlinkAt).unwrap().0;
+        let openat = arch::traced().find(|t| t.1 == Sys::OpenAt).unwrap().0;
+        let unlinkat = arch::traced().find(|t| t.1 == Sys::UnlinkAt).unwrap().0;
         assert_eq!(run(&p, a, openat, [0, 0, 0, 0, 0, 0]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, openat, [0, 0, arch::O_DIRECTORY as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, openat, [0, 0, O_PATH as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
@@ -135,14 +149,22 @@ mod tests {
         assert_eq!(run(&p, a, openat, [0, 0, tmp, 0, 0, 0]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, unlinkat, [0; 6]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, 0, [0; 6]), SECCOMP_RET_ALLOW); // read / io_setup
-        assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
+        #[cfg(target_arch = "x86_64")]
+        {
+            // i386: its own numbers (openat 295, read 3), traced without the foreign mark
+            assert_eq!(run(&p, 0x4000_0003, 295, [0; 6]), SECCOMP_RET_TRACE);
+            assert_eq!(run(&p, 0x4000_0003, 295, [0, 0, arch::O_DIRECTORY as u64, 0, 0, 0]), SECCOMP_RET_ALLOW);
+            assert_eq!(run(&p, 0x4000_0003, 3, [0; 6]), SECCOMP_RET_ALLOW);
+            assert_eq!(run(&p, 0x4000_0003, 11, [0; 6]), SECCOMP_RET_TRACE); // execve
+        }
+        assert_eq!(run(&p, 0x4000_0028, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN); // arm
     }
 
     #[test]
     fn notify_filter_decisions() {
         let p = build_notify();
         let a = arch::AUDIT_ARCH;
-        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        let nr = |s: Sys| arch::traced().find(|t| t.1 == s).unwrap().0;
         let openat = nr(Sys::OpenAt);
         let flags = |f: u32| [0, 0, f as u64, 0, 0, 0];
         assert_eq!(run(&p, a, openat, flags(0)), SECCOMP_RET_USER_NOTIF);
@@ -163,12 +185,14 @@ mod tests {
     fn hybrid_filter_decisions() {
         let p = build_hybrid();
         let a = arch::AUDIT_ARCH;
-        let nr = |s: Sys| arch::TRACED.iter().find(|t| t.1 == s).unwrap().0;
+        let nr = |s: Sys| arch::traced().find(|t| t.1 == s).unwrap().0;
         assert_eq!(run(&p, a, nr(Sys::OpenAt), [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, nr(Sys::Execve), [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, nr(Sys::UnlinkAt), [0; 6]), SECCOMP_RET_ALLOW);
         assert_eq!(run(&p, a, nr(Sys::IoUringSetup), [0; 6]), SECCOMP_RET_TRACE);
         assert_eq!(run(&p, a, nr(Sys::OpenByHandleAt), [0; 6]), SECCOMP_RET_TRACE);
-        assert_eq!(run(&p, 0x4000_0003, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(run(&p, 0x4000_0003, 425, [0; 6]), SECCOMP_RET_TRACE);
+        assert_eq!(run(&p, 0x4000_0028, 5, [0; 6]), SECCOMP_RET_TRACE | DATA_FOREIGN);
     }
 }

@@ -88,6 +88,30 @@ pub fn env_carries_preload(environ: &[u8], spec: &Spec) -> bool {
     lib_ok && events_ok
 }
 
+/// Whether the file at `path` is an ELF of another class or machine (a 32-bit program).
+pub fn is_foreign_elf(path: &[u8]) -> bool {
+    read_all(path, 64).is_some_and(|h| {
+        h.len() >= 20 && &h[..4] == b"\x7fELF" && (h[4] != 2 || u16le(&h, 18) != arch::ELF_MACHINE as usize)
+    })
+}
+
+/// `envp` with the preload library taken out of LD_PRELOAD (the entry dropped when nothing else is left): for
+/// a command that cannot load it, whose loader would otherwise print an error into the command's stderr.
+pub fn without_preload(envp: &[Vec<u8>], lib: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(envp.len());
+    for e in envp {
+        let Some(v) = e.strip_prefix(b"LD_PRELOAD=") else {
+            out.push(e.clone());
+            continue;
+        };
+        let rest: Vec<&[u8]> = v.split(|&c| c == b':' || c == b' ').filter(|x| !x.is_empty() && *x != lib).collect();
+        if !rest.is_empty() {
+            out.push([&b"LD_PRELOAD="[..], &rest.join(&b':')].concat());
+        }
+    }
+    out
+}
+
 /// AT_SECURE from the auxiliary vector: the loader then ignores a slash-containing LD_PRELOAD.
 fn at_secure(auxv: &[u8]) -> bool {
     const AT_SECURE: u64 = 23;
@@ -145,6 +169,13 @@ pub fn inspect_elf(base: &[u8], head: &[u8], read_at: &mut dyn FnMut(u64, usize)
 /// the image that is about to start?
 pub fn decide(pid: i32, spec: &Spec) -> Uncovered {
     let proc_file = |name: &str| format!("/proc/{pid}/{name}").into_bytes();
+    // A 32-bit (or other foreign) image never loads the preload, whatever its environment says: the preload
+    // library leaves itself out of such an exec's LD_PRELOAD (so the loader prints nothing).
+    if let Some(head) = read_all(&proc_file("exe"), 64) {
+        if head.len() >= 20 && &head[..4] == b"\x7fELF" && (head[4] != 2 || u16le(&head, 18) != arch::ELF_MACHINE as usize) {
+            return Some("foreign_elf");
+        }
+    }
     match read_all(&proc_file("environ"), 4 << 20) {
         Some(env) if env_carries_preload(&env, spec) => {}
         _ => return Some("preload_stripped"),

@@ -29,6 +29,7 @@ mod imp {
     const RIP: usize = 16;
     const RSP: usize = 19;
     const SYS_SECCOMP: u64 = 317;
+    const SYS_PRCTL: u64 = 157;
     const SYS_CLOSE: u64 = 3;
     const SYS_OPEN: u64 = 2;
     const SYS_OPENAT: u64 = 257;
@@ -135,6 +136,18 @@ mod imp {
         result.ok_or(Injected::No(None))
     }
 
+    /// `seccomp(args)` in the tracee; refused for want of privilege (EACCES), it sets no_new_privs first (for
+    /// this process and its children only: a set-id program they run then runs without its privilege, which
+    /// the tracer flags) and tries again.
+    fn inject_seccomp(pid: i32, saved: &[u64; NREGS], args: [u64; 3]) -> Result<u64, Injected> {
+        let r = inject_syscall(pid, saved, SYS_SECCOMP, args)?;
+        if r as i64 != -(sys::EACCES as i64) {
+            return Ok(r);
+        }
+        inject_syscall(pid, saved, SYS_PRCTL, [sys::PR_SET_NO_NEW_PRIVS as u64, 1, 0])?;
+        inject_syscall(pid, saved, SYS_SECCOMP, args)
+    }
+
     /// A signal-delivery stop of a task whose open/openat was interrupted while it waited on a seccomp
     /// listener: the call returns -ERESTARTSYS, which a handler without SA_RESTART turns into EINTR (an error
     /// no program expects from opening a regular file). Returns (dirfd, path address) of that open.
@@ -180,8 +193,8 @@ mod imp {
             let mode = sys::SECCOMP_SET_MODE_FILTER as u64;
             let listener = sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64;
             let killable = listener | sys::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u64;
-            let installed = match inject_syscall(pid, &saved, SYS_SECCOMP, [mode, killable, fprog]) {
-                Ok(r) if r as i64 == -(sys::EINVAL as i64) => inject_syscall(pid, &saved, SYS_SECCOMP, [mode, listener, fprog]),
+            let installed = match inject_seccomp(pid, &saved, [mode, killable, fprog]) {
+                Ok(r) if r as i64 == -(sys::EINVAL as i64) => inject_seccomp(pid, &saved, [mode, listener, fprog]),
                 other => other,
             };
             match installed {
@@ -205,7 +218,7 @@ mod imp {
         }
         let prog = filter::build();
         let Some(fprog) = write_program(pid, &saved, &prog) else { return Injected::No(None) };
-        match inject_syscall(pid, &saved, SYS_SECCOMP, [sys::SECCOMP_SET_MODE_FILTER as u64, 0, fprog]) {
+        match inject_seccomp(pid, &saved, [sys::SECCOMP_SET_MODE_FILTER as u64, 0, fprog]) {
             Ok(0) => Injected::Yes(None),
             Ok(_) => Injected::No(None),
             Err(e) => e,

@@ -13,6 +13,7 @@ mod notify;
 mod out;
 mod probe;
 mod raw;
+mod setid;
 mod spawn;
 mod sys;
 mod tracer;

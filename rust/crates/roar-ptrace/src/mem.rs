@@ -42,25 +42,31 @@ pub fn read_cstr(pid: i32, addr: u64, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Reads a NULL-terminated array of string pointers (argv).
-pub fn read_argv(pid: i32, addr: u64) -> Vec<Vec<u8>> {
+/// Reads a NULL-terminated array of string pointers (argv) of `width` bytes each (8, or 4 for a 32-bit
+/// program).
+pub fn read_argv(pid: i32, addr: u64, width: usize) -> Vec<Vec<u8>> {
     let mut ptrs: Vec<u64> = Vec::new();
     let mut at = addr;
     let mut page = [0u8; PAGE as usize];
     'outer: while addr != 0 && ptrs.len() < 1 << 20 {
         let want = (PAGE - (at % PAGE)) as usize;
         let n = readv(pid, at, &mut page[..want]);
-        if n < 8 {
+        if n < width as isize {
             break;
         }
-        for w in page[..(n as usize / 8) * 8].chunks_exact(8) {
-            let p = u64::from_ne_bytes(w.try_into().unwrap());
+        let whole = (n as usize / width) * width;
+        for w in page[..whole].chunks_exact(width) {
+            let p = if width == 4 {
+                u32::from_ne_bytes(w.try_into().unwrap()) as u64
+            } else {
+                u64::from_ne_bytes(w.try_into().unwrap())
+            };
             if p == 0 {
                 break 'outer;
             }
             ptrs.push(p);
         }
-        at += (n as u64 / 8) * 8;
+        at += whole as u64;
     }
     let mut out = Vec::with_capacity(ptrs.len());
     let mut s = Vec::new();
@@ -182,4 +188,47 @@ pub fn is_static_elf(path: &[u8]) -> bool {
     }
     unsafe { sys::close(fd) };
     result
+}
+
+/// The peer of the socket `fd` of `pid` as a `struct sockaddr` (AF_INET / AF_INET6), found by the socket's
+/// inode in `/proc/<pid>/net/tcp{,6}`: for an accept whose caller passed no address buffer.
+pub fn peer_of(pid: i32, fd: i64) -> Option<Vec<u8>> {
+    let link = readlink(&proc_path(pid, "fd", Some(fd)))?;
+    let inode = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    let inode = std::str::from_utf8(inode).ok()?;
+    for (table, v6) in [("tcp", false), ("tcp6", true)] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).ok()?;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.get(9) != Some(&inode) {
+                continue;
+            }
+            let (host, port) = f.get(2)?.split_once(':')?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            // the kernel prints the address as native-endian 32-bit words
+            let mut addr = Vec::new();
+            for i in (0..host.len()).step_by(8) {
+                addr.extend_from_slice(&u32::from_str_radix(host.get(i..i + 8)?, 16).ok()?.to_ne_bytes());
+            }
+            let mut sa = Vec::with_capacity(28);
+            sa.extend_from_slice(&(if v6 { 10u16 } else { 2u16 }).to_ne_bytes());
+            sa.extend_from_slice(&port.to_be_bytes());
+            if v6 {
+                sa.extend_from_slice(&[0; 4]);
+                sa.extend_from_slice(&addr);
+                sa.extend_from_slice(&[0; 4]);
+            } else {
+                sa.extend_from_slice(&addr);
+                sa.extend_from_slice(&[0; 8]);
+            }
+            return Some(sa);
+        }
+    }
+    None
+}
+
+/// `len` bytes at `addr` of the tracee (at most 128: a `struct sockaddr_storage`).
+pub fn read_bytes(pid: i32, addr: u64, len: usize) -> Option<Vec<u8>> {
+    let mut b = vec![0u8; len.min(128)];
+    (addr != 0 && readv(pid, addr, &mut b) == b.len() as isize).then_some(b)
 }

@@ -24,6 +24,12 @@ pub struct Prepared {
     /// Set by `clone_child` for the child: where it reports, and the pid it checks is its parent.
     err_fd: c_int,
     parent: c_int,
+    /// Hybrid mode: the filter may be left out rather than set no_new_privs on the whole tree (an unprivileged
+    /// user cannot install one otherwise, and no set-id program below could then gain its privilege).
+    pub filter_optional: bool,
+    /// Run the command untraced (no ptrace, no filter): a set-id program the tracer cannot follow without
+    /// taking its privilege away.
+    pub untraced: bool,
 }
 
 /// Splits a block of NUL-terminated strings (the FFI encoding of argv/envp).
@@ -125,6 +131,8 @@ impl Prepared {
             notify_filter,
             err_fd: -1,
             parent: 0,
+            filter_optional: false,
+            untraced: false,
         })
     }
 }
@@ -253,12 +261,13 @@ fn raw_report(fd: c_int, stage: i32, err: i32) {
     unsafe { raw::syscall(raw::nr::WRITE, fd as usize, msg.as_ptr() as usize, 8, 0) };
 }
 
-/// Installs `prog` with `flags` (raw form of `install_filter`): the result or -errno.
-unsafe fn raw_install_filter(prog: &[sys::SockFilter], flags: usize) -> isize {
+/// Installs `prog` with `flags` (raw form of `install_filter`): the result or -errno. `nnp`: when refused for
+/// want of privilege, set no_new_privs and try again.
+unsafe fn raw_install_filter(prog: &[sys::SockFilter], flags: usize, nnp: bool) -> isize {
     let fprog = sys::SockFprog { len: prog.len() as u16, filter: prog.as_ptr() };
     let install = || raw::syscall(raw::nr::SECCOMP, sys::SECCOMP_SET_MODE_FILTER as usize, flags, &fprog as *const _ as usize, 0);
     let r = install();
-    if r != -(sys::EACCES as isize) {
+    if r != -(sys::EACCES as isize) || !nnp {
         return r;
     }
     raw::syscall(raw::nr::PRCTL, sys::PR_SET_NO_NEW_PRIVS as usize, 1, 0, 0);
@@ -284,7 +293,7 @@ unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
     }
     let empty = 0u64;
     syscall(nr::RT_SIGPROCMASK, sys::SIG_SETMASK as usize, &empty as *const u64 as usize, 0, 8);
-    let r = syscall(nr::PTRACE, sys::PTRACE_TRACEME as usize, 0, 0, 0);
+    let r = if p.untraced { 0 } else { syscall(nr::PTRACE, sys::PTRACE_TRACEME as usize, 0, 0, 0) };
     if r < 0 {
         raw_report(err_fd, STAGE_TRACEME, -r as i32);
         raw::exit_group(126);
@@ -296,20 +305,26 @@ unsafe fn child_main(p: &Prepared, err_fd: c_int, parent: c_int) -> ! {
     }
     // Bun's own fds (event loop, sockets) must not leak into the user's command.
     syscall(nr::CLOSE_RANGE, 3, u32::MAX as usize, sys::CLOSE_RANGE_CLOEXEC as usize, 0);
+    if p.untraced {
+        let r = syscall(nr::EXECVE, p.exe.as_ptr() as usize, p.argv_ptrs.as_ptr() as usize, p.envp_ptrs.as_ptr() as usize, 0);
+        let e = -r as i32;
+        raw_report(err_fd, STAGE_EXEC, e);
+        raw::exit_group(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+    }
     // A kernel before 5.0 lacks listeners; one is refused (EBUSY) when a filter above us has one already.
     let mut listener = -1isize;
     if let Some(prog) = &p.notify_filter {
         // Killable-only waits once a notification is received keep signals from interrupting the open
         // (before that, see Tracer::keep_open_uninterrupted); kernels before 5.19 refuse the flag.
         let killable = (sys::SECCOMP_FILTER_FLAG_NEW_LISTENER | sys::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) as usize;
-        listener = raw_install_filter(prog, killable);
+        listener = raw_install_filter(prog, killable, true);
         if listener == -(sys::EINVAL as isize) {
-            listener = raw_install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as usize);
+            listener = raw_install_filter(prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER as usize, true);
         }
     }
     if listener < 0 {
-        let r = raw_install_filter(&p.filter, 0);
-        if r < 0 {
+        let r = raw_install_filter(&p.filter, 0, !p.filter_optional);
+        if r < 0 && !(p.filter_optional && r == -(sys::EACCES as isize)) {
             raw_report(err_fd, STAGE_SECCOMP, -r as i32);
             raw::exit_group(126);
         }

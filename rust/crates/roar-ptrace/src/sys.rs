@@ -127,6 +127,7 @@ pub const CLOCK_MONOTONIC: c_int = 1;
 pub const PTRACE_TRACEME: c_int = 0;
 pub const PTRACE_CONT: c_int = 7;
 pub const PTRACE_KILL: c_int = 8;
+pub const PTRACE_DETACH: c_int = 17;
 pub const PTRACE_SYSCALL: c_int = 24;
 pub const PTRACE_SETOPTIONS: c_int = 0x4200;
 pub const PTRACE_GETEVENTMSG: c_int = 0x4201;
@@ -196,23 +197,14 @@ pub const ENOTDIR: c_int = 20;
 pub const ENOSYS: c_int = 38;
 
 // files
-pub const O_RDONLY: c_int = 0;
-pub const O_WRONLY: u32 = 0o1;
-pub const O_RDWR: u32 = 0o2;
-pub const O_ACCMODE: u32 = 0o3;
-pub const O_CREAT: u32 = 0o100;
-pub const O_EXCL: u32 = 0o200;
-pub const O_TRUNC: u32 = 0o1000;
-pub const O_APPEND: u32 = 0o2000;
-pub const O_CLOEXEC: c_int = 0o2000000;
-pub const O_PATH: u32 = 0o10000000;
-/// The bit that distinguishes O_TMPFILE from O_DIRECTORY (same value on x86_64 and aarch64).
-pub const O_TMPFILE_BIT: u32 = 0o20000000;
-pub const AT_FDCWD: c_int = -100;
-pub const AT_SYMLINK_NOFOLLOW: c_int = 0x100;
-pub const AT_REMOVEDIR: u64 = 0x200;
-pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
-pub const AT_EMPTY_PATH: u64 = 0x1000;
+// The values live in roar-sys's one table (roar_sys::calls); these are the types this crate uses them with.
+#[allow(unused_imports)]
+pub use roar_sys::calls::{O_ACCMODE, O_CREAT, O_EXCL, O_PATH, O_RDWR, O_TMPFILE_BIT, O_TRUNC, O_WRONLY};
+pub const O_RDONLY: c_int = roar_sys::calls::O_RDONLY as c_int;
+pub const O_CLOEXEC: c_int = roar_sys::calls::O_CLOEXEC as c_int;
+pub const AT_FDCWD: c_int = roar_sys::calls::AT_FDCWD;
+pub const AT_SYMLINK_NOFOLLOW: c_int = roar_sys::calls::AT_SYMLINK_NOFOLLOW as c_int;
+pub const AT_EMPTY_PATH: u64 = roar_sys::calls::AT_EMPTY_PATH as u64;
 pub const AT_STATX_DONT_SYNC: c_int = 0x4000;
 pub const STATX_BASIC_STATS: c_uint = 0x7ff;
 pub const S_IFMT: u16 = 0o170000;
@@ -221,7 +213,6 @@ pub const S_IFREG: u16 = 0o100000;
 pub const S_ISUID: u16 = 0o4000;
 pub const S_ISGID: u16 = 0o2000;
 pub const X_OK: c_int = 1;
-pub const RENAME_EXCHANGE: u64 = 2;
 pub const CLOSE_RANGE_CLOEXEC: c_long = 1 << 2;
 // Same numbers on x86_64 and aarch64 (added after the syscall tables were unified).
 pub const SYS_PIDFD_OPEN: c_long = 434;

@@ -8,9 +8,11 @@ use crate::inject;
 use crate::mem;
 use crate::notify;
 use crate::out::Out;
+use crate::setid;
 use crate::spawn;
 use crate::sys::{self, SyscallInfo};
 use roar_events::{flags as rf, rec, OpenStat};
+use roar_sys::calls::{self, Call};
 use roar_sys::prewrite;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{c_int, c_long, c_void};
@@ -46,6 +48,10 @@ enum Pending {
     Unlink { path: Vec<u8>, dir: bool },
     Truncate { path: Vec<u8> },
     Chdir,
+    /// connect: the endpoint, read before the call.
+    Connect { sockaddr: Vec<u8> },
+    /// accept/accept4: where the call writes the peer (addr may be 0).
+    Accept { addr: u64, len_ptr: u64 },
 }
 
 struct Task {
@@ -63,6 +69,8 @@ struct Task {
     strict: bool,
     /// Hybrid mode: stack the full filter at the next syscall-exit stop (the one of its execve).
     inject: bool,
+    /// Detach at its first stop: a posix_spawn child about to exec a set-id program (see setid.rs).
+    detach_at_start: Option<Vec<u8>>,
 }
 
 /// Hybrid mode state (see hybrid.rs).
@@ -83,6 +91,7 @@ impl Task {
             owned: false,
             strict: false,
             inject: false,
+            detach_at_start: None,
         }
     }
 }
@@ -112,6 +121,12 @@ struct Tracer {
     new_listeners: Vec<notify::Listener>,
     /// Pre-write captures (see roar-sys prewrite), when roar asked for them.
     pre: Option<PreWrites>,
+    /// A traced set-id exec keeps its privilege (see setid.rs).
+    privileged: bool,
+    /// The root process runs on untraced (a set-id program): its exit still ends the run.
+    root_detached: bool,
+    /// Processes whose next child is to be detached before it execs this set-id program (posix_spawn).
+    detach_next: HashMap<i32, Vec<u8>>,
 }
 
 /// Where pre-write captures go, and the paths this tracer already reported (sparing the syscalls).
@@ -132,12 +147,17 @@ impl Drop for PreWrites {
     }
 }
 
-fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
-    unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
+/// The traced task's memory, for the shared decoder (openat2's open_how).
+struct TraceeMemory(i32);
+
+impl calls::Memory for TraceeMemory {
+    fn read_u64(&self, addr: usize) -> Option<u64> {
+        mem::read_u64(self.0, addr as u64)
+    }
 }
 
-fn is_write_open(flags: u32) -> bool {
-    flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+fn ptrace_call(req: c_int, pid: i32, addr: usize, data: usize) -> c_long {
+    unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
 }
 
 /// `/proc/self/fd/N` and friends name an fd, not a path: the caller resolves them through the fd table.
@@ -268,65 +288,62 @@ impl Tracer {
     fn on_call(&mut self, tid: i32, info: &SyscallInfo) {
         let tgid = self.tgid_of(tid);
         let x32 = arch::X32_SYSCALL_BIT.is_some_and(|bit| info.nr_or_rval & bit as u64 != 0);
-        if info.arch != arch::AUDIT_ARCH || info.ret_data == crate::filter::DATA_FOREIGN || x32 {
+        // A 32-bit program (i386 on x86_64): the same calls under other numbers, decoded the same way.
+        let compat = info.arch == arch::compat::AUDIT_ARCH && arch::compat::AUDIT_ARCH != 0;
+        if (info.arch != arch::AUDIT_ARCH && !compat) || info.ret_data == crate::filter::DATA_FOREIGN || x32 {
             let first = self.procs.get_mut(&tgid).map(|p| !std::mem::replace(&mut p.foreign_reported, true));
             if first.unwrap_or(true) {
-                self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (i386/x32)");
+                self.incomplete(tgid, "unhandled_syscall", b"foreign syscall ABI (x32 or another architecture)");
             }
             return self.resume(tid, 0);
         }
-        let sys_kind = arch::classify(info.nr_or_rval);
+        let sys_kind = if compat { arch::compat::classify(info.nr_or_rval) } else { arch::classify(info.nr_or_rval) };
         if !self.owns(tid) && !matches!(sys_kind, Some(Sys::IoUringSetup | Sys::NameToHandleAt | Sys::OpenByHandleAt)) {
             // Hybrid: a covered process under an inherited full filter — preload records this call.
             return self.resume(tid, 0);
         }
-        let a = info.args;
-        let at_cwd = sys::AT_FDCWD as i64;
-        let pending = match sys_kind {
+        let a = info.args.map(|v| if compat { v as u32 as usize } else { v as usize });
+        let call = sys_kind.and_then(|s| calls::decode(s, &a, &TraceeMemory(tid)));
+        let dir = |d: i32| d as i64;
+        let pending = match call {
             None => None,
-            Some(Sys::Open) => self.open(tid, at_cwd, a[0], a[1] as u32),
-            Some(Sys::Creat) => self.open(tid, at_cwd, a[0], sys::O_CREAT | sys::O_WRONLY | sys::O_TRUNC),
-            Some(Sys::OpenAt) => self.open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
-            Some(Sys::OpenAt2) => match mem::read_u64(tid, a[2]) {
-                Some(f) => self.open(tid, a[0] as i32 as i64, a[1], f as u32),
-                None => None,
-            },
-            Some(Sys::Execve) => self.exec(tid, at_cwd, a[0], a[1], 0),
-            Some(Sys::ExecveAt) => self.exec(tid, a[0] as i32 as i64, a[1], a[2], a[4]),
-            Some(Sys::Rename) => self.rename(tid, at_cwd, a[0], at_cwd, a[1], 0),
-            Some(Sys::RenameAt) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], 0),
-            Some(Sys::RenameAt2) => self.rename(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
-            Some(Sys::Link) => self.link(tid, at_cwd, a[0], at_cwd, a[1], 0),
-            Some(Sys::LinkAt) => self.link(tid, a[0] as i32 as i64, a[1], a[2] as i32 as i64, a[3], a[4]),
-            Some(Sys::Symlink) => self.symlink(tid, a[0], at_cwd, a[1]),
-            Some(Sys::SymlinkAt) => self.symlink(tid, a[0], a[1] as i32 as i64, a[2]),
-            Some(Sys::Unlink) => self.unlink(tid, at_cwd, a[0], false),
-            Some(Sys::Rmdir) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| Pending::Unlink { path, dir: true }),
-            Some(Sys::UnlinkAt) => self.unlink(tid, a[0] as i32 as i64, a[1], a[2] & sys::AT_REMOVEDIR != 0),
-            Some(Sys::Truncate) => self.arg_path(tid, at_cwd, a[0]).map(|(path, _)| {
+            Some(Call::Open { dirfd, path, flags }) => self.open(tid, dir(dirfd), path as u64, flags),
+            Some(Call::Exec { dirfd, path, argv, flags, .. }) => {
+                self.exec(tid, dir(dirfd), path as u64, argv as u64, flags as u64, compat)
+            }
+            Some(Call::Rename { from_dir, from, to_dir, to, exchange }) => {
+                self.rename(tid, dir(from_dir), from as u64, dir(to_dir), to as u64, exchange)
+            }
+            Some(Call::Link { from_dir, from, to_dir, to, flags }) => {
+                self.link(tid, dir(from_dir), from as u64, dir(to_dir), to as u64, flags as u64)
+            }
+            Some(Call::Symlink { target, to_dir, to }) => self.symlink(tid, target as u64, dir(to_dir), to as u64),
+            Some(Call::Unlink { dirfd, path, dir: true }) => {
+                self.arg_path(tid, dir(dirfd), path as u64).map(|(path, _)| Pending::Unlink { path, dir: true })
+            }
+            Some(Call::Unlink { dirfd, path, dir: false }) => self.unlink(tid, dir(dirfd), path as u64),
+            Some(Call::Truncate { path }) => self.arg_path(tid, sys::AT_FDCWD as i64, path as u64).map(|(path, _)| {
                 self.prewrite(tgid, &path, prewrite::Change::Content, true);
                 Pending::Truncate { path }
             }),
-            Some(Sys::Ftruncate) => match mem::fd_path(tid, a[0] as i32 as i64) {
+            Some(Call::Ftruncate { fd }) => match mem::fd_path(tid, fd as i64) {
                 Some((path, false)) => {
                     self.prewrite(tgid, &path, prewrite::Change::Content, true);
                     Some(Pending::Truncate { path })
                 }
                 _ => None,
             },
-            Some(Sys::Chdir) | Some(Sys::Fchdir) => Some(Pending::Chdir),
-            Some(Sys::IoUringSetup) => {
-                self.incomplete(tgid, "io_uring", b"");
+            Some(Call::Chdir) => Some(Pending::Chdir),
+            Some(Call::Unfollowable { reason, detail }) => {
+                self.incomplete(tgid, reason, if reason == "io_uring" { b"" } else { detail });
                 None
             }
-            Some(Sys::NameToHandleAt) => {
-                self.incomplete(tgid, "unhandled_syscall", b"name_to_handle_at");
-                None
-            }
-            Some(Sys::OpenByHandleAt) => {
-                self.incomplete(tgid, "unhandled_syscall", b"open_by_handle_at");
-                None
-            }
+            Some(Call::Connect { addr, len, .. }) => mem::read_bytes(tid, addr as u64, len)
+                .filter(|sa| roar_events::rec::is_inet(sa))
+                .map(|sockaddr| Pending::Connect { sockaddr }),
+            Some(Call::Accept { addr, len_ptr, .. }) => Some(Pending::Accept { addr: addr as u64, len_ptr: len_ptr as u64 }),
+            // Process and descriptor calls never reach here (the filter does not stop them).
+            Some(Call::Fork { .. } | Call::SharedClone | Call::Exit { .. } | Call::DropFds { .. }) => None,
         };
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.pending = pending;
@@ -365,10 +382,10 @@ impl Tracer {
 
     fn open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) -> Option<Pending> {
         // O_TMPFILE files are anonymous until linkat names them (see `link`).
-        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+        if calls::names_no_content(flags) {
             return None;
         }
-        if !is_write_open(flags) {
+        if !calls::writes(flags) {
             self.read_only_open(tid, dirfd, addr, flags);
             return None;
         }
@@ -398,7 +415,7 @@ impl Tracer {
     /// Settled at entry, without an exit stop: a read-only open of an existing non-directory succeeds
     /// (barring permissions), and the tracer's own stat is the "stat at open".
     fn read_only_open(&mut self, tid: i32, dirfd: i64, addr: u64, flags: u32) {
-        if flags & sys::O_TMPFILE_BIT != 0 || flags & (arch::O_DIRECTORY | sys::O_PATH) != 0 {
+        if calls::names_no_content(flags) {
             return;
         }
         let Some((path, _)) = self.arg_path(tid, dirfd, addr) else { return };
@@ -420,15 +437,14 @@ impl Tracer {
         if n.arch != arch::AUDIT_ARCH || !self.owns(tid) {
             return;
         }
-        let a = n.args;
-        match arch::classify(n.nr as u32 as u64) {
-            Some(Sys::Open) => self.read_only_open(tid, sys::AT_FDCWD as i64, a[0], a[1] as u32),
-            Some(Sys::OpenAt) => self.read_only_open(tid, a[0] as i32 as i64, a[1], a[2] as u32),
-            _ => {}
+        let a = n.args.map(|v| v as usize);
+        let call = arch::classify(n.nr as u32 as u64).and_then(|s| calls::decode(s, &a, &TraceeMemory(tid)));
+        if let Some(Call::Open { dirfd, path, flags }) = call {
+            self.read_only_open(tid, dirfd as i64, path as u64, flags);
         }
     }
 
-    fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64) -> Option<Pending> {
+    fn exec(&mut self, tid: i32, dirfd: i64, path_addr: u64, argv_addr: u64, at_flags: u64, compat: bool) -> Option<Pending> {
         let tgid = self.tgid_of(tid);
         let raw = self.raw_string(tid, path_addr).unwrap_or_default();
         let resolved = if raw.is_empty() && at_flags & sys::AT_EMPTY_PATH != 0 {
@@ -437,7 +453,7 @@ impl Tracer {
             self.resolve(tid, dirfd, &raw).map(|(p, _)| p)
         };
         let path = resolved.unwrap_or(raw);
-        let argv = mem::read_argv(tid, argv_addr);
+        let argv = mem::read_argv(tid, argv_addr, if compat { 4 } else { 8 });
         let mut flags = 0;
         if let Some(st) = mem::stat_path(&path, true) {
             if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
@@ -448,28 +464,69 @@ impl Tracer {
             }
         }
         self.out.emit(|b, seq, ts| rec::exec(b, tgid as u32, seq, ts, &path, argv.iter().map(|a| a.as_slice()), flags));
+        if !self.privileged && setid::changes_identity(tgid, &path) && self.set_id_exec(tid, &path) {
+            return None; // detached: it runs on untraced
+        }
         if let Some(t) = self.tasks.get_mut(&tid) {
             t.exec_path = Some(path);
         }
         None
     }
 
-    fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
+    /// `tid` is about to exec the set-id program `path` and this tracer would take its privilege away: detach
+    /// (true), or — where no_new_privs is set and detaching cannot help — say the program ran without it.
+    fn set_id_exec(&mut self, tid: i32, path: &[u8]) -> bool {
+        let tgid = self.tgid_of(tid);
+        if setid::no_new_privs(tid) {
+            let detail = [path, b" (ran without its set-id privilege: no_new_privs)"].concat();
+            self.incomplete(tgid, "setuid_exec", &detail);
+            return false;
+        }
+        self.detach(tid, path);
+        true
+    }
+
+    /// Lets `tid` run on untraced (from a ptrace-stop, suppressing any signal), flagging the job with `path`.
+    fn detach(&mut self, tid: i32, path: &[u8]) {
+        let tgid = self.tgid_of(tid);
+        self.incomplete(tgid, "setuid_exec", path);
+        ptrace_call(sys::PTRACE_DETACH, tid, 0, 0);
+        self.tasks.remove(&tid);
+        if tgid == self.root {
+            self.root_detached = true;
+        }
+    }
+
+    /// A detach request from a process the preload library covers (see setid.rs); false when the stop is not one.
+    fn detach_request(&mut self, tid: i32, si: &[u8; 128]) -> bool {
+        let tgid = self.tgid_of(tid);
+        let Some((child, addr)) = setid::request(si, tgid) else { return false };
+        let path = self.raw_string(tid, addr).unwrap_or_default();
+        if self.privileged {
+            self.resume(tid, 0); // the kernel keeps the privilege of a privileged tracer's tracee
+        } else if child {
+            self.detach_next.insert(tgid, path);
+            self.resume(tid, 0);
+        } else if !self.set_id_exec(tid, &path) {
+            self.resume(tid, 0);
+        }
+        true
+    }
+
+    fn rename(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, exchange: bool) -> Option<Pending> {
         let (from, _) = self.arg_path(tid, ofd, old)?;
         let (to, _) = self.arg_path(tid, nfd, new)?;
         let tgid = self.tgid_of(tid);
         self.prewrite(tgid, &from, prewrite::Change::Name, false);
         self.prewrite(tgid, &to, prewrite::Change::Name, false);
-        Some(Pending::Rename { from, to, exchange: flags & sys::RENAME_EXCHANGE != 0 })
+        Some(Pending::Rename { from, to, exchange })
     }
 
-    fn unlink(&mut self, tid: i32, dirfd: i64, addr: u64, dir: bool) -> Option<Pending> {
+    fn unlink(&mut self, tid: i32, dirfd: i64, addr: u64) -> Option<Pending> {
         let (path, _) = self.arg_path(tid, dirfd, addr)?;
-        if !dir {
-            let tgid = self.tgid_of(tid);
-            self.prewrite(tgid, &path, prewrite::Change::Name, false);
-        }
-        Some(Pending::Unlink { path, dir })
+        let tgid = self.tgid_of(tid);
+        self.prewrite(tgid, &path, prewrite::Change::Name, false);
+        Some(Pending::Unlink { path, dir: false })
     }
 
     fn link(&mut self, tid: i32, ofd: i64, old: u64, nfd: i64, new: u64, flags: u64) -> Option<Pending> {
@@ -495,7 +552,13 @@ impl Tracer {
             return self.on_call(tid, &info);
         }
         if r > 0 && info.op == sys::PTRACE_SYSCALL_INFO_EXIT && self.tasks.get(&tid).is_some_and(|t| t.inject) {
-            return self.inject(tid);
+            if info.arch == arch::AUDIT_ARCH {
+                return self.inject(tid);
+            }
+            // A 32-bit image: the injection speaks the native ABI only; it stays stepped (decoded all the same).
+            if let Some(t) = self.tasks.get_mut(&tid) {
+                t.inject = false;
+            }
         }
         if r <= 0 || info.op != sys::PTRACE_SYSCALL_INFO_EXIT {
             // An entry stop cannot normally happen here (we only ask for exits); keep waiting for the exit.
@@ -507,7 +570,9 @@ impl Tracer {
         let Some(pending) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else {
             return self.resume(tid, 0);
         };
-        if !failed {
+        const EINPROGRESS: i64 = 115;
+        let under_way = matches!(pending, Pending::Connect { .. }) && rval == -EINPROGRESS;
+        if !failed || under_way {
             self.emit_success(tid, tgid, pending, rval);
         }
         self.resume(tid, 0);
@@ -565,6 +630,19 @@ impl Tracer {
                 self.out.emit(|b, seq, ts| rec::unlink(b, pid, seq, ts, &path, fl));
             }
             Pending::Truncate { path } => self.out.emit(|b, seq, ts| rec::truncate(b, pid, seq, ts, &path)),
+            Pending::Connect { sockaddr } => {
+                self.out.emit(|b, seq, ts| rec::net(b, pid, seq, ts, rf::NET_CONNECT, &sockaddr))
+            }
+            Pending::Accept { addr, len_ptr } => {
+                let written = mem::read_u64(tid, len_ptr).map(|v| v as u32 as usize);
+                let peer = match written {
+                    Some(len) if addr != 0 => mem::read_bytes(tid, addr, len),
+                    _ => mem::peer_of(tgid, rval),
+                };
+                if let Some(sa) = peer.filter(|sa| roar_events::rec::is_inet(sa)) {
+                    self.out.emit(|b, seq, ts| rec::net(b, pid, seq, ts, rf::NET_ACCEPT, &sa));
+                }
+            }
             Pending::Chdir => {
                 // The kernel's view of the new cwd (fchdir has no path; chdir("..") across symlinks is physical).
                 if let Some(cwd) = mem::cwd_of(tid) {
@@ -592,6 +670,7 @@ impl Tracer {
             };
             let stopped_already = self.early.remove(&child);
             let tgid = if thread { parent_tgid } else { child };
+            let detach_at_start = if thread { None } else { self.detach_next.remove(&parent_tgid) };
             let (step, strict) = self.tasks.get(&tid).map_or((false, false), |t| (t.step, t.strict));
             let owned = self.owns(tid);
             let hybrid_owned = owned && self.hybrid.is_some();
@@ -606,6 +685,7 @@ impl Tracer {
                     owned: hybrid_owned,
                     strict,
                     inject: false,
+                    detach_at_start,
                 },
             );
             if !thread {
@@ -620,7 +700,10 @@ impl Tracer {
                 self.out.emit(|b, seq, ts| rec::fork(b, parent_tgid as u32, seq, ts, child as u32, flags));
             }
             if stopped_already {
-                self.resume(child, 0);
+                match self.tasks.get_mut(&child).and_then(|t| t.detach_at_start.take()) {
+                    Some(path) => self.detach(child, &path),
+                    None => self.resume(child, 0),
+                }
             }
         }
         self.resume(tid, 0);
@@ -661,12 +744,10 @@ impl Tracer {
                 return self.resume(tid, 0);
             }
         }
-        let exe = self
-            .tasks
-            .get_mut(&tid)
-            .and_then(|t| t.exec_path.take())
-            .or_else(|| mem::readlink(format!("/proc/{tid}/exe\0").as_bytes()))
-            .unwrap_or_default();
+        // The image as the kernel resolved it (symlinks followed, a script's interpreter), as the preload
+        // library reports it: a venv's `bin/python` is the EXEC path, the real interpreter the PROC_START exe.
+        let exec_path = self.tasks.get_mut(&tid).and_then(|t| t.exec_path.take());
+        let exe = mem::readlink(format!("/proc/{tid}/exe\0").as_bytes()).or(exec_path).unwrap_or_default();
         let argv = mem::cmdline_of(tid);
         let cwd = self.cwd(tid).unwrap_or_default();
         let ppid = self.procs.get(&tid).map_or(0, |p| p.ppid);
@@ -678,6 +759,13 @@ impl Tracer {
 
     fn on_exit(&mut self, tid: i32, st: c_int) {
         self.early.remove(&tid);
+        if tid == self.root && self.root_detached && !self.tasks.contains_key(&tid) {
+            // The root ran on untraced (a set-id program): it is still our child.
+            self.root_status = Some(st);
+            let (code, signal) = wait_desc(st);
+            self.out.emit(|b, seq, ts| rec::exit(b, tid as u32, seq, ts, code, signal));
+            return;
+        }
         let Some(task) = self.tasks.remove(&tid) else { return };
         if task.tgid != tid {
             return; // a thread: the process's EXIT comes with its leader
@@ -700,6 +788,9 @@ impl Tracer {
         if let Some(t) = self.tasks.get_mut(&tid) {
             if t.awaiting_initial_stop && sig == sys::SIGSTOP {
                 t.awaiting_initial_stop = false;
+                if let Some(path) = t.detach_at_start.take() {
+                    return self.detach(tid, &path);
+                }
                 return self.resume(tid, 0);
             }
         }
@@ -707,6 +798,9 @@ impl Tracer {
         // a signal-delivery-stop gets its signal re-injected.
         let mut si = [0u8; 128];
         let r = ptrace_call(sys::PTRACE_GETSIGINFO, tid, 0, si.as_mut_ptr() as usize);
+        if r >= 0 && sig == setid::DETACH_SIGNAL && self.detach_request(tid, &si) {
+            return;
+        }
         if r >= 0 {
             self.keep_open_uninterrupted(tid);
         }
@@ -730,7 +824,7 @@ impl Tracer {
 
     /// Adopts orphaned early tasks; false when nothing is left to trace.
     fn anything_left(&mut self) -> bool {
-        if !self.tasks.is_empty() {
+        if !self.tasks.is_empty() || (self.root_detached && self.root_status.is_none()) {
             return true;
         }
         if self.early.is_empty() {
@@ -751,6 +845,7 @@ impl Tracer {
                     owned: step,
                     strict: false,
                     inject: false,
+                    detach_at_start: None,
                 },
             );
             if let Some(h) = self.hybrid.as_mut() {
@@ -887,6 +982,55 @@ fn prewrites_for(events_path: &[u8]) -> Option<PreWrites> {
     Some(PreWrites { dir, policy, seen: HashSet::new(), reads })
 }
 
+/// Runs a set-id command untraced (see setid.rs): its EXEC, the INCOMPLETE naming it and its EXIT are all the
+/// trace says.
+fn run_untraced(mut prep: spawn::Prepared, mut out: Out, exe: &[u8], argv: &[Vec<u8>], pid_out: Option<&AtomicI32>) -> Outcome {
+    let mut outcome = Outcome::default();
+    let mut pipe = [0 as c_int; 2];
+    if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
+        let e = sys::errno();
+        outcome.tracer_errno = Some(e);
+        outcome.message = format!("pipe2: {}", sys::strerror(e));
+        out.finish();
+        return outcome;
+    }
+    let me = unsafe { sys::getpid() };
+    let mut stack = vec![0u8; 256 * 1024];
+    let pid = spawn::clone_child(&mut prep, pipe[1], me, &mut stack) as i32;
+    unsafe { sys::close(pipe[1]) };
+    if pid < 0 {
+        unsafe { sys::close(pipe[0]) };
+        outcome.tracer_errno = Some(-pid);
+        outcome.message = format!("clone: {}", sys::strerror(-pid));
+        out.finish();
+        return outcome;
+    }
+    if let Some(p) = pid_out {
+        p.store(pid, Ordering::SeqCst);
+    }
+    out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, exe, argv.iter().map(|a| a.as_slice()), rf::EXEC_SETUID));
+    // Only an exec failure writes to the pipe; end of file means the program runs.
+    let report = spawn::read_report(pipe[0]);
+    unsafe { sys::close(pipe[0]) };
+    let mut st: c_int = 0;
+    while unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) } < 0 && sys::errno() == sys::EINTR {}
+    match report {
+        Some((_, e)) => {
+            outcome.spawn_error = Some(if e == sys::ENOENT || e == sys::ENOTDIR { 127 } else { 126 });
+            outcome.message = format!("{}: {}", String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a)), sys::strerror(e));
+        }
+        None => {
+            out.emit(|b, seq, ts| rec::incomplete(b, pid as u32, seq, ts, "setuid_exec", exe));
+            let (code, signal) = wait_desc(st);
+            out.emit(|b, seq, ts| rec::exit(b, pid as u32, seq, ts, code, signal));
+            outcome.exit_code = code;
+            outcome.signal = signal;
+        }
+    }
+    outcome.lost_events = out.finish();
+    outcome
+}
+
 pub fn run(req: Request, pid_out: Option<&AtomicI32>) -> Outcome {
     run_mode(req, None, pid_out)
 }
@@ -930,16 +1074,39 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
             return outcome;
         }
     };
+    // Hybrid: a command that cannot load the preload (a 32-bit program) must not find it in LD_PRELOAD.
+    let stripped;
+    let envp = match spec.as_ref() {
+        Some(sp) if hybrid::is_foreign_elf(&exe) || hybrid::is_foreign_elf(&[&req.cwd[..], b"/", &exe].concat()) => {
+            stripped = hybrid::without_preload(&req.envp, &sp.lib);
+            &stripped
+        }
+        _ => &req.envp,
+    };
     let filter = if spec.is_some() { crate::filter::build_hybrid() } else { crate::filter::build() };
     // Hybrid mode leaves opens to preload; its injected full filters stay ptrace-only (see inject.rs).
     let notify_ok = notify::usable();
     let notify_filter = (spec.is_none() && notify_ok).then(crate::filter::build_notify);
-    let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, &req.envp, &req.cwd, filter, notify_filter) else {
+    let Some(mut prep) = spawn::Prepared::with_filter(&exe, &req.argv, envp, &req.cwd, filter, notify_filter) else {
         fail(&mut outcome, sys::EINVAL, "argv, env or cwd contains a NUL byte".into());
         out.finish();
         return outcome;
     };
     let me = unsafe { sys::getpid() };
+    // Hybrid: without privilege a filter needs no_new_privs, which would keep every set-id program of the
+    // tree from gaining its privilege; preload covers what it would stop for (see setid.rs).
+    prep.filter_optional = spec.is_some();
+    let mut cwd = vec![0u8; req.cwd.len() + 2];
+    let n = roar_events::join_normalize(b"/", &req.cwd, &mut cwd);
+    cwd.truncate(n);
+    let mut exe_abs = vec![0u8; cwd.len() + exe.len() + 2];
+    let n = roar_events::join_normalize(&cwd, &exe, &mut exe_abs);
+    exe_abs.truncate(n);
+    if !setid::tracer_privileged() && setid::changes_identity(me, &exe_abs) {
+        // The command itself is a set-id program: traced, it would lose its privilege.
+        prep.untraced = true;
+        return run_untraced(prep, out, &exe_abs, &req.argv, pid_out);
+    }
     // The child's stack, in our memory until its exec (or death): kept until the run is over.
     let mut child_stack = vec![0u8; 256 * 1024];
     let mut st: c_int = 0;
@@ -1010,9 +1177,6 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         out.finish();
         return outcome;
     }
-    let mut cwd = vec![0u8; req.cwd.len() + 2];
-    let n = roar_events::join_normalize(b"/", &req.cwd, &mut cwd);
-    cwd.truncate(n);
     let mut tracer = Tracer {
         out,
         tasks: HashMap::new(),
@@ -1030,7 +1194,26 @@ fn run_mode(req: Request, spec: Option<Spec>, pid_out: Option<&AtomicI32>) -> Ou
         notify_ok,
         new_listeners: Vec::new(),
         pre: prewrites_for(&req.events_path),
+        privileged: setid::tracer_privileged(),
+        root_detached: false,
+        detach_next: HashMap::new(),
     };
+    if tracer.hybrid.is_some() {
+        // Hybrid: the hybrid filter does not stop at execve, and preload's hooks are not yet loaded in the
+        // command's own exec — say what was executed, as every other backend does (absolute, as exec found it).
+        let abs = &exe_abs;
+        let mut flags = 0;
+        if let Some(st) = mem::stat_path(abs, true) {
+            if st.mode & (sys::S_ISUID | sys::S_ISGID) != 0 {
+                flags |= rf::EXEC_SETUID;
+            }
+            if mem::is_static_elf(abs) {
+                flags |= rf::EXEC_STATIC;
+            }
+        }
+        let argv = req.argv.iter().map(|a| a.as_slice());
+        tracer.out.emit(|b, seq, ts| rec::exec(b, pid as u32, seq, ts, abs, argv.clone(), flags));
+    }
     tracer
         .tasks
         .insert(pid, Task { tgid: pid, pending: None, awaiting_initial_stop: false, exec_path: None, ..Task::idle() });

@@ -2,11 +2,12 @@
 //! tracer libraries. Raw calls never enter libc: the preload interposer must not re-enter its own hooks, and
 //! code running between clone(CLONE_VM) and exec must not touch errno or locks of the process it shares
 //! memory with. The build is offline, so no `libc` crate.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
 use core::arch::asm;
 
+pub mod calls;
 pub mod prewrite;
 pub mod sentinel;
 
@@ -51,6 +52,9 @@ pub mod nr {
     pub const RT_SIGTIMEDWAIT: usize = 128;
     pub const PRCTL: usize = 157;
     pub const GETTID: usize = 186;
+    pub const RT_TGSIGQUEUEINFO: usize = 297;
+    pub const GETPEERNAME: usize = 52;
+    pub const FGETXATTR: usize = 193;
     pub const GETDENTS64: usize = 217;
     pub const EXIT_GROUP: usize = 231;
     pub const OPENAT: usize = 257;
@@ -118,6 +122,9 @@ pub mod nr {
     pub const RT_SIGTIMEDWAIT: usize = 137;
     pub const PRCTL: usize = 167;
     pub const GETTID: usize = 178;
+    pub const RT_TGSIGQUEUEINFO: usize = 240;
+    pub const GETPEERNAME: usize = 205;
+    pub const FGETXATTR: usize = 10;
     pub const GETDENTS64: usize = 61;
     pub const EXIT_GROUP: usize = 94;
     pub const OPENAT: usize = 56;

@@ -15,19 +15,10 @@
 //! Raw system calls only: this runs inside traced programs.
 use crate::{makedev, nr, sc1, sc2, sc3, sc4, syscall6, Statx};
 
-const AT_FDCWD: isize = -100;
-const AT_SYMLINK_NOFOLLOW: usize = 0x100;
-const AT_STATX_DONT_SYNC: usize = 0x4000;
+use crate::calls::{AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_WRONLY};
+
+const AT_STATX_DONT_SYNC: u32 = 0x4000;
 const STATX_BASIC_STATS: usize = 0x7ff;
-const O_RDONLY: usize = 0;
-const O_WRONLY: usize = 1;
-const O_CREAT: usize = 0o100;
-const O_EXCL: usize = 0o200;
-const O_CLOEXEC: usize = 0o2000000;
-#[cfg(target_arch = "x86_64")]
-const O_NOFOLLOW: usize = 0o400000;
-#[cfg(target_arch = "aarch64")]
-const O_NOFOLLOW: usize = 0o100000;
 const S_IFMT: u16 = 0o170000;
 const S_IFREG: u16 = 0o100000;
 const S_IFLNK: u16 = 0o120000;
@@ -121,7 +112,7 @@ pub struct Policy {
 pub unsafe fn read_policy(dir: &[u8]) -> Option<Policy> {
     let mut buf = [0u8; PATH_MAX + 8];
     let p = join_z(&mut buf, &[dir, b"/.max"])?;
-    let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, O_RDONLY | O_CLOEXEC, 0);
+    let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, (O_RDONLY | O_CLOEXEC) as usize, 0);
     if fd < 0 {
         return None;
     }
@@ -153,7 +144,7 @@ pub unsafe fn map_reads(events_path: &[u8]) -> *mut u64 {
     let Some(slash) = events_path.iter().rposition(|&c| c == b'/') else { return core::ptr::null_mut() };
     let mut buf = [0u8; PATH_MAX + 8];
     let Some(p) = join_z(&mut buf, &[&events_path[..slash], b"/reads"]) else { return core::ptr::null_mut() };
-    let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, 2 /* O_RDWR */ | O_CLOEXEC, 0);
+    let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, (O_RDWR | O_CLOEXEC) as usize, 0);
     if fd < 0 {
         return core::ptr::null_mut();
     }
@@ -201,7 +192,7 @@ pub unsafe fn maybe_read(reads: *mut u64, path: &[u8]) -> bool {
 }
 
 unsafe fn statx(path: *const u8, follow: bool, st: &mut Statx) -> isize {
-    let flags = AT_STATX_DONT_SYNC | if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    let flags = (AT_STATX_DONT_SYNC | if follow { 0 } else { AT_SYMLINK_NOFOLLOW }) as usize;
     syscall6(nr::STATX, AT_FDCWD as usize, path as usize, flags, STATX_BASIC_STATS, st as *mut Statx as usize, 0)
 }
 
@@ -291,14 +282,14 @@ pub unsafe fn capture(path: &[u8], dir: &[u8], cap: u64, change: Change, follow:
         if linked == 0 {
             copy = Some(name);
         } else if kind == S_IFREG {
-            let out = sc4(nr::OPENAT, at, target.as_ptr() as usize, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600);
+            let out = sc4(nr::OPENAT, at, target.as_ptr() as usize, (O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC) as usize, 0o600);
             if out == EEXIST {
                 return None;
             }
             if out >= 0 {
                 // The marker stays (so later changes find the path captured) even without the bytes.
                 if st.size <= cap && has_room(out as usize, st.size) {
-                    let flags = O_RDONLY | O_CLOEXEC | if follow { 0 } else { O_NOFOLLOW };
+                    let flags = (O_RDONLY | O_CLOEXEC | if follow { 0 } else { O_NOFOLLOW }) as usize;
                     let src = sc4(nr::OPENAT, at, path.as_ptr() as usize, flags, 0);
                     if src >= 0 {
                         if copy_all(src as usize, out as usize, st.size) {

@@ -1,34 +1,6 @@
-//! Per-architecture syscall tables. aarch64 only has the `*at` forms (no open/creat/rename/link/... and no
-//! fork/vfork), so each table lists only what exists there; the tracer logic is shared.
-
-/// The syscalls the seccomp filter sends to the tracer (aarch64 lacks the legacy forms, hence dead_code).
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sys {
-    Open,
-    Creat,
-    OpenAt,
-    OpenAt2,
-    Rename,
-    RenameAt,
-    RenameAt2,
-    Link,
-    LinkAt,
-    Symlink,
-    SymlinkAt,
-    Unlink,
-    UnlinkAt,
-    Rmdir,
-    Truncate,
-    Ftruncate,
-    Chdir,
-    Fchdir,
-    Execve,
-    ExecveAt,
-    IoUringSetup,
-    NameToHandleAt,
-    OpenByHandleAt,
-}
+//! Per-architecture facts of the ptrace tracer (audit arch, ELF machine, a few syscall numbers it makes
+//! itself). Which calls are traced and what their arguments mean is roar-sys's one table (`roar_sys::calls`).
+pub use roar_sys::calls::{sys_of as classify_nr, Sys, O_DIRECTORY, O_NOFOLLOW};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -40,6 +12,37 @@ mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use self::aarch64::*;
 
+/// The calls the full seccomp filter sends to the tracer: those that name files.
+pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
+    roar_sys::calls::TABLE.iter().copied().filter(|(_, s)| s.names_files())
+}
+
 pub fn classify(nr: u64) -> Option<Sys> {
-    TRACED.iter().find(|(n, _)| *n as u64 == nr).map(|(_, s)| *s)
+    classify_nr(nr as usize).filter(|s| s.names_files())
+}
+
+/// The 32-bit ABI this tracer decodes too (i386 on x86_64): its audit arch, and the calls it traces there.
+#[cfg(target_arch = "x86_64")]
+pub mod compat {
+    use super::Sys;
+    pub const AUDIT_ARCH: u32 = 0x4000_0003;
+    pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
+        roar_sys::calls::i386::TABLE.iter().copied().filter(|(_, s)| s.names_files())
+    }
+    pub fn classify(nr: u64) -> Option<Sys> {
+        roar_sys::calls::i386::sys_of(nr as usize).filter(|s| s.names_files())
+    }
+}
+
+/// No 32-bit ABI is decoded here: its calls are reported as foreign.
+#[cfg(not(target_arch = "x86_64"))]
+pub mod compat {
+    use super::Sys;
+    pub const AUDIT_ARCH: u32 = 0;
+    pub fn traced() -> impl Iterator<Item = (u32, Sys)> {
+        std::iter::empty()
+    }
+    pub fn classify(_nr: u64) -> Option<Sys> {
+        None
+    }
 }
