@@ -17,6 +17,7 @@ import { inFlightWrites } from "./in-flight.ts";
 type Change = GitState["changes"][number];
 
 export async function blockingChanges(git: GitState, store: RoarStore, projectRoot: string): Promise<Change[]> {
+  if (git.changes.length === 0) return []; // the common case: nothing to look up
   const known = store.outputPaths();
   const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
   let inFlight: Set<string> | undefined;

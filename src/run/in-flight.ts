@@ -5,7 +5,7 @@
  * Private temp directories carry their owner's pid and start time, so a later run can remove those a killed
  * roar left behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { classifyEvents } from "../core/classify.ts";
@@ -61,18 +61,40 @@ export function requireTempSpace(dir = tmpdir(), min = MIN_TEMP_SPACE): void {
     );
 }
 
-/** A private temp directory named after this process, so that a later run can tell when it was left behind. */
-export function privateTempDir(kind: string, base = tmpdir()): string {
-  return mkdtempSync(join(base, `roar-${kind}-${process.pid}-${SELF_START ?? 0}-`));
+/**
+ * roar's own directory in $TMPDIR, `roar-<uid>` (0700, this user's, writable by nobody else): runs keep their
+ * private directories there, so finding the ones a killed roar left reads one small directory, not all of /tmp.
+ * Falls back to $TMPDIR itself when that directory is someone else's.
+ */
+export function roarTempRoot(): string {
+  const base = tmpdir();
+  const uid = process.getuid?.() ?? 0;
+  const root = join(base, `roar-${uid}`);
+  try {
+    mkdirSync(root, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return base;
+  }
+  try {
+    const st = lstatSync(root);
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? root : base;
+  } catch {
+    return base;
+  }
 }
 
-const OWNED = /^roar-[a-z]+-(\d+)-(\d+)-/;
+/** A private temp directory named after this process, so that a later run can tell when it was left behind. */
+export function privateTempDir(kind: string, base = roarTempRoot()): string {
+  return mkdtempSync(join(base, `${kind}-${process.pid}-${SELF_START ?? 0}-`));
+}
+
+const OWNED = /^[a-z]+-(\d+)-(\d+)-/;
 
 /**
  * Removes private temp directories whose roar process is gone (killed before cleaning). Called while the
  * traced command runs, so the time overlaps with it; rare, so done synchronously (roar may exit right after).
  */
-export function removeAbandonedTempDirs(dir = tmpdir()): void {
+export function removeAbandonedTempDirs(dir = roarTempRoot()): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -86,7 +108,7 @@ export function removeAbandonedTempDirs(dir = tmpdir()): void {
     try {
       rmSync(join(dir, name), { recursive: true, force: true });
     } catch {
-      // another user's, or being removed by another run
+      // being removed by another run
     }
   }
 }

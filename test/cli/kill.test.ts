@@ -49,7 +49,8 @@ for (const tracer of ["ptrace", "preload", "hybrid"]) {
     const log = await roar(["log", "--json"], { cwd: repo });
     expect(JSON.parse(log.stdout).jobs).toEqual([]);
     // The killed roar left its private directory behind; the next run removes it.
-    const leftovers = () => readdirSync(tmp).filter((n) => n.startsWith("roar-trace-"));
+    const own = join(tmp, `roar-${process.getuid?.() ?? 0}`);
+    const leftovers = () => readdirSync(own).filter((n) => n.startsWith("trace-"));
     expect(leftovers().length).toBe(1);
     commitAll(repo, "the killed job's file");
     const next = await roar(["run", "-q", "--tracer", tracer, "true"], { cwd: repo, env: { TMPDIR: tmp } });
