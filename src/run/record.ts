@@ -109,17 +109,11 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   };
   // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
   // included) — everything else a job reads is data, whatever its extension.
-  const writtenByJobs = input.store.outputPaths();
-  const candidates = [...classification.files.values()]
-    .filter(
-      (f) =>
-        f.read &&
-        !f.written &&
-        !f.deleted &&
-        codeCandidate(f.path, filterCtx) &&
-        !writtenByJobs.has(storedPath(f.path, projectRoot)),
-    )
+  const readCode = [...classification.files.values()]
+    .filter((f) => f.read && !f.written && !f.deleted && codeCandidate(f.path, filterCtx))
     .map((f) => f.path);
+  const writtenByJobs = input.store.recordedOutputsAmong(readCode.map((p) => storedPath(p, projectRoot)));
+  const candidates = readCode.filter((p) => !writtenByJobs.has(storedPath(p, projectRoot)));
   if (input.git && candidates.length > 0)
     filterCtx.committed = committedAmong(input.git, candidates, input.dirtyPatch !== null);
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));

@@ -613,6 +613,14 @@ export class RoarStore {
     return new Set(rows.map((r) => pathFromRow(r[0])));
   }
 
+  /** Which of `paths` some recorded job wrote (indexed lookups: cheap when the job read few files). */
+  recordedOutputsAmong(paths: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    const one = this.sql("SELECT 1 FROM job_io WHERE path = ? AND role = 'output' LIMIT 1");
+    for (const p of paths) if (one.get(pathParam(p)) !== null) out.add(p);
+    return out;
+  }
+
   /** Whether some job of this project wrote this content (an output, under any name). */
   isRecordedOutput(blake3: string): boolean {
     return this.sql("SELECT 1 FROM job_io WHERE blake3 = ? AND role = 'output' LIMIT 1").get(blake3) !== null;
