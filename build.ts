@@ -1,6 +1,7 @@
 /**
  * Builds roar's native parts: the tracer libraries (rust/, `cargo build --release --offline`) and, when
- * Debian's BLAKE3 crate sources are present, the native hash kernel.
+ * Debian's BLAKE3 crate sources are present, the native hash kernel; and the source launcher's bytecode bundle
+ * (scripts/launcher-bundle.ts).
  *
  * `--compile` also produces one self-contained executable per platform in dist/ (dist/roar-linux-x64,
  * dist/roar-linux-arm64, and dist/roar for this machine): the other architecture's libraries are cross-built
@@ -50,4 +51,8 @@ async function compileAll(hostOnly: boolean): Promise<void> {
 
 await buildRust();
 await buildNativeKernel();
+{
+  const { buildLauncherBundle } = await import("./scripts/launcher-bundle.ts");
+  await buildLauncherBundle(root);
+}
 if (process.argv.includes("--compile")) await compileAll(process.argv.includes("--host-only"));
