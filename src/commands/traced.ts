@@ -38,6 +38,7 @@ import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { shellJoin } from "../ui/table.ts";
+import { mark } from "../ui/timing.ts";
 import { ConfiguredCommand } from "./base.ts";
 
 /** What `roar run` runs: the command given, or a recorded step (`@N`) with its overrides. */
@@ -57,17 +58,6 @@ function tryQuietly(f: () => void): void {
   } catch {
     // see the caller
   }
-}
-
-/** ROAR_TIMING=1 prints where a run's time goes (on stderr), for profiling roar's own overhead. */
-const timing = process.env.ROAR_TIMING ? { last: performance.now() } : null;
-function mark(label: string): void {
-  if (!timing) return;
-  const now = performance.now();
-  process.stderr.write(
-    `roar timing: ${label.padEnd(14)} +${(now - timing.last).toFixed(1)} ms (at ${now.toFixed(1)} ms)\n`,
-  );
-  timing.last = now;
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };

@@ -73,6 +73,8 @@ export interface HashFilesOptions {
   kernel?: KernelChoice;
   /** Native kernel: memory-map large files (default true; $ROAR_HASH_MMAP=0 turns it off). */
   mmap?: boolean;
+  /** Stats the caller already took (path → identity): spares a second stat of those files. */
+  known?: ReadonlyMap<string, FileIdentity>;
 }
 
 /** Files up to this size are grouped into batches; larger ones travel alone so the work spreads evenly. */
@@ -141,6 +143,12 @@ export async function hashFiles(
     const identities: (FileIdentity | undefined)[] = new Array(unique.length);
     const keys: FileIdentity[] = [];
     unique.forEach((path, i) => {
+      const known = options.known?.get(path);
+      if (known) {
+        identities[i] = known;
+        keys.push(known);
+        return;
+      }
       try {
         const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
         if (st) {

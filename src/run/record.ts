@@ -19,13 +19,22 @@ import {
 import { isInside, storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
-import { type ExtraAlgorithm, type FileHashResult, hashFiles, isHashError, SqliteHashCache } from "../hash/index.ts";
+import { identityOf } from "../hash/file.ts";
+import {
+  type ExtraAlgorithm,
+  type FileHashResult,
+  type FileIdentity,
+  hashFiles,
+  isHashError,
+  SqliteHashCache,
+} from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
 import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
 import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
+import { mark } from "../ui/timing.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
 import { keepSmallStructured } from "./keep-small.ts";
 import { type LinkDigest, linkDigest } from "./links.ts";
@@ -71,15 +80,33 @@ export interface RecordedJob {
   classification: Classification;
 }
 
-/** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
-function changedSinceOpen(path: string, stat: { size: number; mtimeNs: number } | null): boolean {
-  if (!stat) return false;
-  try {
-    const now = statSync(fsPath(path), { bigint: true });
-    return Number(now.size) !== stat.size || Number(now.mtimeNs) !== stat.mtimeNs;
-  } catch {
-    return true;
+/**
+ * The file as it is now (null: gone or unreadable), taken once per path: it says whether the file changed since
+ * the tracer saw it opened, and spares the hashing its own stat.
+ */
+function statNow(path: string, seen: Map<string, FileIdentity | null>): FileIdentity | null {
+  let now = seen.get(path);
+  if (now === undefined) {
+    try {
+      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+      now = st?.isFile() ? identityOf(st) : null;
+    } catch {
+      now = null;
+    }
+    seen.set(path, now);
   }
+  return now;
+}
+
+/** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
+function changedSinceOpen(
+  path: string,
+  stat: { size: number; mtimeNs: number } | null,
+  seen: Map<string, FileIdentity | null>,
+): boolean {
+  if (!stat) return false;
+  const now = statNow(path, seen);
+  return now === null || Number(now.size) !== stat.size || Number(now.mtimeNs) !== stat.mtimeNs;
 }
 
 /** The digest of a file as it was at `stat` (see recordJob), from the hash cache or earlier records. */
@@ -121,15 +148,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const inputs: { path: string; flags: number; stat: OpenStat | null }[] = [];
   const outputs: { path: string; flags: number; link: boolean }[] = [];
   const facts = classification.files;
+  const statted = new Map<string, FileIdentity | null>();
   for (const f of classification.files.values()) {
     let written = f.written;
-    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat);
+    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat, statted);
     if (f.read) {
       const reason = ignoreReason(f.path, "read", input.filters, filterCtx);
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        if (!written && changedSinceOpen(f.path, f.openStat)) flags |= IoFlags.CHANGED_DURING_RUN;
+        if (!written && changedSinceOpen(f.path, f.openStat, statted)) flags |= IoFlags.CHANGED_DURING_RUN;
         inputs.push({ path: f.path, flags, stat: f.openStat });
       }
     }
@@ -153,6 +181,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const cache = new SqliteHashCache(input.store.db);
   // What files the job changed held before it: captured by the tracers before the first change. Looked up
   // before hashing below, which replaces the cache entries of rewritten files.
+  mark("record: classify");
   const priors = await priorContents(
     [...facts.values()].filter((f) => f.before),
     input.captureDir ?? null,
@@ -191,9 +220,16 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     if (!readContent.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
+  mark("record: priors");
+  const known = new Map<string, FileIdentity>();
+  for (const path of toHash) {
+    const now = statted.get(path);
+    if (now) known.set(path, now);
+  }
   const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
     algorithms: input.algorithms,
     cache,
+    known,
     onProgress: (p) => {
       hashing.cacheHits = p.cacheHits;
       hashing.bytesHashed = p.bytesHashed;
@@ -254,6 +290,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
 
   // Environment capture (in parallel where it spawns).
   const readPaths = [...classification.files.values()].filter((f) => f.read).map((f) => f.path);
+  mark("record: hash");
   const [python, dpkg, gpu] = await Promise.all([
     pythonInterpreter(classification.executables),
     debianPackages(classification.executables, readPaths),
@@ -334,10 +371,13 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     outputs: outputRecords,
   };
   if (input.dirtyPatch) input.store.putBlob(input.dirtyPatch.blake3, input.dirtyPatch.bytes);
+  mark("record: environment");
   if (!input.store.readOnly) await keepSmallStructured([...inputRecords, ...outputRecords], projectRoot, input.roarDir);
   const { step: _unassigned, ...rest } = job;
   const toInsert = input.step === undefined ? rest : { ...rest, step: input.step };
+  mark("record: keep small");
   const { uid, step } = input.store.insertJob(toInsert, input.runId);
+  mark("record: insert");
   job.step = step;
   return { uid, step, job, skipped, classification };
 }

@@ -216,18 +216,24 @@ export class RoarStore {
         JSON.stringify(job.trace),
         JSON.stringify(job.metadata),
       );
+      // The hot loop of a big job (tens of thousands of rows): statements looked up once, each artifact once.
+      const ioRow = this.sql(
+        `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const upserted = new Set<string>();
       for (const [role, list] of [
         ["input", job.inputs],
         ["output", job.outputs],
       ] as const) {
         for (const io of list) {
-          if (io.blake3) this.upsertArtifact(io.blake3, io.size ?? 0, io.path, io.digests);
+          if (io.blake3 && !upserted.has(io.blake3)) {
+            upserted.add(io.blake3);
+            this.upsertArtifact(io.blake3, io.size ?? 0, io.path, io.digests);
+          }
           // A link's content is its target text: kept under its digest for show and reproduce.
           if (io.blake3 && io.linkTarget !== undefined) this.putBlob(io.blake3, pathToBytes(io.linkTarget));
-          this.sql(
-            `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
+          ioRow.run(
             uid,
             role,
             pathParam(io.path),
