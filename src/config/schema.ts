@@ -5,6 +5,11 @@
 import Type, { type Static, type TSchema } from "typebox";
 
 const bool = (def: boolean, description: string) => Type.Boolean({ default: def, description });
+/**
+ * A key the original roar has and configs may carry, that this roar reads but does not act on yet: accepted, and
+ * shown as such by `roar config list` and `roar config set` (never a setting that silently does nothing).
+ */
+const notYetUsed = <T extends TSchema>(schema: T, why: string): T => ({ ...schema, notYetUsed: why });
 const oneOf = <const T extends readonly string[]>(values: T, def: T[number], description: string) =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
@@ -23,10 +28,16 @@ export const ConfigSchema = Type.Object({
   output: Type.Object({
     track_repo_files: bool(false, "Include code files of the git repository in provenance"),
     quiet: bool(false, "Suppress the run report (same as output.verbosity = quiet)"),
-    verbosity: oneOf(["quiet", "normal", "verbose", "debug"], "normal", "How much roar prints after a run"),
+    verbosity: notYetUsed(
+      oneOf(["quiet", "normal", "verbose", "debug"], "normal", "How much roar prints after a run"),
+      "only 'quiet' has an effect so far",
+    ),
   }),
   analyzers: Type.Object({
-    experiment_tracking: bool(true, "Detect W&B / MLflow / Neptune / TensorBoard runs among written files"),
+    experiment_tracking: notYetUsed(
+      bool(true, "Detect W&B / MLflow / Neptune / TensorBoard runs among written files"),
+      "experiment-tracking detection is not built yet",
+    ),
   }),
   filters: Type.Object({
     ignore_system_reads: bool(true, "Ignore reads under /sys, /etc, /proc, /dev, /usr, /opt, /lib"),
@@ -36,7 +47,10 @@ export const ConfigSchema = Type.Object({
     ignore_paths: strings([], "Extra paths to ignore (absolute = prefix, relative = substring, '/' = subtree)"),
   }),
   cleanup: Type.Object({
-    delete_tmp_writes: bool(false, "Strict mode: track /tmp and delete /tmp files written but never read"),
+    delete_tmp_writes: notYetUsed(
+      bool(false, "Strict mode: track /tmp and delete /tmp files written but never read"),
+      "roar never deletes a job's files on its own",
+    ),
   }),
   glaas: Type.Object({
     url: url("https://api.glaas.ai", "GLaaS server URL"),
@@ -101,9 +115,9 @@ export const ConfigSchema = Type.Object({
     ),
   }),
   logging: Type.Object({
-    level: oneOf(["debug", "info", "warning", "error"], "warning", "Log level"),
-    console: bool(false, "Also log to stderr"),
-    file: bool(true, "Log to ~/.roar/roar.log"),
+    level: notYetUsed(oneOf(["debug", "info", "warning", "error"], "warning", "Log level"), "roar keeps no log yet"),
+    console: notYetUsed(bool(false, "Also log to stderr"), "roar keeps no log yet (ROAR_TIMING=1 profiles a run)"),
+    file: notYetUsed(bool(true, "Log to ~/.roar/roar.log"), "roar keeps no log yet"),
   }),
 });
 
@@ -118,11 +132,19 @@ export interface ConfigKey {
   /** `tables`: an array of TOML tables, edited in the file (not settable with `roar config set`). */
   kind: "boolean" | "string" | "enum" | "list" | "integer" | "tables";
   allowed?: string[];
+  /** Accepted but not acted on yet, and why (see notYetUsed). */
+  notYetUsed?: string;
 }
 
 function describeLeaf(key: string, schema: TSchema): ConfigKey {
   const s = schema as Record<string, unknown>;
-  const base = { key, schema, default: s.default, description: String(s.description ?? "") };
+  const base = {
+    key,
+    schema,
+    default: s.default,
+    description: String(s.description ?? ""),
+    ...(typeof s.notYetUsed === "string" ? { notYetUsed: s.notYetUsed } : {}),
+  };
   if (s.type === "boolean") return { ...base, kind: "boolean" };
   if (s.type === "integer") return { ...base, kind: "integer" };
   if (s.type === "array") {

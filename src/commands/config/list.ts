@@ -26,6 +26,7 @@ export class ConfigListCommand extends ConfiguredCommand {
         origin: source.origin,
         description: def.description,
         ...(def.allowed ? { allowed: def.allowed } : {}),
+        ...(def.notYetUsed ? { notYetUsed: def.notYetUsed } : {}),
       };
     }).map((row) => ({ ...row, value: present.doc({ value: row.value }).value }));
     if (this.json) {
@@ -39,7 +40,8 @@ export class ConfigListCommand extends ConfiguredCommand {
       const origin = r.source === "default" ? s.dim("(default)") : s.cyan(`(${r.source}: ${r.origin})`);
       this.print(`${s.bold(r.key.padEnd(width))}  ${value} ${origin}`);
       const extra = r.source === "default" ? "" : ` [default: ${formatConfigValue(r.default)}]`;
-      this.print(`${" ".repeat(width)}  ${s.dim(`${r.description}${extra}`)}`);
+      const unused = r.notYetUsed ? s.yellow(` [not used yet: ${r.notYetUsed}]`) : "";
+      this.print(`${" ".repeat(width)}  ${s.dim(`${r.description}${extra}`)}${unused}`);
     }
     return 0;
   }

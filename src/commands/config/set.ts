@@ -49,6 +49,7 @@ export class ConfigSetCommand extends ConfiguredCommand {
     editTomlFile(file, (text) => setTomlKey(text, def.key, tomlValue(value)));
     this.print(`Set ${def.key} = ${formatConfigValue(value)}`);
     this.note(`Saved to ${file}`);
+    if (def.notYetUsed) this.note(`warning: ${def.key} is accepted but not used by this roar yet (${def.notYetUsed})`);
     return 0;
   }
 }
