@@ -10,7 +10,7 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ShowJobJson } from "../../src/schema/show.ts";
 import { autoChoice } from "../../src/trace/select.ts";
-import { BUN, commitAll, hermeticEnv, ROAR_BIN, type RunResult, roar, tempDir, tempRepo } from "../helpers/cli.ts";
+import { BUN, commitAll, hermeticEnv, type RunResult, roar, roarAsNobody, tempDir, tempRepo } from "../helpers/cli.ts";
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -59,19 +59,11 @@ async function setUp(): Promise<Setup> {
   return { repo, euid, spawner };
 }
 
-async function asNobody(repo: string, args: string[]): Promise<RunResult> {
-  const proc = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ROAR_BIN, ...args], {
-    cwd: repo,
-    env: { ...hermeticEnv(join(repo, ".test-home")), GIT_CONFIG_PARAMETERS: "'safe.directory=*'" },
-    stdout: "pipe",
-    stderr: "pipe",
+function asNobody(repo: string, args: string[]): Promise<RunResult> {
+  return roarAsNobody(args, repo, {
+    ...hermeticEnv(join(repo, ".test-home")),
+    GIT_CONFIG_PARAMETERS: "'safe.directory=*'",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr, signal: null };
 }
 
 function reasons(stdout: string): { reason: string; detail: string }[] {

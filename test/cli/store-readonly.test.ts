@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
-import { BUN, commitAll, hermeticEnv, ROAR_BIN, type RunResult, roar, tempRepo } from "../helpers/cli.ts";
+import { BUN, commitAll, hermeticEnv, type RunResult, roar, roarAsNobody, tempRepo } from "../helpers/cli.ts";
 
 const isRoot = process.getuid?.() === 0;
 const tracerAvailable = autoChoice() !== null;
@@ -149,20 +149,7 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
       sh(["chmod", "-R", "a+rX", repo]);
       chmodSync(home, 0o777);
       sh(["chmod", "-R", "a-w", join(repo, ".roar")]);
-      const asNobody = async (args: string[]): Promise<RunResult> => {
-        const proc = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ROAR_BIN, ...args], {
-          cwd: repo,
-          env: hermeticEnv(home),
-          stdout: "pipe",
-          stderr: "pipe",
-        });
-        const [stdout, stderr, code] = await Promise.all([
-          new Response(proc.stdout).text(),
-          new Response(proc.stderr).text(),
-          proc.exited,
-        ]);
-        return { code, stdout, stderr, signal: null };
-      };
+      const asNobody = (args: string[]): Promise<RunResult> => roarAsNobody(args, repo, hermeticEnv(home));
       try {
         for (const args of [["log"], ["show", "@1"], ["dag"], ["status"]]) {
           const r = await asNobody(args);

@@ -7,7 +7,16 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
-import { commitAll, hermeticEnv, ROAR_BIN, type RunResult, roar, roarJson, tempRepo } from "../helpers/cli.ts";
+import {
+  commitAll,
+  hermeticEnv,
+  ROAR_BIN,
+  type RunResult,
+  roar,
+  roarJson,
+  spawnCollect,
+  tempRepo,
+} from "../helpers/cli.ts";
 
 const tracerAvailable = autoChoice() !== null;
 
@@ -17,19 +26,11 @@ const BYTE_FF = "\udcff";
 const LITERAL = "\\xff";
 
 /** Runs roar through sh, so arguments can hold bytes a JS string cannot pass (`$(printf '\377')`). */
-async function roarSh(repo: string, args: string): Promise<RunResult> {
-  const proc = Bun.spawn(["sh", "-c", `exec "$0" ${args}`, ROAR_BIN], {
+function roarSh(repo: string, args: string): Promise<RunResult> {
+  return spawnCollect(["sh", "-c", `exec "$0" ${args}`, ROAR_BIN], {
     cwd: repo,
     env: hermeticEnv(join(repo, ".test-home")),
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr, signal: null };
 }
 
 function namesOnDisk(repo: string): string[] {

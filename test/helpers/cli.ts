@@ -66,12 +66,14 @@ export interface RoarOptions {
   timeoutMs?: number;
 }
 
-/** Runs `roar <args>` to completion. */
-export async function roar(args: string[], opts: RoarOptions): Promise<RunResult> {
-  const home = opts.home ?? join(opts.cwd, ".test-home");
-  const proc = Bun.spawn([ROAR_BIN, ...args], {
+/** Runs `argv` to completion, collecting its output. */
+export async function spawnCollect(
+  argv: string[],
+  opts: { cwd?: string; env: Record<string, string | undefined>; stdin?: string; timeoutMs?: number },
+): Promise<RunResult> {
+  const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
-    env: hermeticEnv(home, opts.env),
+    env: opts.env,
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
@@ -83,6 +85,22 @@ export async function roar(args: string[], opts: RoarOptions): Promise<RunResult
     proc.exited,
   ]);
   return { code, stdout, stderr, signal: proc.signalCode === null ? null : String(proc.signalCode) };
+}
+
+/** Runs `roar <args>` to completion. */
+export async function roar(args: string[], opts: RoarOptions): Promise<RunResult> {
+  const home = opts.home ?? join(opts.cwd, ".test-home");
+  return spawnCollect([ROAR_BIN, ...args], {
+    cwd: opts.cwd,
+    env: hermeticEnv(home, opts.env),
+    stdin: opts.stdin,
+    timeoutMs: opts.timeoutMs,
+  });
+}
+
+/** Runs `roar <args>` as the unprivileged user nobody (setpriv), as a non-root user would. */
+export function roarAsNobody(args: string[], cwd: string, env: Record<string, string>): Promise<RunResult> {
+  return spawnCollect(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ROAR_BIN, ...args], { cwd, env });
 }
 
 /** Runs roar and parses its stdout as JSON, failing loudly with stderr when it is not. */

@@ -3,7 +3,7 @@
 //! no libc state may be touched.
 #![allow(dead_code)]
 
-pub use roar_sys::{clone_on_stack, makedev, nr, sc0, sc1, sc2, sc3, sc4, syscall6, Statx};
+pub use roar_sys::{cat_z, clone_on_stack, makedev, nr, sc0, sc1, sc2, sc3, sc4, syscall6, Statx};
 
 // The values live in roar-sys's one table (roar_sys::calls); C code passes them as int.
 use roar_sys::calls as c;
@@ -231,20 +231,6 @@ pub unsafe fn cstr<'a>(p: *const u8) -> &'a [u8] {
         return &[];
     }
     core::slice::from_raw_parts(p, cstrlen(p))
-}
-
-/// A NUL-terminated copy of `parts` concatenated into `out`; None when it does not fit.
-pub fn cat_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
-    let mut n = 0;
-    for p in parts {
-        if n + p.len() + 1 > out.len() {
-            return None;
-        }
-        out[n..n + p.len()].copy_from_slice(p);
-        n += p.len();
-    }
-    out[n] = 0;
-    Some(&out[..n + 1])
 }
 
 /// "/proc/self/fd/N" (NUL-terminated) into `out`.

@@ -194,21 +194,4 @@ pub unsafe extern "C" fn roar_ptrace_poll(handle: i32, pid_out: *mut i32, result
     }
 }
 
-/// Starts the signal sentinel (see roar-sys/src/sentinel.rs); returns its pid or -errno. Call `start`,
-/// `count` and `stop` from the same thread.
-#[no_mangle]
-pub unsafe extern "C" fn roar_sentinel_start() -> i32 {
-    roar_sys::sentinel::start()
-}
-
-/// How many times the sentinel has received signal `sig` (SIGHUP, SIGINT, SIGQUIT or SIGTERM).
-#[no_mangle]
-pub extern "C" fn roar_sentinel_count(sig: i32) -> u32 {
-    roar_sys::sentinel::count(sig)
-}
-
-/// Kills and reaps the sentinel.
-#[no_mangle]
-pub unsafe extern "C" fn roar_sentinel_stop() {
-    roar_sys::sentinel::stop()
-}
+roar_sys::export_sentinel!();

@@ -8,6 +8,45 @@
 use core::arch::asm;
 
 pub mod calls;
+/// A NUL-terminated copy of `parts` concatenated into `out`; None when it does not fit.
+pub fn cat_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
+    let mut n = 0;
+    for p in parts {
+        if n + p.len() + 1 > out.len() {
+            return None;
+        }
+        out[n..n + p.len()].copy_from_slice(p);
+        n += p.len();
+    }
+    out[n] = 0;
+    Some(&out[..=n])
+}
+
+/// Exports the signal sentinel (see sentinel.rs) from a tracer library: `roar_sentinel_start` (pid or -errno),
+/// `roar_sentinel_count(sig)` and `roar_sentinel_stop`, all to be called from the same thread.
+#[macro_export]
+macro_rules! export_sentinel {
+    () => {
+        /// Starts the signal sentinel (roar-sys/src/sentinel.rs); returns its pid or -errno.
+        #[no_mangle]
+        pub unsafe extern "C" fn roar_sentinel_start() -> i32 {
+            $crate::sentinel::start()
+        }
+
+        /// How many times the sentinel has received signal `sig` (SIGHUP, SIGINT, SIGQUIT or SIGTERM).
+        #[no_mangle]
+        pub extern "C" fn roar_sentinel_count(sig: i32) -> u32 {
+            $crate::sentinel::count(sig)
+        }
+
+        /// Kills and reaps the sentinel.
+        #[no_mangle]
+        pub unsafe extern "C" fn roar_sentinel_stop() {
+            $crate::sentinel::stop()
+        }
+    };
+}
+
 pub mod prewrite;
 pub mod sentinel;
 

@@ -71,20 +71,6 @@ pub fn name_of(path: &[u8]) -> [u8; 16] {
     out
 }
 
-/// `a` + `b` + NUL into `out`; None when it does not fit.
-fn join_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
-    let mut n = 0;
-    for p in parts {
-        if n + p.len() + 1 > out.len() {
-            return None;
-        }
-        out[n..n + p.len()].copy_from_slice(p);
-        n += p.len();
-    }
-    out[n] = 0;
-    Some(&out[..=n])
-}
-
 /// The capture directory `<dir of events_path>/pre` (no NUL), into `out`; its length, 0 when it does not fit.
 pub fn dir_for_events(events_path: &[u8], out: &mut [u8]) -> usize {
     let Some(slash) = events_path.iter().rposition(|&c| c == b'/') else { return 0 };
@@ -111,7 +97,7 @@ pub struct Policy {
 /// Raw system calls only; `dir` is a path without NUL.
 pub unsafe fn read_policy(dir: &[u8]) -> Option<Policy> {
     let mut buf = [0u8; PATH_MAX + 8];
-    let p = join_z(&mut buf, &[dir, b"/.max"])?;
+    let p = crate::cat_z(&mut buf, &[dir, b"/.max"])?;
     let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, (O_RDONLY | O_CLOEXEC) as usize, 0);
     if fd < 0 {
         return None;
@@ -143,7 +129,7 @@ const READS_BITS: u64 = (READS_BYTES * 8) as u64;
 pub unsafe fn map_reads(events_path: &[u8]) -> *mut u64 {
     let Some(slash) = events_path.iter().rposition(|&c| c == b'/') else { return core::ptr::null_mut() };
     let mut buf = [0u8; PATH_MAX + 8];
-    let Some(p) = join_z(&mut buf, &[&events_path[..slash], b"/reads"]) else { return core::ptr::null_mut() };
+    let Some(p) = crate::cat_z(&mut buf, &[&events_path[..slash], b"/reads"]) else { return core::ptr::null_mut() };
     let fd = sc4(nr::OPENAT, AT_FDCWD as usize, p.as_ptr() as usize, (O_RDWR | O_CLOEXEC) as usize, 0);
     if fd < 0 {
         return core::ptr::null_mut();
@@ -267,7 +253,7 @@ pub unsafe fn capture(path: &[u8], dir: &[u8], cap: u64, change: Change, follow:
     let name = name_of(&path[..path.len() - 1]);
     let mut buf = [0u8; PATH_MAX + 32];
     let mut copy = None;
-    let target = if keep { join_z(&mut buf, &[dir, b"/", &name]) } else { None };
+    let target = if keep { crate::cat_z(&mut buf, &[dir, b"/", &name]) } else { None };
     if let Some(target) = target {
         let at = AT_FDCWD as usize;
         // flags 0: a symlink is linked itself, never followed
