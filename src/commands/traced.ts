@@ -11,6 +11,7 @@ import { loadSessionDag } from "../core/dag-load.ts";
 import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../core/errors.ts";
 import { jobJson } from "../core/job-view.ts";
 import { absentOverrides, applyOverrides, longOptions, parseRerunArgs } from "../core/overrides.ts";
+import { userPath } from "../core/project-paths.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
 import { REDACTED, secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
@@ -34,9 +35,11 @@ import { setIdWarnings } from "../trace/incomplete.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace, TraceOutcome } from "../trace/types.ts";
 import { formatJson } from "../ui/json.ts";
+import { writeFileAtomic } from "../ui/output-file.ts";
 import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
+import { disableColor } from "../ui/style.ts";
 import { shellJoin } from "../ui/table.ts";
 import { mark } from "../ui/timing.ts";
 import { ConfiguredCommand } from "./base.ts";
@@ -82,14 +85,19 @@ export abstract class TracedCommand extends ConfiguredCommand {
   allowDirty = Option.Boolean("--allow-dirty", false, {
     description: "Run with uncommitted changes; the diff against HEAD is stored with the job",
   });
-  json = Option.Boolean("--json", false, { description: "Print the recorded job as JSON on stdout" });
+  json = Option.Boolean("--json", false, {
+    description: "Print the recorded job as JSON on stdout (after the command's own output; see --json-file)",
+  });
+  jsonFile = Option.String("--json-file", {
+    description: "Write the recorded job as JSON to this file (a channel of its own, apart from the command's stdout)",
+  });
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask (e.g. when re-running a stale step)" });
   add = Option.Boolean("--add", false, {
     description: "With @N: append options the step's recorded command does not have",
   });
   /** `roar rerun` re-runs each step with the [env] values it recorded. */
   recordedEnv = Option.Boolean("--recorded-env", false, { hidden: true });
-  noColor = Option.Boolean("--no-color", false, { hidden: true });
+  noColor = Option.Boolean("--no-color", false, { description: "No colour in roar's own output" });
   argv = Option.Proxy({ required: 1 });
   /** How argv and paths are shown on stderr (secrets redacted, control characters escaped). */
   private shown!: Presenter;
@@ -149,6 +157,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const project = this.project();
     const loaded = this.loadConfig(project);
     const { config } = loaded;
+    if (this.noColor) disableColor();
+    // One quiet, whichever way it was asked for (-q, output.quiet, output.verbosity = quiet).
+    const quiet = this.quiet || config.output.verbosity === "quiet";
     this.shown = this.presenter("text", loaded);
     const store = RoarStore.open(project, { write: true });
     mark("config+store");
@@ -239,7 +250,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         }
         const postStart = performance.now();
         const progress =
-          this.quiet || !process.stderr.isTTY
+          quiet || !process.stderr.isTTY
             ? undefined
             : (done: number, total: number) => {
                 if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
@@ -293,15 +304,16 @@ export abstract class TracedCommand extends ConfiguredCommand {
         } catch {
           // The job is recorded; only roar's own timing is missing.
         }
-        if (this.json) {
+        if (this.json || this.jsonFile !== undefined) {
           // The same document as `roar show <uid> --json`.
           const stored = store.jobWithIo(recorded.uid);
           const doc = stored && jobJson(stored, store.sessionById(session.id), true);
-          if (doc) this.context.stdout.write(formatJson(this.presenter("json", loaded).doc(doc)));
-        } else if (!this.quiet && config.output.verbosity !== "quiet") {
-          this.note(runReport(recorded.job, recorded.uid, postMs, this.shown));
+          const text = doc ? formatJson(this.presenter("json", loaded).doc(doc)) : "";
+          if (this.jsonFile !== undefined) writeFileAtomic(userPath(this.jsonFile, this.context.cwd), text);
+          if (this.json) this.context.stdout.write(text);
         }
-        if (!this.json && !this.quiet) this.warnStale(store, session.id, recorded.uid);
+        if (!this.json && !quiet) this.note(runReport(recorded.job, recorded.uid, postMs, this.shown));
+        if (!this.json && !quiet) this.warnStale(store, session.id, recorded.uid);
         if (outcome.signal !== null) return 128 + outcome.signal;
         if (interrupts > 0 && outcome.exitCode === null) return 128 + (SIGNAL_NUMBERS.SIGINT ?? 2);
         return outcome.exitCode ?? 125;

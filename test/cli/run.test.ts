@@ -309,3 +309,21 @@ time.sleep(30)
     expect(job.step).toBe(2);
   });
 });
+
+describe.skipIf(!tracerAvailable)("roar run output channels", () => {
+  test("--json-file writes the job document apart from the command's stdout; quiet is one setting", async () => {
+    const repo = await initRepo({ "hello.py": "print('the command speaks')\nopen('out.txt','w').write('x')\n" });
+    const r = await roar(["run", "--json-file", "job.json", "python3", "hello.py"], { cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("the command speaks\n");
+    const job = JSON.parse(readFileSync(join(repo, "job.json"), "utf8")) as JobJson;
+    expect(job.command).toEqual(["python3", "hello.py"]);
+    expect(job.outputs.map((o) => o.path)).toContain("out.txt");
+    expect(r.stderr).toContain("roar: @1"); // the report still goes to stderr
+    // output.quiet (here from the environment) silences the report like -q does
+    commitAll(repo, "step");
+    const quiet = await roar(["run", "python3", "hello.py"], { cwd: repo, env: { ROAR_OUTPUT__QUIET: "true" } });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe("");
+  }, 60_000);
+});
