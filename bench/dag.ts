@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stepIdentity } from "../src/core/step.ts";
+import type { IoRecord } from "../src/core/types.ts";
 import { projectAt } from "../src/store/project.ts";
 import { RoarStore } from "../src/store/store.ts";
-import type { IoRecord } from "../src/store/types.ts";
 
 const TARGET_MS = 300;
 const args = process.argv.slice(2);

@@ -19,9 +19,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Unpackr } from "msgpackr";
 import { EventKind, type TraceEvent } from "../src/schema/events.ts";
+import { bytesToPath } from "../src/shared/paths.ts";
 import { backends } from "../src/trace/backends.ts";
 import { decodeStream } from "../src/trace/events.ts";
-import { bytesToPath } from "../src/trace/paths.ts";
 import { median, time } from "./common.ts";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 5;

@@ -1,5 +1,5 @@
 /**
- * Builds the native BLAKE3 kernel (rust/hash → rust/target/release/libroar_hash.so, where src/trace/native.ts
+ * Builds the native BLAKE3 kernel (rust/hash → rust/target/release/libroar_hash.so, where src/shared/native.ts
  * finds it). Installs nothing: without a Rust toolchain, a C compiler or the crates, it reports what is missing
  * and roar keeps hashing with blake3-wasm.
  *

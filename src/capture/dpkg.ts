@@ -4,7 +4,7 @@
  * dpkg's status file changes; only paths not seen before cost a `dpkg -S` / `dpkg-query` call.
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
-import { readCache, writeCache } from "./cache.ts";
+import { readCache, writeCache } from "../shared/cache.ts";
 
 const LIBRARY = /\.so(\.\d+)*$/;
 const STATUS = "/var/lib/dpkg/status";

@@ -2,8 +2,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { RoarError } from "../core/errors.ts";
-import { bytesToPath, hasEscapedBytes, nulBlock } from "../trace/paths.ts";
+import { RoarError } from "../shared/errors.ts";
+import { bytesToPath, hasEscapedBytes, nulBlock } from "../shared/paths.ts";
 
 export interface GitState {
   root: string;

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { TraceEvent } from "../schema/events.ts";
-import { readCache, writeCache } from "./cache.ts";
+import { readCache, writeCache } from "../shared/cache.ts";
 
 const VERSION_CACHE = "python-versions.json";
 const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;

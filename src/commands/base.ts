@@ -1,9 +1,9 @@
 import { type BaseContext, Command } from "clipanion";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
-import { NotInitializedError, RoarError } from "../core/errors.ts";
 import { secretDetector } from "../core/secrets.ts";
+import { NotInitializedError, RoarError } from "../shared/errors.ts";
+import { displayPath } from "../shared/paths.ts";
 import { findProject, type Project } from "../store/project.ts";
-import { displayPath } from "../trace/paths.ts";
 import { formatJson } from "../ui/json.ts";
 import { Presenter, type PresentMode } from "../ui/present.ts";
 import { type Styler, styler } from "../ui/style.ts";

@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { UsageError } from "../core/errors.ts";
 import { publicUrl } from "../core/remote.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
+import { UsageError } from "../shared/errors.ts";
 import { presentedError, renderGet } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 

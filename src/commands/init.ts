@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join, relative } from "node:path";
 import { Command, Option } from "clipanion";
 import { configTemplate } from "../config/template.ts";
-import { RoarError, UsageError } from "../core/errors.ts";
 import { gitignoreHasRoar, gitignoreWithRoar } from "../core/gitignore.ts";
+import { RoarError, UsageError } from "../shared/errors.ts";
 import { findGitRoot, findProject, projectAt } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";

@@ -1,11 +1,11 @@
 import { Command, Option } from "clipanion";
-import { RoarError } from "../core/errors.ts";
 import { type Lineage, type LineageJobEntry, traceLineage } from "../core/lineage.ts";
 import { storeLineageLookup } from "../core/lineage-load.ts";
 import { resolveRef } from "../core/show-ref.ts";
 import type { LineageJson } from "../schema/lineage.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import type { Styler } from "../ui/style.ts";
 import { formatSize, isoTime, shellJoin, terminalWidth, truncate, visibleLength } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";

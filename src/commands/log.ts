@@ -1,9 +1,9 @@
 import { Command, Option } from "clipanion";
-import { RoarError } from "../core/errors.ts";
 import { stepLabel } from "../core/step.ts";
 import type { LogJson } from "../schema/log.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { formatDuration, formatTime, isoTime, shellJoin, table, terminalWidth, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 

@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { RoarError } from "../core/errors.ts";
 import { stepLabel } from "../core/step.ts";
 import { applyUndo, planUndo, type UndoDecision } from "../run/undo.ts";
+import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { shellJoin } from "../ui/table.ts";

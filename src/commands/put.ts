@@ -1,6 +1,6 @@
 import { Command, Option } from "clipanion";
-import { UsageError } from "../core/errors.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
+import { UsageError } from "../shared/errors.ts";
 import { presentedError, renderPut } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 

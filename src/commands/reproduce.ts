@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { Command, Option } from "clipanion";
-import { RoarError, UsageError } from "../core/errors.ts";
 import { PlanError, planReproduction, type ReproducePlan } from "../core/reproduce.ts";
 import { resolveRef } from "../core/show-ref.ts";
 import { close as closeHashPool } from "../hash/index.ts";
 import { type LocatedInput, locateInputs, type RepoView } from "../run/reproduce/inputs.ts";
 import { buildPreview, type Preview } from "../run/reproduce/preview.ts";
 import { rebuild } from "../run/reproduce/rebuild.ts";
+import { RoarError, UsageError } from "../shared/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { storePlanSource } from "../store/reproduce-queries.ts";
 import { RoarStore } from "../store/store.ts";

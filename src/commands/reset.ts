@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { RoarCommand } from "./base.ts";

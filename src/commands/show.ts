@@ -1,13 +1,13 @@
 import { Command, Option } from "clipanion";
-import { RoarError } from "../core/errors.ts";
 import { jobJson, killedProcesses, networkOf, networkSummary } from "../core/job-view.ts";
 import { resolveRef } from "../core/show-ref.ts";
 import { stepLabel } from "../core/step.ts";
+import type { JobRow, SessionRow } from "../core/types.ts";
 import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/show.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
-import type { JobRow, SessionRow } from "../store/types.ts";
 import { packagesSummary, pythonSummary, venvSummary } from "../ui/job-summary.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import type { Presenter } from "../ui/present.ts";
 import { formatDuration, formatSize, formatTime, isoTime, shellJoin, table, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";

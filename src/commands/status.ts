@@ -1,13 +1,13 @@
 import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import { stepOutputs } from "../core/dag-artifacts.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import { absolutePath, parentDir } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
-import { IoFlags } from "../store/schema.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { fsPath } from "../shared/paths.ts";
 import { RoarStore } from "../store/store.ts";
-import { fsPath } from "../trace/paths.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
 import { formatTime, isoTime } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";

@@ -8,13 +8,13 @@ import { Option } from "clipanion";
 import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
 import { type GpuProbe, probeGpus } from "../capture/runtime.ts";
 import { loadSessionDag } from "../core/dag-load.ts";
-import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../core/errors.ts";
 import { jobJson } from "../core/job-view.ts";
 import { absentOverrides, applyOverrides, longOptions, parseRerunArgs } from "../core/overrides.ts";
 import { userPath } from "../core/project-paths.ts";
 import { resolveStepRefInStore } from "../core/refs.ts";
 import { REDACTED, secretDetector } from "../core/secrets.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
+import type { JobKind } from "../core/types.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
 import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
@@ -27,10 +27,10 @@ import {
   requireTempSpace,
 } from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
+import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../shared/errors.ts";
 import { storeFailure } from "../store/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
-import type { JobKind } from "../store/types.ts";
 import { setIdWarnings } from "../trace/incomplete.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import type { RunningTrace, TraceOutcome } from "../trace/types.ts";

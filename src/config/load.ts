@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import { fsErrorReason, RoarError } from "../core/errors.ts";
+import { fsErrorReason, RoarError } from "../shared/errors.ts";
 import { CONFIG_KEY_MAP, CONFIG_KEYS, FREEFORM_TABLES, type RoarConfig } from "./schema.ts";
 import { checkConfigValue, parseConfigValue } from "./values.ts";
 

@@ -1,6 +1,7 @@
 /** Turning user-typed text (CLI arguments, env vars) into typed config values, with errors that teach. */
-import { RoarError } from "../core/errors.ts";
+
 import { compileUserRegex } from "../core/secrets.ts";
+import { RoarError } from "../shared/errors.ts";
 import type { ConfigKey } from "./schema.ts";
 
 const TRUE = new Set(["true", "1", "yes", "on"]);

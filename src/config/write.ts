@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { fsErrorReason, RoarError } from "../core/errors.ts";
+import { fsErrorReason, RoarError } from "../shared/errors.ts";
 import { readTomlFile } from "./load.ts";
 
 /**

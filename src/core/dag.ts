@@ -15,10 +15,11 @@
  *   since the job's commit), or when its latest run failed; staleness propagates to every step downstream of a
  *   stale step.
  */
-import { IoFlags } from "../store/schema.ts";
-import type { JobKind, JobStatus } from "../store/types.ts";
+
 import { dagArtifacts } from "./dag-artifacts.ts";
+import { IoFlags } from "./io-flags.ts";
 import { stepLabel } from "./step.ts";
+import type { JobKind, JobStatus } from "./types.ts";
 
 export interface DagJob {
   uid: string;

@@ -9,7 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { createEngine, type HashEngine } from "../hash/file.ts";
 import type { ContentDiffJson } from "../schema/diff.ts";
-import { fsPath } from "../trace/paths.ts";
+import { fsPath } from "../shared/paths.ts";
 import { absolutePath } from "./project-paths.ts";
 import { diffStructured, MAX_STRUCTURED_BYTES, type StructuredFormat } from "./structured.ts";
 

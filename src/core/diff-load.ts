@@ -4,14 +4,14 @@
  * comparison document (core/diff.ts does the comparing).
  */
 import type { DiffArtifactJson, DiffJson, IoChangeJson } from "../schema/diff.ts";
+import { RoarError, UsageError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { JobRow, JobWithIo } from "../store/types.ts";
 import { type DiffSide, diffJobs, type GitFacts, jobRef, jobsIdentical, NO_GIT_FACTS } from "./diff.ts";
 import { ContentFinder, contentDiff, type Version } from "./diff-content.ts";
-import { RoarError, UsageError } from "./errors.ts";
 import { relativeStepLabel } from "./refs.ts";
 import { type RefContext, type ResolvedRef, resolveRef } from "./show-ref.ts";
 import { structuredFormat } from "./structured.ts";
+import type { JobRow, JobWithIo } from "./types.ts";
 
 type ArtifactRef = Extract<ResolvedRef, { kind: "artifact" }>;
 

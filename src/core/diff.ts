@@ -13,8 +13,8 @@ import type {
   OptionChangeJson,
   PackageChangesJson,
 } from "../schema/diff.ts";
-import type { IoRecord, JobWithIo } from "../store/types.ts";
 import { flatten, type Leaf } from "./structured.ts";
+import type { IoRecord, JobWithIo } from "./types.ts";
 
 /** One side of a comparison: a job with its inputs and outputs, and how to call it (`@3~1`). */
 export interface DiffSide {

@@ -1,9 +1,9 @@
 /** The public `show` documents, built from store rows (pure data shaping, no output). */
 import type { ShowJobJson } from "../schema/show.ts";
-import { IoFlags } from "../store/schema.ts";
-import type { JobWithIo, SessionRow } from "../store/types.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { IoFlags } from "./io-flags.ts";
 import { stepLabel } from "./step.ts";
+import type { JobWithIo, SessionRow } from "./types.ts";
 
 export function jobJson(job: JobWithIo, session: SessionRow | undefined, current: boolean): ShowJobJson {
   const meta = job.metadata as {

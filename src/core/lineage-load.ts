@@ -1,7 +1,7 @@
 /** LineageLookup on the store: a couple of indexed queries per job visited. */
 import type { RoarStore } from "../store/store.ts";
-import type { JobRow } from "../store/types.ts";
 import type { LineageJob, LineageLookup } from "./lineage.ts";
+import type { JobRow } from "./types.ts";
 
 export function storeLineageLookup(store: RoarStore): LineageLookup {
   const jobs = new Map<string, JobRow | undefined>();

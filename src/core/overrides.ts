@@ -2,7 +2,7 @@
  * `roar run @N --key=value --key value ...`: parameter overrides applied to the stored argv *tokens* (never to a
  * joined command string, so quoted values with spaces survive). Only `--long` options can be overridden.
  */
-import { RoarError, UsageError } from "./errors.ts";
+import { RoarError, UsageError } from "../shared/errors.ts";
 import { parseStepRef, type StepRef } from "./refs.ts";
 
 export interface Override {

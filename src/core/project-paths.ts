@@ -2,7 +2,7 @@
  * Stored paths: relative to the project root when inside it, else absolute (as `roar run` records them).
  *
  * Plain string operations on purpose: Bun's native node:path functions turn lone surrogates — the bytes of a file
- * name that is not valid UTF-8, see trace/paths.ts — into U+FFFD, which would name another file.
+ * name that is not valid UTF-8, see shared/paths.ts — into U+FFFD, which would name another file.
  */
 import { homedir } from "node:os";
 

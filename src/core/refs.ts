@@ -2,10 +2,11 @@
  * Step references (`@3`, `@B2`, `@3~1`) and their resolution to the latest job of that step in the active session
  * (or, with `~K`, the K-th job before it), with the reference tool's error texts.
  */
+
+import { RoarError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { JobKind, JobRow, SessionRow } from "../store/types.ts";
-import { RoarError } from "./errors.ts";
 import { stepLabel } from "./step.ts";
+import type { JobKind, JobRow, SessionRow } from "./types.ts";
 
 export interface StepRef {
   step: number;

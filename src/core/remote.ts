@@ -3,7 +3,7 @@
  * roar stores and prints, object keys for uploads, and the composite digest of a directory. Pure.
  */
 
-import { RoarError, UsageError } from "./errors.ts";
+import { RoarError, UsageError } from "../shared/errors.ts";
 import { looksSecretName } from "./secret-patterns.ts";
 
 export type RemoteScheme = "s3" | "gs" | "https";

@@ -10,8 +10,8 @@
  * needs), the plan follows the recording instead: for each input the latest successful producer recorded before
  * its consumer, in recording order.
  */
-import { IoFlags } from "../store/schema.ts";
-import type { IoRecord, JobWithIo } from "../store/types.ts";
+import { IoFlags } from "./io-flags.ts";
+import type { IoRecord, JobWithIo } from "./types.ts";
 
 export interface PlanSource {
   /** Jobs that wrote this digest, any session, any status. */

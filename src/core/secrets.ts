@@ -5,7 +5,7 @@
  * Everything roar shows or lets leave the machine goes through it; the database keeps the real argv.
  * Pure: settings and environment in, redacted strings out.
  */
-import { RoarError } from "./errors.ts";
+import { RoarError } from "../shared/errors.ts";
 import {
   BUILTIN_DETECTORS,
   type BuiltinDetector,

@@ -3,14 +3,14 @@
  * or unique prefix (≥ 8 hex), or a file path (hashed now and looked up by content).
  */
 import { existsSync, statSync } from "node:fs";
+import { RoarError } from "../shared/errors.ts";
+import { fsPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { JobRow } from "../store/types.ts";
-import { fsPath } from "../trace/paths.ts";
-import { RoarError } from "./errors.ts";
 import { storedPath, userPath } from "./project-paths.ts";
 import { resolveStepRefInStore } from "./refs.ts";
 import { isRemoteUrl, publicUrl } from "./remote.ts";
 import { stepLabel } from "./step.ts";
+import type { JobRow } from "./types.ts";
 
 export type ResolvedRef =
   | { kind: "job"; job: JobRow }

@@ -3,7 +3,7 @@
  * BLAKE3 and the extra algorithms are fed from the same reads.
  */
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { fsPath } from "../trace/paths.ts";
+import { fsPath } from "../shared/paths.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import { loadNativeBlake3, type NativeBlake3 } from "./native.ts";
 import { loadWasmBlake3, WASM_MAX_UPDATE, type WasmBlake3 } from "./wasm.ts";
@@ -82,7 +82,7 @@ function errorOutcome(err: unknown): FileHashOutcome {
   return { ok: false, code: typeof e?.code === "string" ? e.code : "EIO", error: e?.message ?? String(err) };
 }
 
-/** Hashes the file at `path` (a roar path string, see src/trace/paths.ts). Never throws for I/O problems. */
+/** Hashes the file at `path` (a roar path string, see src/shared/paths.ts). Never throws for I/O problems. */
 export function hashFileSync(
   path: string,
   algorithms: readonly ExtraAlgorithm[],

@@ -5,7 +5,7 @@
  * from the hash cache.
  */
 import { statSync } from "node:fs";
-import { fsPath } from "../trace/paths.ts";
+import { fsPath } from "../shared/paths.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore, isUsableRow } from "./cache.ts";
 import {
@@ -124,7 +124,7 @@ interface Job {
 
 /**
  * Hashes many files concurrently. Every path gets an entry: a digest, or an error for files that vanished, are
- * unreadable or are not regular files. Paths are roar path strings (non-UTF-8 bytes escaped, see src/trace/paths.ts).
+ * unreadable or are not regular files. Paths are roar path strings (non-UTF-8 bytes escaped, see src/shared/paths.ts).
  */
 export async function hashFiles(
   paths: Iterable<string>,

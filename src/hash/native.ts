@@ -3,7 +3,7 @@
  * of bun:ffi. When the library is missing or has another ABI version, callers fall back to blake3-wasm.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { findLibrary } from "../trace/native.ts";
+import { findLibrary } from "../shared/native.ts";
 import { toHex } from "./wasm.ts";
 
 export const NATIVE_ABI_VERSION = 1;

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { isCompiled, workerSpecifier } from "../core/self.ts";
+import { isCompiled, workerSpecifier } from "../shared/self.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import type { FileHashOptions, FileHashOutcome, KernelChoice, KernelName } from "./file.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";

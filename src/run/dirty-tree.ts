@@ -10,8 +10,8 @@ import type { GitState } from "../capture/git.ts";
 import { isCacheFile } from "../core/dirty.ts";
 import { onlyRoarLineAdded } from "../core/gitignore.ts";
 import { hashFiles, isHashError } from "../hash/index.ts";
+import { fsPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
-import { fsPath } from "../trace/paths.ts";
 import { inFlightWrites } from "./in-flight.ts";
 
 type Change = GitState["changes"][number];

@@ -11,12 +11,12 @@
 import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
 import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import { parentDir } from "../core/project-paths.ts";
+import type { IoRecord, JobSummary } from "../core/types.ts";
+import { fsPath } from "../shared/paths.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
-import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { IoRecord, JobSummary } from "../store/types.ts";
-import { fsPath } from "../trace/paths.ts";
 
 /** The session's DAG, stale steps judged with the changes found on disk and in git. */
 export async function loadFreshDag(store: RoarStore, project: Project, sessionId: number): Promise<Dag> {

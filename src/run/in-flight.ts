@@ -9,9 +9,9 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { classifyEvents } from "../core/classify.ts";
-import { RoarError } from "../core/errors.ts";
+import type { RunInFlight } from "../core/types.ts";
+import { RoarError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { RunInFlight } from "../store/types.ts";
 import { collectEvents } from "../trace/preload.ts";
 import { formatSize } from "../ui/table.ts";
 

@@ -8,10 +8,10 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { dirname } from "node:path";
 import { absolutePath } from "../core/project-paths.ts";
 import { structuredFormat } from "../core/structured.ts";
+import type { IoRecord } from "../core/types.ts";
 import { hashBytes } from "../hash/index.ts";
+import { fsPath } from "../shared/paths.ts";
 import { hasObject, objectPath } from "../store/objects.ts";
-import type { IoRecord } from "../store/types.ts";
-import { fsPath } from "../trace/paths.ts";
 
 export const MAX_KEPT_BYTES = 64 * 1024;
 const MAX_KEPT_FILES = 32;

@@ -5,7 +5,7 @@
  */
 import { lstatSync, readlinkSync } from "node:fs";
 import { type FileHashResult, type HashFilesOptions, hashBytes, hashFiles } from "../hash/index.ts";
-import { bytesToPath, fsPath } from "../trace/paths.ts";
+import { bytesToPath, fsPath } from "../shared/paths.ts";
 
 export interface LinkDigest {
   blake3: string;

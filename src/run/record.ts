@@ -16,9 +16,11 @@ import {
   ignoreReason,
   isRepositoryCode,
 } from "../core/filters.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import { isInside, storedPath } from "../core/project-paths.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
+import type { IoRecord, JobKind, JobStatus, NewJob } from "../core/types.ts";
 import { identityOf } from "../hash/file.ts";
 import {
   type ExtraAlgorithm,
@@ -29,10 +31,8 @@ import {
   SqliteHashCache,
 } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
-import { IoFlags } from "../store/schema.ts";
+import { fsPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { IoRecord, JobKind, JobStatus, NewJob } from "../store/types.ts";
-import { fsPath } from "../trace/paths.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { mark } from "../ui/timing.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";

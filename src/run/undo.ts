@@ -18,13 +18,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { IoFlags } from "../core/io-flags.ts";
 import { absolutePath, isInside } from "../core/project-paths.ts";
+import type { IoRecord, JobRow } from "../core/types.ts";
 import { hashBytes, isHashError, SqliteHashCache } from "../hash/index.ts";
+import { fsPath } from "../shared/paths.ts";
 import { objectPath } from "../store/objects.ts";
-import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { IoRecord, JobRow } from "../store/types.ts";
-import { fsPath } from "../trace/paths.ts";
 import { isSymlinkMode } from "./captures.ts";
 import { hashAsRecorded } from "./links.ts";
 

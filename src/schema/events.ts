@@ -1,6 +1,6 @@
 /**
  * TypeScript mirror of the tracer event contract (rust/crates/roar-events/README.md). Paths arrive as raw
- * bytes and are decoded with "surrogateescape" (see src/trace/paths.ts) so no byte of a file name is lost.
+ * bytes and are decoded with "surrogateescape" (see src/shared/paths.ts) so no byte of a file name is lost.
  */
 import Type, { type Static } from "typebox";
 

@@ -1,7 +1,7 @@
 import { constants, Database } from "bun:sqlite";
 import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 import { readOnlyStoreError, StoreError, storeFailure, storeLabel } from "./errors.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 

@@ -3,7 +3,7 @@
  * never advises anything that would discard the database.
  */
 import { dirname } from "node:path";
-import { fsErrorReason, RoarError } from "../core/errors.ts";
+import { fsErrorReason, RoarError } from "../shared/errors.ts";
 
 /** A store failure: `reason` is the short form ("disk full") used inside longer messages. */
 export class StoreError extends RoarError {

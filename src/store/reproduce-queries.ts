@@ -1,6 +1,6 @@
 import type { PlanSource } from "../core/reproduce.ts";
+import type { JobWithIo } from "../core/types.ts";
 import type { RoarStore } from "./store.ts";
-import type { JobWithIo } from "./types.ts";
 
 /** PlanSource over the store: producers of a digest and a session's build jobs, with their I/O (memoised per job). */
 export function storePlanSource(store: RoarStore): PlanSource {

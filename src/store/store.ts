@@ -1,12 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import { randomBytes } from "node:crypto";
-import { RoarError } from "../core/errors.ts";
-import { SqliteHashCache } from "../hash/cache.ts";
-import { bytesToPath, pathToBytes } from "../trace/paths.ts";
-import { type OpenOptions, openDatabase } from "./db.ts";
-import { pathFromRow, pathParam } from "./paths.ts";
-import type { Project } from "./project.ts";
-import { IoFlags } from "./schema.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import type {
   ArtifactRow,
   CollectionRow,
@@ -18,7 +12,13 @@ import type {
   NewJobInput,
   RunInFlight,
   SessionRow,
-} from "./types.ts";
+} from "../core/types.ts";
+import { SqliteHashCache } from "../hash/cache.ts";
+import { RoarError } from "../shared/errors.ts";
+import { bytesToPath, pathToBytes } from "../shared/paths.ts";
+import { type OpenOptions, openDatabase } from "./db.ts";
+import { pathFromRow, pathParam } from "./paths.ts";
+import type { Project } from "./project.ts";
 
 type Row = Record<string, unknown>;
 

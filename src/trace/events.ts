@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { EventKind, NetOps, type OpenStat, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
-import { bytesToPath } from "./paths.ts";
+import { bytesToPath } from "../shared/paths.ts";
 
 /*
  * The record reader. Records are msgpack arrays (rust/crates/roar-events/README.md) using a small subset of

@@ -11,10 +11,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
+import { nulBlock, pathToBytes } from "../shared/paths.ts";
 import { decodeStream, FileTail, headerRecord } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { incompleteReasons } from "./incomplete.ts";
-import { nulBlock, pathToBytes } from "./paths.ts";
 import { collectEvents, makeSpool, preloadBackend, removeSpool, TAIL_POLL_MS, unwrittenRecords } from "./preload.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";

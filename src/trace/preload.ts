@@ -25,10 +25,10 @@ import { rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
+import { findLibrary, libraryFileName } from "../shared/native.ts";
+import { pathToBytes } from "../shared/paths.ts";
 import { type DecodedStream, decodeStream, FileTail } from "./events.ts";
 import { incompleteReasons } from "./incomplete.ts";
-import { findLibrary, libraryFileName } from "./native.ts";
-import { pathToBytes } from "./paths.ts";
 import { SignalSentinel, sentinelSymbols } from "./sentinel.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 

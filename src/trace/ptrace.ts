@@ -3,12 +3,12 @@
  * ptrace-run.ts); the main thread stays free to forward signals and decodes the event file at the end.
  */
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import { readCache, writeCache } from "../capture/cache.ts";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
+import { readCache, writeCache } from "../shared/cache.ts";
+import { findLibrary } from "../shared/native.ts";
+import { nulBlock, pathToBytes } from "../shared/paths.ts";
 import { decodeStream } from "./events.ts";
 import { incompleteReasons } from "./incomplete.ts";
-import { findLibrary } from "./native.ts";
-import { nulBlock, pathToBytes } from "./paths.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
 import { runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";

@@ -1,4 +1,4 @@
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 import { backends } from "./backends.ts";
 import type { BackendName, TracerBackend } from "./types.ts";
 

@@ -4,7 +4,7 @@
  * from the start otherwise. The caller owns the temporary file: it renames it into place or removes it.
  */
 import { type FileHandle, open } from "node:fs/promises";
-import { fsErrorReason } from "../core/errors.ts";
+import { fsErrorReason } from "../shared/errors.ts";
 import { type RangeOpener, TransferError } from "./types.ts";
 
 export interface DownloadOptions {

@@ -4,7 +4,7 @@
  * signs requests with SigV4; without one, an OAuth access token (GOOGLE_OAUTH_ACCESS_TOKEN, e.g. from
  * `gcloud auth print-access-token`) is sent as a bearer token. GCS_ENDPOINT_URL overrides the endpoint.
  */
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 import type { S3Settings } from "./s3.ts";
 
 export const GCS_ENDPOINT = "https://storage.googleapis.com";

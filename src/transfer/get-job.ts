@@ -2,17 +2,18 @@
  * The whole of `roar get` after its options are parsed: plan, download (Ctrl-C cleans up), record the `get` job
  * (unless the same bytes were already recorded at every destination), tag. Returns the `--json` document.
  */
-import { UsageError } from "../core/errors.ts";
+
+import { IoFlags } from "../core/io-flags.ts";
 import { storedPath } from "../core/project-paths.ts";
 import { stepLabel } from "../core/step.ts";
+import type { IoRecord } from "../core/types.ts";
 import type { ExtraAlgorithm } from "../hash/index.ts";
 import { blockingChanges } from "../run/dirty-tree.ts";
 import type { GetJson } from "../schema/transfer.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { UsageError } from "../shared/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
-import { IoFlags } from "../store/schema.ts";
 import { RoarStore } from "../store/store.ts";
-import type { IoRecord } from "../store/types.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { type Progress, progressBar } from "../ui/progress.ts";
 import { type GotFile, planGet, runGet } from "./get.ts";
 import { Landing } from "./landing.ts";

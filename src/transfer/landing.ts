@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fsErrorReason, RoarError } from "../core/errors.ts";
+import { fsErrorReason, RoarError } from "../shared/errors.ts";
 
 export class Landing {
   private readonly temps = new Set<string>();

@@ -3,16 +3,17 @@
  * still hold what the step wrote), uploads, the `put` job with its collections, the tag. Returns the `--json`
  * document (a plan for --dry-run).
  */
-import { RoarError } from "../core/errors.ts";
+
 import { objectUrl } from "../core/remote.ts";
 import { stepLabel } from "../core/step.ts";
+import type { IoRecord, NewCollection } from "../core/types.ts";
 import { type ExtraAlgorithm, hashFiles, isHashError } from "../hash/index.ts";
 import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
 import type { PutJson } from "../schema/transfer.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+import { RoarError } from "../shared/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
-import type { IoRecord, NewCollection } from "../store/types.ts";
-import { JSON_SCHEMA_VERSION } from "../ui/json.ts";
 import { progressBar } from "../ui/progress.ts";
 import { bucketStoreFor } from "./get.ts";
 import { objectKeys, parsePutDestination, resolvePutSources, runUploads, type Upload } from "./put.ts";

@@ -6,13 +6,13 @@
  * reproduce), so the DAG reads get → run → put.
  */
 import { type GitState, readGitState } from "../capture/git.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import { storedPath } from "../core/project-paths.ts";
 import { compositeListing } from "../core/remote.ts";
 import { stepIdentity } from "../core/step.ts";
+import type { IoRecord, JobKind, NewCollection, NewJobInput } from "../core/types.ts";
 import { hashBytes } from "../hash/index.ts";
-import { IoFlags } from "../store/schema.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { IoRecord, JobKind, NewCollection, NewJobInput } from "../store/types.ts";
 
 export interface TransferJob {
   kind: Extract<JobKind, "get" | "put">;

@@ -1,5 +1,5 @@
 /** What the transfer back ends (S3 protocol, HTTPS) offer the get/put services. */
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 
 /** An object in a bucket. */
 export interface RemoteObject {

@@ -2,7 +2,7 @@
 import type { ArtifactState, Dag, DagArtifact, DagNode } from "../core/dag.ts";
 import { dagArtifacts } from "../core/dag-artifacts.ts";
 import type { DagArtifactJson, DagJson, DagNodeJson } from "../schema/dag.ts";
-import { JSON_SCHEMA_VERSION } from "./json.ts";
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import type { Presenter } from "./present.ts";
 import { staleReasonLines, staleReasonsJson } from "./stale.ts";
 import type { Styler } from "./style.ts";

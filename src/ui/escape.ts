@@ -6,7 +6,7 @@
 
 /**
  * C0 controls, DEL, C1 controls (U+0080–U+009F), the Unicode line/paragraph separators and bidirectional
- * overrides/isolates, and lone surrogates (bytes of a file name that were not UTF-8, see trace/paths.ts).
+ * overrides/isolates, and lone surrogates (bytes of a file name that were not UTF-8, see shared/paths.ts).
  */
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/gu;
 

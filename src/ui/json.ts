@@ -1,5 +1,6 @@
-/** Every --json document carries a schemaVersion so other tools can rely on it (additive changes only). */
-export const JSON_SCHEMA_VERSION = 1;
+import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
+
+export { JSON_SCHEMA_VERSION };
 
 export function jsonDocument<T extends object>(body: T): { schemaVersion: number } & T {
   return { schemaVersion: JSON_SCHEMA_VERSION, ...body };

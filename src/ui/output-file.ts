@@ -1,7 +1,7 @@
 /** Writing a command's document to a file the user named (`-o FILE`): all or nothing, never half a file. */
 import { renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { RoarError } from "../core/errors.ts";
+import { RoarError } from "../shared/errors.ts";
 
 /** Writes `text` to a temporary file beside `path`, then renames it over `path`. */
 export function writeFileAtomic(path: string, text: string): void {

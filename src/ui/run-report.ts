@@ -1,8 +1,9 @@
 /** The report printed on stderr after `roar run` / `roar build`. */
+
+import { IoFlags } from "../core/io-flags.ts";
 import { networkOf, networkSummary } from "../core/job-view.ts";
 import { stepLabel } from "../core/step.ts";
-import { IoFlags } from "../store/schema.ts";
-import type { IoRecord, NewJob } from "../store/types.ts";
+import type { IoRecord, NewJob } from "../core/types.ts";
 import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
 

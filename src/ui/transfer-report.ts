@@ -1,6 +1,7 @@
 /** What `roar get` and `roar put` print, from their (already presented) JSON documents. */
-import { RoarError } from "../core/errors.ts";
+
 import type { GetJson, PutJson } from "../schema/transfer.ts";
+import { RoarError } from "../shared/errors.ts";
 import type { Presenter } from "./present.ts";
 import type { Styler } from "./style.ts";
 

@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
+import { IoFlags } from "../../src/core/io-flags.ts";
 import type { ShowJobJson } from "../../src/schema/show.ts";
-import { IoFlags } from "../../src/store/schema.ts";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, roar, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum } from "../helpers/reference.ts";

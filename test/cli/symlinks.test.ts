@@ -7,8 +7,8 @@
 import { describe, expect, test } from "bun:test";
 import { readlinkSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { IoFlags } from "../../src/core/io-flags.ts";
 import type { ShowJobJson } from "../../src/schema/show.ts";
-import { IoFlags } from "../../src/store/schema.ts";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, git, roar, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum, b3sumOf } from "../helpers/reference.ts";

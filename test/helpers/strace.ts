@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { TraceEvent } from "../../src/schema/events.ts";
-import { fsPath } from "../../src/trace/paths.ts";
+import { fsPath } from "../../src/shared/paths.ts";
 import { tempDir } from "./cli.ts";
 import { straceToEvents } from "./trace-facts.ts";
 

@@ -14,7 +14,7 @@
  * - truncate: written.
  */
 import { OpenFlags, type TraceEvent, UnlinkFlags } from "../../src/schema/events.ts";
-import { bytesToPath } from "../../src/trace/paths.ts";
+import { bytesToPath } from "../../src/shared/paths.ts";
 
 export interface TraceFacts {
   read: Set<string>;

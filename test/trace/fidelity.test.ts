@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fsPath } from "../../src/shared/paths.ts";
 import { backends } from "../../src/trace/backends.ts";
-import { fsPath } from "../../src/trace/paths.ts";
 import type { TraceOutcome, TracerBackend } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { straceRun } from "../helpers/strace.ts";

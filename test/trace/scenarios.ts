@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fsPath } from "../../src/trace/paths.ts";
+import { fsPath } from "../../src/shared/paths.ts";
 import type { BackendName } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 

@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { stepIdentity } from "../../src/core/step.ts";
+import type { IoRecord, JobKind, JobStatus } from "../../src/core/types.ts";
 import { projectAt } from "../../src/store/project.ts";
 import { RoarStore } from "../../src/store/store.ts";
-import type { IoRecord, JobKind, JobStatus } from "../../src/store/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 /** A deterministic fake BLAKE3 digest for a content label. */

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { close, type FileDigest, type HashProgress, hashFiles, isHashError } from "../../src/hash/index.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
-import { bytesToPath } from "../../src/trace/paths.ts";
+import { bytesToPath } from "../../src/shared/paths.ts";
 import { B3SUM_HINT, HAVE_B3SUM, toolDigests } from "../fixtures/hash/reference.ts";
 import { BUN, REPO_ROOT, tempDir } from "../helpers/cli.ts";
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { RoarError } from "../../src/core/errors.ts";
 import { parseStepRef, resolveStepRef, resolveStepRefInStore } from "../../src/core/refs.ts";
+import { RoarError } from "../../src/shared/errors.ts";
 import { type Fixture, fixture } from "./dag-fixture.ts";
 
 let f: Fixture | undefined;

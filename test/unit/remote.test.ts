@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { RoarError } from "../../src/core/errors.ts";
 import {
   compositeListing,
   isRemoteUrl,
@@ -8,6 +7,7 @@ import {
   safeRelativePath,
   uploadKey,
 } from "../../src/core/remote.ts";
+import { RoarError } from "../../src/shared/errors.ts";
 
 describe("remote URLs", () => {
   test("bucket URLs: bucket, key, prefix", () => {

@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { NewJob } from "../../src/core/types.ts";
 import { projectAt } from "../../src/store/project.ts";
 import { RoarStore } from "../../src/store/store.ts";
-import type { NewJob } from "../../src/store/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 
 function job(sessionId: number, step: number, tag: string): NewJob {

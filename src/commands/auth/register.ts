@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
 import { findKey, publicKeyOf } from "../../auth/identity.ts";
 import { fingerprint, publicKeyLine, SshKeyError } from "../../auth/ssh-key.ts";
-import { RoarError } from "../../core/errors.ts";
+import { RoarError } from "../../shared/errors.ts";
 import { ConfiguredCommand } from "../base.ts";
 
 export class AuthRegisterCommand extends ConfiguredCommand {

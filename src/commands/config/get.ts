@@ -2,8 +2,8 @@ import { Command, Option } from "clipanion";
 import { getConfigValue } from "../../config/load.ts";
 import { CONFIG_KEY_MAP, CONFIG_KEYS } from "../../config/schema.ts";
 import { formatConfigValue } from "../../config/values.ts";
-import { RoarError } from "../../core/errors.ts";
 import { closest } from "../../core/suggest.ts";
+import { RoarError } from "../../shared/errors.ts";
 import { ConfiguredCommand } from "../base.ts";
 
 export class ConfigGetCommand extends ConfiguredCommand {

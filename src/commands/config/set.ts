@@ -4,8 +4,8 @@ import { userConfigPath } from "../../config/load.ts";
 import { CONFIG_KEY_MAP, CONFIG_KEYS } from "../../config/schema.ts";
 import { formatConfigValue, parseConfigValue, tomlValue } from "../../config/values.ts";
 import { editTomlFile } from "../../config/write.ts";
-import { RoarError } from "../../core/errors.ts";
 import { closest } from "../../core/suggest.ts";
+import { RoarError } from "../../shared/errors.ts";
 import { ConfiguredCommand } from "../base.ts";
 
 export class ConfigSetCommand extends ConfiguredCommand {

@@ -1,5 +1,5 @@
 import { isValidEnvName } from "../../core/envvars.ts";
-import { RoarError, UsageError } from "../../core/errors.ts";
+import { RoarError, UsageError } from "../../shared/errors.ts";
 
 export function checkEnvName(name: string): void {
   if (!isValidEnvName(name)) {

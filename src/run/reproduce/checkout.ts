@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RoarError } from "../../core/errors.ts";
+import { RoarError } from "../../shared/errors.ts";
 
 export type Shell = (argv: string[], what: string) => void;
 

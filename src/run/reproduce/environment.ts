@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs";
 import { arch, platform } from "node:os";
 import { join } from "node:path";
-import { RoarError } from "../../core/errors.ts";
 import type { Requirements } from "../../core/reproduce.ts";
-import type { JobWithIo } from "../../store/types.ts";
+import type { JobWithIo } from "../../core/types.ts";
+import { RoarError } from "../../shared/errors.ts";
 
 export interface EnvironmentOptions {
   /** Runs a command that must succeed (throws a RoarError naming `what` otherwise). */

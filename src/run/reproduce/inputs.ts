@@ -8,12 +8,12 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { absolutePath, parentDir } from "../../core/project-paths.ts";
 import type { ExternalInput, ReproducePlan } from "../../core/reproduce.ts";
+import type { JobWithIo } from "../../core/types.ts";
 import { hashBytes, hashFile, hashFiles, isHashError } from "../../hash/index.ts";
+import { fsPath } from "../../shared/paths.ts";
 import { objectPath } from "../../store/objects.ts";
 import type { Project } from "../../store/project.ts";
 import type { RoarStore } from "../../store/store.ts";
-import type { JobWithIo } from "../../store/types.ts";
-import { fsPath } from "../../trace/paths.ts";
 
 export type Availability = "available" | "missing" | "differs";
 

@@ -7,11 +7,11 @@
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { IoFlags } from "../../core/io-flags.ts";
 import { absolutePath, parentDir } from "../../core/project-paths.ts";
+import type { JobWithIo } from "../../core/types.ts";
 import { hashFile, isHashError } from "../../hash/index.ts";
-import { IoFlags } from "../../store/schema.ts";
-import type { JobWithIo } from "../../store/types.ts";
-import { fsPath } from "../../trace/paths.ts";
+import { fsPath } from "../../shared/paths.ts";
 import { hashAsRecorded } from "../links.ts";
 
 export class Intermediates {

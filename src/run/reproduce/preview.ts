@@ -3,7 +3,7 @@
 import { networkOf } from "../../core/job-view.ts";
 import { planRequirements, type ReproducePlan, type Requirements } from "../../core/reproduce.ts";
 import { stepLabel } from "../../core/step.ts";
-import type { JobWithIo } from "../../store/types.ts";
+import type { JobWithIo } from "../../core/types.ts";
 import type { Availability, LocatedInput } from "./inputs.ts";
 
 export interface Preview {

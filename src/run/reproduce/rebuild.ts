@@ -5,7 +5,6 @@
  */
 import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { RoarError } from "../../core/errors.ts";
 import {
   expectedOutputs,
   type ReproducePlan,
@@ -14,9 +13,10 @@ import {
   type VerifyState,
 } from "../../core/reproduce.ts";
 import { REDACTED } from "../../core/secrets.ts";
-import { selfCommand } from "../../core/self.ts";
 import { stepLabel } from "../../core/step.ts";
-import type { JobWithIo } from "../../store/types.ts";
+import type { JobWithIo } from "../../core/types.ts";
+import { RoarError } from "../../shared/errors.ts";
+import { selfCommand } from "../../shared/self.ts";
 import type { Presenter } from "../../ui/present.ts";
 import { formatDuration } from "../../ui/run-report.ts";
 import { shellJoin } from "../../ui/table.ts";

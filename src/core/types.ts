@@ -25,7 +25,7 @@ export interface IoRecord {
   prevBlake3?: string | null;
   /** ... and its st_mode then. */
   prevMode?: number | null;
-  /** IoFlags.SYMLINK: the link's target, as the job wrote it (bytes that are not UTF-8 as in trace/paths.ts). */
+  /** IoFlags.SYMLINK: the link's target, as the job wrote it (bytes that are not UTF-8 as in shared/paths.ts). */
   linkTarget?: string;
 }
 

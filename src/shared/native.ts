@@ -7,7 +7,7 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { isCompiled } from "../core/self.ts";
+import { isCompiled } from "./self.ts";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
 
