@@ -106,13 +106,20 @@ export class RegistryClient {
   }
 
   /** One request; returns the unwrapped `data`. `path` starts with `/api/v1`. */
-  async request<T = unknown>(method: string, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    o: { timeoutMs?: number; unsigned?: boolean } = {},
+  ): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
+    const timeoutMs = o.timeoutMs ?? this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { accept: "application/json" };
       if (text !== undefined) headers["content-type"] = "application/json";
-      const signed = this.key !== null;
-      if (this.key) headers.authorization = await authorizationHeader(this.key, method, path, text);
+      const key = o.unsigned ? null : this.key;
+      const signed = key !== null;
+      if (key) headers.authorization = await authorizationHeader(key, method, path, text);
       let res: Response;
       try {
         res = await this.transport(`${this.baseUrl}${path}`, {
@@ -159,8 +166,9 @@ export class RegistryClient {
     }
   }
 
+  /** Unsigned, as the original client asks: reachability says nothing about the key. */
   health(): Promise<Json> {
-    return this.request<Json>("GET", `${API}/health`, undefined, HEALTH_TIMEOUT_MS);
+    return this.request<Json>("GET", `${API}/health`, undefined, { timeoutMs: HEALTH_TIMEOUT_MS, unsigned: true });
   }
 
   /**
