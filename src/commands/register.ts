@@ -62,6 +62,7 @@ export class RegisterCommand extends ConfiguredCommand {
       const source = storeLineageSource(store);
       const seeds = this.seeds(store, source, target);
       const lineage = registrationLineage(seeds, source);
+      if (lineage.jobs.length === 0) throw new RoarError(`nothing to register: ${target.label} has no jobs`);
       const gitRoot = findGitRoot(project.root);
       const git = gitRoot ? readGitState(gitRoot) : null;
       const tagging = loaded.config.registration.tagging;
@@ -181,10 +182,10 @@ export class RegisterCommand extends ConfiguredCommand {
   }
 
   private async confirmRedaction(types: string[]): Promise<boolean> {
-    const what = `${types.length} potential secret type(s) will be redacted: ${types.join(", ")}`;
+    const what = `${types.length} potential secret type(s) that will be redacted: ${types.join(", ")}`;
     if (!isInteractive())
       throw new RoarError(
-        `${what}; refusing to register without confirmation (not a terminal)`,
+        `detected ${what}; refusing to register without confirmation (not a terminal)`,
         1,
         "hint: 'roar register --dry-run' shows where; pass -y to register with them redacted",
       );

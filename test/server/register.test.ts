@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadPrivateKey, parsePublicKey, type SshSigningKey } from "../../src/auth/ssh-key.ts";
 import { RegistryClient, RegistryRequestError } from "../../src/registry/client.ts";
-import { commitAll, git, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, git, hermeticEnv, ROAR_BIN, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 import { api, makeKey } from "../helpers/glaas.ts";
 import { b3sum } from "../helpers/reference.ts";
 import { type S3TestServer, startS3Server } from "../helpers/s3-server.ts";
@@ -49,6 +49,18 @@ function serverText(dbUrl: string): string {
   } finally {
     db.close();
   }
+}
+
+/** roar on a pseudo-terminal (script(1)), with `input` typed. */
+async function onTerminal(args: string[], cwd: string, env: Record<string, string>, input: string) {
+  const proc = Bun.spawn(["script", "-qec", [ROAR_BIN, ...args].join(" "), "/dev/null"], {
+    cwd,
+    env: hermeticEnv(join(cwd, ".test-home"), env),
+    stdin: new TextEncoder().encode(input),
+    stdout: "pipe",
+  });
+  const screen = await new Response(proc.stdout).text();
+  return { code: await proc.exited, screen };
 }
 
 interface RegisterJson {
@@ -110,12 +122,19 @@ describe.skipIf(!tracerAvailable)("roar register", () => {
       expect(refused.stderr).toContain("refusing to register without confirmation (not a terminal)");
       expect(refused.stderr).toContain("-y");
       expect(serverText(r.db)).not.toContain("echo.py");
+      // On a terminal the question defaults to No.
+      const asked = await onTerminal(["register", "out.txt"], repo, env, "\n");
+      expect(asked.code).toBe(1);
+      expect(asked.screen).toMatch(/Detected \d+ potential secret type\(s\) that will be redacted: git_url_creds, github_token/);
+      expect(asked.screen).toContain("Continue with registration? (secrets will be redacted) [y/N]");
+      expect(asked.screen).toContain("Registration aborted.");
+      expect(serverText(r.db)).not.toContain("echo.py");
 
       const done = await roarJson<RegisterJson>(["register", "-y", "out.txt", "--json"], { cwd: repo, env });
       expect(done.user).toBe("alice");
       expect(done.jobs).toHaveLength(1);
       expect(done.jobs[0]?.command).toContain("<redacted>");
-      for (const output of [dry.stdout, dry.stderr, refused.stderr, JSON.stringify(done)])
+      for (const output of [dry.stdout, dry.stderr, refused.stderr, asked.screen, JSON.stringify(done)])
         for (const secret of Object.values(secrets)) expect(output).not.toContain(secret);
 
       const stored = serverText(r.db);
