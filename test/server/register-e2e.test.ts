@@ -2,13 +2,17 @@
  * The whole round trip against the real registry process on loopback, on SQLite and on PostgreSQL: a 3-step
  * pipeline recorded in one clone is registered (signed by an enrolled key), registered again (nothing changes),
  * then rebuilt from the registry in a second, empty clone — no .roar, no history — and verified `identical`.
- * An anonymous client cannot overwrite what alice registered.
+ * An anonymous client cannot overwrite what alice registered; a forged signature, a tampered body and an unknown
+ * key are refused.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadPrivateKey, parsePublicKey, type SshSigningKey } from "../../src/auth/ssh-key.ts";
+import { RegistryClient, type RegistryRequestError } from "../../src/registry/client.ts";
 import { git, roar, roarJson, tempDir } from "../helpers/cli.ts";
-import { api } from "../helpers/glaas.ts";
+import { api, makeKey } from "../helpers/glaas.ts";
 import { type PgCluster, startPostgres } from "../helpers/postgres.ts";
 import { b3sum } from "../helpers/reference.ts";
 import { type EnrolledRegistry, enrolledRegistry, projectWithOrigin, threeSteps, tracerAvailable } from "./projects.ts";
@@ -143,4 +147,41 @@ describe.skipIf(!tracerAvailable).each(backends)("register and reproduce through
     },
     T,
   );
+
+  test("a forged signature, a tampered body and an unknown key are refused (401), nothing written", async () => {
+    const aliceKey = loadPrivateKey(readFileSync(r.alice.privatePath, "utf8"));
+    const mallory = loadPrivateKey(readFileSync(makeKey("ed25519").privatePath, "utf8"));
+    if (!("key" in aliceKey) || !("key" in mallory)) throw new Error("test keys are not encrypted");
+    const hash = createHash("sha256").update(`forged-${backend.name}`).digest("hex");
+    const body = { hash, git_repo: null, git_commit: null, git_branch: "main" };
+    // alice's key id, mallory's signature
+    const forged: SshSigningKey = { ...parsePublicKey(r.alice.publicLine), sign: (d) => mallory.key.sign(d) };
+    const byForger = new RegistryClient({ baseUrl: r.reg.url, key: forged });
+    const refused = (await byForger
+      .request("POST", "/api/v1/sessions", body)
+      .catch((e: unknown) => e)) as RegistryRequestError;
+    expect(refused.status).toBe(401);
+    expect(refused.detail).toContain("signature does not match the request");
+    // alice's real signature over a body a proxy changed in flight
+    const tampering = new RegistryClient({
+      baseUrl: r.reg.url,
+      key: aliceKey.key,
+      fetch: (url, init) => fetch(url, { ...init, body: String(init.body).replace('"main"', '"evil"') }),
+    });
+    const tampered = (await tampering
+      .request("POST", "/api/v1/sessions", body)
+      .catch((e: unknown) => e)) as RegistryRequestError;
+    expect(tampered.status).toBe(401);
+    expect(tampered.detail).toContain("signature does not match the request");
+    expect((await api(r.reg.url, "GET", `/api/v1/sessions/${hash}`)).status).toBe(404);
+    const stranger = makeKey("ed25519");
+    const unknown = await roar(["auth", "test"], {
+      cwd: tempDir(),
+      env: { ...r.anonymous, ROAR_SSH_KEY: stranger.privatePath },
+    });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("Authentication failed: unknown key");
+    const ok = await roar(["auth", "test"], { cwd: tempDir(), env: r.asAlice });
+    expect(ok.stdout).toContain("Authentication successful! Signed in as alice");
+  });
 });

@@ -1,14 +1,12 @@
 /**
  * `roar register` and `roar auth test` against the real registry on SQLite: secrets never reach the server (its
  * database file is read directly), every target kind, tagging and pushing, batches split under a small body
- * limit, forged keys and tampered bodies refused, the anonymous fall-back, and `glaas.url` switched off.
+ * limit, the anonymous fall-back (forged keys and tampered bodies: register-e2e.test.ts), and `glaas.url` switched off.
  */
 import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPrivateKey, parsePublicKey, type SshSigningKey } from "../../src/auth/ssh-key.ts";
-import { RegistryClient, RegistryRequestError } from "../../src/registry/client.ts";
 import { commitAll, git, hermeticEnv, ROAR_BIN, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 import { api, makeKey } from "../helpers/glaas.ts";
 import { b3sum } from "../helpers/reference.ts";
@@ -125,7 +123,9 @@ describe.skipIf(!tracerAvailable)("roar register", () => {
       // On a terminal the question defaults to No.
       const asked = await onTerminal(["register", "out.txt"], repo, env, "\n");
       expect(asked.code).toBe(1);
-      expect(asked.screen).toMatch(/Detected \d+ potential secret type\(s\) that will be redacted: git_url_creds, github_token/);
+      expect(asked.screen).toMatch(
+        /Detected \d+ potential secret type\(s\) that will be redacted: git_url_creds, github_token/,
+      );
       expect(asked.screen).toContain("Continue with registration? (secrets will be redacted) [y/N]");
       expect(asked.screen).toContain("Registration aborted.");
       expect(serverText(r.db)).not.toContain("echo.py");
@@ -356,33 +356,6 @@ describe("roar auth test", () => {
     const down = await roar(["auth", "test"], { cwd: dir, env: { ...r.asAlice, GLAAS_URL: "http://127.0.0.1:1" } });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("cannot reach the registry at http://127.0.0.1:1");
-  });
-
-  test("a forged signature (alice's key id, another key's signature) and a tampered body are refused", async () => {
-    const aliceKey = loadPrivateKey(readFileSync(r.alice.privatePath, "utf8"));
-    const mallory = loadPrivateKey(readFileSync(makeKey("ed25519").privatePath, "utf8"));
-    if (!("key" in aliceKey) || !("key" in mallory)) throw new Error("test keys are not encrypted");
-    const forged: SshSigningKey = { ...parsePublicKey(r.alice.publicLine), sign: (d) => mallory.key.sign(d) };
-    const forgedClient = new RegistryClient({ baseUrl: r.reg.url, key: forged });
-    const refused = await forgedClient.request("GET", "/api/v1/auth/whoami").catch((e) => e);
-    expect(refused).toBeInstanceOf(RegistryRequestError);
-    expect((refused as RegistryRequestError).status).toBe(401);
-    expect((refused as RegistryRequestError).message).toContain("signature does not match the request");
-
-    // The client signs the body it was given; a proxy that changes it in flight breaks the signature.
-    const tampering = new RegistryClient({
-      baseUrl: r.reg.url,
-      key: aliceKey.key,
-      fetch: (url, init) => fetch(url, { ...init, body: String(init.body).replace("main", "evil") }),
-    });
-    const hash = "ab".repeat(32);
-    const body = { hash, git_repo: null, git_commit: null, git_branch: "main" };
-    const tampered = await tampering.request("POST", "/api/v1/sessions", body).catch((e) => e);
-    expect((tampered as RegistryRequestError).status).toBe(401);
-    expect((tampered as RegistryRequestError).detail).toContain("signature does not match");
-    const honest = new RegistryClient({ baseUrl: r.reg.url, key: aliceKey.key });
-    const made = await honest.request<{ created: boolean }>("POST", "/api/v1/sessions", body);
-    expect(made.created).toBe(true);
   });
 });
 
