@@ -80,8 +80,8 @@ export class ReproduceCommand extends ConfiguredCommand {
       for (const n of from.notes) this.note(`note: ${text.text(n)}`);
       let cloned = false;
       if (from.repo === null && from.origin !== "local") {
-        // No clone here holds the recorded commits: clone first, then find the tracked inputs in it.
-        if (!this.yes && !isInteractive()) throw new RoarError("reproduce --run needs confirmation: re-run with -y");
+        // No clone here holds the recorded commits: clone first (once agreed), then find the tracked inputs in it.
+        if (!(await this.confirmRebuild(plan.steps.length, dest))) return 1;
         cloneRepository({
           repo: remote,
           commit,
@@ -93,11 +93,10 @@ export class ReproduceCommand extends ConfiguredCommand {
         cloned = true;
         inputs = await locateInputs(plan, from.bytes, { gitRoot: dest, prefix: from.projectPrefix });
         preview = buildPreview(plan, inputs, from.repoFallback, { origin: from.origin, notes: from.notes });
-      }
-      this.refuseUnavailable(inputs, preview, (t) => text.text(t));
-      if (!this.yes) {
-        if (!isInteractive()) throw new RoarError("reproduce --run needs confirmation: re-run with -y");
-        if (!(await confirm(`Rebuild ${plan.steps.length} step(s) into ${dest}?`, true))) return 1;
+        this.refuseUnavailable(inputs, preview, (t) => text.text(t));
+      } else {
+        this.refuseUnavailable(inputs, preview, (t) => text.text(t));
+        if (!(await this.confirmRebuild(plan.steps.length, dest))) return 1;
       }
       const baseEnv: Record<string, string> = {};
       for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) baseEnv[k] = v;
@@ -163,6 +162,12 @@ export class ReproduceCommand extends ConfiguredCommand {
       );
     this.note(`roar: ${arg} is not ${where}; using its lineage from the registry at ${url}`);
     return registryOrigin(url, found, this.context.cwd, gitRoot, project && store ? { project, store } : null);
+  }
+
+  private async confirmRebuild(steps: number, dest: string): Promise<boolean> {
+    if (this.yes) return true;
+    if (!isInteractive()) throw new RoarError("reproduce --run needs confirmation: re-run with -y");
+    return confirm(`Rebuild ${steps} step(s) into ${dest}?`, true);
   }
 
   /** A digest prefix (8+ hex) or a tracked file (resolved like `roar show`). */

@@ -379,6 +379,34 @@ describe("reproduce from the registry, and glaas.url", () => {
     expect(unknown.stderr).toContain(`nor in the registry at ${r.reg.url}`);
   });
 
+  test.skipIf(!tracerAvailable)(
+    "outside any clone: the plan says the tracked inputs are checked later; --run clones first and rebuilds",
+    async () => {
+      const { repo } = await projectWithOrigin();
+      await run(repo, ["python3", "preprocess.py", "data.txt", "features.txt"]);
+      await run(repo, ["python3", "train.py", "features.txt", "model.txt"]);
+      expect((await roar(["register", "-y", "model.txt"], { cwd: repo, env: r.asAlice })).code).toBe(0);
+      const model = b3sum(join(repo, "model.txt"));
+      const nowhere = tempDir("roar-nowhere-");
+      const plan = await roarJson<{ plan: { externalInputs: { path: string; availability: string }[] } }>(
+        ["reproduce", model.slice(0, 12), "--json"],
+        { cwd: nowhere, env: r.anonymous },
+      );
+      expect(plan.plan.externalInputs).toEqual([
+        expect.objectContaining({ path: "data.txt", availability: "unchecked" }),
+      ]);
+      const dest = join(nowhere, "rebuild");
+      const rebuilt = await roar(["reproduce", model.slice(0, 12), "--run", "-y", "--dest", dest, "--json"], {
+        cwd: nowhere,
+        env: r.anonymous,
+      });
+      expect(rebuilt.code).toBe(0);
+      expect(JSON.parse(rebuilt.stdout).target.state).toBe("identical");
+      expect(b3sum(join(dest, "model.txt"))).toBe(model);
+    },
+    T,
+  );
+
   test("glaas.url empty: no registry is asked, register says how to set one", async () => {
     const repo = tempRepo();
     expect((await roar(["init", "-y"], { cwd: repo })).code).toBe(0);
