@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import { Command, Option } from "clipanion";
 import { readGitState } from "../capture/git.ts";
+import type { LoadedConfig } from "../config/load.ts";
 import { RoarError } from "../core/errors.ts";
 import { registrationLineage, sessionHash } from "../core/register-lineage.ts";
 import { isRemoteUrl } from "../core/remote.ts";
@@ -201,7 +202,7 @@ export class RegisterCommand extends ConfiguredCommand {
     );
   }
 
-  private show(doc: RegisterDoc, loaded: ReturnType<ConfiguredCommand["loadConfig"]>): number {
+  private show(doc: RegisterDoc, loaded: LoadedConfig): number {
     const shown = this.presenter(this.json ? "json" : "text", loaded).doc(doc);
     if (this.json) this.printJson(shown);
     else this.print(renderRegister(shown, this.style).join("\n"));
