@@ -22,6 +22,7 @@ export const commandLoaders: [word: string, load: Loader][] = [
   ["lineage", async () => [(await import("./lineage.ts")).LineageCommand]],
   ["diff", async () => [(await import("./diff.ts")).DiffCommand]],
   ["reproduce", async () => [(await import("./reproduce.ts")).ReproduceCommand]],
+  ["register", async () => [(await import("./register.ts")).RegisterCommand]],
   ["put", async () => [(await import("./put.ts")).PutCommand]],
   ["get", async () => [(await import("./get.ts")).GetCommand]],
   [
@@ -52,6 +53,7 @@ export const commandLoaders: [word: string, load: Loader][] = [
     "auth",
     async () => [
       (await import("./auth/register.ts")).AuthRegisterCommand,
+      (await import("./auth/test.ts")).AuthTestCommand,
       (await import("./auth/status.ts")).AuthStatusCommand,
     ],
   ],

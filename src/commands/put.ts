@@ -55,10 +55,8 @@ export class PutCommand extends ConfiguredCommand {
       const shown = present.doc(doc);
       if (this.json) this.printJson(shown);
       else this.print(renderPut(shown, this.style));
-      if (!this.dryRun && loaded.config.glaas.url)
-        this.note(
-          `note: lineage registration with GLaaS (${present.text(loaded.config.glaas.url)}) is not available yet; the upload and its lineage are recorded locally`,
-        );
+      if (!this.dryRun && doc.job && loaded.config.glaas.url)
+        this.note(`To publish this upload's lineage to the registry: roar register ${doc.job.label}`);
       return 0;
     } catch (error) {
       // Errors quote URLs and paths: redacted like everything else roar prints.

@@ -1,15 +1,17 @@
 import { existsSync, readdirSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Command, Option } from "clipanion";
-import { PlanError, planReproduction, type ReproducePlan } from "../core/reproduce.ts";
+import type { LoadedConfig } from "../config/load.ts";
 import { resolveRef } from "../core/show-ref.ts";
 import { close as closeHashPool } from "../hash/index.ts";
-import { type LocatedInput, locateInputs, type RepoView } from "../run/reproduce/inputs.ts";
+import { clientFor, identity, registryUrl } from "../registry/connect.ts";
+import { fetchRegistryPlan } from "../registry/plan-source.ts";
+import { type LocatedInput, locateInputs } from "../run/reproduce/inputs.ts";
+import { localOrigin, type PlanOrigin, registryOrigin } from "../run/reproduce/origin.ts";
 import { buildPreview, type Preview } from "../run/reproduce/preview.ts";
-import { rebuild } from "../run/reproduce/rebuild.ts";
-import { RoarError, UsageError } from "../shared/errors.ts";
-import { findGitRoot, type Project } from "../store/project.ts";
-import { storePlanSource } from "../store/reproduce-queries.ts";
+import { cloneRepository, rebuild } from "../run/reproduce/rebuild.ts";
+import { NotInitializedError, RoarError, UsageError } from "../shared/errors.ts";
+import { findGitRoot, findProject, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { renderPreview, renderReport } from "../ui/reproduce.ts";
@@ -52,24 +54,14 @@ export class ReproduceCommand extends ConfiguredCommand {
   });
 
   override async execute(): Promise<number> {
-    const project = this.project();
-    const store = RoarStore.open(project);
+    const project = findProject(this.context.cwd);
+    const config = this.loadConfig(project);
+    const store = project ? RoarStore.open(project) : null;
     try {
-      const blake3 = await this.resolveTarget(store, project);
-      let plan: ReproducePlan;
-      try {
-        plan = planReproduction(blake3, storePlanSource(store));
-      } catch (error) {
-        if (error instanceof PlanError) throw new RoarError(error.message);
-        throw error;
-      }
-      const config = this.loadConfig(project);
-      const gitRoot = findGitRoot(project.root) ?? null;
-      const repo: RepoView | null = gitRoot
-        ? { gitRoot, prefix: project.root === gitRoot ? "" : `${relative(gitRoot, project.root)}/` }
-        : null;
-      const inputs = await locateInputs(plan, project, store, repo);
-      const preview = buildPreview(plan, inputs, gitRoot);
+      const from = await this.planOrigin(project, store, config);
+      const { plan } = from;
+      let inputs = await locateInputs(plan, from.bytes, from.repo, from.origin !== "local");
+      let preview = buildPreview(plan, inputs, from.repoFallback, { origin: from.origin, notes: from.notes });
       if (!this.run) {
         // What is printed is redacted; the rebuild below uses the real remote and argv.
         const shown = this.presenter(this.json ? "json" : "text", config).doc(preview);
@@ -84,11 +76,27 @@ export class ReproduceCommand extends ConfiguredCommand {
       const { commit, repo: remote } = preview.git;
       if (!remote || !commit)
         throw new RoarError("Cannot reproduce: no git repository and commit were recorded for this artifact");
-      const dest = this.destination(remote, commit, project);
-      this.refuseUnavailable(inputs, preview, (t) => text.text(t));
-      if (!this.yes) {
-        if (!isInteractive()) throw new RoarError("reproduce --run needs confirmation: re-run with -y");
-        if (!(await confirm(`Rebuild ${plan.steps.length} step(s) into ${dest}?`, true))) return 1;
+      const dest = this.destination(remote, commit, from.root);
+      for (const n of from.notes) this.note(`note: ${text.text(n)}`);
+      let cloned = false;
+      if (from.repo === null && from.origin !== "local") {
+        // No clone here holds the recorded commits: clone first (once agreed), then find the tracked inputs in it.
+        if (!(await this.confirmRebuild(plan.steps.length, dest))) return 1;
+        cloneRepository({
+          repo: remote,
+          commit,
+          dest,
+          localRepo: from.localRepo,
+          note: (m) => this.note(m),
+          shown: text,
+        });
+        cloned = true;
+        inputs = await locateInputs(plan, from.bytes, { gitRoot: dest, prefix: from.projectPrefix });
+        preview = buildPreview(plan, inputs, from.repoFallback, { origin: from.origin, notes: from.notes });
+        this.refuseUnavailable(inputs, preview, (t) => text.text(t));
+      } else {
+        this.refuseUnavailable(inputs, preview, (t) => text.text(t));
+        if (!(await this.confirmRebuild(plan.steps.length, dest))) return 1;
       }
       const baseEnv: Record<string, string> = {};
       for (const [k, v] of Object.entries(this.context.env)) if (v !== undefined) baseEnv[k] = v;
@@ -98,12 +106,13 @@ export class ReproduceCommand extends ConfiguredCommand {
         repo: remote,
         commit,
         dest,
-        projectDir: join(dest, repo?.prefix ?? ""),
-        localRepo: gitRoot ?? project.root,
+        cloned,
+        projectDir: join(dest, from.projectPrefix),
+        localRepo: from.localRepo,
         requirements: preview.requirements,
         baseEnv,
         projectEnv: config.config.env,
-        blob: (digest) => store.blob(digest),
+        blob: (digest) => from.bytes.blob(digest),
         pipAnyVersion: this.pipAnyVersion,
         packageSync: this.packageSync,
         confirmPackages: async (q) => this.yes || (isInteractive() && (await confirm(q, false))),
@@ -114,9 +123,51 @@ export class ReproduceCommand extends ConfiguredCommand {
       else this.print(renderReport({ ...report, artifacts: text.doc(report.artifacts) }, this.style).join("\n"));
       return report.target.state === "identical" || this.allowDifferences ? 0 : 1;
     } finally {
-      store.close();
+      store?.close();
       closeHashPool();
     }
+  }
+
+  /**
+   * This project's history when it knows the target; otherwise, for a digest prefix, the registry
+   * (glaas.url): its lineage of the artifact, replayed the same way.
+   */
+  private async planOrigin(
+    project: Project | undefined,
+    store: RoarStore | null,
+    config: LoadedConfig,
+  ): Promise<PlanOrigin> {
+    const arg = this.target;
+    const hex = /^[0-9a-fA-F]+$/.test(arg) && !existsSync(resolve(this.context.cwd, arg));
+    if (hex && arg.length < 8) throw new UsageError("Hash prefix must be at least 8 characters for uniqueness");
+    const gitRoot = findGitRoot(project?.root ?? this.context.cwd) ?? null;
+    if (project && store && !(hex && store.artifactsByPrefix(arg.toLowerCase()).length === 0)) {
+      return localOrigin(project, store, gitRoot, await this.resolveTarget(store, project));
+    }
+    if (!hex) throw new NotInitializedError(); // a path names something in a project's history
+    const url = registryUrl(config, this.context.env);
+    const where = project ? "in this project's history" : "here (no roar project)";
+    if (!url)
+      throw new RoarError(
+        `Artifact not found: ${arg} (not ${where}, and no registry is configured: glaas.url is empty)`,
+      );
+    const who = await identity(config, this.context.env, false);
+    const client = clientFor(url, who, { anonymousFallback: true, notice: (m) => this.note(m) });
+    const found = await fetchRegistryPlan(client, arg.toLowerCase());
+    if (!found)
+      throw new RoarError(
+        `Artifact not found: ${arg} (not ${where}, nor in the registry at ${url})`,
+        1,
+        "hint: if it was registered, check your access with 'roar auth test'",
+      );
+    this.note(`roar: ${arg} is not ${where}; using its lineage from the registry at ${url}`);
+    return registryOrigin(url, found, this.context.cwd, gitRoot, project && store ? { project, store } : null);
+  }
+
+  private async confirmRebuild(steps: number, dest: string): Promise<boolean> {
+    if (this.yes) return true;
+    if (!isInteractive()) throw new RoarError("reproduce --run needs confirmation: re-run with -y");
+    return confirm(`Rebuild ${steps} step(s) into ${dest}?`, true);
   }
 
   /** A digest prefix (8+ hex) or a tracked file (resolved like `roar show`). */
@@ -133,11 +184,11 @@ export class ReproduceCommand extends ConfiguredCommand {
   }
 
   /** --dest, or ./reproduce/<repo>-<commit>/ under the project root (roar's dirty check ignores it there). */
-  private destination(remote: string, commit: string, project: Project): string {
-    const repoName = basename(remote).replace(/\.git$/, "") || "repo";
+  private destination(remote: string, commit: string, root: string): string {
+    const repoName = basename(remote.replace(/\/+$/, "")).replace(/\.git$/, "") || "repo";
     const dest = this.dest
       ? resolve(this.context.cwd, this.dest)
-      : join(project.root, "reproduce", `${repoName}-${commit.slice(0, 8)}`);
+      : join(root, "reproduce", `${repoName}-${commit.slice(0, 8)}`);
     if (existsSync(dest) && readdirSync(dest).length > 0) {
       throw new RoarError(`${dest} is not empty; choose another --dest or remove it`);
     }

@@ -16,8 +16,9 @@ const oneOf = <const T extends readonly string[]>(values: T, def: T[number], des
     { default: def, description },
   );
 const strings = (def: string[], description: string) => Type.Array(Type.String(), { default: def, description });
+/** An http(s) URL, or empty for "none". */
 const url = (def: string, description: string) =>
-  Type.String({ default: def, description, pattern: "^https?://", format: "url" });
+  Type.String({ default: def, description, pattern: "^(https?://.+)?$", format: "url" });
 
 export const HASH_ALGORITHMS = ["blake3", "sha256", "sha512", "sha1", "md5"] as const;
 export const EXTRA_HASH_ALGORITHMS = ["sha256", "sha512", "sha1", "md5"] as const;
@@ -53,14 +54,27 @@ export const ConfigSchema = Type.Object({
     ),
   }),
   glaas: Type.Object({
-    url: url("https://api.glaas.ai", "GLaaS server URL"),
-    web_url: url("https://glaas.ai", "GLaaS web UI URL"),
-    key: Type.String({ default: "", description: "SSH private key used to sign GLaaS requests (empty = auto)" }),
+    url: url(
+      "https://api.glaas.ai",
+      "Registry (GLaaS) API that register, auth test and reproduce of an unknown hash talk to; GLAAS_URL when left at its default; empty = no registry",
+    ),
+    web_url: url(
+      "https://glaas.ai",
+      "Registry web UI for the session and artifact links register prints; left at its default while glaas.url points elsewhere, the links use glaas.url (a roar server serves its UI there)",
+    ),
+    key: Type.String({
+      default: "",
+      description:
+        "SSH private key that signs registry requests (ROAR_SSH_KEY wins; empty = ~/.ssh/id_ed25519, id_rsa, id_ecdsa; none = anonymous)",
+    }),
   }),
   registration: Type.Object({
     omit: Type.Object({
-      enabled: bool(true, "Redact detected secrets in everything roar prints or registers"),
-      secrets: Type.Object({ values: strings([], "Literal values to redact") }),
+      enabled: bool(
+        true,
+        "Redact detected secrets in everything roar prints or registers (command, metadata, git URL, env)",
+      ),
+      secrets: Type.Object({ values: strings([], "Literal values to redact (shown and registered as <redacted>)") }),
       env_vars: Type.Object({
         names: strings(
           [
@@ -88,7 +102,13 @@ export const ConfigSchema = Type.Object({
         },
       ),
     }),
-    tagging: Type.Object({ enabled: bool(true, "Create a git tag roar/<commit> when registering") }),
+    tagging: Type.Object({
+      enabled: bool(
+        true,
+        "register tags the session's and each job's commit roar/<commit>, and refuses a tree with uncommitted changes",
+      ),
+      push: bool(false, "register pushes its roar/<commit> tags to origin (so the registry's commits can be cloned)"),
+    }),
   }),
   reversible: Type.Object({
     enabled: bool(

@@ -20,7 +20,7 @@ function allowedText(def: ConfigKey): string {
     case "tables":
       return "an array of tables with string keys id and pattern, and optionally description";
     default:
-      return def.key.endsWith("url") ? "an http:// or https:// URL" : "a string";
+      return def.key.endsWith("url") ? "an http:// or https:// URL (or empty for none)" : "a string";
   }
 }
 

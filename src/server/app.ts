@@ -2,6 +2,7 @@
  * The registry as one fetch handler: size limits, signature check, rate limit, then the API router (JSON) or the
  * web router (HTML). Errors never escape as a 500 unless something is really broken (and then it is logged).
  */
+import { DEFAULT_MAX_BODY_BYTES } from "../registry/limits.ts";
 import { apiRoutes } from "./api.ts";
 import { Authenticator, type AuthOptions } from "./auth.ts";
 import type { SqlDatabase } from "./db/sql.ts";
@@ -12,7 +13,7 @@ import { type Actor, anonymousActor, RegistryError } from "./registry/errors.ts"
 import type { Params } from "./router.ts";
 import { errorPage, webRoutes } from "./web/routes.ts";
 
-export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES };
 
 export interface RegistryOptions {
   db: SqlDatabase;

@@ -6,8 +6,11 @@
 import Type, { type Static, type TSchema } from "typebox";
 import { Compile } from "typebox/compile";
 
-/** Limits that keep one request's work bounded (the body size limit comes first). */
-export const MAX_BATCH = 10_000;
+import { MAX_BATCH } from "../registry/limits.ts";
+
+/** Limits that keep one request's work bounded (the body size limit comes first): see registry/limits.ts. */
+export { MAX_BATCH };
+
 const TEXT = 1 << 20;
 
 const Opt = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));

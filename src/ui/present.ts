@@ -28,27 +28,43 @@ const ARGV = new Set(["command", "argv"]);
 
 export type PresentMode = "json" | "text";
 
+/** A value the detector changed (for `roar register`, which reports what it redacts before anything is sent). */
+export interface Redaction {
+  kind: "text" | "argv" | "env";
+  /** The document key the value sat under, when it came through doc(). */
+  key: string | undefined;
+  before: string | readonly string[] | Readonly<Record<string, unknown>>;
+}
+
 export class Presenter {
+  private key: string | undefined;
+
   constructor(
     private readonly secrets: SecretDetector,
     readonly mode: PresentMode,
+    /** Told of every value a redaction changed. */
+    private readonly observe?: (change: Redaction) => void,
   ) {}
 
   /** One string of user data (a path, a name, a URL). */
   text(value: string): string {
     const redacted = this.secrets.redactText(value);
+    if (redacted !== value) this.observe?.({ kind: "text", key: this.key, before: value });
     return this.mode === "text" ? visible(redacted) : redacted;
   }
 
   /** A command line, element by element (`--password hunter2` → `--password <redacted>`). */
   argv(argv: readonly string[]): string[] {
     const redacted = this.secrets.redactArgv(argv);
+    if (redacted.some((a, i) => a !== argv[i])) this.observe?.({ kind: "argv", key: this.key, before: argv });
     return this.mode === "text" ? redacted.map(visible) : redacted;
   }
 
   /** An env table: secret-named values redacted whole. */
   env(env: Readonly<Record<string, unknown>>): Record<string, unknown> {
     const redacted = this.secrets.redactEnv(env);
+    if (Object.entries(redacted).some(([k, v]) => v !== env[k]))
+      this.observe?.({ kind: "env", key: this.key, before: env });
     if (this.mode === "json") return redacted;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(redacted)) out[visible(k)] = typeof v === "string" ? visible(v) : v;
@@ -60,10 +76,13 @@ export class Presenter {
    * `argv` as argv, objects under `env` as env tables, digests and uids untouched.
    */
   doc<T>(value: T): T {
-    return this.walk(value, undefined) as T;
+    const out = this.walk(value, undefined) as T;
+    this.key = undefined;
+    return out;
   }
 
   private walk(value: unknown, key: string | undefined): unknown {
+    this.key = key;
     if (typeof value === "string") return key !== undefined && GENERATED.has(key) ? value : this.text(value);
     if (Array.isArray(value)) {
       if (key !== undefined && ARGV.has(key) && value.every((v) => typeof v === "string")) return this.argv(value);

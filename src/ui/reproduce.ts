@@ -21,6 +21,7 @@ export function renderPreview(p: Preview, s: Styler, o: { listAll: boolean; targ
   };
   const target = p.steps.length > 0 ? p.git.commit : null;
   out.push(`Artifact:   ${p.target.blake3}${p.target.path ? `  (${p.target.path})` : ""}`);
+  if (p.origin !== "local") out.push(`Lineage:    from the registry at ${p.origin}`);
   out.push(`Git repo:   ${p.git.repo ?? "(none recorded)"}`);
   out.push(
     `Git commit: ${p.git.commit ?? "(none)"}${p.git.patch ? ` + recorded uncommitted diff ${p.git.patch.slice(0, 12)}` : ""}`,
@@ -34,12 +35,15 @@ export function renderPreview(p: Preview, s: Styler, o: { listAll: boolean; targ
     if (step.network)
       out.push(s.yellow(`        used the network (${networkSummary(step.network)}): not self-contained`));
   }
+  for (const n of p.notes) out.push(s.yellow(`  note: ${n}`));
   out.push("", s.bold(`External inputs (${p.externalInputs.length}):`));
   for (const e of p.externalInputs) {
     const state =
       e.availability === "available"
         ? s.green(`available (${e.source ?? "here"})`)
-        : s.red(e.availability === "missing" ? "missing here" : "differs here");
+        : e.availability === "unchecked"
+          ? s.yellow("not here; looked up in git once --run has cloned the repository")
+          : s.red(e.availability === "missing" ? "missing here" : "differs here");
     out.push(`  ${e.path}  ${e.blake3.slice(0, 12)}  ${state}`);
   }
   out.push("");

@@ -1,6 +1,7 @@
 import { Command, Option } from "clipanion";
 import { findKey, publicKeyOf } from "../../auth/identity.ts";
 import { fingerprint, publicKeyLine, SshKeyError } from "../../auth/ssh-key.ts";
+import { registryUrl } from "../../registry/connect.ts";
 import { RoarError } from "../../shared/errors.ts";
 import { ConfiguredCommand } from "../base.ts";
 
@@ -20,7 +21,8 @@ export class AuthRegisterCommand extends ConfiguredCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
-    const { config } = this.loadConfig();
+    const loaded = this.loadConfig();
+    const { config } = loaded;
     const location = findKey(this.context.env, config.glaas.key);
     if (!location) {
       throw new RoarError(
@@ -42,7 +44,7 @@ export class AuthRegisterCommand extends ConfiguredCommand {
       type: key.type,
       fingerprint: fingerprint(key.blob),
       publicKey: publicKeyLine(key),
-      server: config.glaas.url,
+      server: registryUrl(loaded, this.context.env),
     };
     if (this.json) {
       this.printJson(doc);

@@ -1,6 +1,7 @@
 import { Command, Option } from "clipanion";
 import { findKey, signingKey } from "../../auth/identity.ts";
 import { fingerprint, SshKeyError } from "../../auth/ssh-key.ts";
+import { registryUrl, webUrl } from "../../registry/connect.ts";
 import { ConfiguredCommand } from "../base.ts";
 
 export class AuthStatusCommand extends ConfiguredCommand {
@@ -13,7 +14,8 @@ export class AuthStatusCommand extends ConfiguredCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
-    const { config } = this.loadConfig();
+    const loaded = this.loadConfig();
+    const { config } = loaded;
     const location = findKey(this.context.env, config.glaas.key);
     let state: { canSign: boolean; fingerprint: string | null; problem: string | null } = {
       canSign: false,
@@ -30,8 +32,8 @@ export class AuthStatusCommand extends ConfiguredCommand {
       }
     }
     const doc = {
-      server: config.glaas.url,
-      webUrl: config.glaas.web_url,
+      server: registryUrl(loaded, this.context.env),
+      webUrl: webUrl(loaded, registryUrl(loaded, this.context.env)),
       keyFile: location?.path ?? null,
       source: location?.source ?? null,
       ...state,

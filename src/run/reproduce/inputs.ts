@@ -9,13 +9,49 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { absolutePath, parentDir } from "../../core/project-paths.ts";
 import type { ExternalInput, ReproducePlan } from "../../core/reproduce.ts";
 import type { JobWithIo } from "../../core/types.ts";
+import type { HashCacheStore } from "../../hash/cache.ts";
 import { hashBytes, hashFile, hashFiles, isHashError } from "../../hash/index.ts";
 import { fsPath } from "../../shared/paths.ts";
 import { objectPath } from "../../store/objects.ts";
 import type { Project } from "../../store/project.ts";
 import type { RoarStore } from "../../store/store.ts";
 
-export type Availability = "available" | "missing" | "differs";
+/**
+ * Where bytes recorded by digest may be found on this machine: the project's working tree (relative paths are
+ * relative to `root`), other paths a job recorded the digest at, the content store, and recorded diffs. A plan
+ * from the registry in a directory without roar history has only the working tree.
+ */
+export interface LocalBytes {
+  root: string;
+  hashCache?: HashCacheStore;
+  /** Stored paths (relative to `root`, or absolute) a job recorded this digest at. */
+  recordedPaths(blake3: string): string[];
+  /** A copy in the content store, when there is one. */
+  objectFile(blake3: string): string | null;
+  /** A recorded uncommitted diff, by digest. */
+  blob(digest: string): Uint8Array | undefined;
+}
+
+export function storeBytes(project: Project, store: RoarStore): LocalBytes {
+  return {
+    root: project.root,
+    hashCache: store.hashCache(),
+    recordedPaths: (blake3) => (store.linksOfArtifacts([blake3]).get(blake3) ?? []).map((l) => l.path),
+    objectFile: (blake3) => {
+      const file = objectPath(project.roarDir, blake3);
+      return existsSync(file) ? file : null;
+    },
+    blob: (digest) => store.blob(digest),
+  };
+}
+
+/** Only the working tree under `root`: nothing recorded here. */
+export function workingTreeBytes(root: string): LocalBytes {
+  return { root, recordedPaths: () => [], objectFile: () => null, blob: () => undefined };
+}
+
+/** `unchecked`: not found here, and no clone here to look in git (a plan from the registry; --run clones first). */
+export type Availability = "available" | "missing" | "differs" | "unchecked";
 
 export interface LocatedInput extends ExternalInput {
   availability: Availability;
@@ -47,9 +83,10 @@ function patchedPaths(patch: Uint8Array): Set<string> {
 
 export async function locateInputs(
   plan: ReproducePlan,
-  project: Project,
-  store: RoarStore,
+  bytes: LocalBytes,
   repo: RepoView | null,
+  /** No repository here does not mean no git: the rebuild's own clone will be asked (plans from the registry). */
+  uncheckedWithoutRepo = false,
 ): Promise<LocatedInput[]> {
   const jobs = new Map(plan.steps.map((s) => [s.uid, s]));
   const gitBlobs = new Map<string, string | null>();
@@ -69,8 +106,8 @@ export async function locateInputs(
     if (!id) return new Set();
     let set = patches.get(id);
     if (!set) {
-      const bytes = store.blob(id);
-      set = bytes ? patchedPaths(bytes) : new Set();
+      const diff = bytes.blob(id);
+      set = diff ? patchedPaths(diff) : new Set();
       patches.set(id, set);
     }
     return set;
@@ -78,11 +115,11 @@ export async function locateInputs(
 
   const located: LocatedInput[] = [];
   for (const ext of plan.externalInputs) {
-    const here = absolutePath(ext.path, project.root);
+    const here = absolutePath(ext.path, bytes.root);
     const entry: LocatedInput = { ...ext, availability: "missing", source: null, inGit: new Set(), copyFrom: null };
     located.push(entry);
     if (isAbsolutePath(ext.path)) {
-      const h = existsSync(fsPath(here)) ? await hashFile(here, { cache: store.hashCache() }) : undefined;
+      const h = existsSync(fsPath(here)) ? await hashFile(here, { cache: bytes.hashCache }) : undefined;
       if (h && !isHashError(h) && h.blake3 === ext.blake3) {
         entry.availability = "available";
         entry.source = "in place";
@@ -100,13 +137,14 @@ export async function locateInputs(
       }
     }
     const everyConsumerInGit = ext.consumers.every((uid) => entry.inGit.has(uid));
-    const copy = everyConsumerInGit ? null : await findCopy(ext, here, project, store);
+    const copy = everyConsumerInGit ? null : await findCopy(ext, here, bytes);
     entry.copyFrom = copy?.path ?? null;
     if (everyConsumerInGit || copy) {
       entry.availability = "available";
       entry.source = entry.inGit.size > 0 ? "git" : (copy?.source ?? null);
       if (entry.inGit.size > 0 && copy) entry.source = `git, and ${copy.source}`;
-    } else entry.availability = existsSync(fsPath(here)) ? "differs" : "missing";
+    } else if (!repo && !isAbsolutePath(ext.path) && uncheckedWithoutRepo) entry.availability = "unchecked";
+    else entry.availability = existsSync(fsPath(here)) ? "differs" : "missing";
   }
   return located;
 }
@@ -115,24 +153,23 @@ export async function locateInputs(
 async function findCopy(
   ext: ExternalInput,
   here: string,
-  project: Project,
-  store: RoarStore,
+  bytes: LocalBytes,
 ): Promise<{ path: string; source: string } | null> {
   const candidates = new Map<string, string>([[here, "working tree"]]);
-  for (const link of store.linksOfArtifacts([ext.blake3]).get(ext.blake3) ?? []) {
-    const abs = absolutePath(link.path, project.root);
-    if (!candidates.has(abs)) candidates.set(abs, `copy at ${link.path}`);
+  for (const path of bytes.recordedPaths(ext.blake3)) {
+    const abs = absolutePath(path, bytes.root);
+    if (!candidates.has(abs)) candidates.set(abs, `copy at ${path}`);
   }
   const existing = [...candidates.keys()].filter((p) => existsSync(fsPath(p)));
   if (existing.length > 0) {
-    const hashed = await hashFiles(existing, { cache: store.hashCache() });
+    const hashed = await hashFiles(existing, { cache: bytes.hashCache });
     for (const path of existing) {
       const h = hashed.get(path);
       if (h && !isHashError(h) && h.blake3 === ext.blake3) return { path, source: candidates.get(path) as string };
     }
   }
-  const object = objectPath(project.roarDir, ext.blake3);
-  return existsSync(object) ? { path: object, source: ".roar/objects" } : null;
+  const object = bytes.objectFile(ext.blake3);
+  return object ? { path: object, source: ".roar/objects" } : null;
 }
 
 /**

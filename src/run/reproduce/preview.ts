@@ -8,6 +8,10 @@ import type { Availability, LocatedInput } from "./inputs.ts";
 
 export interface Preview {
   target: { blake3: string; path: string | null };
+  /** Where the plan came from: "local" (this project's history) or the registry's URL. */
+  origin: string;
+  /** What to know about the plan's steps (how registered jobs were read). */
+  notes: string[];
   git: { repo: string | null; commit: string | null; patch: string | null };
   python: string | null;
   steps: {
@@ -37,11 +41,18 @@ export function rootJob(plan: ReproducePlan): JobWithIo {
   return root ?? (plan.steps[plan.steps.length - 1] as JobWithIo);
 }
 
-export function buildPreview(plan: ReproducePlan, inputs: readonly LocatedInput[], localRepo: string | null): Preview {
+export function buildPreview(
+  plan: ReproducePlan,
+  inputs: readonly LocatedInput[],
+  localRepo: string | null,
+  from: { origin: string; notes: string[] } = { origin: "local", notes: [] },
+): Preview {
   const git = rootJob(plan).git as { remoteUrl?: string | null; commit?: string | null; patch?: string };
   const requirements = planRequirements(plan.steps);
   return {
     target: plan.target,
+    origin: from.origin,
+    notes: from.notes,
     git: { repo: git.remoteUrl ?? localRepo, commit: git.commit ?? null, patch: git.patch ?? null },
     python: requirements.python,
     steps: plan.steps.map((s) => {

@@ -32,6 +32,8 @@ export interface RebuildOptions {
   repo: string;
   commit: string;
   dest: string;
+  /** `dest` already holds the clone (see cloneRepository). */
+  cloned?: boolean;
   /** The roar project's directory inside `dest` (the project may sit in a subdirectory of the repository). */
   projectDir: string;
   /** The user's repository (commits never pushed are fetched from it). */
@@ -67,20 +69,34 @@ function portableArgv(argv: string[]): string[] {
   return argv;
 }
 
-export async function rebuild(o: RebuildOptions): Promise<RebuildReport> {
-  const started = performance.now();
-  const sh = (argv: string[], cwd: string, what: string, env?: Record<string, string>) => {
+type Sh = (argv: string[], cwd: string, what: string, env?: Record<string, string>) => void;
+
+/** Runs a command that must succeed; its last lines of stderr (presented) in the error otherwise. */
+function runner(shown: Presenter): Sh {
+  return (argv, cwd, what, env) => {
     const r = Bun.spawnSync(argv, { cwd, env, stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) {
-      const tail = o.shown.text(r.stderr.toString().trim().split("\n").slice(-3).join(" / "));
+      const tail = shown.text(r.stderr.toString().trim().split("\n").slice(-3).join(" / "));
       throw new RoarError(`${what} failed: ${tail || `exit ${r.exitCode}`}`);
     }
   };
+}
+
+/** `git clone --no-checkout` of the recorded repository into `dest` (relative remotes resolve in `localRepo`). */
+export function cloneRepository(
+  o: Pick<RebuildOptions, "repo" | "commit" | "dest" | "localRepo" | "note" | "shown">,
+): void {
+  o.note(`roar: cloning ${o.shown.text(o.repo)} @ ${o.commit.slice(0, 8)} into ${o.dest}`);
+  mkdirSync(dirname(o.dest), { recursive: true });
+  runner(o.shown)(["git", "clone", "--quiet", "--no-checkout", o.repo, o.dest], o.localRepo, "git clone");
+  appendFileSync(join(o.dest, ".git/info/exclude"), "\n.roar/\n.roar-venv/\n.roar-logs/\n");
+}
+
+export async function rebuild(o: RebuildOptions): Promise<RebuildReport> {
+  const started = performance.now();
+  const sh = runner(o.shown);
   const { plan, dest } = o;
-  o.note(`roar: cloning ${o.shown.text(o.repo)} @ ${o.commit.slice(0, 8)} into ${dest}`);
-  mkdirSync(dirname(dest), { recursive: true });
-  sh(["git", "clone", "--quiet", "--no-checkout", o.repo, dest], o.localRepo, "git clone");
-  appendFileSync(join(dest, ".git/info/exclude"), "\n.roar/\n.roar-venv/\n.roar-logs/\n");
+  if (!o.cloned) cloneRepository(o);
   const checkout = new CheckoutState(dest, o.localRepo, o.blob, (argv, what) => sh(argv, dest, what), o.note);
   const gitOf = (step: JobWithIo | undefined) => (step?.git ?? {}) as { commit?: string | null; patch?: string };
   checkout.moveTo(gitOf(plan.steps[0]).commit ?? o.commit, gitOf(plan.steps[0]).patch ?? null);
