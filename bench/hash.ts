@@ -23,7 +23,8 @@ import {
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { close, hashFiles, hashKernel, isHashError, type KernelName, SqliteHashCache } from "../src/hash/index.ts";
+import { close, hashFiles, hashKernel, isHashError, type KernelName } from "../src/hash/index.ts";
+import { SqliteHashCache } from "../src/store/hash-cache.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { userPath } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import { UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
 import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
 import { formatOfPath, PICTURE_FORMATS, type PictureFormat, renderDagPicture } from "../ui/dag-formats.ts";

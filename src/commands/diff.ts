@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { loadDiff } from "../core/diff-load.ts";
+import { loadDiff } from "../run/diff-load.ts";
 import { RoarStore } from "../store/store.ts";
 import { renderDiffText } from "../ui/diff.ts";
 import { RoarCommand } from "./base.ts";

@@ -2,6 +2,7 @@ import { Command, Option } from "clipanion";
 import { publicUrl } from "../core/remote.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
 import { UsageError } from "../shared/errors.ts";
+import { progressBar } from "../ui/progress.ts";
 import { presentedError, renderGet } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -59,7 +60,7 @@ export class GetCommand extends ConfiguredCommand {
         message: this.message ?? null,
         algorithms: normalizeAlgorithms(loaded.config.hash.get),
         argv: this.recordedArgv(),
-        terminal: this.context.stderr,
+        progress: (bytes, files) => progressBar(this.context.stderr, "get", bytes, files),
       });
       const shown = this.presenter(this.json ? "json" : "text", loaded).doc(doc);
       if (this.json) this.printJson(shown);

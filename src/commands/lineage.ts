@@ -1,13 +1,15 @@
 import { Command, Option } from "clipanion";
 import { type Lineage, type LineageJobEntry, traceLineage } from "../core/lineage.ts";
-import { storeLineageLookup } from "../core/lineage-load.ts";
-import { resolveRef } from "../core/show-ref.ts";
+import { shellJoin } from "../core/shell-words.ts";
+import { formatSize } from "../core/units.ts";
+import { storeLineageLookup } from "../run/lineage-load.ts";
+import { resolveRef } from "../run/resolve-ref.ts";
 import type { LineageJson } from "../schema/lineage.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import type { Styler } from "../ui/style.ts";
-import { formatSize, isoTime, shellJoin, terminalWidth, truncate, visibleLength } from "../ui/table.ts";
+import { isoTime, terminalWidth, truncate, visibleLength } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class LineageCommand extends RoarCommand {

@@ -1,10 +1,12 @@
 import { Command, Option } from "clipanion";
+import { shellJoin } from "../core/shell-words.ts";
 import { stepLabel } from "../core/step.ts";
+import { formatDuration } from "../core/units.ts";
 import type { LogJson } from "../schema/log.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
-import { formatDuration, formatTime, isoTime, shellJoin, table, terminalWidth, truncate } from "../ui/table.ts";
+import { formatTime, isoTime, table, terminalWidth, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class LogCommand extends RoarCommand {

@@ -1,10 +1,10 @@
 import { Command, Option } from "clipanion";
+import { shellJoin } from "../core/shell-words.ts";
 import { stepLabel } from "../core/step.ts";
 import { applyUndo, planUndo, type UndoDecision } from "../run/undo.ts";
 import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
-import { shellJoin } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class PopCommand extends RoarCommand {

@@ -1,6 +1,7 @@
 import { Command, Option } from "clipanion";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
 import { UsageError } from "../shared/errors.ts";
+import { progressBar } from "../ui/progress.ts";
 import { presentedError, renderPut } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -49,7 +50,7 @@ export class PutCommand extends ConfiguredCommand {
         cwd: this.context.cwd,
         env: this.context.env,
         algorithms: normalizeAlgorithms(loaded.config.hash.put),
-        terminal: this.context.stderr,
+        progress: (bytes, files) => progressBar(this.context.stderr, "put", bytes, files),
       });
       const present = this.presenter(this.json ? "json" : "text", loaded);
       const shown = present.doc(doc);

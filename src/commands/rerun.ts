@@ -1,22 +1,24 @@
 import { Command, Option } from "clipanion";
 import type { Dag } from "../core/dag.ts";
 import { stepOutputs } from "../core/dag-artifacts.ts";
-import { storedPath, userPath } from "../core/project-paths.ts";
-import { parseStepRef, resolveStepRefInStore } from "../core/refs.ts";
+import { storedPath } from "../core/project-paths.ts";
+import { parseStepRef } from "../core/refs.ts";
 import { rerunPlan } from "../core/rerun-plan.ts";
-import { resolveRef } from "../core/show-ref.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import { stepList } from "../core/staleness.ts";
 import { close as closeHashPool } from "../hash/index.ts";
 import { loadFreshDag } from "../run/freshness.ts";
+import { resolveRef } from "../run/resolve-ref.ts";
+import { resolveStepRefInStore } from "../run/step-refs.ts";
 import type { RerunPlanJson } from "../schema/rerun.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
 import { selfCommand } from "../shared/self.ts";
 import type { Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import type { Presenter } from "../ui/present.ts";
 import { staleReasonsJson } from "../ui/stale.ts";
-import { shellJoin } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class RerunCommand extends RoarCommand {

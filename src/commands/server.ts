@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "clipanion";
-import { userPath } from "../core/project-paths.ts";
 import { DatabaseOpenError, DatabaseUrlError, openDatabase } from "../server/db/open.ts";
 import { RegistryError } from "../server/registry/errors.ts";
 import { addKey } from "../server/registry/keys.ts";
 import { ListenError, resolveSettings, runServer, SettingsError } from "../server/serve.ts";
 import { parsePublicKey, SshFormatError } from "../server/sshsig.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
 import { visible } from "../ui/escape.ts";
 import { RoarCommand } from "./base.ts";
 

@@ -1,15 +1,17 @@
 import { Command, Option } from "clipanion";
 import { jobJson, killedProcesses, networkOf, networkSummary } from "../core/job-view.ts";
-import { resolveRef } from "../core/show-ref.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import { stepLabel } from "../core/step.ts";
 import type { JobRow, SessionRow } from "../core/types.ts";
+import { formatDuration, formatSize } from "../core/units.ts";
+import { resolveRef } from "../run/resolve-ref.ts";
 import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/show.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import { packagesSummary, pythonSummary, venvSummary } from "../ui/job-summary.ts";
 import type { Presenter } from "../ui/present.ts";
-import { formatDuration, formatSize, formatTime, isoTime, shellJoin, table, truncate } from "../ui/table.ts";
+import { formatTime, isoTime, table, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class ShowCommand extends RoarCommand {

@@ -7,16 +7,15 @@ import { isAbsolute, join } from "node:path";
 import { Option } from "clipanion";
 import { type GitState, readGitState, workingTreePatch } from "../capture/git.ts";
 import { type GpuProbe, probeGpus } from "../capture/runtime.ts";
-import { loadSessionDag } from "../core/dag-load.ts";
 import { jobJson } from "../core/job-view.ts";
 import { absentOverrides, applyOverrides, longOptions, parseRerunArgs } from "../core/overrides.ts";
-import { userPath } from "../core/project-paths.ts";
-import { resolveStepRefInStore } from "../core/refs.ts";
 import { REDACTED, secretDetector } from "../core/secrets.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../core/staleness.ts";
 import type { JobKind } from "../core/types.ts";
 import { close as closeHashPool, type ExtraAlgorithm, hashBytes, normalizeAlgorithms } from "../hash/index.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
+import { loadSessionDag } from "../run/dag-load.ts";
 import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import {
@@ -27,7 +26,10 @@ import {
   requireTempSpace,
 } from "../run/in-flight.ts";
 import { recordJob } from "../run/record.ts";
+import { resolveStepRefInStore } from "../run/step-refs.ts";
 import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
+import { mark } from "../shared/timing.ts";
 import { storeFailure } from "../store/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
@@ -40,8 +42,6 @@ import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
 import { disableColor } from "../ui/style.ts";
-import { shellJoin } from "../ui/table.ts";
-import { mark } from "../ui/timing.ts";
 import { ConfiguredCommand } from "./base.ts";
 
 /** What `roar run` runs: the command given, or a recorded step (`@N`) with its overrides. */

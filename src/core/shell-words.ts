@@ -1,3 +1,4 @@
+import { REDACTED } from "./secrets.ts";
 /**
  * A command line split into words as a POSIX shell would (quotes, backslashes; no expansion): how a job that was
  * registered with only its command string (by another client) gets an argv back. Pure.
@@ -41,4 +42,16 @@ export function shellWords(line: string): string[] {
   }
   if (inWord) words.push(word);
   return words;
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Joins an argv the way a POSIX shell would read it back. The `<redacted>` marker is left unquoted: a
+ * redacted command line is for reading, and `--password '<redacted>'` would suggest a literal value.
+ */
+export function shellJoin(argv: readonly string[]): string {
+  return argv
+    .map((a) => (a !== "" && SAFE.test(a.replaceAll(REDACTED, "_")) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
 }

@@ -28,7 +28,6 @@ export {
   type HashCacheStore,
   isTrustworthy,
   MemoryHashCache,
-  SqliteHashCache,
 } from "./cache.ts";
 export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
 export { setHashWorkerUrl } from "./pool.ts";

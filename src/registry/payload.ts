@@ -10,12 +10,12 @@
 
 import { resolve } from "node:path";
 import { IoFlags } from "../core/io-flags.ts";
+import { DocumentRedactor, type Redaction } from "../core/redact.ts";
 import { isRemoteUrl } from "../core/remote.ts";
 import type { SecretDetector } from "../core/secrets.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import { stepLabel } from "../core/step.ts";
 import type { IoRecord, JobWithIo } from "../core/types.ts";
-import { Presenter, type Redaction } from "../ui/present.ts";
-import { shellJoin } from "../ui/table.ts";
 
 /** The metadata format roar register writes (`metadata.roar.format`); reproduce reads argv/cwd/env from it. */
 export const METADATA_FORMAT = 1;
@@ -95,13 +95,13 @@ export interface RegistrationContext {
 class Redactor {
   readonly notes: RedactionNote[] = [];
   private where = "";
-  readonly present: Presenter;
+  readonly present: DocumentRedactor;
 
   constructor(private readonly detector: SecretDetector) {
-    this.present = new Presenter(detector, "json", (r) => this.noted(r));
+    this.present = new DocumentRedactor(detector, (r) => this.noted(r));
   }
 
-  at<T>(where: string, f: (p: Presenter) => T): T {
+  at<T>(where: string, f: (p: DocumentRedactor) => T): T {
     this.where = where;
     return f(this.present);
   }

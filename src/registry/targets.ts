@@ -4,15 +4,14 @@
  * a session hash or unique prefix. A bare hex target is a job uid first, then an artifact, then a session.
  */
 import { existsSync } from "node:fs";
-import { userPath } from "../core/project-paths.ts";
-import { requireActiveSession, resolveStepRefInStore } from "../core/refs.ts";
 import { sessionHash } from "../core/register-lineage.ts";
 import { isRemoteUrl } from "../core/remote.ts";
-import { MIN_ARTIFACT_PREFIX, MIN_JOB_PREFIX, resolveRef } from "../core/show-ref.ts";
 import { stepLabel } from "../core/step.ts";
 import type { JobRow, SessionRow } from "../core/types.ts";
+import { MIN_ARTIFACT_PREFIX, MIN_JOB_PREFIX, resolveRef } from "../run/resolve-ref.ts";
+import { requireActiveSession, resolveStepRefInStore } from "../run/step-refs.ts";
 import { RoarError } from "../shared/errors.ts";
-import { fsPath } from "../shared/paths.ts";
+import { fsPath, userPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
 
 export type RegisterTarget =

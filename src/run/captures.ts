@@ -7,9 +7,10 @@
 import { mkdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PathFacts } from "../core/classify.ts";
-import { isTrustworthy, type SqliteHashCache } from "../hash/cache.ts";
+import { isTrustworthy } from "../hash/cache.ts";
 import { hashBytes, hashFiles, isHashError } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
+import type { SqliteHashCache } from "../store/hash-cache.ts";
 import { keepObject } from "../store/objects.ts";
 import { privateTempDir } from "./in-flight.ts";
 

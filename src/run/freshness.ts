@@ -12,9 +12,8 @@ import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
 import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
-import { parentDir } from "../core/project-paths.ts";
 import type { IoRecord, JobSummary } from "../core/types.ts";
-import { fsPath } from "../shared/paths.ts";
+import { fsPath, parentDir } from "../shared/paths.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import type { RoarStore } from "../store/store.ts";
 

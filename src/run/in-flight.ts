@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { classifyEvents } from "../core/classify.ts";
 import type { RunInFlight } from "../core/types.ts";
+import { formatSize } from "../core/units.ts";
 import { RoarError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
 import { collectEvents } from "../trace/preload.ts";
-import { formatSize } from "../ui/table.ts";
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null if it is gone. */
 export function processStartTime(pid: number): number | null {

@@ -22,19 +22,13 @@ import type { SecretDetector } from "../core/secrets.ts";
 import { stepIdentity } from "../core/step.ts";
 import type { IoRecord, JobKind, JobStatus, NewJob } from "../core/types.ts";
 import { identityOf } from "../hash/file.ts";
-import {
-  type ExtraAlgorithm,
-  type FileHashResult,
-  type FileIdentity,
-  hashFiles,
-  isHashError,
-  SqliteHashCache,
-} from "../hash/index.ts";
+import { type ExtraAlgorithm, type FileHashResult, type FileIdentity, hashFiles, isHashError } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
 import { fsPath } from "../shared/paths.ts";
+import { mark } from "../shared/timing.ts";
+import type { SqliteHashCache } from "../store/hash-cache.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { TraceOutcome } from "../trace/types.ts";
-import { mark } from "../ui/timing.ts";
 import { cachedDigestAt, isSymlinkMode, keepPrior, priorContents } from "./captures.ts";
 import { keepSmallStructured } from "./keep-small.ts";
 import { type LinkDigest, linkDigest } from "./links.ts";
@@ -178,7 +172,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     }
   }
 
-  const cache = new SqliteHashCache(input.store.db);
+  const cache = input.store.hashCache();
   // What files the job changed held before it: captured by the tracers before the first change. Looked up
   // before hashing below, which replaces the cache entries of rewritten files.
   mark("record: classify");

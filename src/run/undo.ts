@@ -21,7 +21,7 @@ import { dirname, join, relative } from "node:path";
 import { IoFlags } from "../core/io-flags.ts";
 import { absolutePath, isInside } from "../core/project-paths.ts";
 import type { IoRecord, JobRow } from "../core/types.ts";
-import { hashBytes, isHashError, SqliteHashCache } from "../hash/index.ts";
+import { hashBytes, isHashError } from "../hash/index.ts";
 import { fsPath } from "../shared/paths.ts";
 import { objectPath } from "../store/objects.ts";
 import type { RoarStore } from "../store/store.ts";
@@ -207,8 +207,7 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
   const present = [...toVerify]
     .filter(([, v]) => v.record.blake3 !== null)
     .map(([abs, v]) => ({ path: abs, link: (v.record.flags & IoFlags.SYMLINK) !== 0 }));
-  const hashed =
-    present.length > 0 ? await hashAsRecorded(present, { cache: new SqliteHashCache(store.db) }) : new Map();
+  const hashed = present.length > 0 ? await hashAsRecorded(present, { cache: store.hashCache() }) : new Map();
   for (const [abs, { decision: d, record: o }] of toVerify) {
     if (o.blake3 !== null) {
       const h = hashed.get(abs);

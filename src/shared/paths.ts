@@ -3,6 +3,8 @@
  * scheme): each byte that is not part of valid UTF-8 becomes the lone surrogate U+DC00+byte, so the exact
  * bytes can be recovered with `pathToBytes` and used with fs calls through `fsPath`.
  */
+import { homedir } from "node:os";
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function bytesToPath(bytes: Uint8Array): string {
@@ -82,4 +84,34 @@ export function nulBlock(items: string[]): Uint8Array {
     at += p.length + 1;
   }
   return out;
+}
+
+// Plain string operations on purpose: Bun's native node:path functions turn lone surrogates into U+FFFD.
+
+/** `path` with `.` and `..` components and repeated slashes resolved; `path` must be absolute. */
+export function normalizeAbsolute(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** `path` made absolute against the absolute directory `base` (node's path.resolve(base, path)). */
+export function resolveFrom(base: string, path: string): string {
+  return normalizeAbsolute(path.startsWith("/") ? path : `${base}/${path}`);
+}
+
+/** The directory part of an absolute path ("/" for a top-level name). */
+export function parentDir(absolute: string): string {
+  const at = absolute.lastIndexOf("/");
+  return at <= 0 ? "/" : absolute.slice(0, at);
+}
+
+/** A path the user typed (relative to their cwd, `~` expanded) → absolute. */
+export function userPath(text: string, cwd: string): string {
+  if (text === "~" || text.startsWith("~/")) return resolveFrom(homedir(), text.slice(2));
+  return resolveFrom(cwd, text);
 }

@@ -13,10 +13,10 @@ import type {
   RunInFlight,
   SessionRow,
 } from "../core/types.ts";
-import { SqliteHashCache } from "../hash/cache.ts";
 import { RoarError } from "../shared/errors.ts";
 import { bytesToPath, pathToBytes } from "../shared/paths.ts";
 import { type OpenOptions, openDatabase } from "./db.ts";
+import { SqliteHashCache } from "./hash-cache.ts";
 import { pathFromRow, pathParam } from "./paths.ts";
 import type { Project } from "./project.ts";
 

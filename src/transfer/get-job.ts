@@ -14,7 +14,7 @@ import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { UsageError } from "../shared/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
-import { type Progress, progressBar } from "../ui/progress.ts";
+import type { Progress } from "../ui/progress.ts";
 import { type GotFile, planGet, runGet } from "./get.ts";
 import { Landing } from "./landing.ts";
 import { collectionOf, gitState, recordTransfer, tagCommit } from "./record.ts";
@@ -34,8 +34,8 @@ export interface GetRequest {
   algorithms: readonly ExtraAlgorithm[];
   /** The command line to record (URL without credentials). */
   argv: string[];
-  /** Where the progress bar goes (drawn only on a terminal). */
-  terminal: Parameters<typeof progressBar>[0];
+  /** The progress display for the transfer's bytes and files (the command draws a bar on a terminal). */
+  progress: (totalBytes: number | null, totalFiles: number) => Progress;
 }
 
 function outputRecord(g: GotFile, path: string): IoRecord {
@@ -81,7 +81,7 @@ export async function getArtifacts(req: GetRequest): Promise<GetJson> {
     const total = plan.files.every((f) => f.size !== null)
       ? plan.files.reduce((sum, f) => sum + (f.size ?? 0), 0)
       : null;
-    const progress: Progress = progressBar(req.terminal, "get", total, plan.files.length);
+    const progress: Progress = req.progress(total, plan.files.length);
     const got = await runGet(plan, {
       expectHash: req.expectHash,
       force: req.force,

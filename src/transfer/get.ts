@@ -5,10 +5,10 @@
  */
 import { lstatSync } from "node:fs";
 import { basename } from "node:path";
-import { userPath } from "../core/project-paths.ts";
 import { type BucketUrl, objectUrl, parseRemoteUrl, publicUrl, safeRelativePath } from "../core/remote.ts";
 import { type ExtraAlgorithm, type HashCacheStore, hashFiles, isHashError } from "../hash/index.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
 import type { Progress } from "../ui/progress.ts";
 import { downloadToFile } from "./download.ts";
 import { gcsSettings } from "./gcs.ts";

@@ -14,7 +14,7 @@ import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError } from "../shared/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
-import { progressBar } from "../ui/progress.ts";
+import type { Progress } from "../ui/progress.ts";
 import { bucketStoreFor } from "./get.ts";
 import { objectKeys, parsePutDestination, resolvePutSources, runUploads, type Upload } from "./put.ts";
 import { collectionOf, gitState, recordTransfer, remoteOutput, tagCommit } from "./record.ts";
@@ -31,8 +31,8 @@ export interface PutRequest {
   env: Record<string, string | undefined>;
   /** hash.put */
   algorithms: readonly ExtraAlgorithm[];
-  /** Where the progress bar goes (drawn only on a terminal). */
-  terminal: Parameters<typeof progressBar>[0];
+  /** The progress display for the transfer's bytes and files (the command draws a bar on a terminal). */
+  progress: (totalBytes: number | null, totalFiles: number) => Progress;
 }
 
 export async function putArtifacts(req: PutRequest): Promise<PutJson> {
@@ -103,7 +103,7 @@ export async function putArtifacts(req: PutRequest): Promise<PutJson> {
     const started = Date.now();
     const bucket = await bucketStoreFor(target.dest, req.env);
     const total = uploads.reduce((sum, u) => sum + u.size, 0);
-    const unchanged = await runUploads(bucket, uploads, progressBar(req.terminal, "put", total, uploads.length));
+    const unchanged = await runUploads(bucket, uploads, req.progress(total, uploads.length));
     doc.files = doc.files.map((f, i) => ({
       ...f,
       state: unchanged.has(keys[i] as string) ? "unchanged" : "uploaded",

@@ -7,11 +7,12 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { IoFlags } from "../core/io-flags.ts";
-import { absolutePath, isInside, storedPath, userPath } from "../core/project-paths.ts";
-import { resolveStepRefInStore } from "../core/refs.ts";
+import { absolutePath, isInside, storedPath } from "../core/project-paths.ts";
 import { type BucketUrl, objectUrl, parseRemoteUrl, publicUrl, uploadKey } from "../core/remote.ts";
 import { stepLabel } from "../core/step.ts";
+import { resolveStepRefInStore } from "../run/step-refs.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
+import { userPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { Progress } from "../ui/progress.ts";
 import { forEachLimited } from "./landing.ts";

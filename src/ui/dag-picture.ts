@@ -3,8 +3,8 @@
  * stale marks — shared by every writer (DOT, Mermaid, SVG) and by anything else that draws the pipeline.
  */
 import type { ArtifactState, Dag, NodeState } from "../core/dag.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import { type DagViewOptions, visibleArtifacts, visibleNodes } from "./dag.ts";
-import { shellJoin } from "./table.ts";
 
 export interface PictureNode {
   /** Stable within one picture: `s3` (step 3's current job), `j<uid>` (a superseded job), `a5` (an artifact). */

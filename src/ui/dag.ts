@@ -1,12 +1,13 @@
 /** `roar dag`: the session's DAG as a tree of steps (text) or as the documented JSON document. */
 import type { ArtifactState, Dag, DagArtifact, DagNode } from "../core/dag.ts";
 import { dagArtifacts } from "../core/dag-artifacts.ts";
+import { shellJoin } from "../core/shell-words.ts";
 import type { DagArtifactJson, DagJson, DagNodeJson } from "../schema/dag.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import type { Presenter } from "./present.ts";
 import { staleReasonLines, staleReasonsJson } from "./stale.ts";
 import type { Styler } from "./style.ts";
-import { isoTime, shellJoin, truncate, visibleLength } from "./table.ts";
+import { isoTime, truncate, visibleLength } from "./table.ts";
 
 export interface DagViewOptions {
   expanded: boolean;

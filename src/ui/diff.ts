@@ -1,4 +1,7 @@
 /** `roar diff` as text: only what changed, section by section, from the same document `--json` prints. */
+
+import { shellJoin } from "../core/shell-words.ts";
+import { formatDuration, formatSize } from "../core/units.ts";
 import type {
   ContentDiffJson,
   DiffJobJson,
@@ -8,7 +11,7 @@ import type {
   KeyChangeJson,
 } from "../schema/diff.ts";
 import type { Styler } from "./style.ts";
-import { formatDuration, formatSize, formatTime, shellJoin } from "./table.ts";
+import { formatTime } from "./table.ts";
 
 export interface DiffTextOptions {
   style: Styler;

@@ -1,103 +1,21 @@
 /**
- * The one step every displayed document goes through before it is rendered: secrets redacted (core/secrets.ts)
- * and, for text meant for a terminal, control characters escaped (escape.ts). `--json` output is redacted but
- * otherwise exact. Commands build their view object, pass it through `doc()` once, then print or render it.
+ * The one step every displayed document goes through before it is rendered: secrets redacted
+ * (core/redact.ts) and, for text meant for a terminal, control characters escaped (escape.ts). `--json` output is
+ * redacted but otherwise exact. Commands build their view object, pass it through `doc()` once, then print or
+ * render it.
  */
+import { DocumentRedactor, type Redaction } from "../core/redact.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import { visible } from "./escape.ts";
 
-/** Keys whose values roar generated itself (digests, uids, commits): never user data, never redacted. */
-const GENERATED = new Set([
-  "blake3",
-  "currentBlake3",
-  "digests",
-  "uid",
-  "jobUid",
-  "sessionId",
-  "producerUid",
-  "producerJobUid",
-  "commit",
-  "gitCommitStart",
-  "patch",
-  "recorded",
-  "reproduced",
-]);
-
-/** Keys holding an argv (a list of strings redacted as one command line). */
-const ARGV = new Set(["command", "argv"]);
-
 export type PresentMode = "json" | "text";
 
-/** A value the detector changed (for `roar register`, which reports what it redacts before anything is sent). */
-export interface Redaction {
-  kind: "text" | "argv" | "env";
-  /** The document key the value sat under, when it came through doc(). */
-  key: string | undefined;
-  before: string | readonly string[] | Readonly<Record<string, unknown>>;
-}
-
-export class Presenter {
-  private key: string | undefined;
-
+export class Presenter extends DocumentRedactor {
   constructor(
-    private readonly secrets: SecretDetector,
+    secrets: SecretDetector,
     readonly mode: PresentMode,
-    /** Told of every value a redaction changed. */
-    private readonly observe?: (change: Redaction) => void,
-  ) {}
-
-  /** One string of user data (a path, a name, a URL). */
-  text(value: string): string {
-    const redacted = this.secrets.redactText(value);
-    if (redacted !== value) this.observe?.({ kind: "text", key: this.key, before: value });
-    return this.mode === "text" ? visible(redacted) : redacted;
+    observe?: (change: Redaction) => void,
+  ) {
+    super(secrets, observe, mode === "text" ? visible : undefined);
   }
-
-  /** A command line, element by element (`--password hunter2` → `--password <redacted>`). */
-  argv(argv: readonly string[]): string[] {
-    const redacted = this.secrets.redactArgv(argv);
-    if (redacted.some((a, i) => a !== argv[i])) this.observe?.({ kind: "argv", key: this.key, before: argv });
-    return this.mode === "text" ? redacted.map(visible) : redacted;
-  }
-
-  /** An env table: secret-named values redacted whole. */
-  env(env: Readonly<Record<string, unknown>>): Record<string, unknown> {
-    const redacted = this.secrets.redactEnv(env);
-    if (Object.entries(redacted).some(([k, v]) => v !== env[k]))
-      this.observe?.({ kind: "env", key: this.key, before: env });
-    if (this.mode === "json") return redacted;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(redacted)) out[visible(k)] = typeof v === "string" ? visible(v) : v;
-    return out;
-  }
-
-  /**
-   * A copy of a plain JSON-like document with every string of user data presented: arrays under `command` /
-   * `argv` as argv, objects under `env` as env tables, digests and uids untouched.
-   */
-  doc<T>(value: T): T {
-    const out = this.walk(value, undefined) as T;
-    this.key = undefined;
-    return out;
-  }
-
-  private walk(value: unknown, key: string | undefined): unknown {
-    this.key = key;
-    if (typeof value === "string") return key !== undefined && GENERATED.has(key) ? value : this.text(value);
-    if (Array.isArray(value)) {
-      if (key !== undefined && ARGV.has(key) && value.every((v) => typeof v === "string")) return this.argv(value);
-      return value.map((v) => this.walk(v, undefined));
-    }
-    if (value === null || typeof value !== "object" || !isPlain(value)) return value;
-    if (key === "env") return this.env(value as Record<string, unknown>);
-    if (key !== undefined && GENERATED.has(key)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = this.walk(v, k);
-    return out;
-  }
-}
-
-function isPlain(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

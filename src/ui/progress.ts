@@ -2,7 +2,7 @@
  * A one-line byte progress bar for transfers, drawn on stderr only when it is a terminal (redrawn at most every
  * 100 ms, erased when done); elsewhere every call is a no-op, so piped output and logs stay clean.
  */
-import { formatSize } from "./table.ts";
+import { formatSize } from "../core/units.ts";
 
 export interface Progress {
   /** Bytes moved since the last call (negative when a restarted download discards some). */

@@ -1,11 +1,11 @@
 /** `roar reproduce` in text: the plan before a rebuild, and the verification report after it. */
 
 import { networkSummary } from "../core/job-view.ts";
+import { shellJoin } from "../core/shell-words.ts";
+import { formatDuration } from "../core/units.ts";
 import type { Preview } from "../run/reproduce/preview.ts";
 import type { RebuildReport } from "../run/reproduce/rebuild.ts";
-import { formatDuration } from "./run-report.ts";
 import type { Styler } from "./style.ts";
-import { shellJoin } from "./table.ts";
 
 const SHOWN = 10;
 

@@ -4,6 +4,7 @@ import { IoFlags } from "../core/io-flags.ts";
 import { networkOf, networkSummary } from "../core/job-view.ts";
 import { stepLabel } from "../core/step.ts";
 import type { IoRecord, NewJob } from "../core/types.ts";
+import { formatDuration } from "../core/units.ts";
 import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
 
@@ -17,15 +18,6 @@ export function formatBytes(n: number | null): string {
     u++;
   }
   return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
-  return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
 const SHOWN = 5;

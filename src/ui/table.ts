@@ -1,5 +1,4 @@
 /** Small text-layout helpers for the query commands: columns, truncation, times, durations, shell quoting. */
-import { REDACTED } from "../core/secrets.ts";
 
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -34,18 +33,6 @@ export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = pr
   return 120;
 }
 
-/** `45.5s`, `2m 5s`, `1h 2m`, `120ms`. */
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "-";
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.floor(s - m * 60)}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m - h * 60}m`;
-}
-
 const two = (n: number) => String(n).padStart(2, "0");
 
 /** Local `YYYY-MM-DD HH:MM:SS`. */
@@ -56,32 +43,6 @@ export function formatTime(ms: number): string {
 
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-/** `1.2 KB`, `3.4 MB`. */
-export function formatSize(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return "-";
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
-
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * Joins an argv the way a POSIX shell would read it back. The `<redacted>` marker is left unquoted: a
- * redacted command line is for reading, and `--password '<redacted>'` would suggest a literal value.
- */
-export function shellJoin(argv: readonly string[]): string {
-  return argv
-    .map((a) => (a !== "" && SAFE.test(a.replaceAll(REDACTED, "_")) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(" ");
 }
 
 /** Left-aligned columns (the last column is not padded); `align` marks right-aligned columns. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { buildDag, downstreamSteps, upstreamSteps } from "../../src/core/dag.ts";
-import { loadSessionDag } from "../../src/core/dag-load.ts";
+import { loadSessionDag } from "../../src/run/dag-load.ts";
 import { digest, type Fixture, fixture } from "./dag-fixture.ts";
 
 let f: Fixture;

@@ -12,8 +12,8 @@ import {
   hashFiles,
   isTrustworthy,
   MemoryHashCache,
-  SqliteHashCache,
 } from "../../src/hash/index.ts";
+import { SqliteHashCache } from "../../src/store/hash-cache.ts";
 import { HAVE_B3SUM, toolDigests } from "../fixtures/hash/reference.ts";
 import { tempDir } from "../helpers/cli.ts";
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { traceLineage } from "../../src/core/lineage.ts";
-import { storeLineageLookup } from "../../src/core/lineage-load.ts";
+import { storeLineageLookup } from "../../src/run/lineage-load.ts";
 import { digest, type Fixture, fixture } from "./dag-fixture.ts";
 
 let f: Fixture;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { parseStepRef, resolveStepRef, resolveStepRefInStore } from "../../src/core/refs.ts";
+import { parseStepRef, resolveStepRef } from "../../src/core/refs.ts";
+import { resolveStepRefInStore } from "../../src/run/step-refs.ts";
 import { RoarError } from "../../src/shared/errors.ts";
 import { type Fixture, fixture } from "./dag-fixture.ts";
 

@@ -8,12 +8,11 @@ import { createHash } from "node:crypto";
 import { IoFlags } from "../../src/core/io-flags.ts";
 import { registrationLineage, sessionHash } from "../../src/core/register-lineage.ts";
 import { SecretDetector } from "../../src/core/secrets.ts";
-import { shellWords } from "../../src/core/shell-words.ts";
+import { shellJoin, shellWords } from "../../src/core/shell-words.ts";
 import type { IoRecord, JobWithIo } from "../../src/core/types.ts";
 import { RegistryClient, type RegistryRequestError, slices } from "../../src/registry/client.ts";
 import { buildRegistration, portableRemote } from "../../src/registry/payload.ts";
 import { jobFromRegistry } from "../../src/registry/plan-source.ts";
-import { shellJoin } from "../../src/ui/table.ts";
 
 const io = (path: string, blake3: string | null, flags = 0): IoRecord => ({ path, blake3, size: 1, flags });
 

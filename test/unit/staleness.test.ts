@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { loadSessionDag } from "../../src/core/dag-load.ts";
 import { rerunPlan } from "../../src/core/rerun-plan.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../../src/core/staleness.ts";
+import { loadSessionDag } from "../../src/run/dag-load.ts";
 import { type Fixture, fixture } from "./dag-fixture.ts";
 
 let f: Fixture;

@@ -6,12 +6,12 @@
  * used in place and must still hold them.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { absolutePath, parentDir } from "../../core/project-paths.ts";
+import { absolutePath } from "../../core/project-paths.ts";
 import type { ExternalInput, ReproducePlan } from "../../core/reproduce.ts";
 import type { JobWithIo } from "../../core/types.ts";
 import type { HashCacheStore } from "../../hash/cache.ts";
 import { hashBytes, hashFile, hashFiles, isHashError } from "../../hash/index.ts";
-import { fsPath } from "../../shared/paths.ts";
+import { fsPath, parentDir } from "../../shared/paths.ts";
 import { objectPath } from "../../store/objects.ts";
 import type { Project } from "../../store/project.ts";
 import type { RoarStore } from "../../store/store.ts";

@@ -8,10 +8,10 @@
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IoFlags } from "../../core/io-flags.ts";
-import { absolutePath, parentDir } from "../../core/project-paths.ts";
+import { absolutePath } from "../../core/project-paths.ts";
 import type { JobWithIo } from "../../core/types.ts";
 import { hashFile, isHashError } from "../../hash/index.ts";
-import { fsPath } from "../../shared/paths.ts";
+import { fsPath, parentDir } from "../../shared/paths.ts";
 import { hashAsRecorded } from "../links.ts";
 
 export class Intermediates {

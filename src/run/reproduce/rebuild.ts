@@ -13,13 +13,13 @@ import {
   type VerifyState,
 } from "../../core/reproduce.ts";
 import { REDACTED } from "../../core/secrets.ts";
+import { shellJoin } from "../../core/shell-words.ts";
 import { stepLabel } from "../../core/step.ts";
 import type { JobWithIo } from "../../core/types.ts";
+import { formatDuration } from "../../core/units.ts";
 import { RoarError } from "../../shared/errors.ts";
 import { selfCommand } from "../../shared/self.ts";
 import type { Presenter } from "../../ui/present.ts";
-import { formatDuration } from "../../ui/run-report.ts";
-import { shellJoin } from "../../ui/table.ts";
 import { CheckoutState } from "./checkout.ts";
 import { createVenv, syncDebianPackages, warnEnvironment } from "./environment.ts";
 import { type LocatedInput, placeInputs } from "./inputs.ts";

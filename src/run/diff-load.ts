@@ -3,15 +3,16 @@
  * git what lies between their commits, reads the small structured files that changed and assembles the
  * comparison document (core/diff.ts does the comparing).
  */
+
+import { type DiffSide, diffJobs, type GitFacts, jobRef, jobsIdentical, NO_GIT_FACTS } from "../core/diff.ts";
+import { relativeStepLabel } from "../core/refs.ts";
+import { structuredFormat } from "../core/structured.ts";
+import type { JobRow, JobWithIo } from "../core/types.ts";
 import type { DiffArtifactJson, DiffJson, IoChangeJson } from "../schema/diff.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
-import { type DiffSide, diffJobs, type GitFacts, jobRef, jobsIdentical, NO_GIT_FACTS } from "./diff.ts";
 import { ContentFinder, contentDiff, type Version } from "./diff-content.ts";
-import { relativeStepLabel } from "./refs.ts";
-import { type RefContext, type ResolvedRef, resolveRef } from "./show-ref.ts";
-import { structuredFormat } from "./structured.ts";
-import type { JobRow, JobWithIo } from "./types.ts";
+import { type RefContext, type ResolvedRef, resolveRef } from "./resolve-ref.ts";
 
 type ArtifactRef = Extract<ResolvedRef, { kind: "artifact" }>;
 

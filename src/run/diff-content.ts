@@ -7,11 +7,11 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
+import { absolutePath } from "../core/project-paths.ts";
+import { diffStructured, MAX_STRUCTURED_BYTES, type StructuredFormat } from "../core/structured.ts";
 import { createEngine, type HashEngine } from "../hash/file.ts";
 import type { ContentDiffJson } from "../schema/diff.ts";
 import { fsPath } from "../shared/paths.ts";
-import { absolutePath } from "./project-paths.ts";
-import { diffStructured, MAX_STRUCTURED_BYTES, type StructuredFormat } from "./structured.ts";
 
 export interface Version {
   blake3: string;

@@ -3,14 +3,14 @@
  * or unique prefix (≥ 8 hex), or a file path (hashed now and looked up by content).
  */
 import { existsSync, statSync } from "node:fs";
+import { storedPath } from "../core/project-paths.ts";
+import { isRemoteUrl, publicUrl } from "../core/remote.ts";
+import { stepLabel } from "../core/step.ts";
+import type { JobRow } from "../core/types.ts";
 import { RoarError } from "../shared/errors.ts";
-import { fsPath } from "../shared/paths.ts";
+import { fsPath, userPath } from "../shared/paths.ts";
 import type { RoarStore } from "../store/store.ts";
-import { storedPath, userPath } from "./project-paths.ts";
-import { resolveStepRefInStore } from "./refs.ts";
-import { isRemoteUrl, publicUrl } from "./remote.ts";
-import { stepLabel } from "./step.ts";
-import type { JobRow } from "./types.ts";
+import { resolveStepRefInStore } from "./step-refs.ts";
 
 export type ResolvedRef =
   | { kind: "job"; job: JobRow }

@@ -1,7 +1,8 @@
 /** LineageLookup on the store: a couple of indexed queries per job visited. */
+
+import type { LineageJob, LineageLookup } from "../core/lineage.ts";
+import type { JobRow } from "../core/types.ts";
 import type { RoarStore } from "../store/store.ts";
-import type { LineageJob, LineageLookup } from "./lineage.ts";
-import type { JobRow } from "./types.ts";
 
 export function storeLineageLookup(store: RoarStore): LineageLookup {
   const jobs = new Map<string, JobRow | undefined>();

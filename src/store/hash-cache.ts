@@ -1,0 +1,145 @@
+/** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
+import type { Database, Statement } from "bun:sqlite";
+import type { HashCacheRow, HashCacheStore } from "../hash/cache.ts";
+
+/** dev/ino are unsigned 64-bit; SQLite INTEGER is signed, so they are stored as their two's-complement value. */
+const toSqlInt = (value: bigint): bigint => BigInt.asIntN(64, value);
+const fromSqlUint = (value: bigint): bigint => BigInt.asUintN(64, value);
+
+interface SqlRow {
+  ino?: bigint;
+  size: bigint;
+  mtime_ns: bigint;
+  ctime_ns: bigint;
+  blake3: string;
+  extra: string | null;
+  hashed_at_ns: bigint;
+}
+
+/** The table the store owns; the lead's schema creates the same one (kept here for tests and standalone use). */
+export const HASH_CACHE_DDL = `CREATE TABLE IF NOT EXISTS hash_cache (
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  blake3 TEXT NOT NULL,
+  extra TEXT,
+  hashed_at_ns INTEGER NOT NULL,
+  PRIMARY KEY (dev, ino)
+)`;
+
+/** Inodes per bulk lookup statement (SQLite's default limit is 32,766 parameters; smaller batches measured no slower). */
+const GET_MANY_BATCH = 250;
+
+function parseExtra(json: string | null): HashCacheRow["extra"] {
+  if (!json || json === "{}") return {};
+  try {
+    return JSON.parse(json) as HashCacheRow["extra"];
+  } catch {
+    // A damaged extra column only costs the extra digests: they are recomputed on demand.
+    return {};
+  }
+}
+
+/** HashCacheStore on the `hash_cache` table of roar's SQLite database. */
+export class SqliteHashCache implements HashCacheStore {
+  private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
+  private readonly getManyStatement: Statement<SqlRow, bigint[]>;
+  private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
+  private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
+  /** On a read-only store the cache is only looked up: new digests are not kept. */
+  private readonly readOnly: boolean;
+
+  constructor(db: Database, options: { readOnly?: boolean } = {}) {
+    this.readOnly = options.readOnly === true;
+    this.getStatement = db
+      .query<SqlRow, [bigint, bigint]>(
+        "SELECT size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache WHERE dev = ? AND ino = ?",
+      )
+      .safeIntegers(true);
+    this.getManyStatement = db
+      .query<SqlRow, bigint[]>(
+        `SELECT ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache
+         WHERE dev = ? AND ino IN (${new Array(GET_MANY_BATCH).fill("?").join(",")})`,
+      )
+      .safeIntegers(true);
+    this.putStatement = db.query(
+      `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.putManyTransaction = db.transaction((rows: readonly HashCacheRow[]) => {
+      for (const row of rows) this.put(row);
+    });
+  }
+
+  static createTable(db: Database): void {
+    db.run(HASH_CACHE_DDL);
+  }
+
+  get(dev: bigint, ino: bigint): HashCacheRow | undefined {
+    const row = this.getStatement.get(toSqlInt(dev), toSqlInt(ino));
+    if (!row) return undefined;
+    return this.toRow(dev, ino, row);
+  }
+
+  getMany(keys: readonly { dev: bigint; ino: bigint }[]): (HashCacheRow | undefined)[] {
+    const out: (HashCacheRow | undefined)[] = new Array(keys.length);
+    // One statement per device and batch of inodes: `dev = ? AND ino IN (...)` uses the primary key.
+    const byDev = new Map<bigint, number[]>();
+    keys.forEach((key, i) => {
+      const list = byDev.get(key.dev);
+      if (list) list.push(i);
+      else byDev.set(key.dev, [i]);
+    });
+    for (const [dev, indexes] of byDev) {
+      for (let start = 0; start < indexes.length; start += GET_MANY_BATCH) {
+        const batch = indexes.slice(start, start + GET_MANY_BATCH);
+        const params: bigint[] = [toSqlInt(dev)];
+        for (const i of batch) params.push(toSqlInt(keys[i]?.ino ?? 0n));
+        // Padding with a repeated inode keeps one prepared statement for every batch.
+        while (params.length <= GET_MANY_BATCH) params.push(params[1] ?? 0n);
+        const found = new Map<bigint, SqlRow>();
+        for (const row of this.getManyStatement.all(...params)) found.set(row.ino ?? -1n, row);
+        for (const i of batch) {
+          const key = keys[i];
+          if (!key) continue;
+          const row = found.get(toSqlInt(key.ino));
+          out[i] = row ? this.toRow(key.dev, key.ino, row) : undefined;
+        }
+      }
+    }
+    return out;
+  }
+
+  private toRow(dev: bigint, ino: bigint, row: SqlRow): HashCacheRow {
+    return {
+      dev: fromSqlUint(toSqlInt(dev)),
+      ino: fromSqlUint(toSqlInt(ino)),
+      size: row.size,
+      mtimeNs: row.mtime_ns,
+      ctimeNs: row.ctime_ns,
+      blake3: row.blake3,
+      extra: parseExtra(row.extra),
+      hashedAtNs: row.hashed_at_ns,
+    };
+  }
+
+  put(row: HashCacheRow): void {
+    if (this.readOnly) return;
+    this.putStatement.run(
+      toSqlInt(row.dev),
+      toSqlInt(row.ino),
+      row.size,
+      row.mtimeNs,
+      row.ctimeNs,
+      row.blake3,
+      JSON.stringify(row.extra),
+      row.hashedAtNs,
+    );
+  }
+
+  putMany(rows: readonly HashCacheRow[]): void {
+    if (rows.length && !this.readOnly) this.putManyTransaction(rows);
+  }
+}
