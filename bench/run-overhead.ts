@@ -1,61 +1,304 @@
 /**
- * Fixed overhead of `roar run true` over a bare `true` (issue target: ≤ 50 ms, median of 20), per backend, and
- * `roar --version` (start-up alone), for the source launcher, the compiled binary (dist/roar) and the compiled
- * binary behind the npm package's launcher (npm/launcher.sh in a node_modules layout, as npx/bunx run it).
- * Not a test: prints the figures beside a bare `true`. Run: bun bench/run-overhead.ts
+ * What a whole `roar run` (trace + hash + record) costs over the bare command: every row of issue 18's table,
+ * each printed beside its reference measured in this same run and its target (not a test).
+ *
+ *   bun bench/run-overhead.ts [--runs 5] [--skip-dag]
+ *
+ * The project lives on tmpfs (/dev/shm) as in the issue. Rows:
+ *   fixed overhead   `roar run -q true` − bare `true` (source launcher bin/roar, and dist/roar when built)
+ *   record, no files the `record*` phases of ROAR_TIMING for `python3 -c pass` (environment facts cached)
+ *   per file         (record of the io job on a fresh tree − record with no files) ÷ files the job recorded
+ *   io job           python reading 20,000 small files, writing 2,000: roar run (auto, ptrace) ÷ bare, paired rounds
+ *   CPU job          a 0.2 s Python loop: roar run (auto) ÷ bare
+ *   git phase        the `git` phase of ROAR_TIMING in a repository of 20,000 tracked files, beside `git status`
+ *   dag/status       bench/dag.ts (5,000 jobs): `roar dag --json` and `roar status`
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { backends } from "../src/trace/backends.ts";
-import { median, time } from "./common.ts";
+import { median } from "./common.ts";
 
+const args = process.argv.slice(2);
+const RUNS = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
 const SOURCE = resolve(import.meta.dir, "../bin/roar");
 const COMPILED = resolve(import.meta.dir, "../dist/roar");
-const RUNS = 20;
+const BASE = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+const scratch = mkdtempSync(join(BASE, "roar-bench-run-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
-const repo = mkdtempSync(join(tmpdir(), "roar-bench-run-"));
-const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: repo });
-git("init", "-q", "-b", "main");
-writeFileSync(join(repo, ".gitignore"), ".roar/\n");
-git("add", "-A");
-git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init");
-Bun.spawnSync([SOURCE, "init", "-y"], { cwd: repo });
+const python =
+  Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || "python3";
+const env = { ...process.env, ROAR_TIMING: undefined } as Record<string, string | undefined>;
 
-const bare = median(Array.from({ length: RUNS }, () => time(["true"], repo)));
-console.log(`bare true:            ${bare.toFixed(1)} ms (median of ${RUNS})`);
-const launchers: [string, string][] = [["source (bin/roar)", SOURCE]];
-if (existsSync(COMPILED)) {
-  launchers.push(["compiled (dist/roar)", COMPILED]);
-  launchers.push(["npm launcher (node_modules/.bin/roar → @roar-cli/<platform>)", npmLayout()]);
-} else console.log("dist/roar not built (bun build.ts --compile): measuring the source launcher only");
-
-/** node_modules/.bin/roar → roar/bin/roar (the launcher) → @roar-cli/<platform>/bin/roar (dist/roar). */
-function npmLayout(): string {
-  const modules = join(mkdtempSync(join(tmpdir(), "roar-bench-npm-")), "node_modules");
-  const platform = `linux-${process.arch}`;
-  for (const dir of [".bin", "roar/bin", `@roar-cli/${platform}/bin`])
-    mkdirSync(join(modules, dir), { recursive: true });
-  symlinkSync(resolve(import.meta.dir, "../npm/launcher.sh"), join(modules, "roar/bin/roar"));
-  symlinkSync(COMPILED, join(modules, `@roar-cli/${platform}/bin/roar`));
-  symlinkSync("../roar/bin/roar", join(modules, ".bin/roar"));
-  return join(modules, ".bin/roar");
+interface Run {
+  ms: number;
+  stderr: string;
 }
-for (const [label, roar] of launchers) {
-  const version = median(Array.from({ length: RUNS }, () => time([roar, "--version"], repo)));
-  console.log(`\n${label}: roar --version ${version.toFixed(1)} ms (CLI start-up alone)`);
-  for (const backend of Object.values(backends)) {
-    if (!backend.probe().usable) {
-      console.log(`  roar run (${backend.name}): not usable here`);
-      continue;
-    }
-    time([roar, "run", "-q", "--tracer", backend.name, "true"], repo); // warm caches (dpkg owners, git)
-    const run = median(
-      Array.from({ length: RUNS }, () => time([roar, "run", "-q", "--tracer", backend.name, "true"], repo)),
-    );
-    const overhead = run - bare;
-    console.log(
-      `  roar run ${backend.name.padEnd(8)} true: ${run.toFixed(1)} ms → overhead ${overhead.toFixed(1)} ms (target ≤ 50 ms: ${(overhead / 50).toFixed(2)}× of target)`,
-    );
+
+function run(argv: string[], cwd: string, extraEnv: Record<string, string> = {}): Run {
+  const t0 = performance.now();
+  const r = Bun.spawnSync(argv, { cwd, env: { ...env, ...extraEnv }, stdout: "ignore", stderr: "pipe" });
+  const ms = performance.now() - t0;
+  const stderr = r.stderr.toString();
+  if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 5).join(" ")} … exited ${r.exitCode}: ${stderr.trim()}`);
+  return { ms, stderr };
+}
+
+/** ROAR_TIMING's phases (`roar timing: <label> +<ms> ms`), summed by label. */
+function phases(stderr: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of stderr.matchAll(/^roar timing: (.+?)\s+\+([\d.]+) ms/gm))
+    out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + Number(m[2]));
+  return out;
+}
+const recordMs = (p: Map<string, number>) =>
+  [...p].filter(([label]) => label.startsWith("record")).reduce((sum, [, ms]) => sum + ms, 0);
+
+function gitRepo(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const git = (...a: string[]) => Bun.spawnSync(["git", ...a], { cwd: dir });
+  git("init", "-q", "-b", "main");
+  writeFileSync(join(dir, ".gitignore"), ".roar/\nin/\nout/\n");
+  git("add", "-A");
+  git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init");
+  run([SOURCE, "init", "-y"], dir);
+}
+
+function makeTree(dir: string, files: number, perDir: number, content: (i: number) => string): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < files; i++) {
+    const sub = join(dir, `d${Math.floor(i / perDir)}`);
+    if (i % perDir === 0) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.txt`), content(i));
   }
+}
+
+interface Row {
+  figure: string;
+  measured: string;
+  reference: string;
+  target: string;
+  met: boolean | null;
+}
+const rows: Row[] = [];
+const fmt = (ms: number) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+const ratio = (x: number) => `${x.toFixed(2)}×`;
+function report(row: Row): void {
+  rows.push(row);
+  console.log(`  ${row.figure}: ${row.measured} (reference ${row.reference}; target ${row.target})`);
+}
+
+// --- fixed overhead ------------------------------------------------------------------------------------------
+const project = join(scratch, "project");
+gitRepo(project);
+{
+  const launchers: [string, string, number][] = [["bin/roar", SOURCE, 50]];
+  if (existsSync(COMPILED)) launchers.push(["compiled dist/roar", COMPILED, 30]);
+  else console.log("dist/roar not built (bun build.ts --compile): the compiled row is skipped");
+  for (const [, roar] of launchers) run([roar, "run", "-q", "true"], project); // warm caches
+  const bare: number[] = [];
+  const traced = launchers.map(() => [] as number[]);
+  for (let i = 0; i < RUNS * 4; i++) {
+    bare.push(run(["true"], project).ms);
+    for (const [j, [, roar]] of launchers.entries()) traced[j]?.push(run([roar, "run", "-q", "true"], project).ms);
+  }
+  console.log("fixed overhead (roar run -q true, auto tracer):");
+  launchers.forEach(([label, , target], j) => {
+    const over = median(traced[j] ?? []) - median(bare);
+    report({
+      figure: `roar run -q true over bare, ${label}`,
+      measured: `+${fmt(over)}`,
+      reference: `bare true ${fmt(median(bare))}, roar run ${fmt(median(traced[j] ?? []))}`,
+      target: `≤ ${target} ms`,
+      met: over <= target,
+    });
+  });
+}
+
+// --- record with no files, per file, io job -------------------------------------------------------------------
+const work = join(project, "work.py");
+writeFileSync(
+  work,
+  [
+    "import os",
+    "n = 0",
+    "for d in sorted(os.scandir('in'), key=lambda e: e.name):",
+    "    for f in os.scandir(d.path):",
+    "        with open(f.path, 'rb') as fh: n += len(fh.read())",
+    "os.makedirs('out', exist_ok=True)",
+    "for i in range(2000):",
+    "    with open(f'out/o{i}.txt', 'w') as fh: fh.write('result %d\\n' % i)",
+    "assert n > 0",
+  ].join("\n"),
+);
+Bun.spawnSync(["git", "add", "work.py"], { cwd: project });
+Bun.spawnSync(["git", "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "job"], { cwd: project });
+const timing = { ROAR_TIMING: "1" };
+let round = 0;
+/** A new input tree (new inodes and contents: nothing in the hash cache) and no outputs. */
+const freshInputs = () => {
+  round++;
+  makeTree(join(project, "in"), 20_000, 500, (i) => `input ${i} of round ${round}\n`);
+  rmSync(join(project, "out"), { recursive: true, force: true });
+};
+{
+  run([SOURCE, "run", "-q", python, "-c", "pass"], project); // warm the environment cache
+  const noFiles: number[] = [];
+  for (let i = 0; i < RUNS; i++)
+    noFiles.push(recordMs(phases(run([SOURCE, "run", "-q", python, "-c", "pass"], project, timing).stderr)));
+  const bareStart = median(Array.from({ length: RUNS }, () => run([python, "-c", "pass"], project).ms));
+  console.log("\nrecording:");
+  const record0 = median(noFiles);
+  report({
+    figure: "record for a job with no files (python -c pass)",
+    measured: fmt(record0),
+    reference: `bare python -c pass ${fmt(bareStart)}`,
+    target: "≤ 10 ms",
+    met: record0 <= 10,
+  });
+
+  const perFile: number[] = [];
+  let files = 0;
+  for (let i = 0; i < RUNS; i++) {
+    freshInputs();
+    const doc = join(scratch, "job.json");
+    const r = run([SOURCE, "run", "-q", "--json-file", doc, "--tracer", "auto", python, "work.py"], project, timing);
+    const job = JSON.parse(readFileSync(doc, "utf8")) as { inputs: unknown[]; outputs: unknown[] };
+    files = job.inputs.length + job.outputs.length;
+    perFile.push(((recordMs(phases(r.stderr)) - record0) * 1000) / files);
+  }
+  const hashRef = (() => {
+    // Reference: b3sum over the same number of fresh small files, per file (the hashing floor).
+    const b3 = Bun.spawnSync(["sh", "-c", "command -v b3sum"]).stdout.toString().trim();
+    if (!b3) return "b3sum not installed";
+    freshInputs();
+    const t = run(["sh", "-c", `find in -type f -print0 | xargs -0 ${b3} --num-threads 1 > /dev/null`], project).ms;
+    return `b3sum ${((t * 1000) / 20_000).toFixed(1)} µs a file`;
+  })();
+  const us = median(perFile);
+  report({
+    figure: `per file seen, first sight (${files} files a job)`,
+    measured: `${us.toFixed(1)} µs`,
+    reference: hashRef,
+    target: "≤ 8 µs",
+    met: us <= 8,
+  });
+
+  console.log("\nend to end (paired rounds: bare, auto, ptrace back to back):");
+  const bare: number[] = [];
+  const auto: number[] = [];
+  const ptrace: number[] = [];
+  const autoFirst: number[] = [];
+  const reset = () => rmSync(join(project, "out"), { recursive: true, force: true });
+  run([SOURCE, "run", "-q", python, "work.py"], project); // inputs now in the hash cache
+  for (let i = 0; i < RUNS; i++) {
+    reset();
+    bare.push(run([python, "work.py"], project).ms);
+    reset();
+    auto.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project).ms);
+    reset();
+    ptrace.push(run([SOURCE, "run", "-q", "--tracer", "ptrace", python, "work.py"], project).ms);
+  }
+  for (let i = 0; i < Math.min(RUNS, 3); i++) {
+    freshInputs();
+    autoFirst.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project).ms);
+  }
+  const paired = (xs: number[]) => median(xs.map((x, i) => x / (bare[i] as number)));
+  const b = median(bare);
+  report({
+    figure: "io job (20k reads + 2k writes), auto",
+    measured: ratio(paired(auto)),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(auto))}`,
+    target: "≤ 1.5×",
+    met: paired(auto) <= 1.5,
+  });
+  report({
+    figure: "io job, ptrace",
+    measured: ratio(paired(ptrace)),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(ptrace))}`,
+    target: "≤ 2.5×",
+    met: paired(ptrace) <= 2.5,
+  });
+  report({
+    figure: "io job, auto, every input new (first sight, no hash-cache hits)",
+    measured: ratio(median(autoFirst) / b),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoFirst))}`,
+    target: "(context for the row above)",
+    met: null,
+  });
+
+  const cpuArgs = [python, "-c", "s = 0\nfor i in range(4_000_000): s += i * i\nassert s > 0"];
+  const cpuBare: number[] = [];
+  const cpuAuto: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    cpuBare.push(run(cpuArgs, project).ms);
+    cpuAuto.push(run([SOURCE, "run", "-q", "--tracer", "auto", ...cpuArgs], project).ms);
+  }
+  const cpu = median(cpuAuto.map((x, i) => x / (cpuBare[i] as number)));
+  report({
+    figure: "CPU-bound Python job, auto",
+    measured: ratio(cpu),
+    reference: `bare ${fmt(median(cpuBare))}, roar run ${fmt(median(cpuAuto))}`,
+    target: "≤ 1.15×",
+    met: cpu <= 1.15,
+  });
+}
+
+// --- git phase at 20k tracked files ---------------------------------------------------------------------------
+{
+  const big = join(scratch, "tracked");
+  mkdirSync(big);
+  makeTree(join(big, "src"), 20_000, 500, (i) => `tracked ${i}\n`);
+  gitRepo(big);
+  run([SOURCE, "run", "-q", "true"], big); // warm the index and untracked caches
+  const git: number[] = [];
+  const status: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    git.push(phases(run([SOURCE, "run", "-q", "true"], big, timing).stderr).get("git") ?? Number.NaN);
+    status.push(run(["git", "status", "--porcelain"], big).ms);
+  }
+  console.log("\ngit:");
+  report({
+    figure: "git phase at 20,000 tracked files",
+    measured: fmt(median(git)),
+    reference: `git status --porcelain ${fmt(median(status))}`,
+    target: "≤ 10 ms",
+    met: median(git) <= 10,
+  });
+}
+
+// --- dag --json / status at 5k jobs ---------------------------------------------------------------------------
+if (!args.includes("--skip-dag")) {
+  console.log("\nquery commands at 5,000 jobs (bench/dag.ts):");
+  const dag = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "dag.ts"), "--runs", String(RUNS)], {
+    env,
+    stderr: "inherit",
+  });
+  const text = dag.stdout.toString();
+  const startup = /startup \(roar --version\) median (\d+) ms/.exec(text)?.[1] ?? "?";
+  for (const [label, pattern] of [
+    ["roar dag --json at 5,000 jobs", /roar dag --json\s+median\s+(\d+) ms/],
+    ["roar status at 5,000 jobs", /roar status\s+median\s+(\d+) ms/],
+  ] as const) {
+    const ms = Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    report({
+      figure: label,
+      measured: fmt(ms),
+      reference: `roar --version ${startup} ms`,
+      target: "≤ 300 ms",
+      met: ms <= 300,
+    });
+  }
+}
+
+// --- the table ------------------------------------------------------------------------------------------------
+const cells = [
+  ["figure", "measured", "reference (same run)", "target", ""],
+  ...rows.map((r) => [r.figure, r.measured, r.reference, r.target, r.met === null ? "" : r.met ? "met" : "missed"]),
+];
+const widths = (cells[0] as string[]).map((_, i) => Math.max(...cells.map((c) => (c[i] as string).length)));
+console.log("");
+for (const [n, c] of cells.entries()) {
+  console.log(c.map((cell, i) => cell.padEnd(widths[i] as number)).join("  "));
+  if (n === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
 }

@@ -70,8 +70,8 @@ function topLevels(dir: string): string[] {
   return [...tops].filter(Boolean);
 }
 
-function indexSitePackages(site: string): DistIndex {
-  const cached = indexCache.get(site);
+function indexSitePackages(site: string, stamp: string | null): DistIndex {
+  const cached = stamp === null ? undefined : indexCache.get(`${site}\0${stamp}`);
   if (cached) return cached;
   const byTop = new Map<string, { name: string; version: string }>();
   const byFile = new Map<string, { name: string; version: string }>();
@@ -94,7 +94,7 @@ function indexSitePackages(site: string): DistIndex {
     for (const file of recordFiles(dir)) byFile.set(file, meta);
   }
   const index = { byFile, byTop };
-  indexCache.set(site, index);
+  if (stamp !== null) indexCache.set(`${site}\0${stamp}`, index);
   return index;
 }
 
@@ -118,12 +118,37 @@ export interface PythonPackages {
   sitePackages: string[];
 }
 
+/**
+ * Which distribution owns what a job read, remembered per site-packages directory across runs: indexing a
+ * site-packages (every RECORD and METADATA) costs ~100 ms for a couple of hundred distributions, while a job reads
+ * the same few packages run after run. The directory's mtime and inode key the answers: installing, removing or
+ * upgrading a distribution adds or removes a `.dist-info` entry, which changes both.
+ */
+const OWNERS_CACHE = "python-owners.json";
+/** More answers than this for one site-packages: start over (a cache, not a catalogue). */
+const MAX_OWNERS = 20_000;
+type Owner = [name: string, version: string] | null;
+type OwnersCache = Record<string, { stamp: string; owners: Record<string, Owner> }>;
+
+function siteStamp(site: string): string | null {
+  try {
+    const st = statSync(site, { bigint: true });
+    return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
 export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
   const pip: Record<string, string> = {};
   const sites = new Set<string>();
+  const cache = readCache<OwnersCache>(OWNERS_CACHE) ?? {};
+  const stamps = new Map<string, string | null>();
+  let dirty = false;
   for (const path of paths) {
     const m = SITE.exec(path);
     if (!m?.[1] || !m[2]) continue;
+    const site = m[1];
     const parts = m[2].split("/");
     const first = parts[0] ?? "";
     // Metadata and .pth files are read at interpreter start-up for every installed distribution: not use.
@@ -131,12 +156,30 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     // A single-module distribution (six, threadpoolctl) is usually read as its bytecode: __pycache__/six.….pyc
     const module = first === "__pycache__" ? /^([^.]+)\..*\.pyc$/.exec(parts[1] ?? "")?.[1] : undefined;
     if (first === "__pycache__" && !module) continue;
-    sites.add(m[1]);
+    sites.add(site);
     const top = module ?? first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
-    const index = indexSitePackages(m[1]);
-    const dist = index.byFile.get(m[2]) ?? index.byTop.get(top);
-    if (dist) pip[dist.name] = dist.version;
+    // Files of one directory belong to one distribution (namespace packages split at directories, not files).
+    const key = module ? `__pycache__/${module}` : parts.length === 1 ? first : parts.slice(0, -1).join("/");
+    if (!stamps.has(site)) stamps.set(site, siteStamp(site));
+    const stamp = stamps.get(site) ?? null;
+    let entry = cache[site];
+    if (stamp !== null && (!entry || entry.stamp !== stamp || Object.keys(entry.owners).length > MAX_OWNERS)) {
+      entry = cache[site] = { stamp, owners: {} };
+      dirty = true;
+    }
+    let owner = entry?.owners[key];
+    if (owner === undefined) {
+      const index = indexSitePackages(site, stamp);
+      const dist = index.byFile.get(m[2]) ?? index.byTop.get(top);
+      owner = dist ? [dist.name, dist.version] : null;
+      if (entry) {
+        entry.owners[key] = owner;
+        dirty = true;
+      }
+    }
+    if (owner) pip[owner[0]] = owner[1];
   }
+  if (dirty) writeCache(OWNERS_CACHE, cache);
   return { pip, sitePackages: [...sites].sort() };
 }
 

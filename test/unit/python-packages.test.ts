@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageReadPaths, usedPythonPackages } from "../../src/capture/python.ts";
 import type { TraceEvent } from "../../src/schema/events.ts";
@@ -59,4 +59,23 @@ test("single-module distributions: read as bytecode under __pycache__, from a RE
   ]);
   expect(used.pip).toEqual({ solo: "0.3.1", six: "1.16.0" });
   expect(used.sitePackages).toEqual([site, debian].sort());
+});
+
+test("what a site-packages holds is remembered across runs until a distribution is installed or removed", () => {
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = tempDir();
+  try {
+    const site = join(tempDir(), "lib/python3.11/site-packages");
+    dist(site, "alpha", "1.0", ["alpha/__init__.py", "alpha/core.py"]);
+    const read = [join(site, "alpha/__init__.py"), join(site, "alpha/core.py")];
+    expect(usedPythonPackages(read).pip).toEqual({ alpha: "1.0" });
+    // Upgraded in place (pip removes the old .dist-info and writes the new one): the answer follows.
+    renameSync(join(site, "alpha-1.0.dist-info"), join(tempDir(), "gone"));
+    dist(site, "alpha", "2.0", ["alpha/__init__.py", "alpha/core.py"]);
+    expect(usedPythonPackages(read).pip).toEqual({ alpha: "2.0" });
+    expect(usedPythonPackages(read).pip).toEqual({ alpha: "2.0" });
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+  }
 });
