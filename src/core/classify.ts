@@ -139,8 +139,23 @@ function markWritten(f: PathFacts): void {
 }
 
 /** Events in global order: (ts, pid, seq). */
-export function orderEvents(events: readonly TraceEvent[]): TraceEvent[] {
-  return [...events].sort((a, b) => a.ts - b.ts || a.pid - b.pid || a.seq - b.seq);
+const before = (a: TraceEvent, b: TraceEvent) => a.ts - b.ts || a.pid - b.pid || a.seq - b.seq;
+/** The last ordering made, by the array it was made from: classify and package detection both ask for it. */
+const ordered = new WeakMap<readonly TraceEvent[], readonly TraceEvent[]>();
+
+/**
+ * The events in the order they happened (time, then process, then each process's own sequence). A backend's
+ * stream is usually in order already (a single tracer writes as it goes): one pass checks that before sorting.
+ */
+export function orderEvents(events: readonly TraceEvent[]): readonly TraceEvent[] {
+  const known = ordered.get(events);
+  if (known) return known;
+  let inOrder = true;
+  for (let i = 1; i < events.length && inOrder; i++)
+    inOrder = before(events[i - 1] as TraceEvent, events[i] as TraceEvent) <= 0;
+  const result = inOrder ? events : [...events].sort(before);
+  ordered.set(events, result);
+  return result;
 }
 
 export function classifyEvents(events: readonly TraceEvent[]): Classification {
