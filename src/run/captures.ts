@@ -7,7 +7,7 @@
 import { mkdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PathFacts } from "../core/classify.ts";
-import { type HashCacheRow, isUsableRow } from "../hash/cache.ts";
+import { type HashCacheRow, type HashCacheStore, isUsableRow } from "../hash/cache.ts";
 import type { FileIdentity } from "../hash/file.ts";
 import { hashBytes, hashFiles, isHashError } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
@@ -60,7 +60,7 @@ export interface PriorContent {
  * The digest the hash cache vouches for at exactly this stat, by the cache's own rule (same identity, not racy:
  * see hash/cache.ts), if any.
  */
-export function cachedDigestAt(cache: SqliteHashCache, stat: OpenStat): string | null {
+export function cachedDigestAt(cache: Pick<HashCacheStore, "get">, stat: OpenStat): string | null {
   const row = cache.get(BigInt(stat.dev), BigInt(stat.ino));
   return row && isUsableRow(row, identityAtOpen(row, stat), []) ? row.blake3 : null;
 }

@@ -7,6 +7,7 @@ import { shellJoin } from "../core/shell-words.ts";
 import type { SessionRow } from "../core/types.ts";
 import { formatDuration, formatSize } from "../core/units.ts";
 import type { ShowArtifactJson, ShowJobJson, ShowSessionJson } from "../schema/show.ts";
+import { type IncompleteReason, incompleteTexts } from "./incomplete.ts";
 import { packagesSummary, pythonSummary, venvSummary } from "./job-summary.ts";
 import type { styler } from "./style.ts";
 import { formatTime, table, truncate } from "./table.ts";
@@ -129,9 +130,10 @@ export function renderJob(doc: ShowJobJson, supersededBy: string | null, all: bo
     out.push(field("Git", `${git.branch ?? "?"} @ ${git.commit.slice(0, 12)}${git.clean === false ? " (dirty)" : ""}`));
     if (git.remoteUrl) out.push(field("Remote", git.remoteUrl));
   }
-  const trace = doc.trace as { backend?: string; complete?: boolean; reasons?: string[] };
+  const trace = doc.trace as { backend?: string; complete?: boolean; reasons?: (IncompleteReason | string)[] };
   if (trace.backend) {
-    const reasons = trace.reasons?.length ? `: ${trace.reasons.join("; ")}` : "";
+    // The document is presented already: its details are escaped.
+    const reasons = trace.reasons?.length ? `: ${incompleteTexts(trace.reasons, (t) => t).join("; ")}` : "";
     out.push(
       field("Trace", `${trace.backend}, ${trace.complete === false ? s.yellow(`incomplete${reasons}`) : "complete"}`),
     );
