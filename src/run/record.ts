@@ -46,7 +46,7 @@ export interface RecordInput {
   /** The tree the job ran on (null outside git), read before it started. */
   tree: JobTree | null;
   /** The job's environment capture, started with the job (see capture/sources.ts). */
-  environment: EnvironmentCapture;
+  environment: Pick<EnvironmentCapture, "collect">;
   /** The [env] values injected into the job; `secrets` decides which are stored as `<redacted>`. */
   injectedEnv: Record<string, string>;
   secrets: SecretDetector;
