@@ -5,6 +5,7 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { readCache, writeCache } from "../shared/cache.ts";
+import type { CaptureSource } from "./source.ts";
 
 const LIBRARY = /\.so(\.\d+)*$/;
 const STATUS = "/var/lib/dpkg/status";
@@ -109,3 +110,11 @@ export async function debianPackages(
   }
   return result;
 }
+
+/** The Debian packages of what the job ran and read (`metadata.packages.dpkg`). */
+export const dpkgSource: CaptureSource = {
+  name: "dpkg",
+  async capture({ executables, readPaths }) {
+    return { metadata: { packages: { dpkg: await debianPackages(executables, readPaths) } } };
+  },
+};

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RoarError } from "../shared/errors.ts";
 import { bytesToPath, hasEscapedBytes, nulBlock } from "../shared/paths.ts";
+import type { CaptureSource } from "./source.ts";
 
 export interface GitState {
   root: string;
@@ -161,3 +162,24 @@ export function changedSince(root: string, commit: string): Set<string> | null {
       .filter((p) => p !== ""),
   );
 }
+
+/** The job's git field: the commit and branch it ran at, and how the tree differed from that commit. */
+export const gitSource: CaptureSource = {
+  name: "git",
+  async capture({ tree }) {
+    if (!tree) return {};
+    const { git } = tree;
+    return {
+      git: {
+        commit: git.commit,
+        branch: git.branch,
+        remoteUrl: git.remoteUrl,
+        clean: tree.clean,
+        ...(tree.patch ? { patch: tree.patch.blake3 } : {}),
+        // Tracked files that already differed from the commit when the job started (outputs of earlier
+        // jobs, or --allow-dirty edits): for the others, the commit holds what they had before the job.
+        changed: git.changes.filter((c) => c.tracked).map((c) => c.path),
+      },
+    };
+  },
+};

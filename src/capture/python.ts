@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { dirname, join, resolve } from "node:path";
 import type { TraceEvent } from "../schema/events.ts";
 import { readCache, writeCache } from "../shared/cache.ts";
+import type { CaptureSource } from "./source.ts";
 
 const VERSION_CACHE = "python-versions.json";
 const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;
@@ -267,3 +268,18 @@ export async function pythonInterpreter(executables: Iterable<string>): Promise<
     return { executable: exe, version: null, venv };
   }
 }
+
+/** The interpreter the job ran and the packages it imported (`metadata.python`, `metadata.packages.pip`). */
+export const pythonSource: CaptureSource = {
+  name: "python",
+  async capture({ executables, events }) {
+    const python = await pythonInterpreter(executables);
+    const pip = usedPythonPackages(packageReadPaths(events));
+    return {
+      metadata: {
+        packages: { pip: pip.pip },
+        python: python ? { ...python, sitePackages: pip.sitePackages } : null,
+      },
+    };
+  },
+};

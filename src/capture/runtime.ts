@@ -1,6 +1,7 @@
 /** What machine a job ran on. Cheap facts only; slow probes (nvidia-smi) run while the job runs. */
 import { existsSync, readFileSync } from "node:fs";
 import { arch, cpus, hostname, platform, release, totalmem, version } from "node:os";
+import type { CaptureSource } from "./source.ts";
 
 export interface RuntimeInfo {
   hostname: string;
@@ -86,3 +87,23 @@ export function probeGpus(): GpuProbe {
     },
   };
 }
+
+/** The machine (`metadata.runtime`). */
+export const runtimeSource: CaptureSource = {
+  name: "runtime",
+  async capture() {
+    return { metadata: { runtime: baseRuntime() } };
+  },
+};
+
+/** Its GPUs (`metadata.runtime.gpu`, `.cuda`): nvidia-smi runs while the job does. */
+export const gpuSource: CaptureSource = {
+  name: "gpu",
+  start() {
+    const probe = probeGpus();
+    return { fact: probe.result.then((gpu) => ({ metadata: { runtime: gpu } })), cancel: probe.cancel };
+  },
+  async capture() {
+    return { metadata: { runtime: await probeGpus().result } };
+  },
+};

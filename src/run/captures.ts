@@ -7,7 +7,8 @@
 import { mkdirSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PathFacts } from "../core/classify.ts";
-import { isTrustworthy } from "../hash/cache.ts";
+import { type HashCacheRow, type HashCacheStore, isUsableRow } from "../hash/cache.ts";
+import type { FileIdentity } from "../hash/file.ts";
 import { hashBytes, hashFiles, isHashError } from "../hash/index.ts";
 import type { OpenStat } from "../schema/events.ts";
 import type { SqliteHashCache } from "../store/hash-cache.ts";
@@ -55,14 +56,28 @@ export interface PriorContent {
   copy: string | null;
 }
 
-/** The digest the hash cache vouches for at exactly this stat (same identity, not racy), if any. */
-export function cachedDigestAt(cache: SqliteHashCache, stat: OpenStat): string | null {
+/**
+ * The digest the hash cache vouches for at exactly this stat, by the cache's own rule (same identity, not racy:
+ * see hash/cache.ts), if any.
+ */
+export function cachedDigestAt(cache: Pick<HashCacheStore, "get">, stat: OpenStat): string | null {
   const row = cache.get(BigInt(stat.dev), BigInt(stat.ino));
-  if (!row) return null;
-  // Stat fields travel as JS numbers (nanosecond times lose their last digits): compare them the same way.
-  const same =
-    Number(row.size) === stat.size && Number(row.mtimeNs) === stat.mtimeNs && Number(row.ctimeNs) === stat.ctimeNs;
-  return same && isTrustworthy(row) ? row.blake3 : null;
+  return row && isUsableRow(row, identityAtOpen(row, stat), []) ? row.blake3 : null;
+}
+
+/**
+ * A stat the tracer reported, as a FileIdentity. Its fields travel as JS numbers (nanosecond times lose their
+ * last digits): one equal to the cache row's at that precision stands for the row's exact value.
+ */
+function identityAtOpen(row: HashCacheRow, stat: OpenStat): FileIdentity {
+  const exact = (stored: bigint, seen: number) => (Number(stored) === seen ? stored : BigInt(seen));
+  return {
+    dev: row.dev,
+    ino: row.ino,
+    size: exact(row.size, stat.size),
+    mtimeNs: exact(row.mtimeNs, stat.mtimeNs),
+    ctimeNs: exact(row.ctimeNs, stat.ctimeNs),
+  };
 }
 
 const S_IFMT = 0o170000;

@@ -19,15 +19,36 @@ export interface StreamLosses {
 /** Reasons that say the tracer could not enter a process's image at all. */
 const UNENTERED = new Set(["setuid_exec", "foreign_elf", "static_binary", "preload_stripped"]);
 
+/** Reasons in the order first given, each once (the same reason and detail from several records is one). */
+function distinct(reasons: Iterable<Incomplete>): Incomplete[] {
+  const out = new Map<string, Incomplete>();
+  for (const i of reasons) {
+    const key = `${i.reason}\0${i.detail}`;
+    if (!out.has(key)) out.set(key, i);
+  }
+  return [...out.values()];
+}
+
+/**
+ * The job's verdict: every reason its record may miss something — the trace's own (above), then what recording
+ * found (see uncapturedInput). Empty: the job is complete.
+ */
+export function traceVerdict(traced: readonly Incomplete[], recorded: readonly Incomplete[] = []): Incomplete[] {
+  return distinct([...traced, ...recorded]);
+}
+
+/** An input the job read and then rewrote, whose content roar could not identify (see run/record/content.ts). */
+export function uncapturedInput(path: string): Incomplete {
+  return {
+    reason: "input_not_captured",
+    detail: `${path}: read, then rewritten by the job before roar could identify its content (larger than the capture limit, or not capturable)`,
+    pid: 0,
+  };
+}
+
 export function incompleteReasons(events: readonly TraceEvent[], losses: StreamLosses = {}): Incomplete[] {
   const out: Incomplete[] = [];
-  const seen = new Set<string>();
-  const add = (i: Incomplete) => {
-    const key = `${i.reason}\0${i.detail}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    out.push(i);
-  };
+  const add = (i: Incomplete) => out.push(i);
   const processes = new Map<number, string>();
   const exited = new Set<number>();
   // An image the tracer could not enter (a set-id program run untraced, a 32-bit or static program under
@@ -65,7 +86,7 @@ export function incompleteReasons(events: readonly TraceEvent[], losses: StreamL
     add({ reason: "lost_events", detail: `${losses.unwritten} records could not be written (no space left)`, pid: 0 });
   if (losses.coverageLost)
     add({ reason: "lost_events", detail: "the hybrid coverage log could not be written", pid: 0 });
-  return out;
+  return distinct(out);
 }
 
 /**

@@ -5,6 +5,7 @@ import { networkOf, networkSummary } from "../core/job-view.ts";
 import { stepLabel } from "../core/step.ts";
 import type { IoRecord, NewJob } from "../core/types.ts";
 import { formatDuration } from "../core/units.ts";
+import { incompleteTexts } from "./incomplete.ts";
 import type { Presenter } from "./present.ts";
 import { styler } from "./style.ts";
 
@@ -54,7 +55,9 @@ export function runReport(job: NewJob, uid: string, postMs: number, present: Pre
   const verdict = trace.complete
     ? s.green("complete")
     : s.yellow(
-        `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
+        `incomplete: ${incompleteTexts(trace.reasons, (t) => present.text(t))
+          .slice(0, 3)
+          .join(", ")}`,
       );
   lines.push(`trace: ${trace.backend} · ${verdict}`);
   const network = networkOf(job.trace);

@@ -1,0 +1,121 @@
+/**
+ * Record step 3b, hash: every input and output that still exists is hashed once (the hash cache spares unchanged
+ * files); links the job made are identified by their target text. The result is the job's input and output
+ * records.
+ */
+import { IoFlags } from "../../core/io-flags.ts";
+import { storedPath } from "../../core/project-paths.ts";
+import type { IoRecord } from "../../core/types.ts";
+import {
+  type ExtraAlgorithm,
+  type FileHashResult,
+  type FileIdentity,
+  hashFiles,
+  isHashError,
+} from "../../hash/index.ts";
+import type { SqliteHashCache } from "../../store/hash-cache.ts";
+import { keepPrior, type PriorContent } from "../captures.ts";
+import { type LinkDigest, linkDigest } from "../links.ts";
+import type { ReadContents } from "./content.ts";
+import type { SelectedFiles } from "./select.ts";
+
+export interface HashSettings {
+  algorithms: ExtraAlgorithm[];
+  cache: SqliteHashCache;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Where the job's pre-write copies go when reversible.enabled (for roar pop); null: not kept. */
+export interface PriorKeeping {
+  priors: ReadonlyMap<string, PriorContent>;
+  /** reversible.enabled: the .roar directory whose objects keep what changed files held. */
+  keepIn: string | null;
+}
+
+export interface HashedFiles {
+  inputs: IoRecord[];
+  outputs: IoRecord[];
+  /** For the job's metadata: how much hashing it took. */
+  hashing: { files: number; cacheHits: number; bytesHashed: number };
+}
+
+export async function hashJobFiles(
+  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted">,
+  read: ReadContents,
+  prior: PriorKeeping,
+  projectRoot: string,
+  settings: HashSettings,
+): Promise<HashedFiles> {
+  const { inputs, outputs } = files;
+  // Links the job made are identified by their target text (see run/links.ts).
+  const links = new Map<string, LinkDigest>();
+  for (const o of outputs) {
+    const link = o.link ? await linkDigest(o.path) : null;
+    if (link) links.set(o.path, link);
+  }
+  // Hash every input and output that still exists, once.
+  const toHash = new Set<string>();
+  for (const i of inputs)
+    if (!read.byPath.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
+  for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
+  const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
+  const known = new Map<string, FileIdentity>();
+  for (const path of toHash) {
+    const now = files.statted.get(path);
+    if (now) known.set(path, now);
+  }
+  const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
+    algorithms: settings.algorithms,
+    cache: settings.cache,
+    known,
+    onProgress: (p) => {
+      hashing.cacheHits = p.cacheHits;
+      hashing.bytesHashed = p.bytesHashed;
+      settings.onProgress?.(p.filesDone, p.filesTotal);
+    },
+  });
+
+  const ioRecord = (path: string, flags: number): IoRecord | null => {
+    const h = hashed.get(path);
+    // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
+    const stored = storedPath(path, projectRoot);
+    if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
+    if (!h || isHashError(h)) {
+      // Vanished after the job (or not a regular file): an output that is gone was deleted by the job.
+      if (h && h.code === "ENOENT") return { path: stored, blake3: null, size: null, flags: flags | IoFlags.DELETED };
+      return null;
+    }
+    return { path: stored, blake3: h.blake3, size: h.size, flags, digests: { ...h.digests } as Record<string, string> };
+  };
+  const inputRecords = inputs
+    .map((i) => {
+      const atOpen = read.byPath.get(i.path);
+      if (atOpen) return atOpen;
+      // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
+      if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
+      return ioRecord(i.path, i.flags);
+    })
+    .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
+  const outputRecords: IoRecord[] = [];
+  for (const o of outputs) {
+    const link = links.get(o.path);
+    const record: IoRecord | null = link
+      ? {
+          path: storedPath(o.path, projectRoot),
+          blake3: link.blake3,
+          size: link.size,
+          flags: o.flags | IoFlags.SYMLINK,
+          linkTarget: link.target,
+        }
+      : ioRecord(o.path, o.flags);
+    if (!record) continue;
+    const before = prior.priors.get(o.path);
+    if ((record.flags & IoFlags.EXISTED) !== 0 && before) {
+      record.prevBlake3 = before.blake3;
+      record.prevMode = before.mode;
+      if (prior.keepIn !== null && keepPrior(prior.keepIn, before)) record.flags |= IoFlags.PREV_KEPT;
+    }
+    outputRecords.push(record);
+  }
+  return { inputs: inputRecords, outputs: outputRecords, hashing };
+}

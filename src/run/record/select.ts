@@ -1,0 +1,146 @@
+/**
+ * Record steps 1-2, classify and filter: which files of the trace are the job's inputs and outputs (with their
+ * flags), and which are left out and why (system files, packages, the repository's code, roar's own files).
+ */
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { committedAmong, type GitState } from "../../capture/git.ts";
+import { type Classification, writtenByKilledProcess } from "../../core/classify.ts";
+import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../../core/filters.ts";
+import { IoFlags } from "../../core/io-flags.ts";
+import { storedPath } from "../../core/project-paths.ts";
+import { identityOf } from "../../hash/file.ts";
+import type { FileIdentity } from "../../hash/index.ts";
+import type { OpenStat } from "../../schema/events.ts";
+import { fsPath } from "../../shared/paths.ts";
+import type { RoarStore } from "../../store/store.ts";
+
+export interface TracedInput {
+  path: string;
+  flags: number;
+  /** The file's stat when the job opened it, as the tracer saw it. */
+  stat: OpenStat | null;
+}
+
+export interface TracedOutput {
+  path: string;
+  flags: number;
+  /** A symbolic link the job made: identified by its target text. */
+  link: boolean;
+}
+
+export interface SelectedFiles {
+  inputs: TracedInput[];
+  outputs: TracedOutput[];
+  skipped: { path: string; reason: string }[];
+  /** The files as they are now (null: gone or unreadable), each stat taken once; spares the hashing its own. */
+  statted: Map<string, FileIdentity | null>;
+}
+
+export interface FilterScope {
+  projectRoot: string;
+  roarDir: string;
+  /** Files roar itself created for this run (the event stream). */
+  privatePaths: ReadonlySet<string>;
+  /** The tree the job ran on (null outside git), and whether a diff of it was stored (--allow-dirty). */
+  git: GitState | null;
+  withDiff: boolean;
+}
+
+/** What the filters need to know about this job and project (see core/filters.ts). */
+export function filterContext(
+  classification: Classification,
+  scope: FilterScope,
+  store: Pick<RoarStore, "recordedOutputsAmong">,
+): FilterContext {
+  const { projectRoot } = scope;
+  const ctx: FilterContext = {
+    projectRoot,
+    roarDir: scope.roarDir,
+    tmpDirs: [...new Set(["/tmp", "/var/tmp", process.env.TMPDIR ?? "/tmp"].map((d) => resolve(d)))],
+    privatePaths: scope.privatePaths,
+    executables: classification.executables,
+    isExecutableFile: (path) => {
+      try {
+        return (statSync(fsPath(path)).mode & 0o111) !== 0;
+      } catch {
+        return false;
+      }
+    },
+  };
+  // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
+  // included) — everything else a job reads is data, whatever its extension.
+  const readCode = [...classification.files.values()]
+    .filter((f) => f.read && !f.written && !f.deleted && codeCandidate(f.path, ctx))
+    .map((f) => f.path);
+  const writtenByJobs = store.recordedOutputsAmong(readCode.map((p) => storedPath(p, projectRoot)));
+  const candidates = readCode.filter((p) => !writtenByJobs.has(storedPath(p, projectRoot)));
+  if (scope.git && candidates.length > 0) ctx.committed = committedAmong(scope.git, candidates, scope.withDiff);
+  return ctx;
+}
+
+/** The file as it is now (null: gone or unreadable), taken once per path. */
+function statNow(path: string, seen: Map<string, FileIdentity | null>): FileIdentity | null {
+  let now = seen.get(path);
+  if (now === undefined) {
+    try {
+      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+      now = st?.isFile() ? identityOf(st) : null;
+    } catch {
+      now = null;
+    }
+    seen.set(path, now);
+  }
+  return now;
+}
+
+/** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
+function changedSinceOpen(
+  path: string,
+  stat: { size: number; mtimeNs: number } | null,
+  seen: Map<string, FileIdentity | null>,
+): boolean {
+  if (!stat) return false;
+  const now = statNow(path, seen);
+  return now === null || Number(now.size) !== stat.size || Number(now.mtimeNs) !== stat.mtimeNs;
+}
+
+/** Every file of the trace as an input, an output, both, or skipped with the filter's reason. */
+export function selectFiles(
+  classification: Classification,
+  filters: FilterSettings,
+  filterCtx: FilterContext,
+): SelectedFiles {
+  const processById = new Map(classification.processes.map((p) => [p.pid, p]));
+  const selected: SelectedFiles = { inputs: [], outputs: [], skipped: [], statted: new Map() };
+  const { inputs, outputs, skipped, statted } = selected;
+  for (const f of classification.files.values()) {
+    let written = f.written;
+    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat, statted);
+    if (f.read) {
+      const reason = ignoreReason(f.path, "read", filters, filterCtx);
+      if (reason) skipped.push({ path: f.path, reason });
+      else {
+        let flags = written ? IoFlags.READ_WRITE : 0;
+        if (!written && changedSinceOpen(f.path, f.openStat, statted)) flags |= IoFlags.CHANGED_DURING_RUN;
+        inputs.push({ path: f.path, flags, stat: f.openStat });
+      }
+    }
+    if (written || f.deleted) {
+      const reason = ignoreReason(f.path, "write", filters, filterCtx);
+      if (reason) {
+        if (!f.read) skipped.push({ path: f.path, reason });
+      } else
+        outputs.push({
+          path: f.path,
+          flags:
+            (f.deleted && !written ? IoFlags.DELETED : 0) |
+            (f.read ? IoFlags.READ_WRITE : 0) |
+            (f.created && written ? IoFlags.CREATED : IoFlags.EXISTED) |
+            (written && writtenByKilledProcess(f, processById) ? IoFlags.WRITER_KILLED : 0),
+          link: f.symlink && written,
+        });
+    }
+  }
+  return selected;
+}

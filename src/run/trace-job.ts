@@ -1,0 +1,64 @@
+/**
+ * Running the command under a tracer, with roar's signal handling: signals roar receives pass to the command;
+ * a second Ctrl-C kills it and aborts without recording. The environment capture starts once the command has
+ * really started (slow probes run while it does).
+ */
+import { join } from "node:path";
+import type { EnvironmentCapture } from "../capture/sources.ts";
+import { mark } from "../shared/timing.ts";
+import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
+import { removeAbandonedTempDirs } from "./in-flight.ts";
+
+export interface TracedRun {
+  outcome: TraceOutcome;
+  /** Roar was interrupted (SIGINT) while the command ran. */
+  interrupted: boolean;
+}
+
+const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
+export async function traceJob(
+  backend: TracerBackend,
+  request: TraceRequest,
+  run: {
+    roarDir: string;
+    environment: EnvironmentCapture;
+    /** A second interrupt: the command is killed; this cleans up and exits. */
+    onAbort: () => void;
+  },
+): Promise<TracedRun> {
+  let interrupts = 0;
+  let running: RunningTrace | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === "SIGINT") {
+      interrupts++;
+      if (interrupts >= 2) {
+        running?.kill("SIGKILL");
+        run.onAbort();
+      }
+    }
+    // Sent to the whole process group (a terminal's Ctrl-C, `timeout`), the command has it already.
+    running?.forward(signal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    mark("prepare");
+    running = backend.start(request);
+    removeAbandonedTempDirs();
+    removeAbandonedTempDirs(join(run.roarDir, "tmp"));
+    running.pid.then(
+      (pid) => {
+        if (pid > 0) run.environment.jobStarted();
+      },
+      () => {},
+    );
+    const outcome = await running.done;
+    mark("trace");
+    return { outcome, interrupted: interrupts > 0 };
+  } catch (error) {
+    run.environment.cancel();
+    throw error;
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+  }
+}
