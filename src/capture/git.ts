@@ -26,13 +26,38 @@ function git(cwd: string, args: string[]): { ok: boolean; out: string; bytes: Ui
   return { ok: r.exitCode === 0, out: r.stdout.toString(), bytes: r.stdout };
 }
 
+const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
+
 export function readGitState(root: string): GitState {
-  const status = git(root, ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"]);
+  return parseStatus(root, git(root, STATUS_ARGS).bytes);
+}
+
+/**
+ * readGitState in the background: `git status` stats every tracked file (~40 ms at 20,000 files), so `roar run`
+ * starts it first and loads its config and store meanwhile. Settles with the state or the error readGitState
+ * would have thrown.
+ */
+export function startGitState(root: string): Promise<GitState> {
+  if (!Bun.which("git"))
+    return Promise.reject(new RoarError("git is not installed, but this project is inside a git repository"));
+  const proc = Bun.spawn(["git", ...STATUS_ARGS], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "ignore",
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+  });
+  const state = new Response(proc.stdout).bytes().then((bytes) => parseStatus(root, bytes));
+  // Nobody may be waiting yet (the config failed to load first): never an unhandled rejection.
+  state.catch(() => {});
+  return state;
+}
+
+function parseStatus(root: string, bytes: Uint8Array): GitState {
   let commit: string | null = null;
   let branch: string | null = null;
   const changes: GitState["changes"] = [];
   // File names exactly (surrogateescape for bytes that are not UTF-8), as the tracer reports them.
-  const records = bytesToPath(status.bytes).split("\0");
+  const records = bytesToPath(bytes).split("\0");
   for (let i = 0; i < records.length; i++) {
     const rec = records[i] as string;
     if (rec.startsWith("# branch.oid ")) {

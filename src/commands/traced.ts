@@ -4,7 +4,7 @@
  */
 import { rmSync } from "node:fs";
 import { Option } from "clipanion";
-import { readGitState } from "../capture/git.ts";
+import { startGitState } from "../capture/git.ts";
 import { EnvironmentCapture } from "../capture/sources.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { shellJoin } from "../core/shell-words.ts";
@@ -109,6 +109,9 @@ export abstract class TracedCommand extends ConfiguredCommand {
   private async traced(): Promise<number> {
     mark("start");
     const project = this.project();
+    // git status runs while the config and the store load (see startGitState).
+    const gitRoot = findGitRoot(project.root);
+    const gitState = gitRoot ? startGitState(gitRoot) : null;
     const loaded = this.loadConfig(project);
     const { config } = loaded;
     if (this.noColor) disableColor();
@@ -126,8 +129,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       const session = store.ensureActiveSession();
       const command = await this.resolveCommand(store, session.id, project);
       const { argv, cwd } = command;
-      const gitRoot = findGitRoot(project.root);
-      const git = gitRoot ? readGitState(gitRoot) : null;
+      const git = gitState ? await gitState : null;
       if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
       mark("git");
       const tree = await jobTree(git, store, project.root, this.allowDirty);
