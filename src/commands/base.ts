@@ -1,19 +1,59 @@
-import { type BaseContext, Command } from "clipanion";
+import { type BaseContext, Command, Option } from "clipanion";
 import { type LoadedConfig, loadConfig } from "../config/load.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { NotInitializedError, RoarError } from "../shared/errors.ts";
 import { displayPath } from "../shared/paths.ts";
 import { findProject, type Project } from "../store/project.ts";
 import { formatJson } from "../ui/json.ts";
+import { OutputPolicy, type OutputStream } from "../ui/output-policy.ts";
 import { Presenter, type PresentMode } from "../ui/present.ts";
-import { type Styler, styler } from "../ui/style.ts";
+import type { Styler } from "../ui/style.ts";
 
 export interface RoarContext extends BaseContext {
   cwd: string;
 }
 
+/** The output options a command takes besides --no-color (every command takes that), with its help text. */
+export interface OutputOptions {
+  /** `--json`. */
+  json?: string;
+  /** `-q, --quiet`. */
+  quiet?: string;
+}
+
+/** The option `names` when the command's class offers it (see RoarCommand.outputOptions), else plain `false`. */
+function outputOption(command: RoarCommand, which: keyof OutputOptions, names: string): boolean {
+  const description = (command.constructor as typeof RoarCommand).outputOptions[which];
+  return description === undefined ? false : Option.Boolean(names, false, { description });
+}
+
 /** Shared glue for every command: where output goes, how the project is found. */
 export abstract class RoarCommand extends Command<RoarContext> {
+  /** Which of --json and -q the command takes: declared here once, described by each command. */
+  static outputOptions: OutputOptions = {};
+
+  noColor = Option.Boolean("--no-color", false, { description: "No colour in roar's own output" });
+  json: boolean = outputOption(this, "json", "--json");
+  quiet: boolean = outputOption(this, "quiet", "-q,--quiet");
+
+  private loaded: LoadedConfig | undefined;
+  private policy: OutputPolicy | undefined;
+
+  /**
+   * Colour, JSON layout, quiet and progress, decided once from the command's streams, its flags and the
+   * configuration it loaded (one quiet: -q, output.quiet, output.verbosity = quiet).
+   */
+  protected get outputPolicy(): OutputPolicy {
+    this.policy ??= new OutputPolicy({
+      stdout: this.context.stdout as OutputStream,
+      stderr: this.context.stderr as OutputStream,
+      env: this.context.env,
+      noColor: this.noColor,
+      quiet: this.quiet || this.loaded?.config.output.verbosity === "quiet",
+    });
+    return this.policy;
+  }
+
   /** Primary result of the command (data, tables, JSON). */
   protected print(text: string): void {
     const shown = displayPath(text);
@@ -26,16 +66,18 @@ export abstract class RoarCommand extends Command<RoarContext> {
     this.context.stderr.write(shown.endsWith("\n") ? shown : `${shown}\n`);
   }
 
+  /** A JSON document on stdout, laid out for what stdout is (a terminal or a pipe). */
   protected printJson(body: object): void {
-    this.context.stdout.write(formatJson(body));
+    const { stdout } = this.outputPolicy;
+    stdout.write(formatJson(body, this.outputPolicy.prettyJson(stdout)));
   }
 
   protected get style(): Styler {
-    return styler(this.context.stdout as { isTTY?: boolean });
+    return this.outputPolicy.stdoutStyle;
   }
 
   protected get errStyle(): Styler {
-    return styler(this.context.stderr as { isTTY?: boolean });
+    return this.outputPolicy.stderrStyle;
   }
 
   /** The enclosing roar project, or the standard "not initialized" error. */
@@ -48,6 +90,7 @@ export abstract class RoarCommand extends Command<RoarContext> {
   protected loadConfig(project: Project | undefined = findProject(this.context.cwd)): LoadedConfig {
     const loaded = loadConfig({ projectConfigPath: project?.configPath ?? null, env: this.context.env });
     for (const w of loaded.warnings) this.note(`warning: ${w}`);
+    this.remember(loaded);
     return loaded;
   }
 
@@ -62,8 +105,15 @@ export abstract class RoarCommand extends Command<RoarContext> {
     } catch (error) {
       if (!(error instanceof RoarError)) throw error;
       this.note(`warning: ${error.message}; showing the history with the default settings`);
-      return loadConfig({ projectConfigPath: null, env: this.context.env });
+      return this.remember(loadConfig({ projectConfigPath: null, env: this.context.env }));
     }
+  }
+
+  /** The configuration's say in the output policy (made again on next use if it was made before). */
+  private remember(loaded: LoadedConfig): LoadedConfig {
+    this.loaded = loaded;
+    this.policy = undefined;
+    return loaded;
   }
 
   /**

@@ -6,9 +6,7 @@ import { RoarStore } from "../store/store.ts";
 import { dagJson, renderDagText } from "../ui/dag.ts";
 import { formatOfPath, PICTURE_FORMATS, type PictureFormat, renderDagPicture } from "../ui/dag-formats.ts";
 import { dagPicture } from "../ui/dag-picture.ts";
-import { formatJson } from "../ui/json.ts";
 import { writeFileAtomic } from "../ui/output-file.ts";
-import { styler } from "../ui/style.ts";
 import { terminalWidth } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
@@ -47,11 +45,10 @@ export class DagCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   expanded = Option.Boolean("--expanded", false, { description: "Show every run, superseded re-runs included" });
   showArtifacts = Option.Boolean("--show-artifacts", false, { description: "List intermediate artifacts too" });
   staleOnly = Option.Boolean("--stale-only", false, { description: "Show only stale steps and artifacts" });
-  noColor = Option.Boolean("--no-color", false, { description: "Plain text output" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
   format = Option.String("--format", { description: "Draw the DAG: dot, mermaid or svg" });
   output = Option.String("-o,--output", { description: "Write the drawing to FILE (atomically)" });
 
@@ -71,12 +68,11 @@ export class DagCommand extends RoarCommand {
         return 0;
       }
       if (this.json) {
-        this.context.stdout.write(formatJson(dagJson(dag, session.uid, view)));
+        this.printJson(dagJson(dag, session.uid, view));
         return 0;
       }
-      const stdout = this.context.stdout as { isTTY?: boolean; columns?: number };
-      const style = styler(this.noColor ? { isTTY: false } : stdout);
-      this.context.stdout.write(renderDagText(dag, { ...view, width: terminalWidth(stdout), style }));
+      const { stdout, stdoutStyle } = this.outputPolicy;
+      stdout.write(renderDagText(dag, { ...view, width: terminalWidth(stdout), style: stdoutStyle }));
       return 0;
     } finally {
       store.close();

@@ -33,9 +33,9 @@ export class DiffCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   from = Option.String({ required: true, name: "A" });
   to = Option.String({ required: false, name: "B" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
   all = Option.Boolean("--all", false, { description: "Do not truncate lists" });
 
   override async execute(): Promise<number> {

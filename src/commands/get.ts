@@ -2,7 +2,6 @@ import { Command, Option } from "clipanion";
 import { publicUrl } from "../core/remote.ts";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
 import { UsageError } from "../shared/errors.ts";
-import { progressBar } from "../ui/progress.ts";
 import { presentedError, renderGet } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -27,6 +26,7 @@ export class GetCommand extends ConfiguredCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print the result as JSON" };
   source = Option.String({ name: "SOURCE" });
   dest = Option.String({ required: false, name: "DEST" });
   output = Option.String("-o,--output", { description: "Destination (instead of DEST)" });
@@ -35,7 +35,6 @@ export class GetCommand extends ConfiguredCommand {
   tag = Option.Boolean("--tag", false, { description: "Tag the current commit roar/<commit>" });
   force = Option.Boolean("--force", false, { description: "Overwrite destinations that hold other content" });
   dryRun = Option.Boolean("--dry-run", false, { description: "Show what would be downloaded" });
-  json = Option.Boolean("--json", false, { description: "Print the result as JSON" });
 
   override async execute(): Promise<number> {
     const project = this.project();
@@ -60,7 +59,7 @@ export class GetCommand extends ConfiguredCommand {
         message: this.message ?? null,
         algorithms: normalizeAlgorithms(loaded.config.hash.get),
         argv: this.recordedArgv(),
-        progress: (bytes, files) => progressBar(this.context.stderr, "get", bytes, files),
+        progress: (bytes, files) => this.outputPolicy.progress("get", bytes, files),
       });
       const shown = this.presenter(this.json ? "json" : "text", loaded).doc(doc);
       if (this.json) this.printJson(shown);

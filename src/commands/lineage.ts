@@ -31,9 +31,9 @@ export class LineageCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   target = Option.String({ name: "ARTIFACT" });
   depth = Option.String("-d,--depth", "10", { description: "How many jobs upstream to follow (default 10)" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
   output = Option.String("-o,--output", { description: "Output format: text or json (same as --json)", hidden: true });
 
   override async execute(): Promise<number> {

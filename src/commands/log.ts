@@ -25,9 +25,9 @@ export class LogCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   limit = Option.String("-n,--limit", "20", { description: "How many jobs to list (default 20)" });
   all = Option.Boolean("--all", false, { description: "List every job of the session" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
     const limit = this.all ? Number.POSITIVE_INFINITY : Number(this.limit);

@@ -24,8 +24,8 @@ export class PopCommand extends RoarCommand {
     examples: [["Undo the last run without asking", "$0 pop -y"]],
   });
 
+  static override outputOptions = { json: "Print what was removed as JSON" };
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask for confirmation" });
-  json = Option.Boolean("--json", false, { description: "Print what was removed as JSON" });
 
   override async execute(): Promise<number> {
     const project = this.project();

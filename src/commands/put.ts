@@ -1,7 +1,6 @@
 import { Command, Option } from "clipanion";
 import { close as closeHashPool, normalizeAlgorithms } from "../hash/index.ts";
 import { UsageError } from "../shared/errors.ts";
-import { progressBar } from "../ui/progress.ts";
 import { presentedError, renderPut } from "../ui/transfer-report.ts";
 import { ConfiguredCommand } from "./base.ts";
 
@@ -27,11 +26,11 @@ export class PutCommand extends ConfiguredCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print the result as JSON" };
   args = Option.Rest({ required: 1, name: "SOURCES… DEST" });
   message = Option.String("-m,--message", { description: "What this upload is (required)" });
   dryRun = Option.Boolean("--dry-run", false, { description: "Show what would be uploaded" });
   noTag = Option.Boolean("--no-tag", false, { description: "Do not tag the commit" });
-  json = Option.Boolean("--json", false, { description: "Print the result as JSON" });
 
   override async execute(): Promise<number> {
     const project = this.project();
@@ -50,7 +49,7 @@ export class PutCommand extends ConfiguredCommand {
         cwd: this.context.cwd,
         env: this.context.env,
         algorithms: normalizeAlgorithms(loaded.config.hash.put),
-        progress: (bytes, files) => progressBar(this.context.stderr, "put", bytes, files),
+        progress: (bytes, files) => this.outputPolicy.progress("put", bytes, files),
       });
       const present = this.presenter(this.json ? "json" : "text", loaded);
       const shown = present.doc(doc);

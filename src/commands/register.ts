@@ -45,10 +45,10 @@ export class RegisterCommand extends ConfiguredCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print the result as JSON" };
   target = Option.String({ required: false, name: "target" });
   dryRun = Option.Boolean("--dry-run", false, { description: "Show what would be registered and redacted" });
   yes = Option.Boolean("-y,--yes", false, { description: "Register even when secrets will be redacted" });
-  json = Option.Boolean("--json", false, { description: "Print the result as JSON" });
 
   override async execute(): Promise<number> {
     const project = this.project();

@@ -39,11 +39,11 @@ export class ReproduceCommand extends ConfiguredCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print the plan (or the verification report) as JSON" };
   target = Option.String({ name: "hash-prefix|path" });
   run = Option.Boolean("--run", false, { description: "Actually rebuild (default: preview only)" });
   yes = Option.Boolean("-y,--yes", false, { description: "Do not ask for confirmation" });
   dest = Option.String("--dest", { description: "Directory for the rebuild (must be new or empty)" });
-  json = Option.Boolean("--json", false, { description: "Print the plan (or the verification report) as JSON" });
   listRequirements = Option.Boolean("--list-requirements", false, { description: "Show every requirement" });
   pipAnyVersion = Option.Boolean("--pip-any-version", false, {
     description: "If pinned pip installs fail, retry without versions",

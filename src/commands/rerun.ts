@@ -45,10 +45,12 @@ export class RerunCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = {
+    json: "With --dry-run: print the plan as JSON",
+    quiet: "Do not print each step's run report",
+  };
   target = Option.String({ name: "@N|artifact", required: false });
   dryRun = Option.Boolean("--dry-run", false, { description: "Print the plan; run nothing" });
-  quiet = Option.Boolean("-q,--quiet", false, { description: "Do not print each step's run report" });
-  json = Option.Boolean("--json", false, { description: "With --dry-run: print the plan as JSON" });
   allowDirty = Option.Boolean("--allow-dirty", false, {
     description: "Run with uncommitted changes; each job stores the diff against HEAD (as roar run --allow-dirty)",
   });
@@ -88,6 +90,8 @@ export class RerunCommand extends RoarCommand {
       }
       const args = [
         "run",
+        // The steps' reports go to the same stderr: no colour there either.
+        ...(this.outputPolicy.noColor ? ["--no-color"] : []),
         "-y",
         "--recorded-env",
         ...(this.quiet ? ["-q"] : []),

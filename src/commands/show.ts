@@ -36,12 +36,12 @@ export class ShowCommand extends RoarCommand {
     ],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   ref = Option.String({ required: false, name: "REF" });
   session = Option.String("--session", {
     tolerateBoolean: true,
     description: "Show a session (ID: uid prefix or number)",
   });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
   all = Option.Boolean("--all", false, { description: "Do not truncate lists" });
   private present!: Presenter;
 

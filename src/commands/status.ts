@@ -31,8 +31,8 @@ export class StatusCommand extends RoarCommand {
     `,
   });
 
+  static override outputOptions = { json: "Print JSON" };
   all = Option.Boolean("--all", false, { description: "List every tracked output, present ones included" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
     const project = this.project();

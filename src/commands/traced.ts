@@ -35,10 +35,10 @@ import { setIdWarnings } from "../trace/incomplete.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import { formatJson } from "../ui/json.ts";
 import { writeFileAtomic } from "../ui/output-file.ts";
+import { FILE_DESTINATION } from "../ui/output-policy.ts";
 import type { Presenter } from "../ui/present.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { runReport } from "../ui/run-report.ts";
-import { disableColor } from "../ui/style.ts";
 import { ConfiguredCommand } from "./base.ts";
 
 function tryQuietly(f: () => void): void {
@@ -50,17 +50,17 @@ function tryQuietly(f: () => void): void {
 }
 
 export abstract class TracedCommand extends ConfiguredCommand {
+  static override outputOptions = {
+    json: "Print the recorded job as JSON on stdout (after the command's own output; see --json-file)",
+    quiet: "Do not print the report",
+  };
   abstract readonly kind: JobKind;
 
   tracer = Option.String("--tracer", { description: "Tracer backend: auto, hybrid, ptrace or preload" });
-  quiet = Option.Boolean("-q,--quiet", false, { description: "Do not print the report" });
   name = Option.String("-n,--name", { description: "A name for this step" });
   hash = Option.Array("--hash", { description: "Also compute this digest (sha256, sha512, sha1, md5); repeatable" });
   allowDirty = Option.Boolean("--allow-dirty", false, {
     description: "Run with uncommitted changes; the diff against HEAD is stored with the job",
-  });
-  json = Option.Boolean("--json", false, {
-    description: "Print the recorded job as JSON on stdout (after the command's own output; see --json-file)",
   });
   jsonFile = Option.String("--json-file", {
     description: "Write the recorded job as JSON to this file (a channel of its own, apart from the command's stdout)",
@@ -71,7 +71,6 @@ export abstract class TracedCommand extends ConfiguredCommand {
   });
   /** `roar rerun` re-runs each step with the [env] values it recorded. */
   recordedEnv = Option.Boolean("--recorded-env", false, { hidden: true });
-  noColor = Option.Boolean("--no-color", false, { description: "No colour in roar's own output" });
   argv = Option.Proxy({ required: 1 });
   /** How argv and paths are shown on stderr (secrets redacted, control characters escaped). */
   private shown!: Presenter;
@@ -114,9 +113,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
     const gitState = gitRoot ? startGitState(gitRoot) : null;
     const loaded = this.loadConfig(project);
     const { config } = loaded;
-    if (this.noColor) disableColor();
-    // One quiet, whichever way it was asked for (-q, output.quiet, output.verbosity = quiet).
-    const quiet = this.quiet || config.output.verbosity === "quiet";
+    const output = this.outputPolicy;
     this.shown = this.presenter("text", loaded);
     const store = RoarStore.open(project, { write: true });
     mark("config+store");
@@ -175,12 +172,11 @@ export abstract class TracedCommand extends ConfiguredCommand {
           return outcome.spawnError.code;
         }
         const postStart = performance.now();
-        const progress =
-          quiet || !process.stderr.isTTY
-            ? undefined
-            : (done: number, total: number) => {
-                if (total >= 200) process.stderr.write(`\rroar: hashing ${done}/${total}`);
-              };
+        const progress = output.showsProgress
+          ? (done: number, total: number) => {
+              if (total >= 200) output.stderr.write(`\rroar: hashing ${done}/${total}`);
+            }
+          : undefined;
         let recorded: RecordedJob;
         try {
           recorded = await recordJob({
@@ -208,7 +204,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
           throw notRecorded(error, outcome, project.dbPath);
         }
         recordedRun = true;
-        if (progress) process.stderr.write("\r\x1b[K");
+        if (progress) output.stderr.write("\r\x1b[K");
         mark("record");
         rmSync(privateDir, { recursive: true, force: true });
         const postMs = performance.now() - postStart;
@@ -216,12 +212,15 @@ export abstract class TracedCommand extends ConfiguredCommand {
         if (this.json || this.jsonFile !== undefined) {
           // The same document as `roar show <uid> --json`.
           const doc = recordedJobDocument(store, recorded.uid, session.id);
-          const text = doc ? formatJson(this.presenter("json", loaded).doc(doc)) : "";
-          if (this.jsonFile !== undefined) writeFileAtomic(userPath(this.jsonFile, this.context.cwd), text);
-          if (this.json) this.context.stdout.write(text);
+          const shown = doc ? this.presenter("json", loaded).doc(doc) : undefined;
+          // Laid out for each destination: a file is never a terminal.
+          const text = (to: { isTTY?: boolean }) => (shown ? formatJson(shown, output.prettyJson(to)) : "");
+          if (this.jsonFile !== undefined)
+            writeFileAtomic(userPath(this.jsonFile, this.context.cwd), text(FILE_DESTINATION));
+          if (this.json) output.stdout.write(text(output.stdout));
         }
-        if (!this.json && !quiet) {
-          this.note(runReport(recorded.job, recorded.uid, postMs, this.shown));
+        if (!this.json && !output.quiet) {
+          this.note(runReport(recorded.job, recorded.uid, postMs, this.shown, output.stderrStyle));
           for (const line of staleNotes(store, session.id, recorded.uid)) this.note(line);
         }
         return exitStatus(outcome, interrupted);

@@ -1,12 +1,12 @@
 import type { Cli } from "clipanion";
 import type { RoarContext } from "../commands/base.ts";
-import { styler } from "./style.ts";
+import { styles } from "./style.ts";
 
 /** Help sections, in the order the reference README introduces the commands. */
 const SECTIONS = ["Start Here", "Sessions", "Inspect Local Lineage", "Share and Publish", "Setup and Admin"];
 
 export function renderHelp(cli: Cli<RoarContext>, version: string, colored: boolean): string {
-  const s = styler({ isTTY: colored });
+  const s = styles(colored);
   const groups = new Map<string, { path: string; description: string }[]>();
   for (const def of cli.definitions({ colored: false })) {
     const category = (def.category ?? "Other").trim();

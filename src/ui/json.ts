@@ -6,7 +6,7 @@ export function jsonDocument<T extends object>(body: T): { schemaVersion: number
   return { schemaVersion: JSON_SCHEMA_VERSION, ...body };
 }
 
-/** Indented for a person at a terminal; one compact line for programs (big DAGs serialise 3× faster). */
-export function formatJson(body: object, pretty: boolean = process.stdout.isTTY === true): string {
+/** Indented for a person at a terminal, one compact line for programs: see OutputPolicy.prettyJson. */
+export function formatJson(body: object, pretty: boolean): string {
   return `${JSON.stringify(jsonDocument(body), null, pretty ? 2 : undefined)}\n`;
 }

@@ -7,7 +7,7 @@ import type { IoRecord, NewJob } from "../core/types.ts";
 import { formatDuration } from "../core/units.ts";
 import { incompleteTexts } from "./incomplete.ts";
 import type { Presenter } from "./present.ts";
-import { styler } from "./style.ts";
+import type { Styler } from "./style.ts";
 
 export function formatBytes(n: number | null): string {
   if (n === null) return "-";
@@ -23,7 +23,7 @@ export function formatBytes(n: number | null): string {
 
 const SHOWN = 5;
 
-function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, present: Presenter): string[] {
+function ioLines(title: string, list: IoRecord[], s: Styler, present: Presenter): string[] {
   const lines = [`${s.bold(title)} (${list.length})`];
   for (const io of list.slice(0, SHOWN)) {
     const digest = io.blake3 ? io.blake3.slice(0, 12) : s.red("deleted");
@@ -36,8 +36,8 @@ function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, 
   return lines;
 }
 
-export function runReport(job: NewJob, uid: string, postMs: number, present: Presenter): string {
-  const s = styler(process.stderr);
+/** `s`: the styling of the stream the report goes to (stderr). */
+export function runReport(job: NewJob, uid: string, postMs: number, present: Presenter, s: Styler): string {
   const trace = job.trace as { backend: string; complete: boolean; reasons: { reason: string; detail: string }[] };
   const git = job.git as { commit?: string | null; branch?: string | null; clean?: boolean };
   const packages = (job.metadata.packages ?? {}) as { pip?: object; dpkg?: object };

@@ -8,10 +8,18 @@ export function disableColor(): void {
   colorDisabledByFlag = true;
 }
 
-export function colorEnabled(stream: { isTTY?: boolean } = process.stdout): boolean {
+/** Whether a global --no-color was given (main.ts takes it off the command line before parsing). */
+export function colorDisabled(): boolean {
+  return colorDisabledByFlag;
+}
+
+export function colorEnabled(
+  stream: { isTTY?: boolean } = process.stdout,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
   if (colorDisabledByFlag) return false;
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== "0") return true;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
   return stream.isTTY === true;
 }
 
@@ -32,7 +40,11 @@ export type Styler = Record<StyleName, (text: string) => string>;
 
 /** Styling functions for one output stream; identity functions when colour is off. */
 export function styler(stream: { isTTY?: boolean } = process.stdout): Styler {
-  const on = colorEnabled(stream);
+  return styles(colorEnabled(stream));
+}
+
+/** Styling functions that colour (`on`) or are the identity. */
+export function styles(on: boolean): Styler {
   const entries = Object.entries(codes).map(([name, [open, close]]) => [
     name,
     on ? (text: string) => `\x1b[${open}m${text}\x1b[${close}m` : (text: string) => text,

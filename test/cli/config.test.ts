@@ -124,7 +124,7 @@ describe("roar config", () => {
     ];
     for (const [args, fragments] of cases) {
       const r = await roar(["config", "set", ...args], { cwd: repo });
-      expect(r.code).not.toBe(0);
+      expect(r.code).toBe(1); // a value roar refuses, not a command line it cannot parse (that is 2)
       expect(r.stdout).toBe("");
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       for (const f of fragments) expect(r.stderr).toContain(f);

@@ -6,6 +6,7 @@ import { expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { commitAll, hermeticEnv, ROAR_BIN, roar, tempDir, tempRepo } from "../helpers/cli.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 /** Processes whose command line contains `marker`. */
 function processesWith(marker: string): number[] {
@@ -34,17 +35,12 @@ for (const tracer of ["ptrace", "preload", "hybrid"]) {
       [ROAR_BIN, "run", "--tracer", tracer, "sh", "-c", `touch started; sleep ${marker} & sleep ${marker}; wait`],
       { cwd: repo, env: hermeticEnv(join(repo, ".test-home"), { TMPDIR: tmp }), stdout: "ignore", stderr: "ignore" },
     );
-    for (let i = 0; i < 200 && processesWith(`sleep\0${marker}`).length < 2; i++) await Bun.sleep(25);
+    const sleeps = () => processesWith(`sleep\0${marker}`);
+    expect((await waitFor(sleeps, (pids) => pids.length >= 2)).length).toBe(2);
     expect(existsSync(join(repo, "started"))).toBe(true);
-    expect(processesWith(`sleep\0${marker}`).length).toBe(2);
     proc.kill("SIGKILL");
     await proc.exited;
-    let left = processesWith(`sleep\0${marker}`);
-    for (let i = 0; i < 100 && left.length > 0; i++) {
-      await Bun.sleep(20);
-      left = processesWith(`sleep\0${marker}`);
-    }
-    expect(left).toEqual([]);
+    expect(await waitFor(sleeps, (pids) => pids.length === 0, 5_000)).toEqual([]);
     // Nothing was recorded: the job never finished.
     const log = await roar(["log", "--json"], { cwd: repo });
     expect(JSON.parse(log.stdout).jobs).toEqual([]);
@@ -60,9 +56,17 @@ for (const tracer of ["ptrace", "preload", "hybrid"]) {
 }
 
 test("a second Ctrl-C aborts: the command is killed and nothing is recorded", async () => {
+  // The command shrugs SIGINT off, noting each one it gets (roar forwards the first to it).
   const repo = tempRepo({
-    "stubborn.py":
-      "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nopen('ready.txt','w').write('1')\ntime.sleep(30)\n",
+    "stubborn.py": [
+      "import signal, time",
+      "def noted(signum, frame):",
+      "    open('interrupted.txt', 'a').write('1')",
+      "signal.signal(signal.SIGINT, noted)",
+      "open('ready.txt', 'w').write('1')",
+      "time.sleep(30)",
+      "",
+    ].join("\n"),
   });
   await roar(["init", "-y"], { cwd: repo });
   commitAll(repo, "init");
@@ -72,15 +76,21 @@ test("a second Ctrl-C aborts: the command is killed and nothing is recorded", as
     stdout: "ignore",
     stderr: "pipe",
   });
-  for (let i = 0; i < 200 && !existsSync(join(repo, "ready.txt")); i++) await Bun.sleep(25);
+  expect(await waitFor(() => existsSync(join(repo, "ready.txt")))).toBe(true);
   proc.kill("SIGINT");
-  await Bun.sleep(200);
+  // roar has taken the first interrupt once the command has it: the next one is a second, not the same one.
+  expect(await waitFor(() => existsSync(join(repo, "interrupted.txt")))).toBe(true);
   proc.kill("SIGINT");
   const code = await proc.exited;
   expect(code).toBe(130);
   expect(await new Response(proc.stderr).text()).toContain("aborting without recording");
-  await Bun.sleep(100);
-  expect(processesWith("stubborn.py")).toEqual([]);
+  expect(
+    await waitFor(
+      () => processesWith("stubborn.py"),
+      (pids) => pids.length === 0,
+      5_000,
+    ),
+  ).toEqual([]);
   const log = await roar(["log", "--json"], { cwd: repo });
   expect(JSON.parse(log.stdout).jobs).toEqual([]);
 }, 60_000);

@@ -37,15 +37,17 @@ describe("the CLI shell", () => {
     expect(r.stderr).toContain("did you mean 'roar init'");
   });
 
-  test("usage errors go to stderr with a non-zero exit", async () => {
+  test("usage errors go to stderr with exit code 2", async () => {
     const r = await roar(["config", "set", "output.quiet"], { cwd: tempDir() });
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  test("no colour when piped, with NO_COLOR, or with --no-color, even when FORCE_COLOR asks for it", async () => {
+  test("no colour when piped; FORCE_COLOR colours a pipe, but NO_COLOR and --no-color win over it", async () => {
     const dir = tempDir();
+    const piped = await roar(["--help"], { cwd: dir });
+    expect(piped.stdout).not.toContain("\x1b[");
     const forced = await roar(["--help"], { cwd: dir, env: { FORCE_COLOR: "1" } });
     expect(forced.stdout).toContain("\x1b[");
     const noColor = await roar(["--help"], { cwd: dir, env: { FORCE_COLOR: "1", NO_COLOR: "1" } });

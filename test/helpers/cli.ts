@@ -136,3 +136,22 @@ export function commitAll(dir: string, message = "step"): void {
   git(dir, "add", "-A");
   git(dir, "commit", "-q", "--allow-empty", "-m", message);
 }
+
+/** Quotes one word for `sh -c`. */
+function shellWord(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * Runs `roar <args>` with a terminal as its stdout and stderr (util-linux `script` gives it a pseudo-terminal):
+ * what a person at a terminal sees. Both streams arrive together in `stdout`, with \r\n line ends.
+ */
+export async function roarOnTerminal(args: string[], opts: RoarOptions): Promise<RunResult> {
+  const home = opts.home ?? join(opts.cwd, ".test-home");
+  const line = [ROAR_BIN, ...args].map(shellWord).join(" ");
+  return spawnCollect(["script", "-q", "-e", "-c", line, "/dev/null"], {
+    cwd: opts.cwd,
+    env: hermeticEnv(home, opts.env),
+    timeoutMs: opts.timeoutMs,
+  });
+}

@@ -14,6 +14,7 @@ import type { TraceOutcome, TracerBackend } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { straceRun } from "../helpers/strace.ts";
 import { relativeSorted, traceFacts } from "../helpers/trace-facts.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { type Scenario, scenarios, setUp, type Tools } from "./scenarios.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/trace");
@@ -150,8 +151,7 @@ for (const backend of Object.values(backends)) {
       const eventsPath = join(tempDir("roar-events-"), "events.bin");
       const running = backend.start({ argv: [tools.fileops, "wait-sigint"], env: baseEnv(), cwd: dir, eventsPath });
       expect(await running.pid).toBeGreaterThan(0);
-      const deadline = Date.now() + 10_000;
-      while (!existsSync(join(dir, "ready.txt")) && Date.now() < deadline) await Bun.sleep(10);
+      expect(await waitFor(() => existsSync(join(dir, "ready.txt")))).toBe(true);
       running.kill("SIGINT");
       const outcome = await running.done;
       expect(outcome.exitCode).toBe(130);
@@ -159,14 +159,16 @@ for (const backend of Object.values(backends)) {
     });
 
     test("an uncaught SIGINT ends the command with that signal", async () => {
+      const dir = tempDir("roar-fidelity-");
+      // The command says when it runs (traced, past roar's set-up); SIGINT ends sh or the sleep it became alike.
       const running = backend.start({
-        argv: ["sleep", "30"],
+        argv: ["sh", "-c", "touch ready.txt; exec sleep 30"],
         env: baseEnv(),
-        cwd: tempDir("roar-fidelity-"),
+        cwd: dir,
         eventsPath: join(tempDir("roar-events-"), "events.bin"),
       });
       await running.pid;
-      await Bun.sleep(100);
+      expect(await waitFor(() => existsSync(join(dir, "ready.txt")))).toBe(true);
       running.kill("SIGINT");
       const outcome = await running.done;
       expect(outcome.signal).toBe(SIGINT);
@@ -197,22 +199,18 @@ for (const backend of Object.values(backends)) {
       const top = Number(/pid (-?\d+)/.exec(text)?.[1] ?? "0");
       expect(top).toBeGreaterThan(0);
       // Wait until the two sleeps exist, then remember the whole tree.
-      let tree: number[] = [];
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
-        tree = descendants(top);
-        if (tree.length >= 3) break;
-        await Bun.sleep(20);
-      }
+      const tree = await waitFor(
+        () => descendants(top),
+        (pids) => pids.length >= 3,
+      );
       expect(tree.length).toBeGreaterThanOrEqual(3);
       host.kill("SIGKILL");
       await host.exited;
-      const settle = Date.now() + 5_000;
-      let alive = tree.filter(isAliveNotZombie);
-      while (alive.length > 0 && Date.now() < settle) {
-        await Bun.sleep(20);
-        alive = tree.filter(isAliveNotZombie);
-      }
+      const alive = await waitFor(
+        () => tree.filter(isAliveNotZombie),
+        (pids) => pids.length === 0,
+        5_000,
+      );
       expect(alive.map((pid) => `${pid}:${procState(pid)}`)).toEqual([]);
     });
   });

@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { findKey, publicKeyOf } from "../../auth/identity.ts";
 import { fingerprint, publicKeyLine, SshKeyError } from "../../auth/ssh-key.ts";
 import { registryUrl } from "../../registry/connect.ts";
@@ -17,8 +17,7 @@ export class AuthRegisterCommand extends ConfiguredCommand {
       registrations go through as \`anonymous\`.
     `,
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();

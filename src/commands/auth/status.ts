@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { findKey, signingKey } from "../../auth/identity.ts";
 import { fingerprint, SshKeyError } from "../../auth/ssh-key.ts";
 import { registryUrl, webUrl } from "../../registry/connect.ts";
@@ -10,8 +10,7 @@ export class AuthStatusCommand extends ConfiguredCommand {
     category: "Share and Publish",
     description: "Which key signs registry requests, whether it can sign here, and which server it talks to",
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();

@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { API, RegistryRequestError } from "../../registry/client.ts";
 import { clientFor, identity, registryUrl } from "../../registry/connect.ts";
 import { RoarError } from "../../shared/errors.ts";
@@ -16,8 +16,7 @@ export class AuthTestCommand extends ConfiguredCommand {
       falls back to anonymous: without a usable key it fails.
     `,
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();

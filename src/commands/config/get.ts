@@ -14,8 +14,8 @@ export class ConfigGetCommand extends ConfiguredCommand {
     examples: [["Print the GLaaS URL", "$0 config get glaas.url"]],
   });
 
+  static override outputOptions = { json: "Print JSON" };
   key = Option.String({ name: "key" });
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();

@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { getConfigValue } from "../../config/load.ts";
 import { CONFIG_KEYS } from "../../config/schema.ts";
 import { formatConfigValue } from "../../config/values.ts";
@@ -10,8 +10,7 @@ export class ConfigListCommand extends ConfiguredCommand {
     category: "Setup and Admin",
     description: "List every setting with its value, default and origin",
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig();

@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { ConfiguredCommand } from "../base.ts";
 
 export class EnvListCommand extends ConfiguredCommand {
@@ -7,8 +7,7 @@ export class EnvListCommand extends ConfiguredCommand {
     category: "Setup and Admin",
     description: "List the variables injected into roar run / roar build",
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const loaded = this.loadConfig(this.project());

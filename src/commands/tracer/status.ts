@@ -1,4 +1,4 @@
-import { Command, Option } from "clipanion";
+import { Command } from "clipanion";
 import { autoChoice, backendStatuses } from "../../trace/select.ts";
 import { ConfiguredCommand } from "../base.ts";
 
@@ -8,8 +8,7 @@ export class TracerStatusCommand extends ConfiguredCommand {
     category: "Setup and Admin",
     description: "Show the tracer backends: found, usable (and why not), and which one auto picks",
   });
-
-  json = Option.Boolean("--json", false, { description: "Print JSON" });
+  static override outputOptions = { json: "Print JSON" };
 
   override async execute(): Promise<number> {
     const { config } = this.loadConfig();
