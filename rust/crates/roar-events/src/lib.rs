@@ -188,6 +188,7 @@ pub mod rec {
         e.str(backend);
         done(&e)
     }
+    #[allow(clippy::too_many_arguments)]
     pub fn proc_start<'b, I: ExactSizeIterator<Item = &'b [u8]>>(
         buf: &mut [u8], pid: u32, seq: u64, ts: u64, ppid: u32, exe: &[u8], argv: I, cwd: &[u8],
     ) -> usize {
@@ -247,6 +248,7 @@ pub mod rec {
         e.open_stat(st);
         done(&e)
     }
+    #[allow(clippy::too_many_arguments)]
     fn two_paths(buf: &mut [u8], k: u8, pid: u32, seq: u64, ts: u64, a: &[u8], b: &[u8], fl: Option<u32>) -> usize {
         let mut e = Encoder::new(buf);
         e.record(k, pid, seq, ts, if fl.is_some() { 3 } else { 2 });

@@ -376,6 +376,7 @@ unsafe fn note_ftruncate(fd: c_int) {
 }
 
 fn fopen_flags(mode: *const c_char) -> c_int {
+    // SAFETY: fopen's `mode` is a NUL-terminated string by contract (callers checked it is not null).
     let m = unsafe { cstr(mode as *const u8) };
     let mut f = match m.first() {
         Some(b'w') => sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC,

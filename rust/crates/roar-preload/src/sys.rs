@@ -44,6 +44,7 @@ pub const ENAMETOOLONG: i32 = 36;
 pub const ELOOP: i32 = 40;
 pub const ESRCH: i32 = 3;
 pub const EPERM: i32 = 1;
+pub const ENOSYS: i32 = 38;
 
 pub const SIGKILL: i32 = 9;
 pub const SIGTERM: i32 = 15;
@@ -111,16 +112,17 @@ pub struct Stat {
 
 /// The `Stat` fields roar uses, from a statx result with at least STATX_BASIC_STATS.
 pub fn stat_from_statx(x: &Statx) -> Stat {
-    let mut st = Stat::default();
-    st.st_dev = makedev(x.dev_major, x.dev_minor);
-    st.st_ino = x.ino;
-    st.st_mode = x.mode as u32;
-    st.st_size = x.size as i64;
-    st.st_mtime = x.mtime.tv_sec;
-    st.st_mtime_nsec = x.mtime.tv_nsec as i64;
-    st.st_ctime = x.ctime.tv_sec;
-    st.st_ctime_nsec = x.ctime.tv_nsec as i64;
-    st
+    Stat {
+        st_dev: makedev(x.dev_major, x.dev_minor),
+        st_ino: x.ino,
+        st_mode: x.mode as u32,
+        st_size: x.size as i64,
+        st_mtime: x.mtime.tv_sec,
+        st_mtime_nsec: x.mtime.tv_nsec as i64,
+        st_ctime: x.ctime.tv_sec,
+        st_ctime_nsec: x.ctime.tv_nsec as i64,
+        ..Stat::default()
+    }
 }
 
 pub unsafe fn fstat(fd: i32, st: &mut Stat) -> isize {
