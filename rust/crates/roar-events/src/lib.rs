@@ -1,6 +1,20 @@
 //! The tracer event contract shared by roar's tracer backends: msgpack records written without allocating,
 //! into a caller-provided buffer (so the preload library can encode inside any process, even a vfork child).
 //! See README.md for the record table; `src/schema/events.ts` is the TypeScript mirror.
+// Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
+// panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic_in_result_fn
+    )
+)]
 #![no_std]
 
 pub const ABI_VERSION: u32 = 3;

@@ -133,7 +133,7 @@ pub unsafe extern "C" fn roar_preload_spawn(spec: *const SpawnSpec, out: *mut i3
             out[4] = code;
             1
         }
-        _ => -5, // EIO: the supervisor vanished
+        _ => -sys::EIO, // the supervisor vanished
     }
 }
 

@@ -40,7 +40,7 @@ pub fn start(req: Request, spec: Option<Spec>) -> i32 {
     });
     let done_w = pipe[1];
     let handle = {
-        let Ok(mut runs) = RUNS.lock() else { return -5 };
+        let Ok(mut runs) = RUNS.lock() else { return -sys::EIO };
         let slot = runs.iter().position(Option::is_none).unwrap_or_else(|| {
             runs.push(None);
             runs.len() - 1
@@ -70,7 +70,7 @@ pub fn start(req: Request, spec: Option<Spec>) -> i32 {
             sys::close(pipe[0]);
             sys::close(pipe[1]);
         }
-        return -11;
+        return -sys::EAGAIN;
     }
     // The pid comes within a fraction of a millisecond (path lookup, clone): wait for it here rather than
     // have the caller poll. A run that never starts ends (done) just as fast.

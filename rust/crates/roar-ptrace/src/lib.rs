@@ -19,6 +19,7 @@ mod sys;
 mod tracer;
 
 use std::ffi::c_char;
+use sys::EINVAL;
 use std::sync::Mutex;
 
 /// The run result, filled by `roar_ptrace_poll` (layout mirrored in src/trace/ptrace-ffi.ts).
@@ -146,7 +147,7 @@ pub unsafe extern "C" fn roar_ptrace_start(
     } else {
         match hybrid_spec(spec, spec_len) {
             Some(spec) => Some(spec),
-            None => return -22,
+            None => return -EINVAL,
         }
     };
     background::start(req, spec)
@@ -189,7 +190,7 @@ pub unsafe extern "C" fn roar_ptrace_poll(handle: i32, pid_out: *mut i32, result
             }
             1
         }
-        None if background::pid(handle) == -1 && !pid_out.is_null() && *pid_out == -1 => -22,
+        None if background::pid(handle) == -1 && !pid_out.is_null() && *pid_out == -1 => -EINVAL,
         None => 0,
     }
 }

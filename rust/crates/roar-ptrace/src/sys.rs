@@ -187,18 +187,7 @@ pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: c_ulong = 0x4008_2104;
 pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
 pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 
-// errno
-pub const EPERM: c_int = 1;
-pub const ENOENT: c_int = 2;
-pub const ESRCH: c_int = 3;
-pub const EIO: c_int = 5;
-pub const EINTR: c_int = 4;
-pub const ECHILD: c_int = 10;
-pub const EAGAIN: c_int = 11;
-pub const EACCES: c_int = 13;
-pub const EINVAL: c_int = 22;
-pub const ENOTDIR: c_int = 20;
-pub const ENOSYS: c_int = 38;
+pub use roar_sys::errno::*;
 
 // files
 // The values live in roar-sys's one table (roar_sys::calls); these are the types this crate uses them with.

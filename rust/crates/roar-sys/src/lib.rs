@@ -2,12 +2,27 @@
 //! tracer libraries. Raw calls never enter libc: the preload interposer must not re-enter its own hooks, and
 //! code running between clone(CLONE_VM) and exec must not touch errno or locks of the process it shares
 //! memory with. The build is offline, so no `libc` crate.
+// Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
+// panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic_in_result_fn
+    )
+)]
 #![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
 use core::arch::asm;
 
 pub mod calls;
+pub mod errno;
 /// A NUL-terminated copy of `parts` concatenated into `out`; None when it does not fit.
 pub fn cat_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
     let mut n = 0;

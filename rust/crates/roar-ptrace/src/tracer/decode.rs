@@ -257,8 +257,7 @@ impl Tracer {
         let Some(pending) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) else {
             return self.resume(tid, 0);
         };
-        const EINPROGRESS: i64 = 115;
-        let under_way = matches!(pending, Pending::Connect { .. }) && rval == -EINPROGRESS;
+        let under_way = matches!(pending, Pending::Connect { .. }) && rval == -(sys::EINPROGRESS as i64);
         if !failed || under_way {
             self.emit_success(tid, tgid, pending, rval);
         }
