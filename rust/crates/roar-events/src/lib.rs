@@ -17,7 +17,7 @@
 )]
 #![no_std]
 
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 pub mod kind {
     pub const HEADER: u8 = 0;
