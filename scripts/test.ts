@@ -32,6 +32,14 @@ await step("build", () => $`bun build.ts --compile`.nothrow());
 await step("type-check", () => $`tsc --noEmit -p .`.nothrow());
 await step("lint", () => $`biome check .`.nothrow());
 await step("cargo test", () => $`cargo test --release --offline --quiet`.cwd(join(root, "rust")).nothrow());
+// Clippy holds the Rust lints of rust/Cargo.toml ([workspace.lints]); machines without it skip the step.
+if ((await $`cargo clippy --version`.quiet().nothrow()).exitCode === 0) {
+  await step("cargo clippy", () =>
+    $`cargo clippy --offline --all-targets --quiet -- -D warnings`.cwd(join(root, "rust")).nothrow(),
+  );
+} else {
+  console.error("\n── cargo clippy: skipped (clippy is not installed; rustup component add clippy)");
+}
 
 await containerRoots;
 

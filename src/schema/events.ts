@@ -4,7 +4,7 @@
  */
 import Type, { type Static } from "typebox";
 
-export const TRACER_ABI_VERSION = 3;
+export const TRACER_ABI_VERSION = 4;
 
 export const EventKind = {
   HEADER: 0,

@@ -6,7 +6,14 @@
  */
 import { closeSync, read } from "node:fs";
 import { constants } from "node:os";
-import { openPtraceLibrary, type PtraceLibrary, parseRunResult, RESULT_SIZE, type RunResult } from "./ptrace-ffi.ts";
+import {
+  openPtraceLibrary,
+  type PtraceLibrary,
+  parseRunResult,
+  RESULT_SIZE,
+  type RunResult,
+  startPtraceRun,
+} from "./ptrace-ffi.ts";
 import { SignalSentinel } from "./sentinel.ts";
 import type { RunningTrace, TraceOutcome } from "./types.ts";
 
@@ -36,11 +43,6 @@ function library(path: string, abi: number): PtraceLibrary {
   return lib;
 }
 
-/** bun:ffi rejects zero-length buffers as pointers; the length argument says what is really there. */
-function nonEmpty(b: Uint8Array): Uint8Array {
-  return b.length > 0 ? b : new Uint8Array(1);
-}
-
 /** Without a done pipe, how often the main thread looks at the run. */
 const POLL_MS = 1;
 
@@ -53,18 +55,7 @@ export function runInPtraceThread(
   const spec = input.spec ?? new Uint8Array();
   // Before the command exists, so that no group signal can slip past it.
   const sentinel = SignalSentinel.start(lib.symbols);
-  const handle = lib.symbols.roar_ptrace_start(
-    nonEmpty(input.argv),
-    input.argv.length,
-    nonEmpty(input.envp),
-    input.envp.length,
-    nonEmpty(input.cwd),
-    input.cwd.length,
-    nonEmpty(input.eventsPath),
-    input.eventsPath.length,
-    nonEmpty(spec),
-    spec.length,
-  );
+  const handle = startPtraceRun(lib, { ...input, spec });
   if (handle <= 0) {
     sentinel?.stop();
     throw new Error(`${label} tracer: roar_ptrace_start failed (errno ${-handle})`);

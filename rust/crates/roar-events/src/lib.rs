@@ -1,9 +1,23 @@
 //! The tracer event contract shared by roar's tracer backends: msgpack records written without allocating,
 //! into a caller-provided buffer (so the preload library can encode inside any process, even a vfork child).
 //! See README.md for the record table; `src/schema/events.ts` is the TypeScript mirror.
+// Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
+// panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic_in_result_fn
+    )
+)]
 #![no_std]
 
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 pub mod kind {
     pub const HEADER: u8 = 0;
@@ -188,6 +202,7 @@ pub mod rec {
         e.str(backend);
         done(&e)
     }
+    #[allow(clippy::too_many_arguments)]
     pub fn proc_start<'b, I: ExactSizeIterator<Item = &'b [u8]>>(
         buf: &mut [u8], pid: u32, seq: u64, ts: u64, ppid: u32, exe: &[u8], argv: I, cwd: &[u8],
     ) -> usize {
@@ -247,6 +262,7 @@ pub mod rec {
         e.open_stat(st);
         done(&e)
     }
+    #[allow(clippy::too_many_arguments)]
     fn two_paths(buf: &mut [u8], k: u8, pid: u32, seq: u64, ts: u64, a: &[u8], b: &[u8], fl: Option<u32>) -> usize {
         let mut e = Encoder::new(buf);
         e.record(k, pid, seq, ts, if fl.is_some() { 3 } else { 2 });

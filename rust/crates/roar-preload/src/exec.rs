@@ -212,6 +212,7 @@ impl EnvFix {
 impl Drop for EnvFix {
     fn drop(&mut self) {
         if !self.mapped.is_null() {
+            // SAFETY: our own mapping of `mapped_len` bytes, unmapped once.
             unsafe { sys::sc2(sys::nr::MUNMAP, self.mapped as usize, self.mapped_len) };
         }
     }
@@ -530,7 +531,7 @@ unsafe fn exec_try(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
         set_errno(sys::ENOEXEC);
         return -1;
     }
-    v[0] = b"/bin/sh\0".as_ptr() as *const c_char;
+    v[0] = c"/bin/sh".as_ptr();
     v[1] = path;
     for i in 1..argc {
         v[i + 1] = *argv.add(i);
@@ -595,7 +596,7 @@ pub unsafe extern "C" fn execveat(dirfd: c_int, path: *const c_char, argv: Argv,
     } else {
         inspect(dirfd, path as *const u8, 0)
     };
-    note_exec(dirfd, if path.is_null() { b"\0".as_ptr() as *const c_char } else { path }, argv, insp, intact);
+    note_exec(dirfd, if path.is_null() { c"".as_ptr() } else { path }, argv, insp, intact);
     if insp.setuid && !path.is_null() {
         request_detach(path as *const u8, false);
     }

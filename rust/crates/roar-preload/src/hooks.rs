@@ -1,5 +1,8 @@
 //! The interposed file-system functions. Each calls the real function first, then (on success) records one
 //! event into the per-process buffer. errno is preserved across the recording.
+//!
+//! No indexing or slicing that could panic here (README.md, "Panics"): `head`, `get` and `first` instead.
+#![deny(clippy::indexing_slicing)]
 
 use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
@@ -10,7 +13,7 @@ use roar_sys::prewrite::{self, Change};
 
 use crate::real::{call_real, errno, set_errno};
 use crate::state::{self, active, lock, now_ns, open_stat, resolve};
-use crate::sys::{self, cstr, Stat, AT_FDCWD};
+use crate::sys::{self, cstr, head, Stat, AT_FDCWD};
 
 type OpenFn = unsafe extern "C" fn(*const c_char, c_int, c_uint) -> c_int;
 type Open2Fn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
@@ -48,9 +51,9 @@ pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_i
     let ts = now_ns();
     if let Some(mut l) = lock() {
         let s = &mut *l.scr;
-        let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+        let n = resolve(head(&s.cwd, s.cwd_len), &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
         if n > 0 {
-            let p = &s.a[..n];
+            let p = head(&s.a, n);
             if flags & sys::O_DIRECTORY != 0 {
                 state::remember_dir(fd, p);
             } else if flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0 {
@@ -101,10 +104,10 @@ unsafe fn before_change_reading(dirfd: c_int, path: *const c_char, change: Chang
     let ts = now_ns();
     if let Some(l) = lock() {
         let s = &mut *l.scr;
-        let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+        let n = resolve(head(&s.cwd, s.cwd_len), &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
         if n > 0 && n < s.a.len() {
             if reads {
-                prewrite::mark_read(state::reads_filter(), &s.a[..n]);
+                prewrite::mark_read(state::reads_filter(), head(&s.a, n));
             }
             capture_resolved(l, n, dir, policy, change, follow, ts);
         }
@@ -123,7 +126,7 @@ unsafe fn before_change_fd(fd: c_int) {
     if let Some(l) = lock() {
         let s = &mut *l.scr;
         let n = state::fd_path(fd, &mut s.a);
-        if n > 0 && n < s.a.len() && s.a[0] == b'/' && !s.a[..n].ends_with(b" (deleted)") {
+        if n > 0 && n < s.a.len() && s.a.first() == Some(&b'/') && !head(&s.a, n).ends_with(b" (deleted)") {
             capture_resolved(l, n, dir, policy, Change::Content, true, ts);
         }
     }
@@ -141,16 +144,20 @@ unsafe fn capture_resolved(
     ts: u64,
 ) {
     let s = &mut *l.scr;
-    let h = path_hash(&s.a[..n]);
+    let h = path_hash(head(&s.a, n));
     if RECENT.iter().any(|r| r.load(core::sync::atomic::Ordering::Relaxed) == h) {
         return;
     }
-    RECENT[(h as usize >> 1) % RECENT.len()].store(h, core::sync::atomic::Ordering::Relaxed);
-    let keep = policy.keep_all || prewrite::maybe_read(state::reads_filter(), &s.a[..n]);
-    s.a[n] = 0;
-    let Some(c) = prewrite::capture(&s.a[..=n], dir, policy.cap, change, follow, keep) else { return };
+    if let Some(slot) = RECENT.get((h as usize >> 1) % RECENT.len()) {
+        slot.store(h, core::sync::atomic::Ordering::Relaxed);
+    }
+    let keep = policy.keep_all || prewrite::maybe_read(state::reads_filter(), head(&s.a, n));
+    let Some(end) = s.a.get_mut(n) else { return };
+    *end = 0;
+    let Some(z) = s.a.get(..=n) else { return };
+    let Some(c) = prewrite::capture(z, dir, policy.cap, change, follow, keep) else { return };
     let st = roar_events::OpenStat { dev: c.dev, ino: c.ino, size: c.size, mtime_ns: c.mtime_ns, ctime_ns: c.ctime_ns };
-    let p = &s.a[..n];
+    let p = head(&s.a, n);
     let copy = c.copy;
     l.out.push(ts, |b, pid, seq, ts| rec::prewrite(b, pid, seq, ts, p, &st, c.mode, copy.as_ref().map(|x| &x[..])));
 }
@@ -228,20 +235,22 @@ unsafe fn note_two(kind: Two, d1: c_int, p1: *const c_char, d2: c_int, p2: *cons
     let ts = now_ns();
     if let Some(l) = lock() {
         let s = &mut *l.scr;
-        let cwd = &s.cwd[..s.cwd_len];
+        let cwd = head(&s.cwd, s.cwd_len);
         let n1 = match kind {
             // a symlink's target is raw text, not a path of ours to resolve
             Two::Symlink => {
                 let t = cstr(p1 as *const u8);
                 let n = t.len().min(s.a.len());
-                s.a[..n].copy_from_slice(&t[..n]);
+                if let (Some(to), Some(from)) = (s.a.get_mut(..n), t.get(..n)) {
+                    to.copy_from_slice(from);
+                }
                 n
             }
             _ => resolve(cwd, &mut s.tmp, d1, cstr(p1 as *const u8), &mut s.a),
         };
         let n2 = resolve(cwd, &mut s.tmp, d2, cstr(p2 as *const u8), &mut s.b);
         if n1 > 0 && n2 > 0 {
-            let (a, b) = (&s.a[..n1], &s.b[..n2]);
+            let (a, b) = (head(&s.a, n1), head(&s.b, n2));
             match kind {
                 Two::Rename => {
                     l.out.push(ts, |buf, pid, seq, ts| rec::rename(buf, pid, seq, ts, a, b));
@@ -275,12 +284,12 @@ unsafe fn note_one(kind: One, dirfd: c_int, path: *const c_char) {
         let s = &mut *l.scr;
         if let One::Chdir = kind {
             s.refresh_cwd();
-            let p = &s.cwd[..s.cwd_len];
+            let p = head(&s.cwd, s.cwd_len);
             l.out.push(ts, |buf, pid, seq, ts| rec::chdir(buf, pid, seq, ts, p));
         } else {
-            let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
+            let n = resolve(head(&s.cwd, s.cwd_len), &mut s.tmp, dirfd, cstr(path as *const u8), &mut s.a);
             if n > 0 {
-                let p = &s.a[..n];
+                let p = head(&s.a, n);
                 match kind {
                     One::Unlink(f) => l.out.push(ts, |buf, pid, seq, ts| rec::unlink(buf, pid, seq, ts, p, f)),
                     _ => l.out.push(ts, |buf, pid, seq, ts| rec::truncate(buf, pid, seq, ts, p)),
@@ -308,7 +317,7 @@ unsafe fn note_linkat(d1: c_int, p1: *const c_char, d2: c_int, p2: *const c_char
     };
     if let Some(fd) = fd_src {
         let n = state::fd_path(fd, &mut target);
-        if n == 0 || target[..n].ends_with(b" (deleted)") {
+        if n == 0 || head(&target, n).ends_with(b" (deleted)") {
             let e = errno();
             let mut st = Stat::default();
             let p2r = cstr(p2 as *const u8);
@@ -316,10 +325,10 @@ unsafe fn note_linkat(d1: c_int, p1: *const c_char, d2: c_int, p2: *const c_char
             let ts = now_ns();
             if let Some(l) = lock() {
                 let s = &mut *l.scr;
-                let n = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, d2, p2r, &mut s.a);
+                let n = resolve(head(&s.cwd, s.cwd_len), &mut s.tmp, d2, p2r, &mut s.a);
                 if n > 0 {
                     let os = has.then(|| open_stat(&st));
-                    let p = &s.a[..n];
+                    let p = head(&s.a, n);
                     let fl = (sys::O_CREAT | sys::O_WRONLY) as u32;
                     l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, fl, -1, os.as_ref()));
                 }
@@ -332,9 +341,9 @@ unsafe fn note_linkat(d1: c_int, p1: *const c_char, d2: c_int, p2: *const c_char
         let ts = now_ns();
         if let Some(l) = lock() {
             let s = &mut *l.scr;
-            let n2 = resolve(&s.cwd[..s.cwd_len], &mut s.tmp, d2, cstr(p2 as *const u8), &mut s.b);
+            let n2 = resolve(head(&s.cwd, s.cwd_len), &mut s.tmp, d2, cstr(p2 as *const u8), &mut s.b);
             if n2 > 0 {
-                let (a, b) = (&target[..n], &s.b[..n2]);
+                let (a, b) = (head(&target, n), head(&s.b, n2));
                 l.out.push(ts, |buf, pid, seq, ts| rec::link(buf, pid, seq, ts, a, b, 0));
             }
         }
@@ -367,8 +376,8 @@ unsafe fn note_ftruncate(fd: c_int) {
     if let Some(l) = lock() {
         let s = &mut *l.scr;
         let n = state::fd_path(fd, &mut s.a);
-        if n > 0 && s.a[0] == b'/' {
-            let p = &s.a[..n];
+        if n > 0 && s.a.first() == Some(&b'/') {
+            let p = head(&s.a, n);
             l.out.push(ts, |buf, pid, seq, ts| rec::truncate(buf, pid, seq, ts, p));
         }
     }
@@ -376,6 +385,7 @@ unsafe fn note_ftruncate(fd: c_int) {
 }
 
 fn fopen_flags(mode: *const c_char) -> c_int {
+    // SAFETY: fopen's `mode` is a NUL-terminated string by contract (callers checked it is not null).
     let m = unsafe { cstr(mode as *const u8) };
     let mut f = match m.first() {
         Some(b'w') => sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC,
@@ -545,11 +555,11 @@ unsafe fn note_rename(d1: c_int, from: *const c_char, d2: c_int, to: *const c_ch
     let ts = now_ns();
     if let Some(l) = lock() {
         let s = &mut *l.scr;
-        let cwd = &s.cwd[..s.cwd_len];
+        let cwd = head(&s.cwd, s.cwd_len);
         let n1 = resolve(cwd, &mut s.tmp, d1, cstr(from as *const u8), &mut s.a);
         let n2 = resolve(cwd, &mut s.tmp, d2, cstr(to as *const u8), &mut s.b);
         let fl = calls::O_CREAT | calls::O_WRONLY;
-        for p in [&s.a[..n1], &s.b[..n2]] {
+        for p in [head(&s.a, n1), head(&s.b, n2)] {
             if !p.is_empty() {
                 l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, fl, -1, None));
             }

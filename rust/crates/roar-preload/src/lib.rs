@@ -2,6 +2,20 @@
 //! in every process of a traced command and records the events of the roar-events contract into a per-process
 //! buffer that is flushed to the shared O_APPEND events file. Also holds the supervisor that starts the
 //! command (supervise.rs), called by the TypeScript driver through bun:ffi.
+// Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
+// panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic_in_result_fn
+    )
+)]
 
 mod exec;
 mod hooks;

@@ -160,6 +160,7 @@ pub fn report() {
         return;
     }
     let e = errno();
+    // SAFETY: dl_iterate_phdr calls our callbacks with valid phdr info; they ignore the null data pointer.
     unsafe {
         dl_iterate_phdr(note_needs, core::ptr::null_mut());
         dl_iterate_phdr(each, core::ptr::null_mut());

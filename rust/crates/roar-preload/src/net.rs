@@ -14,7 +14,6 @@ type ConnectFn = unsafe extern "C" fn(c_int, *const c_void, u32) -> c_int;
 type AcceptFn = unsafe extern "C" fn(c_int, *mut c_void, *mut u32) -> c_int;
 type Accept4Fn = unsafe extern "C" fn(c_int, *mut c_void, *mut u32, c_int) -> c_int;
 
-const EINPROGRESS: i32 = 115;
 const MAX_SOCKADDR: usize = 128;
 
 /// Records NET for the `len` bytes of sockaddr at `addr` (internet families only).
@@ -54,7 +53,7 @@ pub unsafe fn note_accepted(fd: c_int, addr: *const u8, len_ptr: *const u32) {
 
 /// A connect that succeeded, or is under way on a non-blocking socket.
 pub fn connected(r: i64) -> bool {
-    r == 0 || (r < 0 && errno() == EINPROGRESS)
+    r == 0 || (r < 0 && errno() == crate::sys::EINPROGRESS)
 }
 
 #[no_mangle]

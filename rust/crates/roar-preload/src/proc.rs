@@ -50,10 +50,12 @@ fn env_value<'a>(envp: *const *const c_char, name: &[u8]) -> Option<&'a [u8]> {
     }
     let mut i = 0;
     loop {
+        // SAFETY: `envp` is the NULL-terminated environment glibc passes to constructors; `i` stops at its NULL.
         let e = unsafe { *envp.add(i) };
         if e.is_null() {
             return None;
         }
+        // SAFETY: each environment entry is a NUL-terminated string.
         let s = unsafe { cstr(e as *const u8) };
         if s.len() > name.len() && s.starts_with(name) && s[name.len()] == b'=' {
             return Some(&s[name.len() + 1..]);
@@ -66,6 +68,7 @@ fn env_value<'a>(envp: *const *const c_char, name: &[u8]) -> Option<&'a [u8]> {
 extern "C" fn init(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
     let Some(events) = env_value(envp, b"ROAR_EVENTS_PATH") else { return };
     let lib = env_value(envp, b"ROAR_PRELOAD_LIB").unwrap_or(b"");
+    // SAFETY: the constructor runs once, before any hook reads CFG.
     let c = unsafe { &mut *addr_of_mut!(CFG) };
     if sys::cat_z(&mut c.events_path, &[events]).is_none() || lib.len() >= c.lib.len() {
         return;
@@ -81,12 +84,14 @@ extern "C" fn init(argc: c_int, argv: *const *const c_char, envp: *const *const 
             c.spool_len = spool.len();
         }
     }
+    // SAFETY: getpid has no preconditions.
     PID.store(unsafe { sys::getpid() }, Relaxed);
     ACTIVE.store(true, Release);
     let ts = now_ns();
     let mut exe = [0u8; state::PATH_CAP];
     let exe_len = {
-        let r = unsafe { sys::readlinkat(sys::AT_FDCWD, b"/proc/self/exe\0".as_ptr(), &mut exe) };
+        // SAFETY: the path is NUL-terminated and `exe` a local buffer.
+        let r = unsafe { sys::readlinkat(sys::AT_FDCWD, c"/proc/self/exe".as_ptr().cast(), &mut exe) };
         if r > 0 {
             r as usize
         } else {
@@ -97,7 +102,9 @@ extern "C" fn init(argc: c_int, argv: *const *const c_char, envp: *const *const 
         let s = &mut *l.scr;
         s.refresh_cwd();
         let cwd = &s.cwd[..s.cwd_len];
+        // SAFETY: getppid has no preconditions.
         let ppid = unsafe { sys::getppid() };
+        // SAFETY: `argv` is the NULL-terminated argument vector glibc passes to constructors.
         let args = unsafe { CArgs::new(argv as *const *const u8) }.fit(state::ARGV_BUDGET);
         let _ = argc;
         let e = &exe[..exe_len];
@@ -108,6 +115,7 @@ extern "C" fn init(argc: c_int, argv: *const *const c_char, envp: *const *const 
     // Runtimes that do their own system calls (Go with cgo, Bun) load us but bypass the hooks.
     if exe_len > 0 && exe_len < exe.len() {
         exe[exe_len] = 0;
+        // SAFETY: `exe` was NUL-terminated just above.
         let insp = unsafe { exec::inspect(sys::AT_FDCWD, exe.as_ptr(), 0) };
         if insp.bypass {
             incomplete("libc_bypass", &exe[..exe_len]);
@@ -156,6 +164,7 @@ fn forklike_flags(flags: u32, f: impl FnOnce() -> c_long) -> c_long {
     l.flush();
     let r = f();
     if r == 0 {
+        // SAFETY: in the child right after fork, holding the lock taken before it: only this thread exists.
         unsafe { state::after_fork_child(&mut l) };
         drop(l);
     } else {
@@ -200,8 +209,10 @@ struct CloneCall {
 
 /// First code of a fork-like clone child: start a fresh buffer under the child's pid.
 extern "C" fn clone_child(p: *mut c_void) -> c_int {
+    // SAFETY: `p` is the CloneCall our clone wrapper passed, alive in the parent's frame (CLONE_VM) or copied memory.
     let call = unsafe { *(p as *const CloneCall) };
     if let Some(mut l) = lock() {
+        // SAFETY: the first code of a fork-like clone child: only this thread exists.
         unsafe { state::after_fork_child(&mut l) };
     }
     (call.f)(call.arg)

@@ -11,10 +11,12 @@ extern "C" {
 pub const RTLD_NEXT: *mut c_void = -1isize as *mut c_void;
 
 pub fn errno() -> i32 {
+    // SAFETY: glibc's errno location is valid for the calling thread's lifetime.
     unsafe { *__errno_location() }
 }
 
 pub fn set_errno(e: i32) {
+    // SAFETY: glibc's errno location is valid for the calling thread's lifetime.
     unsafe { *__errno_location() = e }
 }
 
@@ -24,6 +26,7 @@ macro_rules! real {
         static P: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
         let mut p = P.load(core::sync::atomic::Ordering::Relaxed);
         if p == 0 {
+            // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name.
             p = unsafe {
                 $crate::real::dlsym($crate::real::RTLD_NEXT, concat!(stringify!($name), "\0").as_ptr() as *const _)
             } as usize;
@@ -32,6 +35,7 @@ macro_rules! real {
         if p == 0 {
             None
         } else {
+            // SAFETY: dlsym found the next definition of this libc function, whose type `$ty` declares.
             Some(unsafe { core::mem::transmute::<usize, $ty>(p) })
         }
     }};
@@ -42,9 +46,10 @@ pub(crate) use real;
 macro_rules! call_real {
     ($name:ident : $ty:ty, $fail:expr, ($($arg:expr),*)) => {{
         match $crate::real::real!($name: $ty) {
+            // SAFETY: the caller's arguments are passed through to libc's own definition unchanged.
             Some(f) => unsafe { f($($arg),*) },
             None => {
-                $crate::real::set_errno(38);
+                $crate::real::set_errno($crate::sys::ENOSYS);
                 $fail
             }
         }

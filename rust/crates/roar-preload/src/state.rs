@@ -66,6 +66,7 @@ pub static mut CFG: Config = Config {
 };
 
 pub fn cfg() -> &'static Config {
+    // SAFETY: CFG is written only by the constructor, before any hook reads it.
     unsafe { &*addr_of!(CFG) }
 }
 
@@ -124,6 +125,7 @@ extern "C" {
 pub fn now_ns() -> u64 {
     let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
     // CLOCK_MONOTONIC through the vDSO: no system call.
+    // SAFETY: `ts` is a local the vDSO writes.
     unsafe { clock_gettime(1, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
@@ -169,11 +171,13 @@ pub fn lock_raw() -> Option<Locked> {
     while LOCK.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
         spins += 1;
         if spins > 64 {
+            // SAFETY: sched_yield has no preconditions.
             unsafe { sys::sc0(sys::nr::SCHED_YIELD) };
         } else {
             core::hint::spin_loop();
         }
     }
+    // SAFETY: the spin lock above is held: OUT and SCR have a single user until `Locked` drops.
     unsafe { Some(Locked { out: &mut *addr_of_mut!(OUT), scr: &mut *addr_of_mut!(SCR) }) }
 }
 
@@ -200,6 +204,7 @@ pub fn pending_fd() -> i32 {
 impl Locked {
     /// Makes the OPEN record just pushed (starting at `start`, nil stat last) pending on `fd`'s stat.
     pub fn set_pending(&mut self, fd: i32, start: usize) {
+        // SAFETY: PENDING_START is only touched with the lock held (`&mut self` is a `Locked`).
         unsafe { PENDING_START = start };
         PENDING_FD.store(fd, Relaxed);
     }
@@ -212,6 +217,7 @@ impl Locked {
             return;
         }
         PENDING_FD.store(-1, Relaxed);
+        // SAFETY: PENDING_START is only touched with the lock held (`&mut self` is a `Locked`).
         let start = unsafe { PENDING_START };
         let o = &mut *self.out;
         if o.len <= start || o.data.is_null() {
@@ -222,6 +228,7 @@ impl Locked {
             Some(s) => s,
             None => {
                 let e = crate::real::errno();
+                // SAFETY: `own` is a local the kernel writes.
                 let ok = unsafe { sys::fstat(fd, &mut own) } == 0;
                 crate::real::set_errno(e);
                 if !ok {
@@ -281,6 +288,7 @@ impl Out {
         if self.data.is_null() {
             self.attach();
         }
+        // SAFETY: `data` is our mapping of BUF_CAP bytes, used only with the lock held.
         unsafe { core::slice::from_raw_parts_mut(self.data, BUF_CAP) }
     }
 
@@ -304,6 +312,7 @@ impl Out {
         else {
             return;
         };
+        // SAFETY: raw calls on a NUL-terminated path; the new shared mapping is SPOOL_HDR + BUF_CAP bytes, written only inside it.
         unsafe {
             let flags = sys::O_RDWR | sys::O_CREAT | sys::O_EXCL | sys::O_CLOEXEC;
             let fd = sys::openat(sys::AT_FDCWD, path.as_ptr(), flags, 0o600);
@@ -331,6 +340,7 @@ impl Out {
 
     fn commit(&mut self) {
         if !self.committed.is_null() {
+            // SAFETY: `committed` points into our live spool mapping.
             unsafe { core::ptr::write_volatile(self.committed, self.len as u64) };
         }
     }
@@ -414,6 +424,7 @@ impl Out {
             }
         }
         let len = o.len;
+        // SAFETY: the buffer's fd is ours; the slice is the buffer's filled part.
         let ok = unsafe { ensure_fd(o) } && unsafe { sys::write_all(o.fd, &o.buf()[..len]) };
         if ok {
             o.dropped -= dropped_in_buf;
@@ -540,6 +551,7 @@ fn count_lost(n: u64) {
         }
         let mut name = [0u8; PATH_CAP + 16];
         let Some(path) = sys::cat_z(&mut name, &[&c.spool_dir[..c.spool_len], b"/lost"]) else { return };
+        // SAFETY: raw calls on a NUL-terminated path; the mapping is checked before use.
         unsafe {
             let fd = sys::openat(sys::AT_FDCWD, path.as_ptr(), sys::O_RDWR | sys::O_CLOEXEC, 0);
             if fd < 0 {
@@ -567,6 +579,7 @@ pub fn flush_now() {
 
 impl Scratch {
     pub fn refresh_cwd(&mut self) {
+        // SAFETY: `cwd` is our own buffer; getcwd writes at most its length.
         let r = unsafe { sys::getcwd(&mut self.cwd) };
         // getcwd returns the length including the NUL; on failure (deleted cwd) keep the old value
         self.cwd_len = if r > 0 { (r as usize - 1).min(self.cwd.len()) } else { self.cwd_len };
@@ -606,6 +619,7 @@ static DIR_NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// Called under the lock.
 fn dir_path(fd: i32, out: &mut [u8]) -> usize {
+    // SAFETY: called under the lock, which every writer of DIRS holds.
     let dirs = unsafe { &*addr_of!(DIRS) };
     for d in dirs.iter() {
         if d.fd.load(Acquire) == fd && d.len <= out.len() {
@@ -625,6 +639,7 @@ pub fn remember_dir(fd: i32, path: &[u8]) {
     if path.len() > PATH_CAP {
         return;
     }
+    // SAFETY: DIRS is only written with the lock held.
     let dirs = unsafe { &mut *addr_of_mut!(DIRS) };
     forget_fds(fd, fd);
     let i = DIR_NEXT.fetch_add(1, Relaxed) as usize % DIR_CACHE;
@@ -637,6 +652,7 @@ pub fn remember_dir(fd: i32, path: &[u8]) {
 
 /// Forgets cached directory paths of descriptors in `lo..=hi` (they were closed or replaced).
 pub fn forget_fds(lo: i32, hi: i32) {
+    // SAFETY: only the entries' atomic fds are touched here; their paths are written under the lock.
     let dirs = unsafe { &*addr_of!(DIRS) };
     for d in dirs.iter() {
         let fd = d.fd.load(Acquire);
@@ -650,6 +666,7 @@ pub fn forget_fds(lo: i32, hi: i32) {
 pub fn fd_path(fd: i32, out: &mut [u8]) -> usize {
     let mut p = [0u8; 40];
     let pp = sys::proc_fd_path(fd, &mut p);
+    // SAFETY: `pp` is NUL-terminated and `out` our buffer.
     let r = unsafe { sys::readlinkat(sys::AT_FDCWD, pp, out) };
     if r <= 0 || r as usize >= out.len() {
         return 0;
@@ -693,6 +710,7 @@ impl CArgs {
     pub fn fit(mut self, budget: usize) -> Self {
         let mut used = 0;
         for k in 0..self.n {
+            // SAFETY: `p` holds `n` NUL-terminated strings (see `CArgs::new`).
             let len = unsafe { sys::cstrlen(*self.p.add(k)) } + 5;
             if used + len > budget {
                 self.n = k;
@@ -710,6 +728,7 @@ impl Iterator for CArgs {
         if self.i >= self.n {
             return None;
         }
+        // SAFETY: `i` < `n`, and `p` holds `n` NUL-terminated strings (see `CArgs::new`).
         let s = unsafe { sys::cstr(*self.p.add(self.i)) };
         self.i += 1;
         Some(s)

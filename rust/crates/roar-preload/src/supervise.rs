@@ -133,7 +133,7 @@ pub unsafe extern "C" fn roar_preload_spawn(spec: *const SpawnSpec, out: *mut i3
             out[4] = code;
             1
         }
-        _ => -5, // EIO: the supervisor vanished
+        _ => -sys::EIO, // the supervisor vanished
     }
 }
 
@@ -224,7 +224,7 @@ unsafe fn supervisor(spec: &SpawnSpec, msg: c_int, parent: u32) -> ! {
             sys::close(fd);
         }
     }
-    sc2(nr::PRCTL, 15 /* PR_SET_NAME */, b"roar-supervisor\0".as_ptr() as usize);
+    sc2(nr::PRCTL, 15 /* PR_SET_NAME */, c"roar-supervisor".as_ptr() as usize);
     sc2(nr::PRCTL, sys::PR_SET_PDEATHSIG, sys::SIGTERM as usize);
     let me = sys::getpid();
     if sys::getppid() != parent {
@@ -525,7 +525,7 @@ unsafe fn kill_tree(me: u32) {
 
 /// Fills `table` with (pid, ppid) of every live (non-zombie) process; returns the count.
 unsafe fn scan_proc(table: &mut [[u32; 2]]) -> usize {
-    let dfd = sys::openat(AT_FDCWD, b"/proc\0".as_ptr(), sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC, 0);
+    let dfd = sys::openat(AT_FDCWD, c"/proc".as_ptr().cast(), sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC, 0);
     if dfd < 0 {
         return 0;
     }

@@ -31,19 +31,7 @@ pub const S_IFREG: u32 = 0o100000;
 pub const S_ISUID: u32 = 0o4000;
 pub const S_ISGID: u32 = 0o2000;
 
-pub const EINTR: i32 = 4;
-pub const ENOENT: i32 = 2;
-pub const ENOEXEC: i32 = 8;
-pub const EBADF: i32 = 9;
-pub const ECHILD: i32 = 10;
-pub const EAGAIN: i32 = 11;
-pub const EACCES: i32 = 13;
-pub const ENOTDIR: i32 = 20;
-pub const EISDIR: i32 = 21;
-pub const ENAMETOOLONG: i32 = 36;
-pub const ELOOP: i32 = 40;
-pub const ESRCH: i32 = 3;
-pub const EPERM: i32 = 1;
+pub use roar_sys::errno::*;
 
 pub const SIGKILL: i32 = 9;
 pub const SIGTERM: i32 = 15;
@@ -111,16 +99,17 @@ pub struct Stat {
 
 /// The `Stat` fields roar uses, from a statx result with at least STATX_BASIC_STATS.
 pub fn stat_from_statx(x: &Statx) -> Stat {
-    let mut st = Stat::default();
-    st.st_dev = makedev(x.dev_major, x.dev_minor);
-    st.st_ino = x.ino;
-    st.st_mode = x.mode as u32;
-    st.st_size = x.size as i64;
-    st.st_mtime = x.mtime.tv_sec;
-    st.st_mtime_nsec = x.mtime.tv_nsec as i64;
-    st.st_ctime = x.ctime.tv_sec;
-    st.st_ctime_nsec = x.ctime.tv_nsec as i64;
-    st
+    Stat {
+        st_dev: makedev(x.dev_major, x.dev_minor),
+        st_ino: x.ino,
+        st_mode: x.mode as u32,
+        st_size: x.size as i64,
+        st_mtime: x.mtime.tv_sec,
+        st_mtime_nsec: x.mtime.tv_nsec as i64,
+        st_ctime: x.ctime.tv_sec,
+        st_ctime_nsec: x.ctime.tv_nsec as i64,
+        ..Stat::default()
+    }
 }
 
 pub unsafe fn fstat(fd: i32, st: &mut Stat) -> isize {
@@ -231,6 +220,13 @@ pub unsafe fn cstr<'a>(p: *const u8) -> &'a [u8] {
         return &[];
     }
     core::slice::from_raw_parts(p, cstrlen(p))
+}
+
+/// The first `n` bytes of `buf` (a filled prefix of a scratch buffer), or nothing when `n` is out of range:
+/// the panic-free form of `&buf[..n]` for the hooks (see README.md, "Panics").
+#[inline]
+pub fn head(buf: &[u8], n: usize) -> &[u8] {
+    buf.get(..n).unwrap_or(&[])
 }
 
 /// "/proc/self/fd/N" (NUL-terminated) into `out`.

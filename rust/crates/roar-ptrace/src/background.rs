@@ -28,6 +28,7 @@ fn lookup(handle: i32) -> Option<Arc<Run>> {
 /// Returns once the command's pid is known (or the run is over): the caller can forward signals at once.
 pub fn start(req: Request, spec: Option<Spec>) -> i32 {
     let mut pipe = [-1 as c_int; 2];
+    // SAFETY: pipe2 writes two fds into the array it is given.
     if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
         return -sys::errno();
     }
@@ -39,7 +40,7 @@ pub fn start(req: Request, spec: Option<Spec>) -> i32 {
     });
     let done_w = pipe[1];
     let handle = {
-        let Ok(mut runs) = RUNS.lock() else { return -5 };
+        let Ok(mut runs) = RUNS.lock() else { return -sys::EIO };
         let slot = runs.iter().position(Option::is_none).unwrap_or_else(|| {
             runs.push(None);
             runs.len() - 1
@@ -57,17 +58,19 @@ pub fn start(req: Request, spec: Option<Spec>) -> i32 {
             *slot = Some(outcome);
         }
         worker.done.store(true, Ordering::Release);
+        // SAFETY: the write end of the done pipe, owned by this thread.
         unsafe { sys::close(done_w) };
     });
     if spawned.is_err() {
         if let Ok(mut runs) = RUNS.lock() {
             runs[(handle - 1) as usize] = None;
         }
+        // SAFETY: the done pipe's two ends, never handed out (no thread started).
         unsafe {
             sys::close(pipe[0]);
             sys::close(pipe[1]);
         }
-        return -11;
+        return -sys::EAGAIN;
     }
     // The pid comes within a fraction of a millisecond (path lookup, clone): wait for it here rather than
     // have the caller poll. A run that never starts ends (done) just as fast.
@@ -100,6 +103,7 @@ pub fn finish(handle: i32) -> Option<Outcome> {
     let outcome = run.outcome.lock().ok()?.take().unwrap_or_default();
     let untaken = run.done_fd.swap(-1, Ordering::AcqRel);
     if untaken >= 0 {
+        // SAFETY: an fd swapped out of the run, so nobody else closes it.
         unsafe { sys::close(untaken) };
     }
     if let Ok(mut runs) = RUNS.lock() {

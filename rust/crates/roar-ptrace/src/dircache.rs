@@ -17,10 +17,12 @@ pub struct DirCache {
 
 impl DirCache {
     pub fn new() -> DirCache {
+        // SAFETY: getpid has no preconditions.
         DirCache { me: unsafe { sys::getpid() }, entries: HashMap::new(), usable: true }
     }
 
     fn same_file(&self, tid: i32, fd: i64, ours: i32) -> bool {
+        // SAFETY: kcmp compares two fds and touches no memory.
         let r = unsafe { sys::syscall(arch::SYS_KCMP, tid as c_long, self.me as c_long, sys::KCMP_FILE, fd as c_long, ours as c_long) };
         r == 0
     }
@@ -32,6 +34,7 @@ impl DirCache {
             }
             let ours = *ours;
             self.entries.remove(&(tgid, fd));
+            // SAFETY: an fd this cache owns, just removed from it.
             unsafe { sys::close(ours) };
         }
         let (path, _) = mem::fd_path(tid, fd)?;
@@ -47,13 +50,16 @@ impl DirCache {
     }
 
     fn duplicate(&mut self, tid: i32, fd: i64) -> Option<i32> {
+        // SAFETY: pidfd_open touches no memory.
         let pidfd = unsafe { sys::syscall(sys::SYS_PIDFD_OPEN, tid as c_long, 0 as c_long) } as i32;
         if pidfd < 0 {
             self.usable = false; // old kernel: fall back to readlink every time
             return None;
         }
         // pidfd_getfd sets O_CLOEXEC on the new fd.
+        // SAFETY: pidfd_getfd touches no memory.
         let ours = unsafe { sys::syscall(sys::SYS_PIDFD_GETFD, pidfd as c_long, fd as c_long, 0 as c_long) } as i32;
+        // SAFETY: the pidfd opened above.
         unsafe { sys::close(pidfd) };
         if ours < 0 {
             if sys::errno() == sys::ENOSYS {
@@ -67,6 +73,7 @@ impl DirCache {
     /// A directory may have been renamed: cached paths could be stale.
     pub fn clear(&mut self) {
         for (_, (_, ours)) in self.entries.drain() {
+            // SAFETY: fds this cache owns, drained from it.
             unsafe { sys::close(ours) };
         }
     }
@@ -75,6 +82,7 @@ impl DirCache {
         let stale: Vec<(i32, i64)> = self.entries.keys().filter(|k| k.0 == tgid).copied().collect();
         for k in stale {
             if let Some((_, ours)) = self.entries.remove(&k) {
+                // SAFETY: an fd this cache owns, just removed from it.
                 unsafe { sys::close(ours) };
             }
         }

@@ -4,7 +4,7 @@
 //! whether preload covers the image. Covered processes run free (`PTRACE_CONT`, no further stops); the
 //! others are stepped with `PTRACE_SYSCALL` until the full path-syscall filter (with a listener for
 //! read-only opens where the kernel allows) is injected at their execve's exit stop (see inject.rs), and get
-//! the full treatment of the ptrace tracer (see tracer.rs). The decision is taken again at every exec, so a static shell's dynamic children go back
+//! the full treatment of the ptrace tracer (see tracer/). The decision is taken again at every exec, so a static shell's dynamic children go back
 //! to preload.
 //!
 //! Besides the event stream, the tracer writes a **coverage log** (text, one line per decision) that the TS
@@ -37,6 +37,7 @@ pub type Uncovered = Option<&'static str>;
 fn read_all(path: &[u8], limit: usize) -> Option<Vec<u8>> {
     let mut c = path.to_vec();
     c.push(0);
+    // SAFETY: `c` is NUL-terminated.
     let fd = unsafe { sys::open(c.as_ptr().cast(), sys::O_RDONLY | sys::O_CLOEXEC) };
     if fd < 0 {
         return None;
@@ -44,6 +45,7 @@ fn read_all(path: &[u8], limit: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(4096);
     let mut buf = [0u8; 16 * 1024];
     loop {
+        // SAFETY: reads into `buf`, at most its length.
         let n = unsafe { sys::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 && sys::errno() == sys::EINTR {
             continue;
@@ -56,6 +58,7 @@ fn read_all(path: &[u8], limit: usize) -> Option<Vec<u8>> {
             break;
         }
     }
+    // SAFETY: the fd opened above.
     unsafe { sys::close(fd) };
     Some(out)
 }
@@ -188,18 +191,21 @@ pub fn decide(pid: i32, spec: &Spec) -> Uncovered {
     // /proc/<pid>/exe opens the very file being run (also for fexecve of a memfd or a deleted file).
     let mut c = proc_file("exe");
     c.push(0);
+    // SAFETY: `c` is NUL-terminated.
     let fd: c_int = unsafe { sys::open(c.as_ptr().cast(), sys::O_RDONLY | sys::O_CLOEXEC) };
     if fd < 0 {
         return Some("static_binary");
     }
     let mut read_at = |off: u64, len: usize| -> Vec<u8> {
         let mut b = vec![0u8; len];
+        // SAFETY: reads into `b`, at most its length.
         let n = unsafe { sys::pread(fd, b.as_mut_ptr().cast(), len, off as i64) };
         b.truncate(n.max(0) as usize);
         b
     };
     let head = read_at(0, 64);
     let r = inspect_elf(&base, &head, &mut read_at);
+    // SAFETY: the fd opened above.
     unsafe { sys::close(fd) };
     r
 }
@@ -243,6 +249,7 @@ impl Coverage {
         let mut c = self.path.clone();
         c.push(0);
         let flags = 0o1 | 0o100 | 0o1000 | sys::O_CLOEXEC; // WRONLY|CREAT|TRUNC
+        // SAFETY: `c` is NUL-terminated.
         let fd = unsafe { sys::open(c.as_ptr().cast(), flags, 0o600) };
         if fd < 0 {
             return false;
@@ -250,6 +257,7 @@ impl Coverage {
         let mut off = 0;
         while off < self.buf.len() {
             let rest = &self.buf[off..];
+            // SAFETY: writes from `rest`, at most its length.
             let n = unsafe { sys::write(fd, rest.as_ptr().cast(), rest.len()) };
             if n < 0 && sys::errno() == sys::EINTR {
                 continue;
@@ -259,6 +267,7 @@ impl Coverage {
             }
             off += n as usize;
         }
+        // SAFETY: the fd opened above.
         unsafe { sys::close(fd) };
         off == self.buf.len()
     }
@@ -286,8 +295,8 @@ mod tests {
         let me = std::fs::read("/proc/self/exe").unwrap();
         let mut at = |o: u64, n: usize| me[o as usize..(o as usize + n).min(me.len())].to_vec();
         // the test binary is a dynamically linked native ELF
-        assert_eq!(inspect_elf(b"roar_ptrace-test", &me[..64].to_vec(), &mut at), None);
-        assert_eq!(inspect_elf(b"bun", &me[..64].to_vec(), &mut at), Some("libc_bypass"));
+        assert_eq!(inspect_elf(b"roar_ptrace-test", &me[..64], &mut at), None);
+        assert_eq!(inspect_elf(b"bun", &me[..64], &mut at), Some("libc_bypass"));
         assert_eq!(inspect_elf(b"x", b"#!/bin/sh\n", &mut at), Some("static_binary"));
     }
 }

@@ -37,6 +37,7 @@ mod imp {
     const ERESTARTNOINTR: i64 = 513;
 
     fn call(req: c_int, pid: i32, addr: u64, data: usize) -> c_long {
+        // SAFETY: ptrace requests on our tracee; `data` is an address of ours only for requests that write one.
         unsafe { sys::ptrace(req, pid as c_long, addr as *mut c_void, data as *mut c_void) }
     }
 
@@ -50,6 +51,7 @@ mod imp {
     }
 
     fn peek(pid: i32, addr: u64) -> Option<u64> {
+        // SAFETY: glibc's errno location is valid for this thread.
         unsafe { *sys::__errno_location() = 0 };
         let v = call(PTRACE_PEEKDATA, pid, addr, 0);
         (v != -1 || sys::errno() == 0).then_some(v as u64)
@@ -69,6 +71,7 @@ mod imp {
     fn wait_stop(pid: i32) -> Stop {
         loop {
             let mut st: c_int = 0;
+            // SAFETY: `st` is a local the kernel writes.
             let r = unsafe { sys::waitpid(pid, &mut st, sys::WALL | sys::WNOTHREAD) };
             if r < 0 && sys::errno() == sys::EINTR {
                 continue;
@@ -204,6 +207,7 @@ mod imp {
                     return match inject_syscall(pid, &saved, SYS_CLOSE, [fd, 0, 0]) {
                         Err(Injected::Gone(st)) => {
                             if let Some(l) = ours {
+                                // SAFETY: the listener fd taken above, not handed to a server.
                                 unsafe { sys::close(l.fd) };
                             }
                             Injected::Gone(st)

@@ -19,6 +19,7 @@ mod sys;
 mod tracer;
 
 use std::ffi::c_char;
+use sys::EINVAL;
 use std::sync::Mutex;
 
 /// The run result, filled by `roar_ptrace_poll` (layout mirrored in src/trace/ptrace-ffi.ts).
@@ -78,29 +79,42 @@ unsafe fn copy_message(src: &[u8], dst: *mut u8, len: usize) {
     *dst.add(n) = 0;
 }
 
-/// A run request from the FFI arguments (NUL-separated argv/envp blocks, cwd, events path), copied.
-#[allow(clippy::too_many_arguments)]
-unsafe fn request(
-    argv: *const u8,
-    argv_len: u32,
-    envp: *const u8,
-    envp_len: u32,
-    cwd: *const u8,
-    cwd_len: u32,
-    events_path: *const u8,
-    events_path_len: u32,
-) -> tracer::Request {
+/// A block of bytes the caller owns: a pointer and a length (null with length 0 when empty).
+#[repr(C)]
+pub struct RoarBytes {
+    pub ptr: *const u8,
+    pub len: u64,
+}
+
+/// What `roar_ptrace_start` is asked to run (layout mirrored in src/trace/ptrace-ffi.ts: five 16-byte blocks).
+#[repr(C)]
+pub struct RoarPtraceRequest {
+    /// The command: NUL-terminated strings back to back.
+    pub argv: RoarBytes,
+    /// Its environment, encoded as `argv`.
+    pub envp: RoarBytes,
+    /// Its working directory.
+    pub cwd: RoarBytes,
+    /// Where the event stream goes.
+    pub events_path: RoarBytes,
+    /// Empty: plain ptrace. Otherwise hybrid mode (see hybrid.rs): three NUL-terminated strings, the preload
+    /// library path as it appears in `LD_PRELOAD`, the preload's `ROAR_EVENTS_PATH`, the coverage log path.
+    pub spec: RoarBytes,
+}
+
+/// A run request copied out of the caller's blocks.
+unsafe fn request(req: &RoarPtraceRequest) -> tracer::Request {
     tracer::Request {
-        argv: spawn::split_block(bytes(argv, argv_len)),
-        envp: spawn::split_block(bytes(envp, envp_len)),
-        cwd: bytes(cwd, cwd_len).to_vec(),
-        events_path: bytes(events_path, events_path_len).to_vec(),
+        argv: spawn::split_block(bytes(&req.argv)),
+        envp: spawn::split_block(bytes(&req.envp)),
+        cwd: bytes(&req.cwd).to_vec(),
+        events_path: bytes(&req.events_path).to_vec(),
     }
 }
 
 /// The hybrid spec block: preload library, preload events path, coverage log path (all non-empty).
-unsafe fn hybrid_spec(spec: *const u8, spec_len: u32) -> Option<hybrid::Spec> {
-    let mut parts = spawn::split_block(bytes(spec, spec_len)).into_iter();
+unsafe fn hybrid_spec(spec: &RoarBytes) -> Option<hybrid::Spec> {
+    let mut parts = spawn::split_block(bytes(spec)).into_iter();
     let (lib, preload_events, coverage_path) = (parts.next()?, parts.next()?, parts.next()?);
     if lib.is_empty() || preload_events.is_empty() || coverage_path.is_empty() {
         return None;
@@ -108,48 +122,41 @@ unsafe fn hybrid_spec(spec: *const u8, spec_len: u32) -> Option<hybrid::Spec> {
     Some(hybrid::Spec { lib, preload_events, coverage_path })
 }
 
-unsafe fn bytes<'a>(p: *const u8, len: u32) -> &'a [u8] {
-    if p.is_null() || len == 0 {
-        &[]
-    } else {
-        std::slice::from_raw_parts(p, len as usize)
+/// # Safety
+/// `b.ptr` valid for `b.len` bytes, or null.
+unsafe fn bytes(b: &RoarBytes) -> &[u8] {
+    match usize::try_from(b.len) {
+        Ok(len) if !b.ptr.is_null() && len > 0 => {
+            // SAFETY: the caller's block, valid for its length (this function's contract).
+            unsafe { std::slice::from_raw_parts(b.ptr, len) }
+        }
+        _ => &[],
     }
 }
 
-/// Starts a run of `argv` (NUL-terminated strings back to back) with `envp` (same encoding) in `cwd`, writing
-/// the event stream to `events_path`, on a native thread of its own (see background.rs), and returns once the
-/// command's pid is known (a fraction of a millisecond): a handle > 0, or a negative errno. `spec_len` 0 is
-/// plain ptrace; otherwise hybrid mode (see hybrid.rs): `envp` must already carry `LD_PRELOAD`,
-/// `ROAR_EVENTS_PATH` and `ROAR_PRELOAD_LIB`, and `spec` is three NUL-terminated strings: the preload library
-/// path as it appears in `LD_PRELOAD`, the preload's `ROAR_EVENTS_PATH`, and the coverage log's path. Every
-/// input is copied before returning.
+/// Starts the run `req` describes, on a native thread of its own (see background.rs), and returns once the
+/// command's pid is known (a fraction of a millisecond): a handle > 0, or a negative errno (-EINVAL for a
+/// malformed hybrid spec, -EAGAIN when no thread can be started). In hybrid mode `envp` must already carry
+/// `LD_PRELOAD`, `ROAR_EVENTS_PATH` and `ROAR_PRELOAD_LIB`. Every input is copied before returning.
 ///
 /// # Safety
-/// Each pointer valid for its length (or null with length 0).
+/// `req` points to a valid request whose blocks are each valid for their length (or null with length 0).
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn roar_ptrace_start(
-    argv: *const u8,
-    argv_len: u32,
-    envp: *const u8,
-    envp_len: u32,
-    cwd: *const u8,
-    cwd_len: u32,
-    events_path: *const u8,
-    events_path_len: u32,
-    spec: *const u8,
-    spec_len: u32,
-) -> i32 {
-    let req = request(argv, argv_len, envp, envp_len, cwd, cwd_len, events_path, events_path_len);
-    let spec = if spec_len == 0 {
+pub unsafe extern "C" fn roar_ptrace_start(req: *const RoarPtraceRequest) -> i32 {
+    // SAFETY: the caller's request (this function's contract).
+    let Some(req) = (unsafe { req.as_ref() }) else { return -EINVAL };
+    // SAFETY: as above, for each block.
+    let (run, spec) = unsafe { (request(req), req.spec.len) };
+    let spec = if spec == 0 {
         None
     } else {
-        match hybrid_spec(spec, spec_len) {
+        // SAFETY: as above.
+        match unsafe { hybrid_spec(&req.spec) } {
             Some(spec) => Some(spec),
-            None => return -22,
+            None => return -EINVAL,
         }
     };
-    background::start(req, spec)
+    background::start(run, spec)
 }
 
 /// The read end of a pipe that reaches end of file when the run started by `roar_ptrace_start` has
@@ -189,7 +196,7 @@ pub unsafe extern "C" fn roar_ptrace_poll(handle: i32, pid_out: *mut i32, result
             }
             1
         }
-        None if background::pid(handle) == -1 && !pid_out.is_null() && *pid_out == -1 => -22,
+        None if background::pid(handle) == -1 && !pid_out.is_null() && *pid_out == -1 => -EINVAL,
         None => 0,
     }
 }

@@ -10,6 +10,7 @@ const MAX_STR: usize = 64 * 1024;
 fn readv(pid: i32, addr: u64, dst: &mut [u8]) -> isize {
     let local = IoVec { base: dst.as_mut_ptr().cast::<c_void>(), len: dst.len() };
     let remote = IoVec { base: addr as *mut c_void, len: dst.len() };
+    // SAFETY: `local` describes `dst`; the remote side is only read by the kernel, which checks it.
     unsafe { sys::process_vm_readv(pid, &local, 1, &remote, 1, 0) }
 }
 
@@ -86,6 +87,7 @@ pub fn read_u64(pid: i32, addr: u64) -> Option<u64> {
 pub fn readlink(path: &[u8]) -> Option<Vec<u8>> {
     debug_assert_eq!(path.last(), Some(&0));
     let mut buf = vec![0u8; 4096];
+    // SAFETY: `path` is NUL-terminated; readlink writes at most `buf.len()` bytes.
     let n = unsafe { sys::readlink(path.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len()) };
     if n <= 0 {
         return None;
@@ -141,8 +143,10 @@ pub fn stat_path(path: &[u8], follow: bool) -> Option<Statx> {
     let mut c = Vec::with_capacity(path.len() + 1);
     c.extend_from_slice(path);
     c.push(0);
+    // SAFETY: Statx is plain integers, for which all zeroes is valid.
     let mut st: Statx = unsafe { std::mem::zeroed() };
     let flags = sys::AT_STATX_DONT_SYNC | if follow { 0 } else { sys::AT_SYMLINK_NOFOLLOW };
+    // SAFETY: `c` is NUL-terminated and `st` a local the kernel writes.
     let r = unsafe { sys::statx(sys::AT_FDCWD, c.as_ptr().cast(), flags, sys::STATX_BASIC_STATS, &mut st) };
     (r == 0).then_some(st)
 }
@@ -165,11 +169,13 @@ pub fn is_dir(st: &Statx) -> bool {
 pub fn is_static_elf(path: &[u8]) -> bool {
     let mut c = path.to_vec();
     c.push(0);
+    // SAFETY: `c` is NUL-terminated.
     let fd = unsafe { sys::open(c.as_ptr().cast(), sys::O_RDONLY | sys::O_CLOEXEC) };
     if fd < 0 {
         return false;
     }
     let mut hdr = [0u8; 64];
+    // SAFETY: reads into `hdr`, 64 bytes.
     let ok = unsafe { sys::pread(fd, hdr.as_mut_ptr().cast(), 64, 0) } == 64;
     let mut result = false;
     // 64-bit little-endian ELF only (the arches we build for).
@@ -179,6 +185,7 @@ pub fn is_static_elf(path: &[u8]) -> bool {
         let phnum = u16::from_le_bytes(hdr[56..58].try_into().unwrap()) as usize;
         if phentsize >= 4 && phnum > 0 && phnum < 256 {
             let mut ph = vec![0u8; phentsize * phnum];
+            // SAFETY: reads into `ph`, at most its length.
             let n = unsafe { sys::pread(fd, ph.as_mut_ptr().cast(), ph.len(), phoff as i64) };
             if n as usize == ph.len() {
                 const PT_INTERP: u32 = 3;
@@ -186,6 +193,7 @@ pub fn is_static_elf(path: &[u8]) -> bool {
             }
         }
     }
+    // SAFETY: the fd opened above.
     unsafe { sys::close(fd) };
     result
 }

@@ -54,17 +54,21 @@ pub struct Listener {
 /// Takes the child's listener (`child_fd` in `child`, stopped) into this process; asks for synchronous
 /// wake-ups where the kernel has them.
 pub fn acquire(child: i32, child_fd: i32) -> Option<Listener> {
+    // SAFETY: pidfd_open touches no memory.
     let pidfd = unsafe { sys::syscall(sys::SYS_PIDFD_OPEN, child as c_long, 0 as c_long) } as c_int;
     if pidfd < 0 {
         return None;
     }
     // pidfd_getfd sets O_CLOEXEC on the new fd.
+    // SAFETY: pidfd_getfd touches no memory.
     let fd = unsafe { sys::syscall(sys::SYS_PIDFD_GETFD, pidfd as c_long, child_fd as c_long, 0 as c_long) } as c_int;
+    // SAFETY: the pidfd opened above.
     unsafe { sys::close(pidfd) };
     if fd < 0 {
         return None;
     }
     // The flags are the ioctl's argument itself, not a pointer to them.
+    // SAFETY: this ioctl's argument is a flag word, not a pointer.
     let sync = unsafe { sys::ioctl(fd, sys::SECCOMP_IOCTL_NOTIF_SET_FLAGS, sys::SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) } == 0;
     Some(Listener { fd, sync })
 }
@@ -80,6 +84,7 @@ pub struct Server {
 impl Server {
     pub fn start(listener: Listener, handle: impl FnMut(&Notif) + Send + 'static) -> Option<Server> {
         let mut stop = [-1 as c_int; 2];
+        // SAFETY: pipe2 writes two fds into the array it is given.
         if unsafe { sys::pipe2(stop.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
             return None;
         }
@@ -88,12 +93,14 @@ impl Server {
         let stop_r = stop[0];
         let spawned = std::thread::Builder::new().name("roar-notify".into()).spawn(move || {
             serve(&listener, stop_r, &thread_done, handle);
+            // SAFETY: the thread owns the stop pipe's read end and the listener once serving is over.
             unsafe {
                 sys::close(stop_r);
                 sys::close(listener.fd);
             }
         });
         if spawned.is_err() {
+            // SAFETY: the stop pipe's two ends, never handed out (no thread started).
             unsafe {
                 sys::close(stop[0]);
                 sys::close(stop[1]);
@@ -106,6 +113,7 @@ impl Server {
     /// The traced tree is gone: the thread ends at its next wake-up (at once when it waits in poll(2)).
     pub fn stop(self) {
         self.done.store(true, Ordering::Release);
+        // SAFETY: the stop pipe's write end, owned by this server (consumed with it).
         unsafe {
             sys::write(self.stop_w, b"x".as_ptr().cast(), 1);
             sys::close(self.stop_w);
@@ -129,6 +137,7 @@ fn serve(listener: &Listener, stop: c_int, done: &AtomicBool, mut handle: impl F
         if !listener.sync {
             fds[0].revents = 0;
             fds[1].revents = 0;
+            // SAFETY: `fds` is a local array of two pollfds.
             let r = unsafe { sys::poll(fds.as_mut_ptr(), 2, -1) };
             if r < 0 {
                 if sys::errno() == sys::EINTR {
@@ -148,6 +157,7 @@ fn serve(listener: &Listener, stop: c_int, done: &AtomicBool, mut handle: impl F
             }
         }
         let mut n = Notif::default();
+        // SAFETY: RECV writes a seccomp_notif into `n`, whose layout matches it.
         if unsafe { sys::ioctl(listener.fd, sys::SECCOMP_IOCTL_NOTIF_RECV, &mut n) } != 0 {
             // ENOENT: the caller was interrupted by a signal before we got to it (the call restarts later),
             // or (sync) no task uses the filter any more: RECV then returns at once, so stop once `done`.
@@ -161,6 +171,7 @@ fn serve(listener: &Listener, stop: c_int, done: &AtomicBool, mut handle: impl F
         }
         handle(&n);
         let resp = Resp { id: n.id, val: 0, error: 0, flags: sys::SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+        // SAFETY: SEND reads a seccomp_notif_resp from `resp`, whose layout matches it.
         unsafe { sys::ioctl(listener.fd, sys::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
     }
 }

@@ -24,6 +24,7 @@ impl Out {
     pub fn create(path: &[u8]) -> Result<Out, i32> {
         let c = CString::new(path).map_err(|_| sys::EINVAL)?;
         let flags = 0o1 | 0o100 | 0o1000 | 0o2000 | sys::O_CLOEXEC; // WRONLY|CREAT|TRUNC|APPEND
+        // SAFETY: `c` is a CString.
         let fd = unsafe { sys::open(c.as_ptr(), flags, 0o600) };
         if fd < 0 {
             return Err(sys::errno());
@@ -66,6 +67,7 @@ impl Out {
         let mut off = 0;
         while off < self.batch.len() {
             let rest = &self.batch[off..];
+            // SAFETY: writes from `rest`, at most its length.
             let n = unsafe { sys::write(self.fd, rest.as_ptr().cast(), rest.len()) };
             if n < 0 {
                 if sys::errno() == sys::EINTR {
@@ -89,6 +91,7 @@ impl Out {
             self.emit(|b, seq, ts| roar_events::rec::dropped(b, 0, seq, ts, d));
         }
         self.flush();
+        // SAFETY: the stream's fd, closed once (`finish` consumes the writer).
         unsafe { sys::close(self.fd) };
         self.lost
     }

@@ -21,6 +21,7 @@ fn reason_for(stage: i32, e: i32) -> String {
 
 fn wait(pid: i32, st: &mut c_int) -> i32 {
     loop {
+        // SAFETY: `st` points to the caller's status word.
         let r = unsafe { sys::waitpid(pid, st, sys::WALL | sys::WNOTHREAD) };
         if r < 0 && sys::errno() == sys::EINTR {
             continue;
@@ -31,6 +32,7 @@ fn wait(pid: i32, st: &mut c_int) -> i32 {
 
 fn reap(pid: i32) {
     let mut st = 0;
+    // SAFETY: kill touches no memory.
     unsafe { sys::kill(pid, sys::SIGKILL) };
     while wait(pid, &mut st) == pid && !(sys::wifexited(st) || sys::wifsignaled(st)) {}
 }
@@ -39,13 +41,17 @@ fn reap(pid: i32) {
 pub fn probe() -> (i32, String) {
     let prog = filter::build();
     let mut pipe = [0 as c_int; 2];
+    // SAFETY: pipe2 writes two fds into the array it is given.
     if unsafe { sys::pipe2(pipe.as_mut_ptr(), sys::O_CLOEXEC) } != 0 {
         let e = sys::errno();
         return (e, format!("pipe2: {}", sys::strerror(e)));
     }
+    // SAFETY: getpid has no preconditions.
     let me = unsafe { sys::getpid() };
+    // SAFETY: the child of this (threaded) process makes only raw, async-signal-safe calls, then exits.
     let pid = unsafe { sys::fork() };
     if pid == 0 {
+        // SAFETY: the forked child makes raw calls only, on its own pipe end and a local message, then exits.
         unsafe {
             if !spawn::child_become_tracee(pipe[1], me) {
                 sys::_exit(1);
@@ -62,9 +68,11 @@ pub fn probe() -> (i32, String) {
             sys::_exit(0);
         }
     }
+    // SAFETY: the pipe's write end, the child's copy is its own.
     unsafe { sys::close(pipe[1]) };
     if pid < 0 {
         let e = sys::errno();
+        // SAFETY: the pipe's read end, unused from here.
         unsafe { sys::close(pipe[0]) };
         return (e, format!("fork: {}", sys::strerror(e)));
     }
@@ -76,6 +84,7 @@ pub fn probe() -> (i32, String) {
                 None => (sys::ECHILD, "probe child exited unexpectedly".to_string()),
             };
         }
+        // SAFETY: requests on our stopped probe child with no address argument.
         let ptrace = |req: c_int, data: usize| unsafe {
             sys::ptrace(req, pid as c_long, std::ptr::null_mut::<c_void>(), data as *mut c_void)
         };
@@ -97,6 +106,7 @@ pub fn probe() -> (i32, String) {
             return (sys::ENOSYS, "no PTRACE_EVENT_SECCOMP stop (seccomp RET_TRACE unsupported?)".to_string());
         }
         let mut info = sys::SyscallInfo::default();
+        // SAFETY: GET_SYSCALL_INFO writes at most size_of::<SyscallInfo>() bytes into `info`.
         let r = unsafe {
             sys::ptrace(
                 sys::PTRACE_GET_SYSCALL_INFO,
@@ -119,6 +129,7 @@ pub fn probe() -> (i32, String) {
         reap(pid);
         (0, "ptrace + seccomp tracing is available".to_string())
     })();
+    // SAFETY: the pipe's read end, unused from here.
     unsafe { sys::close(pipe[0]) };
     result
 }

@@ -28,6 +28,7 @@ extern "C" {
 /// Whether this tracer keeps a traced set-id exec's privilege (root: the kernel lets a capable tracer's
 /// tracee gain it).
 pub fn tracer_privileged() -> bool {
+    // SAFETY: geteuid has no preconditions.
     unsafe { geteuid() == 0 }
 }
 
@@ -62,6 +63,7 @@ fn has_file_caps(path: &[u8]) -> bool {
     let mut c = path.to_vec();
     c.push(0);
     let mut v = [0u8; 64];
+    // SAFETY: `c` and the attribute name are NUL-terminated; getxattr writes at most `v.len()` bytes.
     unsafe { getxattr(c.as_ptr().cast(), c"security.capability".as_ptr(), v.as_mut_ptr(), v.len()) > 0 }
 }
 

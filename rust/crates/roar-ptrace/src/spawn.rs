@@ -55,6 +55,7 @@ fn executable(path: &[u8]) -> Option<bool> {
         return Some(false);
     }
     let c = CString::new(path).ok()?;
+    // SAFETY: `c` is a CString.
     Some(unsafe { sys::access(c.as_ptr(), sys::X_OK) } == 0)
 }
 
@@ -141,6 +142,7 @@ fn report(fd: c_int, stage: i32, err: i32) {
     let mut msg = [0u8; 8];
     msg[..4].copy_from_slice(&stage.to_ne_bytes());
     msg[4..].copy_from_slice(&err.to_ne_bytes());
+    // SAFETY: writes the 8-byte local `msg`.
     unsafe { sys::write(fd, msg.as_ptr().cast(), 8) };
 }
 
@@ -148,6 +150,7 @@ fn report(fd: c_int, stage: i32, err: i32) {
 pub fn read_report(fd: c_int) -> Option<(i32, i32)> {
     let mut msg = [0u8; 8];
     loop {
+        // SAFETY: reads into the 8-byte local `msg`.
         let n = unsafe { sys::read(fd, msg.as_mut_ptr().cast(), 8) };
         if n < 0 && sys::errno() == sys::EINTR {
             continue;
@@ -239,6 +242,7 @@ pub fn clone_child(p: &mut Prepared, err_fd: c_int, parent: c_int, stack: &mut [
     // with every signal blocked, and unblocks them once the dispositions are back to default.
     let all = !0u64;
     let mut old = 0u64;
+    // SAFETY: the masks are locals; the clone child runs `child_entry` on `stack` with `p`, both outliving its exec (caller's contract).
     unsafe {
         raw::syscall(raw::nr::RT_SIGPROCMASK, sys::SIG_SETMASK as usize, &all as *const u64 as usize, &mut old as *mut u64 as usize, 8);
         let r = raw::clone_on_stack(CLONE_VM | sys::SIGCHLD as usize, top, child_entry, arg);
@@ -258,6 +262,7 @@ fn raw_report(fd: c_int, stage: i32, err: i32) {
     let mut msg = [0u8; 8];
     msg[..4].copy_from_slice(&stage.to_ne_bytes());
     msg[4..].copy_from_slice(&err.to_ne_bytes());
+    // SAFETY: writes the 8-byte local `msg`.
     unsafe { raw::syscall(raw::nr::WRITE, fd as usize, msg.as_ptr() as usize, 8, 0) };
 }
 

@@ -102,21 +102,25 @@ pub struct SockFprog {
 }
 
 pub fn errno() -> c_int {
+    // SAFETY: glibc's errno location is valid for the calling thread.
     unsafe { *__errno_location() }
 }
 
 pub fn strerror(e: c_int) -> String {
     let mut buf = [0u8; 128];
     // glibc's GNU strerror_r returns a pointer that may or may not be `buf`.
+    // SAFETY: strerror_r writes at most `buf.len()` bytes into `buf`.
     let p = unsafe { strerror_r(e, buf.as_mut_ptr() as *mut c_char, buf.len()) };
     if p.is_null() {
         return format!("errno {e}");
     }
+    // SAFETY: strerror_r returns a NUL-terminated string (static or in `buf`).
     unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
 pub fn monotonic_ns() -> u64 {
     let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a local the kernel writes.
     unsafe { clock_gettime(CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
@@ -183,18 +187,7 @@ pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: c_ulong = 0x4008_2104;
 pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
 pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 
-// errno
-pub const EPERM: c_int = 1;
-pub const ENOENT: c_int = 2;
-pub const ESRCH: c_int = 3;
-pub const EIO: c_int = 5;
-pub const EINTR: c_int = 4;
-pub const ECHILD: c_int = 10;
-pub const EAGAIN: c_int = 11;
-pub const EACCES: c_int = 13;
-pub const EINVAL: c_int = 22;
-pub const ENOTDIR: c_int = 20;
-pub const ENOSYS: c_int = 38;
+pub use roar_sys::errno::*;
 
 // files
 // The values live in roar-sys's one table (roar_sys::calls); these are the types this crate uses them with.

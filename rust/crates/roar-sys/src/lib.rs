@@ -2,12 +2,27 @@
 //! tracer libraries. Raw calls never enter libc: the preload interposer must not re-enter its own hooks, and
 //! code running between clone(CLONE_VM) and exec must not touch errno or locks of the process it shares
 //! memory with. The build is offline, so no `libc` crate.
+// Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
+// panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::panic_in_result_fn
+    )
+)]
 #![cfg_attr(not(test), no_std)]
 #![allow(dead_code)]
 
 use core::arch::asm;
 
 pub mod calls;
+pub mod errno;
 /// A NUL-terminated copy of `parts` concatenated into `out`; None when it does not fit.
 pub fn cat_z<'a>(out: &'a mut [u8], parts: &[&[u8]]) -> Option<&'a [u8]> {
     let mut n = 0;
@@ -189,6 +204,10 @@ pub mod nr {
     pub const FSTATFS: usize = 44;
 }
 
+/// The raw system call `n` with six arguments; the kernel's result (-errno on failure).
+///
+/// # Safety
+/// Whatever the call `n` requires of its arguments: pointers valid for what it reads or writes.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
@@ -198,6 +217,10 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+/// The raw system call `n` with six arguments; the kernel's result (-errno on failure).
+///
+/// # Safety
+/// Whatever the call `n` requires of its arguments: pointers valid for what it reads or writes.
 #[cfg(target_arch = "aarch64")]
 #[inline(always)]
 pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize, a6: usize) -> isize {
@@ -207,22 +230,42 @@ pub unsafe fn syscall6(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
+/// `syscall6` with 0 arguments.
+///
+/// # Safety
+/// As for `syscall6`.
 #[inline(always)]
 pub unsafe fn sc0(n: usize) -> isize {
     syscall6(n, 0, 0, 0, 0, 0, 0)
 }
+/// `syscall6` with 1 argument.
+///
+/// # Safety
+/// As for `syscall6`.
 #[inline(always)]
 pub unsafe fn sc1(n: usize, a: usize) -> isize {
     syscall6(n, a, 0, 0, 0, 0, 0)
 }
+/// `syscall6` with 2 arguments.
+///
+/// # Safety
+/// As for `syscall6`.
 #[inline(always)]
 pub unsafe fn sc2(n: usize, a: usize, b: usize) -> isize {
     syscall6(n, a, b, 0, 0, 0, 0)
 }
+/// `syscall6` with 3 arguments.
+///
+/// # Safety
+/// As for `syscall6`.
 #[inline(always)]
 pub unsafe fn sc3(n: usize, a: usize, b: usize, c: usize) -> isize {
     syscall6(n, a, b, c, 0, 0, 0)
 }
+/// `syscall6` with 4 arguments.
+///
+/// # Safety
+/// As for `syscall6`.
 #[inline(always)]
 pub unsafe fn sc4(n: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
     syscall6(n, a, b, c, d, 0, 0)
@@ -231,6 +274,10 @@ pub unsafe fn sc4(n: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
 /// clone(2) with the child on its own stack, running `f(arg)` (which must never return). Returns the
 /// child's pid (or -errno) in the parent. Used for CLONE_VM children that must not touch the parent's
 /// stack; fn and arg travel in registers that the system call preserves.
+///
+/// # Safety
+/// `stack_top` is the 16-byte aligned top of a stack that, like `arg`, outlives the child's use of it (its
+/// exec or exit with CLONE_VM).
 #[cfg(target_arch = "x86_64")]
 pub unsafe fn clone_on_stack(flags: usize, stack_top: *mut u8, f: unsafe extern "C" fn(*mut u8) -> !, arg: *mut u8) -> isize {
     let ret: isize;
@@ -257,6 +304,10 @@ pub unsafe fn clone_on_stack(flags: usize, stack_top: *mut u8, f: unsafe extern 
     ret
 }
 
+/// The aarch64 form of the x86_64 `clone_on_stack` above.
+///
+/// # Safety
+/// As for the x86_64 form.
 #[cfg(target_arch = "aarch64")]
 pub unsafe fn clone_on_stack(flags: usize, stack_top: *mut u8, f: unsafe extern "C" fn(*mut u8) -> !, arg: *mut u8) -> isize {
     let ret: isize;

@@ -22,8 +22,8 @@ const STATX_BASIC_STATS: usize = 0x7ff;
 const S_IFMT: u16 = 0o170000;
 const S_IFREG: u16 = 0o100000;
 const S_IFLNK: u16 = 0o120000;
-const EEXIST: isize = -17;
-const EINTR: isize = -4;
+const EEXIST: isize = -(crate::errno::EEXIST as isize);
+const EINTR: isize = -(crate::errno::EINTR as isize);
 /// Free space kept on the capture's filesystem beyond the copy itself.
 const MARGIN: u64 = 64 * 1024 * 1024;
 /// Longest path handled (longer ones are reported without a copy).

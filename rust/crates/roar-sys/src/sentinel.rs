@@ -89,8 +89,8 @@ pub unsafe fn stop() {
     let mut status: i32 = 0;
     loop {
         let r = sc4(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, WALL | WNOTHREAD, 0);
-        if r != -4 {
-            break; // reaped, or not ours any more (EINTR = -4 retried)
+        if r != -(crate::errno::EINTR as isize) {
+            break; // reaped, or not ours any more (EINTR retried)
         }
     }
     // Its stack is unused once it is reaped.
