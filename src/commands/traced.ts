@@ -300,7 +300,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         rmSync(privateDir, { recursive: true, force: true });
         const postMs = performance.now() - postStart;
         try {
-          store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), recorded.uid);
+          store.setJobPostMs(recorded.uid, Math.round(postMs));
         } catch {
           // The job is recorded; only roar's own timing is missing.
         }

@@ -8,8 +8,8 @@ import { join, relative } from "node:path";
 import { PlanError, planReproduction, type ReproducePlan } from "../../core/reproduce.ts";
 import type { RegistryPlan } from "../../registry/plan-source.ts";
 import { RoarError } from "../../shared/errors.ts";
+import { storePlanSource } from "../../store/job-sources.ts";
 import type { Project } from "../../store/project.ts";
-import { storePlanSource } from "../../store/reproduce-queries.ts";
 import type { RoarStore } from "../../store/store.ts";
 import { type LocalBytes, type RepoView, storeBytes, workingTreeBytes } from "./inputs.ts";
 
