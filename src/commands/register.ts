@@ -135,7 +135,7 @@ export class RegisterCommand extends ConfiguredCommand {
       doc.anonymous = sent.anonymous;
       doc.sessions = sent.sessions.map((s) => ({ hash: s.hash, url: s.url }));
       if (git && gitRoot && tagging.enabled) {
-        const commits = [git.commit, ...lineage.jobs.map((j) => (j.git as { commit?: string | null }).commit)];
+        const commits = [git.commit, ...lineage.jobs.map((j) => j.git.commit)];
         const known = commits.filter((c): c is string => typeof c === "string" && c !== "");
         const tagged = tagCommits(gitRoot, known);
         doc.tags = tagged.tags;

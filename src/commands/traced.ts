@@ -148,7 +148,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
     this.note(`Re-running ${rerun.refText}: ${shellJoin(this.shown.argv(next))}`);
     // The step runs where it ran before, wherever `roar run @N` is typed.
     const cwd = isAbsolute(job.cwd) ? job.cwd : join(project.root, job.cwd);
-    const env = this.recordedEnv ? ((job.metadata.env ?? {}) as Record<string, string>) : undefined;
+    const env = this.recordedEnv ? (job.metadata.env ?? {}) : undefined;
     return { argv: next, kind: job.kind === "build" ? "build" : "run", cwd, step: job.step, recordedEnv: env };
   }
 

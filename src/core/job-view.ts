@@ -5,16 +5,12 @@ import { IoFlags } from "./io-flags.ts";
 import { stepLabel } from "./step.ts";
 import type { JobWithIo, SessionRow } from "./types.ts";
 
+/** Metadata keys the job document shows under names of its own; every other key is passed through as it is. */
+const SHOWN_METADATA = new Set(["packages", "runtime", "env", "python", "hashing", "transfer"]);
+
 export function jobJson(job: JobWithIo, session: SessionRow | undefined, current: boolean): ShowJobJson {
-  const meta = job.metadata as {
-    packages?: unknown;
-    runtime?: unknown;
-    env?: unknown;
-    python?: unknown;
-    hashing?: unknown;
-    transfer?: Record<string, unknown>;
-  };
-  return {
+  const meta = job.metadata;
+  const doc: ShowJobJson = {
     schemaVersion: JSON_SCHEMA_VERSION,
     type: "job",
     uid: job.uid,
@@ -60,6 +56,9 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     trace: job.trace,
     ...(meta.transfer ? { transfer: meta.transfer } : {}),
   };
+  // Additive: keys a newer roar (or another recorder) wrote stay visible, never replacing the document's own.
+  const extra = Object.entries(meta).filter(([key]) => !SHOWN_METADATA.has(key) && !(key in doc));
+  return extra.length > 0 ? { ...doc, ...Object.fromEntries(extra) } : doc;
 }
 
 /** The network endpoints a job's trace recorded: a job that used the network is not self-contained. */

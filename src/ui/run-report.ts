@@ -37,9 +37,8 @@ function ioLines(title: string, list: IoRecord[], s: ReturnType<typeof styler>, 
 
 export function runReport(job: NewJob, uid: string, postMs: number, present: Presenter): string {
   const s = styler(process.stderr);
-  const trace = job.trace as { backend: string; complete: boolean; reasons: { reason: string; detail: string }[] };
-  const git = job.git as { commit?: string | null; branch?: string | null; clean?: boolean };
-  const packages = (job.metadata.packages ?? {}) as { pip?: object; dpkg?: object };
+  const { trace, git } = job;
+  const packages = job.metadata.packages ?? {};
   const outcome =
     job.status === "ok"
       ? s.green("ok")
@@ -54,7 +53,7 @@ export function runReport(job: NewJob, uid: string, postMs: number, present: Pre
   const verdict = trace.complete
     ? s.green("complete")
     : s.yellow(
-        `incomplete: ${[...new Set(trace.reasons.map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
+        `incomplete: ${[...new Set((trace.reasons ?? []).map((r) => (r.detail ? `${r.reason} (${present.text(r.detail)})` : r.reason)))].slice(0, 3).join(", ")}`,
       );
   lines.push(`trace: ${trace.backend} · ${verdict}`);
   const network = networkOf(job.trace);

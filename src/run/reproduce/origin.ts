@@ -72,7 +72,7 @@ export function registryOrigin(
   const p = plan(reg.blake3, reg.source);
   const prefix = reg.projectDir ? `${reg.projectDir.replace(/\/+$/, "")}/` : "";
   const root = local?.project.root ?? (gitRoot ? join(gitRoot, prefix) : cwd).replace(/\/+$/, "");
-  const commits = [...new Set(p.steps.map((s) => (s.git as { commit?: string | null }).commit).filter((c) => !!c))];
+  const commits = [...new Set(p.steps.map((s) => s.git.commit).filter((c) => !!c))];
   const usable = gitRoot !== null && hasCommits(gitRoot, commits as string[]);
   const notes = p.steps.flatMap((s) => reg.notes.get(s.uid) ?? []);
   return {
