@@ -28,7 +28,6 @@ import * as sessions from "./sessions.ts";
 import { StoreDb } from "./statements.ts";
 
 export type { ArtifactLink, JobIo } from "./job-io.ts";
-export { newUid } from "./statements.ts";
 
 export class RoarStore {
   private readonly q: StoreDb;
