@@ -59,7 +59,7 @@ function generate(root: string): { steps: number; ioRows: number; insertMs: numb
   const stepArgv: string[][] = [];
   let ioRows = 0;
   const t0 = performance.now();
-  store.db.transaction(() => {
+  store.batch(() => {
     for (let j = 0; j < JOBS; j++) {
       const rerun = j > 0 && j % RERUN_EVERY === 0;
       let argv: string[];
@@ -113,7 +113,7 @@ function generate(root: string): { steps: number; ioRows: number; insertMs: numb
         outputs,
       });
     }
-  })();
+  });
   const insertMs = performance.now() - t0;
   store.close();
   return { steps: stepArgv.length, ioRows, insertMs };

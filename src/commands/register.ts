@@ -14,8 +14,8 @@ import { pushTags, tagCommits, unpublishedCommits } from "../registry/tags.ts";
 import { type RegisterTarget, resolveRegisterTarget } from "../registry/targets.ts";
 import { blockingChanges, changeLines } from "../run/dirty-tree.ts";
 import { RoarError } from "../shared/errors.ts";
+import { currentStepJobs, storeLineageSource } from "../store/job-sources.ts";
 import { findGitRoot } from "../store/project.ts";
-import { currentStepJobs, storeLineageSource } from "../store/register-queries.ts";
 import { RoarStore } from "../store/store.ts";
 import { confirm, isInteractive } from "../ui/prompt.ts";
 import { type RegisterDoc, renderRegister } from "../ui/register.ts";
@@ -135,7 +135,7 @@ export class RegisterCommand extends ConfiguredCommand {
       doc.anonymous = sent.anonymous;
       doc.sessions = sent.sessions.map((s) => ({ hash: s.hash, url: s.url }));
       if (git && gitRoot && tagging.enabled) {
-        const commits = [git.commit, ...lineage.jobs.map((j) => (j.git as { commit?: string | null }).commit)];
+        const commits = [git.commit, ...lineage.jobs.map((j) => j.git.commit)];
         const known = commits.filter((c): c is string => typeof c === "string" && c !== "");
         const tagged = tagCommits(gitRoot, known);
         doc.tags = tagged.tags;

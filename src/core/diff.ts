@@ -208,8 +208,8 @@ export function diffIo(
 // ── the whole job ───────────────────────────────────────────────────────────────────────────────────────
 
 function gitChanges(a: JobWithIo, b: JobWithIo, facts: GitFacts): GitChangesJson {
-  const ga = a.git as { commit?: string; branch?: string; clean?: boolean; remoteUrl?: string; patch?: string };
-  const gb = b.git as typeof ga;
+  const ga = a.git;
+  const gb = b.git;
   const patchA = ga.patch ?? null;
   const patchB = gb.patch ?? null;
   return {

@@ -3,18 +3,25 @@ import type { ShowJobJson } from "../schema/show.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { IoFlags } from "./io-flags.ts";
 import { stepLabel } from "./step.ts";
-import type { JobWithIo, SessionRow } from "./types.ts";
+import type { IoRecord, JobWithIo, SessionRow } from "./types.ts";
+
+/** Metadata keys the job document shows under names of its own; every other key is passed through as it is. */
+const SHOWN_METADATA = new Set(["packages", "runtime", "env", "python", "hashing", "transfer"]);
+
+/** What an input and an output of the job document share. */
+function ioJson(x: IoRecord) {
+  return {
+    path: x.path,
+    blake3: x.blake3,
+    size: x.size,
+    ...(x.digests && Object.keys(x.digests).length > 0 ? { digests: x.digests } : {}),
+    flags: x.flags,
+  };
+}
 
 export function jobJson(job: JobWithIo, session: SessionRow | undefined, current: boolean): ShowJobJson {
-  const meta = job.metadata as {
-    packages?: unknown;
-    runtime?: unknown;
-    env?: unknown;
-    python?: unknown;
-    hashing?: unknown;
-    transfer?: Record<string, unknown>;
-  };
-  return {
+  const meta = job.metadata;
+  const doc: ShowJobJson = {
     schemaVersion: JSON_SCHEMA_VERSION,
     type: "job",
     uid: job.uid,
@@ -34,20 +41,12 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     current,
     git: job.git,
     inputs: job.inputs.map((i) => ({
-      path: i.path,
-      blake3: i.blake3,
-      size: i.size,
-      ...(i.digests && Object.keys(i.digests).length > 0 ? { digests: i.digests } : {}),
-      flags: i.flags,
+      ...ioJson(i),
       changedDuringRun: (i.flags & IoFlags.CHANGED_DURING_RUN) !== 0,
       readWrite: (i.flags & IoFlags.READ_WRITE) !== 0,
     })),
     outputs: job.outputs.map((o) => ({
-      path: o.path,
-      blake3: o.blake3,
-      size: o.size,
-      ...(o.digests && Object.keys(o.digests).length > 0 ? { digests: o.digests } : {}),
-      flags: o.flags,
+      ...ioJson(o),
       ...(o.blake3 === null || (o.flags & IoFlags.DELETED) !== 0 ? { deleted: true } : {}),
       ...((o.flags & IoFlags.SYMLINK) !== 0 ? { symlink: true, linkTarget: o.linkTarget ?? null } : {}),
       ...((o.flags & IoFlags.WRITER_KILLED) !== 0 ? { writerKilled: true } : {}),
@@ -60,6 +59,9 @@ export function jobJson(job: JobWithIo, session: SessionRow | undefined, current
     trace: job.trace,
     ...(meta.transfer ? { transfer: meta.transfer } : {}),
   };
+  // Additive: keys a newer roar (or another recorder) wrote stay visible, never replacing the document's own.
+  const extra = Object.entries(meta).filter(([key]) => !SHOWN_METADATA.has(key) && !(key in doc));
+  return extra.length > 0 ? { ...doc, ...Object.fromEntries(extra) } : doc;
 }
 
 /** The network endpoints a job's trace recorded: a job that used the network is not self-contained. */

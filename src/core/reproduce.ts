@@ -174,10 +174,10 @@ export function planRequirements(steps: JobWithIo[]): Requirements {
   const dpkg: Record<string, string> = {};
   let python: string | null = null;
   for (const s of steps) {
-    const packages = (s.metadata.packages ?? {}) as { pip?: Record<string, string>; dpkg?: Record<string, string> };
+    const packages = s.metadata.packages ?? {};
     Object.assign(pip, packages.pip ?? {});
     Object.assign(dpkg, packages.dpkg ?? {});
-    const py = s.metadata.python as { version?: string | null } | null | undefined;
+    const py = s.metadata.python;
     if (!python && py?.version) python = py.version;
   }
   return { pip, dpkg, python };

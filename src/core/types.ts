@@ -1,4 +1,7 @@
 /** Plain objects the store hands to core/ and ui/ (no SQL types leak out). */
+import type { JobGit, JobMetadata, JobTrace } from "../schema/job-columns.ts";
+
+export type { JobGit, JobMetadata, JobTrace };
 
 export type JobKind = "run" | "build" | "get" | "put";
 export type JobStatus = "ok" | "failed" | "interrupted";
@@ -46,9 +49,9 @@ export interface JobRow {
   exitCode: number | null;
   signal: number | null;
   status: JobStatus;
-  git: Record<string, unknown>;
-  trace: Record<string, unknown>;
-  metadata: Record<string, unknown>;
+  git: JobGit;
+  trace: JobTrace;
+  metadata: JobMetadata;
 }
 
 export interface JobWithIo extends JobRow {

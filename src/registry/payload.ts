@@ -140,15 +140,15 @@ function sourceOf(url: string): { source_type: string; source_url: string } {
 function downloadUrls(job: JobWithIo): Map<string, string> {
   const out = new Map<string, string>();
   if (job.kind !== "get") return out;
-  const files = ((job.metadata.transfer ?? {}) as { files?: { url?: unknown; blake3?: unknown }[] }).files ?? [];
-  for (const f of files) if (typeof f.url === "string" && typeof f.blake3 === "string") out.set(f.blake3, f.url);
+  const files = job.metadata.transfer?.files;
+  if (!Array.isArray(files)) return out;
+  for (const f of files as { url?: unknown; blake3?: unknown }[])
+    if (typeof f.url === "string" && typeof f.blake3 === "string") out.set(f.blake3, f.url);
   return out;
 }
 
 function metadataDoc(job: JobWithIo, projectDir: string, gitRoot: string | null): Record<string, unknown> {
-  const git = job.git as { remoteUrl?: string | null; branch?: string | null; clean?: boolean; patch?: string };
-  const trace = job.trace as { backend?: string; complete?: boolean; reasons?: { reason?: string }[] };
-  const m = job.metadata;
+  const { git, trace, metadata: m } = job;
   return {
     roar: { format: METADATA_FORMAT },
     kind: job.kind,
@@ -199,7 +199,7 @@ export function buildRegistration(jobs: readonly JobWithIo[], ctx: RegistrationC
         git_branch: branch,
       });
     const label = stepLabel(job.step, job.kind);
-    const jobGit = job.git as { commit?: string | null; branch?: string | null };
+    const jobGit = job.git;
     const command = r.at(`${label} command`, (p) => shellJoin(p.argv(job.argv)));
     const metadata = r.at(`${label} metadata`, (p) => p.doc(metadataDoc(job, ctx.projectDir, ctx.gitRoot)));
     out.jobs.push({

@@ -12,6 +12,7 @@ import { REDACTED } from "../core/secrets.ts";
 import { shellWords } from "../core/shell-words.ts";
 import { stepLabel } from "../core/step.ts";
 import type { IoRecord, JobKind, JobWithIo } from "../core/types.ts";
+import { decodeJobGit, decodeJobMetadata, decodeJobTrace } from "../schema/job-columns.ts";
 import { API, type RegistryClient, RegistryRequestError } from "./client.ts";
 
 interface DagIo {
@@ -120,19 +121,19 @@ export function jobFromRegistry(
     exitCode: j.exitCode,
     signal: typeof m.signal === "number" ? m.signal : null,
     status,
-    git: {
+    git: decodeJobGit({
       commit: j.gitCommit,
       branch: j.gitBranch,
       remoteUrl: typeof git.remote === "string" ? git.remote : gitRepo,
       clean: git.clean ?? null,
-    },
-    trace: (m.trace ?? {}) as Record<string, unknown>,
-    metadata: {
+    }),
+    trace: decodeJobTrace(m.trace ?? {}),
+    metadata: decodeJobMetadata({
       env: m.env ?? m.env_vars ?? {},
       packages: m.packages ?? {},
       python: m.python ?? null,
       runtime: m.runtime ?? {},
-    },
+    }),
     inputs: io(j.inputs),
     outputs: io(j.outputs),
   };

@@ -27,8 +27,9 @@ function jobSide(store: RoarStore, row: JobRow, redactor: DiffRedactor | null): 
   if (!found) throw new RoarError(`Job not found: ${row.uid}`);
   let job = found;
   if (redactor) {
-    const env = (job.metadata.env ?? {}) as Record<string, unknown>;
-    job = { ...job, argv: redactor.argv(job.argv), metadata: { ...job.metadata, env: redactor.env(env) } };
+    // Redaction keeps an env table's values strings.
+    const env = Object.entries(redactor.env(job.metadata.env ?? {})).map(([k, v]) => [k, String(v)]);
+    job = { ...job, argv: redactor.argv(job.argv), metadata: { ...job.metadata, env: Object.fromEntries(env) } };
   }
   return { job, label: relativeStepLabel(job, store.sessionJobSummaries(job.sessionId)) };
 }
@@ -112,11 +113,11 @@ function patchFiles(bytes: Uint8Array | undefined): string[] {
 
 /** How the two jobs' commits relate, the commits between them and the files that differ. */
 function gitFacts(store: RoarStore, root: string, a: JobWithIo, b: JobWithIo): GitFacts {
-  const ca = (a.git as { commit?: string }).commit;
-  const cb = (b.git as { commit?: string }).commit;
+  const ca = a.git.commit;
+  const cb = b.git.commit;
   const facts: GitFacts = { ...NO_GIT_FACTS, patchFiles: new Map() };
   for (const j of [a, b]) {
-    const patch = (j.git as { patch?: string }).patch;
+    const patch = j.git.patch;
     if (patch && !facts.patchFiles.has(patch)) facts.patchFiles.set(patch, patchFiles(store.blob(patch)));
   }
   if (!ca || !cb || ca === cb) return facts;
@@ -158,7 +159,7 @@ async function addContent(
 }
 
 function commitsOf(...jobs: (JobWithIo | null)[]): string[] {
-  const commits = jobs.map((j) => (j?.git as { commit?: string } | undefined)?.commit).filter((c): c is string => !!c);
+  const commits = jobs.map((j) => j?.git.commit).filter((c): c is string => !!c);
   return [...new Set([...commits, "HEAD"])];
 }
 

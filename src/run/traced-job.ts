@@ -61,7 +61,7 @@ export function notRecorded(error: unknown, outcome: TraceOutcome, dbPath: strin
 /** roar's own time after the trace, kept with the job; only roar's timing is lost when it cannot be. */
 export function notePostTime(store: RoarStore, uid: string, postMs: number): void {
   try {
-    store.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(Math.round(postMs), uid);
+    store.setJobPostMs(uid, Math.round(postMs));
   } catch {
     // The job is recorded; only roar's own timing is missing.
   }

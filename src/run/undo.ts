@@ -71,7 +71,7 @@ async function earlierBytes(
     const stored = objectPath(ctx.roarDir, prev);
     if (existsSync(stored)) return { bytes: readFileSync(stored), source: { kind: "objects" } };
   }
-  const git = ctx.job.git as { commit?: string | null; clean?: boolean; changed?: string[] };
+  const git = ctx.job.git;
   const commit = git.commit;
   if (!commit || isSymlinkMode(o.prevMode ?? 0)) return null;
   const gitRoot = Bun.spawnSync(["git", "rev-parse", "--show-toplevel"], { cwd: ctx.root, stderr: "ignore" });

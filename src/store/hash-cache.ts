@@ -1,6 +1,7 @@
 /** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
 import type { Database, Statement } from "bun:sqlite";
 import type { HashCacheRow, HashCacheStore } from "../hash/cache.ts";
+import { HASH_CACHE_DDL } from "./schema.ts";
 
 /** dev/ino are unsigned 64-bit; SQLite INTEGER is signed, so they are stored as their two's-complement value. */
 const toSqlInt = (value: bigint): bigint => BigInt.asIntN(64, value);
@@ -15,19 +16,6 @@ interface SqlRow {
   extra: string | null;
   hashed_at_ns: bigint;
 }
-
-/** The table the store owns; the lead's schema creates the same one (kept here for tests and standalone use). */
-export const HASH_CACHE_DDL = `CREATE TABLE IF NOT EXISTS hash_cache (
-  dev INTEGER NOT NULL,
-  ino INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ns INTEGER NOT NULL,
-  ctime_ns INTEGER NOT NULL,
-  blake3 TEXT NOT NULL,
-  extra TEXT,
-  hashed_at_ns INTEGER NOT NULL,
-  PRIMARY KEY (dev, ino)
-)`;
 
 /** Inodes per bulk lookup statement (SQLite's default limit is 32,766 parameters; smaller batches measured no slower). */
 const GET_MANY_BATCH = 250;

@@ -2,6 +2,19 @@
  * Versioned schema of .roar/roar.db. Migration N brings `PRAGMA user_version` from N to N+1; never edit a
  * released migration, append a new one.
  */
+/** The hash cache (store/hash-cache.ts): file identity and timestamps → digest. Also created on its own in tests. */
+export const HASH_CACHE_DDL = `CREATE TABLE IF NOT EXISTS hash_cache (
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    blake3 TEXT NOT NULL,
+    extra TEXT,                             -- JSON {algorithm: digest}
+    hashed_at_ns INTEGER NOT NULL,
+    PRIMARY KEY (dev, ino)
+  )`;
+
 export const MIGRATIONS: readonly string[] = [
   /* 0 → 1 */ `
   CREATE TABLE sessions (
@@ -64,17 +77,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX job_io_blake3 ON job_io(blake3, role);
 
-  CREATE TABLE hash_cache (
-    dev INTEGER NOT NULL,
-    ino INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    blake3 TEXT NOT NULL,
-    extra TEXT,                             -- JSON {algorithm: digest}
-    hashed_at_ns INTEGER NOT NULL,
-    PRIMARY KEY (dev, ino)
-  );
+  ${HASH_CACHE_DDL};
 
   CREATE TABLE blobs (
     blake3 TEXT PRIMARY KEY,

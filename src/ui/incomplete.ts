@@ -1,7 +1,7 @@
 /** Why a job's trace is incomplete, in words: one text per distinct reason ("no_exit_record (pid 12 (/bin/sh))"). */
 export interface IncompleteReason {
   reason: string;
-  detail: string;
+  detail?: string;
 }
 
 /**

@@ -38,9 +38,8 @@ function ioLines(title: string, list: IoRecord[], s: Styler, present: Presenter)
 
 /** `s`: the styling of the stream the report goes to (stderr). */
 export function runReport(job: NewJob, uid: string, postMs: number, present: Presenter, s: Styler): string {
-  const trace = job.trace as { backend: string; complete: boolean; reasons: { reason: string; detail: string }[] };
-  const git = job.git as { commit?: string | null; branch?: string | null; clean?: boolean };
-  const packages = (job.metadata.packages ?? {}) as { pip?: object; dpkg?: object };
+  const { trace, git } = job;
+  const packages = job.metadata.packages ?? {};
   const outcome =
     job.status === "ok"
       ? s.green("ok")
@@ -55,7 +54,7 @@ export function runReport(job: NewJob, uid: string, postMs: number, present: Pre
   const verdict = trace.complete
     ? s.green("complete")
     : s.yellow(
-        `incomplete: ${incompleteTexts(trace.reasons, (t) => present.text(t))
+        `incomplete: ${incompleteTexts(trace.reasons ?? [], (t) => present.text(t))
           .slice(0, 3)
           .join(", ")}`,
       );

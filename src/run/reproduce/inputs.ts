@@ -102,7 +102,7 @@ export async function locateInputs(
   };
   const patches = new Map<string, Set<string>>();
   const patched = (job: JobWithIo): Set<string> => {
-    const id = (job.git as { patch?: string }).patch;
+    const id = job.git.patch;
     if (!id) return new Set();
     let set = patches.get(id);
     if (!set) {
@@ -130,7 +130,7 @@ export async function locateInputs(
     if (repo) {
       for (const uid of ext.consumers) {
         const job = jobs.get(uid);
-        const commit = (job?.git as { commit?: string | null } | undefined)?.commit;
+        const commit = job?.git.commit;
         if (!job || !commit) continue;
         const repoPath = repo.prefix + ext.path;
         if (patched(job).has(repoPath) || (await blobDigest(commit, repoPath)) === ext.blake3) entry.inGit.add(uid);

@@ -8,8 +8,8 @@ import { join, relative } from "node:path";
 import { PlanError, planReproduction, type ReproducePlan } from "../../core/reproduce.ts";
 import type { RegistryPlan } from "../../registry/plan-source.ts";
 import { RoarError } from "../../shared/errors.ts";
+import { storePlanSource } from "../../store/job-sources.ts";
 import type { Project } from "../../store/project.ts";
-import { storePlanSource } from "../../store/reproduce-queries.ts";
 import type { RoarStore } from "../../store/store.ts";
 import { type LocalBytes, type RepoView, storeBytes, workingTreeBytes } from "./inputs.ts";
 
@@ -72,7 +72,7 @@ export function registryOrigin(
   const p = plan(reg.blake3, reg.source);
   const prefix = reg.projectDir ? `${reg.projectDir.replace(/\/+$/, "")}/` : "";
   const root = local?.project.root ?? (gitRoot ? join(gitRoot, prefix) : cwd).replace(/\/+$/, "");
-  const commits = [...new Set(p.steps.map((s) => (s.git as { commit?: string | null }).commit).filter((c) => !!c))];
+  const commits = [...new Set(p.steps.map((s) => s.git.commit).filter((c) => !!c))];
   const usable = gitRoot !== null && hasCommits(gitRoot, commits as string[]);
   const notes = p.steps.flatMap((s) => reg.notes.get(s.uid) ?? []);
   return {

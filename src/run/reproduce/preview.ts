@@ -47,7 +47,7 @@ export function buildPreview(
   localRepo: string | null,
   from: { origin: string; notes: string[] } = { origin: "local", notes: [] },
 ): Preview {
-  const git = rootJob(plan).git as { remoteUrl?: string | null; commit?: string | null; patch?: string };
+  const git = rootJob(plan).git;
   const requirements = planRequirements(plan.steps);
   return {
     target: plan.target,
@@ -63,7 +63,7 @@ export function buildPreview(
         uid: s.uid,
         command: s.argv,
         cwd: s.cwd,
-        commit: (s.git as { commit?: string | null }).commit ?? null,
+        commit: s.git.commit ?? null,
         ...(network.length > 0 ? { network } : {}),
       };
     }),

@@ -120,7 +120,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildReport> {
   const intermediates = new Intermediates(plan.steps, o.projectDir, join(logs, "stash"));
   for (const [i, step] of plan.steps.entries()) {
     const stepEnv = { ...env };
-    for (const [k, v] of Object.entries((step.metadata.env ?? {}) as Record<string, string>)) {
+    for (const [k, v] of Object.entries(step.metadata.env ?? {})) {
       if (v !== REDACTED) stepEnv[k] = v;
       else if (o.projectEnv[k] !== undefined) stepEnv[k] = o.projectEnv[k] as string;
       else

@@ -1,0 +1,211 @@
+/** The `job_io` table: what each job read and wrote, and the links between jobs and artifacts it makes. */
+import { IoFlags } from "../core/io-flags.ts";
+import type { IoRecord, JobRow } from "../core/types.ts";
+import { bytesToPath } from "../shared/paths.ts";
+import { toJob } from "./job-rows.ts";
+import { pathFromRow, pathParam } from "./paths.ts";
+import { jsonList, type Row, type StoreDb } from "./statements.ts";
+
+export interface JobIo {
+  inputs: IoRecord[];
+  outputs: IoRecord[];
+}
+
+/** A job's link to an artifact (as `linksOfArtifacts` and `linksAtPath` report it). */
+export interface ArtifactLink {
+  jobUid: string;
+  seq: number;
+  sessionId: number;
+  role: "input" | "output";
+}
+
+/** Writes the I/O rows of a job being recorded (inside its transaction). */
+export function insertIoRow(q: StoreDb, jobUid: string, role: "input" | "output", io: IoRecord): void {
+  // The hot loop of a big job (tens of thousands of rows): the statement is cached by its text.
+  q.sql(
+    `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(jobUid, role, pathParam(io.path), io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null);
+}
+
+function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined): Map<string, JobIo> {
+  const out = new Map<string, JobIo>();
+  for (const r of rows) {
+    const uid = r.job_uid as string;
+    let entry = out.get(uid);
+    if (!entry) {
+      entry = { inputs: [], outputs: [] };
+      out.set(uid, entry);
+    }
+    const io: IoRecord = {
+      path: pathFromRow(r.path),
+      blake3: (r.blake3 as string | null) ?? null,
+      size: (r.size as number | null) ?? null,
+      flags: r.flags as number,
+    };
+    if (r.prev_blake3 !== null && r.prev_blake3 !== undefined) io.prevBlake3 = r.prev_blake3 as string;
+    if (r.prev_mode !== null && r.prev_mode !== undefined) io.prevMode = r.prev_mode as number;
+    if ((io.flags & IoFlags.SYMLINK) !== 0 && io.blake3) {
+      const target = blob(io.blake3);
+      if (target) io.linkTarget = bytesToPath(target);
+    }
+    (r.role === "input" ? entry.inputs : entry.outputs).push(io);
+  }
+  return out;
+}
+
+/** All inputs and outputs of a session's jobs, keyed by job uid (one query). */
+export function sessionIo(q: StoreDb, sessionId: number, blob: (b: string) => Uint8Array | undefined) {
+  const rows = q
+    .sql(`SELECT io.* FROM job_io io JOIN jobs j ON j.uid = io.job_uid WHERE j.session_id = ? ORDER BY io.path`)
+    .all(sessionId) as Row[];
+  return groupIo(rows, blob);
+}
+
+export function jobIo(q: StoreDb, uid: string, blob: (b: string) => Uint8Array | undefined): JobIo {
+  const rows = q.sql("SELECT * FROM job_io WHERE job_uid = ? ORDER BY path").all(uid) as Row[];
+  return groupIo(rows, blob).get(uid) ?? { inputs: [], outputs: [] };
+}
+
+/** All inputs and outputs of a session's jobs, keyed by job uid, in no particular order (one query). */
+export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, JobIo> {
+  // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
+  // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
+  type IoValues = [string, number, string | Uint8Array, string | null, number | null, number][];
+  const counts = q
+    .sql("SELECT (SELECT count(*) FROM jobs WHERE session_id = ?) AS mine, (SELECT count(*) FROM jobs) AS total")
+    .get(sessionId) as { mine: number; total: number };
+  let rows: IoValues;
+  if (counts.mine * 2 >= counts.total) {
+    const uids = new Set(
+      (q.sql("SELECT uid FROM jobs WHERE session_id = ?").values(sessionId) as [string][]).map((r) => r[0]),
+    );
+    const all = q.sql("SELECT job_uid, role = 'input', path, blake3, size, flags FROM job_io").values() as IoValues;
+    rows = counts.mine === counts.total ? all : all.filter((r) => uids.has(r[0]));
+  } else {
+    rows = q
+      .sql(
+        `SELECT io.job_uid, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
+         JOIN job_io io ON io.job_uid = j.uid WHERE j.session_id = ?`,
+      )
+      .values(sessionId) as IoValues;
+  }
+  const out = new Map<string, JobIo>();
+  let lastUid = "";
+  let entry: JobIo = { inputs: [], outputs: [] };
+  for (const r of rows) {
+    if (r[0] !== lastUid) {
+      lastUid = r[0];
+      const found = out.get(lastUid);
+      if (found) entry = found;
+      else {
+        entry = { inputs: [], outputs: [] };
+        out.set(lastUid, entry);
+      }
+    }
+    const io: IoRecord = { path: pathFromRow(r[2]), blake3: r[3], size: r[4], flags: r[5] };
+    (r[1] === 1 ? entry.inputs : entry.outputs).push(io);
+  }
+  return out;
+}
+
+/** Jobs linked to an artifact, with the role and path of each link. */
+export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {
+  const rows = q
+    .sql(
+      `SELECT j.*, io.role AS io_role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.blake3 = ? ORDER BY j.seq`,
+    )
+    .all(blake3) as Row[];
+  return rows.map((r) => ({ job: toJob(r), role: r.io_role as "input" | "output", path: pathFromRow(r.io_path) }));
+}
+
+/** Every link recorded at a path (any session), newest job first. */
+export function linksAtPath(q: StoreDb, path: string): (ArtifactLink & { blake3: string | null })[] {
+  const rows = q
+    .sql(
+      `SELECT io.job_uid, io.role, io.blake3, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.path = ? ORDER BY j.seq DESC`,
+    )
+    .all(pathParam(path)) as Row[];
+  return rows.map((r) => ({ ...toLink(r), blake3: (r.blake3 as string | null) ?? null }));
+}
+
+/** Links of many artifacts at once: blake3 → links in job order; every asked digest has an entry (one query). */
+export function linksOfArtifacts(
+  q: StoreDb,
+  blake3s: readonly string[],
+): Map<string, (ArtifactLink & { path: string })[]> {
+  const out = new Map<string, (ArtifactLink & { path: string })[]>(blake3s.map((b) => [b, []]));
+  if (out.size === 0) return out;
+  const rows = q
+    .sql(
+      `SELECT io.blake3, io.job_uid, io.role, io.path, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.blake3 IN (SELECT value FROM json_each(?)) ORDER BY j.seq, io.role, io.path`,
+    )
+    .all(jsonList(out.keys())) as Row[];
+  for (const r of rows) out.get(r.blake3 as string)?.push({ ...toLink(r), path: pathFromRow(r.path) });
+  return out;
+}
+
+function toLink(r: Row): ArtifactLink {
+  return {
+    jobUid: r.job_uid as string,
+    seq: r.seq as number,
+    sessionId: r.session_id as number,
+    role: r.role as "input" | "output",
+  };
+}
+
+/** Jobs that wrote this content; `replayable`: only run and build jobs (a get's files are external inputs). */
+export function producerUids(q: StoreDb, blake3: string, replayable: boolean): string[] {
+  const rows = replayable
+    ? q
+        .sql(
+          `SELECT DISTINCT io.job_uid FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+           WHERE io.blake3 = ? AND io.role = 'output' AND j.kind IN ('run', 'build')`,
+        )
+        .all(blake3)
+    : q.sql("SELECT DISTINCT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'").all(blake3);
+  return (rows as { job_uid: string }[]).map((r) => r.job_uid);
+}
+
+/** Every path some job wrote (known outputs do not make the git tree dirty). */
+export function outputPaths(q: StoreDb): Set<string> {
+  const rows = q.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").values() as [unknown][];
+  return new Set(rows.map((r) => pathFromRow(r[0])));
+}
+
+/** Which of `paths` some recorded job wrote (one query; a path that is not UTF-8 is looked up on its own). */
+export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<string> {
+  const text = paths.filter((p) => typeof pathParam(p) === "string");
+  const written = new Set<string>();
+  if (text.length > 0) {
+    const rows = q
+      .sql("SELECT DISTINCT path FROM job_io WHERE role = 'output' AND path IN (SELECT value FROM json_each(?))")
+      .values(jsonList(text)) as [string][];
+    for (const [path] of rows) written.add(path);
+  }
+  const one = q.sql("SELECT 1 FROM job_io WHERE path = ? AND role = 'output' LIMIT 1");
+  const out = new Set<string>();
+  for (const p of paths) {
+    const param = pathParam(p);
+    if (typeof param === "string" ? written.has(p) : one.get(param) !== null) out.add(p);
+  }
+  return out;
+}
+
+/** Whether some job of this project wrote this content (an output, under any name). */
+export function isRecordedOutput(q: StoreDb, blake3: string): boolean {
+  return q.sql("SELECT 1 FROM job_io WHERE blake3 = ? AND role = 'output' LIMIT 1").get(blake3) !== null;
+}
+
+/** The digest last recorded for an output at `path` with this size, if any. */
+export function lastOutputDigest(q: StoreDb, path: string, size: number): string | undefined {
+  const r = q
+    .sql(
+      "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+    )
+    .get(pathParam(path), size) as { blake3: string } | null;
+  return r?.blake3;
+}

@@ -1,0 +1,186 @@
+/** The `jobs` table: recording a job with its I/O in one transaction, and the queries over jobs. */
+import type { JobRow, JobSummary, NewJobInput } from "../core/types.ts";
+import { pathToBytes } from "../shared/paths.ts";
+import { putBlob, upsertArtifact } from "./artifacts.ts";
+import { insertIoRow } from "./job-io.ts";
+import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
+import { json, newUid, type Row, type StoreDb } from "./statements.ts";
+
+/**
+ * Records one job with its inputs and outputs atomically; returns its uid and step. Without a given step,
+ * the step is assigned inside the write transaction (the step of an earlier job with the same identity,
+ * else the next free number), so parallel roar runs never share a number. `finishesRun` removes that
+ * in-flight registration in the same transaction.
+ */
+export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): { uid: string; step: number } {
+  const uid = newUid();
+  let step = job.step ?? 0;
+  q.write(() => {
+    if (job.step === undefined)
+      step = stepForIdentity(q, job.sessionId, job.stepIdentity) ?? maxStep(q, job.sessionId) + 1;
+    if (finishesRun !== undefined) q.sql("DELETE FROM runs_in_flight WHERE id = ?").run(finishesRun);
+    const seqRow = q.sql("SELECT coalesce(max(seq), 0) + 1 AS next FROM jobs").get() as { next: number };
+    q.sql(
+      `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
+         trace_ms, post_ms, exit_code, signal, status, git, trace, metadata)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      uid,
+      seqRow.next,
+      job.sessionId,
+      step,
+      job.stepIdentity,
+      job.kind,
+      job.name,
+      JSON.stringify(job.argv),
+      job.cwd,
+      job.startedAt,
+      job.durationMs,
+      job.traceMs,
+      job.postMs,
+      job.exitCode,
+      job.signal,
+      job.status,
+      JSON.stringify(job.git),
+      JSON.stringify(job.trace),
+      JSON.stringify(job.metadata),
+    );
+    // The hot loop of a big job (tens of thousands of rows): each artifact upserted once.
+    const upserted = new Set<string>();
+    for (const [role, list] of [
+      ["input", job.inputs],
+      ["output", job.outputs],
+    ] as const) {
+      for (const io of list) {
+        if (io.blake3 && !upserted.has(io.blake3)) {
+          upserted.add(io.blake3);
+          upsertArtifact(q, io.blake3, io.size ?? 0, io.path, io.digests);
+        }
+        // A link's content is its target text: kept under its digest for show and reproduce.
+        if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
+        insertIoRow(q, uid, role, io);
+      }
+    }
+  });
+  return { uid, step };
+}
+
+/** Records how long roar spent after the command (known only once the job is written). */
+export function setJobPostMs(q: StoreDb, uid: string, postMs: number): void {
+  q.sql("UPDATE jobs SET post_ms = ? WHERE uid = ?").run(postMs, uid);
+}
+
+export function deleteJob(q: StoreDb, uid: string): void {
+  q.write(() => {
+    q.sql("DELETE FROM job_io WHERE job_uid = ?").run(uid);
+    // Directories a get/put job recorded go with it (their members cascade).
+    q.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
+    q.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
+    // Artifacts no job refers to any more go too (their digests cascade).
+    q.sql(
+      `DELETE FROM artifacts WHERE NOT EXISTS (SELECT 1 FROM job_io WHERE job_io.blake3 = artifacts.blake3)
+         AND NOT EXISTS (SELECT 1 FROM collection_members m WHERE m.blake3 = artifacts.blake3)`,
+    ).run();
+  });
+}
+
+export function job(q: StoreDb, uid: string): JobRow | undefined {
+  const r = q.sql("SELECT * FROM jobs WHERE uid = ?").get(uid) as Row | null;
+  return r ? toJob(r) : undefined;
+}
+
+export function jobsByUidPrefix(q: StoreDb, prefix: string): JobRow[] {
+  return (q.sql("SELECT * FROM jobs WHERE uid LIKE ? || '%' ORDER BY seq").all(prefix.toLowerCase()) as Row[]).map(
+    toJob,
+  );
+}
+
+/** Every job of a session, in recording order. */
+export function sessionJobs(q: StoreDb, sessionId: number): JobRow[] {
+  return (q.sql("SELECT * FROM jobs WHERE session_id = ? ORDER BY seq").all(sessionId) as Row[]).map(toJob);
+}
+
+/** Uids of a session's jobs of one kind, in recording order. */
+export function sessionJobUids(q: StoreDb, sessionId: number, kind: JobRow["kind"]): string[] {
+  const rows = q.sql("SELECT uid FROM jobs WHERE session_id = ? AND kind = ? ORDER BY seq").all(sessionId, kind);
+  return (rows as { uid: string }[]).map((r) => r.uid);
+}
+
+/** A session's jobs without their git/trace/metadata JSON, in recording order: what graph queries need. */
+export function sessionJobSummaries(q: StoreDb, sessionId: number): JobSummary[] {
+  const rows = q.sql(`SELECT ${SUMMARY_COLUMNS} FROM jobs WHERE session_id = ? ORDER BY seq`).all(sessionId) as Row[];
+  return rows.map(toJobSummary);
+}
+
+/** Highest step number used in a session (0 when empty). */
+export function maxStep(q: StoreDb, sessionId: number): number {
+  const r = q.sql("SELECT coalesce(max(step), 0) AS m FROM jobs WHERE session_id = ?").get(sessionId) as { m: number };
+  return r.m;
+}
+
+/** The step already used by a job with this identity in the session, if any. */
+export function stepForIdentity(q: StoreDb, sessionId: number, identity: string): number | undefined {
+  const r = q
+    .sql("SELECT step FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1")
+    .get(sessionId, identity) as { step: number } | null;
+  return r?.step;
+}
+
+/** The latest job recorded for a step of a session, optionally of one kind. */
+export function latestJobOfStep(
+  q: StoreDb,
+  sessionId: number,
+  step: number,
+  kind?: JobRow["kind"],
+): JobRow | undefined {
+  const rows = q
+    .sql("SELECT * FROM jobs WHERE session_id = ? AND step = ? ORDER BY seq DESC")
+    .all(sessionId, step) as Row[];
+  const r = kind === undefined ? rows[0] : rows.find((x) => (x.kind as string) === kind);
+  return r ? toJob(r) : undefined;
+}
+
+/** Kinds used by each step number of a session (to explain "No node @3" when @B3 exists). */
+export function sessionStepKinds(q: StoreDb, sessionId: number): Map<number, Set<JobRow["kind"]>> {
+  const rows = q.sql("SELECT DISTINCT step, kind FROM jobs WHERE session_id = ?").all(sessionId) as Row[];
+  const out = new Map<number, Set<JobRow["kind"]>>();
+  for (const r of rows) {
+    const set = out.get(r.step as number) ?? new Set();
+    set.add(r.kind as JobRow["kind"]);
+    out.set(r.step as number, set);
+  }
+  return out;
+}
+
+/** The most recent job of a session (highest seq). */
+export function latestSessionJob(q: StoreDb, sessionId: number): JobRow | undefined {
+  const r = q.sql("SELECT * FROM jobs WHERE session_id = ? ORDER BY seq DESC LIMIT 1").get(sessionId) as Row | null;
+  return r ? toJob(r) : undefined;
+}
+
+/** Number of jobs in each session, keyed by session id. */
+export function sessionJobCounts(q: StoreDb): Map<number, number> {
+  const rows = q.sql("SELECT session_id, count(*) AS n FROM jobs GROUP BY session_id").all() as Row[];
+  return new Map(rows.map((r) => [r.session_id as number, r.n as number]));
+}
+
+/** Per job of a session: its commit and the repository files it read (metadata.codeFiles), for staleness. */
+export function sessionCodeFiles(
+  q: StoreDb,
+  sessionId: number,
+): Map<string, { commit: string | null; files: string[] }> {
+  const rows = q
+    .sql(
+      `SELECT uid, json_extract(git, '$.commit') AS commit_id, json_extract(metadata, '$.codeFiles') AS files
+       FROM jobs WHERE session_id = ?`,
+    )
+    .all(sessionId) as Row[];
+  const out = new Map<string, { commit: string | null; files: string[] }>();
+  for (const r of rows) {
+    out.set(r.uid as string, {
+      commit: typeof r.commit_id === "string" ? r.commit_id : null,
+      files: json(r.files, [] as string[]),
+    });
+  }
+  return out;
+}
