@@ -1,4 +1,4 @@
-/** Small text-layout helpers for the query commands: columns, truncation, times, durations, shell quoting. */
+/** Small text-layout helpers for the query commands: columns, truncation by display width, times. */
 
 /*
  * Widths are display columns (Bun.stringWidth): ANSI colour codes take none, CJK and emoji take two, so
