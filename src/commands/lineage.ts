@@ -9,7 +9,7 @@ import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError } from "../shared/errors.ts";
 import { RoarStore } from "../store/store.ts";
 import type { Styler } from "../ui/style.ts";
-import { isoTime, terminalWidth, truncate, visibleLength } from "../ui/table.ts";
+import { isoTime, terminalWidth, truncate } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
 export class LineageCommand extends RoarCommand {
@@ -104,11 +104,11 @@ function renderLineage(l: Lineage, width: number, s: Styler): string {
       return;
     }
     if (printed.has(uid)) {
-      lines.push(`${head}${jobLine(j, visibleLength(head))} ${s.dim("(see above)")}`);
+      lines.push(`${head}${jobLine(j, Bun.stringWidth(head))} ${s.dim("(see above)")}`);
       return;
     }
     printed.add(uid);
-    lines.push(head + jobLine(j, visibleLength(head)));
+    lines.push(head + jobLine(j, Bun.stringWidth(head)));
     const inner = prefix + (last ? "    " : "│   ");
     j.inputs.forEach((input, i) => {
       const isLast = i === j.inputs.length - 1;

@@ -2,12 +2,10 @@
  * roar's hashing subsystem: every file is identified by its BLAKE3 digest; sha256/sha512/sha1/md5 can be added
  * (computed from the same reads). Files are hashed in a pool of worker threads with the native kernel
  * (libroar_hash, mmap + all cores) or, where that library is missing, blake3-wasm; unchanged files are served
- * from the hash cache.
+ * from the hash cache (plan.ts: the cache lookup and the batches).
  */
-import { statSync } from "node:fs";
-import { fsPath } from "../shared/paths.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore, isUsableRow } from "./cache.ts";
+import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore } from "./cache.ts";
 import {
   createEngine,
   type FileHashOptions,
@@ -15,10 +13,10 @@ import {
   type FileIdentity,
   type HashEngine,
   hashFileSync,
-  identityOf,
   type KernelChoice,
   type KernelName,
 } from "./file.ts";
+import { type Job, lookupCached, makeBatches } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
 export { EXTRA_ALGORITHMS, type ExtraAlgorithm, normalizeAlgorithms, parseAlgorithm } from "./algorithms.ts";
@@ -76,12 +74,6 @@ export interface HashFilesOptions {
   known?: ReadonlyMap<string, FileIdentity>;
 }
 
-/** Files up to this size are grouped into batches; larger ones travel alone so the work spreads evenly. */
-const SMALL_FILE_BYTES = 1024 * 1024;
-const BATCH_MAX_FILES = 64;
-const BATCH_MAX_BYTES = 8 * 1024 * 1024;
-/** Without a cache sizes are unknown up front: smaller batches keep the workers evenly busy. */
-const UNKNOWN_SIZE_BATCH_FILES = 16;
 /** Cache rows are written in transactions of this many. */
 const CACHE_FLUSH_ROWS = 1000;
 
@@ -115,12 +107,6 @@ export async function hashKernel(
   }
 }
 
-interface Job {
-  path: string;
-  /** From the main thread's stat when a cache is in use. */
-  size?: bigint;
-}
-
 /**
  * Hashes many files concurrently. Every path gets an entry: a digest, or an error for files that vanished, are
  * unreadable or are not regular files. Paths are roar path strings (non-UTF-8 bytes escaped, see src/shared/paths.ts).
@@ -136,54 +122,16 @@ export async function hashFiles(
   const unique = [...new Set(paths)];
   const progress: HashProgress = { filesDone: 0, filesTotal: unique.length, bytesHashed: 0, cacheHits: 0 };
 
-  const jobs: Job[] = [];
+  let jobs: Job[];
   if (cache) {
-    // stat everything, look everything up in bulk, then queue the misses.
-    const identities: (FileIdentity | undefined)[] = new Array(unique.length);
-    const keys: FileIdentity[] = [];
-    unique.forEach((path, i) => {
-      const known = options.known?.get(path);
-      if (known) {
-        identities[i] = known;
-        keys.push(known);
-        return;
-      }
-      try {
-        const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
-        if (st) {
-          const identity = identityOf(st);
-          identities[i] = identity;
-          keys.push(identity);
-        }
-      } catch {
-        // Reported below from the worker's own attempt, which gives the precise error.
-      }
-    });
-    const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
-    let k = 0;
-    unique.forEach((path, i) => {
-      const identity = identities[i];
-      if (!identity) {
-        jobs.push({ path });
-        return;
-      }
-      const row = rows[k++];
-      if (isUsableRow(row, identity, algorithms, racyWindowNs)) {
-        results.set(path, {
-          blake3: row.blake3,
-          size: Number(row.size),
-          digests: algorithms.length ? pick(row.extra, algorithms) : {},
-          cached: true,
-        });
-        progress.filesDone++;
-        progress.cacheHits++;
-      } else {
-        jobs.push({ path, size: identity.size });
-      }
-    });
+    const lookup = lookupCached(unique, { cache, known: options.known, algorithms, racyWindowNs });
+    jobs = lookup.misses;
+    for (const [path, digest] of lookup.hits) results.set(path, digest);
+    progress.filesDone = lookup.hits.length;
+    progress.cacheHits = lookup.hits.length;
     if (progress.filesDone) options.onProgress?.({ ...progress });
   } else {
-    for (const path of unique) jobs.push({ path });
+    jobs = unique.map((path) => ({ path }));
   }
   // Everything came from the cache: already in the caller's order.
   if (jobs.length === 0) return results;
@@ -252,15 +200,6 @@ export async function hashFiles(
   return orderLike(unique, results);
 }
 
-function pick(
-  digests: Partial<Record<ExtraAlgorithm, string>>,
-  algorithms: readonly ExtraAlgorithm[],
-): Partial<Record<ExtraAlgorithm, string>> {
-  const out: Partial<Record<ExtraAlgorithm, string>> = {};
-  for (const alg of algorithms) if (digests[alg]) out[alg] = digests[alg];
-  return out;
-}
-
 function orderLike(paths: string[], results: Map<string, FileHashResult>): Map<string, FileHashResult> {
   const ordered = new Map<string, FileHashResult>();
   for (const path of paths) {
@@ -268,37 +207,6 @@ function orderLike(paths: string[], results: Map<string, FileHashResult>): Map<s
     if (result) ordered.set(path, result);
   }
   return ordered;
-}
-
-function makeBatches(jobs: Job[], sizesKnown: boolean): Job[][] {
-  if (!sizesKnown) {
-    const batches: Job[][] = [];
-    for (let i = 0; i < jobs.length; i += UNKNOWN_SIZE_BATCH_FILES)
-      batches.push(jobs.slice(i, i + UNKNOWN_SIZE_BATCH_FILES));
-    return batches;
-  }
-  const large: Job[][] = [];
-  const small: Job[][] = [];
-  let current: Job[] = [];
-  let currentBytes = 0n;
-  for (const job of jobs) {
-    const size = job.size ?? 0n;
-    if (size > SMALL_FILE_BYTES) {
-      large.push([job]);
-      continue;
-    }
-    if (current.length >= BATCH_MAX_FILES || currentBytes + size > BATCH_MAX_BYTES) {
-      small.push(current);
-      current = [];
-      currentBytes = 0n;
-    }
-    current.push(job);
-    currentBytes += size;
-  }
-  if (current.length) small.push(current);
-  // Large files first, so a big file does not start last and leave the other workers idle at the end.
-  large.sort((a, b) => Number((b[0]?.size ?? 0n) - (a[0]?.size ?? 0n)));
-  return [...large, ...small];
 }
 
 /** Hashes one file; an error entry (not a throw) when it cannot be read. */

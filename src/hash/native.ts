@@ -3,6 +3,7 @@
  * of bun:ffi. When the library is missing or has another ABI version, callers fall back to blake3-wasm.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import { errnoName } from "../shared/errors.ts";
 import { findLibrary } from "../shared/native.ts";
 import { toHex } from "./wasm.ts";
 
@@ -33,18 +34,6 @@ export class NativeHashError extends Error {
     super(`${code}: native hash failed (errno ${errno})`);
   }
 }
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  9: "EBADF",
-  12: "ENOMEM",
-  13: "EACCES",
-  19: "ENODEV",
-  21: "EISDIR",
-  22: "EINVAL",
-};
 
 export interface NativeHasher {
   update(data: Uint8Array): void;
@@ -79,7 +68,7 @@ export class NativeBlake3 {
       ptr(this.out),
       ptr(this.hashedLength),
     );
-    if (errno !== 0) throw new NativeHashError(errno, ERRNO_NAMES[errno] ?? `ERRNO${errno}`);
+    if (errno !== 0) throw new NativeHashError(errno, errnoName(errno) ?? `ERRNO${errno}`);
     return { blake3: toHex(this.out), size: Number(this.hashedLength[0]) };
   }
 

@@ -13,7 +13,7 @@ import type { RunInFlight } from "../core/types.ts";
 import { formatSize } from "../core/units.ts";
 import { RoarError } from "../shared/errors.ts";
 import type { RoarStore } from "../store/store.ts";
-import { collectEvents } from "../trace/preload.ts";
+import { collectEvents } from "../trace/preload-files.ts";
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null if it is gone. */
 export function processStartTime(pid: number): number | null {

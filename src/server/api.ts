@@ -18,7 +18,8 @@ import {
   searchJobs,
 } from "./registry/search.ts";
 import { isoTime } from "./registry/views.ts";
-import { deleteSession, linkArtifacts, registerArtifacts, registerJobs, registerSession } from "./registry/write.ts";
+import { deleteSession, registerJobs, registerSession } from "./registry/write.ts";
+import { linkArtifacts, registerArtifacts } from "./registry/write-artifacts.ts";
 import { Router } from "./router.ts";
 import { parsePublicKey, SshFormatError } from "./sshsig.ts";
 

@@ -1,3 +1,5 @@
+import { constants } from "node:os";
+
 /** An error the user can act on: printed as one line (plus an optional hint), never with a stack. */
 export class RoarError extends Error {
   constructor(
@@ -65,4 +67,17 @@ export function fsErrorReason(error: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+let errnoNames: Map<number, string> | null = null;
+
+/** The symbolic name of an errno number ("ENOENT" for 2 on Linux), from the platform's own table. */
+export function errnoName(errno: number): string | undefined {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    // a few numbers have two names (EAGAIN/EWOULDBLOCK): the first, the usual one, wins
+    for (const [name, value] of Object.entries(constants.errno))
+      if (!errnoNames.has(value)) errnoNames.set(value, name);
+  }
+  return errnoNames.get(errno);
 }

@@ -12,13 +12,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { nulBlock, pathToBytes } from "../shared/paths.ts";
-import { decodeStream, FileTail, headerRecord } from "./events.ts";
+import { FileTail, headerRecord } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { incompleteReasons } from "./incomplete.ts";
-import { collectEvents, makeSpool, preloadBackend, removeSpool, TAIL_POLL_MS, unwrittenRecords } from "./preload.ts";
+import { preloadBackend } from "./preload.ts";
+import { collectEvents, makeSpool, preloadEnv, removeSpool, TAIL_POLL_MS, unwrittenRecords } from "./preload-files.ts";
 import { ptraceBackend } from "./ptrace.ts";
 import type { RunResult } from "./ptrace-ffi.ts";
-import { runInPtraceThread } from "./ptrace-run.ts";
+import { ptraceEnding, runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -35,17 +36,6 @@ function probe(): ProbeResult {
   };
 }
 
-/** The command's environment: the request's plus the preload variables (roar-preload/README.md). */
-export function hybridEnv(request: TraceRequest, lib: string, preloadEvents: string, spool: string): string[] {
-  const env: Record<string, string> = { ...request.env };
-  const others = (env.LD_PRELOAD ?? "").split(/[: ]/).filter((p) => p !== "" && p !== lib);
-  env.LD_PRELOAD = [lib, ...others].join(":");
-  env.ROAR_EVENTS_PATH = preloadEvents;
-  env.ROAR_PRELOAD_LIB = lib;
-  env.ROAR_SPOOL_DIR = spool;
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
-}
-
 interface Paths {
   events: string;
   preloadEvents: string;
@@ -54,17 +44,7 @@ interface Paths {
 }
 
 function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloadTail: FileTail): TraceOutcome {
-  if (result.tracerErrno !== 0) throw new Error(`hybrid tracer: ${result.message}`);
-  const code = result.spawnError;
-  const spawnError: TraceOutcome["spawnError"] =
-    code === 126 || code === 127 ? { code, message: result.message } : null;
-  let ptraceBytes: Uint8Array;
-  try {
-    ptraceBytes = readFileSync(paths.events);
-  } catch (error) {
-    throw new Error(`hybrid tracer wrote no events file at ${paths.events}: ${String(error)}`);
-  }
-  const fromPtrace = decodeStream(ptraceBytes);
+  const { stream: fromPtrace, ...ending } = ptraceEnding("hybrid", result, paths.events);
   const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
   const unwritten = result.lostEvents + unwrittenRecords(paths.spool);
   removeSpool(paths.spool);
@@ -72,11 +52,9 @@ function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloa
   const { events, coverage } = mergeHybrid(fromPtrace.events, fromPreload.events, log);
   return {
     backend: "hybrid",
-    exitCode: spawnError || result.exitCode < 0 ? null : result.exitCode,
-    signal: spawnError || result.signal === 0 ? null : result.signal,
-    spawnError,
+    ...ending,
     events,
-    incomplete: spawnError
+    incomplete: ending.spawnError
       ? []
       : incompleteReasons(events, {
           truncatedTail: fromPtrace.truncatedTail || fromPreload.truncatedTail,
@@ -110,7 +88,7 @@ function start(request: TraceRequest): RunningTrace {
     libraryPath: p.library,
     abiVersion: TRACER_ABI_VERSION,
     argv: nulBlock(request.argv),
-    envp: nulBlock(hybridEnv(request, lib, paths.preloadEvents, paths.spool)),
+    envp: nulBlock(preloadEnv(request.env, lib, paths.preloadEvents, paths.spool)),
     cwd: pathToBytes(request.cwd),
     eventsPath: pathToBytes(paths.events),
     spec: nulBlock([lib, paths.preloadEvents, paths.coverage]),

@@ -7,28 +7,16 @@
  */
 
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  read,
-  readdirSync,
-  readFileSync,
-  readSync,
-  realpathSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
-import { rm } from "node:fs/promises";
+import { closeSync, existsSync, mkdirSync, read, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
+import { TRACER_ABI_VERSION } from "../schema/events.ts";
+import { errnoName } from "../shared/errors.ts";
 import { findLibrary, libraryFileName } from "../shared/native.ts";
 import { pathToBytes } from "../shared/paths.ts";
-import { type DecodedStream, decodeStream, FileTail } from "./events.ts";
+import { FileTail } from "./events.ts";
 import { incompleteReasons } from "./incomplete.ts";
+import { collectEvents, makeSpool, preloadEnv, removeSpool, TAIL_POLL_MS, unwrittenRecords } from "./preload-files.ts";
 import { SignalSentinel, sentinelSymbols } from "./sentinel.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
@@ -97,117 +85,15 @@ function probe(): Probe {
   return probed;
 }
 
-/** The environment of the traced command: the request's, plus the preload and where to write. */
-function tracedEnv(request: TraceRequest, lib: string, spool: string): string[] {
-  const env: Record<string, string> = { ...request.env };
-  const others = (env.LD_PRELOAD ?? "").split(/[: ]/).filter((p) => p !== "" && p !== lib);
-  env.LD_PRELOAD = [lib, ...others].join(":");
-  env.ROAR_EVENTS_PATH = request.eventsPath;
-  env.ROAR_PRELOAD_LIB = lib;
-  env.ROAR_SPOOL_DIR = spool;
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
-}
-
-/** How often the events file is read while the command runs. */
-export const TAIL_POLL_MS = 5;
-
-const SPOOL_HEADER = 64;
-const SPOOL_MAGIC = "ROARSPL1";
-
-/**
- * Records a process had buffered but never flushed (it was killed by a signal): each process's buffer is
- * a shared mapping of a file in the spool directory, `[magic, committed length, pid]` then the records.
- */
-export function readSpool(dir: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  const header = Buffer.alloc(SPOOL_HEADER);
-  for (const name of names) {
-    // most spool files were cleared by a clean exit: read the header, then only the committed records
-    const fd = openSync(join(dir, name), "r");
-    try {
-      if (readSync(fd, header, 0, SPOOL_HEADER, 0) < SPOOL_HEADER) continue;
-      if (header.subarray(0, 8).toString("latin1") !== SPOOL_MAGIC) continue;
-      const committed = Number(header.readBigUInt64LE(8));
-      if (committed === 0 || committed > fstatSync(fd).size - SPOOL_HEADER) continue;
-      const records = Buffer.alloc(committed);
-      if (readSync(fd, records, 0, committed, SPOOL_HEADER) === committed) out.push(records);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return out;
-}
-
-/**
- * Removes a spool directory in the background: unlinking spool files that processes mapped and wrote takes
- * ~2 ms here, time the run's caller need not wait for (the directory is private to this run).
- */
-export function removeSpool(spool: string): void {
-  rm(spool, { recursive: true, force: true }).catch(() => {});
-}
-
-/**
- * A spool directory with its `lost` counter: one allocated page where preload processes count the records they
- * could not write (a full disk), so that the count needs no new space (rust/crates/roar-preload/src/state.rs).
- */
-export function makeSpool(spool: string): void {
-  mkdirSync(spool, { recursive: true, mode: 0o700 });
-  writeFileSync(join(spool, "lost"), new Uint8Array(4096), { mode: 0o600 });
-}
-
-/** Records preload processes could not write, from the spool's `lost` counter. */
-export function unwrittenRecords(spool: string): number {
-  try {
-    const fd = openSync(join(spool, "lost"), "r");
-    try {
-      const word = Buffer.alloc(8);
-      readSync(fd, word, 0, 8, 0);
-      return Number(word.readBigUInt64LE(0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return 0;
-  }
-}
-
-/** The event stream plus the records recovered from spool files (minus any that were also flushed). */
-export function collectEvents(
-  eventsPath: string,
-  spool: string,
-  decoded?: DecodedStream,
-): { events: TraceEvent[]; truncatedTail: boolean } {
-  const main = decoded ?? decodeStream(existsSync(eventsPath) ? readFileSync(eventsPath) : new Uint8Array());
-  const key = (e: TraceEvent) => `${e.kind}/${e.pid}/${e.seq}/${e.ts}`;
-  let truncatedTail = main.truncatedTail;
-  const chunks = readSpool(spool);
-  // Usually every process exited cleanly and the spool is empty: only then is the index worth building.
-  const seen = chunks.length > 0 ? new Set(main.events.map(key)) : new Set<string>();
-  for (const chunk of chunks) {
-    const recovered = decodeStream(chunk);
-    truncatedTail ||= recovered.truncatedTail;
-    for (const e of recovered.events) {
-      // a process killed between its write(2) and clearing the spool has its records in both
-      if (!seen.has(key(e))) main.events.push(e);
-    }
-  }
-  return { events: main.events, truncatedTail };
-}
-
-const ERRNO_TEXT: Record<number, string> = {
-  1: "operation not permitted",
-  2: "command not found",
-  8: "exec format error",
-  13: "permission denied",
-  20: "not a directory",
-  21: "is a directory",
-  26: "text file busy",
+/** Why the command could not be exec'd, in the words of a shell (ENOENT: the name was not found). */
+const SPAWN_ERROR_TEXT: Record<string, string> = {
+  EPERM: "operation not permitted",
+  ENOENT: "command not found",
+  ENOEXEC: "exec format error",
+  EACCES: "permission denied",
+  ENOTDIR: "not a directory",
+  EISDIR: "is a directory",
+  ETXTBSY: "text file busy",
 };
 
 /** NUL-terminated strings and pointer arrays for the native spawn; `keep` holds them until the call returns. */
@@ -274,7 +160,7 @@ function start(request: TraceRequest): RunningTrace {
   const spec = new BigUint64Array([
     c.str(file),
     c.list(request.argv),
-    c.list(tracedEnv(request, lib, spool)),
+    c.list(preloadEnv(request.env, lib, request.eventsPath, spool)),
     c.str(request.cwd),
     request.env.PATH === undefined ? 0n : c.str(request.env.PATH),
     c.str(request.eventsPath),
@@ -296,7 +182,10 @@ function start(request: TraceRequest): RunningTrace {
   let spawnError: TraceOutcome["spawnError"] = null;
   if (rc === 1) {
     const errno = out[3] ?? 0;
-    spawnError = { code: out[4] === 126 ? 126 : 127, message: `${file}: ${ERRNO_TEXT[errno] ?? `errno ${errno}`}` };
+    spawnError = {
+      code: out[4] === 126 ? 126 : 127,
+      message: `${file}: ${SPAWN_ERROR_TEXT[errnoName(errno) ?? ""] ?? `errno ${errno}`}`,
+    };
   }
   const topPid = rc === 0 ? (out[2] ?? 0) : null;
 

@@ -4,8 +4,9 @@
  * free to forward signals; it waits for the end on a pipe the run's thread closes, then builds a TraceOutcome.
  * (A Worker would do too, but costs ~10 ms to start on every `roar run`; a native thread ~50 µs.)
  */
-import { closeSync, read } from "node:fs";
+import { closeSync, read, readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { type DecodedStream, decodeStream } from "./events.ts";
 import {
   openPtraceLibrary,
   type PtraceLibrary,
@@ -143,5 +144,33 @@ export function runInPtraceThread(
       if (sentinel) sentinel.forward(signal, () => this.kill(signal));
       else this.kill(signal);
     },
+  };
+}
+
+/** How a libroar_ptrace run ended, in TraceOutcome terms, with the supervisor's decoded event stream. */
+export interface PtraceEnding extends Pick<TraceOutcome, "exitCode" | "signal" | "spawnError"> {
+  stream: DecodedStream;
+}
+
+/**
+ * The mapping the ptrace and hybrid backends share: a tracer failure or a missing events file throws; a command
+ * that could not start (126/127) has neither exit code nor signal.
+ */
+export function ptraceEnding(label: string, result: RunResult, eventsPath: string): PtraceEnding {
+  if (result.tracerErrno !== 0) throw new Error(`${label} tracer: ${result.message}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(eventsPath);
+  } catch (error) {
+    throw new Error(`${label} tracer wrote no events file at ${eventsPath}: ${String(error)}`);
+  }
+  const code = result.spawnError;
+  const spawnError: TraceOutcome["spawnError"] =
+    code === 126 || code === 127 ? { code, message: result.message } : null;
+  return {
+    exitCode: spawnError || result.exitCode < 0 ? null : result.exitCode,
+    signal: spawnError || result.signal === 0 ? null : result.signal,
+    spawnError,
+    stream: decodeStream(bytes),
   };
 }

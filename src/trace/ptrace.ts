@@ -7,10 +7,9 @@ import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { readCache, writeCache } from "../shared/cache.ts";
 import { findLibrary } from "../shared/native.ts";
 import { nulBlock, pathToBytes } from "../shared/paths.ts";
-import { decodeStream } from "./events.ts";
 import { incompleteReasons } from "./incomplete.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
-import { runInPtraceThread } from "./ptrace-run.ts";
+import { ptraceEnding, runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
 
 type ProbeResult = ReturnType<TracerBackend["probe"]>;
@@ -77,24 +76,12 @@ function probe(): ProbeResult {
 }
 
 function buildOutcome(result: RunResult, eventsPath: string, startedAt: number): TraceOutcome {
-  if (result.tracerErrno !== 0) throw new Error(`ptrace tracer: ${result.message}`);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(eventsPath);
-  } catch (error) {
-    throw new Error(`ptrace tracer wrote no events file at ${eventsPath}: ${String(error)}`);
-  }
-  const { events, truncatedTail } = decodeStream(bytes);
-  const code = result.spawnError;
-  const spawnError: TraceOutcome["spawnError"] =
-    code === 126 || code === 127 ? { code, message: result.message } : null;
+  const { stream, ...ending } = ptraceEnding("ptrace", result, eventsPath);
   return {
     backend: "ptrace",
-    exitCode: spawnError || result.exitCode < 0 ? null : result.exitCode,
-    signal: spawnError || result.signal === 0 ? null : result.signal,
-    spawnError,
-    events,
-    incomplete: incompleteReasons(events, { truncatedTail, unwritten: result.lostEvents }),
+    ...ending,
+    events: stream.events,
+    incomplete: incompleteReasons(stream.events, { truncatedTail: stream.truncatedTail, unwritten: result.lostEvents }),
     startedAt,
     durationMs: Date.now() - startedAt,
   };

@@ -7,7 +7,7 @@ import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import type { Presenter } from "./present.ts";
 import { staleReasonLines, staleReasonsJson } from "./stale.ts";
 import type { Styler } from "./style.ts";
-import { isoTime, truncate, visibleLength } from "./table.ts";
+import { isoTime, truncate } from "./table.ts";
 
 export interface DagViewOptions {
   expanded: boolean;
@@ -180,7 +180,7 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
   const renderStep = (step: number, prefix: string, connector: string, last: boolean): void => {
     const node = dag.current.get(step) as DagNode;
     const head = prefix + connector;
-    lines.push(head + nodeText(node, visibleLength(head)));
+    lines.push(head + nodeText(node, Bun.stringWidth(head)));
     rendered.add(step);
     const inner = connector === "" ? prefix : prefix + (last ? SPACE : PIPE);
     const items: Item[] = [];
@@ -197,10 +197,10 @@ export function renderDagText(dag: Dag, o: DagTextOptions): string {
       if (item.kind === "step") renderStep(item.step, inner, isLast ? LAST : BRANCH, isLast);
       else if (item.kind === "previous") {
         const h = inner + (isLast ? PREV_LAST : PREV);
-        lines.push(h + nodeText(item.node, visibleLength(h)));
+        lines.push(h + nodeText(item.node, Bun.stringWidth(h)));
       } else {
         const h = inner + (isLast ? LAST : BRANCH);
-        lines.push(h + artifactText(item.artifact, visibleLength(h)));
+        lines.push(h + artifactText(item.artifact, Bun.stringWidth(h)));
       }
     });
   };

@@ -1,27 +1,35 @@
-/** Small text-layout helpers for the query commands: columns, truncation, times, durations, shell quoting. */
+/** Small text-layout helpers for the query commands: columns, truncation by display width, times. */
 
-const ANSI = /\x1b\[[0-9;]*m/g;
+/*
+ * Widths are display columns (Bun.stringWidth): ANSI colour codes take none, CJK and emoji take two, so
+ * columns of non-ASCII paths stay aligned.
+ */
 
-/** Visible width of a string (ANSI colour codes do not count). */
-export function visibleLength(text: string): number {
-  return text.replace(ANSI, "").length;
-}
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
-/** Cuts plain text to `width` characters, ending with "…" when cut. */
+/** Cuts plain text to `width` display columns, ending with "…" when cut (never inside a character). */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
-  if (text.length <= width) return text;
+  if (Bun.stringWidth(text) <= width) return text;
   if (width === 1) return "…";
-  return `${text.slice(0, width - 1)}…`;
+  let kept = "";
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = Bun.stringWidth(segment);
+    if (used + w > width - 1) break;
+    kept += segment;
+    used += w;
+  }
+  return `${kept}…`;
 }
 
 export function padEnd(text: string, width: number): string {
-  const n = visibleLength(text);
+  const n = Bun.stringWidth(text);
   return n >= width ? text : text + " ".repeat(width - n);
 }
 
 export function padStart(text: string, width: number): string {
-  const n = visibleLength(text);
+  const n = Bun.stringWidth(text);
   return n >= width ? text : " ".repeat(width - n) + text;
 }
 
@@ -53,7 +61,7 @@ export function table(
   const gap = " ".repeat(options.gap ?? 2);
   const widths: number[] = [];
   for (const row of rows) {
-    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 0, visibleLength(row[i] as string));
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i] ?? 0, Bun.stringWidth(row[i] as string));
   }
   return rows.map((row) =>
     row

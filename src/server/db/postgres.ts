@@ -27,6 +27,9 @@ function executor(client: Client): SqlExecutor {
   };
 }
 
+/** SQLSTATEs of a transaction worth running again: deadlock_detected, serialization_failure. */
+const RETRIED_SQLSTATES: ReadonlySet<unknown> = new Set(["40P01", "40001"]);
+
 export class PostgresDatabase implements SqlDatabase {
   readonly dialect = "postgres" as const;
   readonly label: string;
@@ -55,7 +58,7 @@ export class PostgresDatabase implements SqlDatabase {
         return (await this.sql.begin(async (tx) => work(executor(tx as unknown as Client)))) as T;
       } catch (error) {
         const code = (error as { errno?: unknown; code?: unknown }).errno ?? (error as { code?: unknown }).code;
-        if (attempt >= 4 || (code !== "40P01" && code !== "40001")) throw error;
+        if (attempt >= 4 || !RETRIED_SQLSTATES.has(code)) throw error;
         await Bun.sleep(5 * attempt + Math.random() * 10);
       }
     }

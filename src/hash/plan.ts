@@ -1,0 +1,129 @@
+/**
+ * Which files a hashFiles call sends to the workers, and how: files the hash cache vouches for are served from
+ * it, the rest are grouped into batches sized to keep every worker busy.
+ */
+import { statSync } from "node:fs";
+import { fsPath } from "../shared/paths.ts";
+import type { ExtraAlgorithm } from "./algorithms.ts";
+import { type HashCacheStore, isUsableRow } from "./cache.ts";
+import { type FileIdentity, identityOf } from "./file.ts";
+import type { FileDigest } from "./index.ts";
+
+/** Files up to this size are grouped into batches; larger ones travel alone so the work spreads evenly. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+const BATCH_MAX_FILES = 64;
+const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/** Without a cache sizes are unknown up front: smaller batches keep the workers evenly busy. */
+const UNKNOWN_SIZE_BATCH_FILES = 16;
+
+/** A file to hash. */
+export interface Job {
+  path: string;
+  /** From the main thread's stat when a cache is in use. */
+  size?: bigint;
+}
+
+export interface CacheLookup {
+  cache: HashCacheStore;
+  /** Stats the caller already took (path → identity). */
+  known: ReadonlyMap<string, FileIdentity> | undefined;
+  algorithms: readonly ExtraAlgorithm[];
+  racyWindowNs: bigint;
+}
+
+/**
+ * Stats every path, looks them all up in the cache in bulk: the digests it can serve (in `paths` order), and the
+ * files still to hash (with their sizes, for batching).
+ */
+export function lookupCached(
+  paths: readonly string[],
+  lookup: CacheLookup,
+): { hits: [string, FileDigest][]; misses: Job[] } {
+  const { cache, algorithms, racyWindowNs } = lookup;
+  const hits: [string, FileDigest][] = [];
+  const misses: Job[] = [];
+  const identities: (FileIdentity | undefined)[] = new Array(paths.length);
+  const keys: FileIdentity[] = [];
+  paths.forEach((path, i) => {
+    const known = lookup.known?.get(path);
+    if (known) {
+      identities[i] = known;
+      keys.push(known);
+      return;
+    }
+    try {
+      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+      if (st) {
+        const identity = identityOf(st);
+        identities[i] = identity;
+        keys.push(identity);
+      }
+    } catch {
+      // Reported later from the worker's own attempt, which gives the precise error.
+    }
+  });
+  const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
+  let k = 0;
+  paths.forEach((path, i) => {
+    const identity = identities[i];
+    if (!identity) {
+      misses.push({ path });
+      return;
+    }
+    const row = rows[k++];
+    if (isUsableRow(row, identity, algorithms, racyWindowNs)) {
+      hits.push([
+        path,
+        {
+          blake3: row.blake3,
+          size: Number(row.size),
+          digests: algorithms.length ? pick(row.extra, algorithms) : {},
+          cached: true,
+        },
+      ]);
+    } else {
+      misses.push({ path, size: identity.size });
+    }
+  });
+  return { hits, misses };
+}
+
+function pick(
+  digests: Partial<Record<ExtraAlgorithm, string>>,
+  algorithms: readonly ExtraAlgorithm[],
+): Partial<Record<ExtraAlgorithm, string>> {
+  const out: Partial<Record<ExtraAlgorithm, string>> = {};
+  for (const alg of algorithms) if (digests[alg]) out[alg] = digests[alg];
+  return out;
+}
+
+export function makeBatches(jobs: Job[], sizesKnown: boolean): Job[][] {
+  if (!sizesKnown) {
+    const batches: Job[][] = [];
+    for (let i = 0; i < jobs.length; i += UNKNOWN_SIZE_BATCH_FILES)
+      batches.push(jobs.slice(i, i + UNKNOWN_SIZE_BATCH_FILES));
+    return batches;
+  }
+  const large: Job[][] = [];
+  const small: Job[][] = [];
+  let current: Job[] = [];
+  let currentBytes = 0n;
+  for (const job of jobs) {
+    const size = job.size ?? 0n;
+    if (size > SMALL_FILE_BYTES) {
+      large.push([job]);
+      continue;
+    }
+    if (current.length >= BATCH_MAX_FILES || currentBytes + size > BATCH_MAX_BYTES) {
+      small.push(current);
+      current = [];
+      currentBytes = 0n;
+    }
+    current.push(job);
+    currentBytes += size;
+  }
+  if (current.length) small.push(current);
+  // Large files first, so a big file does not start last and leave the other workers idle at the end.
+  large.sort((a, b) => Number((b[0]?.size ?? 0n) - (a[0]?.size ?? 0n)));
+  return [...large, ...small];
+}
