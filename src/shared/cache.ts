@@ -3,9 +3,13 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
+/** roar's directory in the user's cache: $XDG_CACHE_HOME/roar, by default ~/.cache/roar. */
+export function userCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache"), "roar");
+}
+
 export function cacheFile(name: string): string {
-  const base = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
-  return join(base, "roar", name);
+  return join(userCacheDir(), name);
 }
 
 export function readCache<T>(name: string): T | undefined {

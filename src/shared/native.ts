@@ -5,8 +5,9 @@
  * scripts/compile.ts), extracted once to a content-addressed cache.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { userCacheDir } from "./cache.ts";
 import { isCompiled } from "./self.ts";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
@@ -43,10 +44,9 @@ export function librarySearchDirs(): string[] {
  * private per-user directory in $TMPDIR — so a read-only root with a read-only or missing $HOME still works.
  */
 export function extractionRoots(): { dir: string; shared: boolean }[] {
-  const cache = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache");
   const uid = process.getuid?.() ?? 0;
   return [
-    { dir: join(cache, "roar", "lib"), shared: false },
+    { dir: join(userCacheDir(), "lib"), shared: false },
     { dir: join(process.env.TMPDIR || tmpdir(), `roar-${uid}`, "lib"), shared: true },
   ];
 }
