@@ -12,6 +12,9 @@ import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
 import { formatTime, isoTime } from "../ui/table.ts";
 import { RoarCommand } from "./base.ts";
 
+/** Outputs `roar status` lists in text without --all. */
+const TEXT_LIST_LIMIT = 20;
+
 export class StatusCommand extends RoarCommand {
   static override paths = [["status"]];
   static override usage = Command.Usage({
@@ -110,6 +113,7 @@ export class StatusCommand extends RoarCommand {
       results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
       const stale = [...dag.stale].sort((a, b) => a - b);
+      const listed = this.all ? results : results.filter((r) => r.state !== "present");
       const present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
       const doc: StatusJson = present.doc({
         schemaVersion: JSON_SCHEMA_VERSION,
@@ -132,7 +136,9 @@ export class StatusCommand extends RoarCommand {
           missing: count("missing"),
           modified: count("modified"),
         },
-        artifacts: this.all ? results : results.filter((r) => r.state !== "present"),
+        // The text lists 20 (without --all): only those are presented (redacted, escaped) — a session whose
+        // outputs are gone has tens of thousands.
+        artifacts: this.json || this.all ? listed : listed.slice(0, TEXT_LIST_LIMIT),
       });
       if (this.json) {
         this.printJson(doc);
@@ -157,9 +163,7 @@ export class StatusCommand extends RoarCommand {
         "",
         `${s.bold(`Tracked outputs (${o.tracked}):`)} ${o.present} present, ${o.missing ? s.red(`${o.missing} missing`) : "0 missing"}, ${o.modified ? s.yellow(`${o.modified} modified`) : "0 modified"}`,
       );
-      const limit = this.all ? Number.POSITIVE_INFINITY : 20;
-      const listed = doc.artifacts.slice(0, limit);
-      for (const r of listed) {
+      for (const r of doc.artifacts) {
         const state =
           r.state === "missing"
             ? s.red("missing ")
@@ -168,8 +172,8 @@ export class StatusCommand extends RoarCommand {
               : s.green("present ");
         out.push(`  ${state}  ${r.path}  ${s.dim(`(${r.label})`)}`);
       }
-      if (doc.artifacts.length > listed.length)
-        out.push(`  … and ${doc.artifacts.length - listed.length} more (--all)`);
+      if (listed.length > doc.artifacts.length)
+        out.push(`  … and ${listed.length - doc.artifacts.length} more (--all)`);
       if (o.missing > 0)
         out.push("", s.dim("Re-run the producing step ('roar run @N') to regenerate missing outputs."));
       this.print(out.join("\n"));

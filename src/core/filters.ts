@@ -98,8 +98,9 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   if (ctx.privatePaths.has(path)) return "roar";
   if (under(path, ctx.roarDir) || path.includes("/.roar/")) return "roar";
   if (path.includes("/.git/") || path.endsWith("/.git")) return "git";
-  if (ALWAYS_IGNORED_PREFIXES.some((p) => path.startsWith(p))) return "system";
   const inProject = under(path, ctx.projectRoot);
+  // Outside the project only: a project may live on /dev/shm (tmpfs), and its files are the job's data.
+  if (!inProject && ALWAYS_IGNORED_PREFIXES.some((p) => path.startsWith(p))) return "system";
   if (s.ignorePaths.some((p) => matchesUserPattern(path, ctx.projectRoot, p))) return "filters.ignore_paths";
   if (s.ignoreTorchCache && TORCH_CACHE.some((p) => path.includes(p))) return "torch cache";
   if (s.ignorePackageReads && isPackagePath(path)) return "package";

@@ -59,6 +59,24 @@ open(sys.argv[2], "wb").write(data.upper())
 `;
 
 describe.skipIf(!tracerAvailable)("roar run", () => {
+  test.skipIf(!existsSync("/dev/shm"))("a project on tmpfs (/dev/shm) records its files like any other", async () => {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = "/dev/shm";
+    let repo: string;
+    try {
+      repo = await initRepo({ "copy.py": COPY_PY, "in.txt": "hello shm\n" });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    expect(repo.startsWith("/dev/shm/")).toBe(true);
+    const { code, job } = await runJson(repo, ["python3", "copy.py", "in.txt", "out.txt"]);
+    expect(code).toBe(0);
+    expect(job.inputs.map((i) => i.path)).toEqual(["in.txt"]);
+    expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
+    expect(job.outputs[0]?.blake3).toBe(b3sum(join(repo, "out.txt")));
+  });
+
   test("records inputs and outputs with their BLAKE3 digests, sizes, argv, cwd and git state", async () => {
     const repo = await initRepo({ "copy.py": COPY_PY, "in.txt": "hello roar\n" });
     const { code, job } = await runJson(repo, ["python3", "copy.py", "in.txt", "out.txt"]);

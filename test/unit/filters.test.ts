@@ -74,3 +74,12 @@ test("code is what the commit represents: a generated or untracked code file is 
   expect(codeCandidate("/tmp/proj/data.csv", c)).toBe(false);
   expect(codeCandidate("/usr/include/stdio.h", c)).toBe(false);
 });
+
+test("a project on tmpfs under /dev/shm keeps its files; /dev, /proc and /sys outside it stay ignored", () => {
+  const shm = { ...ctx, projectRoot: "/dev/shm/proj", roarDir: "/dev/shm/proj/.roar" };
+  expect(ignoreReason("/dev/shm/proj/in/a.txt", "read", settings, shm)).toBeNull();
+  expect(ignoreReason("/dev/shm/proj/out/b.txt", "write", settings, shm)).toBeNull();
+  expect(ignoreReason("/dev/shm/other/c.txt", "read", settings, shm)).toBe("system");
+  expect(ignoreReason("/dev/null", "write", settings, shm)).toBe("system");
+  expect(ignoreReason("/proc/self/status", "read", settings, shm)).toBe("system");
+});
