@@ -154,6 +154,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
+    // A big job writes tens of thousands of index entries at random places: with SQLite's default 2 MiB page
+    // cache every one of them re-reads its pages. Memory is only taken as pages are touched.
+    db.exec("PRAGMA cache_size = -65536");
     if (version < SCHEMA_VERSION) migrate(db, version);
     return { db, readOnly };
   } catch (error) {

@@ -15,7 +15,11 @@ import { json, newUid, type Row, type StoreDb } from "./statements.ts";
 export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
-  q.write(() => {
+  // The job row and every artifact its io rows name are written first, in this transaction.
+  q.writeWithParentsKnown(() => {
+    // The one parent not written here: checked as the foreign key would have.
+    if (!q.sql("SELECT 1 FROM sessions WHERE id = ?").get(job.sessionId))
+      throw new Error(`FOREIGN KEY constraint failed: session ${job.sessionId} does not exist`);
     if (job.step === undefined)
       step = stepForIdentity(q, job.sessionId, job.stepIdentity) ?? maxStep(q, job.sessionId) + 1;
     if (finishesRun !== undefined) q.sql("DELETE FROM runs_in_flight WHERE id = ?").run(finishesRun);

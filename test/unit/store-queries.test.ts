@@ -117,3 +117,17 @@ test("the job document passes unknown metadata keys through, never over its own 
   expect(Object.keys(doc).slice(-1)).toEqual(["futureKey"]);
   store.close();
 });
+
+test("recording a job keeps the store's references whole, with the per-row foreign-key checks off", () => {
+  const { store, dbPath } = openStore();
+  const sid = store.startSession().id;
+  const outputs = [{ path: "out/a", blake3: digest("a"), size: 1, flags: 0 }];
+  store.insertJob(job(sid, "w", { outputs, inputs: [{ path: "in/b", blake3: digest("b"), size: 2, flags: 0 }] }));
+  // A job for a session that does not exist is refused, as the foreign key would, and nothing is written.
+  expect(() => store.insertJob(job(sid + 41, "orphan", { outputs }))).toThrow(/FOREIGN KEY/);
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+  expect((db.query("SELECT count(*) AS n FROM jobs").get() as { n: number }).n).toBe(1);
+  db.close();
+});
