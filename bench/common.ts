@@ -1,4 +1,6 @@
 /** Helpers shared by the benchmark scripts (they are not tests: each prints its figures beside a reference). */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -13,4 +15,27 @@ export function time(argv: string[], cwd: string): number {
   const ms = performance.now() - start;
   if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 6).join(" ")} … exited ${r.exitCode}: ${r.stderr}`);
   return ms;
+}
+
+/** The file-heavy Python job of issue 18: read every file under in/ (20,000 small ones), write 2,000 to out/. */
+export const IO_JOB_SCRIPT = [
+  "import os",
+  "n = 0",
+  "for d in sorted(os.scandir('in'), key=lambda e: e.name):",
+  "    for f in os.scandir(d.path):",
+  "        with open(f.path, 'rb') as fh: n += len(fh.read())",
+  "os.makedirs('out', exist_ok=True)",
+  "for i in range(2000):",
+  "    with open(f'out/o{i}.txt', 'w') as fh: fh.write('result %d\\n' % i)",
+  "assert n > 0",
+].join("\n");
+
+/** `files` small files under `dir`, `perDir` to a subdirectory (d0/f0.txt …); `dir` is made anew. */
+export function makeTree(dir: string, files: number, perDir: number, content: (i: number) => string): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (let i = 0; i < files; i++) {
+    const sub = join(dir, `d${Math.floor(i / perDir)}`);
+    if (i % perDir === 0) mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, `f${i}.txt`), content(i));
+  }
 }

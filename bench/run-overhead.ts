@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { median } from "./common.ts";
+import { IO_JOB_SCRIPT, makeTree, median } from "./common.ts";
 
 const args = process.argv.slice(2);
 const RUNS = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
@@ -25,6 +25,18 @@ const COMPILED = resolve(import.meta.dir, "../dist/roar");
 const BASE = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 const scratch = mkdtempSync(join(BASE, "roar-bench-run-"));
 process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+
+// bin/roar runs from source (~70 ms slower to start) while its bytecode bundle is older than src/: say so.
+{
+  const { newestSource } = await import("../scripts/launcher-bundle.ts");
+  const stamp = Number(
+    await Bun.file(resolve(import.meta.dir, "../src/.bundle/stamp"))
+      .text()
+      .catch(() => "0"),
+  );
+  if (newestSource(resolve(import.meta.dir, "../src")) > stamp)
+    console.log("warning: src/.bundle is older than src/ — run `bun build.ts` first, or bin/roar starts from source");
+}
 
 const python =
   Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || "python3";
@@ -62,15 +74,6 @@ function gitRepo(dir: string): void {
   git("add", "-A");
   git("-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init");
   run([SOURCE, "init", "-y"], dir);
-}
-
-function makeTree(dir: string, files: number, perDir: number, content: (i: number) => string): void {
-  rmSync(dir, { recursive: true, force: true });
-  for (let i = 0; i < files; i++) {
-    const sub = join(dir, `d${Math.floor(i / perDir)}`);
-    if (i % perDir === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}.txt`), content(i));
-  }
 }
 
 interface Row {
@@ -117,20 +120,7 @@ gitRepo(project);
 
 // --- record with no files, per file, io job -------------------------------------------------------------------
 const work = join(project, "work.py");
-writeFileSync(
-  work,
-  [
-    "import os",
-    "n = 0",
-    "for d in sorted(os.scandir('in'), key=lambda e: e.name):",
-    "    for f in os.scandir(d.path):",
-    "        with open(f.path, 'rb') as fh: n += len(fh.read())",
-    "os.makedirs('out', exist_ok=True)",
-    "for i in range(2000):",
-    "    with open(f'out/o{i}.txt', 'w') as fh: fh.write('result %d\\n' % i)",
-    "assert n > 0",
-  ].join("\n"),
-);
+writeFileSync(work, IO_JOB_SCRIPT);
 Bun.spawnSync(["git", "add", "work.py"], { cwd: project });
 Bun.spawnSync(["git", "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "job"], { cwd: project });
 const timing = { ROAR_TIMING: "1" };

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
 import type { TraceOutcome, TracerBackend } from "../src/trace/types.ts";
+import { IO_JOB_SCRIPT, makeTree } from "./common.ts";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
@@ -52,30 +53,12 @@ function staticStepFiles(outcome: TraceOutcome, dir: string): { read: Set<string
   return { read, written };
 }
 
-function makeTree(dir: string, files: number, perDir: number, content: string): void {
-  for (let i = 0; i < files; i++) {
-    const sub = join(dir, `d${Math.floor(i / perDir)}`);
-    if (i % perDir === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}.txt`), content);
-  }
-}
-
 function workloads(): Workload[] {
   const list: Workload[] = [];
   if (python) {
     const dir = join(root, "py-files");
-    makeTree(join(dir, "in"), 20_000, 500, "some small input\n");
-    const script = [
-      "import os",
-      "n = 0",
-      "for d in sorted(os.scandir('in'), key=lambda e: e.name):",
-      "    for f in os.scandir(d.path):",
-      "        with open(f.path, 'rb') as fh: n += len(fh.read())",
-      "os.makedirs('out', exist_ok=True)",
-      "for i in range(2000):",
-      "    with open(f'out/o{i}.txt', 'w') as fh: fh.write('result %d\\n' % i)",
-      "assert n > 0",
-    ].join("\n");
+    makeTree(join(dir, "in"), 20_000, 500, () => "some small input\n");
+    const script = IO_JOB_SCRIPT;
     writeFileSync(join(dir, "work.py"), script);
     list.push({
       name: "python: read 20k files, write 2k",
@@ -92,7 +75,7 @@ function workloads(): Workload[] {
     });
   }
   const tarDir = join(root, "tar");
-  makeTree(join(tarDir, "tree"), 5_000, 250, "tar me\n");
+  makeTree(join(tarDir, "tree"), 5_000, 250, () => "tar me\n");
   list.push({ name: "tar cf: 5,000-file tree", dir: tarDir, argv: ["tar", "cf", "out.tar", "tree"] });
   if (which("make") && which("cc")) {
     const mk = join(root, "make");
@@ -128,7 +111,7 @@ function workloads(): Workload[] {
   if (cc.exitCode === 0) {
     // A shell pipeline whose inner step is a static binary: 2,000 reads and 200 writes only ptrace can see.
     const dir = join(root, "static");
-    makeTree(join(dir, "in"), 2_000, 250, "static input\n");
+    makeTree(join(dir, "in"), 2_000, 250, () => "static input\n");
     const inputs = Array.from({ length: 2_000 }, (_, i) => `in/d${Math.floor(i / 250)}/f${i}.txt`);
     const outputs = Array.from({ length: 200 }, (_, i) => `out/o${i}.txt`);
     writeFileSync(join(dir, "list"), `${inputs.join("\n")}\n`);
