@@ -1,46 +1,23 @@
 /** The store's batched queries, its decoding of the JSON columns of old rows, and the job document built on them. */
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { jobJson } from "../../src/core/job-view.ts";
 import type { IoRecord, NewJob } from "../../src/core/types.ts";
-import { projectAt } from "../../src/store/project.ts";
-import { RoarStore } from "../../src/store/store.ts";
-import { tempDir } from "../helpers/cli.ts";
+import { openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 
 function job(sessionId: number, tag: string, io: { inputs?: IoRecord[]; outputs?: IoRecord[] } = {}): NewJob {
-  return {
-    sessionId,
-    step: 1,
-    stepIdentity: `id-${tag}`,
-    kind: "run",
-    name: null,
-    argv: ["python3", `${tag}.py`],
-    cwd: "",
-    startedAt: Date.now(),
-    durationMs: 1,
-    traceMs: 1,
-    postMs: 1,
-    exitCode: 0,
-    signal: null,
-    status: "ok",
+  return testJob(sessionId, tag, {
     git: { commit: "c0ffee", branch: "main", clean: true },
     trace: { backend: "ptrace", complete: true, reasons: [] },
     metadata: { env: { SEED: "1" }, packages: { pip: {} }, futureKey: { nested: [1, 2] } },
     inputs: io.inputs ?? [],
     outputs: io.outputs ?? [],
-  };
+  });
 }
 
-function openStore(): { store: RoarStore; dbPath: string } {
-  const root = tempDir();
-  mkdirSync(join(root, ".roar"));
-  const project = projectAt(root);
-  return { store: RoarStore.open(project, { create: true }), dbPath: project.dbPath };
-}
+const openStore = openTempStore;
 
 test("digests and links of many artifacts come back for each one asked, in job order", () => {
   const { store } = openStore();
