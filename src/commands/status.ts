@@ -7,6 +7,7 @@ import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { fsPath, parentDir } from "../shared/paths.ts";
+import { mark } from "../shared/timing.ts";
 import { RoarStore } from "../store/store.ts";
 import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
 import { formatTime, isoTime } from "../ui/table.ts";
@@ -113,6 +114,7 @@ export class StatusCommand extends RoarCommand {
       results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
       const stale = [...dag.stale].sort((a, b) => a - b);
+      mark("status: outputs");
       const listed = this.all ? results : results.filter((r) => r.state !== "present");
       const present = this.presenter(this.json ? "json" : "text", this.queryConfig(project));
       const doc: StatusJson = present.doc({

@@ -14,13 +14,16 @@ import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
 import type { IoRecord, JobSummary } from "../core/types.ts";
 import { fsPath, parentDir } from "../shared/paths.ts";
+import { mark } from "../shared/timing.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import type { RoarStore } from "../store/store.ts";
 
 /** The session's DAG, stale steps judged with the changes found on disk and in git. */
 export async function loadFreshDag(store: RoarStore, project: Project, sessionId: number): Promise<Dag> {
+  mark("start");
   const jobs = store.sessionJobSummaries(sessionId);
   const io = store.sessionIoUnordered(sessionId);
+  mark("dag: load");
   const current = currentJobs(jobs);
   const changes = new Map<string, ExternalChange[]>();
   const add = (uid: string, change: ExternalChange) => {
@@ -30,7 +33,10 @@ export async function loadFreshDag(store: RoarStore, project: Project, sessionId
   };
   for (const [uid, list] of await changedInputs(store, project, current, io)) for (const c of list) add(uid, c);
   for (const [uid, list] of changedCode(store, project, sessionId, current)) for (const c of list) add(uid, c);
-  return buildDag({ jobs, io, changes });
+  mark("dag: freshness");
+  const dag = buildDag({ jobs, io, changes });
+  mark("dag: build");
+  return dag;
 }
 
 /** The latest job of each step. */
