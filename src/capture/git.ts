@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { GIT_ENV, STATUS_ARGS, spawnStatus, takeEarlyGitStatus } from "../shared/early-git.ts";
 import { RoarError } from "../shared/errors.ts";
 import { bytesToPath, hasEscapedBytes, nulBlock } from "../shared/paths.ts";
 import type { CaptureSource } from "./source.ts";
@@ -21,12 +22,10 @@ function git(cwd: string, args: string[]): { ok: boolean; out: string; bytes: Ui
     cwd,
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+    env: { ...process.env, ...GIT_ENV },
   });
   return { ok: r.exitCode === 0, out: r.stdout.toString(), bytes: r.stdout };
 }
-
-const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
 
 export function readGitState(root: string): GitState {
   return parseStatus(root, git(root, STATUS_ARGS).bytes);
@@ -38,15 +37,10 @@ export function readGitState(root: string): GitState {
  * would have thrown.
  */
 export function startGitState(root: string): Promise<GitState> {
-  if (!Bun.which("git"))
+  const early = takeEarlyGitStatus(root);
+  if (!early && !Bun.which("git"))
     return Promise.reject(new RoarError("git is not installed, but this project is inside a git repository"));
-  const proc = Bun.spawn(["git", ...STATUS_ARGS], {
-    cwd: root,
-    stdout: "pipe",
-    stderr: "ignore",
-    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
-  });
-  const state = new Response(proc.stdout).bytes().then((bytes) => parseStatus(root, bytes));
+  const state = (early ?? spawnStatus(root)).then((bytes) => parseStatus(root, bytes));
   // Nobody may be waiting yet (the config failed to load first): never an unhandled rejection.
   state.catch(() => {});
   return state;
@@ -135,7 +129,7 @@ export function committedAmong(state: GitState, paths: readonly string[], withDi
       cwd: state.root,
       stdout: "pipe",
       stderr: "pipe",
-      env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+      env: { ...process.env, ...GIT_ENV },
     });
     if (r.exitCode !== 0) continue;
     for (const rel of bytesToPath(r.stdout).split("\0")) if (rel && !changed.has(rel)) out.add(prefix + rel);
@@ -151,7 +145,7 @@ export function committedAmong(state: GitState, paths: readonly string[], withDi
 export function workingTreePatch(root: string, commit: string | null, paths: readonly string[]): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), "roar-index-"));
   try {
-    const env = { ...process.env, GIT_INDEX_FILE: join(dir, "index"), GIT_OPTIONAL_LOCKS: "0" };
+    const env = { ...process.env, ...GIT_ENV, GIT_INDEX_FILE: join(dir, "index") };
     const run = (args: string[], stdin?: Uint8Array) => {
       const r = Bun.spawnSync(["git", ...args], { cwd: root, env, stdin, stdout: "pipe", stderr: "pipe" });
       if (r.exitCode !== 0) throw new Error(`git ${args[0]} failed: ${r.stderr.toString().trim()}`);
@@ -178,7 +172,7 @@ export function changedSince(root: string, commit: string): Set<string> | null {
     cwd: root,
     stdout: "pipe",
     stderr: "ignore",
-    env: { ...process.env, GIT_OPTIONAL_LOCKS: "0" },
+    env: { ...process.env, ...GIT_ENV },
   });
   if (r.exitCode !== 0) return null;
   return new Set(
