@@ -111,8 +111,10 @@ export class StatusCommand extends RoarCommand {
           else if (h.blake3 !== entry.blake3) entry.state = "modified";
         }
       }
-      results.sort((a, b) => a.step - b.step || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      const count = (state: TrackedOutputJson["state"]) => results.filter((r) => r.state === state).length;
+      sortByStepThenPath(results);
+      const counts = { present: 0, missing: 0, modified: 0 };
+      for (const r of results) counts[r.state]++;
+      const count = (state: TrackedOutputJson["state"]) => counts[state];
       const stale = [...dag.stale].sort((a, b) => a - b);
       mark("status: outputs");
       const listed = this.all ? results : results.filter((r) => r.state !== "present");
@@ -183,5 +185,24 @@ export class StatusCommand extends RoarCommand {
     } finally {
       store.close();
     }
+  }
+}
+
+/**
+ * In step order, then by path: steps are small integers and each has few outputs, so bucket by step and sort
+ * each bucket (one comparison sort over 50,000 outputs cost ~25 ms).
+ */
+function sortByStepThenPath(rows: TrackedOutputJson[]): void {
+  const byStep = new Map<number, TrackedOutputJson[]>();
+  for (const r of rows) {
+    const bucket = byStep.get(r.step);
+    if (bucket) bucket.push(r);
+    else byStep.set(r.step, [r]);
+  }
+  let i = 0;
+  for (const step of [...byStep.keys()].sort((a, b) => a - b)) {
+    const bucket = byStep.get(step) as TrackedOutputJson[];
+    if (bucket.length > 1) bucket.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    for (const r of bucket) rows[i++] = r;
   }
 }
