@@ -9,13 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { hostPlatform } from "../../scripts/platforms.ts";
 import { REPO_ROOT } from "../helpers/cli.ts";
-import {
-  type ContainerRun,
-  containerRoot,
-  containerUnavailable,
-  runInContainer,
-  stepResult,
-} from "../helpers/container.ts";
+import { containerRoot, containerUnavailable, runInContainer, stepOutput, stepResult } from "../helpers/container.ts";
 import { b3sum } from "../helpers/reference.ts";
 
 const platform = hostPlatform();
@@ -32,11 +26,7 @@ interface Job {
   trace: { backend: string; complete: boolean };
 }
 
-function ok(run: ContainerRun, name: string): string {
-  const r = stepResult(run, name);
-  if (r.code !== 0) throw new Error(`${name} exited ${r.code}:\n${r.err}`);
-  return r.out;
-}
+const ok = stepOutput;
 
 describe.skipIf(unavailable !== null)("compiled roar in a minimal Debian container", () => {
   let root = "";

@@ -12,13 +12,7 @@ import { existsSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostPlatform, PLATFORMS } from "../../scripts/platforms.ts";
 import { hermeticEnv, REPO_ROOT, tempRepo } from "../helpers/cli.ts";
-import {
-  type ContainerRun,
-  containerRoot,
-  containerUnavailable,
-  runInContainer,
-  stepResult,
-} from "../helpers/container.ts";
+import { containerRoot, containerUnavailable, runInContainer, stepOutput, stepResult } from "../helpers/container.ts";
 import { b3sum } from "../helpers/reference.ts";
 
 const host = hostPlatform();
@@ -28,11 +22,7 @@ const HOST_BINARY = join(REPO_ROOT, `dist/roar-${host?.name}`);
 const unavailable = !host || !other ? "no other Linux platform to emulate" : containerUnavailable();
 if (unavailable) console.error(`emulated-architecture tests skipped: ${unavailable}`);
 
-function ok(run: ContainerRun, name: string): string {
-  const r = stepResult(run, name);
-  if (r.code !== 0) throw new Error(`${name} exited ${r.code}:\n${r.err}`);
-  return r.out;
-}
+const ok = stepOutput;
 
 describe.skipIf(unavailable !== null)(`dist/roar-${other?.name} under qemu-user`, () => {
   let root = "";

@@ -95,3 +95,10 @@ export function stepResult(run: ContainerRun, name: string): { code: number; out
   const read = (ext: string) => readFileSync(join(run.results, `${name}.${ext}`), "utf8");
   return { code: Number(read("code").trim()), out: read("out"), err: read("err") };
 }
+
+/** The output of a step that must have succeeded (its stderr in the error otherwise). */
+export function stepOutput(run: ContainerRun, name: string): string {
+  const r = stepResult(run, name);
+  if (r.code !== 0) throw new Error(`${name} exited ${r.code}:\n${r.err}`);
+  return r.out;
+}

@@ -3,16 +3,26 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hermeticEnv, tempDir } from "./cli.ts";
 
-/** Writes `<name>-<version>-py3-none-any.whl` with one module `<name>/__init__.py` into `dir`. */
-export function buildToyWheel(dir: string, name: string, version: string, source: string): void {
+/**
+ * Writes `<name>-<version>-py3-none-any.whl` into `dir`: a package `<name>/__init__.py`, or with `layout: "module"`
+ * a single top-level module `<name>.py` (like six).
+ */
+export function buildToyWheel(
+  dir: string,
+  name: string,
+  version: string,
+  source: string,
+  layout: "package" | "module" = "package",
+): void {
   mkdirSync(dir, { recursive: true });
   const info = `${name}-${version}.dist-info`;
+  const file = layout === "module" ? `${name}.py` : `${name}/__init__.py`;
   const script = `import zipfile, sys
 w = zipfile.ZipFile(sys.argv[1], "w")
-w.writestr("${name}/__init__.py", sys.argv[2])
+w.writestr("${file}", sys.argv[2])
 w.writestr("${info}/METADATA", "Metadata-Version: 2.1\\nName: ${name}\\nVersion: ${version}\\n")
 w.writestr("${info}/WHEEL", "Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
-w.writestr("${info}/RECORD", "${name}/__init__.py,,\\n${info}/METADATA,,\\n${info}/WHEEL,,\\n${info}/RECORD,,\\n")
+w.writestr("${info}/RECORD", "${file},,\\n${info}/METADATA,,\\n${info}/WHEEL,,\\n${info}/RECORD,,\\n")
 w.close()
 `;
   const maker = join(tempDir(), "make_wheel.py");
@@ -44,18 +54,5 @@ export function venvWith(findLinks: string, packages: string[]): string {
 
 /** Writes `<name>-<version>-py3-none-any.whl` holding a single top-level module `<name>.py` (like six). */
 export function buildSingleModuleWheel(dir: string, name: string, version: string, source: string): void {
-  mkdirSync(dir, { recursive: true });
-  const info = `${name}-${version}.dist-info`;
-  const script = `import zipfile, sys
-w = zipfile.ZipFile(sys.argv[1], "w")
-w.writestr("${name}.py", sys.argv[2])
-w.writestr("${info}/METADATA", "Metadata-Version: 2.1\\nName: ${name}\\nVersion: ${version}\\n")
-w.writestr("${info}/WHEEL", "Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
-w.writestr("${info}/RECORD", "${name}.py,,\\n${info}/METADATA,,\\n${info}/WHEEL,,\\n${info}/RECORD,,\\n")
-w.close()
-`;
-  const maker = join(tempDir(), "make_wheel.py");
-  writeFileSync(maker, script);
-  const r = Bun.spawnSync(["python3", maker, join(dir, `${name}-${version}-py3-none-any.whl`), source]);
-  if (r.exitCode !== 0) throw new Error(`building the ${name} wheel failed: ${r.stderr.toString()}`);
+  buildToyWheel(dir, name, version, source, "module");
 }
