@@ -76,8 +76,8 @@ function dropForeignLockfile(source: CrateSource): void {
   if (fromDebian !== (source === "debian")) rmSync(lockfile);
 }
 
-function cargoArgs(source: CrateSource, offline: boolean): string[] {
-  const args = ["build", "--release", "--manifest-path", join(CRATE_DIR, "Cargo.toml"), "--target-dir", TARGET_DIR];
+function cargoArgs(source: CrateSource, offline: boolean, command: "build" | "test" = "build"): string[] {
+  const args = [command, "--release", "--manifest-path", join(CRATE_DIR, "Cargo.toml"), "--target-dir", TARGET_DIR];
   if (offline) args.push("--offline");
   if (source === "debian") {
     args.push(
@@ -88,6 +88,22 @@ function cargoArgs(source: CrateSource, offline: boolean): string[] {
     );
   }
   return args;
+}
+
+/**
+ * The kernel's own Rust tests (the batch stat/hash entry points against single calls), with Debian's crates
+ * when they are there; null when neither those crates nor cargo is available (nothing to test against).
+ */
+export async function testNativeHash(): Promise<{ exitCode: number } | null> {
+  const cargo = which("cargo");
+  if (!cargo || missingDebianCrates().length) return null;
+  dropForeignLockfile("debian");
+  const proc = Bun.spawn([cargo, ...cargoArgs("debian", true, "test"), "--quiet"], {
+    cwd: CRATE_DIR,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  return { exitCode: await proc.exited };
 }
 
 export async function buildNativeHash(

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
+import { testNativeHash } from "./build-native-hash.ts";
 import { containerRoot } from "./debian-root.ts";
 import { ensureSystemPackages } from "./setup.ts";
 
@@ -32,6 +33,11 @@ await step("build", () => $`bun build.ts --compile`.nothrow());
 await step("type-check", () => $`tsc --noEmit -p .`.nothrow());
 await step("lint", () => $`biome check .`.nothrow());
 await step("cargo test", () => $`cargo test --release --offline --quiet`.cwd(join(root, "rust")).nothrow());
+await step("cargo test (native hash kernel)", async () => {
+  const result = await testNativeHash();
+  if (!result) console.error("skipped: Debian's librust-blake3-dev crates are not installed");
+  return result ?? { exitCode: 0 };
+});
 // Clippy holds the Rust lints of rust/Cargo.toml ([workspace.lints]); machines without it skip the step.
 if ((await $`cargo clippy --version`.quiet().nothrow()).exitCode === 0) {
   await step("cargo clippy", () =>

@@ -2,7 +2,7 @@
  * Hashing one file, synchronously, in whatever thread calls it (a pool worker, or the caller's thread in tests).
  * BLAKE3 and the extra algorithms are fed from the same reads.
  */
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { fsPath } from "../shared/paths.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import { loadNativeBlake3, type NativeBlake3 } from "./native.ts";
@@ -71,6 +71,24 @@ export function nowNs(): bigint {
 
 export function identityOf(st: BigIntStats): FileIdentity {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+/**
+ * The identities of many files as they are now (null: gone, unreadable or not a regular file), following
+ * symlinks: one native call for the lot when the kernel is there (~0.5 µs a file instead of ~4 µs for a bigint
+ * statSync), else statSync each.
+ */
+export function identitiesOf(paths: readonly string[]): (FileIdentity | null)[] {
+  const { kernel } = loadNativeBlake3();
+  if (kernel) return kernel.statRegularFiles(paths);
+  return paths.map((path) => {
+    try {
+      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+      return st?.isFile() ? identityOf(st) : null;
+    } catch {
+      return null;
+    }
+  });
 }
 
 function sameContentStamp(a: FileIdentity, b: FileIdentity): boolean {

@@ -174,8 +174,11 @@ export async function hashFiles(
           results.set(path, { blake3: outcome.blake3, size: outcome.size, digests: outcome.digests, cached: false });
           progress.bytesHashed += outcome.size;
           if (cache && outcome.stable) {
-            const previous = cache.get(outcome.identity.dev, outcome.identity.ino);
-            // Keep extra digests of the same content computed by earlier runs.
+            const looked = batch[i]?.previous;
+            // The row looked up belongs to this inode only if the file was not replaced in between; its extra
+            // digests of the same content, computed by earlier runs, are kept.
+            const previous =
+              looked && looked.dev === outcome.identity.dev && looked.ino === outcome.identity.ino ? looked : undefined;
             const sameContent =
               previous && previous.blake3 === outcome.blake3 && previous.size === outcome.identity.size;
             pendingRows.push({

@@ -2,11 +2,9 @@
  * Which files a hashFiles call sends to the workers, and how: files the hash cache vouches for are served from
  * it, the rest are grouped into batches sized to keep every worker busy.
  */
-import { statSync } from "node:fs";
-import { fsPath } from "../shared/paths.ts";
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import { type HashCacheStore, isUsableRow } from "./cache.ts";
-import { type FileIdentity, identityOf } from "./file.ts";
+import { type HashCacheRow, type HashCacheStore, isUsableRow } from "./cache.ts";
+import { type FileIdentity, identitiesOf } from "./file.ts";
 import type { FileDigest } from "./index.ts";
 
 /** Files up to this size are grouped into batches; larger ones travel alone so the work spreads evenly. */
@@ -21,6 +19,8 @@ export interface Job {
   path: string;
   /** From the main thread's stat when a cache is in use. */
   size?: bigint;
+  /** The cache's row for this inode, stale or racy (its extra digests may still apply). */
+  previous?: HashCacheRow;
 }
 
 export interface CacheLookup {
@@ -42,26 +42,19 @@ export function lookupCached(
   const { cache, algorithms, racyWindowNs } = lookup;
   const hits: [string, FileDigest][] = [];
   const misses: Job[] = [];
-  const identities: (FileIdentity | undefined)[] = new Array(paths.length);
+  const identities: (FileIdentity | null | undefined)[] = paths.map((path) => lookup.known?.get(path));
+  // The rest are statted in one batch; a file that is not there (or not regular) is left to the worker, whose
+  // own attempt gives the precise error.
+  const unknown = paths.filter((_, i) => !identities[i]);
+  if (unknown.length) {
+    const found = identitiesOf(unknown);
+    let u = 0;
+    paths.forEach((_, i) => {
+      if (!identities[i]) identities[i] = found[u++];
+    });
+  }
   const keys: FileIdentity[] = [];
-  paths.forEach((path, i) => {
-    const known = lookup.known?.get(path);
-    if (known) {
-      identities[i] = known;
-      keys.push(known);
-      return;
-    }
-    try {
-      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
-      if (st) {
-        const identity = identityOf(st);
-        identities[i] = identity;
-        keys.push(identity);
-      }
-    } catch {
-      // Reported later from the worker's own attempt, which gives the precise error.
-    }
-  });
+  for (const identity of identities) if (identity) keys.push(identity);
   const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
   let k = 0;
   paths.forEach((path, i) => {
@@ -82,7 +75,7 @@ export function lookupCached(
         },
       ]);
     } else {
-      misses.push({ path, size: identity.size });
+      misses.push(row ? { path, size: identity.size, previous: row } : { path, size: identity.size });
     }
   });
   return { hits, misses };

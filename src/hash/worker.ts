@@ -32,7 +32,11 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   try {
     if (!engine) throw new Error("hash worker used before init");
     const ready = await engine;
-    const results = message.paths.map((path) => hashFileSync(path, message.algorithms, ready, message.options));
+    // The native kernel hashes a whole batch in one call (BLAKE3 only; extra algorithms read through JS).
+    const results =
+      ready.kind === "native" && message.algorithms.length === 0
+        ? ready.native.hashPaths(message.paths, message.options)
+        : message.paths.map((path) => hashFileSync(path, message.algorithms, ready, message.options));
     reply({ type: "done", id: message.id, results });
   } catch (err) {
     reply({ type: "failed", id: message.id, error: err instanceof Error ? err.message : String(err) });

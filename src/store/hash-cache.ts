@@ -1,11 +1,12 @@
 /** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
 import type { Database, Statement } from "bun:sqlite";
-import type { HashCacheRow, HashCacheStore } from "../hash/cache.ts";
+import { type HashCacheRow, type HashCacheStore, isTrustworthy } from "../hash/cache.ts";
 import { HASH_CACHE_DDL } from "./schema.ts";
 
 /** dev/ino are unsigned 64-bit; SQLite INTEGER is signed, so they are stored as their two's-complement value. */
-const toSqlInt = (value: bigint): bigint => BigInt.asIntN(64, value);
-const fromSqlUint = (value: bigint): bigint => BigInt.asUintN(64, value);
+const INT64_LIMIT = 1n << 63n;
+// The comparison first: BigInt.asIntN allocates, and nearly every real dev/ino is below 2^63.
+const toSqlInt = (value: bigint): bigint => (value < INT64_LIMIT ? value : BigInt.asIntN(64, value));
 
 interface SqlRow {
   ino?: bigint;
@@ -35,6 +36,10 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
   private readonly getManyStatement: Statement<SqlRow, bigint[]>;
   private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
+  private readonly replaceStatement: Statement<
+    unknown,
+    [bigint, bigint, bigint, string, string, bigint, bigint, bigint]
+  >;
   private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
   /** On a read-only store the cache is only looked up: new digests are not kept. */
   private readonly readOnly: boolean;
@@ -55,6 +60,10 @@ export class SqliteHashCache implements HashCacheStore {
     this.putStatement = db.query(
       `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.replaceStatement = db.query(
+      `UPDATE hash_cache SET size = ?, mtime_ns = ?, ctime_ns = ?, blake3 = ?, extra = ?, hashed_at_ns = ?
+       WHERE dev = ? AND ino = ?`,
     );
     this.putManyTransaction = db.transaction((rows: readonly HashCacheRow[]) => {
       for (const row of rows) this.put(row);
@@ -100,10 +109,11 @@ export class SqliteHashCache implements HashCacheStore {
     return out;
   }
 
+  /** The row of the file (dev, ino) as the caller named it (unsigned). */
   private toRow(dev: bigint, ino: bigint, row: SqlRow): HashCacheRow {
     return {
-      dev: fromSqlUint(toSqlInt(dev)),
-      ino: fromSqlUint(toSqlInt(ino)),
+      dev: dev < 0n ? BigInt.asUintN(64, dev) : dev,
+      ino: ino < 0n ? BigInt.asUintN(64, ino) : ino,
       size: row.size,
       mtimeNs: row.mtime_ns,
       ctimeNs: row.ctime_ns,
@@ -113,8 +123,26 @@ export class SqliteHashCache implements HashCacheStore {
     };
   }
 
+  /**
+   * Keeps a row. A racy one (the file changed within the racy window before it was hashed, as every output a job
+   * just wrote did) is never trusted by lookups, so it only replaces an older row of the same inode: inserting it
+   * would cost a write for nothing.
+   */
   put(row: HashCacheRow): void {
     if (this.readOnly) return;
+    if (!isTrustworthy(row)) {
+      this.replaceStatement.run(
+        row.size,
+        row.mtimeNs,
+        row.ctimeNs,
+        row.blake3,
+        JSON.stringify(row.extra),
+        row.hashedAtNs,
+        toSqlInt(row.dev),
+        toSqlInt(row.ino),
+      );
+      return;
+    }
     this.putStatement.run(
       toSqlInt(row.dev),
       toSqlInt(row.ino),

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { nulBlock, pathToBytes } from "../shared/paths.ts";
+import { mark } from "../shared/timing.ts";
 import { FileTail, headerRecord } from "./events.ts";
 import { mergeHybrid, parseCoverage } from "./hybrid-merge.ts";
 import { incompleteReasons } from "./incomplete.ts";
@@ -44,8 +45,10 @@ interface Paths {
 }
 
 function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloadTail: FileTail): TraceOutcome {
+  mark("trace: command ended");
   const { stream: fromPtrace, ...ending } = ptraceEnding("hybrid", result, paths.events);
   const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
+  mark("trace: events read");
   const unwritten = result.lostEvents + unwrittenRecords(paths.spool);
   removeSpool(paths.spool);
   const log = existsSync(paths.coverage) ? parseCoverage(readFileSync(paths.coverage, "utf8")) : [];

@@ -4,11 +4,13 @@
  * implementation, checked against the vectors here), plus the extra algorithms against coreutils.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createEngine, type HashEngine, hashFileSync } from "../../src/hash/file.ts";
+import { createEngine, type HashEngine, hashFileSync, identityOf } from "../../src/hash/file.ts";
 import { close, type FileDigest, hashBytes, hashFile, hashFiles, isHashError } from "../../src/hash/index.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
 import { loadWasmBlake3, WASM_MAX_UPDATE } from "../../src/hash/wasm.ts";
+import { fsPath } from "../../src/shared/paths.ts";
 import { blake3Reference } from "../fixtures/hash/blake3-reference.ts";
 import {
   BLAKE3_REFERENCE,
@@ -128,6 +130,49 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, in-thread", () => {
         expect(outcome.ok && outcome.size).toBe(n);
       }
     }
+  });
+});
+
+describe.skipIf(!HAVE_NATIVE)("native kernel, batches (what the pool and the record step use)", () => {
+  test("hashPaths: every vector length, as hashFileSync; errors by code", async () => {
+    const kernel = native.kernel;
+    if (!kernel) return;
+    const missing = join(dir, "missing");
+    const paths = [...LENGTHS.map(fileOf), missing, dir, "/dev/null"];
+    for (const options of [{}, { mmap: false }, { checkStable: false }]) {
+      const outcomes = kernel.hashPaths(paths, options);
+      LENGTHS.forEach((n, i) => {
+        const outcome = outcomes[i];
+        expect(outcome?.ok && outcome.blake3).toBe(expected.get(n) ?? "");
+        expect(outcome?.ok && outcome.size).toBe(n);
+        expect(outcome?.ok && outcome.stable).toBe(true);
+      });
+      const codes = outcomes.slice(LENGTHS.length).map((o) => (o.ok ? "ok" : o.code));
+      expect(codes).toEqual(["ENOENT", "EISDIR", "ENOTREGULAR"]);
+    }
+    // The identity is the file's fstat (what the hash cache keys on), as hashFileSync reports it.
+    const { engine } = await createEngine("native");
+    const one = hashFileSync(fileOf(1024), [], engine);
+    const batch = kernel.hashPaths([fileOf(1024)])[0];
+    expect(batch?.ok && batch.identity).toEqual(one.ok ? one.identity : undefined);
+  });
+
+  test("statRegularFiles: the identity statSync gives, null for what is not a regular file", () => {
+    const kernel = native.kernel;
+    if (!kernel) return;
+    const link = join(dir, "link-to-1024");
+    const odd = join(dir, "odd-\udcff-name");
+    symlinkSync(fileOf(1024), link);
+    writeFileSync(fsPath(odd), "bytes that are not UTF-8 in the name");
+    const paths = [fileOf(0), fileOf(1024), link, odd, join(dir, "missing"), dir, "/dev/null"];
+    const stats = kernel.statRegularFiles(paths);
+    const reference = paths.map((path) => {
+      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
+      return st?.isFile() ? identityOf(st) : null;
+    });
+    expect(stats).toEqual(reference);
+    expect(stats.slice(4)).toEqual([null, null, null]);
+    expect(stats[3]).not.toBeNull();
   });
 });
 

@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { openTempStore, testJob } from "../helpers/store.ts";
 
@@ -27,4 +28,13 @@ test("session I/O is the same whether read by a scan (big session) or by index (
     expect(fast.size).toBe(session === small ? 1 : 5);
   }
   store.close();
+});
+
+test("a new store has 16 KiB pages (big jobs' index entries); WAL mode", () => {
+  const { store, dbPath } = openTempStore();
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  expect((db.query("PRAGMA page_size").get() as { page_size: number }).page_size).toBe(16384);
+  expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+  db.close();
 });

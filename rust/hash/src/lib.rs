@@ -8,7 +8,7 @@ use std::mem::ManuallyDrop;
 use std::os::unix::io::FromRawFd;
 
 /// Bumped whenever a signature below changes; src/hash/native.ts refuses a library with another version.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Below this size a plain read() is cheaper than setting up a mapping.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
@@ -175,6 +175,186 @@ fn hash_stream(reader: &mut impl Read) -> std::io::Result<(blake3::Hash, u64)> {
     Ok((hasher.finalize(), total))
 }
 
+/// Fields per file in the output of `roar_stat_paths`: errno, st_mode, dev, ino, size, mtime ns, ctime ns.
+pub const STAT_FIELDS: usize = 7;
+/// Fields per file in the metadata output of `roar_hash_paths`: the stat fields (as fstat saw the file just
+/// before it was read), then the wall-clock ns just before it was opened, then 1 when it did not change while
+/// it was read.
+pub const HASH_FIELDS: usize = STAT_FIELDS + 2;
+
+/// The `count` NUL-terminated paths laid out back to back in the `len` bytes at `paths`.
+///
+/// # Safety
+/// `paths` must point to `len` readable bytes.
+unsafe fn split_paths<'a>(paths: *const u8, len: usize, count: u32) -> Vec<&'a std::ffi::CStr> {
+    let block = if len == 0 { &[][..] } else { std::slice::from_raw_parts(paths, len) };
+    let mut out = Vec::with_capacity(count as usize);
+    let mut start = 0;
+    while out.len() < count as usize && start < block.len() {
+        let end = block[start..].iter().position(|&b| b == 0).map_or(block.len(), |n| start + n);
+        if end == block.len() {
+            break; // not NUL-terminated: the caller's block is malformed; the rest is reported as EINVAL
+        }
+        // SAFETY: block[start..=end] ends with its first NUL.
+        out.push(std::ffi::CStr::from_bytes_with_nul_unchecked(&block[start..=end]));
+        start = end + 1;
+    }
+    out
+}
+
+fn stat_fields(st: &libc::stat, out: &mut [u64]) {
+    out[1] = st.st_mode as u64;
+    out[2] = st.st_dev;
+    out[3] = st.st_ino;
+    out[4] = st.st_size as u64;
+    out[5] = (st.st_mtime as i64).wrapping_mul(1_000_000_000).wrapping_add(st.st_mtime_nsec as i64) as u64;
+    out[6] = (st.st_ctime as i64).wrapping_mul(1_000_000_000).wrapping_add(st.st_ctime_nsec as i64) as u64;
+}
+
+fn errno() -> u64 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as u64
+}
+
+/// stat(2) of many paths in one call (the record step checks every file a job read): for path i,
+/// `out[i*7..i*7+7]` = errno (0 = ok), st_mode, dev, ino, size, mtime ns, ctime ns. Follows symlinks, as
+/// node's statSync. Returns 0, or EINVAL when the block holds fewer than `count` paths.
+///
+/// # Safety
+/// `paths` must point to `len` readable bytes; `out` to `count * 7` writable u64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_stat_paths(paths: *const u8, len: usize, count: u32, out: *mut u64) -> i32 {
+    let list = split_paths(paths, len, count);
+    let out = std::slice::from_raw_parts_mut(out, count as usize * STAT_FIELDS);
+    for (i, fields) in out.chunks_exact_mut(STAT_FIELDS).enumerate() {
+        fields.fill(0);
+        let Some(path) = list.get(i) else {
+            fields[0] = libc::EINVAL as u64;
+            continue;
+        };
+        // SAFETY: stat only writes into the struct we own; the path is NUL-terminated.
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::stat(path.as_ptr(), &mut st) != 0 {
+            fields[0] = errno();
+        } else {
+            stat_fields(&st, fields);
+        }
+    }
+    if list.len() < count as usize {
+        libc::EINVAL
+    } else {
+        0
+    }
+}
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec as i64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as i64) as u64
+}
+
+/// Hashes one open file as `hashFileSync` (src/hash/file.ts) does: fstat, hash, fstat again when
+/// `check_stable`, retried while it keeps changing. `fields` as in `roar_hash_paths`.
+fn hash_open(fd: i32, attempts: u32, check_stable: bool, use_mmap: bool, digest: &mut [u8], fields: &mut [u64]) {
+    let mut started = fields[STAT_FIELDS];
+    for attempt in 1..=attempts {
+        // SAFETY: fstat only writes into the struct we own.
+        let mut before: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut before) } != 0 {
+            fields[0] = errno();
+            return;
+        }
+        stat_fields(&before, fields);
+        if (before.st_mode & libc::S_IFMT) != libc::S_IFREG {
+            fields[0] = if (before.st_mode & libc::S_IFMT) == libc::S_IFDIR { libc::EISDIR as u64 } else { NOT_REGULAR };
+            return;
+        }
+        let (hash, len) = match hash_fd(fd, 0, use_mmap) {
+            Ok(done) => done,
+            Err(err) => {
+                fields[0] = err.raw_os_error().unwrap_or(libc::EIO) as u64;
+                return;
+            }
+        };
+        digest.copy_from_slice(hash.as_bytes());
+        fields[STAT_FIELDS] = started;
+        let mut stable = len == before.st_size as u64;
+        if check_stable {
+            // SAFETY: as above.
+            let mut after: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(fd, &mut after) } != 0 {
+                fields[0] = errno();
+                return;
+            }
+            stable = stable
+                && after.st_dev == before.st_dev
+                && after.st_ino == before.st_ino
+                && after.st_size == before.st_size
+                && after.st_mtime == before.st_mtime
+                && after.st_mtime_nsec == before.st_mtime_nsec
+                && after.st_ctime == before.st_ctime
+                && after.st_ctime_nsec == before.st_ctime_nsec;
+        }
+        // The size reported is what was hashed (a file that grew or shrank meanwhile is not stable anyway).
+        fields[4] = len;
+        fields[STAT_FIELDS + 1] = stable as u64;
+        if stable || attempt == attempts {
+            return;
+        }
+        started = now_ns();
+    }
+}
+
+/// The errno field's value for a file that is neither regular nor a directory (fifo, device, socket).
+pub const NOT_REGULAR: u64 = 1 << 32;
+
+/// Hashes many files in one call (what a pool worker does with a batch): for path i, its digest goes to
+/// `digests[i*32..]` and `meta[i*9..i*9+9]` = errno (0 = ok; EISDIR; `NOT_REGULAR`), st_mode, dev, ino, size,
+/// mtime ns, ctime ns (fstat just before reading), the wall-clock ns just before opening, and 1 when the file
+/// did not change while it was read (always checked when `check_stable`, else only the size). A file that
+/// changes while read is re-read up to `retries` more times. Large files are mapped when `use_mmap` and hashed
+/// on all cores. Returns 0, or EINVAL when the block holds fewer than `count` paths.
+///
+/// # Safety
+/// `paths` must point to `len` readable bytes; `digests` to `count * 32` writable bytes; `meta` to `count * 9`
+/// writable u64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_hash_paths(
+    paths: *const u8,
+    len: usize,
+    count: u32,
+    check_stable: u32,
+    use_mmap: u32,
+    retries: u32,
+    digests: *mut u8,
+    meta: *mut u64,
+) -> i32 {
+    let list = split_paths(paths, len, count);
+    let digests = std::slice::from_raw_parts_mut(digests, count as usize * blake3::OUT_LEN);
+    let meta = std::slice::from_raw_parts_mut(meta, count as usize * HASH_FIELDS);
+    for (i, (fields, digest)) in meta.chunks_exact_mut(HASH_FIELDS).zip(digests.chunks_exact_mut(blake3::OUT_LEN)).enumerate() {
+        fields.fill(0);
+        let Some(path) = list.get(i) else {
+            fields[0] = libc::EINVAL as u64;
+            continue;
+        };
+        fields[STAT_FIELDS] = now_ns();
+        // SAFETY: the path is NUL-terminated; the fd is closed below.
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if fd < 0 {
+            fields[0] = errno();
+            continue;
+        }
+        hash_open(fd, retries.saturating_add(1), check_stable != 0, use_mmap != 0, digest, fields);
+        libc::close(fd);
+    }
+    if list.len() < count as usize {
+        libc::EINVAL
+    } else {
+        0
+    }
+}
+
 unsafe fn write_digest(hash: blake3::Hash, out: *mut u8) {
     std::ptr::copy_nonoverlapping(hash.as_bytes().as_ptr(), out, blake3::OUT_LEN);
 }
@@ -188,8 +368,8 @@ mod tests {
     }
 
     #[test]
-    fn abi_version_is_one() {
-        assert_eq!(roar_abi_version(), 1);
+    fn abi_version_is_two() {
+        assert_eq!(roar_abi_version(), 2);
     }
 
     #[test]
@@ -205,5 +385,43 @@ mod tests {
         unsafe { roar_hasher_finalize(hasher, streamed.as_mut_ptr()) };
         assert_eq!(one_shot, streamed);
         assert_eq!(&one_shot, blake3::hash(&input).as_bytes());
+    }
+
+    #[test]
+    fn batch_stat_and_hash_match_single_calls() {
+        let dir = std::env::temp_dir().join(format!("roar-hash-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let small = dir.join("small");
+        let large = dir.join("large");
+        std::fs::write(&small, b"abc").unwrap();
+        std::fs::write(&large, pattern(600 * 1024)).unwrap();
+        let missing = dir.join("missing");
+        let mut block = Vec::new();
+        for p in [&small, &large, &missing, &dir] {
+            block.extend_from_slice(p.as_os_str().as_encoded_bytes());
+            block.push(0);
+        }
+        let mut stats = vec![0u64; 4 * STAT_FIELDS];
+        assert_eq!(unsafe { roar_stat_paths(block.as_ptr(), block.len(), 4, stats.as_mut_ptr()) }, 0);
+        assert_eq!(stats[0], 0);
+        assert_eq!(stats[4], 3);
+        assert_eq!(stats[STAT_FIELDS + 4], 600 * 1024);
+        assert_eq!(stats[2 * STAT_FIELDS], libc::ENOENT as u64);
+        assert_eq!(stats[3 * STAT_FIELDS + 1] as u32 & libc::S_IFMT, libc::S_IFDIR);
+        let mut digests = vec![0u8; 4 * 32];
+        let mut meta = vec![0u64; 4 * HASH_FIELDS];
+        let rc = unsafe { roar_hash_paths(block.as_ptr(), block.len(), 4, 1, 1, 2, digests.as_mut_ptr(), meta.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        assert_eq!(&digests[..32], blake3::hash(b"abc").as_bytes());
+        assert_eq!(&digests[32..64], blake3::hash(&pattern(600 * 1024)).as_bytes());
+        assert_eq!(meta[0], 0);
+        assert_eq!(meta[STAT_FIELDS + 1], 1);
+        assert_eq!(meta[HASH_FIELDS + 4], 600 * 1024);
+        assert_eq!(meta[2 * HASH_FIELDS], libc::ENOENT as u64);
+        assert_eq!(meta[3 * HASH_FIELDS], libc::EISDIR as u64);
+        // A block shorter than the count reports EINVAL for the missing entries.
+        let rc = unsafe { roar_stat_paths(block.as_ptr(), block.len(), 5, vec![0u64; 5 * STAT_FIELDS].as_mut_ptr()) };
+        assert_eq!(rc, libc::EINVAL);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,7 +9,7 @@ import { type Classification, writtenByKilledProcess } from "../../core/classify
 import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
-import { identityOf } from "../../hash/file.ts";
+import { identitiesOf } from "../../hash/file.ts";
 import type { FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { fsPath } from "../../shared/paths.ts";
@@ -79,29 +79,9 @@ export function filterContext(
   return ctx;
 }
 
-/** The file as it is now (null: gone or unreadable), taken once per path. */
-function statNow(path: string, seen: Map<string, FileIdentity | null>): FileIdentity | null {
-  let now = seen.get(path);
-  if (now === undefined) {
-    try {
-      const st = statSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
-      now = st?.isFile() ? identityOf(st) : null;
-    } catch {
-      now = null;
-    }
-    seen.set(path, now);
-  }
-  return now;
-}
-
-/** "Changed during the run": the file now differs from what the tracer saw when it was opened. */
-function changedSinceOpen(
-  path: string,
-  stat: { size: number; mtimeNs: number } | null,
-  seen: Map<string, FileIdentity | null>,
-): boolean {
+/** "Changed during the run": the file now (null: gone) differs from what the tracer saw when it was opened. */
+function changedSinceOpen(stat: { size: number; mtimeNs: number } | null, now: FileIdentity | null): boolean {
   if (!stat) return false;
-  const now = statNow(path, seen);
   return now === null || Number(now.size) !== stat.size || Number(now.mtimeNs) !== stat.mtimeNs;
 }
 
@@ -114,15 +94,25 @@ export function selectFiles(
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
   const selected: SelectedFiles = { inputs: [], outputs: [], skipped: [], statted: new Map() };
   const { inputs, outputs, skipped, statted } = selected;
-  for (const f of classification.files.values()) {
+  const files = [...classification.files.values()];
+  // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
+  // statted in one batch: one stat per path, which the hashing then reuses.
+  const readReasons = files.map((f) => (f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null));
+  const toStat = files.filter((f, i) => f.openStat !== null && (f.maybeWritten || (f.read && readReasons[i] === null)));
+  const identities = identitiesOf(toStat.map((f) => f.path));
+  toStat.forEach((f, i) => {
+    statted.set(f.path, identities[i] ?? null);
+  });
+  const now = (path: string) => statted.get(path) ?? null;
+  files.forEach((f, i) => {
     let written = f.written;
-    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.path, f.openStat, statted);
+    if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.openStat, now(f.path));
     if (f.read) {
-      const reason = ignoreReason(f.path, "read", filters, filterCtx);
+      const reason = readReasons[i];
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        if (!written && changedSinceOpen(f.path, f.openStat, statted)) flags |= IoFlags.CHANGED_DURING_RUN;
+        if (!written && changedSinceOpen(f.openStat, now(f.path))) flags |= IoFlags.CHANGED_DURING_RUN;
         inputs.push({ path: f.path, flags, stat: f.openStat });
       }
     }
@@ -141,6 +131,6 @@ export function selectFiles(
           link: f.symlink && written,
         });
     }
-  }
+  });
   return selected;
 }
