@@ -7,6 +7,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { clipanionWithoutTty } from "./bundle-plugins.ts";
 import { hostPlatform, libraryDir, NATIVE_LIBRARIES, type Platform, REQUIRED_LIBRARIES } from "./platforms.ts";
 
 /** The platforms whose required libraries are built, and why the others cannot be compiled. */
@@ -69,6 +70,7 @@ export async function compileExecutables(root: string, platforms: readonly Platf
         autoloadBunfig: false,
       },
       bytecode: true,
+      plugins: [clipanionWithoutTty],
       format: "cjs",
     });
     rmSync(entry, { force: true });

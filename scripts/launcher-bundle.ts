@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { clipanionWithoutTty } from "./bundle-plugins.ts";
 
 /** Newest modification time (ms) of the files under `dir` (the bundle's own directory excluded). */
 export function newestSource(dir: string): number {
@@ -44,6 +45,7 @@ export async function buildLauncherBundle(root: string): Promise<string> {
     target: "bun",
     format: "cjs",
     bytecode: true,
+    plugins: [clipanionWithoutTty],
   });
   if (!result.success) throw new Error(`bundling the launcher failed: ${result.logs.map(String).join("; ")}`);
   rmSync(entry);

@@ -14,6 +14,7 @@ import { bytesToPath } from "./shared/paths.ts";
 import { storeFailure } from "./store/errors.ts";
 import { visible } from "./ui/escape.ts";
 import { renderHelp } from "./ui/help.ts";
+import { stderr, stdout } from "./ui/std-streams.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
 export const VERSION: string = packageJson.version;
@@ -42,15 +43,13 @@ function firstLine(text: string): string {
   );
 }
 
-/** `roar … | head`: the reader went away; that is not an error worth a stack trace. */
-function exitQuietlyOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE") process.exit(0);
-      throw error;
-    });
-  }
-}
+/** process.stdin, loaded only if something reads it (loading Node's streams costs every command ~15 ms). */
+const lazyStdin = new Proxy({} as NodeJS.ReadStream, {
+  get(_target, key) {
+    const value = Reflect.get(process.stdin, key);
+    return typeof value === "function" ? value.bind(process.stdin) : value;
+  },
+});
 
 /**
  * The arguments with their exact bytes. Bun decodes argv as UTF-8 with replacement characters, which would lose
@@ -81,8 +80,6 @@ function exactArgs(argv: string[]): string[] {
 }
 
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
-  exitQuietlyOnClosedPipe();
-  const stderr = process.stderr;
   let args = exactArgs(argv);
   // A global --no-color: anywhere for roar's own commands, but only before the user's command for run/build.
   if (args[0] === "--no-color" || (!PASSTHROUGH.has(args[0] ?? "") && args.includes("--no-color"))) {
@@ -91,16 +88,24 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     if (!PASSTHROUGH.has(args[0] ?? "")) args = args.filter((a) => a !== "--no-color");
   }
   if (args[0] === "--version" || args[0] === "-V") {
-    process.stdout.write(`roar, version ${VERSION}\n`);
+    stdout.write(`roar, version ${VERSION}\n`);
     return 0;
   }
-  const colored = colorEnabled(process.stdout);
+  const colored = colorEnabled(stdout);
   const wantsHelp = args.length === 0 || args[0] === "--help" || args[0] === "-h" || args[0] === "help";
   const cli = await buildCli(colored, wantsHelp ? undefined : args[0]);
-  const context: RoarContext = { ...Cli.defaultContext, cwd, colorDepth: colored ? 8 : 1 };
+  // Not Cli.defaultContext: its process streams are what roar avoids loading (see ui/std-streams.ts).
+  const context: RoarContext = {
+    env: process.env,
+    stdin: lazyStdin,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    cwd,
+    colorDepth: colored ? 8 : 1,
+  };
 
   if (args.length === 0 || args[0] === "--help" || args[0] === "-h" || (args[0] === "help" && args.length === 1)) {
-    process.stdout.write(renderHelp(cli, VERSION, colored));
+    stdout.write(renderHelp(cli, VERSION, colored));
     return 0;
   }
   if (args[0] === "help") args = [...args.slice(1), "--help"];
@@ -124,7 +129,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     return PASSTHROUGH.has(first) ? 125 : 2;
   }
   if (command.help) {
-    process.stdout.write(cli.usage(command, { colored, detailed: true }));
+    stdout.write(cli.usage(command, { colored, detailed: true }));
     return 0;
   }
   command.cli = {
@@ -195,7 +200,6 @@ function safeLines(text: string): string {
 }
 
 export function reportError(thrown: unknown): number {
-  const stderr = process.stderr;
   // Disk full, read-only, corrupt or locked database: a message the user can act on, not an internal error.
   const error = storeFailure(thrown) ?? thrown;
   if (error instanceof RoarError) {

@@ -1,10 +1,12 @@
 /** Yes/no questions: asked only on a TTY; elsewhere the caller decides (flags like -y). */
+import { isTerminal, stderr } from "./std-streams.ts";
+
 export function isInteractive(): boolean {
-  return process.stdin.isTTY === true && process.stderr.isTTY === true;
+  return isTerminal(0) && stderr.isTTY;
 }
 
 export async function confirm(question: string, defaultYes: boolean): Promise<boolean> {
-  process.stderr.write(`${question} ${defaultYes ? "[Y/n]" : "[y/N]"} `);
+  stderr.write(`${question} ${defaultYes ? "[Y/n]" : "[y/N]"} `);
   const answer = await readLine();
   const a = answer.trim().toLowerCase();
   if (a === "") return defaultYes;

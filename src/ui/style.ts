@@ -2,6 +2,8 @@
  * The one place that decides about colour: only on a TTY, never with NO_COLOR set (any value, per
  * no-color.org) or after a global --no-color.
  */
+import { stdout } from "./std-streams.ts";
+
 let colorDisabledByFlag = false;
 
 export function disableColor(): void {
@@ -14,7 +16,7 @@ export function colorDisabled(): boolean {
 }
 
 export function colorEnabled(
-  stream: { isTTY?: boolean } = process.stdout,
+  stream: { isTTY?: boolean } = stdout,
   env: Record<string, string | undefined> = process.env,
 ): boolean {
   if (colorDisabledByFlag) return false;
@@ -39,7 +41,7 @@ export type StyleName = keyof typeof codes;
 export type Styler = Record<StyleName, (text: string) => string>;
 
 /** Styling functions for one output stream; identity functions when colour is off. */
-export function styler(stream: { isTTY?: boolean } = process.stdout): Styler {
+export function styler(stream: { isTTY?: boolean } = stdout): Styler {
   return styles(colorEnabled(stream));
 }
 

@@ -1,4 +1,5 @@
 /** Small text-layout helpers for the query commands: columns, truncation by display width, times. */
+import { stdout } from "./std-streams.ts";
 
 /*
  * Widths are display columns (Bun.stringWidth): ANSI colour codes take none, CJK and emoji take two, so
@@ -34,7 +35,7 @@ export function padStart(text: string, width: number): string {
 }
 
 /** Width available for one line: the terminal's columns, $COLUMNS, else 120 (pipes and files). */
-export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = process.stdout): number {
+export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = stdout): number {
   if (stream.isTTY && stream.columns && stream.columns > 20) return stream.columns;
   const env = Number(process.env.COLUMNS);
   if (Number.isFinite(env) && env > 20) return env;

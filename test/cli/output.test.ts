@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
-import { commitAll, roar, roarOnTerminal, tempRepo } from "../helpers/cli.ts";
+import { commitAll, ROAR_BIN, roar, roarOnTerminal, tempRepo } from "../helpers/cli.ts";
 import { type Fixture, fixture } from "../unit/dag-fixture.ts";
 
 const tracerAvailable = autoChoice() !== null;
@@ -148,4 +148,54 @@ describe.skipIf(!tracerAvailable)("one quiet", () => {
       await roar(["config", "set", key, key === "output.quiet" ? "false" : "normal"], { cwd: repo });
     }
   }, 120_000);
+});
+
+describe("writing to pipes (stdout/stderr are written with write(2) unless a terminal)", () => {
+  /** A session whose `dag --json` is far bigger than a pipe's buffer. */
+  function bigDag(): Fixture {
+    const f = fixture();
+    fixtures.push(f);
+    for (let i = 0; i < 300; i++)
+      f.job({ argv: ["python", `step${i}.py`], outputs: { [`out/${"long-name-".repeat(8)}${i}.txt`]: `v${i}` } });
+    return f;
+  }
+
+  test("a non-blocking pipe with a slow reader gets the whole document", async () => {
+    const f = bigDag();
+    const reader = [
+      "import os, subprocess, sys, time",
+      "r, w = os.pipe()",
+      "os.set_blocking(w, False)",
+      "p = subprocess.Popen(sys.argv[1:], stdout=w)",
+      "os.close(w)",
+      "time.sleep(0.3)",
+      "data = b''",
+      "while chunk := os.read(r, 4096):",
+      "    data += chunk",
+      "    time.sleep(0.0005)",
+      "sys.stdout.write(f'{p.wait()} {len(data)}\\n')",
+      "sys.stdout.flush()",
+      "os.write(2, data)",
+    ].join("\n");
+    const r = Bun.spawnSync(["python3", "-c", reader, ROAR_BIN, "dag", "--json"], {
+      cwd: f.root,
+      env: { ...process.env, HOME: join(f.root, ".test-home") },
+    });
+    const [exitCode, bytes] = r.stdout.toString().trim().split(" ").map(Number);
+    expect(exitCode).toBe(0);
+    // Several times a pipe's 64 KiB buffer.
+    expect(bytes).toBeGreaterThan(128 * 1024);
+    const doc = JSON.parse(r.stderr.toString()) as { totalSteps: number };
+    expect(doc.totalSteps).toBe(300);
+  });
+
+  test("a reader that goes away early (| head): exit 0 and no error", () => {
+    const f = bigDag();
+    const sh = Bun.spawnSync(["bash", "-c", `'${ROAR_BIN}' dag --json | head -c 16; echo " \${PIPESTATUS[0]}"`], {
+      cwd: f.root,
+      env: { ...process.env, HOME: join(f.root, ".test-home") },
+    });
+    expect(sh.stdout.toString()).toBe('{"schemaVersion" 0\n');
+    expect(sh.stderr.toString()).toBe("");
+  });
 });
