@@ -11,6 +11,7 @@ import { commandWords, loadCommands } from "./commands/index.ts";
 import { closest } from "./core/suggest.ts";
 import { missingCommandError, RoarError } from "./shared/errors.ts";
 import { bytesToPath } from "./shared/paths.ts";
+import { mark } from "./shared/timing.ts";
 import { storeFailure } from "./store/errors.ts";
 import { visible } from "./ui/escape.ts";
 import { renderHelp } from "./ui/help.ts";
@@ -147,6 +148,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   };
   try {
     const code = await command.validateAndExecute();
+    if (process.env.ROAR_TIMING) process.on("exit", () => mark("exit"));
     return typeof code === "number" ? code : 0;
   } catch (error) {
     return reportError(error);

@@ -231,6 +231,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
       }
     } finally {
       store.close();
+      mark("store closed");
     }
   }
 }

@@ -4,6 +4,7 @@
  * (libroar_hash, mmap + all cores) or, where that library is missing, blake3-wasm; unchanged files are served
  * from the hash cache (plan.ts: the cache lookup and the batches).
  */
+
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore } from "./cache.ts";
 import {
@@ -16,6 +17,7 @@ import {
   type KernelChoice,
   type KernelName,
 } from "./file.ts";
+import { loadNativeBlake3 } from "./native.ts";
 import { type Job, lookupCached, makeBatches } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
@@ -136,12 +138,19 @@ export async function hashFiles(
   // Everything came from the cache: already in the caller's order.
   if (jobs.length === 0) return results;
 
-  const pool = poolFor(options.kernel ?? defaultKernel());
+  const kernel = options.kernel ?? defaultKernel();
   const fileOptions: FileHashOptions = {
     mmap: options.mmap ?? process.env.ROAR_HASH_MMAP !== "0",
     checkStable: cache !== undefined,
   };
-  const batches = makeBatches(jobs, cache !== undefined);
+  // A few small files (what most jobs write) are hashed right here in one native call: starting the worker pool
+  // (~15 ms) and passing it messages would cost more than the hashing does.
+  const here =
+    algorithms.length === 0 && kernel !== "wasm" && cache !== undefined && fewSmallFiles(jobs)
+      ? loadNativeBlake3().kernel
+      : null;
+  const pool = here ? null : poolFor(kernel);
+  const batches = here ? [jobs] : makeBatches(jobs, cache !== undefined);
   const pendingRows: HashCacheRow[] = [];
   const flush = () => {
     if (cache && pendingRows.length) cache.putMany(pendingRows.splice(0));
@@ -154,12 +163,14 @@ export async function hashFiles(
       const batchPaths = batch.map((job) => job.path);
       let outcomes: FileHashOutcome[];
       try {
-        outcomes = await pool.hashBatch(batchPaths, algorithms, fileOptions);
+        outcomes = here
+          ? here.hashPaths(batchPaths, fileOptions)
+          : await (pool as HashPool).hashBatch(batchPaths, algorithms, fileOptions);
       } catch (err) {
         if (err instanceof HashPoolStartError) {
           // No workers (e.g. a bundle without the worker entrypoint): slower, but still correct, in this thread.
           warnNoPool(err);
-          const engine = await inThreadEngineFor(pool.kernelChoice);
+          const engine = await inThreadEngineFor(kernel);
           outcomes = batchPaths.map((path) => hashFileSync(path, algorithms, engine, fileOptions));
         } else {
           const message = err instanceof Error ? err.message : String(err);
@@ -196,11 +207,29 @@ export async function hashFiles(
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(batches.length, pool.size * 2) }, runner));
+    await Promise.all(Array.from({ length: pool ? Math.min(batches.length, pool.size * 2) : 1 }, runner));
   } finally {
     flush();
   }
   return orderLike(unique, results);
+}
+
+/** Files hashed in the calling thread rather than the pool: this many at most, this many bytes in all. */
+const HERE_MAX_FILES = 4096;
+const HERE_MAX_BYTES = 8n * 1024n * 1024n;
+
+/**
+ * Whether the files (sized by the cache lookup's stat; a file without a size could not be statted, and only its
+ * error is to be reported) are few and small.
+ */
+function fewSmallFiles(jobs: readonly Job[]): boolean {
+  if (jobs.length > HERE_MAX_FILES) return false;
+  let bytes = 0n;
+  for (const job of jobs) {
+    bytes += job.size ?? 0n;
+    if (bytes > HERE_MAX_BYTES) return false;
+  }
+  return true;
 }
 
 function orderLike(paths: string[], results: Map<string, FileHashResult>): Map<string, FileHashResult> {

@@ -12,7 +12,7 @@ export function storeLineageLookup(store: RoarStore): LineageLookup {
   };
   return {
     producersOf(blake3) {
-      const links = store.linksOfArtifacts([blake3]).get(blake3) ?? [];
+      const links = store.linksOfArtifacts([blake3], "output").get(blake3) ?? [];
       const out: { job: LineageJob; path: string }[] = [];
       for (const l of links) {
         if (l.role !== "output") continue;

@@ -120,6 +120,13 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
   const decisions: UndoDecision[] = [];
   const toVerify = new Map<string, { decision: UndoDecision; record: IoRecord }>();
   const internal = [join(root, ".roar"), join(root, ".git")];
+  // Who else uses what the job created, asked once for all of its files (inputs are not indexed: one pass each).
+  const createdFiles = outputs.filter((o) => (o.flags & IoFlags.CREATED) !== 0);
+  const linksAt = store.linksAtPaths(createdFiles.map((o) => o.path));
+  const readersOf = store.linksOfArtifacts(
+    createdFiles.flatMap((o) => (o.blake3 ? [o.blake3] : [])),
+    "input",
+  );
   for (const o of outputs) {
     const abs = absolutePath(o.path, root);
     const d: UndoDecision = { path: o.path, action: "keep", reason: "" };
@@ -158,7 +165,7 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
       continue;
     }
     if (created) {
-      const others = store.linksAtPath(o.path).filter((l) => l.jobUid !== job.uid);
+      const others = (linksAt.get(o.path) ?? []).filter((l) => l.jobUid !== job.uid);
       const reader = others.find((l) => l.role === "input");
       if (reader) {
         d.reason = `read by job ${reader.jobUid.slice(0, 8)}`;
@@ -169,9 +176,7 @@ export async function planUndo(ctx: Context, outputs: IoRecord[]): Promise<UndoD
         d.reason = `also the output of job ${sameOutput.jobUid.slice(0, 8)}`;
         continue;
       }
-      const consumer = (store.linksOfArtifacts([o.blake3]).get(o.blake3) ?? []).find(
-        (l) => l.role === "input" && l.jobUid !== job.uid,
-      );
+      const consumer = (readersOf.get(o.blake3) ?? []).find((l) => l.jobUid !== job.uid);
       if (consumer) {
         d.reason = `its content is an input of job ${consumer.jobUid.slice(0, 8)} (at ${consumer.path})`;
         continue;

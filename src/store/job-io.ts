@@ -109,41 +109,117 @@ export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, J
   return out;
 }
 
-/** Jobs linked to an artifact, with the role and path of each link. */
+/*
+ * Only outputs are indexed by digest and by path (migration 5): a job's inputs are most of its rows, and two
+ * more index entries each made recording a file-heavy job twice as slow. Lookups of inputs by path seek the
+ * primary key (job, role, path) job by job; lookups of inputs by digest scan the inputs once per call, so the
+ * callers ask for many digests at once.
+ */
+const LINK_COLUMNS = "io.job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
+
+const byRole = (a: Row, b: Row) => ((a.role as string) < (b.role as string) ? -1 : a.role === b.role ? 0 : 1);
+const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Jobs linked to an artifact, with the role and path of each link, in job order. */
 export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {
-  const rows = q
-    .sql(
-      `SELECT j.*, io.role AS io_role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-       WHERE io.blake3 = ? ORDER BY j.seq`,
-    )
-    .all(blake3) as Row[];
-  return rows.map((r) => ({ job: toJob(r), role: r.io_role as "input" | "output", path: pathFromRow(r.io_path) }));
+  const select = (role: "input" | "output") =>
+    q
+      .sql(
+        `SELECT j.*, io.role AS role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+         WHERE io.blake3 = ? AND io.role = '${role}'`,
+      )
+      .all(blake3) as Row[];
+  const rows = [...select("output"), ...select("input")].sort(
+    (a, b) => (a.seq as number) - (b.seq as number) || byRole(a, b),
+  );
+  return rows.map((r) => ({ job: toJob(r), role: r.role as "input" | "output", path: pathFromRow(r.io_path) }));
 }
 
 /** Every link recorded at a path (any session), newest job first. */
 export function linksAtPath(q: StoreDb, path: string): (ArtifactLink & { blake3: string | null })[] {
-  const rows = q
-    .sql(
-      `SELECT io.job_uid, io.role, io.blake3, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-       WHERE io.path = ? ORDER BY j.seq DESC`,
-    )
-    .all(pathParam(path)) as Row[];
-  return rows.map((r) => ({ ...toLink(r), blake3: (r.blake3 as string | null) ?? null }));
+  return linksAtPaths(q, [path]).get(path) ?? [];
 }
 
-/** Links of many artifacts at once: blake3 → links in job order; every asked digest has an entry (one query). */
+/** Every link recorded at each of `paths` (any session), newest job first; every path has an entry. */
+export function linksAtPaths(
+  q: StoreDb,
+  paths: readonly string[],
+): Map<string, (ArtifactLink & { blake3: string | null })[]> {
+  const out = new Map<string, (ArtifactLink & { blake3: string | null })[]>(paths.map((p) => [p, []]));
+  const rows: Row[] = [];
+  const text = [...out.keys()].filter((p) => typeof pathParam(p) === "string");
+  if (text.length > 0) {
+    const list = jsonList(text);
+    rows.push(
+      ...(q
+        .sql(
+          `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+           WHERE io.path IN (SELECT value FROM json_each(?)) AND io.role = 'output'`,
+        )
+        .all(list) as Row[]),
+    );
+    // One path: a primary-key seek per job. Many: one pass over the inputs.
+    rows.push(
+      ...((text.length === 1
+        ? q
+            .sql(
+              `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
+               ON io.job_uid = j.uid AND io.role = 'input' AND io.path = ?`,
+            )
+            .all(text[0] as string)
+        : q
+            .sql(
+              `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+               WHERE io.role = 'input' AND io.path IN (SELECT value FROM json_each(?))`,
+            )
+            .all(list)) as Row[]),
+    );
+  }
+  // A name that is not UTF-8 is stored as a BLOB: looked up on its own.
+  for (const p of out.keys()) {
+    const param = pathParam(p);
+    if (typeof param === "string") continue;
+    for (const role of ["output", "input"] as const)
+      rows.push(
+        ...(q
+          .sql(
+            `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
+             ON io.job_uid = j.uid AND io.role = '${role}' AND io.path = ?`,
+          )
+          .all(param) as Row[]),
+      );
+  }
+  rows.sort((a, b) => (b.seq as number) - (a.seq as number) || byRole(a, b));
+  for (const r of rows)
+    out.get(pathFromRow(r.path))?.push({ ...toLink(r), blake3: (r.blake3 as string | null) ?? null });
+  return out;
+}
+
+/**
+ * Links of many artifacts at once: blake3 → links in job order; every asked digest has an entry. `role` limits
+ * them to producers or consumers (producers only: indexed, no pass over the inputs).
+ */
 export function linksOfArtifacts(
   q: StoreDb,
   blake3s: readonly string[],
+  role?: "input" | "output",
 ): Map<string, (ArtifactLink & { path: string })[]> {
   const out = new Map<string, (ArtifactLink & { path: string })[]>(blake3s.map((b) => [b, []]));
   if (out.size === 0) return out;
-  const rows = q
-    .sql(
-      `SELECT io.blake3, io.job_uid, io.role, io.path, j.seq, j.session_id FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-       WHERE io.blake3 IN (SELECT value FROM json_each(?)) ORDER BY j.seq, io.role, io.path`,
-    )
-    .all(jsonList(out.keys())) as Row[];
+  const list = jsonList(out.keys());
+  const rows: Row[] = [];
+  for (const r of role ? [role] : (["output", "input"] as const))
+    rows.push(
+      ...(q
+        .sql(
+          `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+           WHERE io.blake3 IN (SELECT value FROM json_each(?)) AND io.role = '${r}'`,
+        )
+        .all(list) as Row[]),
+    );
+  rows.sort(
+    (a, b) => (a.seq as number) - (b.seq as number) || byRole(a, b) || byPath(pathFromRow(a.path), pathFromRow(b.path)),
+  );
   for (const r of rows) out.get(r.blake3 as string)?.push({ ...toLink(r), path: pathFromRow(r.path) });
   return out;
 }

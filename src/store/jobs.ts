@@ -81,9 +81,10 @@ export function deleteJob(q: StoreDb, uid: string): void {
     q.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
     q.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
     // Artifacts no job refers to any more go too (their digests cascade).
+    // One pass over job_io (inputs are not indexed by digest, see job-io.ts), not one search per artifact.
     q.sql(
-      `DELETE FROM artifacts WHERE NOT EXISTS (SELECT 1 FROM job_io WHERE job_io.blake3 = artifacts.blake3)
-         AND NOT EXISTS (SELECT 1 FROM collection_members m WHERE m.blake3 = artifacts.blake3)`,
+      `DELETE FROM artifacts WHERE blake3 NOT IN (SELECT blake3 FROM job_io WHERE blake3 IS NOT NULL)
+         AND blake3 NOT IN (SELECT blake3 FROM collection_members)`,
     ).run();
   });
 }

@@ -115,6 +115,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE job_io ADD COLUMN prev_blake3 TEXT;  -- digest of the content before the job, when known
   ALTER TABLE job_io ADD COLUMN prev_mode INTEGER;  -- its st_mode then (file type and permissions)
   `,
+  /* 4 → 5: only outputs are indexed by digest and path. Inputs are most of a job's rows, and their two index
+     entries each made recording a file-heavy job twice as slow; lookups of inputs go by job (see job-io.ts). */ `
+  DROP INDEX job_io_blake3;
+  DROP INDEX job_io_path;
+  CREATE INDEX job_io_output_blake3 ON job_io(blake3) WHERE role = 'output';
+  CREATE INDEX job_io_output_path ON job_io(path) WHERE role = 'output';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

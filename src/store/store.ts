@@ -182,8 +182,16 @@ export class RoarStore {
   linksAtPath(path: string): (io.ArtifactLink & { blake3: string | null })[] {
     return io.linksAtPath(this.q, path);
   }
-  linksOfArtifacts(blake3s: readonly string[]): Map<string, (io.ArtifactLink & { path: string })[]> {
-    return io.linksOfArtifacts(this.q, blake3s);
+  /** Links at many paths in one pass (see job-io.ts: inputs are not indexed by path). */
+  linksAtPaths(paths: readonly string[]): Map<string, (io.ArtifactLink & { blake3: string | null })[]> {
+    return io.linksAtPaths(this.q, paths);
+  }
+  /** `role`: only producers ("output", indexed) or only consumers ("input"). */
+  linksOfArtifacts(
+    blake3s: readonly string[],
+    role?: "input" | "output",
+  ): Map<string, (io.ArtifactLink & { path: string })[]> {
+    return io.linksOfArtifacts(this.q, blake3s, role);
   }
   producerUids(blake3: string, options: { replayable: boolean }): string[] {
     return io.producerUids(this.q, blake3, options.replayable);

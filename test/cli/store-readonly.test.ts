@@ -124,7 +124,9 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     old.exec(`DROP TABLE runs_in_flight;
       ALTER TABLE job_io DROP COLUMN prev_blake3;
       ALTER TABLE job_io DROP COLUMN prev_mode;
-      DROP INDEX job_io_path;
+      DROP INDEX job_io_output_blake3;
+      DROP INDEX job_io_output_path;
+      CREATE INDEX job_io_blake3 ON job_io(blake3, role);
       PRAGMA user_version = 1`);
     old.close();
     const before = snapshot(roarDir);

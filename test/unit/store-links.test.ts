@@ -1,0 +1,132 @@
+/**
+ * Links between jobs and files when only outputs are indexed by digest and path (migration 5): every lookup
+ * still finds inputs and outputs, in the same order, and output lookups never scan the table.
+ */
+import { Database } from "bun:sqlite";
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import type { IoRecord } from "../../src/core/types.ts";
+import { projectAt } from "../../src/store/project.ts";
+import { SCHEMA_VERSION } from "../../src/store/schema.ts";
+import { RoarStore } from "../../src/store/store.ts";
+import { openTempStore, testJob } from "../helpers/store.ts";
+
+const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
+const file = (path: string, content: string): IoRecord => ({ path, blake3: digest(content), size: 1, flags: 0 });
+
+/** gen writes a.txt; use reads it (and an odd name) and writes b.txt; gen again writes a.txt with other bytes. */
+function pipeline(store: RoarStore) {
+  const sid = store.startSession().id;
+  const odd = "odd-\udcff.txt";
+  const gen = store.insertJob(testJob(sid, "gen", { outputs: [file("a.txt", "one")] })).uid;
+  const use = store.insertJob(
+    testJob(sid, "use", {
+      step: 2,
+      inputs: [file("a.txt", "one"), file(odd, "odd")],
+      outputs: [file("b.txt", "b"), file(odd, "odd")],
+    }),
+  ).uid;
+  const again = store.insertJob(testJob(sid, "gen", { outputs: [file("a.txt", "two")] })).uid;
+  return { gen, use, again, odd };
+}
+
+test("links by digest, by path and for many digests: inputs and outputs, in job order", () => {
+  const { store } = openTempStore();
+  const { gen, use, again, odd } = pipeline(store);
+  expect(store.artifactLinks(digest("one")).map((l) => [l.job.uid, l.role, l.path])).toEqual([
+    [gen, "output", "a.txt"],
+    [use, "input", "a.txt"],
+  ]);
+  expect(store.linksAtPath("a.txt").map((l) => [l.jobUid, l.role, l.blake3])).toEqual([
+    [again, "output", digest("two")],
+    [use, "input", digest("one")],
+    [gen, "output", digest("one")],
+  ]);
+  // A name that is not UTF-8 (stored as a BLOB), read and written by the same job: the input first.
+  expect(store.linksAtPath(odd).map((l) => [l.jobUid, l.role])).toEqual([
+    [use, "input"],
+    [use, "output"],
+  ]);
+  const many = store.linksAtPaths(["a.txt", "b.txt", odd, "nowhere"]);
+  expect([...many.keys()]).toEqual(["a.txt", "b.txt", odd, "nowhere"]);
+  expect(many.get("a.txt")).toEqual(store.linksAtPath("a.txt"));
+  expect(many.get("b.txt")?.map((l) => l.role)).toEqual(["output"]);
+  expect(many.get("nowhere")).toEqual([]);
+  const links = store.linksOfArtifacts([digest("one"), digest("odd")]);
+  expect(links.get(digest("one"))?.map((l) => [l.jobUid, l.role])).toEqual([
+    [gen, "output"],
+    [use, "input"],
+  ]);
+  expect(
+    store
+      .linksOfArtifacts([digest("one")], "input")
+      .get(digest("one"))
+      ?.map((l) => l.jobUid),
+  ).toEqual([use]);
+  expect(
+    store
+      .linksOfArtifacts([digest("one")], "output")
+      .get(digest("one"))
+      ?.map((l) => l.jobUid),
+  ).toEqual([gen]);
+  store.close();
+});
+
+test("deleting a job drops only the artifacts no job (nor collection) refers to, inputs included", () => {
+  const { store } = openTempStore();
+  const { gen, again } = pipeline(store);
+  store.deleteJob(again);
+  expect(store.artifact(digest("two"))).toBeUndefined();
+  store.deleteJob(gen);
+  // "one" is still the input of `use`: it stays.
+  expect(store.artifact(digest("one"))?.blake3).toBe(digest("one"));
+  store.close();
+});
+
+test("output lookups by digest and by path use the outputs' indexes (no scan of the table)", () => {
+  const { store, dbPath } = openTempStore();
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const plan = (sql: string) =>
+    (db.query(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[]).map((r) => r.detail).join("; ");
+  expect(plan("SELECT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'")).toContain(
+    "USING INDEX job_io_output_blake3",
+  );
+  expect(plan("SELECT job_uid FROM job_io WHERE path = ? AND role = 'output'")).toContain(
+    "USING INDEX job_io_output_path",
+  );
+  // An input by path: the primary key, job by job.
+  expect(
+    plan(
+      "SELECT io.job_uid FROM jobs j CROSS JOIN job_io io ON io.job_uid = j.uid AND io.role = 'input' AND io.path = ?",
+    ),
+  ).toContain("USING COVERING INDEX sqlite_autoindex_job_io_1 (job_uid=? AND role=? AND path=?)");
+  db.close();
+});
+
+test("a store of schema 4 is migrated: the same links, outputs-only indexes", () => {
+  const { store: fresh, dbPath } = openTempStore();
+  const { gen, use } = pipeline(fresh);
+  fresh.close();
+  // Back to schema 4 as an older roar left it: its two indexes over every row.
+  const old = new Database(dbPath);
+  old.exec(`DROP INDEX job_io_output_blake3; DROP INDEX job_io_output_path;
+    CREATE INDEX job_io_blake3 ON job_io(blake3, role); CREATE INDEX job_io_path ON job_io(path, role);
+    PRAGMA user_version = 4`);
+  old.close();
+  expect(SCHEMA_VERSION).toBe(5);
+  const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
+  expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const indexes = db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_io'").all() as {
+    name: string;
+  }[];
+  expect(indexes.map((r) => r.name).sort()).toEqual([
+    "job_io_output_blake3",
+    "job_io_output_path",
+    "sqlite_autoindex_job_io_1",
+  ]);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(5);
+  db.close();
+});
