@@ -23,6 +23,11 @@ export interface HashCacheRow {
   /** Digests of extra algorithms computed at the same time. */
   extra: Partial<Record<ExtraAlgorithm, string>>;
   hashedAtNs: bigint;
+  /**
+   * When writing: whether the cache held a row for this inode when it was looked up (false: it had none, so a
+   * racy row need not be written at all; undefined: not known).
+   */
+  replacing?: boolean;
 }
 
 /** What the hasher needs from a cache store; the SQLite store below is the real one. */

@@ -143,14 +143,15 @@ export async function hashFiles(
     mmap: options.mmap ?? process.env.ROAR_HASH_MMAP !== "0",
     checkStable: cache !== undefined,
   };
-  // A few small files (what most jobs write) are hashed right here in one native call: starting the worker pool
-  // (~15 ms) and passing it messages would cost more than the hashing does.
+  // Up to tens of megabytes (what most jobs read and write) are hashed right here, a batch per native call:
+  // worker messages cost more per small file than the hashing does, and the kernel spreads a big file over every
+  // core by itself. More than that goes to the worker pool, which overlaps many files' reads.
   const here =
-    algorithms.length === 0 && kernel !== "wasm" && cache !== undefined && fewSmallFiles(jobs)
+    algorithms.length === 0 && kernel !== "wasm" && cache !== undefined && smallInAll(jobs)
       ? loadNativeBlake3().kernel
       : null;
   const pool = here ? null : poolFor(kernel);
-  const batches = here ? [jobs] : makeBatches(jobs, cache !== undefined);
+  const batches = here ? chunks(jobs, HERE_BATCH_FILES) : makeBatches(jobs, cache !== undefined);
   const pendingRows: HashCacheRow[] = [];
   const flush = () => {
     if (cache && pendingRows.length) cache.putMany(pendingRows.splice(0));
@@ -197,6 +198,7 @@ export async function hashFiles(
               blake3: outcome.blake3,
               extra: sameContent ? { ...previous.extra, ...outcome.digests } : outcome.digests,
               hashedAtNs: outcome.hashedAtNs,
+              replacing: previous !== undefined,
             });
           }
         }
@@ -214,22 +216,27 @@ export async function hashFiles(
   return orderLike(unique, results);
 }
 
-/** Files hashed in the calling thread rather than the pool: this many at most, this many bytes in all. */
-const HERE_MAX_FILES = 4096;
-const HERE_MAX_BYTES = 8n * 1024n * 1024n;
+/** Hashed in the calling thread rather than the pool: at most this many bytes in all, this many files a call. */
+const HERE_MAX_BYTES = 64n * 1024n * 1024n;
+const HERE_BATCH_FILES = 4096;
 
 /**
  * Whether the files (sized by the cache lookup's stat; a file without a size could not be statted, and only its
- * error is to be reported) are few and small.
+ * error is to be reported) are small in all.
  */
-function fewSmallFiles(jobs: readonly Job[]): boolean {
-  if (jobs.length > HERE_MAX_FILES) return false;
+function smallInAll(jobs: readonly Job[]): boolean {
   let bytes = 0n;
   for (const job of jobs) {
     bytes += job.size ?? 0n;
     if (bytes > HERE_MAX_BYTES) return false;
   }
   return true;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function orderLike(paths: string[], results: Map<string, FileHashResult>): Map<string, FileHashResult> {

@@ -125,12 +125,13 @@ export class SqliteHashCache implements HashCacheStore {
 
   /**
    * Keeps a row. A racy one (the file changed within the racy window before it was hashed, as every output a job
-   * just wrote did) is never trusted by lookups, so it only replaces an older row of the same inode: inserting it
-   * would cost a write for nothing.
+   * just wrote did) is never trusted by lookups, so it only replaces an older row of the same inode (none when
+   * the lookup found none: `replacing` false): inserting it would cost a write for nothing.
    */
   put(row: HashCacheRow): void {
     if (this.readOnly) return;
     if (!isTrustworthy(row)) {
+      if (row.replacing === false) return;
       this.replaceStatement.run(
         row.size,
         row.mtimeNs,
