@@ -2,7 +2,7 @@ import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import { stepOutputs } from "../core/dag-artifacts.ts";
 import { IoFlags } from "../core/io-flags.ts";
-import { absolutePath } from "../core/project-paths.ts";
+import { storedAbsolute } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
@@ -78,7 +78,7 @@ export class StatusCommand extends RoarCommand {
       const dirExists = new Map<string, boolean>();
       for (const [path, rec] of latest) {
         if (rec.blake3 === null) continue; // deleted by the step that touched it last
-        const abs = absolutePath(path, project.root);
+        const abs = storedAbsolute(path, project.root);
         const dir = parentDir(abs);
         let exists = dirExists.get(dir);
         if (exists === undefined) {

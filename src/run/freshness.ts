@@ -8,10 +8,12 @@
  * - a tracked file of the repository it read (its script, a module, listed with the job as `codeFiles`) differs
  *   between the job's commit and HEAD (committed), or between HEAD and the working tree (not committed).
  */
+
 import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
 import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
+import { storedAbsolute } from "../core/project-paths.ts";
 import type { IoRecord, JobSummary } from "../core/types.ts";
 import { fsPath, parentDir } from "../shared/paths.ts";
 import { mark } from "../shared/timing.ts";
@@ -63,8 +65,7 @@ async function changedInputs(
     for (const input of io.get(job.uid)?.inputs ?? []) {
       // Read then rewritten by the job itself: what is there now is its own output.
       if (!input.blake3 || (input.flags & IoFlags.READ_WRITE) !== 0) continue;
-      // Stored paths are normalised already: joined without re-resolving each one.
-      const abs = input.path.startsWith("/") ? input.path : `${project.root}/${input.path}`;
+      const abs = storedAbsolute(input.path, project.root);
       const list = wanted.get(abs);
       if (list) list.push({ uid: job.uid, input });
       else wanted.set(abs, [{ uid: job.uid, input }]);

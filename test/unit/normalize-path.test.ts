@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
+import { absolutePath, storedAbsolute, storedPath } from "../../src/core/project-paths.ts";
 import { normalizeAbsolute, resolveFrom } from "../../src/shared/paths.ts";
 
 test("normalizeAbsolute agrees with node's path.resolve, on normal paths (returned as they are) and on the rest", () => {
@@ -26,4 +27,12 @@ test("normalizeAbsolute agrees with node's path.resolve, on normal paths (return
   expect(resolveFrom("/repo", "out/model.pt")).toBe("/repo/out/model.pt");
   expect(resolveFrom("/repo", "../x")).toBe("/x");
   expect(resolveFrom("/repo/", "./a")).toBe("/repo/a");
+});
+
+test("a stored path joined to the project root is what resolving it gives (stored paths are normal already)", () => {
+  for (const root of ["/repo", "/", "/a/b c"])
+    for (const stored of ["out/model.pt", "a", "/abs/x", "d/\udcff/f"])
+      expect(storedAbsolute(stored, root)).toBe(absolutePath(stored, root));
+  // What the store keeps is storedPath's output: the round trip is exact.
+  expect(storedAbsolute(storedPath("/repo/out/x", "/repo"), "/repo")).toBe("/repo/out/x");
 });
