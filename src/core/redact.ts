@@ -73,8 +73,10 @@ export class DocumentRedactor {
   }
 
   /**
-   * A copy of a plain JSON-like document with every string of user data presented: arrays under `command` /
-   * `argv` as argv, objects under `env` as env tables, digests and uids untouched.
+   * The plain JSON-like document with every string of user data presented: arrays under `command` / `argv` as
+   * argv, objects under `env` as env tables, digests and uids untouched. Parts that nothing changed are returned
+   * as they are, not copied (a big DAG document is mostly such parts); callers present a view they built and do
+   * not change it afterwards.
    */
   doc<T>(value: T): T {
     const out = this.walk(value, undefined) as T;
@@ -87,14 +89,25 @@ export class DocumentRedactor {
     if (typeof value === "string") return key !== undefined && GENERATED.has(key) ? value : this.text(value);
     if (Array.isArray(value)) {
       if (key !== undefined && ARGV.has(key) && value.every((v) => typeof v === "string")) return this.argv(value);
-      return value.map((v) => this.walk(v, undefined));
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        const shown = this.walk(item, undefined);
+        if (shown !== item && !out) out = value.slice(0, i);
+        out?.push(shown);
+      }
+      return out ?? value;
     }
     if (value === null || typeof value !== "object" || !isPlain(value)) return value;
     if (key === "env") return this.env(value as Record<string, unknown>);
     if (key !== undefined && GENERATED.has(key)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = this.walk(v, k);
-    return out;
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const shown = this.walk(v, k);
+      if (shown !== v && !out) out = { ...(value as Record<string, unknown>) };
+      if (out) out[k] = shown;
+    }
+    return out ?? value;
   }
 }
 
