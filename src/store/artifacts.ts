@@ -1,4 +1,5 @@
 /** The `artifacts` table with their other digests (`artifact_digests`), and the small `blobs` kept by digest. */
+import type { SQLQueryBindings } from "bun:sqlite";
 import type { ArtifactRow } from "../core/types.ts";
 import { pathFromRow, pathParam } from "./paths.ts";
 import { jsonList, type Row, type StoreDb } from "./statements.ts";
@@ -21,6 +22,24 @@ export function upsertArtifact(
       digest,
     );
   }
+}
+
+/**
+ * Many artifacts at once (a job being recorded, inside its transaction): rows of blake3, size, first seen at,
+ * first seen path (a pathParam); digest rows of blake3, algorithm, digest. Known artifacts are left as they are.
+ */
+export function insertArtifactRows(
+  q: StoreDb,
+  rows: readonly SQLQueryBindings[][],
+  digestRows: readonly SQLQueryBindings[][],
+): void {
+  q.insertMany(
+    "INSERT INTO artifacts (blake3, size, first_seen_at, first_seen_path)",
+    4,
+    "ON CONFLICT(blake3) DO NOTHING",
+    rows,
+  );
+  q.insertMany("INSERT OR IGNORE INTO artifact_digests (blake3, algorithm, digest)", 3, "", digestRows);
 }
 
 function toArtifacts(q: StoreDb, rows: Row[]): ArtifactRow[] {

@@ -1,4 +1,5 @@
 /** The `job_io` table: what each job read and wrote, and the links between jobs and artifacts it makes. */
+import type { SQLQueryBindings } from "bun:sqlite";
 import { IoFlags } from "../core/io-flags.ts";
 import type { IoRecord, JobRow } from "../core/types.ts";
 import { bytesToPath } from "../shared/paths.ts";
@@ -19,13 +20,17 @@ export interface ArtifactLink {
   role: "input" | "output";
 }
 
-/** Writes the I/O rows of a job being recorded (inside its transaction). */
-export function insertIoRow(q: StoreDb, jobUid: string, role: "input" | "output", io: IoRecord): void {
-  // The hot loop of a big job (tens of thousands of rows): the statement is cached by its text.
-  q.sql(
-    `INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(jobUid, role, pathParam(io.path), io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null);
+/**
+ * Writes the I/O rows of a job being recorded (inside its transaction): each row is job uid, role, path (a
+ * pathParam), blake3, size, flags, prev_blake3, prev_mode.
+ */
+export function insertIoRows(q: StoreDb, rows: readonly SQLQueryBindings[][]): void {
+  q.insertMany(
+    "INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)",
+    8,
+    "",
+    rows,
+  );
 }
 
 function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined): Map<string, JobIo> {

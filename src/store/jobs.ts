@@ -1,9 +1,12 @@
 /** The `jobs` table: recording a job with its I/O in one transaction, and the queries over jobs. */
+
+import type { SQLQueryBindings } from "bun:sqlite";
 import type { JobRow, JobSummary, NewJobInput } from "../core/types.ts";
 import { pathToBytes } from "../shared/paths.ts";
-import { putBlob, upsertArtifact } from "./artifacts.ts";
-import { insertIoRow } from "./job-io.ts";
+import { insertArtifactRows, putBlob } from "./artifacts.ts";
+import { insertIoRows } from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
+import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
 
 /**
@@ -49,22 +52,32 @@ export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): {
       JSON.stringify(job.trace),
       JSON.stringify(job.metadata),
     );
-    // The hot loop of a big job (tens of thousands of rows): each artifact upserted once.
+    // The hot loop of a big job (tens of thousands of rows), written many rows a statement: each artifact once,
+    // before the io rows that name it.
     const upserted = new Set<string>();
+    const artifactRows: SQLQueryBindings[][] = [];
+    const digestRows: SQLQueryBindings[][] = [];
+    const ioRows: SQLQueryBindings[][] = [];
+    const now = Date.now();
     for (const [role, list] of [
       ["input", job.inputs],
       ["output", job.outputs],
     ] as const) {
       for (const io of list) {
+        const path = pathParam(io.path);
         if (io.blake3 && !upserted.has(io.blake3)) {
           upserted.add(io.blake3);
-          upsertArtifact(q, io.blake3, io.size ?? 0, io.path, io.digests);
+          artifactRows.push([io.blake3, io.size ?? 0, now, path]);
+          for (const [algorithm, digest] of Object.entries(io.digests ?? {}))
+            if (algorithm !== "blake3") digestRows.push([io.blake3, algorithm, digest]);
         }
         // A link's content is its target text: kept under its digest for show and reproduce.
         if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
-        insertIoRow(q, uid, role, io);
+        ioRows.push([uid, role, path, io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null]);
       }
     }
+    insertArtifactRows(q, artifactRows, digestRows);
+    insertIoRows(q, ioRows);
   });
   return { uid, step };
 }
