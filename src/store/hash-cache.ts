@@ -18,6 +18,9 @@ interface SqlRow {
   hashed_at_ns: bigint;
 }
 
+/** getMany's columns: ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns. */
+type SqlValues = [bigint, bigint, bigint, bigint, string, string | null, bigint];
+
 /** Inodes per bulk lookup statement (SQLite's default limit is 32,766 parameters; smaller batches measured no slower). */
 const GET_MANY_BATCH = 250;
 
@@ -96,13 +99,25 @@ export class SqliteHashCache implements HashCacheStore {
         for (const i of batch) params.push(toSqlInt(keys[i]?.ino ?? 0n));
         // Padding with a repeated inode keeps one prepared statement for every batch.
         while (params.length <= GET_MANY_BATCH) params.push(params[1] ?? 0n);
-        const found = new Map<bigint, SqlRow>();
-        for (const row of this.getManyStatement.all(...params)) found.set(row.ino ?? -1n, row);
+        // Rows as arrays, matched by inode (the hot path of recording a big job: tens of thousands of files).
+        const found = new Map<bigint, SqlValues>();
+        for (const row of this.getManyStatement.values(...params) as SqlValues[]) found.set(row[0], row);
         for (const i of batch) {
           const key = keys[i];
           if (!key) continue;
           const row = found.get(toSqlInt(key.ino));
-          out[i] = row ? this.toRow(key.dev, key.ino, row) : undefined;
+          out[i] = row
+            ? {
+                dev: key.dev,
+                ino: key.ino,
+                size: row[1],
+                mtimeNs: row[2],
+                ctimeNs: row[3],
+                blake3: row[4],
+                extra: parseExtra(row[5]),
+                hashedAtNs: row[6],
+              }
+            : undefined;
         }
       }
     }
