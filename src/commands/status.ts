@@ -1,6 +1,6 @@
 import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
-import { stepOutputs } from "../core/dag-artifacts.ts";
+import type { DagIo, DagNode } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
 import { storedAbsolute } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
@@ -52,32 +52,23 @@ export class StatusCommand extends RoarCommand {
       }
 
       // The latest content each step has at a path (a re-run that wrote nothing there keeps the earlier one).
-      const latest = new Map<
-        string,
-        { blake3: string | null; size: number | null; step: number; label: string; seq: number; link: boolean }
-      >();
+      const latest = new Map<string, { io: DagIo; node: DagNode; seq: number }>();
+      const consider = (io: DagIo, node: DagNode, seq: number) => {
+        if ((io.flags & IoFlags.REMOTE) !== 0) return; // uploaded objects are not on disk here
+        const prev = latest.get(io.path);
+        if (!prev || prev.seq <= seq) latest.set(io.path, { io, node, seq });
+      };
       for (const node of dag.current.values()) {
-        for (const { io: o, writerSeq } of stepOutputs(node)) {
-          if ((o.flags & IoFlags.REMOTE) !== 0) continue; // uploaded objects are not on disk here
-          const prev = latest.get(o.path);
-          if (prev && prev.seq > writerSeq) continue;
-          const link = (o.flags & IoFlags.SYMLINK) !== 0;
-          latest.set(o.path, {
-            blake3: o.blake3,
-            size: o.size,
-            step: node.step,
-            label: node.label,
-            seq: writerSeq,
-            link,
-          });
-        }
+        for (const io of node.outputs) consider(io, node, node.job.seq);
+        for (const c of node.carried) consider(c, node, c.writerSeq);
       }
       const results: TrackedOutputJson[] = [];
       const toHash = new Map<string, { entry: TrackedOutputJson; link: boolean }>();
       // One stat per directory first: every file of a missing directory is missing without its own stat.
       const dirExists = new Map<string, boolean>();
-      for (const [path, rec] of latest) {
-        if (rec.blake3 === null) continue; // deleted by the step that touched it last
+      for (const [path, { io, node }] of latest) {
+        if (io.blake3 === null) continue; // deleted by the step that touched it last
+        const rec = { blake3: io.blake3, size: io.size, link: (io.flags & IoFlags.SYMLINK) !== 0 };
         const abs = storedAbsolute(path, project.root);
         const dir = parentDir(abs);
         let exists = dirExists.get(dir);
@@ -91,8 +82,8 @@ export class StatusCommand extends RoarCommand {
           path,
           blake3: rec.blake3,
           size: rec.size,
-          step: rec.step,
-          label: rec.label,
+          step: node.step,
+          label: node.label,
           state: "present",
         };
         if (!st || !(st.isFile() || (rec.link && st.isSymbolicLink()))) entry.state = "missing";
