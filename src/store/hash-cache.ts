@@ -41,7 +41,7 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
   private readonly replaceStatement: Statement<
     unknown,
-    [bigint, bigint, bigint, string, string, bigint, bigint, bigint]
+    [bigint, bigint, bigint, bigint, bigint, string, string, bigint]
   >;
   private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
   /** On a read-only store the cache is only looked up: new digests are not kept. */
@@ -64,9 +64,10 @@ export class SqliteHashCache implements HashCacheStore {
       `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // The same parameters as putStatement's, in the same order.
     this.replaceStatement = db.query(
-      `UPDATE hash_cache SET size = ?, mtime_ns = ?, ctime_ns = ?, blake3 = ?, extra = ?, hashed_at_ns = ?
-       WHERE dev = ? AND ino = ?`,
+      `UPDATE hash_cache SET size = ?3, mtime_ns = ?4, ctime_ns = ?5, blake3 = ?6, extra = ?7, hashed_at_ns = ?8
+       WHERE dev = ?1 AND ino = ?2`,
     );
     this.putManyTransaction = db.transaction((rows: readonly HashCacheRow[]) => {
       for (const row of rows) this.put(row);
@@ -145,21 +146,7 @@ export class SqliteHashCache implements HashCacheStore {
    */
   put(row: HashCacheRow): void {
     if (this.readOnly) return;
-    if (!isTrustworthy(row)) {
-      if (row.replacing === false) return;
-      this.replaceStatement.run(
-        row.size,
-        row.mtimeNs,
-        row.ctimeNs,
-        row.blake3,
-        JSON.stringify(row.extra),
-        row.hashedAtNs,
-        toSqlInt(row.dev),
-        toSqlInt(row.ino),
-      );
-      return;
-    }
-    this.putStatement.run(
+    const params = [
       toSqlInt(row.dev),
       toSqlInt(row.ino),
       row.size,
@@ -168,7 +155,9 @@ export class SqliteHashCache implements HashCacheStore {
       row.blake3,
       JSON.stringify(row.extra),
       row.hashedAtNs,
-    );
+    ] as const;
+    if (isTrustworthy(row)) this.putStatement.run(...params);
+    else if (row.replacing !== false) this.replaceStatement.run(...params);
   }
 
   putMany(rows: readonly HashCacheRow[]): void {

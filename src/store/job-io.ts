@@ -122,6 +122,26 @@ export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, J
  */
 const LINK_COLUMNS = "io.job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
 
+/** Links of one role whose `column` is one of `list` (a jsonList): by the outputs' index, or one pass over inputs. */
+function linksIn(q: StoreDb, column: "path" | "blake3", list: string, role: "input" | "output"): Row[] {
+  return q
+    .sql(
+      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+       WHERE io.${column} IN (SELECT value FROM json_each(?)) AND io.role = '${role}'`,
+    )
+    .all(list) as Row[];
+}
+
+/** Links of one role at one path, by a primary-key seek per job. */
+function linksAtByJob(q: StoreDb, path: string | Uint8Array, role: "input" | "output"): Row[] {
+  return q
+    .sql(
+      `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
+       ON io.job_uid = j.uid AND io.role = '${role}' AND io.path = ?`,
+    )
+    .all(path) as Row[];
+}
+
 const byRole = (a: Row, b: Row) => ((a.role as string) < (b.role as string) ? -1 : a.role === b.role ? 0 : 1);
 const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -155,44 +175,14 @@ export function linksAtPaths(
   const text = [...out.keys()].filter((p) => typeof pathParam(p) === "string");
   if (text.length > 0) {
     const list = jsonList(text);
-    rows.push(
-      ...(q
-        .sql(
-          `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-           WHERE io.path IN (SELECT value FROM json_each(?)) AND io.role = 'output'`,
-        )
-        .all(list) as Row[]),
-    );
+    rows.push(...linksIn(q, "path", list, "output"));
     // One path: a primary-key seek per job. Many: one pass over the inputs.
-    rows.push(
-      ...((text.length === 1
-        ? q
-            .sql(
-              `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
-               ON io.job_uid = j.uid AND io.role = 'input' AND io.path = ?`,
-            )
-            .all(text[0] as string)
-        : q
-            .sql(
-              `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-               WHERE io.role = 'input' AND io.path IN (SELECT value FROM json_each(?))`,
-            )
-            .all(list)) as Row[]),
-    );
+    rows.push(...(text.length === 1 ? linksAtByJob(q, text[0] as string, "input") : linksIn(q, "path", list, "input")));
   }
   // A name that is not UTF-8 is stored as a BLOB: looked up on its own.
   for (const p of out.keys()) {
     const param = pathParam(p);
-    if (typeof param === "string") continue;
-    for (const role of ["output", "input"] as const)
-      rows.push(
-        ...(q
-          .sql(
-            `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
-             ON io.job_uid = j.uid AND io.role = '${role}' AND io.path = ?`,
-          )
-          .all(param) as Row[]),
-      );
+    if (typeof param !== "string") rows.push(...linksAtByJob(q, param, "output"), ...linksAtByJob(q, param, "input"));
   }
   rows.sort((a, b) => (b.seq as number) - (a.seq as number) || byRole(a, b));
   for (const r of rows)
@@ -213,15 +203,7 @@ export function linksOfArtifacts(
   if (out.size === 0) return out;
   const list = jsonList(out.keys());
   const rows: Row[] = [];
-  for (const r of role ? [role] : (["output", "input"] as const))
-    rows.push(
-      ...(q
-        .sql(
-          `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
-           WHERE io.blake3 IN (SELECT value FROM json_each(?)) AND io.role = '${r}'`,
-        )
-        .all(list) as Row[]),
-    );
+  for (const r of role ? [role] : (["output", "input"] as const)) rows.push(...linksIn(q, "blake3", list, r));
   rows.sort(
     (a, b) => (a.seq as number) - (b.seq as number) || byRole(a, b) || byPath(pathFromRow(a.path), pathFromRow(b.path)),
   );
