@@ -40,7 +40,10 @@ function entrySource(root: string, outdir: string, platform: Platform): { source
       const meta = { hash: Bun.hash(bytes).toString(16), size: bytes.byteLength };
       return `registerEmbeddedLibrary(${JSON.stringify(name)}, { path: ${name}, ...${JSON.stringify(meta)} });`;
     }),
+    `import { startEarlyGitStatus } from ${rel(join(root, "src/shared/early-git.ts"))};`,
     `import { main } from ${rel(join(root, "src/main.ts"))};`,
+    // `roar run` needs `git status` first thing: started now, it runs while the command's modules load.
+    "startEarlyGitStatus(process.argv.slice(2), process.cwd());",
     // No top-level await: bytecode compilation (faster start-up) needs a CommonJS bundle.
     // Without top-level await nothing keeps the event loop alive while main() waits on a worker: hold it open.
     "const keepAlive = setInterval(() => {}, 1 << 30);",

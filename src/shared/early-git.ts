@@ -1,9 +1,9 @@
 /**
- * `git status` started by the source launcher (bin/roar) before roar's bundle loads: `roar run`/`roar build`
- * need it first thing, it costs a `stat` of every tracked file (~30 ms at 20,000), and loading the bundle takes
- * ~40 ms of which nothing else can make use. The launcher leaves the running status here; `roar run` takes it when
- * it is for the same repository, and otherwise starts its own (capture/git.ts). Plain code: the launcher loads it
- * from source.
+ * `git status` started before roar's command loads — by the source launcher (bin/roar) before the bundle, by the
+ * compiled binary's entry before the command's modules (scripts/compile.ts): `roar run`/`roar build` need it first
+ * thing, and it costs a `stat` of every tracked file (~25 ms at 20,000) that loading can overlap. It is left
+ * here; `roar run` takes it when it is for the same repository, and otherwise starts its own (capture/git.ts).
+ * Plain code: the launcher loads it from source.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
