@@ -43,78 +43,92 @@ export const OpenFlags = {
   TMPFILE: 0o20200000,
 } as const;
 
-const Base = { pid: Type.Integer(), seq: Type.Integer(), ts: Type.Number() };
+/**
+ * The event schemas, built when first asked for: roar decodes events with its own reader (trace/event-record.ts)
+ * and uses these for their types, so building them at load would cost every command ~1 ms for nothing.
+ */
+function buildSchemas() {
+  const Base = { pid: Type.Integer(), seq: Type.Integer(), ts: Type.Number() };
 
-export const OpenStat = Type.Object({
-  dev: Type.Number(),
-  ino: Type.Number(),
-  size: Type.Number(),
-  mtimeNs: Type.Number(),
-  ctimeNs: Type.Number(),
-});
-export type OpenStat = Static<typeof OpenStat>;
+  const OpenStat = Type.Object({
+    dev: Type.Number(),
+    ino: Type.Number(),
+    size: Type.Number(),
+    mtimeNs: Type.Number(),
+    ctimeNs: Type.Number(),
+  });
 
-export const TraceEvent = Type.Union([
-  Type.Object({ kind: Type.Literal("header"), ...Base, abi: Type.Integer(), backend: Type.String() }),
-  Type.Object({
-    kind: Type.Literal("proc_start"),
-    ...Base,
-    ppid: Type.Integer(),
-    exe: Type.String(),
-    argv: Type.Array(Type.String()),
-    cwd: Type.String(),
-  }),
-  Type.Object({ kind: Type.Literal("fork"), ...Base, child: Type.Integer(), flags: Type.Integer() }),
-  Type.Object({
-    kind: Type.Literal("exec"),
-    ...Base,
-    path: Type.String(),
-    argv: Type.Array(Type.String()),
-    flags: Type.Integer(),
-  }),
-  Type.Object({
-    kind: Type.Literal("exit"),
-    ...Base,
-    code: Type.Union([Type.Integer(), Type.Null()]),
-    signal: Type.Union([Type.Integer(), Type.Null()]),
-  }),
-  Type.Object({
-    kind: Type.Literal("open"),
-    ...Base,
-    path: Type.String(),
-    flags: Type.Integer(),
-    fd: Type.Integer(),
-    stat: Type.Union([OpenStat, Type.Null()]),
-  }),
-  Type.Object({ kind: Type.Literal("rename"), ...Base, from: Type.String(), to: Type.String() }),
-  Type.Object({
-    kind: Type.Literal("link"),
-    ...Base,
-    from: Type.String(),
-    to: Type.String(),
-    flags: Type.Integer(),
-  }),
-  Type.Object({ kind: Type.Literal("unlink"), ...Base, path: Type.String(), flags: Type.Integer() }),
-  Type.Object({ kind: Type.Literal("truncate"), ...Base, path: Type.String() }),
-  Type.Object({ kind: Type.Literal("chdir"), ...Base, path: Type.String() }),
-  Type.Object({ kind: Type.Literal("incomplete"), ...Base, reason: Type.String(), detail: Type.String() }),
-  Type.Object({ kind: Type.Literal("dropped"), ...Base, count: Type.Integer() }),
-  /** An existing file before the job first changed it; `copy` names the kept bytes in the capture directory. */
-  Type.Object({
-    kind: Type.Literal("prewrite"),
-    ...Base,
-    path: Type.String(),
-    stat: OpenStat,
-    mode: Type.Integer(),
-    copy: Type.Union([Type.String(), Type.Null()]),
-  }),
-  /** A network endpoint (internet address and port, "1.2.3.4:80" / "[::1]:80") connected to or accepted from. */
-  Type.Object({
-    kind: Type.Literal("net"),
-    ...Base,
-    op: Type.Union([Type.Literal("connect"), Type.Literal("accept")]),
-    address: Type.String(),
-  }),
-]);
-export type TraceEvent = Static<typeof TraceEvent>;
+  const TraceEvent = Type.Union([
+    Type.Object({ kind: Type.Literal("header"), ...Base, abi: Type.Integer(), backend: Type.String() }),
+    Type.Object({
+      kind: Type.Literal("proc_start"),
+      ...Base,
+      ppid: Type.Integer(),
+      exe: Type.String(),
+      argv: Type.Array(Type.String()),
+      cwd: Type.String(),
+    }),
+    Type.Object({ kind: Type.Literal("fork"), ...Base, child: Type.Integer(), flags: Type.Integer() }),
+    Type.Object({
+      kind: Type.Literal("exec"),
+      ...Base,
+      path: Type.String(),
+      argv: Type.Array(Type.String()),
+      flags: Type.Integer(),
+    }),
+    Type.Object({
+      kind: Type.Literal("exit"),
+      ...Base,
+      code: Type.Union([Type.Integer(), Type.Null()]),
+      signal: Type.Union([Type.Integer(), Type.Null()]),
+    }),
+    Type.Object({
+      kind: Type.Literal("open"),
+      ...Base,
+      path: Type.String(),
+      flags: Type.Integer(),
+      fd: Type.Integer(),
+      stat: Type.Union([OpenStat, Type.Null()]),
+    }),
+    Type.Object({ kind: Type.Literal("rename"), ...Base, from: Type.String(), to: Type.String() }),
+    Type.Object({
+      kind: Type.Literal("link"),
+      ...Base,
+      from: Type.String(),
+      to: Type.String(),
+      flags: Type.Integer(),
+    }),
+    Type.Object({ kind: Type.Literal("unlink"), ...Base, path: Type.String(), flags: Type.Integer() }),
+    Type.Object({ kind: Type.Literal("truncate"), ...Base, path: Type.String() }),
+    Type.Object({ kind: Type.Literal("chdir"), ...Base, path: Type.String() }),
+    Type.Object({ kind: Type.Literal("incomplete"), ...Base, reason: Type.String(), detail: Type.String() }),
+    Type.Object({ kind: Type.Literal("dropped"), ...Base, count: Type.Integer() }),
+    /** An existing file before the job first changed it; `copy` names the kept bytes in the capture directory. */
+    Type.Object({
+      kind: Type.Literal("prewrite"),
+      ...Base,
+      path: Type.String(),
+      stat: OpenStat,
+      mode: Type.Integer(),
+      copy: Type.Union([Type.String(), Type.Null()]),
+    }),
+    /** A network endpoint (internet address and port, "1.2.3.4:80" / "[::1]:80") connected to or accepted from. */
+    Type.Object({
+      kind: Type.Literal("net"),
+      ...Base,
+      op: Type.Union([Type.Literal("connect"), Type.Literal("accept")]),
+      address: Type.String(),
+    }),
+  ]);
+  return { OpenStat, TraceEvent };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+export function traceEventSchemas(): ReturnType<typeof buildSchemas> {
+  schemas ??= buildSchemas();
+  return schemas;
+}
+
+export type OpenStat = Static<ReturnType<typeof buildSchemas>["OpenStat"]>;
+export type TraceEvent = Static<ReturnType<typeof buildSchemas>["TraceEvent"]>;
 export type TraceEventOf<K extends TraceEvent["kind"]> = Extract<TraceEvent, { kind: K }>;

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { pack } from "msgpackr";
-import { TRACER_ABI_VERSION } from "../../src/schema/events.ts";
+import { Value } from "typebox/value";
+import { TRACER_ABI_VERSION, traceEventSchemas } from "../../src/schema/events.ts";
 import { decodeStream, headerRecord, StreamDecoder } from "../../src/trace/events.ts";
 
 /** A stream as the tracers write it: concatenated msgpack records (encoded here by msgpackr, the reference). */
@@ -59,6 +60,9 @@ test("every record kind decodes to its typed event (bytes from msgpackr, the ref
   ];
   const bytes = Buffer.concat(records.map((r) => pack(r)));
   const { events } = decodeStream(bytes);
+  // Every event fits the declared schema (the types roar's code is checked against).
+  const schema = traceEventSchemas().TraceEvent;
+  for (const e of events) expect(Value.Check(schema, e)).toBe(true);
   expect(events.map((e) => e.kind)).toEqual([
     "header",
     "proc_start",
