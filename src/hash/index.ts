@@ -17,7 +17,7 @@ import {
   type KernelChoice,
   type KernelName,
 } from "./file.ts";
-import { loadNativeBlake3 } from "./native.ts";
+import { loadNativeBlake3, type NativeBlake3 } from "./native.ts";
 import { type Job, lookupCached, makeBatches } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
@@ -151,65 +151,77 @@ export async function hashFiles(
       ? loadNativeBlake3().kernel
       : null;
   const pool = here ? null : poolFor(kernel);
-  const batches = here ? chunks(jobs, HERE_BATCH_FILES) : makeBatches(jobs, cache !== undefined);
+  const hereBatches = here ? chunks(jobs, HERE_BATCH_FILES) : [];
+  const poolBatches = here ? [] : makeBatches(jobs, cache !== undefined);
   const pendingRows: HashCacheRow[] = [];
   const flush = () => {
     if (cache && pendingRows.length) cache.putMany(pendingRows.splice(0));
   };
 
-  let next = 0;
-  const runner = async () => {
-    while (next < batches.length) {
-      const batch = batches[next++] ?? [];
-      const batchPaths = batch.map((job) => job.path);
-      let outcomes: FileHashOutcome[];
-      try {
-        outcomes = here
-          ? here.hashPaths(batchPaths, fileOptions)
-          : await (pool as HashPool).hashBatch(batchPaths, algorithms, fileOptions);
-      } catch (err) {
-        if (err instanceof HashPoolStartError) {
-          // No workers (e.g. a bundle without the worker entrypoint): slower, but still correct, in this thread.
-          warnNoPool(err);
-          const engine = await inThreadEngineFor(kernel);
-          outcomes = batchPaths.map((path) => hashFileSync(path, algorithms, engine, fileOptions));
-        } else {
-          const message = err instanceof Error ? err.message : String(err);
-          outcomes = batchPaths.map(() => ({ ok: false as const, code: "EWORKER", error: message }));
+  /** Records a batch's outcomes: results, cache rows, progress. */
+  const take = (batch: readonly Job[], outcomes: readonly FileHashOutcome[]) => {
+    outcomes.forEach((outcome, i) => {
+      const path = batch[i]?.path ?? "";
+      if (!outcome.ok) {
+        results.set(path, { code: outcome.code, error: outcome.error });
+      } else {
+        results.set(path, { blake3: outcome.blake3, size: outcome.size, digests: outcome.digests, cached: false });
+        progress.bytesHashed += outcome.size;
+        if (cache && outcome.stable) {
+          const looked = batch[i]?.previous;
+          // The row looked up belongs to this inode only if the file was not replaced in between; its extra
+          // digests of the same content, computed by earlier runs, are kept.
+          const previous =
+            looked && looked.dev === outcome.identity.dev && looked.ino === outcome.identity.ino ? looked : undefined;
+          const sameContent = previous && previous.blake3 === outcome.blake3 && previous.size === outcome.identity.size;
+          pendingRows.push({
+            ...outcome.identity,
+            blake3: outcome.blake3,
+            extra: sameContent ? { ...previous.extra, ...outcome.digests } : outcome.digests,
+            hashedAtNs: outcome.hashedAtNs,
+            replacing: previous !== undefined,
+          });
         }
       }
-      outcomes.forEach((outcome, i) => {
-        const path = batchPaths[i] ?? "";
-        if (!outcome.ok) {
-          results.set(path, { code: outcome.code, error: outcome.error });
-        } else {
-          results.set(path, { blake3: outcome.blake3, size: outcome.size, digests: outcome.digests, cached: false });
-          progress.bytesHashed += outcome.size;
-          if (cache && outcome.stable) {
-            const looked = batch[i]?.previous;
-            // The row looked up belongs to this inode only if the file was not replaced in between; its extra
-            // digests of the same content, computed by earlier runs, are kept.
-            const previous =
-              looked && looked.dev === outcome.identity.dev && looked.ino === outcome.identity.ino ? looked : undefined;
-            const sameContent =
-              previous && previous.blake3 === outcome.blake3 && previous.size === outcome.identity.size;
-            pendingRows.push({
-              ...outcome.identity,
-              blake3: outcome.blake3,
-              extra: sameContent ? { ...previous.extra, ...outcome.digests } : outcome.digests,
-              hashedAtNs: outcome.hashedAtNs,
-              replacing: previous !== undefined,
-            });
-          }
-        }
-        progress.filesDone++;
-      });
-      if (pendingRows.length >= CACHE_FLUSH_ROWS) flush();
-      options.onProgress?.({ ...progress });
+      progress.filesDone++;
+    });
+    if (pendingRows.length >= CACHE_FLUSH_ROWS) flush();
+    options.onProgress?.({ ...progress });
+  };
+
+  const onPool = async (batch: readonly Job[]): Promise<FileHashOutcome[]> => {
+    const batchPaths = batch.map((job) => job.path);
+    try {
+      return await (pool as HashPool).hashBatch(batchPaths, algorithms, fileOptions);
+    } catch (err) {
+      if (err instanceof HashPoolStartError) {
+        // No workers (e.g. a bundle without the worker entrypoint): slower, but still correct, in this thread.
+        warnNoPool(err);
+        const engine = await inThreadEngineFor(kernel);
+        return batchPaths.map((path) => hashFileSync(path, algorithms, engine, fileOptions));
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      return batchPaths.map(() => ({ ok: false as const, code: "EWORKER", error: message }));
+    }
+  };
+
+  let next = 0;
+  const runner = async () => {
+    while (next < poolBatches.length) {
+      const batch = poolBatches[next++] ?? [];
+      take(batch, await onPool(batch));
     }
   };
   try {
-    await Promise.all(Array.from({ length: pool ? Math.min(batches.length, pool.size * 2) : 1 }, runner));
+    for (const batch of hereBatches)
+      take(
+        batch,
+        (here as NativeBlake3).hashPaths(
+          batch.map((job) => job.path),
+          fileOptions,
+        ),
+      );
+    if (pool) await Promise.all(Array.from({ length: Math.min(poolBatches.length, pool.size * 2) }, runner));
   } finally {
     flush();
   }

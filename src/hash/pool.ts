@@ -134,16 +134,11 @@ export class HashPool {
       slot = this.spawn();
       this.slots[index] = slot;
     }
-    try {
-      await slot.ready;
-    } catch (err) {
-      // Remembered so later batches go straight to the caller's fallback instead of spawning doomed workers.
-      if (err instanceof HashPoolStartError) this.startError = err;
-      throw err;
-    }
+    // Posted at once, not after the worker is ready: it takes messages in order (its kernel first), and a caller
+    // that hashes in its own thread meanwhile (hashFiles) would otherwise hold the batch back until it is done.
     const id = this.nextId++;
     const target = slot;
-    return new Promise<FileHashOutcome[]>((resolve, reject) => {
+    const done = new Promise<FileHashOutcome[]>((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
       target.worker.ref();
       target.worker.postMessage({
@@ -154,6 +149,16 @@ export class HashPool {
         options,
       } satisfies ToWorker);
     });
+    done.catch(() => {}); // rejected along with `ready` when the worker dies: reported through `ready` below
+    try {
+      await target.ready;
+    } catch (err) {
+      target.pending.delete(id);
+      // Remembered so later batches go straight to the caller's fallback instead of spawning doomed workers.
+      if (err instanceof HashPoolStartError) this.startError = err;
+      throw err;
+    }
+    return done;
   }
 
   private leastBusySlot(): number {

@@ -239,7 +239,7 @@ os.write(fd, b"data"); os.close(fd); os.replace(tmp, "final.txt")
     expect(job.outputs.map((o) => o.path).sort()).toEqual(["db.sqlite", "final.txt", "log.txt"]);
   });
 
-  test("a 1 GiB output is hashed correctly, and an unchanged file is not re-hashed", async () => {
+  test("a 1 GiB output is hashed correctly (in the hash pool), and an unchanged file is not re-hashed", async () => {
     const script = `import sys
 chunk = bytes(range(256)) * 4096
 with open("big.bin", "wb") as f:
@@ -250,6 +250,8 @@ with open("big.bin", "wb") as f:
     const first = await runJson(repo, ["python3", "big.py"]);
     expect(first.job.outputs[0]?.size).toBe(1024 ** 3);
     expect(first.job.outputs[0]?.blake3).toBe(b3sum(join(repo, "big.bin")));
+    // A big file goes to the hash pool: its worker started (bundled beside the launcher's bundle, or embedded).
+    expect(first.stderr).not.toContain("hashing in the main thread");
     await Bun.sleep(1100); // past the racy-timestamp window
     const second = await runJson(repo, ["python3", "readbig.py"]);
     expect(second.job.inputs[0]?.blake3).toBe(first.job.outputs[0]?.blake3 ?? "");

@@ -2,7 +2,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { close, type FileDigest, type HashProgress, hashFiles, isHashError } from "../../src/hash/index.ts";
+import {
+  close,
+  type FileDigest,
+  type HashProgress,
+  hashFiles,
+  isHashError,
+  MemoryHashCache,
+} from "../../src/hash/index.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
 import { bytesToPath } from "../../src/shared/paths.ts";
 import { BLAKE3_REFERENCE, b3sumBytes, toolDigests } from "../fixtures/hash/reference.ts";
@@ -90,3 +97,33 @@ test("a CLI that hashes and never calls close() still exits promptly", async () 
   expect(code).toBe(0);
   expect(Date.now() - started).toBeLessThan(15_000);
 });
+
+test.skipIf(!loadNativeBlake3().kernel)(
+  "with a hash cache, thousands of small new files are hashed in this thread: every digest matches",
+  async () => {
+    const cache = new MemoryHashCache();
+    const results = await hashFiles(paths, { cache, kernel: "native" });
+    expect(results.size).toBe(FILE_COUNT);
+    for (const path of paths) expect((results.get(path) as FileDigest).blake3).toBe(reference.get(path) as string);
+    // Kept for next time (as racy rows: just written), and served from the cache once the files have aged.
+    expect(cache.size).toBe(FILE_COUNT);
+  },
+  60_000,
+);
+
+test("no worker can start: the files are hashed in this thread, the same digests, with one warning", () => {
+  const script = join(tempDir("roar-hash-noworker-"), "noworker.ts");
+  writeFileSync(
+    script,
+    `import { close, hashFiles, setHashWorkerUrl } from ${JSON.stringify(join(REPO_ROOT, "src/hash/index.ts"))};
+     setHashWorkerUrl("file:///nonexistent/roar-hash-worker.js");
+     const r = await hashFiles(${JSON.stringify(paths.slice(0, 300))});
+     console.log(JSON.stringify([...r].map(([p, d]) => [p, "blake3" in d ? d.blake3 : d.code])));
+     close();`,
+  );
+  const r = Bun.spawnSync([BUN, script], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
+  expect(r.exitCode).toBe(0);
+  const digests = JSON.parse(r.stdout.toString()) as [string, string][];
+  expect(digests).toEqual(paths.slice(0, 300).map((p) => [p, reference.get(p) as string]));
+  expect(r.stderr.toString().match(/hashing in the main thread/g)?.length).toBe(1);
+}, 60_000);
