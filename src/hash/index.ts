@@ -1,10 +1,10 @@
 /**
  * roar's hashing subsystem: every file is identified by its BLAKE3 digest; sha256/sha512/sha1/md5 can be added
- * (computed from the same reads). Files are hashed in a pool of worker threads with the native kernel
- * (libroar_hash, mmap + all cores) or, where that library is missing, blake3-wasm; unchanged files are served
- * from the hash cache (plan.ts: the cache lookup and the batches).
+ * (computed from the same reads). With the native kernel (libroar_hash: a batch of files per call, mmap + all
+ * cores for a big one) up to tens of megabytes are hashed in the calling thread, more in a pool of worker threads;
+ * where that library is missing, the pool hashes with blake3-wasm. Unchanged files are served from the hash cache
+ * (plan.ts: the cache lookup and the batches).
  */
-
 import type { ExtraAlgorithm } from "./algorithms.ts";
 import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore } from "./cache.ts";
 import {
@@ -17,7 +17,7 @@ import {
   type KernelChoice,
   type KernelName,
 } from "./file.ts";
-import { loadNativeBlake3, type NativeBlake3 } from "./native.ts";
+import { loadNativeBlake3 } from "./native.ts";
 import { type Job, lookupCached, makeBatches } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
@@ -189,10 +189,10 @@ export async function hashFiles(
     options.onProgress?.({ ...progress });
   };
 
-  const onPool = async (batch: readonly Job[]): Promise<FileHashOutcome[]> => {
-    const batchPaths = batch.map((job) => job.path);
+  const onPool = async (pool: HashPool, batch: readonly Job[]): Promise<FileHashOutcome[]> => {
+    const batchPaths = pathsOf(batch);
     try {
-      return await (pool as HashPool).hashBatch(batchPaths, algorithms, fileOptions);
+      return await pool.hashBatch(batchPaths, algorithms, fileOptions);
     } catch (err) {
       if (err instanceof HashPoolStartError) {
         // No workers (e.g. a bundle without the worker entrypoint): slower, but still correct, in this thread.
@@ -206,22 +206,16 @@ export async function hashFiles(
   };
 
   let next = 0;
-  const runner = async () => {
+  const runner = async (pool: HashPool) => {
     while (next < poolBatches.length) {
       const batch = poolBatches[next++] ?? [];
-      take(batch, await onPool(batch));
+      take(batch, await onPool(pool, batch));
     }
   };
   try {
-    for (const batch of hereBatches)
-      take(
-        batch,
-        (here as NativeBlake3).hashPaths(
-          batch.map((job) => job.path),
-          fileOptions,
-        ),
-      );
-    if (pool) await Promise.all(Array.from({ length: Math.min(poolBatches.length, pool.size * 2) }, runner));
+    if (here) for (const batch of hereBatches) take(batch, here.hashPaths(pathsOf(batch), fileOptions));
+    if (pool)
+      await Promise.all(Array.from({ length: Math.min(poolBatches.length, pool.size * 2) }, () => runner(pool)));
   } finally {
     flush();
   }
@@ -244,6 +238,8 @@ function smallInAll(jobs: readonly Job[]): boolean {
   }
   return true;
 }
+
+const pathsOf = (batch: readonly Job[]) => batch.map((job) => job.path);
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
