@@ -79,6 +79,7 @@ export function identityOf(st: BigIntStats): FileIdentity {
  * statSync), else statSync each.
  */
 export function identitiesOf(paths: readonly string[]): (FileIdentity | null)[] {
+  if (paths.length === 0) return []; // without loading the native library (~1 ms) for nothing
   const { kernel } = loadNativeBlake3();
   if (kernel) return kernel.statRegularFiles(paths);
   return paths.map((path) => {
