@@ -210,6 +210,34 @@ describe("SqliteHashCache", () => {
     expect(JSON.parse(raw.extra)).toEqual({ sha256: "cd".repeat(32) });
   });
 
+  test("getMany finds the same rows by primary-key search (few keys) and by a scan (most of the table)", () => {
+    const { cache } = freshDb();
+    const rowOf = (dev: bigint, ino: bigint): HashCacheRow => ({
+      dev,
+      ino,
+      size: ino - (1n << 63n),
+      mtimeNs: 1_000_000_000n,
+      ctimeNs: 1_000_000_000n,
+      blake3: `${dev}:${ino}`,
+      extra: ino % 2n ? { sha256: "ab" } : {},
+      hashedAtNs: 9_000_000_000n,
+    });
+    const rows: HashCacheRow[] = [];
+    for (let i = 0n; i < 1500n; i++) rows.push(rowOf(i % 3n === 0n ? 0xffff_ffff_ffff_fff0n : 7n, (1n << 63n) + i));
+    cache.putMany(rows);
+    const expected = (key: { dev: bigint; ino: bigint }) => {
+      const i = key.ino - (1n << 63n);
+      return i >= 0n && i < 1500n && (key.dev === 7n) === (i % 3n !== 0n) ? rowOf(key.dev, key.ino) : undefined;
+    };
+    // 1,200 keys of 1,500 rows (a scan), with a repeated key and keys that are not there.
+    const many = rows.slice(0, 1197).map(({ dev, ino }) => ({ dev, ino }));
+    many.push(many[5] as { dev: bigint; ino: bigint }, { dev: 7n, ino: 3n }, { dev: 8n, ino: (1n << 63n) + 1n });
+    expect(cache.getMany(many)).toEqual(many.map(expected));
+    // Ten keys (searches).
+    const few = many.slice(-10);
+    expect(cache.getMany(few)).toEqual(few.map(expected));
+  });
+
   test("stores one row per (dev, ino) for hashed files", async () => {
     const { db, cache } = freshDb();
     const paths = ["a", "b", "c"].map((name) => join(dir, name));
