@@ -21,16 +21,11 @@ export interface ArtifactLink {
 }
 
 /**
- * Writes the I/O rows of a job being recorded (inside its transaction): each row is job uid, role, path (a
+ * Writes the I/O rows of a job being recorded (inside its transaction): each row is the job's seq, role, path (a
  * pathParam), blake3, size, flags, prev_blake3, prev_mode.
  */
 export function insertIoRows(q: StoreDb, rows: readonly SQLQueryBindings[][]): void {
-  q.insertMany(
-    "INSERT OR REPLACE INTO job_io (job_uid, role, path, blake3, size, flags, prev_blake3, prev_mode)",
-    8,
-    "",
-    rows,
-  );
+  q.insertMany("INSERT INTO job_io (job_seq, role, path, blake3, size, flags, prev_blake3, prev_mode)", 8, "", rows);
 }
 
 function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined): Map<string, JobIo> {
@@ -62,13 +57,20 @@ function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined):
 /** All inputs and outputs of a session's jobs, keyed by job uid (one query). */
 export function sessionIo(q: StoreDb, sessionId: number, blob: (b: string) => Uint8Array | undefined) {
   const rows = q
-    .sql(`SELECT io.* FROM job_io io JOIN jobs j ON j.uid = io.job_uid WHERE j.session_id = ? ORDER BY io.path`)
+    .sql(
+      `SELECT io.*, j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq WHERE j.session_id = ?
+       ORDER BY io.path`,
+    )
     .all(sessionId) as Row[];
   return groupIo(rows, blob);
 }
 
 export function jobIo(q: StoreDb, uid: string, blob: (b: string) => Uint8Array | undefined): JobIo {
-  const rows = q.sql("SELECT * FROM job_io WHERE job_uid = ? ORDER BY path").all(uid) as Row[];
+  const rows = q
+    .sql(
+      "SELECT io.*, j.uid AS job_uid FROM jobs j JOIN job_io io ON io.job_seq = j.seq WHERE j.uid = ? ORDER BY io.path",
+    )
+    .all(uid) as Row[];
   return groupIo(rows, blob).get(uid) ?? { inputs: [], outputs: [] };
 }
 
@@ -76,36 +78,34 @@ export function jobIo(q: StoreDb, uid: string, blob: (b: string) => Uint8Array |
 export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, JobIo> {
   // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
   // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
-  type IoValues = [string, number, string | Uint8Array, string | null, number | null, number][];
-  const counts = q
-    .sql("SELECT (SELECT count(*) FROM jobs WHERE session_id = ?) AS mine, (SELECT count(*) FROM jobs) AS total")
-    .get(sessionId) as { mine: number; total: number };
+  type IoValues = [number, number, string | Uint8Array, string | null, number | null, number][];
+  // The session's jobs, seq → uid (rows name their job by seq).
+  const jobs = new Map(q.sql("SELECT seq, uid FROM jobs WHERE session_id = ?").values(sessionId) as [number, string][]);
+  const total = (q.sql("SELECT count(*) AS n FROM jobs").get() as { n: number }).n;
   let rows: IoValues;
-  if (counts.mine * 2 >= counts.total) {
-    const uids = new Set(
-      (q.sql("SELECT uid FROM jobs WHERE session_id = ?").values(sessionId) as [string][]).map((r) => r[0]),
-    );
-    const all = q.sql("SELECT job_uid, role = 'input', path, blake3, size, flags FROM job_io").values() as IoValues;
-    rows = counts.mine === counts.total ? all : all.filter((r) => uids.has(r[0]));
+  if (jobs.size * 2 >= total) {
+    const all = q.sql("SELECT job_seq, role = 'input', path, blake3, size, flags FROM job_io").values() as IoValues;
+    rows = jobs.size === total ? all : all.filter((r) => jobs.has(r[0]));
   } else {
     rows = q
       .sql(
-        `SELECT io.job_uid, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
-         JOIN job_io io ON io.job_uid = j.uid WHERE j.session_id = ?`,
+        `SELECT io.job_seq, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
+         JOIN job_io io ON io.job_seq = j.seq WHERE j.session_id = ?`,
       )
       .values(sessionId) as IoValues;
   }
   const out = new Map<string, JobIo>();
-  let lastUid = "";
+  let lastSeq = -1;
   let entry: JobIo = { inputs: [], outputs: [] };
   for (const r of rows) {
-    if (r[0] !== lastUid) {
-      lastUid = r[0];
-      const found = out.get(lastUid);
+    if (r[0] !== lastSeq) {
+      lastSeq = r[0];
+      const uid = jobs.get(lastSeq) as string;
+      const found = out.get(uid);
       if (found) entry = found;
       else {
         entry = { inputs: [], outputs: [] };
-        out.set(lastUid, entry);
+        out.set(uid, entry);
       }
     }
     const io: IoRecord = { path: pathFromRow(r[2]), blake3: r[3], size: r[4], flags: r[5] };
@@ -116,28 +116,27 @@ export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, J
 
 /*
  * Only outputs are indexed by digest and by path (migration 5): a job's inputs are most of its rows, and two
- * more index entries each made recording a file-heavy job twice as slow. Lookups of inputs by path seek the
- * primary key (job, role, path) job by job; lookups of inputs by digest scan the inputs once per call, so the
- * callers ask for many digests at once.
+ * more index entries each made recording a file-heavy job twice as slow. Lookups of inputs by path or by digest
+ * scan the inputs once per call, so the callers ask for many at once.
  */
-const LINK_COLUMNS = "io.job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
+const LINK_COLUMNS = "j.uid AS job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
 
 /** Links of one role whose `column` is one of `list` (a jsonList): by the outputs' index, or one pass over inputs. */
 function linksIn(q: StoreDb, column: "path" | "blake3", list: string, role: "input" | "output"): Row[] {
   return q
     .sql(
-      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.seq = io.job_seq
        WHERE io.${column} IN (SELECT value FROM json_each(?)) AND io.role = '${role}'`,
     )
     .all(list) as Row[];
 }
 
-/** Links of one role at one path, by a primary-key seek per job. */
-function linksAtByJob(q: StoreDb, path: string | Uint8Array, role: "input" | "output"): Row[] {
+/** Links of one role at one path (a name that is not UTF-8, stored as a BLOB; outputs by their index). */
+function linksAt(q: StoreDb, path: string | Uint8Array, role: "input" | "output"): Row[] {
   return q
     .sql(
-      `SELECT ${LINK_COLUMNS} FROM jobs j CROSS JOIN job_io io
-       ON io.job_uid = j.uid AND io.role = '${role}' AND io.path = ?`,
+      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.seq = io.job_seq
+       WHERE io.path = ? AND io.role = '${role}'`,
     )
     .all(path) as Row[];
 }
@@ -150,7 +149,7 @@ export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: 
   const select = (role: "input" | "output") =>
     q
       .sql(
-        `SELECT j.*, io.role AS role, io.path AS io_path FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+        `SELECT j.*, io.role AS role, io.path AS io_path FROM job_io io JOIN jobs j ON j.seq = io.job_seq
          WHERE io.blake3 = ? AND io.role = '${role}'`,
       )
       .all(blake3) as Row[];
@@ -175,14 +174,12 @@ export function linksAtPaths(
   const text = [...out.keys()].filter((p) => typeof pathParam(p) === "string");
   if (text.length > 0) {
     const list = jsonList(text);
-    rows.push(...linksIn(q, "path", list, "output"));
-    // One path: a primary-key seek per job. Many: one pass over the inputs.
-    rows.push(...(text.length === 1 ? linksAtByJob(q, text[0] as string, "input") : linksIn(q, "path", list, "input")));
+    rows.push(...linksIn(q, "path", list, "output"), ...linksIn(q, "path", list, "input"));
   }
   // A name that is not UTF-8 is stored as a BLOB: looked up on its own.
   for (const p of out.keys()) {
     const param = pathParam(p);
-    if (typeof param !== "string") rows.push(...linksAtByJob(q, param, "output"), ...linksAtByJob(q, param, "input"));
+    if (typeof param !== "string") rows.push(...linksAt(q, param, "output"), ...linksAt(q, param, "input"));
   }
   rows.sort((a, b) => (b.seq as number) - (a.seq as number) || byRole(a, b));
   for (const r of rows)
@@ -225,11 +222,16 @@ export function producerUids(q: StoreDb, blake3: string, replayable: boolean): s
   const rows = replayable
     ? q
         .sql(
-          `SELECT DISTINCT io.job_uid FROM job_io io JOIN jobs j ON j.uid = io.job_uid
+          `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
            WHERE io.blake3 = ? AND io.role = 'output' AND j.kind IN ('run', 'build')`,
         )
         .all(blake3)
-    : q.sql("SELECT DISTINCT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'").all(blake3);
+    : q
+        .sql(
+          `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
+           WHERE io.blake3 = ? AND io.role = 'output'`,
+        )
+        .all(blake3);
   return (rows as { job_uid: string }[]).map((r) => r.job_uid);
 }
 

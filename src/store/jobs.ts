@@ -73,7 +73,16 @@ export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): {
         }
         // A link's content is its target text: kept under its digest for show and reproduce.
         if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
-        ioRows.push([uid, role, path, io.blake3, io.size, io.flags, io.prevBlake3 ?? null, io.prevMode ?? null]);
+        ioRows.push([
+          seqRow.next,
+          role,
+          path,
+          io.blake3,
+          io.size,
+          io.flags,
+          io.prevBlake3 ?? null,
+          io.prevMode ?? null,
+        ]);
       }
     }
     insertArtifactRows(q, artifactRows, digestRows);
@@ -89,7 +98,7 @@ export function setJobPostMs(q: StoreDb, uid: string, postMs: number): void {
 
 export function deleteJob(q: StoreDb, uid: string): void {
   q.write(() => {
-    q.sql("DELETE FROM job_io WHERE job_uid = ?").run(uid);
+    q.sql("DELETE FROM job_io WHERE job_seq = (SELECT seq FROM jobs WHERE uid = ?)").run(uid);
     // Directories a get/put job recorded go with it (their members cascade).
     q.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
     q.sql("DELETE FROM jobs WHERE uid = ?").run(uid);

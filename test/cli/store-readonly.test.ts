@@ -8,6 +8,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { BUN, commitAll, hermeticEnv, type RunResult, roar, roarAsNobody, tempRepo } from "../helpers/cli.ts";
+import { JOB_IO_BY_UID } from "../helpers/store.ts";
 
 const isRoot = process.getuid?.() === 0;
 const tracerAvailable = autoChoice() !== null;
@@ -122,10 +123,9 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     const old = new Database(join(roarDir, "roar.db"));
     // Back to schema 1 (before migration 1 → 2): undo every later migration.
     old.exec(`DROP TABLE runs_in_flight;
+      ${JOB_IO_BY_UID}
       ALTER TABLE job_io DROP COLUMN prev_blake3;
       ALTER TABLE job_io DROP COLUMN prev_mode;
-      DROP INDEX job_io_output_blake3;
-      DROP INDEX job_io_output_path;
       CREATE INDEX job_io_blake3 ON job_io(blake3, role);
       PRAGMA user_version = 1`);
     old.close();

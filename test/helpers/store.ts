@@ -38,3 +38,24 @@ export function testJob(sessionId: number, tag: string, fields: Partial<NewJob> 
     ...fields,
   };
 }
+
+/**
+ * SQL that turns a store's job_io back into the layout of schema 5 and before (rows keyed by job uid, a primary key
+ * over job, role and path; no indexes): for tests that migrate a store an older roar left.
+ */
+export const JOB_IO_BY_UID = `
+  CREATE TABLE job_io_old (
+    job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('input', 'output')),
+    path TEXT NOT NULL,
+    blake3 TEXT REFERENCES artifacts(blake3),
+    size INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,
+    prev_blake3 TEXT,
+    prev_mode INTEGER,
+    PRIMARY KEY (job_uid, role, path)
+  );
+  INSERT INTO job_io_old SELECT j.uid, io.role, io.path, io.blake3, io.size, io.flags, io.prev_blake3, io.prev_mode
+    FROM job_io io JOIN jobs j ON j.seq = io.job_seq;
+  DROP TABLE job_io;
+  ALTER TABLE job_io_old RENAME TO job_io;`;

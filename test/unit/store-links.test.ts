@@ -9,7 +9,7 @@ import type { IoRecord } from "../../src/core/types.ts";
 import { projectAt } from "../../src/store/project.ts";
 import { SCHEMA_VERSION } from "../../src/store/schema.ts";
 import { RoarStore } from "../../src/store/store.ts";
-import { openTempStore, testJob } from "../helpers/store.ts";
+import { JOB_IO_BY_UID, openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 const file = (path: string, content: string): IoRecord => ({ path, blake3: digest(content), size: 1, flags: 0 });
@@ -89,44 +89,40 @@ test("output lookups by digest and by path use the outputs' indexes (no scan of 
   const db = new Database(dbPath, { readonly: true });
   const plan = (sql: string) =>
     (db.query(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[]).map((r) => r.detail).join("; ");
-  expect(plan("SELECT job_uid FROM job_io WHERE blake3 = ? AND role = 'output'")).toContain(
+  expect(plan("SELECT job_seq FROM job_io WHERE blake3 = ? AND role = 'output'")).toContain(
     "USING INDEX job_io_output_blake3",
   );
-  expect(plan("SELECT job_uid FROM job_io WHERE path = ? AND role = 'output'")).toContain(
+  expect(plan("SELECT job_seq FROM job_io WHERE path = ? AND role = 'output'")).toContain(
     "USING INDEX job_io_output_path",
   );
-  // An input by path: the primary key, job by job.
-  expect(
-    plan(
-      "SELECT io.job_uid FROM jobs j CROSS JOIN job_io io ON io.job_uid = j.uid AND io.role = 'input' AND io.path = ?",
-    ),
-  ).toContain("USING COVERING INDEX sqlite_autoindex_job_io_1 (job_uid=? AND role=? AND path=?)");
+  // A job's rows: by the job index.
+  expect(plan("SELECT io.path FROM jobs j JOIN job_io io ON io.job_seq = j.seq WHERE j.uid = ?")).toContain(
+    "USING INDEX job_io_job (job_seq=?)",
+  );
   db.close();
 });
 
-test("a store of schema 4 is migrated: the same links, outputs-only indexes", () => {
+test("a store of schema 4 is migrated: the same links, outputs-only indexes, rows by job seq", () => {
   const { store: fresh, dbPath } = openTempStore();
   const { gen, use } = pipeline(fresh);
+  const ioBefore = fresh.jobIo(use);
   fresh.close();
-  // Back to schema 4 as an older roar left it: its two indexes over every row.
+  // Back to schema 4 as an older roar left it: io rows keyed by job uid, two indexes over every row.
   const old = new Database(dbPath);
-  old.exec(`DROP INDEX job_io_output_blake3; DROP INDEX job_io_output_path;
+  old.exec(`${JOB_IO_BY_UID}
     CREATE INDEX job_io_blake3 ON job_io(blake3, role); CREATE INDEX job_io_path ON job_io(path, role);
     PRAGMA user_version = 4`);
   old.close();
-  expect(SCHEMA_VERSION).toBe(5);
+  expect(SCHEMA_VERSION).toBe(6);
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
+  expect(store.jobIo(use)).toEqual(ioBefore);
   store.close();
   const db = new Database(dbPath, { readonly: true });
   const indexes = db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_io'").all() as {
     name: string;
   }[];
-  expect(indexes.map((r) => r.name).sort()).toEqual([
-    "job_io_output_blake3",
-    "job_io_output_path",
-    "sqlite_autoindex_job_io_1",
-  ]);
-  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(5);
+  expect(indexes.map((r) => r.name).sort()).toEqual(["job_io_job", "job_io_output_blake3", "job_io_output_path"]);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(6);
   db.close();
 });
