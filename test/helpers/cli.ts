@@ -2,7 +2,7 @@
  * Black-box helpers: every CLI test spawns the real `roar` launcher (bin/roar) in a temporary directory with a
  * hermetic environment (own HOME and XDG dirs, no colour forcing, no inherited ROAR_* settings).
  */
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -17,19 +17,40 @@ export interface RunResult {
   signal: string | null;
 }
 
-const tempDirs: string[] = [];
+/**
+ * This test process's temp directories live under one directory named with its pid: removed after the last test
+ * (test/helpers/preload.ts) unless ROAR_KEEP_TMP is set, and by the next run when this one was killed. (bun test
+ * runs no "exit" handlers: the suite used to leave every test's files behind, a gigabyte a run.)
+ */
+export const TEMP_ROOT_PREFIX = "roar-tests-";
+const tempRoot = join(tmpdir(), `${TEMP_ROOT_PREFIX}${process.pid}`);
 
-/** A fresh temp directory, removed at process exit unless ROAR_KEEP_TMP is set. */
+/** A fresh temp directory, removed after the test run unless ROAR_KEEP_TMP is set. */
 export function tempDir(prefix = "roar-test-"): string {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
-  tempDirs.push(dir);
-  return dir;
+  mkdirSync(tempRoot, { recursive: true });
+  return realpathSync(mkdtempSync(join(tempRoot, prefix)));
 }
 
-process.on("exit", () => {
+/** Removes this run's temp directories (after the last test), and those of earlier runs that were killed. */
+export function removeTempDirs(): void {
   if (process.env.ROAR_KEEP_TMP) return;
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(TEMP_ROOT_PREFIX)) continue;
+    const pid = Number(name.slice(TEMP_ROOT_PREFIX.length));
+    if (pid !== process.pid && isAlive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** The environment a test run sees: PATH and a few basics, a private HOME, nothing from the developer. */
 export function hermeticEnv(home: string, extra: Record<string, string | undefined> = {}): Record<string, string> {
