@@ -9,7 +9,7 @@ import { RoarError } from "../shared/errors.ts";
 import { storeFailure } from "../store/errors.ts";
 import type { RoarStore } from "../store/store.ts";
 import type { TraceOutcome } from "../trace/types.ts";
-import { loadSessionDag } from "./dag-load.ts";
+import { loadStalenessDag } from "./dag-load.ts";
 
 export function filterSettings(config: RoarConfig): FilterSettings {
   return {
@@ -75,7 +75,7 @@ export function recordedJobDocument(store: RoarStore, uid: string, sessionId: nu
 
 /** After recording: what this job made stale, or consumed stale (lines for stderr). */
 export function staleNotes(store: RoarStore, sessionId: number, uid: string): string[] {
-  const dag = loadSessionDag(store, sessionId);
+  const dag = loadStalenessDag(store, sessionId);
   const { consumedStaleFrom, staleDownstream } = staleWarnings(dag, uid);
   const lines: string[] = [];
   if (consumedStaleFrom.length > 0)

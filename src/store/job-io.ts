@@ -74,24 +74,38 @@ export function jobIo(q: StoreDb, uid: string, blob: (b: string) => Uint8Array |
   return groupIo(rows, blob).get(uid) ?? { inputs: [], outputs: [] };
 }
 
-/** All inputs and outputs of a session's jobs, keyed by job uid, in no particular order (one query). */
-export function sessionIoUnordered(q: StoreDb, sessionId: number): Map<string, JobIo> {
+/**
+ * All inputs and outputs of a session's jobs, keyed by job uid, in no particular order. `inputsOf`: only these
+ * jobs' inputs (with every job's outputs), as judging staleness needs: a superseded job's inputs are most of a
+ * re-run session's rows and decide nothing.
+ */
+export function sessionIoUnordered(q: StoreDb, sessionId: number, inputsOf?: ReadonlySet<string>): Map<string, JobIo> {
   // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
   // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
   type IoValues = [number, number, string | Uint8Array, string | null, number | null, number][];
   // The session's jobs, seq → uid (rows name their job by seq).
   const jobs = new Map(q.sql("SELECT seq, uid FROM jobs WHERE session_id = ?").values(sessionId) as [number, string][]);
   const total = (q.sql("SELECT count(*) AS n FROM jobs").get() as { n: number }).n;
+  const COLUMNS = "io.job_seq, io.role = 'input', io.path, io.blake3, io.size, io.flags";
   let rows: IoValues;
-  if (jobs.size * 2 >= total) {
-    const all = q.sql("SELECT job_seq, role = 'input', path, blake3, size, flags FROM job_io").values() as IoValues;
+  if (inputsOf) {
+    // By the (job, role) index: every job's outputs, then the inputs of the jobs asked for.
+    const role = (r: "input" | "output") =>
+      q.sql(`SELECT ${COLUMNS} FROM job_io io WHERE io.job_seq = ? AND io.role = '${r}'`);
+    rows = [];
+    const add = (found: IoValues) => {
+      for (const r of found) rows.push(r); // not push(...found): a job's rows can outnumber a call's arguments
+    };
+    for (const [seq, uid] of jobs) {
+      add(role("output").values(seq) as IoValues);
+      if (inputsOf.has(uid)) add(role("input").values(seq) as IoValues);
+    }
+  } else if (jobs.size * 2 >= total) {
+    const all = q.sql(`SELECT ${COLUMNS} FROM job_io io`).values() as IoValues;
     rows = jobs.size === total ? all : all.filter((r) => jobs.has(r[0]));
   } else {
     rows = q
-      .sql(
-        `SELECT io.job_seq, io.role = 'input', io.path, io.blake3, io.size, io.flags FROM jobs j
-         JOIN job_io io ON io.job_seq = j.seq WHERE j.session_id = ?`,
-      )
+      .sql(`SELECT ${COLUMNS} FROM jobs j JOIN job_io io ON io.job_seq = j.seq WHERE j.session_id = ?`)
       .values(sessionId) as IoValues;
   }
   const out = new Map<string, JobIo>();

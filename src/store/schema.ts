@@ -123,8 +123,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX job_io_output_path ON job_io(path) WHERE role = 'output';
   `,
   /* 5 → 6: io rows name their job by its integer seq, without a primary key over (job, role, path): the key's
-     index of 32-hex uids and paths cost recording a 22,000-file job ~30 ms. Rows of a job are found by the
-     job_io_job index; one job's paths are unique by construction (the record step keys files by path). */ `
+     index of 32-hex uids and paths cost recording a 22,000-file job ~30 ms. Rows of a job (of one role: the
+     outputs alone of superseded jobs) are found by the job_io_job index; one job's paths are unique by
+     construction (the record step keys files by path). */ `
   CREATE TABLE job_io_v6 (
     job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('input', 'output')),
@@ -140,7 +141,7 @@ export const MIGRATIONS: readonly string[] = [
     FROM job_io io JOIN jobs j ON j.uid = io.job_uid ORDER BY j.seq, io.role, io.path;
   DROP TABLE job_io;
   ALTER TABLE job_io_v6 RENAME TO job_io;
-  CREATE INDEX job_io_job ON job_io(job_seq);
+  CREATE INDEX job_io_job ON job_io(job_seq, role);
   CREATE INDEX job_io_output_blake3 ON job_io(blake3) WHERE role = 'output';
   CREATE INDEX job_io_output_path ON job_io(path) WHERE role = 'output';
   `,

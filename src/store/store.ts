@@ -173,8 +173,8 @@ export class RoarStore {
   sessionIo(sessionId: number): Map<string, io.JobIo> {
     return io.sessionIo(this.q, sessionId, (b) => this.blob(b));
   }
-  sessionIoUnordered(sessionId: number): Map<string, io.JobIo> {
-    return io.sessionIoUnordered(this.q, sessionId);
+  sessionIoUnordered(sessionId: number, inputsOf?: ReadonlySet<string>): Map<string, io.JobIo> {
+    return io.sessionIoUnordered(this.q, sessionId, inputsOf);
   }
   artifactLinks(blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {
     return io.artifactLinks(this.q, blake3);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { rerunPlan } from "../../src/core/rerun-plan.ts";
 import { staleWarnings, stepList, upstreamStaleSteps } from "../../src/core/staleness.ts";
-import { loadSessionDag } from "../../src/run/dag-load.ts";
+import { loadSessionDag, loadStalenessDag } from "../../src/run/dag-load.ts";
 import { type Fixture, fixture } from "./dag-fixture.ts";
 
 let f: Fixture;
@@ -44,6 +44,28 @@ describe("staleness propagation", () => {
     expect(staleWarnings(dag, s3).consumedStaleFrom).toEqual([]);
     expect(upstreamStaleSteps(dag, 3)).toEqual([2]);
     expect(staleWarnings(dag, "nope")).toEqual({ consumedStaleFrom: [], staleDownstream: [] });
+  });
+
+  test("the staleness DAG (current jobs' inputs only) judges as the whole session's does", () => {
+    f = fixture();
+    chain(4);
+    f.job({ argv: py("s3.py"), inputs: { f2: "v1-2" }, outputs: { f3: "v1-3" } });
+    f.job({ argv: py("s1.py"), inputs: { src: "src2" }, outputs: { f1: "v2-1" } });
+    const s2 = f.job({ argv: py("s2.py"), inputs: { f1: "v2-1" }, outputs: { f2: "v2-2" } });
+    const s4 = f.job({ argv: py("s4.py"), inputs: { f3: "v1-3" }, outputs: { f4: "v2-4" } });
+    const whole = loadSessionDag(f.store, f.sessionId);
+    const light = loadStalenessDag(f.store, f.sessionId);
+    expect([...light.stale].sort()).toEqual([...whole.stale].sort());
+    expect([...light.directlyStale].sort()).toEqual([...whole.directlyStale].sort());
+    expect(light.dependents).toEqual(whole.dependents);
+    for (const uid of [s2, s4]) expect(staleWarnings(light, uid)).toEqual(staleWarnings(whole, uid));
+    for (const node of light.nodes) {
+      const same = whole.nodes.find((n) => n.job.uid === node.job.uid);
+      expect(node.outputs).toEqual(same?.outputs ?? []);
+      expect(node.staleEdges).toEqual(node.current ? (same?.staleEdges ?? []) : []);
+      if (!node.current) expect(node.inputs).toEqual([]);
+    }
+    expect(light.nodes.filter((n) => !n.current).length).toBeGreaterThan(0);
   });
 
   test("diamond: one stale branch makes the join stale, not the other branch", () => {
