@@ -23,22 +23,28 @@ export interface RunResult {
  * runs no "exit" handlers: the suite used to leave every test's files behind, a gigabyte a run.)
  */
 export const TEMP_ROOT_PREFIX = "roar-tests-";
-const tempRoot = join(tmpdir(), `${TEMP_ROOT_PREFIX}${process.pid}`);
+/** The temp directories ($TMPDIR as it was at each call: a test may point it at /dev/shm) this run used. */
+const tempBases = new Set<string>();
 
 /** A fresh temp directory, removed after the test run unless ROAR_KEEP_TMP is set. */
 export function tempDir(prefix = "roar-test-"): string {
-  mkdirSync(tempRoot, { recursive: true });
-  return realpathSync(mkdtempSync(join(tempRoot, prefix)));
+  const base = tmpdir();
+  tempBases.add(base);
+  const root = join(base, `${TEMP_ROOT_PREFIX}${process.pid}`);
+  mkdirSync(root, { recursive: true });
+  return realpathSync(mkdtempSync(join(root, prefix)));
 }
 
 /** Removes this run's temp directories (after the last test), and those of earlier runs that were killed. */
 export function removeTempDirs(): void {
   if (process.env.ROAR_KEEP_TMP) return;
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(TEMP_ROOT_PREFIX)) continue;
-    const pid = Number(name.slice(TEMP_ROOT_PREFIX.length));
-    if (pid !== process.pid && isAlive(pid)) continue;
-    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  for (const base of new Set([tmpdir(), ...tempBases])) {
+    for (const name of readdirSync(base)) {
+      if (!name.startsWith(TEMP_ROOT_PREFIX)) continue;
+      const pid = Number(name.slice(TEMP_ROOT_PREFIX.length));
+      if (pid !== process.pid && isAlive(pid)) continue;
+      rmSync(join(base, name), { recursive: true, force: true });
+    }
   }
 }
 
