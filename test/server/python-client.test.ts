@@ -102,7 +102,8 @@ afterAll(async () => {
 
 async function python(env: Record<string, string>) {
   const proc = Bun.spawn(["python3", "-c", CLIENT], {
-    env: { ...process.env, ...env },
+    // The client's signing files (tempfile, delete=False as the original's) land in this run's temp directories.
+    env: { ...process.env, TMPDIR: tempDir("glaas-py-"), ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
