@@ -24,6 +24,27 @@ export function upsertArtifact(
   }
 }
 
+/** Rows with more than this many (2^21) are ordered by a comparator instead (see inDigestOrder). */
+const INDEX_BITS = 21;
+
+/**
+ * Rows whose first value is a hex digest, about in digest order: by its first 32 bits, the row's index packed below
+ * them, sorted as plain numbers (a comparator over 22,000 strings cost ~20 ms; this ~2). Digests are uniform, so
+ * the order within a 32-bit prefix does not matter here.
+ */
+export function inDigestOrder(rows: readonly SQLQueryBindings[][]): readonly SQLQueryBindings[][] {
+  if (rows.length < 2) return rows;
+  const digest = (row: readonly SQLQueryBindings[]) => row[0] as string;
+  if (rows.length >= 2 ** INDEX_BITS) return [...rows].sort((a, b) => (digest(a) < digest(b) ? -1 : 1));
+  const keys = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++)
+    keys[i] = (Number.parseInt(digest(rows[i] as SQLQueryBindings[]).slice(0, 8), 16) || 0) * 2 ** INDEX_BITS + i;
+  keys.sort();
+  const out = new Array<SQLQueryBindings[]>(rows.length);
+  for (let i = 0; i < keys.length; i++) out[i] = rows[(keys[i] as number) % 2 ** INDEX_BITS] as SQLQueryBindings[];
+  return out;
+}
+
 /**
  * Many artifacts at once (a job being recorded, inside its transaction): rows of blake3, size, first seen at,
  * first seen path (a pathParam); digest rows of blake3, algorithm, digest. Known artifacts are left as they are.
@@ -33,13 +54,15 @@ export function insertArtifactRows(
   rows: readonly SQLQueryBindings[][],
   digestRows: readonly SQLQueryBindings[][],
 ): void {
+  // In digest order: each row then lands next to the last in the primary key's index, instead of on a random
+  // page of it (22,000 new artifacts into a store of 100,000: 120 → 55 ms).
   q.insertMany(
     "INSERT INTO artifacts (blake3, size, first_seen_at, first_seen_path)",
     4,
     "ON CONFLICT(blake3) DO NOTHING",
-    rows,
+    inDigestOrder(rows),
   );
-  q.insertMany("INSERT OR IGNORE INTO artifact_digests (blake3, algorithm, digest)", 3, "", digestRows);
+  q.insertMany("INSERT OR IGNORE INTO artifact_digests (blake3, algorithm, digest)", 3, "", inDigestOrder(digestRows));
 }
 
 function toArtifacts(q: StoreDb, rows: Row[]): ArtifactRow[] {

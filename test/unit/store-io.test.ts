@@ -1,5 +1,6 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
+import { inDigestOrder } from "../../src/store/artifacts.ts";
 import { openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
@@ -37,4 +38,19 @@ test("a new store has 16 KiB pages (big jobs' index entries); WAL mode", () => {
   expect((db.query("PRAGMA page_size").get() as { page_size: number }).page_size).toBe(16384);
   expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
   db.close();
+});
+
+test("artifact rows are written in digest order: a permutation of the rows, ordered by their digest's first 32 bits", () => {
+  const hex = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  const rows = Array.from({ length: 5000 }, (_, i) => [hex(), i, 0, `f${i}`]);
+  rows.push([`${"0".repeat(8)}${hex().slice(8)}`, -1, 0, "low"], [`${"f".repeat(8)}${hex().slice(8)}`, -2, 0, "high"]);
+  const ordered = inDigestOrder(rows);
+  expect(new Set(ordered)).toEqual(new Set(rows));
+  expect(ordered).toHaveLength(rows.length);
+  const prefix = (row: readonly unknown[]) => (row[0] as string).slice(0, 8);
+  for (let i = 1; i < ordered.length; i++)
+    expect(prefix(ordered[i - 1] as unknown[]) <= prefix(ordered[i] as unknown[])).toBe(true);
+  expect(ordered[0]?.[3]).toBe("low");
+  expect(ordered.at(-1)?.[3]).toBe("high");
+  expect(inDigestOrder([])).toEqual([]);
 });
