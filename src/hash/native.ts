@@ -169,9 +169,13 @@ export class NativeBlake3 {
       ptr(meta),
     );
     const signed = new BigInt64Array(meta.buffer);
+    // errno as 32-bit words, as in statRegularFiles; every digest's hex from one conversion of the whole output
+    // (one Buffer a file cost ~0.6 µs).
+    const words = new Uint32Array(meta.buffer);
+    const hex = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength).toString("hex");
     return paths.map((path, i): FileHashOutcome => {
       const base = i * HASH_FIELDS;
-      const errno = Number(meta[base]);
+      const errno = words[2 * base] === 0 && words[2 * base + 1] === 0 ? 0 : Number(meta[base]);
       if (errno !== 0) {
         const code = errno === NOT_REGULAR ? "ENOTREGULAR" : (errnoName(errno) ?? `ERRNO${errno}`);
         return { ok: false, code, error: errorText(code, path) };
@@ -179,7 +183,7 @@ export class NativeBlake3 {
       const identity = identityAt(meta, signed, base);
       return {
         ok: true,
-        blake3: toHex(digests.subarray(i * OUT_LEN, (i + 1) * OUT_LEN)),
+        blake3: hex.slice(2 * i * OUT_LEN, 2 * (i + 1) * OUT_LEN),
         size: Number(identity.size),
         digests: {},
         identity,
