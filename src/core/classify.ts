@@ -27,7 +27,7 @@ export interface PathFacts {
   /** The job made this path a symbolic link (symlink(2), or renamed a link it made into place). */
   symlink: boolean;
   /** The processes that wrote, truncated, renamed or linked it into place (a rename carries its writers). */
-  writers: Set<number>;
+  writers: ReadonlySet<number>;
 }
 
 export interface PriorState {
@@ -92,6 +92,14 @@ function dirsOf(files: Map<string, PathFacts>): Set<string> {
   return dirs;
 }
 
+/** The writers of a file no one wrote: shared, never added to (most files of a job are only read). */
+const NO_WRITERS: ReadonlySet<number> = new Set();
+
+function addWriter(f: PathFacts, pid: number): void {
+  if (f.writers === NO_WRITERS) f.writers = new Set([pid]);
+  else (f.writers as Set<number>).add(pid);
+}
+
 function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   let f = files.get(path);
   if (!f) {
@@ -105,7 +113,7 @@ function facts(files: Map<string, PathFacts>, path: string): PathFacts {
       before: null,
       created: false,
       symlink: false,
-      writers: new Set(),
+      writers: NO_WRITERS,
     };
     files.set(path, f);
     const dirs = knownDirs.get(files);
@@ -133,7 +141,7 @@ function moveTree(files: Map<string, PathFacts>, from: string, to: string): bool
     moved.created = old.created && !moved.read && !moved.before;
     moved.symlink = old.symlink;
     old.symlink = false;
-    for (const pid of old.writers) moved.writers.add(pid);
+    for (const pid of old.writers) addWriter(moved, pid);
     moved.written = true;
     moved.deleted = false;
     moved.maybeWritten = false;
@@ -230,17 +238,17 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
         if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
           markWritten(f);
           f.symlink = false;
-          f.writers.add(e.pid);
+          addWriter(f, e.pid);
         } else if (mode === OpenFlags.RDWR) {
           f.maybeWritten = true;
-          f.writers.add(e.pid);
+          addWriter(f, e.pid);
         }
         break;
       }
       case "truncate": {
         const f = facts(files, e.path);
         markWritten(f);
-        f.writers.add(e.pid);
+        addWriter(f, e.pid);
         break;
       }
       case "prewrite": {

@@ -51,7 +51,8 @@ const SYSTEM_PREFIXES = [
   "/var/cache/",
 ];
 const ALWAYS_IGNORED_PREFIXES = ["/proc/", "/dev/", "/sys/"];
-const TORCH_CACHE = ["/tmp/torchinductor_", "/tmp/torch_", "/tmp/triton", "/.triton/"];
+/** Torch and Triton compile caches: /tmp/torchinductor_*, /tmp/torch_*, /tmp/triton*, any /.triton/ (one scan). */
+const TORCH_CACHE = /\/tmp\/(?:torchinductor_|torch_|triton)|\/\.triton\//;
 /** Code whose identity is the git commit, not an artifact. */
 const CODE_EXTENSIONS = new Set([
   ".py",
@@ -77,22 +78,26 @@ function under(path: string, dir: string): boolean {
 
 const SLASH = 47;
 
+/** Installed Python packages, the standard library, bytecode caches and venv markers (one scan of the path). */
+const PACKAGE_PATH =
+  /\/(?:site-packages|dist-packages|__pycache__)\/|\/lib\/python\d+(?:\.\d+)?\/|\.pyc$|\/pyvenv\.cfg$/;
+
 function isPackagePath(path: string): boolean {
-  return (
-    path.includes("/site-packages/") ||
-    path.includes("/dist-packages/") ||
-    /\/lib\/python\d+(\.\d+)?\//.test(path) ||
-    path.includes("/__pycache__/") ||
-    path.endsWith(".pyc") ||
-    path.endsWith("/pyvenv.cfg")
-  );
+  return PACKAGE_PATH.test(path);
 }
 
-function matchesUserPattern(path: string, projectRoot: string, pattern: string): boolean {
-  if (pattern.startsWith("/")) return path.startsWith(pattern);
+function matchesUserPattern(path: string, projectRoot: string, patterns: readonly string[]): boolean {
+  if (patterns.length === 0) return false;
+  // The path relative to the project, made once for every pattern (this runs for every file of a job).
   const rel = under(path, projectRoot) ? path.slice(projectRoot.length + 1) : path;
-  if (pattern.endsWith("/")) return rel.startsWith(pattern) || rel.includes(`/${pattern}`);
-  return rel.includes(pattern);
+  for (const pattern of patterns) {
+    if (pattern.startsWith("/")) {
+      if (path.startsWith(pattern)) return true;
+    } else if (pattern.endsWith("/")) {
+      if (rel.startsWith(pattern) || rel.includes(`/${pattern}`)) return true;
+    } else if (rel.includes(pattern)) return true;
+  }
+  return false;
 }
 
 export type Role = "read" | "write";
@@ -105,8 +110,8 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   const inProject = under(path, ctx.projectRoot);
   // Outside the project only: a project may live on /dev/shm (tmpfs), and its files are the job's data.
   if (!inProject && ALWAYS_IGNORED_PREFIXES.some((p) => path.startsWith(p))) return "system";
-  if (s.ignorePaths.some((p) => matchesUserPattern(path, ctx.projectRoot, p))) return "filters.ignore_paths";
-  if (s.ignoreTorchCache && TORCH_CACHE.some((p) => path.includes(p))) return "torch cache";
+  if (matchesUserPattern(path, ctx.projectRoot, s.ignorePaths)) return "filters.ignore_paths";
+  if (s.ignoreTorchCache && TORCH_CACHE.test(path)) return "torch cache";
   if (s.ignorePackageReads && isPackagePath(path)) return "package";
   if (role === "read" && inProject) {
     // Code is what the commit represents: a generated header, a built library or a script an earlier step

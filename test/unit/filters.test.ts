@@ -83,3 +83,48 @@ test("a project on tmpfs under /dev/shm keeps its files; /dev, /proc and /sys ou
   expect(ignoreReason("/dev/null", "write", settings, shm)).toBe("system");
   expect(ignoreReason("/proc/self/status", "read", settings, shm)).toBe("system");
 });
+
+test("package, torch-cache and user patterns: each form matches where it should, and nowhere else", () => {
+  const inProject = (rel: string) => `/tmp/proj/${rel}`;
+  const read = (path: string, s: Partial<FilterSettings> = {}) =>
+    ignoreReason(path, "read", { ...settings, ...s }, ctx);
+  for (const rel of [
+    "env/lib/python3.12/site-packages/a.py",
+    "env/lib/python3/dist-packages/a.py",
+    "env/lib/python3.12/json/__init__.py",
+    "env/lib/python3/os.py",
+    "src/__pycache__/m.cpython-312.pyc",
+    "m.pyc",
+    "env/pyvenv.cfg",
+  ])
+    expect([rel, read(inProject(rel))]).toEqual([rel, "package"]);
+  for (const rel of [
+    "site-packages.txt",
+    "lib/python/os.py",
+    "lib/pythonx/os.py",
+    "m.pyc.bak",
+    "pyvenv.cfg.txt",
+    "my-pyvenv.cfg",
+    "__pycache__",
+  ])
+    expect([rel, read(inProject(rel))]).toEqual([rel, null]);
+  const noTmp = { ignoreTmpFiles: false };
+  for (const path of [
+    "/tmp/torchinductor_u/k.py",
+    "/tmp/torch_x/k",
+    "/tmp/triton/c",
+    "/tmp/tritonx",
+    "/home/u/.triton/c",
+  ])
+    expect([path, read(path, noTmp)]).toEqual([path, "torch cache"]);
+  for (const path of ["/tmp/torch/k", "/tmp/x/triton/c", "/home/u/.tritonx/c"])
+    expect([path, read(path, { ...noTmp, ignoreSystemReads: false })]).toEqual([path, null]);
+  expect(read("/tmp/triton/c", { ...noTmp, ignoreTorchCache: false })).toBeNull();
+  const patterns = { ignorePaths: ["/data/raw", "cache/", "scratch"] };
+  expect(read("/data/raw/x.bin", patterns)).toBe("filters.ignore_paths");
+  expect(read(inProject("cache/x"), patterns)).toBe("filters.ignore_paths");
+  expect(read(inProject("a/cache/x"), patterns)).toBe("filters.ignore_paths");
+  expect(read(inProject("a/mycache/x"), patterns)).toBeNull();
+  expect(read(inProject("my-scratch-file"), patterns)).toBe("filters.ignore_paths");
+  expect(read(inProject("data/raw/x"), patterns)).toBeNull();
+});
