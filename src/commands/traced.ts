@@ -11,6 +11,7 @@ import { shellJoin } from "../core/shell-words.ts";
 import type { JobKind } from "../core/types.ts";
 import { close as closeHashPool, type ExtraAlgorithm, normalizeAlgorithms } from "../hash/index.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
+import { earlyIdentitiesFor } from "../run/early-identities.ts";
 import { eventsPathIn, privateTempDir, registerRun, requireTempSpace } from "../run/in-flight.ts";
 import { jobTree } from "../run/job-tree.ts";
 import { type RecordedJob, recordJob } from "../run/record.ts";
@@ -148,9 +149,17 @@ export abstract class TracedCommand extends ConfiguredCommand {
           keepAll: config.reversible.enabled,
         });
         const { env, injected } = jobEnvironment(this.context.env, config.env, command.recordedEnv);
+        const filters = filterSettings(config);
+        // The files the job reads are identified while it runs, where the hash cache vouches for them.
+        const early = earlyIdentitiesFor({
+          cache: store.hashCache(),
+          algorithms,
+          filters,
+          scope: { projectRoot: project.root, roarDir: project.roarDir, privatePaths: new Set([eventsPath]) },
+        });
         const { outcome, interrupted } = await traceJob(
           backend,
-          { argv, env, cwd, eventsPath },
+          { argv, env, cwd, eventsPath, observe: early.observe },
           {
             roarDir: project.roarDir,
             environment,
@@ -191,8 +200,8 @@ export abstract class TracedCommand extends ConfiguredCommand {
               interrupted,
             },
             project: { root: project.root, roarDir: project.roarDir },
-            trace: { outcome, captureDir, privatePaths: new Set([eventsPath]), runId: run.id },
-            settings: { filters: filterSettings(config), algorithms, reversible: config.reversible.enabled },
+            trace: { outcome, captureDir, privatePaths: new Set([eventsPath]), runId: run.id, early },
+            settings: { filters, algorithms, reversible: config.reversible.enabled },
             tree,
             environment,
             injectedEnv: injected,

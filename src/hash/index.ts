@@ -18,7 +18,7 @@ import {
   type KernelName,
 } from "./file.ts";
 import { loadNativeBlake3 } from "./native.ts";
-import { type Job, lookupCached, makeBatches } from "./plan.ts";
+import { type Job, lookupCached, makeBatches, type StatAtOpen, vouchedAtOpen } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
 export { EXTRA_ALGORITHMS, type ExtraAlgorithm, normalizeAlgorithms, parseAlgorithm } from "./algorithms.ts";
@@ -30,6 +30,7 @@ export {
   MemoryHashCache,
 } from "./cache.ts";
 export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
+export type { StatAtOpen } from "./plan.ts";
 export { setHashWorkerUrl } from "./pool.ts";
 
 export interface FileDigest {
@@ -107,6 +108,18 @@ export async function hashKernel(
     const { engine, fallbackReason } = await createEngine(kernel);
     return { kernel: engine.kind, fallbackReason };
   }
+}
+
+/** vouchedAtOpen (plan.ts) with hashFiles's defaults: the files the cache vouches for as a tracer saw them opened. */
+export function cachedAtOpen(
+  files: readonly { path: string; stat: StatAtOpen }[],
+  options: { cache: HashCacheStore; algorithms?: readonly ExtraAlgorithm[]; racyWindowNs?: bigint },
+): Map<string, { identity: FileIdentity; digest: FileDigest }> {
+  return vouchedAtOpen(files, {
+    cache: options.cache,
+    algorithms: [...new Set(options.algorithms ?? [])].sort(),
+    racyWindowNs: options.racyWindowNs ?? DEFAULT_RACY_WINDOW_NS,
+  });
 }
 
 /**

@@ -65,20 +65,63 @@ export function lookupCached(
     }
     const row = rows[k++];
     if (isUsableRow(row, identity, algorithms, racyWindowNs)) {
-      hits.push([
-        path,
-        {
-          blake3: row.blake3,
-          size: Number(row.size),
-          digests: algorithms.length ? pick(row.extra, algorithms) : {},
-          cached: true,
-        },
-      ]);
+      hits.push([path, digestOfRow(row, algorithms)]);
     } else {
       misses.push(row ? { path, size: identity.size, previous: row } : { path, size: identity.size });
     }
   });
   return { hits, misses };
+}
+
+/** The digest a usable cache row serves. */
+function digestOfRow(row: HashCacheRow, algorithms: readonly ExtraAlgorithm[]): FileDigest {
+  return {
+    blake3: row.blake3,
+    size: Number(row.size),
+    digests: algorithms.length ? pick(row.extra, algorithms) : {},
+    cached: true,
+  };
+}
+
+/** A file as a tracer saw it when it was opened (OpenStat: numbers; nanosecond times rounded beyond 2^53). */
+export interface StatAtOpen {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeNs: number;
+  ctimeNs: number;
+}
+
+/**
+ * The files the cache vouches for as they were when opened: a usable row of the same inode with the same size and
+ * times. No stat: a trustworthy row was taken a racy window after the file's last change, so any later change
+ * moved its times far more than the rounding of a nanosecond time to a double. Files with a dev or inode beyond
+ * 2^53 (not exact as numbers) are left out, as are those with no usable row.
+ */
+export function vouchedAtOpen(
+  files: readonly { path: string; stat: StatAtOpen }[],
+  lookup: Omit<CacheLookup, "known">,
+): Map<string, { identity: FileIdentity; digest: FileDigest }> {
+  const out = new Map<string, { identity: FileIdentity; digest: FileDigest }>();
+  const exact = files.filter((f) => Number.isSafeInteger(f.stat.dev) && Number.isSafeInteger(f.stat.ino));
+  if (exact.length === 0) return out;
+  const { cache, algorithms, racyWindowNs } = lookup;
+  const keys = exact.map((f) => ({ dev: BigInt(f.stat.dev), ino: BigInt(f.stat.ino) }));
+  const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
+  exact.forEach(({ path, stat }, i) => {
+    const row = rows[i];
+    if (
+      !row ||
+      Number(row.size) !== stat.size ||
+      Number(row.mtimeNs) !== stat.mtimeNs ||
+      Number(row.ctimeNs) !== stat.ctimeNs
+    )
+      return;
+    const identity = { dev: row.dev, ino: row.ino, size: row.size, mtimeNs: row.mtimeNs, ctimeNs: row.ctimeNs };
+    if (isUsableRow(row, identity, algorithms, racyWindowNs))
+      out.set(path, { identity, digest: digestOfRow(row, algorithms) });
+  });
+  return out;
 }
 
 function pick(

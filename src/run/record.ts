@@ -16,6 +16,7 @@ import type { RoarStore } from "../store/store.ts";
 import { traceVerdict, uncapturedInput } from "../trace/incomplete.ts";
 import type { TraceOutcome } from "../trace/types.ts";
 import { priorContents } from "./captures.ts";
+import type { EarlyIdentities } from "./early-identities.ts";
 import { keepSmallStructured } from "./keep-small.ts";
 import { contentsRead } from "./record/content.ts";
 import { hashJobFiles } from "./record/hash.ts";
@@ -36,6 +37,8 @@ export interface RecordInput {
     privatePaths: Set<string>;
     /** This run's in-flight registration, removed in the job's transaction. */
     runId?: string;
+    /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
+    early?: Pick<EarlyIdentities, "vouched">;
   };
   settings: {
     filters: FilterSettings;
@@ -77,7 +80,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     },
     store,
   );
-  const files = selectFiles(classification, input.settings.filters, filterCtx);
+  const early = trace.early;
+  const files = selectFiles(classification, input.settings.filters, filterCtx, early && ((f) => early.vouched(f)));
   mark("record: classify");
 
   // 3. Hash. What files the job changed held before it: captured by the tracers before the first change, and

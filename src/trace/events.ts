@@ -58,13 +58,18 @@ export class FileTail {
   private offset = 0;
   private fd: number | null = null;
   private readonly buffer = Buffer.alloc(256 * 1024);
+  /** Events already passed to `observe`. */
+  private observed = 0;
 
   constructor(
     private readonly path: string,
     readonly decoder = new StreamDecoder(),
+    /** Sees the events decoded while the writer runs, each once, in stream order (see TraceRequest.observe). */
+    private observe?: (events: readonly TraceEvent[], from: number) => void,
   ) {}
 
-  poll(): void {
+  /** Decodes what the writer added since; `observing` false: the writer is done, nothing more is observed. */
+  poll(observing = true): void {
     if (this.fd === null) {
       try {
         this.fd = openSync(this.path, "r");
@@ -74,14 +79,25 @@ export class FileTail {
     }
     for (;;) {
       const n = readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
-      if (n <= 0) return;
+      if (n <= 0) break;
       this.offset += n;
       this.decoder.push(this.buffer.subarray(0, n));
+    }
+    const { events } = this.decoder;
+    if (observing && this.observe && events.length > this.observed) {
+      const from = this.observed;
+      this.observed = events.length;
+      try {
+        this.observe(events, from);
+      } catch {
+        // Observing is an optimisation: a failure there must not stop the trace being read.
+        this.observe = undefined;
+      }
     }
   }
 
   drain(): DecodedStream {
-    this.poll();
+    this.poll(false);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     return this.decoder.finish();

@@ -97,7 +97,7 @@ function start(request: TraceRequest): RunningTrace {
     spec: nulBlock([lib, paths.preloadEvents, paths.coverage]),
   };
   // The preload stream is decoded while the command runs (see preload.ts).
-  const preloadTail = new FileTail(paths.preloadEvents);
+  const preloadTail = new FileTail(paths.preloadEvents, undefined, request.observe);
   const tailTimer = setInterval(() => preloadTail.poll(), TAIL_POLL_MS);
   try {
     const running = runInPtraceThread("hybrid", message, (result) => {

@@ -17,6 +17,12 @@ export interface TraceRequest {
   cwd: string;
   /** Where the backend writes the msgpack event stream (a file in a private temp dir). */
   eventsPath: string;
+  /**
+   * Sees events while the command still runs, as the backend decodes them (preload's stream, under the preload
+   * and hybrid backends; ptrace's is read at the end): `events[from..]` are new. For work that can start early;
+   * the outcome's events remain what counts.
+   */
+  observe?: (events: readonly TraceEvent[], from: number) => void;
 }
 
 /** How the traced command ended, docker-run style: exactly one of exitCode / signal / spawnError is set. */

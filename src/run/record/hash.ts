@@ -40,7 +40,7 @@ export interface HashedFiles {
 }
 
 export async function hashJobFiles(
-  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted">,
+  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted" | "early">,
   read: ReadContents,
   prior: PriorKeeping,
   projectRoot: string,
@@ -53,10 +53,11 @@ export async function hashJobFiles(
     const link = o.link ? await linkDigest(o.path) : null;
     if (link) links.set(o.path, link);
   }
-  // Hash every input and output that still exists, once.
+  // Hash every input and output that still exists, once (inputs identified while the job ran are known).
   const toHash = new Set<string>();
   for (const i of inputs)
-    if (!read.byPath.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0) toHash.add(i.path);
+    if (!read.byPath.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0 && !files.early.has(i.path))
+      toHash.add(i.path);
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const known = new Map<string, FileIdentity>();
@@ -74,6 +75,11 @@ export async function hashJobFiles(
       settings.onProgress?.(p.filesDone, p.filesTotal);
     },
   });
+  for (const [path, digest] of files.early) {
+    hashed.set(path, digest);
+    hashing.files++;
+    hashing.cacheHits++;
+  }
 
   const ioRecord = (path: string, flags: number): IoRecord | null => {
     const h = hashed.get(path);

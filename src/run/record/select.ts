@@ -10,10 +10,11 @@ import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } 
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
 import { identitiesOf } from "../../hash/file.ts";
-import type { FileIdentity } from "../../hash/index.ts";
+import type { FileDigest, FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { fsPath } from "../../shared/paths.ts";
 import type { RoarStore } from "../../store/store.ts";
+import type { EarlyIdentity } from "../early-identities.ts";
 
 export interface TracedInput {
   path: string;
@@ -35,6 +36,8 @@ export interface SelectedFiles {
   skipped: { path: string; reason: string }[];
   /** The files as they are now (null: gone or unreadable), each stat taken once; spares the hashing its own. */
   statted: Map<string, FileIdentity | null>;
+  /** Inputs identified while the job ran (see run/early-identities.ts): their digests, no stat nor hash needed. */
+  early: Map<string, FileDigest>;
 }
 
 export interface FilterScope {
@@ -47,6 +50,19 @@ export interface FilterScope {
   withDiff: boolean;
 }
 
+/**
+ * What the filters know before the job has run: its project and roar's own files. A path they drop then, they
+ * drop after the job too (what the job executed and the commit only add reasons).
+ */
+export function scopeContext(scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">): FilterContext {
+  return {
+    projectRoot: scope.projectRoot,
+    roarDir: scope.roarDir,
+    tmpDirs: [...new Set(["/tmp", "/var/tmp", process.env.TMPDIR ?? "/tmp"].map((d) => resolve(d)))],
+    privatePaths: scope.privatePaths,
+  };
+}
+
 /** What the filters need to know about this job and project (see core/filters.ts). */
 export function filterContext(
   classification: Classification,
@@ -55,10 +71,7 @@ export function filterContext(
 ): FilterContext {
   const { projectRoot } = scope;
   const ctx: FilterContext = {
-    projectRoot,
-    roarDir: scope.roarDir,
-    tmpDirs: [...new Set(["/tmp", "/var/tmp", process.env.TMPDIR ?? "/tmp"].map((d) => resolve(d)))],
-    privatePaths: scope.privatePaths,
+    ...scopeContext(scope),
     executables: classification.executables,
     isExecutableFile: (path) => {
       try {
@@ -90,15 +103,28 @@ export function selectFiles(
   classification: Classification,
   filters: FilterSettings,
   filterCtx: FilterContext,
+  /** Which inputs the hash cache vouches for as the tracer saw them opened (see run/early-identities.ts). */
+  vouchedAtOpen?: (files: { path: string; stat: OpenStat }[]) => ReadonlyMap<string, EarlyIdentity>,
 ): SelectedFiles {
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
-  const selected: SelectedFiles = { inputs: [], outputs: [], skipped: [], statted: new Map() };
-  const { inputs, outputs, skipped, statted } = selected;
+  const selected: SelectedFiles = { inputs: [], outputs: [], skipped: [], statted: new Map(), early: new Map() };
+  const { inputs, outputs, skipped, statted, early } = selected;
   const files = [...classification.files.values()];
+  const readReasons = files.map((f) => (f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null));
+  // Inputs the job only read, that the cache vouches for as they were opened: identified, no stat nor hash.
+  const onlyRead = files.filter(
+    (f, i) => f.read && readReasons[i] === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted,
+  );
+  const vouched = vouchedAtOpen?.(onlyRead.map((f) => ({ path: f.path, stat: f.openStat as OpenStat })));
+  for (const [path, found] of vouched ?? []) {
+    statted.set(path, found.identity);
+    early.set(path, found.digest);
+  }
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
-  const readReasons = files.map((f) => (f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null));
-  const toStat = files.filter((f, i) => f.openStat !== null && (f.maybeWritten || (f.read && readReasons[i] === null)));
+  const toStat = files.filter(
+    (f, i) => f.openStat !== null && (f.maybeWritten || (f.read && readReasons[i] === null)) && !vouched?.has(f.path),
+  );
   const identities = identitiesOf(toStat.map((f) => f.path));
   toStat.forEach((f, i) => {
     statted.set(f.path, identities[i] ?? null);

@@ -1,0 +1,109 @@
+/**
+ * Inputs identified by what the tracer saw when the job opened them, not by a stat after the job: a file the job
+ * only read, whose inode, size and times at the open match a usable hash-cache row, is that row's content — the
+ * content the job read, whatever happened to the file after. Such a file costs the record step neither a stat
+ * nor a hash (~4 µs a file), and is not taken for "changed during the run" when something else touched it later.
+ *
+ * The lookups start while the job runs: its trace is decoded as it grows, on the core the job leaves idle, and
+ * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
+ * the rest (the ptrace backend's opens, read at the end). Files the cache does not vouch for are statted and
+ * hashed after the job, as before.
+ */
+import { type FilterSettings, ignoreReason } from "../core/filters.ts";
+import {
+  cachedAtOpen,
+  type ExtraAlgorithm,
+  type FileDigest,
+  type FileIdentity,
+  type HashCacheStore,
+  type StatAtOpen,
+} from "../hash/index.ts";
+import { OpenFlags, type TraceEvent } from "../schema/events.ts";
+import { type FilterScope, scopeContext } from "./record/select.ts";
+
+export interface EarlyIdentity {
+  /** The file as the tracer saw it opened. */
+  stat: StatAtOpen;
+  identity: FileIdentity;
+  digest: FileDigest;
+}
+
+/** An open that can only read: no write access, no create, no truncate. */
+const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
+
+const sameStat = (a: StatAtOpen, b: StatAtOpen) =>
+  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+
+export class EarlyIdentities {
+  /** Path → what the cache vouched for at the path's first open for reading, looked up while the job ran. */
+  private readonly found = new Map<string, EarlyIdentity>();
+  /** Paths whose first open was seen; with the stat it was looked up with, when it was. */
+  private readonly seen = new Map<string, StatAtOpen | null>();
+
+  constructor(
+    private readonly options: {
+      cache: HashCacheStore;
+      algorithms: readonly ExtraAlgorithm[];
+      /** Paths worth looking up (not one the filters always drop: system files, packages…). */
+      wanted: (path: string) => boolean;
+    },
+  ) {}
+
+  /** For TraceRequest.observe: looks up the files newly opened for reading, in one batch. */
+  readonly observe = (events: readonly TraceEvent[], from: number): void => {
+    const batch: { path: string; stat: StatAtOpen }[] = [];
+    for (let i = from; i < events.length; i++) {
+      const e = events[i] as TraceEvent;
+      if (e.kind !== "open" || this.seen.has(e.path)) continue;
+      // Only a path's first open counts, as its first read does in classify (an earlier write makes it no input).
+      const lookUp = e.stat !== null && (e.flags & WRITE_BITS) === 0 && this.options.wanted(e.path);
+      this.seen.set(e.path, lookUp ? e.stat : null);
+      if (lookUp && e.stat) batch.push({ path: e.path, stat: e.stat });
+    }
+    this.lookUp(batch);
+  };
+
+  /**
+   * The files of `files` (inputs the job only read, each with its stat at the open) the cache vouches for: from
+   * the lookups made while the job ran when the stat is the same, the others looked up now.
+   */
+  vouched(files: readonly { path: string; stat: StatAtOpen }[]): Map<string, EarlyIdentity> {
+    const out = new Map<string, EarlyIdentity>();
+    const rest: { path: string; stat: StatAtOpen }[] = [];
+    for (const f of files) {
+      const early = this.found.get(f.path);
+      if (early && sameStat(early.stat, f.stat)) {
+        out.set(f.path, early);
+        continue;
+      }
+      // Looked up with this very stat while the job ran, and not vouched for: no need to ask again.
+      const asked = this.seen.get(f.path);
+      if (!early && asked && sameStat(asked, f.stat)) continue;
+      rest.push(f);
+    }
+    this.lookUp(rest, out);
+    return out;
+  }
+
+  private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found): void {
+    if (files.length === 0) return;
+    const stats = new Map(files.map((f) => [f.path, f.stat]));
+    for (const [path, found] of cachedAtOpen(files, this.options))
+      into.set(path, { stat: stats.get(path) as StatAtOpen, ...found });
+  }
+}
+
+/** Early identities for a job of this project: every path the filters would keep as an input is looked up. */
+export function earlyIdentitiesFor(options: {
+  cache: HashCacheStore;
+  algorithms: readonly ExtraAlgorithm[];
+  filters: FilterSettings;
+  scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">;
+}): EarlyIdentities {
+  const ctx = scopeContext(options.scope);
+  return new EarlyIdentities({
+    cache: options.cache,
+    algorithms: options.algorithms,
+    wanted: (path) => ignoreReason(path, "read", options.filters, ctx) === null,
+  });
+}

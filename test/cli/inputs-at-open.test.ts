@@ -1,0 +1,65 @@
+/**
+ * Inputs are identified as the job opened them (src/run/early-identities.ts): a file the job only read, that the
+ * hash cache vouches for as the tracer saw it opened, is recorded with that content even when something outside
+ * the job changes it before the job ends. A file the cache knows nothing of is still checked after the job, and
+ * left out when it changed meanwhile (its content at the open is unknown). Under every backend.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { autoChoice } from "../../src/trace/select.ts";
+import { commitAll, roar, tempRepo } from "../helpers/cli.ts";
+import { b3sum } from "../helpers/reference.ts";
+
+const tracerAvailable = autoChoice() !== null;
+
+/** Reads both files, says so, and waits for the test's word before it ends. */
+const READ_THEN_WAIT = `import os, time
+for name in ("known.txt", "fresh.txt"):
+    open(name, "rb").read()
+open("ready", "w").close()
+while not os.path.exists("go"):
+    time.sleep(0.01)
+`;
+
+interface Io {
+  path: string;
+  blake3: string | null;
+  changedDuringRun?: boolean;
+}
+
+describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
+  for (const tracer of ["hybrid", "preload", "ptrace"]) {
+    test(`${tracer}: a cached input changed after the open keeps the content read; an uncached one is left out`, async () => {
+      const repo = tempRepo({ "known.txt": "known, as read\n", "job.py": READ_THEN_WAIT });
+      await roar(["init", "-y"], { cwd: repo });
+      commitAll(repo, "roar init");
+      const known = join(repo, "known.txt");
+      const asRead = b3sum(known);
+      // Past the racy window, a run hashes known.txt and the cache keeps its digest (a file just written is not
+      // vouched for: see hash/cache.ts).
+      await Bun.sleep(1100);
+      const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
+      if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
+
+      writeFileSync(join(repo, "fresh.txt"), "fresh, as read\n");
+      commitAll(repo, "a new input");
+      let ended = false;
+      const running = roar(["run", "--json", "--tracer", tracer, "python3", "job.py"], { cwd: repo }).finally(() => {
+        ended = true;
+      });
+      while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
+      // Both change after the job read them, by a process roar does not trace (same sizes, new bytes).
+      writeFileSync(known, "KNOWN, AS READ\n");
+      writeFileSync(join(repo, "fresh.txt"), "FRESH, AS READ\n");
+      writeFileSync(join(repo, "go"), "");
+      const r = await running;
+      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
+      const job = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as { inputs: Io[] };
+      const input = (path: string) => job.inputs.find((i) => i.path === path);
+      expect(input("known.txt")).toMatchObject({ blake3: asRead, changedDuringRun: false });
+      expect(b3sum(known)).not.toBe(asRead);
+      expect(input("fresh.txt")).toBeUndefined();
+    }, 120_000);
+  }
+});
