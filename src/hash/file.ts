@@ -78,6 +78,21 @@ export function identityOf(st: BigIntStats): FileIdentity {
  * symlinks: one native call for the lot when the kernel is there (~0.5 µs a file instead of ~4 µs for a bigint
  * statSync), else statSync each.
  */
+/**
+ * Which files changed since a tracer saw them at their open (size and mtime as it reported them, numbers): true
+ * for one that is not that regular file now. Cheaper than identitiesOf when the identity itself is not needed.
+ */
+export function changedSince(files: readonly { path: string; size: number; mtimeNs: number }[]): boolean[] {
+  if (files.length === 0) return [];
+  const { kernel } = loadNativeBlake3();
+  if (kernel) return kernel.changedSince(files);
+  const now = identitiesOf(files.map((f) => f.path));
+  return files.map((f, i) => {
+    const id = now[i];
+    return !id || Number(id.size) !== f.size || Number(id.mtimeNs) !== f.mtimeNs;
+  });
+}
+
 export function identitiesOf(paths: readonly string[]): (FileIdentity | null)[] {
   if (paths.length === 0) return []; // without loading the native library (~1 ms) for nothing
   const { kernel } = loadNativeBlake3();

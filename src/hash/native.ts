@@ -9,7 +9,7 @@ import { hasEscapedBytes, pathToBytes } from "../shared/paths.ts";
 import type { FileHashOptions, FileHashOutcome, FileIdentity } from "./file.ts";
 import { toHex } from "./wasm.ts";
 
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 const OUT_LEN = 32;
 /** u64 fields per file of roar_stat_paths / roar_hash_paths (rust/hash/src/lib.rs). */
 const STAT_FIELDS = 7;
@@ -31,6 +31,10 @@ const symbols = {
     returns: FFIType.i32,
   },
   roar_stat_paths: { args: [FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  roar_changed_paths: {
+    args: [FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.ptr, FFIType.ptr],
+    returns: FFIType.i32,
+  },
   roar_hash_paths: {
     args: [FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr],
     returns: FFIType.i32,
@@ -147,6 +151,24 @@ export class NativeBlake3 {
       result[i] = regular ? identityAt(out, signed, base) : null;
     }
     return result;
+  }
+
+  /**
+   * Which files changed since a tracer saw them (its size and mtime, as numbers): true for one that is not that
+   * regular file now (other size or mtime, gone, not regular). One stat each, no identity built.
+   */
+  changedSince(files: readonly { path: string; size: number; mtimeNs: number }[]): boolean[] {
+    if (files.length === 0) return [];
+    const block = pathBlock(files.map((f) => f.path));
+    const expected = new Float64Array(files.length * 2);
+    files.forEach((f, i) => {
+      expected[2 * i] = f.size;
+      expected[2 * i + 1] = f.mtimeNs;
+    });
+    const out = new BigUint64Array(files.length);
+    this.lib.roar_changed_paths(ptr(block), block.byteLength, files.length, ptr(expected), ptr(out));
+    const words = new Uint32Array(out.buffer);
+    return files.map((_, i) => words[2 * i] !== 0);
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * Inputs are identified as the job opened them (src/run/early-identities.ts): a file the job only read, that the
  * hash cache vouches for as the tracer saw it opened, is recorded with that content even when something outside
- * the job changes it before the job ends. A file the cache knows nothing of is still checked after the job, and
- * left out when it changed meanwhile (its content at the open is unknown). Under every backend.
+ * the job changes it before the job ends, and marked as changed during the run. A file the cache knows nothing
+ * of is left out when it changed meanwhile (its content at the open is unknown). Under every backend.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
@@ -30,7 +30,7 @@ interface Io {
 
 describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
   for (const tracer of ["hybrid", "preload", "ptrace"]) {
-    test(`${tracer}: a cached input changed after the open keeps the content read; an uncached one is left out`, async () => {
+    test(`${tracer}: a cached input changed after the open keeps the content read, marked; an uncached one is left out`, async () => {
       const repo = tempRepo({ "known.txt": "known, as read\n", "job.py": READ_THEN_WAIT });
       await roar(["init", "-y"], { cwd: repo });
       commitAll(repo, "roar init");
@@ -57,7 +57,7 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
       const job = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as { inputs: Io[] };
       const input = (path: string) => job.inputs.find((i) => i.path === path);
-      expect(input("known.txt")).toMatchObject({ blake3: asRead, changedDuringRun: false });
+      expect(input("known.txt")).toMatchObject({ blake3: asRead, changedDuringRun: true });
       expect(b3sum(known)).not.toBe(asRead);
       expect(input("fresh.txt")).toBeUndefined();
     }, 120_000);

@@ -8,7 +8,7 @@ use std::mem::ManuallyDrop;
 use std::os::unix::io::FromRawFd;
 
 /// Bumped whenever a signature below changes; src/hash/native.ts refuses a library with another version.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Below this size a plain read() is cheaper than setting up a mapping.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
@@ -254,6 +254,44 @@ pub unsafe extern "C" fn roar_stat_paths(paths: *const u8, len: usize, count: u3
     }
 }
 
+/// Whether each of many files changed since a tracer saw it: for path i, `expected[2i]` and `expected[2i+1]` are
+/// its size and mtime in ns as the tracer reported them (numbers: f64, rounded as JavaScript rounds them), and
+/// `out[i]` becomes 0 when it is still a regular file of that size and mtime, 1 otherwise (changed, gone,
+/// unreadable, not a regular file). Returns 0, or EINVAL when the block holds fewer than `count` paths.
+///
+/// # Safety
+/// `paths` must point to `len` readable bytes; `expected` to `count * 2` readable f64; `out` to `count` writable
+/// u64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_changed_paths(
+    paths: *const u8,
+    len: usize,
+    count: u32,
+    expected: *const f64,
+    out: *mut u64,
+) -> i32 {
+    let list = split_paths(paths, len, count);
+    let expected = std::slice::from_raw_parts(expected, count as usize * 2);
+    let out = std::slice::from_raw_parts_mut(out, count as usize);
+    let first = out.as_ptr() as usize;
+    in_parallel(&list, out, 1, PARALLEL_MIN_STATS, |path, field| {
+        let i = (field.as_ptr() as usize - first) / std::mem::size_of::<u64>();
+        // SAFETY: stat only writes into the struct we own; the path is NUL-terminated.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let same = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0
+            && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+            && st.st_size as f64 == expected[2 * i]
+            && (st.st_mtime as i64).wrapping_mul(1_000_000_000).wrapping_add(st.st_mtime_nsec as i64) as f64
+                == expected[2 * i + 1];
+        field[0] = u64::from(!same);
+    });
+    if list.len() < count as usize {
+        libc::EINVAL
+    } else {
+        0
+    }
+}
+
 /// Files per thread below which `roar_stat_paths` stays in the calling thread (a thread costs ~30 µs to start;
 /// a stat ~1.5 µs).
 const PARALLEL_MIN_STATS: usize = 2048;
@@ -452,8 +490,8 @@ mod tests {
     }
 
     #[test]
-    fn abi_version_is_two() {
-        assert_eq!(roar_abi_version(), 2);
+    fn abi_version_is_three() {
+        assert_eq!(roar_abi_version(), 3);
     }
 
     #[test]
@@ -506,6 +544,45 @@ mod tests {
         // A block shorter than the count reports EINVAL for the missing entries.
         let rc = unsafe { roar_stat_paths(block.as_ptr(), block.len(), 5, vec![0u64; 5 * STAT_FIELDS].as_mut_ptr()) };
         assert_eq!(rc, libc::EINVAL);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn changed_paths_compares_size_and_mtime_as_the_tracer_saw_them() {
+        let dir = std::env::temp_dir().join(format!("roar-hash-changed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let n = 3 * PARALLEL_MIN_STATS + 5;
+        let mut block = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..n {
+            let path = dir.join(format!("f{i}"));
+            std::fs::write(&path, format!("file {i}")).unwrap();
+            let meta = std::fs::metadata(&path).unwrap();
+            let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
+                + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+            // Every third expectation is off: by size, by mtime, or the file is gone.
+            let (size, mtime) = match i % 3 {
+                1 if i % 2 == 0 => (meta.len() as f64 + 1.0, mtime as f64),
+                1 => (meta.len() as f64, mtime as f64 + 1e9),
+                _ => (meta.len() as f64, mtime as f64),
+            };
+            if i % 7 == 6 {
+                std::fs::remove_file(&path).unwrap();
+            }
+            expected.extend([size, mtime]);
+            block.extend_from_slice(path.as_os_str().as_encoded_bytes());
+            block.push(0);
+        }
+        block.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+        block.push(0);
+        expected.extend([0.0, 0.0]);
+        let mut out = vec![9u64; n + 1];
+        let rc = unsafe { roar_changed_paths(block.as_ptr(), block.len(), n as u32 + 1, expected.as_ptr(), out.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        for (i, changed) in out.iter().take(n).enumerate() {
+            assert_eq!(*changed, u64::from(i % 3 == 1 || i % 7 == 6), "file {i}");
+        }
+        assert_eq!(out[n], 1, "a directory is not the regular file the tracer saw");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

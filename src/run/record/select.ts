@@ -9,7 +9,7 @@ import { type Classification, writtenByKilledProcess } from "../../core/classify
 import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
-import { identitiesOf } from "../../hash/file.ts";
+import { changedSince, identitiesOf } from "../../hash/file.ts";
 import type { FileDigest, FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { fsPath } from "../../shared/paths.ts";
@@ -120,6 +120,19 @@ export function selectFiles(
     statted.set(path, found.identity);
     early.set(path, found.digest);
   }
+  // Still checked for a change since the open (by something outside the job): not to identify them (that is
+  // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
+  const vouchedFiles = onlyRead.filter((f) => vouched?.has(f.path));
+  const changedAfter = new Set<string>();
+  changedSince(
+    vouchedFiles.map((f) => ({
+      path: f.path,
+      size: (f.openStat as OpenStat).size,
+      mtimeNs: (f.openStat as OpenStat).mtimeNs,
+    })),
+  ).forEach((changed, i) => {
+    if (changed) changedAfter.add((vouchedFiles[i] as { path: string }).path);
+  });
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
   const toStat = files.filter(
@@ -138,7 +151,8 @@ export function selectFiles(
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        if (!written && changedSinceOpen(f.openStat, now(f.path))) flags |= IoFlags.CHANGED_DURING_RUN;
+        if (!written && (changedAfter.has(f.path) || changedSinceOpen(f.openStat, now(f.path))))
+          flags |= IoFlags.CHANGED_DURING_RUN;
         inputs.push({ path: f.path, flags, stat: f.openStat });
       }
     }
