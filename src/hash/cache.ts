@@ -38,6 +38,34 @@ export interface HashCacheStore {
   putMany(rows: readonly HashCacheRow[]): void;
   /** Optional bulk lookup (far fewer SQLite round trips); result i belongs to keys[i]. */
   getMany?(keys: readonly { dev: bigint; ino: bigint }[]): (HashCacheRow | undefined)[];
+  /**
+   * Optional: every row as numbers, by device then inode, read in one pass — or null when the store holds more
+   * than `maxRows` (then lookups go one by one). For matching many files against what a tracer saw.
+   */
+  rowsAsNumbers?(maxRows: number): RowsByInode | null;
+}
+
+/** Rows as numbers by device, then inode. */
+export type RowsByInode = ReadonlyMap<number, ReadonlyMap<number, RowValues>>;
+
+/**
+ * A cache row as numbers, as SQLite gives it (no object a row): dev, ino, size, mtime ns, ctime ns, blake3, extra
+ * digests (JSON text), hashed-at ns. The times are doubles, rounded as a tracer's stats are (see StatAtOpen).
+ */
+export type RowValues = readonly [number, number, number, number, number, string, string | null, number];
+
+/** A row as numbers. */
+export function rowValues(row: HashCacheRow): RowValues {
+  return [
+    Number(row.dev),
+    Number(row.ino),
+    Number(row.size),
+    Number(row.mtimeNs),
+    Number(row.ctimeNs),
+    row.blake3,
+    JSON.stringify(row.extra),
+    Number(row.hashedAtNs),
+  ];
 }
 
 /** Checks a stored row against the file as it is now (see lookupCached). */

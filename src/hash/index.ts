@@ -6,7 +6,7 @@
  * (plan.ts: the cache lookup and the batches).
  */
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore } from "./cache.ts";
+import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore, type RowsByInode } from "./cache.ts";
 import {
   createEngine,
   type FileHashOptions,
@@ -28,6 +28,7 @@ export {
   type HashCacheStore,
   isTrustworthy,
   MemoryHashCache,
+  type RowsByInode,
 } from "./cache.ts";
 export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
 export type { StatAtOpen } from "./plan.ts";
@@ -113,12 +114,19 @@ export async function hashKernel(
 /** vouchedAtOpen (plan.ts) with hashFiles's defaults: the files the cache vouches for as a tracer saw them opened. */
 export function cachedAtOpen(
   files: readonly { path: string; stat: StatAtOpen }[],
-  options: { cache: HashCacheStore; algorithms?: readonly ExtraAlgorithm[]; racyWindowNs?: bigint },
-): Map<string, { identity: FileIdentity; digest: FileDigest }> {
+  options: {
+    cache: HashCacheStore;
+    algorithms?: readonly ExtraAlgorithm[];
+    racyWindowNs?: bigint;
+    /** The store's rows as numbers, when read all at once (HashCacheStore.rowsAsNumbers). */
+    rows?: RowsByInode | null;
+  },
+): Map<string, FileDigest> {
   return vouchedAtOpen(files, {
     cache: options.cache,
     algorithms: [...new Set(options.algorithms ?? [])].sort(),
     racyWindowNs: options.racyWindowNs ?? DEFAULT_RACY_WINDOW_NS,
+    rows: options.rows,
   });
 }
 

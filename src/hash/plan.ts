@@ -3,7 +3,14 @@
  * it, the rest are grouped into batches sized to keep every worker busy.
  */
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import { type HashCacheRow, type HashCacheStore, isUsableRow } from "./cache.ts";
+import {
+  type HashCacheRow,
+  type HashCacheStore,
+  isUsableRow,
+  type RowsByInode,
+  type RowValues,
+  rowValues,
+} from "./cache.ts";
 import { type FileIdentity, identitiesOf } from "./file.ts";
 import type { FileDigest } from "./index.ts";
 
@@ -93,35 +100,55 @@ export interface StatAtOpen {
 }
 
 /**
- * The files the cache vouches for as they were when opened: a usable row of the same inode with the same size and
- * times. No stat: a trustworthy row was taken a racy window after the file's last change, so any later change
- * moved its times far more than the rounding of a nanosecond time to a double. Files with a dev or inode beyond
- * 2^53 (not exact as numbers) are left out, as are those with no usable row.
+ * The files the cache vouches for as they were when opened: a trustworthy row of the same inode with the same size
+ * and times, all compared as numbers (as the tracer reported them). Sound without a stat: a trustworthy row was
+ * taken a racy window after the file's last change, so any later change moved its times by far more than the
+ * rounding of a nanosecond time to a double; the trust test itself keeps a margin for that rounding. `rows`: the
+ * store's rows as numbers when it gave them all at once (rowsAsNumbers), else they are looked up in one batch.
+ * Files with a dev or inode beyond 2^53, or with no usable row, are left out.
  */
 export function vouchedAtOpen(
   files: readonly { path: string; stat: StatAtOpen }[],
-  lookup: Omit<CacheLookup, "known">,
-): Map<string, { identity: FileIdentity; digest: FileDigest }> {
-  const out = new Map<string, { identity: FileIdentity; digest: FileDigest }>();
+  lookup: Omit<CacheLookup, "known"> & { rows?: RowsByInode | null },
+): Map<string, FileDigest> {
+  const out = new Map<string, FileDigest>();
   const exact = files.filter((f) => Number.isSafeInteger(f.stat.dev) && Number.isSafeInteger(f.stat.ino));
   if (exact.length === 0) return out;
   const { cache, algorithms, racyWindowNs } = lookup;
-  const keys = exact.map((f) => ({ dev: BigInt(f.stat.dev), ino: BigInt(f.stat.ino) }));
-  const rows = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
+  let rows: (RowValues | undefined)[];
+  if (lookup.rows) {
+    const all = lookup.rows;
+    rows = exact.map((f) => all.get(f.stat.dev)?.get(f.stat.ino));
+  } else {
+    const keys = exact.map((f) => ({ dev: BigInt(f.stat.dev), ino: BigInt(f.stat.ino) }));
+    const found = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
+    rows = found.map((row) => (row ? rowValues(row) : undefined));
+  }
+  // Trusted only with 1 µs to spare beyond the racy window: the times are doubles, rounded to ~256 ns.
+  const window = Number(racyWindowNs) + 1000;
   exact.forEach(({ path, stat }, i) => {
     const row = rows[i];
-    if (
-      !row ||
-      Number(row.size) !== stat.size ||
-      Number(row.mtimeNs) !== stat.mtimeNs ||
-      Number(row.ctimeNs) !== stat.ctimeNs
-    )
-      return;
-    const identity = { dev: row.dev, ino: row.ino, size: row.size, mtimeNs: row.mtimeNs, ctimeNs: row.ctimeNs };
-    if (isUsableRow(row, identity, algorithms, racyWindowNs))
-      out.set(path, { identity, digest: digestOfRow(row, algorithms) });
+    // size, mtime, ctime as the tracer saw them; the last change a racy window before the hashing.
+    if (!row || row[2] !== stat.size || row[3] !== stat.mtimeNs || row[4] !== stat.ctimeNs) return;
+    if (Math.max(row[3], row[4]) + window > row[7]) return;
+    let digests: Partial<Record<ExtraAlgorithm, string>> = {};
+    if (algorithms.length) {
+      const extra = parseDigests(row[6]);
+      if (algorithms.some((alg) => !extra[alg])) return;
+      digests = pick(extra, algorithms);
+    }
+    out.set(path, { blake3: row[5], size: row[2], digests, cached: true });
   });
   return out;
+}
+
+/** A row's extra digests (JSON text); a damaged one counts as none (they are recomputed). */
+function parseDigests(json: string | null): Partial<Record<ExtraAlgorithm, string>> {
+  try {
+    return json ? (JSON.parse(json) as Partial<Record<ExtraAlgorithm, string>>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function pick(

@@ -1,6 +1,12 @@
 /** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
 import type { Database, Statement } from "bun:sqlite";
-import { type HashCacheRow, type HashCacheStore, isTrustworthy } from "../hash/cache.ts";
+import {
+  type HashCacheRow,
+  type HashCacheStore,
+  isTrustworthy,
+  type RowsByInode,
+  type RowValues,
+} from "../hash/cache.ts";
 import { HASH_CACHE_DDL } from "./schema.ts";
 
 /** dev/ino are unsigned 64-bit; SQLite INTEGER is signed, so they are stored as their two's-complement value. */
@@ -45,6 +51,7 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
   private readonly getManyStatement: Statement<SqlRow, bigint[]>;
   private readonly scanStatement: Statement<SqlRow, []>;
+  private readonly scanNumbersStatement: Statement<SqlRow, []>;
   private readonly sizeStatement: Statement<{ n: bigint | null }, []>;
   private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
   private readonly replaceStatement: Statement<
@@ -71,6 +78,10 @@ export class SqliteHashCache implements HashCacheStore {
     this.scanStatement = db
       .query<SqlRow, []>("SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache")
       .safeIntegers(true);
+    // prepare, not query: query() shares one statement per SQL text, and scanStatement's reads BigInts.
+    this.scanNumbersStatement = db.prepare<SqlRow, []>(
+      "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache",
+    );
     // The largest rowid, found in one search, bounds the row count (a replaced row takes a new rowid: over-counts).
     this.sizeStatement = db
       .query<{ n: bigint | null }, []>("SELECT max(rowid) AS n FROM hash_cache")
@@ -140,6 +151,24 @@ export class SqliteHashCache implements HashCacheStore {
             : undefined;
         }
       }
+    }
+    return out;
+  }
+
+  /** Every row as numbers by device, then inode (one pass), or null when the table holds more than `maxRows`. */
+  rowsAsNumbers(maxRows: number): RowsByInode | null {
+    if (Number(this.sizeStatement.get()?.n ?? 0) > maxRows) return null;
+    const out = new Map<number, Map<number, RowValues>>();
+    // Numbers, not BigInts, and the rows as SQLite gives them: a BigInt a value, or an object a row, cost more than
+    // the rest. A dev or inode beyond 2^53 is not exact as a number (nor in a tracer's stats): left out.
+    for (const r of this.scanNumbersStatement.values() as unknown as RowValues[]) {
+      if (!Number.isSafeInteger(r[0]) || !Number.isSafeInteger(r[1])) continue;
+      let byInode = out.get(r[0]);
+      if (!byInode) {
+        byInode = new Map();
+        out.set(r[0], byInode);
+      }
+      byInode.set(r[1], r);
     }
     return out;
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  cachedAtOpen,
   close,
   DEFAULT_RACY_WINDOW_NS,
   type FileDigest,
@@ -13,6 +14,7 @@ import {
   hashFiles,
   isTrustworthy,
   MemoryHashCache,
+  type StatAtOpen,
 } from "../../src/hash/index.ts";
 import { SqliteHashCache } from "../../src/store/hash-cache.ts";
 import { toolDigests } from "../fixtures/hash/reference.ts";
@@ -276,5 +278,65 @@ describe("SQLite store: racy rows", () => {
     const row = cache.get(7n, 9n);
     expect(row?.blake3).toBe("new");
     expect(isTrustworthy(row as HashCacheRow)).toBe(false);
+  });
+});
+
+describe("vouching for files as a tracer saw them opened (no stat)", () => {
+  const second = 1_000_000_000n;
+  const t = 1_712_345_678_123_456_789n;
+  const row = (ino: bigint, fields: Partial<HashCacheRow> = {}): HashCacheRow => ({
+    dev: 2049n,
+    ino,
+    size: 10n,
+    mtimeNs: t,
+    ctimeNs: t,
+    blake3: `b3-${ino}`,
+    extra: {},
+    hashedAtNs: t + 2n * second,
+    ...fields,
+  });
+  const seen = (ino: number, fields: Partial<StatAtOpen> = {}): { path: string; stat: StatAtOpen } => ({
+    path: `/p/f${ino}`,
+    stat: { dev: 2049, ino, size: 10, mtimeNs: Number(t), ctimeNs: Number(t), ...fields },
+  });
+
+  test("same inode, size and times (as numbers) and a trustworthy row: vouched; anything else: not", () => {
+    const { cache } = freshDb();
+    cache.putMany([
+      row(1n),
+      row(2n),
+      row(3n, { hashedAtNs: t + second - 1n }), // racy: hashed within the window of its last change
+      row(4n, { ctimeNs: t + 5n * second, hashedAtNs: t + 7n * second }),
+      row(5n, { extra: { sha256: "s" } }),
+      row((1n << 60n) + 1n),
+    ]);
+    const files = [
+      seen(1),
+      seen(2, { size: 11 }),
+      seen(3),
+      seen(4), // ctime differs from the row's
+      seen(5),
+      seen(6), // no row
+      seen(2 ** 60 + 1), // not exact as a number: never looked up
+      { path: "/p/moved", stat: { ...seen(1).stat, mtimeNs: Number(t) + 2048 } },
+    ];
+    for (const rows of [undefined, cache.rowsAsNumbers(100)]) {
+      const vouched = cachedAtOpen(files, { cache, rows });
+      expect([...vouched.keys()]).toEqual(["/p/f1", "/p/f5"]);
+      expect(vouched.get("/p/f1")).toEqual({ blake3: "b3-1", size: 10, digests: {}, cached: true });
+      const withSha = cachedAtOpen(files, { cache, rows, algorithms: ["sha256"] });
+      expect([...withSha.keys()]).toEqual(["/p/f5"]);
+      expect(withSha.get("/p/f5")?.digests).toEqual({ sha256: "s" });
+    }
+  });
+
+  test("the rows as numbers come in one pass only up to the size asked, without inodes beyond 2^53", () => {
+    const { cache } = freshDb();
+    cache.putMany([row(1n), row(2n), row((1n << 63n) + 7n), row(1n << 54n)]);
+    expect(cache.rowsAsNumbers(3)).toBeNull();
+    const rows = cache.rowsAsNumbers(4);
+    expect([...(rows?.keys() ?? [])]).toEqual([2049]);
+    expect([...(rows?.get(2049)?.keys() ?? [])].sort()).toEqual([1, 2]);
+    expect(rows?.get(2049)?.get(1)).toEqual([2049, 1, 10, Number(t), Number(t), "b3-1", "{}", Number(t + 2n * second)]);
   });
 });

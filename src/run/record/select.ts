@@ -116,10 +116,7 @@ export function selectFiles(
     (f, i) => f.read && readReasons[i] === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted,
   );
   const vouched = vouchedAtOpen?.(onlyRead.map((f) => ({ path: f.path, stat: f.openStat as OpenStat })));
-  for (const [path, found] of vouched ?? []) {
-    statted.set(path, found.identity);
-    early.set(path, found.digest);
-  }
+  for (const [path, found] of vouched ?? []) early.set(path, found.digest);
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
   const vouchedFiles = onlyRead.filter((f) => vouched?.has(f.path));
@@ -151,8 +148,8 @@ export function selectFiles(
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        if (!written && (changedAfter.has(f.path) || changedSinceOpen(f.openStat, now(f.path))))
-          flags |= IoFlags.CHANGED_DURING_RUN;
+        const changed = early.has(f.path) ? changedAfter.has(f.path) : changedSinceOpen(f.openStat, now(f.path));
+        if (!written && changed) flags |= IoFlags.CHANGED_DURING_RUN;
         inputs.push({ path: f.path, flags, stat: f.openStat });
       }
     }
