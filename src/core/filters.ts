@@ -116,7 +116,8 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
   if (role === "read" && inProject) {
     // Code is what the commit represents: a generated header, a built library or a script an earlier step
     // wrote is data, read like any other input (the edge to its producer is what reproduces it).
-    if (!s.trackRepoFiles && codeCandidate(path, ctx) && ctx.committed?.has(path)) return "code";
+    // `committed` holds code candidates only: asked first, most paths (data) never reach the extension test.
+    if (!s.trackRepoFiles && ctx.committed?.has(path) && codeCandidate(path, ctx)) return "code";
     return null;
   }
   if (role === "read" && ctx.executables?.has(path)) return "executable";
@@ -145,5 +146,21 @@ export function isRepositoryCode(reason: string): boolean {
  * whichever backend traced the job.
  */
 export function codeCandidate(path: string, ctx: Pick<FilterContext, "projectRoot" | "executables">): boolean {
-  return under(path, ctx.projectRoot) && (CODE_EXTENSIONS.has(extname(path)) || ctx.executables?.has(path) === true);
+  return (
+    under(path, ctx.projectRoot) && (CODE_EXTENSIONS.has(extensionOf(path)) || ctx.executables?.has(path) === true)
+  );
 }
+
+/** The extension of a path's last component, as path.extname gives it ("" for none or a dot file), faster. */
+export function extensionOf(path: string): string {
+  if (path.endsWith("/")) return extname(path); // never so for a traced file
+  const dot = path.lastIndexOf(".");
+  if (dot <= 0) return "";
+  const slash = path.lastIndexOf("/");
+  // No dot in the last component, or only a leading one (".bashrc"), or the component ".."; "a." has ".".
+  if (dot <= slash + 1 || (dot === slash + 2 && path.charCodeAt(slash + 1) === DOT && dot === path.length - 1))
+    return "";
+  return path.slice(dot);
+}
+
+const DOT = 46;

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { codeCandidate, type FilterSettings, ignoreReason } from "../../src/core/filters.ts";
+import { extname } from "node:path";
+import { codeCandidate, extensionOf, type FilterSettings, ignoreReason } from "../../src/core/filters.ts";
 
 const settings: FilterSettings = {
   ignoreSystemReads: true,
@@ -127,4 +128,17 @@ test("package, torch-cache and user patterns: each form matches where it should,
   expect(read(inProject("a/mycache/x"), patterns)).toBeNull();
   expect(read(inProject("my-scratch-file"), patterns)).toBe("filters.ignore_paths");
   expect(read(inProject("data/raw/x"), patterns)).toBeNull();
+});
+
+test("extensionOf agrees with path.extname on every path of up to 7 characters of 'a', '.' and '/'", () => {
+  let checked = 0;
+  const all = (prefix: string, left: number): void => {
+    if (prefix) {
+      expect([prefix, extensionOf(prefix)]).toEqual([prefix, extname(prefix)]);
+      checked++;
+    }
+    if (left > 0) for (const c of "a./") all(prefix + c, left - 1);
+  };
+  all("", 7);
+  expect(checked).toBe(3279);
 });
