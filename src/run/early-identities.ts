@@ -1,8 +1,8 @@
 /**
  * Inputs identified by what the tracer saw when the job opened them, not by a stat after the job: a file the job
  * only read, whose inode, size and times at the open match a usable hash-cache row, is that row's content — the
- * content the job read, whatever happened to the file after. Such a file costs the record step neither a stat
- * nor a hash (~4 µs a file), and is not taken for "changed during the run" when something else touched it later.
+ * content the job read, whatever happened to the file after. Such a file costs the record step neither a cache
+ * lookup nor a hash after the job (only a check that it did not change since, to mark it if it did).
  *
  * The lookups start while the job runs: its trace is decoded as it grows, on the core the job leaves idle, and
  * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
