@@ -208,6 +208,16 @@ export function buildDag(source: DagSource): Dag {
   return dag;
 }
 
+/** The latest job (highest seq) of each step: its current one. */
+export function currentJobs<J extends { step: number; seq: number }>(jobs: readonly J[]): J[] {
+  const latest = new Map<number, J>();
+  for (const j of jobs) {
+    const prev = latest.get(j.step);
+    if (!prev || prev.seq < j.seq) latest.set(j.step, j);
+  }
+  return [...latest.values()];
+}
+
 /** Steps upstream of `step` (transitively, through current jobs), ascending. */
 export function upstreamSteps(dag: Dag, step: number): number[] {
   const seen = new Set<number>();

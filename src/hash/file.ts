@@ -74,11 +74,6 @@ export function identityOf(st: BigIntStats): FileIdentity {
 }
 
 /**
- * The identities of many files as they are now (null: gone, unreadable or not a regular file), following
- * symlinks: one native call for the lot when the kernel is there (~0.5 µs a file instead of ~4 µs for a bigint
- * statSync), else statSync each.
- */
-/**
  * Which files changed since a tracer saw them at their open (size and mtime as it reported them, numbers): true
  * for one that is not that regular file now. Cheaper than identitiesOf when the identity itself is not needed.
  */
@@ -93,6 +88,11 @@ export function changedSince(files: readonly { path: string; size: number; mtime
   });
 }
 
+/**
+ * The identities of many files as they are now (null: gone, unreadable or not a regular file), following
+ * symlinks: one native call for the lot when the kernel is there (~0.5 µs a file instead of ~4 µs for a bigint
+ * statSync), else statSync each.
+ */
 export function identitiesOf(paths: readonly string[]): (FileIdentity | null)[] {
   if (paths.length === 0) return []; // without loading the native library (~1 ms) for nothing
   const { kernel } = loadNativeBlake3();

@@ -1,6 +1,6 @@
 /** Reads one session from the store into the plain objects dag.ts builds its graph from. */
 
-import { buildDag, type Dag } from "../core/dag.ts";
+import { buildDag, currentJobs, type Dag } from "../core/dag.ts";
 import type { RoarStore } from "../store/store.ts";
 
 /** The whole session: every job with its inputs and outputs (two queries). */
@@ -17,11 +17,6 @@ export function loadSessionDag(store: RoarStore, sessionId: number): Dag {
  */
 export function loadStalenessDag(store: RoarStore, sessionId: number): Dag {
   const jobs = store.sessionJobSummaries(sessionId);
-  const current = new Map<number, { uid: string; seq: number }>();
-  for (const j of jobs) {
-    const prev = current.get(j.step);
-    if (!prev || prev.seq < j.seq) current.set(j.step, j);
-  }
-  const io = store.sessionIoUnordered(sessionId, new Set([...current.values()].map((j) => j.uid)));
+  const io = store.sessionIoUnordered(sessionId, new Set(currentJobs(jobs).map((j) => j.uid)));
   return buildDag({ jobs, io });
 }

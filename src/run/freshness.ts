@@ -11,7 +11,7 @@
 
 import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
-import { buildDag, type Dag, type ExternalChange } from "../core/dag.ts";
+import { buildDag, currentJobs, type Dag, type ExternalChange } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
 import { storedAbsolute } from "../core/project-paths.ts";
 import type { IoRecord, JobSummary } from "../core/types.ts";
@@ -39,16 +39,6 @@ export async function loadFreshDag(store: RoarStore, project: Project, sessionId
   const dag = buildDag({ jobs, io, changes });
   mark("dag: build");
   return dag;
-}
-
-/** The latest job of each step. */
-function currentJobs(jobs: readonly JobSummary[]): JobSummary[] {
-  const latest = new Map<number, JobSummary>();
-  for (const j of jobs) {
-    const prev = latest.get(j.step);
-    if (!prev || prev.seq < j.seq) latest.set(j.step, j);
-  }
-  return [...latest.values()];
 }
 
 type SessionIo = ReadonlyMap<string, { inputs: readonly IoRecord[]; outputs: readonly IoRecord[] }>;

@@ -24,7 +24,7 @@ export function upsertArtifact(
   }
 }
 
-/** Rows with more than this many (2^21) are ordered by a comparator instead (see inDigestOrder). */
+/** Bits of the row index packed below a digest's prefix (inDigestOrder): more rows than 2^21 go by a comparator. */
 const INDEX_BITS = 21;
 
 /**
