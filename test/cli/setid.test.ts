@@ -10,7 +10,17 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ShowJobJson } from "../../src/schema/show.ts";
 import { autoChoice } from "../../src/trace/select.ts";
-import { BUN, commitAll, hermeticEnv, type RunResult, roar, roarAsNobody, tempDir, tempRepo } from "../helpers/cli.ts";
+import {
+  BUN,
+  commitAll,
+  hermeticEnv,
+  othersCanReachCheckout,
+  type RunResult,
+  roar,
+  roarAsNobody,
+  tempDir,
+  tempRepo,
+} from "../helpers/cli.ts";
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
@@ -18,7 +28,7 @@ const hasSetpriv =
   isRoot &&
   Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BUN, "--version"]).exitCode === 0;
 const hasCc = Bun.spawnSync(["sh", "-c", "command -v cc"]).exitCode === 0;
-const usable = autoChoice() !== null && hasSetpriv && hasCc;
+const usable = autoChoice() !== null && hasSetpriv && hasCc && othersCanReachCheckout();
 
 /** Writes its effective uid into argv[1] and exits 0 only when it is root: it needs its set-uid privilege. */
 const EUID = `#include <stdio.h>

@@ -7,7 +7,16 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
-import { BUN, commitAll, hermeticEnv, type RunResult, roar, roarAsNobody, tempRepo } from "../helpers/cli.ts";
+import {
+  BUN,
+  commitAll,
+  hermeticEnv,
+  othersCanReachCheckout,
+  type RunResult,
+  roar,
+  roarAsNobody,
+  tempRepo,
+} from "../helpers/cli.ts";
 import { JOB_IO_BY_UID } from "../helpers/store.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -16,7 +25,7 @@ const tracerAvailable = autoChoice() !== null;
 function probeUnprivileged(): boolean {
   try {
     const argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BUN, "--version"];
-    return isRoot && Bun.spawnSync(argv).exitCode === 0;
+    return isRoot && othersCanReachCheckout() && Bun.spawnSync(argv).exitCode === 0;
   } catch {
     return false; // no setpriv
   }

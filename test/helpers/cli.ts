@@ -2,9 +2,9 @@
  * Black-box helpers: every CLI test spawns the real `roar` launcher (bin/roar) in a temporary directory with a
  * hermetic environment (own HOME and XDG dirs, no colour forcing, no inherited ROAR_* settings).
  */
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const ROAR_BIN = join(REPO_ROOT, "bin/roar");
@@ -123,6 +123,18 @@ export async function roar(args: string[], opts: RoarOptions): Promise<RunResult
     stdin: opts.stdin,
     timeoutMs: opts.timeoutMs,
   });
+}
+
+/**
+ * Whether another user (nobody) can reach this checkout and its launcher: every directory from / down to it lets
+ * others through. A clone made in a `mktemp -d` directory (0700) does not, and the tests that run roar as nobody
+ * are skipped there: their subject is roar's behaviour, not this checkout's permissions.
+ */
+export function othersCanReachCheckout(): boolean {
+  for (let dir = REPO_ROOT; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
 }
 
 /** Runs `roar <args>` as the unprivileged user nobody (setpriv), as a non-root user would. */
