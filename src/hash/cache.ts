@@ -38,15 +38,9 @@ export interface HashCacheStore {
   putMany(rows: readonly HashCacheRow[]): void;
   /** Optional bulk lookup (far fewer SQLite round trips); result i belongs to keys[i]. */
   getMany?(keys: readonly { dev: bigint; ino: bigint }[]): (HashCacheRow | undefined)[];
-  /**
-   * Optional: every row as numbers, by device then inode, read in one pass — or null when the store holds more
-   * than `maxRows` (then lookups go one by one). For matching many files against what a tracer saw.
-   */
-  rowsAsNumbers?(maxRows: number): RowsByInode | null;
+  /** Optional: the rows of these files as numbers (for matching many files against what a tracer saw). */
+  rowsOfInodes?(keys: readonly { dev: number; ino: number }[]): (RowValues | undefined)[];
 }
-
-/** Rows as numbers by device, then inode. */
-export type RowsByInode = ReadonlyMap<number, ReadonlyMap<number, RowValues>>;
 
 /**
  * A cache row as numbers, as SQLite gives it (no object a row): dev, ino, size, mtime ns, ctime ns, blake3, extra

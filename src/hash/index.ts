@@ -6,7 +6,7 @@
  * (plan.ts: the cache lookup and the batches).
  */
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore, type RowsByInode } from "./cache.ts";
+import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, type HashCacheStore } from "./cache.ts";
 import {
   createEngine,
   type FileHashOptions,
@@ -28,7 +28,6 @@ export {
   type HashCacheStore,
   isTrustworthy,
   MemoryHashCache,
-  type RowsByInode,
 } from "./cache.ts";
 export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
 export type { StatAtOpen } from "./plan.ts";
@@ -118,15 +117,12 @@ export function cachedAtOpen(
     cache: HashCacheStore;
     algorithms?: readonly ExtraAlgorithm[];
     racyWindowNs?: bigint;
-    /** The store's rows as numbers, when read all at once (HashCacheStore.rowsAsNumbers). */
-    rows?: RowsByInode | null;
   },
 ): Map<string, FileDigest> {
   return vouchedAtOpen(files, {
     cache: options.cache,
     algorithms: [...new Set(options.algorithms ?? [])].sort(),
     racyWindowNs: options.racyWindowNs ?? DEFAULT_RACY_WINDOW_NS,
-    rows: options.rows,
   });
 }
 

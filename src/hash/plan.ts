@@ -3,14 +3,7 @@
  * it, the rest are grouped into batches sized to keep every worker busy.
  */
 import type { ExtraAlgorithm } from "./algorithms.ts";
-import {
-  type HashCacheRow,
-  type HashCacheStore,
-  isUsableRow,
-  type RowsByInode,
-  type RowValues,
-  rowValues,
-} from "./cache.ts";
+import { type HashCacheRow, type HashCacheStore, isUsableRow, type RowValues, rowValues } from "./cache.ts";
 import { type FileIdentity, identitiesOf } from "./file.ts";
 import type { FileDigest } from "./index.ts";
 
@@ -103,22 +96,21 @@ export interface StatAtOpen {
  * The files the cache vouches for as they were when opened: a trustworthy row of the same inode with the same size
  * and times, all compared as numbers (as the tracer reported them). Sound without a stat: a trustworthy row was
  * taken a racy window after the file's last change, so any later change moved its times by far more than the
- * rounding of a nanosecond time to a double; the trust test itself keeps a margin for that rounding. `rows`: the
- * store's rows as numbers when it gave them all at once (rowsAsNumbers), else they are looked up in one batch.
- * Files with a dev or inode beyond 2^53, or with no usable row, are left out.
+ * rounding of a nanosecond time to a double; the trust test itself keeps a margin for that rounding. The rows are
+ * looked up as numbers in one batch (HashCacheStore.rowsOfInodes, where the store has it). Files with a dev or
+ * inode beyond 2^53, or with no usable row, are left out.
  */
 export function vouchedAtOpen(
   files: readonly { path: string; stat: StatAtOpen }[],
-  lookup: Omit<CacheLookup, "known"> & { rows?: RowsByInode | null },
+  lookup: Omit<CacheLookup, "known">,
 ): Map<string, FileDigest> {
   const out = new Map<string, FileDigest>();
   const exact = files.filter((f) => Number.isSafeInteger(f.stat.dev) && Number.isSafeInteger(f.stat.ino));
   if (exact.length === 0) return out;
   const { cache, algorithms, racyWindowNs } = lookup;
   let rows: (RowValues | undefined)[];
-  if (lookup.rows) {
-    const all = lookup.rows;
-    rows = exact.map((f) => all.get(f.stat.dev)?.get(f.stat.ino));
+  if (cache.rowsOfInodes) {
+    rows = cache.rowsOfInodes(exact.map((f) => f.stat));
   } else {
     const keys = exact.map((f) => ({ dev: BigInt(f.stat.dev), ino: BigInt(f.stat.ino) }));
     const found = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));

@@ -15,7 +15,6 @@ import {
   type ExtraAlgorithm,
   type FileDigest,
   type HashCacheStore,
-  type RowsByInode,
   type StatAtOpen,
 } from "../hash/index.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
@@ -26,14 +25,6 @@ export interface EarlyIdentity {
   stat: StatAtOpen;
   digest: FileDigest;
 }
-
-/**
- * Once a job has opened this many files for reading, the cache is read whole (as numbers, one pass) instead of a
- * batch of lookups at each poll — when it holds at most CACHE_ROWS_READ_WHOLE rows (~0.5 µs a row): each lookup
- * of a batch cost ~7 µs a file next to a busy job.
- */
-const OPENS_BEFORE_READING_WHOLE = 1000;
-const CACHE_ROWS_READ_WHOLE = 100_000;
 
 /** An open that can only read: no write access, no create, no truncate. */
 const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
@@ -46,9 +37,6 @@ export class EarlyIdentities {
   private readonly found = new Map<string, EarlyIdentity>();
   /** Paths whose first open was seen; with the stat it was looked up with, when it was. */
   private readonly seen = new Map<string, StatAtOpen | null>();
-  /** Opens looked up so far, and the cache's rows once read whole (null: too big, or not yet). */
-  private looked = 0;
-  private rows: RowsByInode | null | undefined;
 
   constructor(
     private readonly options: {
@@ -97,11 +85,8 @@ export class EarlyIdentities {
 
   private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found): void {
     if (files.length === 0) return;
-    this.looked += files.length;
-    if (this.rows === undefined && this.looked >= OPENS_BEFORE_READING_WHOLE)
-      this.rows = this.options.cache.rowsAsNumbers?.(CACHE_ROWS_READ_WHOLE) ?? null;
     const stats = new Map(files.map((f) => [f.path, f.stat]));
-    for (const [path, digest] of cachedAtOpen(files, { ...this.options, rows: this.rows }))
+    for (const [path, digest] of cachedAtOpen(files, this.options))
       into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
   }
 }

@@ -1,12 +1,6 @@
 /** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
 import type { Database, Statement } from "bun:sqlite";
-import {
-  type HashCacheRow,
-  type HashCacheStore,
-  isTrustworthy,
-  type RowsByInode,
-  type RowValues,
-} from "../hash/cache.ts";
+import { type HashCacheRow, type HashCacheStore, isTrustworthy, type RowValues } from "../hash/cache.ts";
 import { HASH_CACHE_DDL } from "./schema.ts";
 
 /** dev/ino are unsigned 64-bit; SQLite INTEGER is signed, so they are stored as their two's-complement value. */
@@ -36,6 +30,10 @@ const GET_MANY_BATCH = 250;
  */
 const SCAN_SHARE = 0.35;
 
+/** rowsOfInodes: a range read holds at most this many inodes for each one asked, and at least this many asked. */
+const RANGE_SLACK = 4;
+const RANGE_MIN_FILES = 16;
+
 function parseExtra(json: string | null): HashCacheRow["extra"] {
   if (!json || json === "{}") return {};
   try {
@@ -51,7 +49,8 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
   private readonly getManyStatement: Statement<SqlRow, bigint[]>;
   private readonly scanStatement: Statement<SqlRow, []>;
-  private readonly scanNumbersStatement: Statement<SqlRow, []>;
+  private readonly rangeStatement: Statement<SqlRow, [number, number, number]>;
+  private readonly listStatement: Statement<SqlRow, number[]>;
   private readonly sizeStatement: Statement<{ n: bigint | null }, []>;
   private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
   private readonly replaceStatement: Statement<
@@ -78,9 +77,11 @@ export class SqliteHashCache implements HashCacheStore {
     this.scanStatement = db
       .query<SqlRow, []>("SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache")
       .safeIntegers(true);
-    // prepare, not query: query() shares one statement per SQL text, and scanStatement's reads BigInts.
-    this.scanNumbersStatement = db.prepare<SqlRow, []>(
-      "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache",
+    // prepare, not query: query() shares one statement per SQL text, and these read numbers, not BigInts.
+    const numbers = "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache";
+    this.rangeStatement = db.prepare(`${numbers} WHERE dev = ? AND ino BETWEEN ? AND ?`);
+    this.listStatement = db.prepare(
+      `${numbers} WHERE dev = ? AND ino IN (${new Array(GET_MANY_BATCH).fill("?").join(",")})`,
     );
     // The largest rowid, found in one search, bounds the row count (a replaced row takes a new rowid: over-counts).
     this.sizeStatement = db
@@ -155,22 +156,44 @@ export class SqliteHashCache implements HashCacheStore {
     return out;
   }
 
-  /** Every row as numbers by device, then inode (one pass), or null when the table holds more than `maxRows`. */
-  rowsAsNumbers(maxRows: number): RowsByInode | null {
-    if (Number(this.sizeStatement.get()?.n ?? 0) > maxRows) return null;
-    const out = new Map<number, Map<number, RowValues>>();
-    // Numbers, not BigInts, and the rows as SQLite gives them: a BigInt a value, or an object a row, cost more than
-    // the rest. A dev or inode beyond 2^53 is not exact as a number (nor in a tracer's stats): left out.
-    for (const r of this.scanNumbersStatement.values() as unknown as RowValues[]) {
-      if (!Number.isSafeInteger(r[0]) || !Number.isSafeInteger(r[1])) continue;
-      let byInode = out.get(r[0]);
-      if (!byInode) {
-        byInode = new Map();
-        out.set(r[0], byInode);
-      }
-      byInode.set(r[1], r);
+  /**
+   * The rows of these files as numbers (result i belongs to keys[i]; every dev and inode a safe integer). Files
+   * made together have neighbouring inodes: a dense run of the inodes asked for is read as one range of the
+   * primary key (~0.7 µs a row), the rest in lists; no BigInt and no object a row (~7 µs a file by getMany).
+   */
+  rowsOfInodes(keys: readonly { dev: number; ino: number }[]): (RowValues | undefined)[] {
+    const byDev = new Map<number, number[]>();
+    for (const { dev, ino } of keys) {
+      const inodes = byDev.get(dev);
+      if (inodes) inodes.push(ino);
+      else byDev.set(dev, [ino]);
     }
-    return out;
+    const found = new Map<number, Map<number, RowValues>>();
+    for (const [dev, asked] of byDev) {
+      const rows = new Map<number, RowValues>();
+      found.set(dev, rows);
+      const take = (values: unknown) => {
+        for (const r of values as RowValues[]) rows.set(r[1], r);
+      };
+      const inodes = [...new Set(asked)].sort((a, b) => a - b);
+      const scattered: number[] = [];
+      for (let i = 0; i < inodes.length; ) {
+        // A run: the longest from inode i whose range holds at most RANGE_SLACK inodes for each one asked.
+        const first = inodes[i] as number;
+        let j = i;
+        while (j + 1 < inodes.length && (inodes[j + 1] as number) - first < (j + 2 - i) * RANGE_SLACK) j++;
+        if (j - i + 1 >= RANGE_MIN_FILES) take(this.rangeStatement.values(dev, first, inodes[j] as number));
+        else for (let k = i; k <= j; k++) scattered.push(inodes[k] as number);
+        i = j + 1;
+      }
+      for (let start = 0; start < scattered.length; start += GET_MANY_BATCH) {
+        const params = [dev, ...scattered.slice(start, start + GET_MANY_BATCH)];
+        // Padding with a repeated inode keeps one prepared statement for every list.
+        while (params.length <= GET_MANY_BATCH) params.push(params[1] as number);
+        take(this.listStatement.values(...params));
+      }
+    }
+    return keys.map(({ dev, ino }) => found.get(dev)?.get(ino));
   }
 
   /** getMany by one pass over the table: rows by device, then inode. */

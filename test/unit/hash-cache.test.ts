@@ -320,23 +320,55 @@ describe("vouching for files as a tracer saw them opened (no stat)", () => {
       seen(2 ** 60 + 1), // not exact as a number: never looked up
       { path: "/p/moved", stat: { ...seen(1).stat, mtimeNs: Number(t) + 2048 } },
     ];
-    for (const rows of [undefined, cache.rowsAsNumbers(100)]) {
-      const vouched = cachedAtOpen(files, { cache, rows });
+    // The store's own lookup as numbers, and the generic one through getMany (a store without rowsOfInodes).
+    const generic: HashCacheStore = {
+      get: (dev, ino) => cache.get(dev, ino),
+      getMany: (keys) => cache.getMany(keys),
+      put: () => {},
+      putMany: () => {},
+    };
+    for (const store of [cache, generic]) {
+      const vouched = cachedAtOpen(files, { cache: store });
       expect([...vouched.keys()]).toEqual(["/p/f1", "/p/f5"]);
       expect(vouched.get("/p/f1")).toEqual({ blake3: "b3-1", size: 10, digests: {}, cached: true });
-      const withSha = cachedAtOpen(files, { cache, rows, algorithms: ["sha256"] });
+      const withSha = cachedAtOpen(files, { cache: store, algorithms: ["sha256"] });
       expect([...withSha.keys()]).toEqual(["/p/f5"]);
       expect(withSha.get("/p/f5")?.digests).toEqual({ sha256: "s" });
     }
   });
 
-  test("the rows as numbers come in one pass only up to the size asked, without inodes beyond 2^53", () => {
+  test("rows as numbers by inode: a dense run read as one range, scattered inodes by list, each key its row", () => {
     const { cache } = freshDb();
-    cache.putMany([row(1n), row(2n), row((1n << 63n) + 7n), row(1n << 54n)]);
-    expect(cache.rowsAsNumbers(3)).toBeNull();
-    const rows = cache.rowsAsNumbers(4);
-    expect([...(rows?.keys() ?? [])]).toEqual([2049]);
-    expect([...(rows?.get(2049)?.keys() ?? [])].sort()).toEqual([1, 2]);
-    expect(rows?.get(2049)?.get(1)).toEqual([2049, 1, 10, Number(t), Number(t), "b3-1", "{}", Number(t + 2n * second)]);
+    // A dense run (every other inode of 1000..1198), scattered ones, and inodes no number holds exactly.
+    const dense = Array.from({ length: 100 }, (_, i) => 1000 + 2 * i);
+    const scattered = [7, 50_000, 9_000_000];
+    cache.putMany([...dense, ...scattered].map((ino) => row(BigInt(ino))));
+    cache.putMany([row((1n << 63n) + 7n), row(1n << 54n), { ...row(1001n), dev: 77n }]);
+    const keys = [
+      ...dense.map((ino) => ({ dev: 2049, ino })),
+      ...scattered.map((ino) => ({ dev: 2049, ino })),
+      { dev: 2049, ino: 1001 }, // inside the run's range, no row on this device
+      { dev: 77, ino: 1001 },
+      { dev: 2049, ino: 1000 }, // asked twice
+      { dev: 2049, ino: 8 },
+    ];
+    const rows = cache.rowsOfInodes(keys);
+    expect(rows).toHaveLength(keys.length);
+    keys.forEach((key, i) => {
+      const found = rows[i];
+      const noRow = key.ino === 8 || (key.ino === 1001 && key.dev === 2049);
+      if (noRow) expect(found).toBeUndefined();
+      else
+        expect(found).toEqual([
+          key.dev,
+          key.ino,
+          10,
+          Number(t),
+          Number(t),
+          `b3-${key.ino}`,
+          "{}",
+          Number(t + 2n * second),
+        ]);
+    });
   });
 });
