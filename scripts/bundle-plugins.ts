@@ -52,3 +52,21 @@ export const clipanionWithoutTty: BunPlugin = {
     }
   },
 };
+
+/**
+ * src/transfer/aws-sdk.ts (the AWS SDK, ~1 MB of the bundle) as a module of its own, built beside the bundle as
+ * another entrypoint and imported at run time from `specifier` (relative to the bundle's entry file): loading
+ * and evaluating it cost every command ~5 ms at start, when only put/get use it.
+ */
+export const AWS_SDK_MODULE = "src/transfer/aws-sdk.ts";
+
+export function awsSdkApart(specifier: string): BunPlugin {
+  return {
+    name: "aws-sdk-apart",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/aws-sdk\.ts$/ }, (args) =>
+        args.importer.endsWith("/src/transfer/s3.ts") ? { path: specifier, external: true } : undefined,
+      );
+    },
+  };
+}

@@ -7,7 +7,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { clipanionWithoutTty } from "./bundle-plugins.ts";
+import { AWS_SDK_MODULE, awsSdkApart, clipanionWithoutTty } from "./bundle-plugins.ts";
 import { hostPlatform, libraryDir, NATIVE_LIBRARIES, type Platform, REQUIRED_LIBRARIES } from "./platforms.ts";
 
 /** The platforms whose required libraries are built, and why the others cannot be compiled. */
@@ -65,7 +65,7 @@ export async function compileExecutables(root: string, platforms: readonly Platf
     writeFileSync(entry, source);
     const outfile = join(outdir, `roar-${platform.name}`);
     const result = await Bun.build({
-      entrypoints: [entry, ...workers],
+      entrypoints: [entry, ...workers, join(root, AWS_SDK_MODULE)],
       compile: {
         target: platform.bunTarget as Bun.Build.CompileTarget,
         outfile,
@@ -73,7 +73,8 @@ export async function compileExecutables(root: string, platforms: readonly Platf
         autoloadBunfig: false,
       },
       bytecode: true,
-      plugins: [clipanionWithoutTty],
+      // Extra entrypoints keep their path from the repository root inside the executable.
+      plugins: [clipanionWithoutTty, awsSdkApart(`./${AWS_SDK_MODULE.replace(/\.ts$/, ".js")}`)],
       format: "cjs",
     });
     rmSync(entry, { force: true });

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { clipanionWithoutTty } from "./bundle-plugins.ts";
+import { AWS_SDK_MODULE, awsSdkApart, clipanionWithoutTty } from "./bundle-plugins.ts";
 
 /** Newest modification time (ms) of the files under `dir` (the bundle's own directory excluded). */
 export function newestSource(dir: string): number {
@@ -43,13 +43,14 @@ export async function buildLauncherBundle(root: string): Promise<string> {
     ].join("\n"),
   );
   const result = await Bun.build({
-    entrypoints: [entry, join(root, "src/hash/worker.ts")],
+    entrypoints: [entry, join(root, "src/hash/worker.ts"), join(root, AWS_SDK_MODULE)],
     outdir: building,
     naming: "[name].[ext]",
     target: "bun",
     format: "cjs",
     bytecode: true,
-    plugins: [clipanionWithoutTty],
+    // Every output sits beside roar.js ([name].[ext]).
+    plugins: [clipanionWithoutTty, awsSdkApart("./aws-sdk.js")],
   });
   if (!result.success) throw new Error(`bundling the launcher failed: ${result.logs.map(String).join("; ")}`);
   rmSync(entry);

@@ -5,15 +5,7 @@
  * (multipart above PART_SIZE, QUEUE_SIZE parts in flight), so memory stays bounded whatever the file size.
  */
 import { createReadStream } from "node:fs";
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  S3Client,
-  type S3ClientConfig,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { objectUrl } from "../core/remote.ts";
 import { type BucketStore, type RangeOpener, type RemoteObject, TransferError } from "./types.ts";
 
@@ -85,7 +77,9 @@ function useBearerToken(client: S3Client, token: string): void {
   });
 }
 
-async function makeClient(settings: S3Settings): Promise<S3Client> {
+type AwsSdk = typeof import("./aws-sdk.ts");
+
+async function makeClient(settings: S3Settings, { S3Client }: AwsSdk): Promise<S3Client> {
   const config: S3ClientConfig = {
     forcePathStyle: settings.forcePathStyle,
     followRegionRedirects: true,
@@ -137,7 +131,9 @@ function lowerKeys(metadata: Record<string, string> | undefined): Record<string,
 }
 
 export async function openBucket(scheme: "s3" | "gs", bucket: string, settings: S3Settings): Promise<BucketStore> {
-  const client = await makeClient(settings);
+  const sdk: AwsSdk = await import("./aws-sdk.ts");
+  const { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, Upload } = sdk;
+  const client = await makeClient(settings, sdk);
   const where = (key: string) => objectUrl(scheme, bucket, key);
   return {
     scheme,
