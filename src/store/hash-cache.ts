@@ -44,6 +44,26 @@ function parseExtra(json: string | null): HashCacheRow["extra"] {
   }
 }
 
+/** putStatement's parameters, in the table's column order. */
+type PutParams = [bigint, bigint, bigint, bigint, bigint, string, string, bigint];
+
+function paramsOf(row: HashCacheRow): PutParams {
+  return [
+    toSqlInt(row.dev),
+    toSqlInt(row.ino),
+    row.size,
+    row.mtimeNs,
+    row.ctimeNs,
+    row.blake3,
+    // Most rows have no extra digests: no JSON.stringify for them.
+    Object.keys(row.extra).length === 0 ? "{}" : JSON.stringify(row.extra),
+    row.hashedAtNs,
+  ];
+}
+
+/** Rows of one multi-row INSERT in putMany. */
+const PUT_ROWS = 32;
+
 /** HashCacheStore on the `hash_cache` table of roar's SQLite database. */
 export class SqliteHashCache implements HashCacheStore {
   private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
@@ -52,11 +72,8 @@ export class SqliteHashCache implements HashCacheStore {
   private readonly rangeStatement: Statement<SqlRow, [number, number, number]>;
   private readonly listStatement: Statement<SqlRow, number[]>;
   private readonly sizeStatement: Statement<{ n: bigint | null }, []>;
-  private readonly putStatement: Statement<unknown, [bigint, bigint, bigint, bigint, bigint, string, string, bigint]>;
-  private readonly replaceStatement: Statement<
-    unknown,
-    [bigint, bigint, bigint, bigint, bigint, string, string, bigint]
-  >;
+  private readonly putStatement: Statement<unknown, PutParams>;
+  private readonly replaceStatement: Statement<unknown, PutParams>;
   private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
   /** On a read-only store the cache is only looked up: new digests are not kept. */
   private readonly readOnly: boolean;
@@ -96,8 +113,19 @@ export class SqliteHashCache implements HashCacheStore {
       `UPDATE hash_cache SET size = ?3, mtime_ns = ?4, ctime_ns = ?5, blake3 = ?6, extra = ?7, hashed_at_ns = ?8
        WHERE dev = ?1 AND ino = ?2`,
     );
+    // PUT_ROWS rows a statement: bun:sqlite's cost per call is about that of writing a row (20,000 new rows:
+    // ~60 → ~40 ms).
+    const manyRows = db.prepare(
+      `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
+       VALUES ${new Array(PUT_ROWS).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+    );
     this.putManyTransaction = db.transaction((rows: readonly HashCacheRow[]) => {
-      for (const row of rows) this.put(row);
+      const params: (bigint | string)[] = [];
+      for (const row of rows) {
+        if (!isTrustworthy(row)) this.put(row);
+        else if (params.push(...paramsOf(row)) === PUT_ROWS * 8) manyRows.run(...params.splice(0));
+      }
+      for (let i = 0; i < params.length; i += 8) this.putStatement.run(...(params.slice(i, i + 8) as PutParams));
     });
   }
 
@@ -252,16 +280,7 @@ export class SqliteHashCache implements HashCacheStore {
    */
   put(row: HashCacheRow): void {
     if (this.readOnly) return;
-    const params = [
-      toSqlInt(row.dev),
-      toSqlInt(row.ino),
-      row.size,
-      row.mtimeNs,
-      row.ctimeNs,
-      row.blake3,
-      JSON.stringify(row.extra),
-      row.hashedAtNs,
-    ] as const;
+    const params = paramsOf(row);
     if (isTrustworthy(row)) this.putStatement.run(...params);
     else if (row.replacing !== false) this.replaceStatement.run(...params);
   }
