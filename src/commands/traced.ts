@@ -153,6 +153,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         // The files the job reads are identified while it runs, where the hash cache vouches for them.
         const early = earlyIdentitiesFor({
           cache: store.hashCache(),
+          artifacts: store,
           algorithms,
           filters,
           scope: { projectRoot: project.root, roarDir: project.roarDir, privatePaths: new Set([eventsPath]) },

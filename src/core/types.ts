@@ -76,6 +76,16 @@ export interface RunInFlight {
   traceDir: string;
 }
 
+/**
+ * Digests found among the store's artifacts, and the store's data_version when they were looked up (SQLite's
+ * count of commits by other connections): while it is unchanged, none of them has been deleted since, and
+ * recording a job need not write their rows again (see store/jobs.ts insertJob).
+ */
+export interface KnownArtifacts {
+  version: number;
+  digests: ReadonlySet<string>;
+}
+
 export interface ArtifactRow {
   blake3: string;
   size: number;

@@ -8,8 +8,12 @@
  * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
  * the rest (the ptrace backend's opens, read at the end). Files the cache does not vouch for are statted and
  * hashed after the job, as before.
+ *
+ * The digests vouched for are also looked up among the store's artifacts while the job runs (KnownArtifacts):
+ * recording the job then skips writing rows that are there already, unless another roar committed meanwhile.
  */
 import { type FilterSettings, ignoreReason } from "../core/filters.ts";
+import type { KnownArtifacts } from "../core/types.ts";
 import {
   cachedAtOpen,
   type ExtraAlgorithm,
@@ -37,6 +41,8 @@ export class EarlyIdentities {
   private readonly found = new Map<string, EarlyIdentity>();
   /** Paths whose first open was seen; with the stat it was looked up with, when it was. */
   private readonly seen = new Map<string, StatAtOpen | null>();
+  /** The vouched digests found among the store's artifacts, at the store's data_version. */
+  private known: { version: number; digests: Set<string> } = { version: Number.NaN, digests: new Set() };
 
   constructor(
     private readonly options: {
@@ -44,6 +50,8 @@ export class EarlyIdentities {
       algorithms: readonly ExtraAlgorithm[];
       /** Paths worth looking up (not one the filters always drop: system files, packages…). */
       wanted: (path: string) => boolean;
+      /** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
+      artifacts?: { knownArtifacts(digests: readonly string[]): { version: number; present: string[] } };
     },
   ) {}
 
@@ -86,14 +94,29 @@ export class EarlyIdentities {
   private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found): void {
     if (files.length === 0) return;
     const stats = new Map(files.map((f) => [f.path, f.stat]));
-    for (const [path, digest] of cachedAtOpen(files, this.options))
+    const digests: string[] = [];
+    for (const [path, digest] of cachedAtOpen(files, this.options)) {
       into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
+      if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
+    }
+    const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
+    if (found) {
+      // Another connection committed since the last lookup: what was known then may be gone.
+      if (found.version !== this.known.version) this.known = { version: found.version, digests: new Set() };
+      for (const digest of found.present) this.known.digests.add(digest);
+    }
+  }
+
+  /** The digests vouched for that the store held as artifacts, for insertJob (see KnownArtifacts). */
+  knownArtifacts(): KnownArtifacts {
+    return this.known;
   }
 }
 
 /** Early identities for a job of this project: every path the filters would keep as an input is looked up. */
 export function earlyIdentitiesFor(options: {
   cache: HashCacheStore;
+  artifacts?: { knownArtifacts(digests: readonly string[]): { version: number; present: string[] } };
   algorithms: readonly ExtraAlgorithm[];
   filters: FilterSettings;
   scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">;
@@ -102,6 +125,7 @@ export function earlyIdentitiesFor(options: {
   return new EarlyIdentities({
     cache: options.cache,
     algorithms: options.algorithms,
+    artifacts: options.artifacts,
     wanted: (path) => ignoreReason(path, "read", options.filters, ctx) === null,
   });
 }

@@ -38,7 +38,7 @@ export interface RecordInput {
     /** This run's in-flight registration, removed in the job's transaction. */
     runId?: string;
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
-    early?: Pick<EarlyIdentities, "vouched">;
+    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts">;
   };
   settings: {
     filters: FilterSettings;
@@ -130,7 +130,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const { step: _unassigned, ...rest } = job;
   const toInsert = input.job.step === undefined ? rest : { ...rest, step: input.job.step };
   mark("record: keep small");
-  const { uid, step } = store.insertJob(toInsert, trace.runId);
+  const { uid, step } = store.insertJob(toInsert, trace.runId, early?.knownArtifacts());
   mark("record: insert");
   job.step = step;
   return { uid, step, job, skipped: files.skipped, classification };

@@ -24,6 +24,17 @@ export function upsertArtifact(
   }
 }
 
+/** Which of `digests` are recorded artifacts, with the data_version read first (see KnownArtifacts). */
+export function knownArtifacts(q: StoreDb, digests: readonly string[]): { version: number; present: string[] } {
+  // The version before the lookup: a deletion committed in between changes what insertJob will read.
+  const version = q.dataVersion();
+  if (digests.length === 0) return { version, present: [] };
+  const rows = q
+    .sql("SELECT blake3 FROM artifacts WHERE blake3 IN (SELECT value FROM json_each(?))")
+    .values(jsonList(digests)) as [string][];
+  return { version, present: rows.map((r) => r[0]) };
+}
+
 /** Bits of the row index packed below a digest's prefix (inDigestOrder): more rows than 2^21 go by a comparator. */
 const INDEX_BITS = 21;
 

@@ -1,7 +1,7 @@
 /** The `jobs` table: recording a job with its I/O in one transaction, and the queries over jobs. */
 
 import type { SQLQueryBindings } from "bun:sqlite";
-import type { JobRow, JobSummary, NewJobInput } from "../core/types.ts";
+import type { JobRow, JobSummary, KnownArtifacts, NewJobInput } from "../core/types.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
 import { insertIoRows } from "./job-io.ts";
@@ -13,9 +13,16 @@ import { json, newUid, type Row, type StoreDb } from "./statements.ts";
  * Records one job with its inputs and outputs atomically; returns its uid and step. Without a given step,
  * the step is assigned inside the write transaction (the step of an earlier job with the same identity,
  * else the next free number), so parallel roar runs never share a number. `finishesRun` removes that
- * in-flight registration in the same transaction.
+ * in-flight registration in the same transaction. `known`: artifacts looked up while the job ran, whose rows are
+ * not written again when no other connection has committed since (a re-run of a job reading 20,000 files spends
+ * ~45 ms finding each of their rows already there).
  */
-export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): { uid: string; step: number } {
+export function insertJob(
+  q: StoreDb,
+  job: NewJobInput,
+  finishesRun?: string,
+  known?: KnownArtifacts,
+): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
   // The job row and every artifact its io rows name are written first, in this transaction.
@@ -55,6 +62,8 @@ export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): {
     // The hot loop of a big job (tens of thousands of rows), written many rows a statement: each artifact once,
     // before the io rows that name it.
     const upserted = new Set<string>();
+    // In this write transaction no one else commits: an unchanged version means every known row is still there.
+    const present = known && known.digests.size > 0 && q.dataVersion() === known.version ? known.digests : null;
     const artifactRows: SQLQueryBindings[][] = [];
     const digestRows: SQLQueryBindings[][] = [];
     const ioRows: SQLQueryBindings[][] = [];
@@ -67,7 +76,7 @@ export function insertJob(q: StoreDb, job: NewJobInput, finishesRun?: string): {
         const path = pathParam(io.path);
         if (io.blake3 && !upserted.has(io.blake3)) {
           upserted.add(io.blake3);
-          artifactRows.push([io.blake3, io.size ?? 0, now, path]);
+          if (!present?.has(io.blake3)) artifactRows.push([io.blake3, io.size ?? 0, now, path]);
           for (const [algorithm, digest] of Object.entries(io.digests ?? {}))
             if (algorithm !== "blake3") digestRows.push([io.blake3, algorithm, digest]);
         }

@@ -43,6 +43,11 @@ export class StoreDb {
     return s;
   }
 
+  /** SQLite's data_version: it changes when another connection commits (see KnownArtifacts). */
+  dataVersion(): number {
+    return (this.sql("PRAGMA data_version").get() as { data_version: number }).data_version;
+  }
+
   /** Runs `body` in one write transaction (BEGIN IMMEDIATE; a savepoint when nested). */
   write(body: () => void): void {
     this.db.transaction(body).immediate();

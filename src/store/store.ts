@@ -10,6 +10,7 @@ import type {
   JobRow,
   JobSummary,
   JobWithIo,
+  KnownArtifacts,
   NewCollection,
   NewJobInput,
   RunInFlight,
@@ -96,8 +97,12 @@ export class RoarStore {
 
   // ── recording (jobs.ts, collections.ts, runs.ts) ────────────────────────────────────────────────
 
-  insertJob(job: NewJobInput, finishesRun?: string): { uid: string; step: number } {
-    return jobs.insertJob(this.q, job, finishesRun);
+  insertJob(job: NewJobInput, finishesRun?: string, known?: KnownArtifacts): { uid: string; step: number } {
+    return jobs.insertJob(this.q, job, finishesRun, known);
+  }
+  /** Which of `digests` are recorded artifacts now (see KnownArtifacts). */
+  knownArtifacts(digests: readonly string[]): { version: number; present: string[] } {
+    return artifacts.knownArtifacts(this.q, digests);
   }
   /** A get/put job and the directories it transferred (as collections), in one transaction. */
   insertTransferJob(job: NewJobInput, moved: readonly NewCollection[]): { uid: string; step: number } {

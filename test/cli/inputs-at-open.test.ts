@@ -2,8 +2,11 @@
  * Inputs are identified as the job opened them (src/run/early-identities.ts): a file the job only read, that the
  * hash cache vouches for as the tracer saw it opened, is recorded with that content even when something outside
  * the job changes it before the job ends, and marked as changed during the run. A file the cache knows nothing
- * of is left out when it changed meanwhile (its content at the open is unknown). Under every backend.
+ * of is left out when it changed meanwhile (its content at the open is unknown). The digests vouched for are
+ * looked up among the store's artifacts as the job runs (recording then skips rows already there): one another
+ * roar deletes meanwhile is written again. Under every backend.
  */
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -60,6 +63,46 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       expect(input("known.txt")).toMatchObject({ blake3: asRead, changedDuringRun: true });
       expect(b3sum(known)).not.toBe(asRead);
       expect(input("fresh.txt")).toBeUndefined();
+    }, 120_000);
+
+    test(`${tracer}: an input's artifact deleted by another roar while the job ran is recorded again`, async () => {
+      const repo = tempRepo({
+        "known.txt": "known\n",
+        // Read many times: the preload writes its records in buffers, and the open must reach roar while the job
+        // still runs.
+        "job.py": READ_THEN_WAIT.replace('("known.txt", "fresh.txt")', '["known.txt"] * 3000'),
+      });
+      await roar(["init", "-y"], { cwd: repo });
+      commitAll(repo, "roar init");
+      const digest = b3sum(join(repo, "known.txt"));
+      await Bun.sleep(1100); // past the racy window: the first run's digest is vouched for at the next open
+      const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
+      if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
+
+      let ended = false;
+      const running = roar(["run", "-q", "--tracer", tracer, "python3", "job.py"], { cwd: repo }).finally(() => {
+        ended = true;
+      });
+      while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
+      await Bun.sleep(300); // the open is looked up (hybrid, preload: as the job runs)
+      // What another roar's `pop` of the only job that used the content does: its rows, then the artifact.
+      const other = new Database(join(repo, ".roar/roar.db"));
+      other.exec("PRAGMA busy_timeout = 5000");
+      other.query("DELETE FROM job_io WHERE blake3 = ?").run(digest);
+      other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
+      other.close();
+      writeFileSync(join(repo, "go"), "");
+      const r = await running;
+      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
+
+      const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
+      const inputs = db
+        .query("SELECT path, blake3 FROM job_io WHERE role = 'input' AND job_seq = (SELECT max(seq) FROM jobs)")
+        .all();
+      expect(inputs).toEqual([{ path: "known.txt", blake3: digest }]);
+      expect(db.query("SELECT blake3 FROM artifacts WHERE blake3 = ?").all(digest)).toEqual([{ blake3: digest }]);
+      expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+      db.close();
     }, 120_000);
   }
 });
