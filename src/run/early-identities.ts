@@ -30,6 +30,11 @@ export interface EarlyIdentity {
   digest: FileDigest;
 }
 
+/** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
+export interface ArtifactLookup {
+  knownArtifacts(digests: readonly string[]): { version: number; present: string[] };
+}
+
 /** An open that can only read: no write access, no create, no truncate. */
 const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
 
@@ -50,8 +55,7 @@ export class EarlyIdentities {
       algorithms: readonly ExtraAlgorithm[];
       /** Paths worth looking up (not one the filters always drop: system files, packages…). */
       wanted: (path: string) => boolean;
-      /** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
-      artifacts?: { knownArtifacts(digests: readonly string[]): { version: number; present: string[] } };
+      artifacts?: ArtifactLookup;
     },
   ) {}
 
@@ -116,7 +120,7 @@ export class EarlyIdentities {
 /** Early identities for a job of this project: every path the filters would keep as an input is looked up. */
 export function earlyIdentitiesFor(options: {
   cache: HashCacheStore;
-  artifacts?: { knownArtifacts(digests: readonly string[]): { version: number; present: string[] } };
+  artifacts?: ArtifactLookup;
   algorithms: readonly ExtraAlgorithm[];
   filters: FilterSettings;
   scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">;
