@@ -75,6 +75,13 @@ export interface HashFilesOptions {
   mmap?: boolean;
   /** Stats the caller already took (path → identity): spares a second stat of those files. */
   known?: ReadonlyMap<string, FileIdentity>;
+  /**
+   * Files the cache was just asked about and cannot serve, with their sizes (path → bytes): hashed without a
+   * stat or a lookup of their own.
+   */
+  unlooked?: ReadonlyMap<string, bigint>;
+  /** Called with each hashed file's identity as the hashing saw it (fstat before the read). */
+  onHashed?: (path: string, identity: FileIdentity) => void;
 }
 
 /** Cache rows are written in transactions of this many. */
@@ -143,8 +150,15 @@ export async function hashFiles(
 
   let jobs: Job[];
   if (cache) {
-    const lookup = lookupCached(unique, { cache, known: options.known, algorithms, racyWindowNs });
+    const { unlooked } = options;
+    const toLook = unlooked ? unique.filter((path) => !unlooked.has(path)) : unique;
+    const lookup = lookupCached(toLook, { cache, known: options.known, algorithms, racyWindowNs });
     jobs = lookup.misses;
+    if (unlooked)
+      for (const path of unique) {
+        const size = unlooked.get(path);
+        if (size !== undefined) jobs.push({ path, size });
+      }
     for (const [path, digest] of lookup.hits) results.set(path, digest);
     progress.filesDone = lookup.hits.length;
     progress.cacheHits = lookup.hits.length;
@@ -183,6 +197,7 @@ export async function hashFiles(
         results.set(path, { code: outcome.code, error: outcome.error });
       } else {
         results.set(path, { blake3: outcome.blake3, size: outcome.size, digests: outcome.digests, cached: false });
+        options.onHashed?.(path, outcome.identity);
         progress.bytesHashed += outcome.size;
         if (cache && outcome.stable) {
           const looked = batch[i]?.previous;

@@ -18,7 +18,7 @@ import type { TraceOutcome } from "../trace/types.ts";
 import { priorContents } from "./captures.ts";
 import type { EarlyIdentities } from "./early-identities.ts";
 import { keepSmallStructured } from "./keep-small.ts";
-import { contentsRead } from "./record/content.ts";
+import { contentAtOpen, contentsRead } from "./record/content.ts";
 import { hashJobFiles } from "./record/hash.ts";
 import { assembleJob, type JobRequest } from "./record/job.ts";
 import { filterContext, selectFiles } from "./record/select.ts";
@@ -96,7 +96,12 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     read,
     { priors, keepIn: input.settings.reversible ? project.roarDir : null },
     project.root,
-    { algorithms: input.settings.algorithms, cache, onProgress: input.onHashProgress },
+    {
+      algorithms: input.settings.algorithms,
+      cache,
+      onProgress: input.onHashProgress,
+      contentAtOpen: (stat, stored) => contentAtOpen({ cache, store }, stat, stored),
+    },
   );
   mark("record: hash");
 

@@ -25,7 +25,7 @@ export interface ContentLookup {
 }
 
 /** The digest of a file as it was at `stat`, from the hash cache (by its own rule) or earlier records. */
-function contentAtOpen(lookup: ContentLookup, stat: OpenStat, stored: string): IoRecord | null {
+export function contentAtOpen(lookup: ContentLookup, stat: OpenStat, stored: string): IoRecord | null {
   const digest = cachedDigestAt(lookup.cache, stat) ?? lookup.store.lastOutputDigest(stored, stat.size);
   return digest ? { path: stored, blake3: digest, size: stat.size, flags: 0 } : null;
 }

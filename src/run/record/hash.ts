@@ -13,6 +13,7 @@ import {
   hashFiles,
   isHashError,
 } from "../../hash/index.ts";
+import type { OpenStat } from "../../schema/events.ts";
 import type { SqliteHashCache } from "../../store/hash-cache.ts";
 import { keepPrior, type PriorContent } from "../captures.ts";
 import { type LinkDigest, linkDigest } from "../links.ts";
@@ -23,6 +24,8 @@ export interface HashSettings {
   algorithms: ExtraAlgorithm[];
   cache: SqliteHashCache;
   onProgress?: (done: number, total: number) => void;
+  /** What a file held when it was opened (stat then), when something knows it (see record/content.ts). */
+  contentAtOpen: (stat: OpenStat, stored: string) => IoRecord | null;
 }
 
 /** Where the job's pre-write copies go when reversible.enabled (for roar pop); null: not kept. */
@@ -40,7 +43,7 @@ export interface HashedFiles {
 }
 
 export async function hashJobFiles(
-  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted" | "early">,
+  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted" | "early" | "deferred">,
   read: ReadContents,
   prior: PriorKeeping,
   projectRoot: string,
@@ -61,14 +64,23 @@ export async function hashJobFiles(
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const known = new Map<string, FileIdentity>();
+  const unlooked = new Map<string, bigint>();
   for (const path of toHash) {
     const now = files.statted.get(path);
     if (now) known.set(path, now);
+    const atOpen = files.deferred.get(path);
+    if (atOpen) unlooked.set(path, BigInt(atOpen.size));
   }
+  // The identity each deferred input was hashed at: whether it changed since the job opened it.
+  const hashedAt = new Map<string, FileIdentity>();
   const hashed: Map<string, FileHashResult> = await hashFiles(toHash, {
     algorithms: settings.algorithms,
     cache: settings.cache,
     known,
+    unlooked,
+    onHashed: (path, identity) => {
+      if (files.deferred.has(path)) hashedAt.set(path, identity);
+    },
     onProgress: (p) => {
       hashing.cacheHits = p.cacheHits;
       hashing.bytesHashed = p.bytesHashed;
@@ -97,6 +109,14 @@ export async function hashJobFiles(
     .map((i) => {
       const atOpen = read.byPath.get(i.path);
       if (atOpen) return atOpen;
+      const openStat = files.deferred.get(i.path);
+      const now = hashedAt.get(i.path);
+      if (openStat && (!now || Number(now.size) !== openStat.size || Number(now.mtimeNs) !== openStat.mtimeNs)) {
+        // Changed during the run (or gone): what it held at the open, when something knows it; else left out.
+        const flags = i.flags | IoFlags.CHANGED_DURING_RUN;
+        const known = settings.contentAtOpen(openStat, storedPath(i.path, projectRoot));
+        return known ? { ...known, flags } : null;
+      }
       // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
       if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
       return ioRecord(i.path, i.flags);

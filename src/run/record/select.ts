@@ -38,6 +38,12 @@ export interface SelectedFiles {
   statted: Map<string, FileIdentity | null>;
   /** Inputs identified while the job ran (see run/early-identities.ts): their digests, no stat nor hash needed. */
   early: Map<string, FileDigest>;
+  /**
+   * Inputs the job only read that the hash cache was asked about as they were opened, and does not vouch for:
+   * with their stat at the open. Neither statted here nor looked up again: they are hashed, and whether they
+   * changed during the run is told by the identity the hashing saw (see run/record/hash.ts).
+   */
+  deferred: Map<string, OpenStat>;
 }
 
 export interface FilterScope {
@@ -107,8 +113,15 @@ export function selectFiles(
   vouchedAtOpen?: (files: { path: string; stat: OpenStat }[]) => ReadonlyMap<string, EarlyIdentity>,
 ): SelectedFiles {
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
-  const selected: SelectedFiles = { inputs: [], outputs: [], skipped: [], statted: new Map(), early: new Map() };
-  const { inputs, outputs, skipped, statted, early } = selected;
+  const selected: SelectedFiles = {
+    inputs: [],
+    outputs: [],
+    skipped: [],
+    statted: new Map(),
+    early: new Map(),
+    deferred: new Map(),
+  };
+  const { inputs, outputs, skipped, statted, early, deferred } = selected;
   const files = [...classification.files.values()];
   const readReasons = files.map((f) => (f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null));
   // Inputs the job only read, that the cache vouches for as they were opened: identified, no stat nor hash.
@@ -120,6 +133,7 @@ export function selectFiles(
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
   const vouchedFiles = onlyRead.filter((f) => vouched?.has(f.path));
+  if (vouched) for (const f of onlyRead) if (!vouched.has(f.path)) deferred.set(f.path, f.openStat as OpenStat);
   const changedAfter = new Set<string>();
   changedSince(
     vouchedFiles.map((f) => ({
@@ -133,7 +147,11 @@ export function selectFiles(
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
   const toStat = files.filter(
-    (f, i) => f.openStat !== null && (f.maybeWritten || (f.read && readReasons[i] === null)) && !vouched?.has(f.path),
+    (f, i) =>
+      f.openStat !== null &&
+      (f.maybeWritten || (f.read && readReasons[i] === null)) &&
+      !vouched?.has(f.path) &&
+      !deferred.has(f.path),
   );
   const identities = identitiesOf(toStat.map((f) => f.path));
   toStat.forEach((f, i) => {
@@ -148,7 +166,10 @@ export function selectFiles(
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        const changed = early.has(f.path) ? changedAfter.has(f.path) : changedSinceOpen(f.openStat, now(f.path));
+        // A deferred input's change is told after its hashing.
+        const changed = early.has(f.path)
+          ? changedAfter.has(f.path)
+          : !deferred.has(f.path) && changedSinceOpen(f.openStat, now(f.path));
         if (!written && changed) flags |= IoFlags.CHANGED_DURING_RUN;
         inputs.push({ path: f.path, flags, stat: f.openStat });
       }
