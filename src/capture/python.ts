@@ -10,6 +10,8 @@ import type { CaptureSource } from "./source.ts";
 
 const VERSION_CACHE = "python-versions.json";
 const SITE = /^(.*\/(?:site|dist)-packages)\/(.+)$/;
+/** What every path SITE matches contains: a cheap first test. */
+const PACKAGES_DIR = "-packages/";
 
 interface DistIndex {
   /** file (relative to site-packages, from RECORD) → distribution: exact, also for namespace packages */
@@ -143,13 +145,15 @@ function siteStamp(site: string): string | null {
 export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
   const pip: Record<string, string> = {};
   const sites = new Set<string>();
-  const cache = readCache<OwnersCache>(OWNERS_CACHE) ?? {};
+  // Read on the first path in a site-packages directory: most jobs' reads hold none.
+  let cache: OwnersCache | undefined;
   const stamps = new Map<string, string | null>();
   let dirty = false;
   for (const path of paths) {
     const m = SITE.exec(path);
     if (!m?.[1] || !m[2]) continue;
     const site = m[1];
+    cache ??= readCache<OwnersCache>(OWNERS_CACHE) ?? {};
     const parts = m[2].split("/");
     const first = parts[0] ?? "";
     // Metadata and .pth files are read at interpreter start-up for every installed distribution: not use.
@@ -180,14 +184,16 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     }
     if (owner) pip[owner[0]] = owner[1];
   }
-  if (dirty) writeCache(OWNERS_CACHE, cache);
+  if (dirty && cache) writeCache(OWNERS_CACHE, cache);
   return { pip, sitePackages: [...sites].sort() };
 }
 
 /**
- * The paths to consider for package detection: every read, except reads a Python process made while starting
- * up, before it opened its script (site-packages `.pth` hooks import things such as `_distutils_hack` or
- * `certifi` into every interpreter; that is the environment's doing, not the job's use).
+ * The paths to consider for package detection: every read under a site-packages or dist-packages directory (the
+ * only ones usedPythonPackages looks at: a job's data, tens of thousands of files, is dropped at once), except
+ * reads a Python process made while starting up, before it opened its script (site-packages `.pth` hooks import
+ * things such as `_distutils_hack` or `certifi` into every interpreter; that is the environment's doing, not the
+ * job's use).
  */
 export function packageReadPaths(events: readonly TraceEvent[]): string[] {
   const scriptOf = new Map<number, string>();
@@ -208,10 +214,10 @@ export function packageReadPaths(events: readonly TraceEvent[]): string[] {
       const pending = startup.get(e.pid);
       if (pending) {
         if (e.path === scriptOf.get(e.pid)) startup.delete(e.pid);
-        else pending.push(e.path);
+        else if (e.path.includes(PACKAGES_DIR)) pending.push(e.path);
         continue;
       }
-      out.add(e.path);
+      if (e.path.includes(PACKAGES_DIR)) out.add(e.path);
     }
   }
   // A script never seen opened (a path spelt in a way we did not match): count everything it read.
