@@ -122,7 +122,9 @@ export class StatusCommand extends RoarCommand {
           return {
             step,
             label: node?.label ?? `@${step}`,
-            reasons: staleReasonsJson(node?.reasons ?? [], dag, (t) => t),
+            // The text explains a few steps from the DAG itself (staleReasonLines): only --json lists every
+            // step's reasons (thousands in a session whose early steps were re-run).
+            reasons: this.json ? staleReasonsJson(node?.reasons ?? [], dag, (t) => t) : [],
           };
         }),
         outputs: {
