@@ -6,9 +6,9 @@
  *
  * The lookups start while the job runs: its trace is decoded as it grows, on the core the job leaves idle, and
  * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
- * the rest (the ptrace backend's opens, read at the end). Files the cache does not vouch for are hashed after the
- * job, without a stat or a lookup of their own: the identity the hashing sees tells whether they changed since
- * the open (SelectedFiles.deferred).
+ * the rest (the records a tracer still held when the command ended). Files the cache does not vouch for are
+ * hashed after the job, without a stat or a lookup of their own: the identity the hashing sees tells whether they
+ * changed since the open (SelectedFiles.deferred).
  *
  * The digests vouched for are also looked up among the store's artifacts while the job runs (KnownArtifacts):
  * recording the job then skips writing rows that are there already, unless another roar committed meanwhile.

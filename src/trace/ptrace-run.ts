@@ -4,9 +4,9 @@
  * free to forward signals; it waits for the end on a pipe the run's thread closes, then builds a TraceOutcome.
  * (A Worker would do too, but costs ~10 ms to start on every `roar run`; a native thread ~50 µs.)
  */
-import { closeSync, read, readFileSync } from "node:fs";
+import { closeSync, read, readFileSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import { type DecodedStream, decodeStream } from "./events.ts";
+import { type DecodedStream, decodeStream, type FileTail } from "./events.ts";
 import {
   openPtraceLibrary,
   type PtraceLibrary,
@@ -154,16 +154,19 @@ export interface PtraceEnding extends Pick<TraceOutcome, "exitCode" | "signal" |
 
 /**
  * The mapping the ptrace and hybrid backends share: a tracer failure or a missing events file throws; a command
- * that could not start (126/127) has neither exit code nor signal.
+ * that could not start (126/127) has neither exit code nor signal. `tail`: the events file as decoded while the
+ * command ran (its rest is read now), else it is read and decoded here.
  */
-export function ptraceEnding(label: string, result: RunResult, eventsPath: string): PtraceEnding {
+export function ptraceEnding(label: string, result: RunResult, eventsPath: string, tail?: FileTail): PtraceEnding {
   if (result.tracerErrno !== 0) throw new Error(`${label} tracer: ${result.message}`);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | null = null;
   try {
-    bytes = readFileSync(eventsPath);
+    if (tail) statSync(eventsPath);
+    else bytes = readFileSync(eventsPath);
   } catch (error) {
     throw new Error(`${label} tracer wrote no events file at ${eventsPath}: ${String(error)}`);
   }
+  const stream: DecodedStream = bytes ? decodeStream(bytes) : (tail as FileTail).drain();
   const code = result.spawnError;
   const spawnError: TraceOutcome["spawnError"] =
     code === 126 || code === 127 ? { code, message: result.message } : null;
@@ -171,6 +174,6 @@ export function ptraceEnding(label: string, result: RunResult, eventsPath: strin
     exitCode: spawnError || result.exitCode < 0 ? null : result.exitCode,
     signal: spawnError || result.signal === 0 ? null : result.signal,
     spawnError,
-    stream: decodeStream(bytes),
+    stream,
   };
 }

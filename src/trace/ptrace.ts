@@ -1,13 +1,16 @@
 /**
  * The ptrace backend: libroar_ptrace (seccomp-filtered ptrace) traces on a native thread of its own (see
- * ptrace-run.ts); the main thread stays free to forward signals and decodes the event file at the end.
+ * ptrace-run.ts); the main thread stays free to forward signals, and decodes the event file as it grows (its
+ * opens are looked up while the command runs, see TraceRequest.observe).
  */
 import { existsSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
 import { readCache, writeCache } from "../shared/cache.ts";
 import { findLibrary } from "../shared/native.ts";
 import { nulBlock, pathToBytes } from "../shared/paths.ts";
+import { FileTail } from "./events.ts";
 import { incompleteReasons } from "./incomplete.ts";
+import { TAIL_POLL_MS } from "./preload-files.ts";
 import { openPtraceLibrary, type RunResult } from "./ptrace-ffi.ts";
 import { ptraceEnding, runInPtraceThread } from "./ptrace-run.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "./types.ts";
@@ -75,8 +78,8 @@ function probe(): ProbeResult {
   return probed;
 }
 
-function buildOutcome(result: RunResult, eventsPath: string, startedAt: number): TraceOutcome {
-  const { stream, ...ending } = ptraceEnding("ptrace", result, eventsPath);
+function buildOutcome(result: RunResult, eventsPath: string, startedAt: number, tail: FileTail): TraceOutcome {
+  const { stream, ...ending } = ptraceEnding("ptrace", result, eventsPath, tail);
   return {
     backend: "ptrace",
     ...ending,
@@ -99,7 +102,20 @@ function start(request: TraceRequest): RunningTrace {
     cwd: pathToBytes(request.cwd),
     eventsPath: pathToBytes(request.eventsPath),
   };
-  return runInPtraceThread("ptrace", message, (result) => buildOutcome(result, request.eventsPath, startedAt));
+  // The tracer writes its records in batches: they are decoded (and observed) while the command runs.
+  const tail = new FileTail(request.eventsPath, undefined, request.observe);
+  const tailTimer = setInterval(() => tail.poll(), TAIL_POLL_MS);
+  try {
+    const running = runInPtraceThread("ptrace", message, (result) => {
+      clearInterval(tailTimer);
+      return buildOutcome(result, request.eventsPath, startedAt, tail);
+    });
+    running.done.catch(() => clearInterval(tailTimer));
+    return running;
+  } catch (error) {
+    clearInterval(tailTimer);
+    throw error;
+  }
 }
 
 export const ptraceBackend: TracerBackend = { name: "ptrace", probe, start };

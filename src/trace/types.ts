@@ -18,8 +18,8 @@ export interface TraceRequest {
   /** Where the backend writes the msgpack event stream (a file in a private temp dir). */
   eventsPath: string;
   /**
-   * Sees events while the command still runs, as the backend decodes them (preload's stream, under the preload
-   * and hybrid backends; ptrace's is read at the end): `events[from..]` are new. For work that can start early;
+   * Sees events while the command still runs, as the backend decodes them (preload's stream under the preload
+   * and hybrid backends, the tracer's under ptrace): `events[from..]` are new. For work that can start early;
    * the outcome's events remain what counts.
    */
   observe?: (events: readonly TraceEvent[], from: number) => void;
