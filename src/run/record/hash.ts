@@ -87,14 +87,12 @@ export async function hashJobFiles(
       settings.onProgress?.(p.filesDone, p.filesTotal);
     },
   });
-  for (const [path, digest] of files.early) {
-    hashed.set(path, digest);
-    hashing.files++;
-    hashing.cacheHits++;
-  }
+  // Inputs identified while the job ran count as cache hits (their digests are read from files.early below).
+  hashing.files += files.early.size;
+  hashing.cacheHits += files.early.size;
 
   const ioRecord = (path: string, flags: number): IoRecord | null => {
-    const h = hashed.get(path);
+    const h = hashed.get(path) ?? files.early.get(path);
     // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
     const stored = storedPath(path, projectRoot);
     if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
