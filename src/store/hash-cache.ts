@@ -23,6 +23,8 @@ type SqlValues = [bigint, bigint, bigint, bigint, string, string | null, bigint]
 
 /** Inodes per bulk lookup statement (SQLite's default limit is 32,766 parameters; smaller batches measured no slower). */
 const GET_MANY_BATCH = 250;
+/** The placeholders of one such batch of inodes. */
+const INODE_LIST = `(${new Array(GET_MANY_BATCH).fill("?").join(",")})`;
 
 /**
  * getMany reads the whole table instead when asked for at least this share of its rows: a scan costs ~0.6 µs a
@@ -88,7 +90,7 @@ export class SqliteHashCache implements HashCacheStore {
     this.getManyStatement = db
       .query<SqlRow, bigint[]>(
         `SELECT ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache
-         WHERE dev = ? AND ino IN (${new Array(GET_MANY_BATCH).fill("?").join(",")})`,
+         WHERE dev = ? AND ino IN ${INODE_LIST}`,
       )
       .safeIntegers(true);
     this.scanStatement = db
@@ -97,9 +99,7 @@ export class SqliteHashCache implements HashCacheStore {
     // prepare, not query: query() shares one statement per SQL text, and these read numbers, not BigInts.
     const numbers = "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache";
     this.rangeStatement = db.prepare(`${numbers} WHERE dev = ? AND ino BETWEEN ? AND ?`);
-    this.listStatement = db.prepare(
-      `${numbers} WHERE dev = ? AND ino IN (${new Array(GET_MANY_BATCH).fill("?").join(",")})`,
-    );
+    this.listStatement = db.prepare(`${numbers} WHERE dev = ? AND ino IN ${INODE_LIST}`);
     // The largest rowid, found in one search, bounds the row count (a replaced row takes a new rowid: over-counts).
     this.sizeStatement = db
       .query<{ n: bigint | null }, []>("SELECT max(rowid) AS n FROM hash_cache")
