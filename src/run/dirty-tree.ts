@@ -18,16 +18,21 @@ type Change = GitState["changes"][number];
 
 export async function blockingChanges(git: GitState, store: RoarStore, projectRoot: string): Promise<Change[]> {
   if (git.changes.length === 0) return []; // the common case: nothing to look up
-  const known = store.outputPaths();
   const prefix = projectRoot === git.root ? "" : `${projectRoot.slice(git.root.length + 1)}/`;
-  let inFlight: Set<string> | undefined;
-  const blocking = git.changes.filter((c) => {
-    const rel = prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path;
+  const relative = (c: Change) => (prefix && c.path.startsWith(prefix) ? c.path.slice(prefix.length) : c.path);
+  const candidates = git.changes.filter((c) => {
+    const rel = relative(c);
     // roar's own directories: the database, and rebuilds made by `roar reproduce`.
     if (rel.startsWith(".roar/") || (!c.tracked && rel.startsWith("reproduce/"))) return false;
-    if (known.has(rel)) return false;
     if (!c.tracked && isCacheFile(c.path)) return false;
-    if (c.path === ".gitignore" && c.status !== "unmerged" && gitignoreChangeIsRoars(git, c)) return false;
+    return !(c.path === ".gitignore" && c.status !== "unmerged" && gitignoreChangeIsRoars(git, c));
+  });
+  if (candidates.length === 0) return [];
+  // Paths some recorded job wrote: asked about these few, not read whole (a row a recorded output).
+  const known = store.recordedOutputsAmong(candidates.map(relative));
+  let inFlight: Set<string> | undefined;
+  const blocking = candidates.filter((c) => {
+    if (known.has(relative(c))) return false;
     // Files a parallel roar run of this project is writing now (read only when something blocks).
     inFlight ??= inFlightWrites(store);
     return !inFlight.has(join(git.root, c.path));

@@ -249,12 +249,6 @@ export function producerUids(q: StoreDb, blake3: string, replayable: boolean): s
   return (rows as { job_uid: string }[]).map((r) => r.job_uid);
 }
 
-/** Every path some job wrote (known outputs do not make the git tree dirty). */
-export function outputPaths(q: StoreDb): Set<string> {
-  const rows = q.sql("SELECT DISTINCT path FROM job_io WHERE role = 'output'").values() as [unknown][];
-  return new Set(rows.map((r) => pathFromRow(r[0])));
-}
-
 /** Which of `paths` some recorded job wrote (one query; a path that is not UTF-8 is looked up on its own). */
 export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<string> {
   const text = paths.filter((p) => typeof pathParam(p) === "string");

@@ -201,9 +201,6 @@ export class RoarStore {
   producerUids(blake3: string, options: { replayable: boolean }): string[] {
     return io.producerUids(this.q, blake3, options.replayable);
   }
-  outputPaths(): Set<string> {
-    return io.outputPaths(this.q);
-  }
   recordedOutputsAmong(paths: readonly string[]): Set<string> {
     return io.recordedOutputsAmong(this.q, paths);
   }

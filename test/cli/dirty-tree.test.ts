@@ -4,7 +4,7 @@
  * uncommitted change still does.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { git, roar, tempDir, tempRepo } from "../helpers/cli.ts";
@@ -78,6 +78,36 @@ describe.skipIf(!tracerAvailable)("a dirty tree that is not the user's", () => {
       const r = await roar(["run", "-q", "python3", "w.py", "o.txt"], { cwd: repo, home });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
+    },
+    T,
+  );
+  test(
+    "a project below the repository's root: its untracked .roar/ and the outputs its jobs wrote are not changes",
+    async () => {
+      const repo = tempRepo({});
+      const project = join(repo, "sub");
+      mkdirSync(project);
+      writeFileSync(join(project, "w.py"), "import sys\nopen(sys.argv[1], 'w').write(sys.argv[2])\n");
+      git(repo, "add", "sub/w.py");
+      git(repo, "commit", "-q", "-m", "w.py");
+      expect((await roar(["init"], { cwd: project })).code).toBe(0);
+      // Nothing ignores .roar/ (plain init leaves .gitignore alone): git lists sub/.roar/roar.db, … as untracked.
+      expect(git(repo, "status", "--porcelain", "--untracked-files=all")).toContain("?? sub/.roar/");
+      const first = await roar(["run", "-q", "python3", "w.py", "a.txt", "one"], { cwd: project });
+      expect(first.stderr).toBe("");
+      expect(first.code).toBe(0);
+      // a.txt is an untracked output of a recorded job: known by its path, whatever it holds now.
+      writeFileSync(join(project, "a.txt"), "edited since\n");
+      const second = await roar(["run", "-q", "python3", "w.py", "b.txt", "two"], { cwd: project });
+      expect(second.stderr).toBe("");
+      expect(second.code).toBe(0);
+      writeFileSync(join(project, "mine.txt"), "the user's\n");
+      const refused = await roar(["run", "-q", "python3", "w.py", "c.txt", "three"], { cwd: project });
+      expect(refused.code).toBe(125);
+      expect(refused.stderr).toContain("untracked: sub/mine.txt");
+      expect(refused.stderr).not.toContain("a.txt");
+      expect(refused.stderr).not.toContain(".roar");
+      expect(existsSync(join(project, "c.txt"))).toBe(false);
     },
     T,
   );
