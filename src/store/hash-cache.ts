@@ -63,69 +63,115 @@ function paramsOf(row: HashCacheRow): PutParams {
   ];
 }
 
+/** The columns the numbers lookups read (rowsOfInodes). */
+const NUMBERS = "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache";
+
 /** Rows of one multi-row INSERT in putMany. */
 const PUT_ROWS = 32;
 
 /** HashCacheStore on the `hash_cache` table of roar's SQLite database. */
 export class SqliteHashCache implements HashCacheStore {
-  private readonly getStatement: Statement<SqlRow, [bigint, bigint]>;
-  private readonly getManyStatement: Statement<SqlRow, bigint[]>;
-  private readonly scanStatement: Statement<SqlRow, []>;
-  private readonly rangeStatement: Statement<SqlRow, [number, number, number]>;
-  private readonly listStatement: Statement<SqlRow, number[]>;
-  private readonly sizeStatement: Statement<{ n: bigint | null }, []>;
-  private readonly putStatement: Statement<unknown, PutParams>;
-  private readonly replaceStatement: Statement<unknown, PutParams>;
-  private readonly putManyTransaction: (rows: readonly HashCacheRow[]) => void;
   /** On a read-only store the cache is only looked up: new digests are not kept. */
   private readonly readOnly: boolean;
+  /** Statements prepared on first use: a run that hashes nothing prepares none (~2 ms of `roar run`). */
+  private readonly prepared = new Map<string, unknown>();
 
-  constructor(db: Database, options: { readOnly?: boolean } = {}) {
+  constructor(
+    private readonly db: Database,
+    options: { readOnly?: boolean } = {},
+  ) {
     this.readOnly = options.readOnly === true;
-    this.getStatement = db
-      .query<SqlRow, [bigint, bigint]>(
-        "SELECT size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache WHERE dev = ? AND ino = ?",
-      )
-      .safeIntegers(true);
-    this.getManyStatement = db
-      .query<SqlRow, bigint[]>(
-        `SELECT ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache
-         WHERE dev = ? AND ino IN ${INODE_LIST}`,
-      )
-      .safeIntegers(true);
-    this.scanStatement = db
-      .query<SqlRow, []>("SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache")
-      .safeIntegers(true);
-    // prepare, not query: query() shares one statement per SQL text, and these read numbers, not BigInts.
-    const numbers = "SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache";
-    this.rangeStatement = db.prepare(`${numbers} WHERE dev = ? AND ino BETWEEN ? AND ?`);
-    this.listStatement = db.prepare(`${numbers} WHERE dev = ? AND ino IN ${INODE_LIST}`);
-    // The largest rowid, found in one search, bounds the row count (a replaced row takes a new rowid: over-counts).
-    this.sizeStatement = db
-      .query<{ n: bigint | null }, []>("SELECT max(rowid) AS n FROM hash_cache")
-      .safeIntegers(true);
-    this.putStatement = db.query(
-      `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  }
+
+  private once<T>(name: string, make: () => T): T {
+    let made = this.prepared.get(name) as T | undefined;
+    if (made === undefined) {
+      made = make();
+      this.prepared.set(name, made);
+    }
+    return made;
+  }
+
+  private get getStatement(): Statement<SqlRow, [bigint, bigint]> {
+    return this.once("get", () =>
+      this.db
+        .query<SqlRow, [bigint, bigint]>(
+          "SELECT size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache WHERE dev = ? AND ino = ?",
+        )
+        .safeIntegers(true),
     );
-    // The same parameters as putStatement's, in the same order.
-    this.replaceStatement = db.query(
-      `UPDATE hash_cache SET size = ?3, mtime_ns = ?4, ctime_ns = ?5, blake3 = ?6, extra = ?7, hashed_at_ns = ?8
-       WHERE dev = ?1 AND ino = ?2`,
+  }
+
+  private get getManyStatement(): Statement<SqlRow, bigint[]> {
+    return this.once("getMany", () =>
+      this.db
+        .query<SqlRow, bigint[]>(
+          `SELECT ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache
+           WHERE dev = ? AND ino IN ${INODE_LIST}`,
+        )
+        .safeIntegers(true),
     );
-    // PUT_ROWS rows a statement: bun:sqlite's cost per call is about that of writing a row (20,000 new rows:
-    // ~60 → ~40 ms).
-    const manyRows = db.prepare(
-      `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
-       VALUES ${new Array(PUT_ROWS).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+  }
+
+  private get scanStatement(): Statement<SqlRow, []> {
+    return this.once("scan", () =>
+      this.db
+        .query<SqlRow, []>("SELECT dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns FROM hash_cache")
+        .safeIntegers(true),
     );
-    this.putManyTransaction = db.transaction((rows: readonly HashCacheRow[]) => {
-      const params: (bigint | string)[] = [];
-      for (const row of rows) {
-        if (!isTrustworthy(row)) this.put(row);
-        else if (params.push(...paramsOf(row)) === PUT_ROWS * 8) manyRows.run(...params.splice(0));
-      }
-      for (let i = 0; i < params.length; i += 8) this.putStatement.run(...(params.slice(i, i + 8) as PutParams));
+  }
+
+  // prepare, not query: query() shares one statement per SQL text, and these read numbers, not BigInts.
+  private get rangeStatement(): Statement<SqlRow, [number, number, number]> {
+    return this.once("range", () => this.db.prepare(`${NUMBERS} WHERE dev = ? AND ino BETWEEN ? AND ?`));
+  }
+
+  private get listStatement(): Statement<SqlRow, number[]> {
+    return this.once("list", () => this.db.prepare(`${NUMBERS} WHERE dev = ? AND ino IN ${INODE_LIST}`));
+  }
+
+  /** The largest rowid, found in one search, bounds the row count (a replaced row takes a new rowid: over-counts). */
+  private get sizeStatement(): Statement<{ n: bigint | null }, []> {
+    return this.once("size", () =>
+      this.db.query<{ n: bigint | null }, []>("SELECT max(rowid) AS n FROM hash_cache").safeIntegers(true),
+    );
+  }
+
+  private get putStatement(): Statement<unknown, PutParams> {
+    return this.once("put", () =>
+      this.db.query<unknown, PutParams>(
+        `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+    );
+  }
+
+  /** The same parameters as putStatement's, in the same order. */
+  private get replaceStatement(): Statement<unknown, PutParams> {
+    return this.once("replace", () =>
+      this.db.query<unknown, PutParams>(
+        `UPDATE hash_cache SET size = ?3, mtime_ns = ?4, ctime_ns = ?5, blake3 = ?6, extra = ?7, hashed_at_ns = ?8
+         WHERE dev = ?1 AND ino = ?2`,
+      ),
+    );
+  }
+
+  private get putManyTransaction(): (rows: readonly HashCacheRow[]) => void {
+    return this.once("putMany", () => {
+      // PUT_ROWS rows a statement: bun:sqlite's cost per call is about that of writing a row (20,000 new rows:
+      // ~60 → ~40 ms).
+      const manyRows = this.db.prepare(
+        `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
+         VALUES ${new Array(PUT_ROWS).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
+      );
+      return this.db.transaction((rows: readonly HashCacheRow[]) => {
+        const params: (bigint | string)[] = [];
+        for (const row of rows) {
+          if (!isTrustworthy(row)) this.put(row);
+          else if (params.push(...paramsOf(row)) === PUT_ROWS * 8) manyRows.run(...params.splice(0));
+        }
+        for (let i = 0; i < params.length; i += 8) this.putStatement.run(...(params.slice(i, i + 8) as PutParams));
+      });
     });
   }
 

@@ -32,6 +32,7 @@ export type { ArtifactLink, JobIo } from "./job-io.ts";
 
 export class RoarStore {
   private readonly q: StoreDb;
+  private cache: SqliteHashCache | undefined;
 
   private constructor(q: StoreDb) {
     this.q = q;
@@ -52,8 +53,10 @@ export class RoarStore {
   }
 
   /** The hash cache kept in this store (lookups only on a read-only store). */
+  /** One for the store's connection: its statements are prepared once, on first use. */
   hashCache(): SqliteHashCache {
-    return new SqliteHashCache(this.q.db, { readOnly: this.q.readOnly });
+    this.cache ??= new SqliteHashCache(this.q.db, { readOnly: this.q.readOnly });
+    return this.cache;
   }
 
   close(): void {
