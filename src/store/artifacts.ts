@@ -29,11 +29,25 @@ export function knownArtifacts(q: StoreDb, digests: readonly string[]): { versio
   // The version before the lookup: a deletion committed in between changes what insertJob will read.
   const version = q.dataVersion();
   if (digests.length === 0) return { version, present: [] };
+  // Most of the table asked about (a big job's first batch): one scan of the digests beats a search each
+  // (22,000 artifacts, 20,000 asked: ~6 ms against ~14).
+  const bound = (q.sql("SELECT max(rowid) AS n FROM artifacts").get() as { n: number | null }).n ?? 0;
+  if (bound <= digests.length * SCAN_PER_DIGEST) {
+    const asked = new Set(digests);
+    const present: string[] = [];
+    for (const [digest] of q.sql("SELECT blake3 FROM artifacts").values() as [string][])
+      if (asked.has(digest)) present.push(digest);
+    return { version, present };
+  }
+  // A join, not `IN (SELECT …)`: SQLite then skips building a temporary index of the list (~14 ms against ~26).
   const rows = q
-    .sql("SELECT blake3 FROM artifacts WHERE blake3 IN (SELECT value FROM json_each(?))")
+    .sql("SELECT a.blake3 FROM json_each(?) j JOIN artifacts a ON a.blake3 = j.value")
     .values(jsonList(digests)) as [string][];
   return { version, present: rows.map((r) => r[0]) };
 }
+
+/** Artifacts scanned rather than searched for, a digest asked about (a search costs ~5 rows of a scan). */
+const SCAN_PER_DIGEST = 4;
 
 /** Bits of the row index packed below a digest's prefix (inDigestOrder): more rows than 2^21 go by a comparator. */
 const INDEX_BITS = 21;

@@ -54,3 +54,17 @@ test("artifact rows are written in digest order: a permutation of the rows, orde
   expect(ordered.at(-1)?.[3]).toBe("high");
   expect(inDigestOrder([])).toEqual([]);
 });
+
+test("known artifacts are the same whether the table is scanned (most of it asked) or searched (a few asked)", () => {
+  const { store } = openTempStore();
+  const session = store.startSession().id;
+  for (let i = 0; i < 40; i++) store.insertJob(job(session, i + 1, `k${i}`));
+  // 80 artifacts: asking about 3 searches (80 > 4 × 3); asking about 30 scans.
+  const few = [digest("in-k1"), digest("out-k7"), digest("not recorded")];
+  expect(new Set(store.knownArtifacts(few).present)).toEqual(new Set([digest("in-k1"), digest("out-k7")]));
+  const many = Array.from({ length: 30 }, (_, i) => digest(i % 2 ? `out-k${i}` : `missing-${i}`));
+  const found = store.knownArtifacts(many);
+  expect(new Set(found.present)).toEqual(new Set(many.filter((_, i) => i % 2 === 1)));
+  expect(found.version).toBe(store.knownArtifacts([]).version);
+  store.close();
+});
