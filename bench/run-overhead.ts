@@ -28,7 +28,7 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
 // bin/roar runs from source (~70 ms slower to start) while its bytecode bundle is older than src/: say so.
 {
-  const { newestSource } = await import("../scripts/launcher-bundle.ts");
+  const { newestSource } = await import("../scripts/newest-source.ts");
   const stamp = Number(
     await Bun.file(resolve(import.meta.dir, "../src/.bundle/stamp"))
       .text()

@@ -4,21 +4,10 @@
  * CommonJS, as the compiled executables use) with a stamp of the newest source file it was built from; bin/roar
  * runs the bundle while no file under src/ (or package.json) is newer than that stamp, and the sources otherwise.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AWS_SDK_MODULE, awsSdkApart, clipanionWithoutTty } from "./bundle-plugins.ts";
-
-/** Newest modification time (ms) of the files under `dir` (the bundle's own directory excluded). */
-export function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === ".bundle") continue;
-    const path = join(dir, e.name);
-    const t = e.isDirectory() ? newestSource(path) : statSync(path).mtimeMs;
-    if (t > newest) newest = t;
-  }
-  return newest;
-}
+import { newestSource } from "./newest-source.ts";
 
 export async function buildLauncherBundle(root: string): Promise<string> {
   const out = join(root, "src/.bundle");
