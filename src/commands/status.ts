@@ -6,7 +6,7 @@ import { storedAbsolute } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
-import { fsPath, parentDir } from "../shared/paths.ts";
+import { fsPath } from "../shared/paths.ts";
 import { mark } from "../shared/timing.ts";
 import { RoarStore } from "../store/store.ts";
 import { staleReasonLines, staleReasonsJson } from "../ui/stale.ts";
@@ -69,13 +69,17 @@ export class StatusCommand extends RoarCommand {
       for (const [path, { io, node }] of latest) {
         if (io.blake3 === null) continue; // deleted by the step that touched it last
         const rec = { blake3: io.blake3, size: io.size, link: (io.flags & IoFlags.SYMLINK) !== 0 };
-        const abs = storedAbsolute(path, project.root);
-        const dir = parentDir(abs);
+        // The directory as stored (a slice of the row's string): the absolute path is built only for a file whose
+        // directory exists (50,000 joined strings cut again cost ~10 ms).
+        const slash = path.lastIndexOf("/");
+        const dir = slash < 0 ? "" : slash === 0 ? "/" : path.slice(0, slash);
         let exists = dirExists.get(dir);
         if (exists === undefined) {
-          exists = statSync(fsPath(dir), { throwIfNoEntry: false })?.isDirectory() === true;
+          const absDir = slash < 0 ? project.root : storedAbsolute(dir, project.root);
+          exists = statSync(fsPath(absDir), { throwIfNoEntry: false })?.isDirectory() === true;
           dirExists.set(dir, exists);
         }
+        const abs = exists ? storedAbsolute(path, project.root) : "";
         // A link the job made is compared as a link (its target text), not by what it points to.
         const st = exists ? (rec.link ? lstatSync : statSync)(fsPath(abs), { throwIfNoEntry: false }) : undefined;
         const entry: TrackedOutputJson = {

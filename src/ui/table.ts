@@ -1,4 +1,5 @@
 /** Small text-layout helpers for the query commands: columns, truncation by display width, times. */
+import { localTime } from "../shared/local-time.ts";
 import { stdout } from "./std-streams.ts";
 
 /*
@@ -6,7 +7,8 @@ import { stdout } from "./std-streams.ts";
  * columns of non-ASCII paths stay aligned.
  */
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** Made when first needed: ICU's segmenter data costs ~2 ms to load, and most commands never cut text. */
+let graphemes: Intl.Segmenter | undefined;
 
 /** Cuts plain text to `width` display columns, ending with "…" when cut (never inside a character). */
 export function truncate(text: string, width: number): string {
@@ -15,6 +17,7 @@ export function truncate(text: string, width: number): string {
   if (width === 1) return "…";
   let kept = "";
   let used = 0;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
   for (const { segment } of graphemes.segment(text)) {
     const w = Bun.stringWidth(segment);
     if (used + w > width - 1) break;
@@ -46,8 +49,8 @@ const two = (n: number) => String(n).padStart(2, "0");
 
 /** Local `YYYY-MM-DD HH:MM:SS`. */
 export function formatTime(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+  const t = localTime(ms);
+  return `${t.year}-${two(t.month)}-${two(t.day)} ${two(t.hour)}:${two(t.minute)}:${two(t.second)}`;
 }
 
 export function isoTime(ms: number): string {
