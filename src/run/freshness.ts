@@ -50,25 +50,23 @@ async function changedInputs(
   current: readonly JobSummary[],
   io: SessionIo,
 ): Promise<Map<string, ExternalChange[]>> {
+  // By stored path (the row's own string): absolute paths are built only for files whose directory exists.
   const wanted = new Map<string, { uid: string; input: IoRecord }[]>();
   for (const job of current) {
     for (const input of io.get(job.uid)?.inputs ?? []) {
       // Read then rewritten by the job itself: what is there now is its own output.
       if (!input.blake3 || (input.flags & IoFlags.READ_WRITE) !== 0) continue;
-      const abs = storedAbsolute(input.path, project.root);
-      const list = wanted.get(abs);
+      const list = wanted.get(input.path);
       if (list) list.push({ uid: job.uid, input });
-      else wanted.set(abs, [{ uid: job.uid, input }]);
+      else wanted.set(input.path, [{ uid: job.uid, input }]);
     }
   }
   if (wanted.size === 0) return new Map();
   // Every digest a job of the session wrote at a path read: such content on disk is roar's doing (rule (a)).
-  const readPaths = new Set<string>();
-  for (const readers of wanted.values()) for (const r of readers) readPaths.add(r.input.path);
   const written = new Map<string, Set<string>>();
   for (const entry of io.values()) {
     for (const o of entry.outputs) {
-      if (!o.blake3 || !readPaths.has(o.path)) continue;
+      if (!o.blake3 || !wanted.has(o.path)) continue;
       const set = written.get(o.path);
       if (set) set.add(o.blake3);
       else written.set(o.path, new Set([o.blake3]));
@@ -93,16 +91,30 @@ async function changedInputs(
     }
     return known;
   };
+  // The same by stored directory (a slice of the stored path), each looked up once.
+  const storedDirExists = new Map<string, boolean>();
   const toHash: string[] = [];
-  for (const [abs, readers] of wanted) {
-    const exists = existsDir(parentDir(abs));
-    const st = exists ? statSync(fsPath(abs), { throwIfNoEntry: false }) : undefined;
+  const storedOf = new Map<string, string>();
+  for (const [path, readers] of wanted) {
+    const slash = path.lastIndexOf("/");
+    const dir = slash < 0 ? "" : slash === 0 ? "/" : path.slice(0, slash);
+    let exists = storedDirExists.get(dir);
+    if (exists === undefined) {
+      exists = existsDir(slash < 0 ? project.root : storedAbsolute(dir, project.root));
+      storedDirExists.set(dir, exists);
+    }
+    if (!exists) continue;
+    const abs = storedAbsolute(path, project.root);
+    const st = statSync(fsPath(abs), { throwIfNoEntry: false });
     if (!st?.isFile()) continue;
     const sizeDiffers = readers.filter((r) => r.input.size !== null && r.input.size !== st.size);
     // Another size: changed, no hash needed — unless a step of the session wrote a file there (then it may be that).
     if (sizeDiffers.length === readers.length && !written.has(readers[0]?.input.path ?? "")) {
       for (const r of readers) report(r.uid, r.input, null);
-    } else toHash.push(abs);
+    } else {
+      toHash.push(abs);
+      storedOf.set(abs, path);
+    }
   }
   if (toHash.length === 0) return out;
   // Loaded on demand: the hash pool is costly to start, and most views have nothing to hash.
@@ -111,7 +123,8 @@ async function changedInputs(
   for (const abs of toHash) {
     const h = hashed.get(abs);
     if (!h || isHashError(h)) continue;
-    for (const r of wanted.get(abs) ?? []) if (h.blake3 !== r.input.blake3) report(r.uid, r.input, h.blake3);
+    for (const r of wanted.get(storedOf.get(abs) ?? "") ?? [])
+      if (h.blake3 !== r.input.blake3) report(r.uid, r.input, h.blake3);
   }
   return out;
 }
