@@ -133,6 +133,46 @@ export function cachedAtOpen(
   });
 }
 
+/** A file hashed while the job ran: its digest, and the file as the hashing saw it (fstat before the read). */
+export interface HashedWhileRunning {
+  digest: FileDigest;
+  identity: FileIdentity;
+}
+
+/** Files a native call hashes while the job runs: below 2 × 512 the kernel stays on the calling thread. */
+const WHILE_RUNNING_CHUNK = 512;
+
+/**
+ * Hashes small files a job opened, in this thread, while the job runs (run/early-identities.ts): on the core the
+ * job leaves idle, a native call per WHILE_RUNNING_CHUNK files (never spread over the other cores, the job's).
+ * Errors are left out. Each file read whole without a change gets its cache row, as hashFiles would write it.
+ * Null where the files are better hashed after the job: no native kernel here, or extra algorithms asked for.
+ */
+export function hashWhileRunning(
+  paths: readonly string[],
+  options: { cache: HashCacheStore; algorithms?: readonly ExtraAlgorithm[] },
+): Map<string, HashedWhileRunning> | null {
+  if ((options.algorithms?.length ?? 0) > 0 || defaultKernel() === "wasm") return null;
+  const { kernel } = loadNativeBlake3();
+  if (!kernel) return null;
+  const out = new Map<string, HashedWhileRunning>();
+  const rows: HashCacheRow[] = [];
+  for (let start = 0; start < paths.length; start += WHILE_RUNNING_CHUNK) {
+    const chunk = paths.slice(start, start + WHILE_RUNNING_CHUNK);
+    kernel.hashPaths(chunk, { checkStable: true }).forEach((outcome, i) => {
+      if (!outcome.ok) return;
+      out.set(chunk[i] as string, {
+        digest: { blake3: outcome.blake3, size: outcome.size, digests: {}, cached: false },
+        identity: outcome.identity,
+      });
+      if (outcome.stable)
+        rows.push({ ...outcome.identity, blake3: outcome.blake3, extra: {}, hashedAtNs: outcome.hashedAtNs });
+    });
+  }
+  options.cache.putMany(rows);
+  return out;
+}
+
 /**
  * Hashes many files concurrently. Every path gets an entry: a digest, or an error for files that vanished, are
  * unreadable or are not regular files. Paths are roar path strings (non-UTF-8 bytes escaped, see src/shared/paths.ts).

@@ -7,8 +7,10 @@
  * The lookups start while the job runs: its trace is decoded as it grows, on the core the job leaves idle, and
  * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
  * the rest (the records a tracer still held when the command ended). Files the cache does not vouch for are
- * hashed after the job, without a stat or a lookup of their own: the identity the hashing sees tells whether they
- * changed since the open (SelectedFiles.deferred).
+ * hashed as they arrive too, while the job runs (small ones, in this thread: hashWhileRunning): a file whose
+ * identity when hashed is the one it was opened with counts as identified like a vouched one, and its cache row
+ * is kept. The rest are hashed after the job, without a stat or a lookup of their own: the identity the hashing
+ * sees tells whether they changed since the open (SelectedFiles.deferred).
  *
  * The digests vouched for are also looked up among the store's artifacts while the job runs (KnownArtifacts):
  * recording the job then skips writing rows that are there already, unless another roar committed meanwhile.
@@ -19,7 +21,10 @@ import {
   cachedAtOpen,
   type ExtraAlgorithm,
   type FileDigest,
+  type FileIdentity,
   type HashCacheStore,
+  type HashedWhileRunning,
+  hashWhileRunning,
   type StatAtOpen,
 } from "../hash/index.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
@@ -42,6 +47,21 @@ const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
 const sameStat = (a: StatAtOpen, b: StatAtOpen) =>
   a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 
+/** The file hashed is the file opened: same inode, size and times (as numbers, as the tracer reports them). */
+const hashedAsOpened = (now: FileIdentity, open: StatAtOpen) =>
+  Number(now.dev) === open.dev &&
+  Number(now.ino) === open.ino &&
+  Number(now.size) === open.size &&
+  Number(now.mtimeNs) === open.mtimeNs &&
+  Number(now.ctimeNs) === open.ctimeNs;
+
+/**
+ * Hashed while the job runs: files up to this size, up to this many bytes an observed batch (the thread is
+ * roar's only one: it also decodes the trace). Bigger ones wait for the hash pool after the job.
+ */
+const WHILE_RUNNING_MAX_FILE = 1024 * 1024;
+const WHILE_RUNNING_BATCH_BYTES = 16 * 1024 * 1024;
+
 export class EarlyIdentities {
   /** Path → what the cache vouched for at the path's first open for reading, looked up while the job ran. */
   private readonly found = new Map<string, EarlyIdentity>();
@@ -57,6 +77,8 @@ export class EarlyIdentities {
       /** Paths worth looking up (not one the filters always drop: system files, packages…). */
       wanted: (path: string) => boolean;
       artifacts?: ArtifactLookup;
+      /** Hashes files the cache does not vouch for while the job runs; null when they wait for the job's end. */
+      hashWhileRunning?: (paths: readonly string[]) => Map<string, HashedWhileRunning> | null;
     },
   ) {}
 
@@ -71,7 +93,7 @@ export class EarlyIdentities {
       this.seen.set(e.path, lookUp ? e.stat : null);
       if (lookUp && e.stat) batch.push({ path: e.path, stat: e.stat });
     }
-    this.lookUp(batch);
+    this.lookUp(batch, this.found, true);
   };
 
   /**
@@ -96,20 +118,56 @@ export class EarlyIdentities {
     return out;
   }
 
-  private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found): void {
+  private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found, hash = false): void {
     if (files.length === 0) return;
     const stats = new Map(files.map((f) => [f.path, f.stat]));
     const digests: string[] = [];
-    for (const [path, digest] of cachedAtOpen(files, this.options)) {
+    const vouched = cachedAtOpen(files, this.options);
+    for (const [path, digest] of vouched) {
       into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
       if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
     }
+    if (hash)
+      for (const [path, digest] of this.hashUnvouched(files, vouched)) {
+        into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
+        if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
+      }
     const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
     if (found) {
       // Another connection committed since the last lookup: what was known then may be gone.
       if (found.version !== this.known.version) this.known = { version: found.version, digests: new Set() };
       for (const digest of found.present) this.known.digests.add(digest);
     }
+  }
+
+  /** The files of `files` the cache did not vouch for, hashed now: those whose identity is the one opened. */
+  private hashUnvouched(
+    files: readonly { path: string; stat: StatAtOpen }[],
+    vouched: ReadonlyMap<string, FileDigest>,
+  ): Map<string, FileDigest> {
+    const out = new Map<string, FileDigest>();
+    const hash = this.options.hashWhileRunning;
+    if (!hash) return out;
+    const rest: { path: string; stat: StatAtOpen }[] = [];
+    let bytes = 0;
+    for (const f of files) {
+      if (vouched.has(f.path) || f.stat.size > WHILE_RUNNING_MAX_FILE) continue;
+      if (bytes + f.stat.size > WHILE_RUNNING_BATCH_BYTES) break;
+      bytes += f.stat.size;
+      rest.push(f);
+    }
+    if (rest.length === 0) return out;
+    const hashed = hash(rest.map((f) => f.path));
+    if (!hashed) {
+      this.options.hashWhileRunning = undefined; // not here (no native kernel, extra algorithms): after the job
+      return out;
+    }
+    for (const f of rest) {
+      const h = hashed.get(f.path);
+      if (!h || !hashedAsOpened(h.identity, f.stat)) continue;
+      out.set(f.path, h.digest);
+    }
+    return out;
   }
 
   /** The digests vouched for that the store held as artifacts, for insertJob (see KnownArtifacts). */
@@ -132,5 +190,6 @@ export function earlyIdentitiesFor(options: {
     algorithms: options.algorithms,
     artifacts: options.artifacts,
     wanted: (path) => ignoreReason(path, "read", options.filters, ctx) === null,
+    hashWhileRunning: (paths) => hashWhileRunning(paths, { cache: options.cache, algorithms: options.algorithms }),
   });
 }

@@ -89,7 +89,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const cache = store.hashCache();
   const changed = [...classification.files.values()].filter((f) => f.before);
   const priors = await priorContents(changed, trace.captureDir, cache);
-  const read = contentsRead(files.inputs, priors, { cache, store }, project.root);
+  const read = contentsRead(files.inputs, priors, { cache, store }, project.root, files.early);
   mark("record: priors");
   const hashed = await hashJobFiles(
     files,

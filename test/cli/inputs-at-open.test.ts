@@ -1,14 +1,15 @@
 /**
  * Inputs are identified as the job opened them (src/run/early-identities.ts): a file the job only read, that the
  * hash cache vouches for as the tracer saw it opened, is recorded with that content even when something outside
- * the job changes it before the job ends, and marked as changed during the run. A file the cache knows nothing
- * of is left out when it changed meanwhile (its content at the open is unknown). The digests vouched for are
- * looked up among the store's artifacts as the job runs (recording then skips rows already there): one another
- * roar deletes meanwhile is written again. Under every backend.
+ * the job changes it before the job ends, and marked as changed during the run. So is a small file the cache
+ * knows nothing of, hashed while the job ran with the identity it was opened with. A big one, left to be hashed
+ * after the job, is left out when it changed meanwhile (its content at the open is unknown). The digests vouched
+ * for are looked up among the store's artifacts as the job runs (recording then skips rows already there): one
+ * another roar deletes meanwhile is written again. Under every backend.
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, roar, tempRepo } from "../helpers/cli.ts";
@@ -25,6 +26,19 @@ while not os.path.exists("go"):
     time.sleep(0.01)
 `;
 
+/**
+ * Reads three files, says so, and waits for the test's word, opening its own script meanwhile: the preload
+ * library sends its records when a new one finds them 250 ms old, so roar sees the reads while the job waits.
+ */
+const READ_THREE_THEN_WAIT = `import os, time
+for name in ("known.txt", "small.txt", "big.txt"):
+    open(name, "rb").read()
+open("ready", "w").close()
+while not os.path.exists("go"):
+    open("job.py", "rb").close()
+    time.sleep(0.01)
+`;
+
 interface Io {
   path: string;
   blake3: string | null;
@@ -33,36 +47,48 @@ interface Io {
 
 describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
   for (const tracer of ["hybrid", "preload", "ptrace"]) {
-    test(`${tracer}: a cached input changed after the open keeps the content read, marked; an uncached one is left out`, async () => {
-      const repo = tempRepo({ "known.txt": "known, as read\n", "job.py": READ_THEN_WAIT });
+    test(`${tracer}: inputs changed after the open: a cached or a small one keeps the content read, marked; a big uncached one is left out`, async () => {
+      const repo = tempRepo({
+        "known.txt": "known, as read\n",
+        "small.txt": "small, as read\n",
+        "big.txt": "b".repeat(2 * 1024 * 1024),
+        "job.py": READ_THREE_THEN_WAIT,
+      });
       await roar(["init", "-y"], { cwd: repo });
       commitAll(repo, "roar init");
-      const known = join(repo, "known.txt");
-      const asRead = b3sum(known);
+      const asRead = { known: b3sum(join(repo, "known.txt")), small: b3sum(join(repo, "small.txt")) };
       // Past the racy window, a run hashes known.txt and the cache keeps its digest (a file just written is not
-      // vouched for: see hash/cache.ts).
+      // vouched for: see hash/cache.ts); small.txt, as old, gets its cache row when hashed while the job runs.
       await Bun.sleep(1100);
       const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
       if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
 
-      writeFileSync(join(repo, "fresh.txt"), "fresh, as read\n");
-      commitAll(repo, "a new input");
       let ended = false;
       const running = roar(["run", "--json", "--tracer", tracer, "python3", "job.py"], { cwd: repo }).finally(() => {
         ended = true;
       });
       while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
-      // Both change after the job read them, by a process roar does not trace (same sizes, new bytes).
-      writeFileSync(known, "KNOWN, AS READ\n");
-      writeFileSync(join(repo, "fresh.txt"), "FRESH, AS READ\n");
+      // small.txt hashed while the job runs: its cache row appears (the store is read as roar writes it).
+      const smallInode = statSync(join(repo, "small.txt")).ino;
+      const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
+      const hashedSmall = () => db.query("SELECT 1 FROM hash_cache WHERE ino = ?").get(smallInode) !== null;
+      const deadline = Date.now() + 30_000;
+      while (!hashedSmall() && !ended && Date.now() < deadline) await Bun.sleep(10);
+      db.close();
+      expect(ended).toBe(false);
+      // All change after the job read them, by a process roar does not trace (same sizes, new bytes).
+      writeFileSync(join(repo, "known.txt"), "KNOWN, AS READ\n");
+      writeFileSync(join(repo, "small.txt"), "SMALL, AS READ\n");
+      writeFileSync(join(repo, "big.txt"), "B".repeat(2 * 1024 * 1024));
       writeFileSync(join(repo, "go"), "");
       const r = await running;
       if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
       const job = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as { inputs: Io[] };
       const input = (path: string) => job.inputs.find((i) => i.path === path);
-      expect(input("known.txt")).toMatchObject({ blake3: asRead, changedDuringRun: true });
-      expect(b3sum(known)).not.toBe(asRead);
-      expect(input("fresh.txt")).toBeUndefined();
+      expect(input("known.txt")).toMatchObject({ blake3: asRead.known, changedDuringRun: true });
+      expect(input("small.txt")).toMatchObject({ blake3: asRead.small, changedDuringRun: true });
+      expect(b3sum(join(repo, "small.txt"))).not.toBe(asRead.small);
+      expect(input("big.txt")).toBeUndefined();
     }, 120_000);
 
     test(`${tracer}: an input's artifact deleted by another roar while the job ran is recorded again`, async () => {

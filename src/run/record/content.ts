@@ -32,14 +32,16 @@ export function contentAtOpen(lookup: ContentLookup, stat: OpenStat, stored: str
 
 /**
  * Each stale input is identified by the content the job read, not by what is there now: its pre-write capture,
- * else the hash cache entry that matches the stat seen at open, else the last recorded output at that path of
- * that size. One that none of them knows is left out, and the trace marked incomplete.
+ * else its identity found while the job ran (`early`: vouched for, or hashed as opened), else the hash cache entry
+ * that matches the stat seen at open, else the last recorded output at that path of that size. One that none of
+ * them knows is left out, and the trace marked incomplete.
  */
 export function contentsRead(
   inputs: readonly TracedInput[],
   priors: ReadonlyMap<string, PriorContent>,
   lookup: ContentLookup,
   projectRoot: string,
+  early: ReadonlyMap<string, { blake3: string; size: number }> = new Map(),
 ): ReadContents {
   const out: ReadContents = { byPath: new Map(), unknown: [] };
   for (const i of inputs) {
@@ -47,12 +49,15 @@ export function contentsRead(
     if (!stale) continue;
     const stored = storedPath(i.path, projectRoot);
     const prior = priors.get(i.path);
+    const opened = early.get(i.path);
     const known: IoRecord | null =
       prior?.blake3 && !isSymlinkMode(prior.mode)
         ? { path: stored, blake3: prior.blake3, size: prior.size, flags: i.flags }
-        : i.stat
-          ? contentAtOpen(lookup, i.stat, stored)
-          : null;
+        : opened
+          ? { path: stored, blake3: opened.blake3, size: opened.size, flags: i.flags }
+          : i.stat
+            ? contentAtOpen(lookup, i.stat, stored)
+            : null;
     if (known) out.byPath.set(i.path, { ...known, flags: i.flags });
     else if ((i.flags & IoFlags.READ_WRITE) !== 0) out.unknown.push(stored);
   }

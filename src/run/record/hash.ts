@@ -87,9 +87,13 @@ export async function hashJobFiles(
       settings.onProgress?.(p.filesDone, p.filesTotal);
     },
   });
-  // Inputs identified while the job ran count as cache hits (their digests are read from files.early below).
-  hashing.files += files.early.size;
-  hashing.cacheHits += files.early.size;
+  // Inputs identified while the job ran (their digests are read from files.early below): cache hits, or hashed
+  // then.
+  for (const digest of files.early.values()) {
+    hashing.files++;
+    if (digest.cached) hashing.cacheHits++;
+    else hashing.bytesHashed += digest.size;
+  }
 
   const ioRecord = (path: string, flags: number): IoRecord | null => {
     const h = hashed.get(path) ?? files.early.get(path);

@@ -258,6 +258,11 @@ impl Locked {
         buf[end..end + n].copy_from_slice(&enc[..n]);
         o.len = end + n;
         o.commit();
+        // As `push` does: a reader that opens files and then computes or waits would otherwise keep its records
+        // here until the buffer fills, and roar could not identify its inputs while it runs.
+        if now_ns().saturating_sub(o.last_flush) > FLUSH_AGE_NS {
+            o.flush();
+        }
     }
 }
 
