@@ -18,7 +18,7 @@ import {
   type KernelName,
 } from "./file.ts";
 import { loadNativeBlake3 } from "./native.ts";
-import { type Job, lookupCached, makeBatches, type StatAtOpen, vouchedAtOpen } from "./plan.ts";
+import { type Job, lookupCached, makeBatches, NO_EXTRA_DIGESTS, type StatAtOpen, vouchedAtOpen } from "./plan.ts";
 import { HashPool, HashPoolStartError } from "./pool.ts";
 
 export { EXTRA_ALGORITHMS, type ExtraAlgorithm, normalizeAlgorithms, parseAlgorithm } from "./algorithms.ts";
@@ -162,7 +162,7 @@ export function hashWhileRunning(
     kernel.hashPaths(chunk, { checkStable: true }).forEach((outcome, i) => {
       if (!outcome.ok) return;
       out.set(chunk[i] as string, {
-        digest: { blake3: outcome.blake3, size: outcome.size, digests: {}, cached: false },
+        digest: { blake3: outcome.blake3, size: outcome.size, digests: NO_EXTRA_DIGESTS, cached: false },
         identity: outcome.identity,
       });
       if (outcome.stable)

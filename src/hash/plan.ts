@@ -123,7 +123,7 @@ export function vouchedAtOpen(
     // size, mtime, ctime as the tracer saw them; the last change a racy window before the hashing.
     if (!row || row[2] !== stat.size || row[3] !== stat.mtimeNs || row[4] !== stat.ctimeNs) return;
     if (Math.max(row[3], row[4]) + window > row[7]) return;
-    let digests: Partial<Record<ExtraAlgorithm, string>> = {};
+    let digests: Partial<Record<ExtraAlgorithm, string>> = NO_EXTRA_DIGESTS;
     if (algorithms.length) {
       const extra = parseDigests(row[6]);
       if (algorithms.some((alg) => !extra[alg])) return;
@@ -133,6 +133,9 @@ export function vouchedAtOpen(
   });
   return out;
 }
+
+/** Shared by every file served without extra algorithms: one object, not one a file (tens of thousands a job). */
+export const NO_EXTRA_DIGESTS: Partial<Record<ExtraAlgorithm, string>> = Object.freeze({});
 
 /** A row's extra digests (JSON text); a damaged one counts as none (they are recomputed). */
 function parseDigests(json: string | null): Partial<Record<ExtraAlgorithm, string>> {

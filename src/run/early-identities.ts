@@ -62,11 +62,19 @@ const hashedAsOpened = (now: FileIdentity, open: StatAtOpen) =>
 const WHILE_RUNNING_MAX_FILE = 1024 * 1024;
 const WHILE_RUNNING_BATCH_BYTES = 16 * 1024 * 1024;
 
+/** A path's first open: the stat it was looked up with (null: not looked up), and its identity once found. */
+interface SeenOpen {
+  stat: StatAtOpen | null;
+  found?: EarlyIdentity;
+}
+
 export class EarlyIdentities {
-  /** Path → what the cache vouched for at the path's first open for reading, looked up while the job ran. */
-  private readonly found = new Map<string, EarlyIdentity>();
-  /** Paths whose first open was seen; with the stat it was looked up with, when it was. */
-  private readonly seen = new Map<string, StatAtOpen | null>();
+  /**
+   * Paths whose first open was seen, with what the cache vouched for (or the hashing found) while the job ran.
+   * One map for both: a job's tens of thousands of inputs are in it, and each map of them is megabytes the
+   * garbage collector walks.
+   */
+  private readonly seen = new Map<string, SeenOpen>();
   /** The vouched digests found among the store's artifacts, at the store's data_version. */
   private known: { version: number; digests: Set<string> } = { version: Number.NaN, digests: new Set() };
 
@@ -90,10 +98,17 @@ export class EarlyIdentities {
       if (e.kind !== "open" || this.seen.has(e.path)) continue;
       // Only a path's first open counts, as its first read does in classify (an earlier write makes it no input).
       const lookUp = e.stat !== null && (e.flags & WRITE_BITS) === 0 && this.options.wanted(e.path);
-      this.seen.set(e.path, lookUp ? e.stat : null);
+      this.seen.set(e.path, { stat: lookUp ? e.stat : null });
       if (lookUp && e.stat) batch.push({ path: e.path, stat: e.stat });
     }
-    this.lookUp(batch, this.found, true);
+    this.lookUp(
+      batch,
+      (path, found) => {
+        const entry = this.seen.get(path);
+        if (entry) entry.found = found;
+      },
+      true,
+    );
   };
 
   /**
@@ -104,34 +119,45 @@ export class EarlyIdentities {
     const out = new Map<string, EarlyIdentity>();
     const rest: { path: string; stat: StatAtOpen }[] = [];
     for (const f of files) {
-      const early = this.found.get(f.path);
+      const seen = this.seen.get(f.path);
+      const early = seen?.found;
       if (early && sameStat(early.stat, f.stat)) {
         out.set(f.path, early);
         continue;
       }
       // Looked up with this very stat while the job ran, and not vouched for: no need to ask again.
-      const asked = this.seen.get(f.path);
-      if (!early && asked && sameStat(asked, f.stat)) continue;
+      if (!early && seen?.stat && sameStat(seen.stat, f.stat)) continue;
       rest.push(f);
     }
-    this.lookUp(rest, out);
+    this.lookUp(rest, (path, found) => out.set(path, found));
     return out;
   }
 
-  private lookUp(files: readonly { path: string; stat: StatAtOpen }[], into = this.found, hash = false): void {
+  /** Looks up `files` (and hashes the rest, with `hash`): each one identified goes to `take`. */
+  private lookUp(
+    files: readonly { path: string; stat: StatAtOpen }[],
+    take: (path: string, found: EarlyIdentity) => void,
+    hash = false,
+  ): void {
     if (files.length === 0) return;
-    const stats = new Map(files.map((f) => [f.path, f.stat]));
     const digests: string[] = [];
     const vouched = cachedAtOpen(files, this.options);
-    for (const [path, digest] of vouched) {
-      into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
+    const identified = (f: { path: string; stat: StatAtOpen }, digest: FileDigest) => {
+      take(f.path, { stat: f.stat, digest });
       if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
+    };
+    for (const f of files) {
+      const digest = vouched.get(f.path);
+      if (digest) identified(f, digest);
     }
-    if (hash)
-      for (const [path, digest] of this.hashUnvouched(files, vouched)) {
-        into.set(path, { stat: stats.get(path) as StatAtOpen, digest });
-        if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
-      }
+    if (hash) {
+      const hashed = this.hashUnvouched(files, vouched);
+      if (hashed.size > 0)
+        for (const f of files) {
+          const digest = hashed.get(f.path);
+          if (digest) identified(f, digest);
+        }
+    }
     const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
     if (found) {
       // Another connection committed since the last lookup: what was known then may be gone.
