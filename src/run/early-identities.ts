@@ -177,7 +177,9 @@ export class EarlyIdentities {
     const rest: { path: string; stat: StatAtOpen }[] = [];
     let bytes = 0;
     for (const f of files) {
-      if (vouched.has(f.path) || f.stat.size > WHILE_RUNNING_MAX_FILE) continue;
+      // Empty at the open: maybe not a regular file (a fifo, a device report size 0), which opening now could
+      // disturb (a writer waiting for a reader): left to after the job, where an empty file costs nothing.
+      if (vouched.has(f.path) || f.stat.size === 0 || f.stat.size > WHILE_RUNNING_MAX_FILE) continue;
       if (bytes + f.stat.size > WHILE_RUNNING_BATCH_BYTES) break;
       bytes += f.stat.size;
       rest.push(f);
