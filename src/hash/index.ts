@@ -143,10 +143,11 @@ export interface HashedWhileRunning {
 const WHILE_RUNNING_CHUNK = 512;
 
 /**
- * Hashes small files a job opened, in this thread, while the job runs (run/early-identities.ts): on the core the
- * job leaves idle, a native call per WHILE_RUNNING_CHUNK files (never spread over the other cores, the job's).
- * Errors are left out. Each file read whole without a change gets its cache row, as hashFiles would write it.
- * Null where the files are better hashed after the job: no native kernel here, or extra algorithms asked for.
+ * Hashes small files a job opened, in this thread, while the job runs (run/early-identities.ts): a native call per
+ * WHILE_RUNNING_CHUNK files, never spread over more threads (the other cores are the job's). Errors are left out.
+ * Each file read whole without a change gets its cache row, as hashFiles would write it (unless the store cannot
+ * take them now: the digests stand, the next run hashes again). Null where the files are better hashed after the
+ * job: no native kernel here, or extra algorithms asked for.
  */
 export function hashWhileRunning(
   paths: readonly string[],
@@ -169,7 +170,11 @@ export function hashWhileRunning(
         rows.push({ ...outcome.identity, blake3: outcome.blake3, extra: {}, hashedAtNs: outcome.hashedAtNs });
     });
   }
-  options.cache.putMany(rows);
+  try {
+    options.cache.putMany(rows);
+  } catch {
+    // A busy or full store: the rows are an optimisation for later runs.
+  }
   return out;
 }
 
