@@ -4,8 +4,8 @@
  * content the job read, whatever happened to the file after. Such a file costs the record step neither a cache
  * lookup nor a hash after the job (only a check that it did not change since, to mark it if it did).
  *
- * The lookups start while the job runs: its trace is decoded as it grows, on the core the job leaves idle, and
- * the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
+ * The lookups start while the job runs: its trace is decoded as it grows (on a core the job leaves idle, where it
+ * has one), and the opens for reading are looked up in batches as they arrive (TraceRequest.observe). The record step looks up
  * the rest (the records a tracer still held when the command ended). Files the cache does not vouch for are
  * hashed as they arrive too, while the job runs (small ones, in this thread: hashWhileRunning): a file whose
  * identity when hashed is the one it was opened with counts as identified like a vouched one, and its cache row

@@ -189,7 +189,7 @@ function start(request: TraceRequest): RunningTrace {
   }
   const topPid = rc === 0 ? (out[2] ?? 0) : null;
 
-  // Decode the stream while the command runs (on the core it leaves idle), not all at the end.
+  // Decode the stream while the command runs (on a core it leaves idle, where it has one), not all at the end.
   const tail = new FileTail(request.eventsPath, undefined, request.observe);
   const tailTimer = setInterval(() => tail.poll(), TAIL_POLL_MS);
   const done = readSupervisor(messages).then((status) => {
