@@ -45,6 +45,31 @@ interface Io {
   changedDuringRun?: boolean;
 }
 
+/** Past the racy window, a first run hashes known.txt: the cache keeps its digest (see hash/cache.ts). */
+async function cacheKnown(repo: string, tracer: string): Promise<void> {
+  await Bun.sleep(1100);
+  const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
+  if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
+}
+
+/** Starts `roar run … python3 job.py` and waits for the job's `ready`; it ends once the test writes `go`. */
+async function startWaitingJob(repo: string, runArgs: string[]) {
+  let ended = false;
+  const running = roar(["run", ...runArgs, "python3", "job.py"], { cwd: repo }).finally(() => {
+    ended = true;
+  });
+  while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
+  return {
+    ended: () => ended,
+    finish: async () => {
+      writeFileSync(join(repo, "go"), "");
+      const r = await running;
+      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
+      return r;
+    },
+  };
+}
+
 describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
   for (const tracer of ["hybrid", "preload", "ptrace"]) {
     test(`${tracer}: inputs changed after the open: a cached or a small one keeps the content read, marked; a big uncached one is left out`, async () => {
@@ -57,34 +82,24 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       await roar(["init", "-y"], { cwd: repo });
       commitAll(repo, "roar init");
       const asRead = { known: b3sum(join(repo, "known.txt")), small: b3sum(join(repo, "small.txt")) };
-      // Past the racy window, a run hashes known.txt and the cache keeps its digest (a file just written is not
-      // vouched for: see hash/cache.ts); small.txt, as old, gets its cache row when hashed while the job runs.
-      await Bun.sleep(1100);
-      const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
-      if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
-
-      let ended = false;
-      const running = roar(["run", "--json", "--tracer", tracer, "python3", "job.py"], { cwd: repo }).finally(() => {
-        ended = true;
-      });
-      while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
+      // small.txt, as old as known.txt, gets its cache row when hashed while the job runs.
+      await cacheKnown(repo, tracer);
+      const job = await startWaitingJob(repo, ["--json", "--tracer", tracer]);
       // small.txt hashed while the job runs: its cache row appears (the store is read as roar writes it).
       const smallInode = statSync(join(repo, "small.txt")).ino;
       const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
       const hashedSmall = () => db.query("SELECT 1 FROM hash_cache WHERE ino = ?").get(smallInode) !== null;
       const deadline = Date.now() + 30_000;
-      while (!hashedSmall() && !ended && Date.now() < deadline) await Bun.sleep(10);
+      while (!hashedSmall() && !job.ended() && Date.now() < deadline) await Bun.sleep(10);
       db.close();
-      expect(ended).toBe(false);
+      expect(job.ended()).toBe(false);
       // All change after the job read them, by a process roar does not trace (same sizes, new bytes).
       writeFileSync(join(repo, "known.txt"), "KNOWN, AS READ\n");
       writeFileSync(join(repo, "small.txt"), "SMALL, AS READ\n");
       writeFileSync(join(repo, "big.txt"), "B".repeat(2 * 1024 * 1024));
-      writeFileSync(join(repo, "go"), "");
-      const r = await running;
-      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
-      const job = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as { inputs: Io[] };
-      const input = (path: string) => job.inputs.find((i) => i.path === path);
+      const r = await job.finish();
+      const recorded = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{"schemaVersion"'))) as { inputs: Io[] };
+      const input = (path: string) => recorded.inputs.find((i) => i.path === path);
       expect(input("known.txt")).toMatchObject({ blake3: asRead.known, changedDuringRun: true });
       expect(input("small.txt")).toMatchObject({ blake3: asRead.small, changedDuringRun: true });
       expect(b3sum(join(repo, "small.txt"))).not.toBe(asRead.small);
@@ -101,15 +116,8 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       await roar(["init", "-y"], { cwd: repo });
       commitAll(repo, "roar init");
       const digest = b3sum(join(repo, "known.txt"));
-      await Bun.sleep(1100); // past the racy window: the first run's digest is vouched for at the next open
-      const first = await roar(["run", "-q", "--tracer", tracer, "cat", "known.txt"], { cwd: repo });
-      if (first.code !== 0) throw new Error(`roar run exited ${first.code}: ${first.stderr}`);
-
-      let ended = false;
-      const running = roar(["run", "-q", "--tracer", tracer, "python3", "job.py"], { cwd: repo }).finally(() => {
-        ended = true;
-      });
-      while (!existsSync(join(repo, "ready")) && !ended) await Bun.sleep(10);
+      await cacheKnown(repo, tracer); // the first run's digest is vouched for at the next open
+      const job = await startWaitingJob(repo, ["-q", "--tracer", tracer]);
       await Bun.sleep(300); // the open is looked up (hybrid, preload: as the job runs)
       // What another roar's `pop` of the only job that used the content does: its rows, then the artifact.
       const other = new Database(join(repo, ".roar/roar.db"));
@@ -117,9 +125,7 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       other.query("DELETE FROM job_io WHERE blake3 = ?").run(digest);
       other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
       other.close();
-      writeFileSync(join(repo, "go"), "");
-      const r = await running;
-      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
+      await job.finish();
 
       const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
       const inputs = db
