@@ -2,7 +2,7 @@ import { lstatSync, statSync } from "node:fs";
 import { Command, Option } from "clipanion";
 import type { DagIo, DagNode } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
-import { storedAbsolute } from "../core/project-paths.ts";
+import { storedAbsolute, storedDir, storedDirAbsolute } from "../core/project-paths.ts";
 import { loadFreshDag } from "../run/freshness.ts";
 import type { StatusJson, TrackedOutputJson } from "../schema/status.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
@@ -69,13 +69,12 @@ export class StatusCommand extends RoarCommand {
       for (const [path, { io, node }] of latest) {
         if (io.blake3 === null) continue; // deleted by the step that touched it last
         const rec = { blake3: io.blake3, size: io.size, link: (io.flags & IoFlags.SYMLINK) !== 0 };
-        // The directory as stored (a slice of the row's string): the absolute path is built only for a file whose
-        // directory exists (50,000 joined strings cut again cost ~10 ms).
-        const slash = path.lastIndexOf("/");
-        const dir = slash < 0 ? "" : slash === 0 ? "/" : path.slice(0, slash);
+        // By stored directory: the absolute path is built only for a file whose directory exists (50,000 joined
+        // strings cut again cost ~10 ms).
+        const dir = storedDir(path);
         let exists = dirExists.get(dir);
         if (exists === undefined) {
-          const absDir = slash < 0 ? project.root : storedAbsolute(dir, project.root);
+          const absDir = storedDirAbsolute(dir, project.root);
           exists = statSync(fsPath(absDir), { throwIfNoEntry: false })?.isDirectory() === true;
           dirExists.set(dir, exists);
         }

@@ -24,6 +24,21 @@ export function storedAbsolute(stored: string, projectRoot: string): string {
   return projectRoot === "/" ? `/${stored}` : `${projectRoot}/${stored}`;
 }
 
+/**
+ * The directory of a stored path, itself stored: a slice of the row's string ("" for a file at the project root,
+ * "/" for a top-level absolute one). Loops over tens of thousands of recorded files key their directory checks
+ * by it, building absolute paths only for the directories and the files that need a stat.
+ */
+export function storedDir(stored: string): string {
+  const slash = stored.lastIndexOf("/");
+  return slash < 0 ? "" : slash === 0 ? "/" : stored.slice(0, slash);
+}
+
+/** storedAbsolute for a storedDir ("" is the project root itself). */
+export function storedDirAbsolute(dir: string, projectRoot: string): string {
+  return dir === "" ? projectRoot : storedAbsolute(dir, projectRoot);
+}
+
 /** True when `absolute` lies inside `root` (not equal to it). */
 export function isInside(absolute: string, root: string): boolean {
   return absolute.startsWith(root === "/" ? "/" : `${root}/`) && absolute !== root;

@@ -13,7 +13,7 @@ import { statSync } from "node:fs";
 import { changedSince, readGitState } from "../capture/git.ts";
 import { buildDag, currentJobs, type Dag, type ExternalChange } from "../core/dag.ts";
 import { IoFlags } from "../core/io-flags.ts";
-import { storedAbsolute } from "../core/project-paths.ts";
+import { storedAbsolute, storedDir, storedDirAbsolute } from "../core/project-paths.ts";
 import type { IoRecord, JobSummary } from "../core/types.ts";
 import { fsPath, parentDir } from "../shared/paths.ts";
 import { mark } from "../shared/timing.ts";
@@ -91,16 +91,14 @@ async function changedInputs(
     }
     return known;
   };
-  // The same by stored directory (a slice of the stored path), each looked up once.
+  // The same by stored directory, each looked up once.
   const storedDirExists = new Map<string, boolean>();
-  const toHash: string[] = [];
-  const storedOf = new Map<string, string>();
+  const toHash: { abs: string; path: string }[] = [];
   for (const [path, readers] of wanted) {
-    const slash = path.lastIndexOf("/");
-    const dir = slash < 0 ? "" : slash === 0 ? "/" : path.slice(0, slash);
+    const dir = storedDir(path);
     let exists = storedDirExists.get(dir);
     if (exists === undefined) {
-      exists = existsDir(slash < 0 ? project.root : storedAbsolute(dir, project.root));
+      exists = existsDir(storedDirAbsolute(dir, project.root));
       storedDirExists.set(dir, exists);
     }
     if (!exists) continue;
@@ -111,20 +109,19 @@ async function changedInputs(
     // Another size: changed, no hash needed — unless a step of the session wrote a file there (then it may be that).
     if (sizeDiffers.length === readers.length && !written.has(readers[0]?.input.path ?? "")) {
       for (const r of readers) report(r.uid, r.input, null);
-    } else {
-      toHash.push(abs);
-      storedOf.set(abs, path);
-    }
+    } else toHash.push({ abs, path });
   }
   if (toHash.length === 0) return out;
   // Loaded on demand: the hash pool is costly to start, and most views have nothing to hash.
   const { hashFiles, isHashError } = await import("../hash/index.ts");
-  const hashed = await hashFiles(toHash, { cache: store.hashCache() });
-  for (const abs of toHash) {
+  const hashed = await hashFiles(
+    toHash.map((f) => f.abs),
+    { cache: store.hashCache() },
+  );
+  for (const { abs, path } of toHash) {
     const h = hashed.get(abs);
     if (!h || isHashError(h)) continue;
-    for (const r of wanted.get(storedOf.get(abs) ?? "") ?? [])
-      if (h.blake3 !== r.input.blake3) report(r.uid, r.input, h.blake3);
+    for (const r of wanted.get(path) ?? []) if (h.blake3 !== r.input.blake3) report(r.uid, r.input, h.blake3);
   }
   return out;
 }

@@ -1,7 +1,13 @@
 import { expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { absolutePath, storedAbsolute, storedPath } from "../../src/core/project-paths.ts";
-import { normalizeAbsolute, resolveFrom } from "../../src/shared/paths.ts";
+import {
+  absolutePath,
+  storedAbsolute,
+  storedDir,
+  storedDirAbsolute,
+  storedPath,
+} from "../../src/core/project-paths.ts";
+import { normalizeAbsolute, parentDir, resolveFrom } from "../../src/shared/paths.ts";
 
 test("normalizeAbsolute agrees with node's path.resolve, on normal paths (returned as they are) and on the rest", () => {
   const cases = [
@@ -35,4 +41,23 @@ test("a stored path joined to the project root is what resolving it gives (store
       expect(storedAbsolute(stored, root)).toBe(absolutePath(stored, root));
   // What the store keeps is storedPath's output: the round trip is exact.
   expect(storedAbsolute(storedPath("/repo/out/x", "/repo"), "/repo")).toBe("/repo/out/x");
+});
+
+test("the stored directory of a stored path, and its absolute path", () => {
+  expect(storedDir("out/a/b.txt")).toBe("out/a");
+  expect(storedDir("b.txt")).toBe("");
+  expect(storedDir("/data/x.bin")).toBe("/data");
+  expect(storedDir("/x.bin")).toBe("/");
+  expect(storedDirAbsolute("", "/work/p")).toBe("/work/p");
+  expect(storedDirAbsolute("out/a", "/work/p")).toBe("/work/p/out/a");
+  expect(storedDirAbsolute("/data", "/work/p")).toBe("/data");
+  expect(storedDirAbsolute("/", "/work/p")).toBe("/");
+  expect(storedDirAbsolute("out", "/")).toBe("/out");
+  // Always the directory storedAbsolute's file lies in.
+  for (const [stored, root] of [
+    ["out/a/b.txt", "/work/p"],
+    ["b.txt", "/"],
+    ["/x.bin", "/work/p"],
+  ] as const)
+    expect(storedDirAbsolute(storedDir(stored), root)).toBe(parentDir(storedAbsolute(stored, root)));
 });
