@@ -142,20 +142,20 @@ export class EarlyIdentities {
     if (files.length === 0) return;
     const digests: string[] = [];
     const vouched = cachedAtOpen(files, this.options);
-    const identified = (f: { path: string; stat: StatAtOpen }, digest: FileDigest) => {
-      take(f.path, { stat: f.stat, digest });
-      if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
-    };
     for (const f of files) {
       const digest = vouched.get(f.path);
-      if (digest) identified(f, digest);
+      if (!digest) continue;
+      take(f.path, { stat: f.stat, digest });
+      if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
     }
     if (hash) {
+      // Not looked up among the artifacts: content the cache had never seen is seldom recorded (and if it is, the
+      // job's insert finds its row then).
       const hashed = this.hashUnvouched(files, vouched);
       if (hashed.size > 0)
         for (const f of files) {
           const digest = hashed.get(f.path);
-          if (digest) identified(f, digest);
+          if (digest) take(f.path, { stat: f.stat, digest });
         }
     }
     const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
