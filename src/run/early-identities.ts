@@ -151,12 +151,7 @@ export class EarlyIdentities {
     if (hash) {
       // Not looked up among the artifacts: content the cache had never seen is seldom recorded (and if it is, the
       // job's insert finds its row then).
-      const hashed = this.hashUnvouched(files, vouched);
-      if (hashed.size > 0)
-        for (const f of files) {
-          const digest = hashed.get(f.path);
-          if (digest) take(f.path, { stat: f.stat, digest });
-        }
+      for (const { path, found } of this.hashUnvouched(files, vouched)) take(path, found);
     }
     const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
     if (found) {
@@ -170,8 +165,8 @@ export class EarlyIdentities {
   private hashUnvouched(
     files: readonly { path: string; stat: StatAtOpen }[],
     vouched: ReadonlyMap<string, FileDigest>,
-  ): Map<string, FileDigest> {
-    const out = new Map<string, FileDigest>();
+  ): { path: string; found: EarlyIdentity }[] {
+    const out: { path: string; found: EarlyIdentity }[] = [];
     const hash = this.options.hashWhileRunning;
     if (!hash) return out;
     const rest: { path: string; stat: StatAtOpen }[] = [];
@@ -192,8 +187,8 @@ export class EarlyIdentities {
     }
     for (const f of rest) {
       const h = hashed.get(f.path);
-      if (!h || !hashedAsOpened(h.identity, f.stat)) continue;
-      out.set(f.path, h.digest);
+      if (h && hashedAsOpened(h.identity, f.stat))
+        out.push({ path: f.path, found: { stat: f.stat, digest: h.digest } });
     }
     return out;
   }
