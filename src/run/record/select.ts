@@ -36,7 +36,10 @@ export interface SelectedFiles {
   skipped: { path: string; reason: string }[];
   /** The files as they are now (null: gone or unreadable), each stat taken once; spares the hashing its own. */
   statted: Map<string, FileIdentity | null>;
-  /** Inputs identified while the job ran (see run/early-identities.ts): their digests, no stat nor hash needed. */
+  /**
+   * Inputs identified while the job ran (vouched for by the cache or hashed as opened, see
+   * run/early-identities.ts): their digests, no hash needed after the job.
+   */
   early: Map<string, FileDigest>;
   /**
    * Inputs the job only read that the hash cache was asked about as they were opened, and does not vouch for:
