@@ -161,6 +161,9 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
     // A big job writes tens of thousands of index entries at random places: with SQLite's default 2 MiB page
     // cache every one of them re-reads its pages. Memory is only taken as pages are touched.
     db.exec("PRAGMA cache_size = -65536");
+    // Statement journals (a multi-row INSERT's undo record inside a transaction) and temporary b-trees in memory:
+    // on disk under /var/tmp, a big job's insert wrote ~4,000 journal pages there.
+    db.exec("PRAGMA temp_store = MEMORY");
     if (version < SCHEMA_VERSION) migrate(db, version);
     return { db, readOnly };
   } catch (error) {

@@ -25,7 +25,12 @@ export interface ArtifactLink {
  * pathParam), blake3, size, flags, prev_blake3, prev_mode.
  */
 export function insertIoRows(q: StoreDb, rows: readonly SQLQueryBindings[][]): void {
-  q.insertMany("INSERT INTO job_io (job_seq, role, path, blake3, size, flags, prev_blake3, prev_mode)", 8, "", rows);
+  q.insertMany(
+    "INSERT OR FAIL INTO job_io (job_seq, role, path, blake3, size, flags, prev_blake3, prev_mode)",
+    8,
+    "",
+    rows,
+  );
 }
 
 function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined): Map<string, JobIo> {

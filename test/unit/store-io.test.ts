@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { inDigestOrder } from "../../src/store/artifacts.ts";
+import { openDatabase } from "../../src/store/db.ts";
 import { openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
@@ -67,4 +68,37 @@ test("known artifacts are the same whether the table is scanned (most of it aske
   expect(new Set(found.present)).toEqual(new Set(many.filter((_, i) => i % 2 === 1)));
   expect(found.version).toBe(store.knownArtifacts([]).version);
   store.close();
+});
+
+test("a job whose io rows fail part-way leaves nothing behind: no job, no io rows, no artifacts (OR FAIL + transaction)", () => {
+  const { store, dbPath } = openTempStore();
+  const session = store.startSession().id;
+  store.insertJob(job(session, 1, "kept"));
+  // Enough rows for the multi-row statements, with one bad row (flags NULL breaks NOT NULL) late in the list.
+  const inputs = Array.from({ length: 300 }, (_, i) => ({
+    path: `in-${i}`,
+    blake3: digest(`in-${i}`),
+    size: 1,
+    flags: 0,
+  }));
+  (inputs[250] as { flags: number | null }).flags = null;
+  const bad = testJob(session, "bad", { step: 2, inputs, outputs: [] });
+  expect(() => store.insertJob(bad)).toThrow(/NOT NULL/);
+  expect(store.sessionJobSummaries(session).map((j) => j.step)).toEqual([1]);
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const count = (table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  expect(count("jobs")).toBe(1);
+  expect(count("job_io")).toBe(2);
+  expect(count("artifacts")).toBe(2);
+  expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+  db.close();
+});
+
+test("connections keep statement journals and temporary b-trees in memory (temp_store = MEMORY)", () => {
+  const { store, dbPath } = openTempStore();
+  store.close();
+  const { db } = openDatabase(dbPath);
+  expect((db.query("PRAGMA temp_store").get() as { temp_store: number }).temp_store).toBe(2);
+  db.close();
 });
