@@ -43,6 +43,10 @@ const symbols = {
 
 /** Paths as NUL-terminated bytes back to back (bytes exact: escaped non-UTF-8 names are unescaped). */
 function pathBlock(paths: readonly string[]): Buffer {
+  // Escaped bytes are lone surrogates, and the NULs keep the names apart: a well-formed whole has none, and is
+  // encoded in one call (20,000 paths: ~1 ms, against ~10 ms name by name).
+  const joined = `${paths.join("\0")}\0`;
+  if (joined.isWellFormed()) return Buffer.from(joined);
   const escaped = new Map<number, Uint8Array>();
   let total = 0;
   paths.forEach((path, i) => {

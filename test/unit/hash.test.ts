@@ -174,6 +174,23 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, batches (what the pool and the rec
     expect(stats.slice(4)).toEqual([null, null, null]);
     expect(stats[3]).not.toBeNull();
   });
+
+  test("statRegularFiles and changedSince: non-ASCII names in a block with no escaped bytes (encoded whole)", () => {
+    const kernel = native.kernel;
+    if (!kernel) return;
+    const names = ["naïve-é", "emoji-😀-pair", "日本語", "plain"].map((n) => join(dir, n));
+    names.forEach((path, i) => {
+      writeFileSync(path, "x".repeat(i + 1));
+    });
+    const reference = names.map((path) => identityOf(statSync(path, { bigint: true })));
+    expect(kernel.statRegularFiles(names)).toEqual(reference);
+    const seen = reference.map((id, i) => ({
+      path: names[i] as string,
+      size: Number(id.size),
+      mtimeNs: Number(id.mtimeNs) + (i === 2 ? 1_000_000 : 0),
+    }));
+    expect(kernel.changedSince(seen)).toEqual([false, false, true, false]);
+  });
 });
 
 const POOL_KERNELS = HAVE_NATIVE ? (["wasm", "native"] as const) : (["wasm"] as const);
