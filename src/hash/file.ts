@@ -74,17 +74,22 @@ export function identityOf(st: BigIntStats): FileIdentity {
 }
 
 /**
- * Which files changed since a tracer saw them at their open (size and mtime as it reported them, numbers): true
- * for one that is not that regular file now. Cheaper than identitiesOf when the identity itself is not needed.
+ * Which files changed since a tracer saw them at their open (`seen[i]`: the size and mtime it reported for
+ * `paths[i]`, numbers): true for one that is not that regular file now. Cheaper than identitiesOf when the
+ * identity itself is not needed.
  */
-export function changedSince(files: readonly { path: string; size: number; mtimeNs: number }[]): boolean[] {
-  if (files.length === 0) return [];
+export function changedSince(
+  paths: readonly string[],
+  seen: readonly { readonly size: number; readonly mtimeNs: number }[],
+): boolean[] {
+  if (paths.length === 0) return [];
   const { kernel } = loadNativeBlake3();
-  if (kernel) return kernel.changedSince(files);
-  const now = identitiesOf(files.map((f) => f.path));
-  return files.map((f, i) => {
+  if (kernel) return kernel.changedSince(paths, seen);
+  const now = identitiesOf(paths);
+  return paths.map((_, i) => {
     const id = now[i];
-    return !id || Number(id.size) !== f.size || Number(id.mtimeNs) !== f.mtimeNs;
+    const was = seen[i] as { size: number; mtimeNs: number };
+    return !id || Number(id.size) !== was.size || Number(id.mtimeNs) !== was.mtimeNs;
   });
 }
 

@@ -161,18 +161,24 @@ export class NativeBlake3 {
    * Which files changed since a tracer saw them (its size and mtime, as numbers): true for one that is not that
    * regular file now (other size or mtime, gone, not regular). One stat each, no identity built.
    */
-  changedSince(files: readonly { path: string; size: number; mtimeNs: number }[]): boolean[] {
-    if (files.length === 0) return [];
-    const block = pathBlock(files.map((f) => f.path));
-    const expected = new Float64Array(files.length * 2);
-    files.forEach((f, i) => {
-      expected[2 * i] = f.size;
-      expected[2 * i + 1] = f.mtimeNs;
-    });
-    const out = new BigUint64Array(files.length);
-    this.lib.roar_changed_paths(ptr(block), block.byteLength, files.length, ptr(expected), ptr(out));
+  changedSince(
+    paths: readonly string[],
+    seen: readonly { readonly size: number; readonly mtimeNs: number }[],
+  ): boolean[] {
+    if (paths.length === 0) return [];
+    const block = pathBlock(paths);
+    const expected = new Float64Array(paths.length * 2);
+    for (let i = 0; i < paths.length; i++) {
+      const was = seen[i] as { size: number; mtimeNs: number };
+      expected[2 * i] = was.size;
+      expected[2 * i + 1] = was.mtimeNs;
+    }
+    const out = new BigUint64Array(paths.length);
+    this.lib.roar_changed_paths(ptr(block), block.byteLength, paths.length, ptr(expected), ptr(out));
     const words = new Uint32Array(out.buffer);
-    return files.map((_, i) => words[2 * i] !== 0);
+    const changed = new Array<boolean>(paths.length);
+    for (let i = 0; i < paths.length; i++) changed[i] = words[2 * i] !== 0;
+    return changed;
   }
 
   /**

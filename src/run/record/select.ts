@@ -5,7 +5,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { committedAmong, type GitState } from "../../capture/git.ts";
-import { type Classification, writtenByKilledProcess } from "../../core/classify.ts";
+import { type Classification, type PathFacts, writtenByKilledProcess } from "../../core/classify.ts";
 import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
@@ -126,26 +126,34 @@ export function selectFiles(
   };
   const { inputs, outputs, skipped, statted, early, deferred } = selected;
   const files = [...classification.files.values()];
-  const readReasons = files.map((f) => (f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null));
-  // Inputs the job only read, that the cache vouches for as they were opened: identified, no stat nor hash.
-  const onlyRead = files.filter(
-    (f, i) => f.read && readReasons[i] === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted,
-  );
-  const vouched = vouchedAtOpen?.(onlyRead.map((f) => ({ path: f.path, stat: f.openStat as OpenStat })));
-  for (const [path, found] of vouched ?? []) early.set(path, found.digest);
+  // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
+  const readReasons = new Array<string | null>(files.length);
+  const onlyRead: { path: string; stat: OpenStat }[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as PathFacts;
+    const reason = f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null;
+    readReasons[i] = reason;
+    if (f.read && reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted)
+      onlyRead.push({ path: f.path, stat: f.openStat });
+  }
+  // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
+  const vouched = vouchedAtOpen?.(onlyRead);
+  const vouchedPaths: string[] = [];
+  const vouchedStats: OpenStat[] = [];
+  if (vouched)
+    for (const f of onlyRead) {
+      const found = vouched.get(f.path);
+      if (found) {
+        early.set(f.path, found.digest);
+        vouchedPaths.push(f.path);
+        vouchedStats.push(f.stat);
+      } else deferred.set(f.path, f.stat);
+    }
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
-  const vouchedFiles = onlyRead.filter((f) => vouched?.has(f.path));
-  if (vouched) for (const f of onlyRead) if (!vouched.has(f.path)) deferred.set(f.path, f.openStat as OpenStat);
   const changedAfter = new Set<string>();
-  changedSince(
-    vouchedFiles.map((f) => ({
-      path: f.path,
-      size: (f.openStat as OpenStat).size,
-      mtimeNs: (f.openStat as OpenStat).mtimeNs,
-    })),
-  ).forEach((changed, i) => {
-    if (changed) changedAfter.add((vouchedFiles[i] as { path: string }).path);
+  changedSince(vouchedPaths, vouchedStats).forEach((changed, i) => {
+    if (changed) changedAfter.add(vouchedPaths[i] as string);
   });
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
