@@ -35,14 +35,17 @@ export function tempDir(prefix = "roar-test-"): string {
   return realpathSync(mkdtempSync(join(root, prefix)));
 }
 
-/** Removes this run's temp directories (after the last test), and those of earlier runs that were killed. */
-export function removeTempDirs(): void {
+/**
+ * Removes the temp directories of earlier runs that were killed, and this run's own unless `keepOwn` (before the
+ * first test: a test file may have made its fixtures in them as it loaded).
+ */
+export function removeTempDirs(options: { keepOwn?: boolean } = {}): void {
   if (process.env.ROAR_KEEP_TMP) return;
   for (const base of new Set([tmpdir(), ...tempBases])) {
     for (const name of readdirSync(base)) {
       if (!name.startsWith(TEMP_ROOT_PREFIX)) continue;
       const pid = Number(name.slice(TEMP_ROOT_PREFIX.length));
-      if (pid !== process.pid && isAlive(pid)) continue;
+      if (pid === process.pid ? options.keepOwn : isAlive(pid)) continue;
       rmSync(join(base, name), { recursive: true, force: true });
     }
   }

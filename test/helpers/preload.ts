@@ -5,5 +5,6 @@
 import { afterAll, beforeAll } from "bun:test";
 import { removeTempDirs } from "./cli.ts";
 
-beforeAll(removeTempDirs);
-afterAll(removeTempDirs);
+// Not this run's own before the first test: a test file may have built fixtures in them as it loaded.
+beforeAll(() => removeTempDirs({ keepOwn: true }));
+afterAll(() => removeTempDirs());
