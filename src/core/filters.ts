@@ -133,6 +133,19 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
 }
 
 /**
+ * ignoreReason for a read of a path the path rules alone keep (its reason is null without the job's executables,
+ * committed files and execute-bit check, as while the job runs: see run/early-identities.ts): only those can
+ * still drop it. Equal to ignoreReason(path, "read", s, ctx) for such a path (test/unit/filters.test.ts checks
+ * it on every kind of path); any new reason that depends on the context belongs in both.
+ */
+export function readReasonInContext(path: string, s: FilterSettings, ctx: FilterContext): string | null {
+  if (under(path, ctx.projectRoot))
+    return !s.trackRepoFiles && ctx.committed?.has(path) && codeCandidate(path, ctx) ? "code" : null;
+  if (ctx.executables?.has(path) || ctx.isExecutableFile?.(path)) return "executable";
+  return null;
+}
+
+/**
  * Reasons of ignoreReason that mean "a file of the repository, represented by the commit": such files are still
  * listed with the job by path (not as inputs), so a change to them in git makes the step stale.
  */

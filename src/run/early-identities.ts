@@ -193,6 +193,14 @@ export class EarlyIdentities {
     return out;
   }
 
+  /**
+   * Whether the filters' path rules keep `path` as an input: a first open for reading was looked up, which only
+   * a path they keep is (see observe). Its reason after the job is then readReasonInContext's.
+   */
+  keptByPathRules(path: string): boolean {
+    return this.seen.get(path)?.stat != null;
+  }
+
   /** The digests vouched for that the store held as artifacts, for insertJob (see KnownArtifacts). */
   knownArtifacts(): KnownArtifacts {
     return this.known;

@@ -38,7 +38,7 @@ export interface RecordInput {
     /** This run's in-flight registration, removed in the job's transaction. */
     runId?: string;
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
-    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts">;
+    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts" | "keptByPathRules">;
   };
   settings: {
     filters: FilterSettings;
@@ -81,7 +81,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     store,
   );
   const early = trace.early;
-  const files = selectFiles(classification, input.settings.filters, filterCtx, early && ((f) => early.vouched(f)));
+  const files = selectFiles(classification, input.settings.filters, filterCtx, early);
   mark("record: classify");
 
   // 3. Hash. What files the job changed held before it: captured by the tracers before the first change, and

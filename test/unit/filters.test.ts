@@ -1,6 +1,12 @@
 import { expect, test } from "bun:test";
 import { extname } from "node:path";
-import { codeCandidate, extensionOf, type FilterSettings, ignoreReason } from "../../src/core/filters.ts";
+import {
+  codeCandidate,
+  extensionOf,
+  type FilterSettings,
+  ignoreReason,
+  readReasonInContext,
+} from "../../src/core/filters.ts";
 
 const settings: FilterSettings = {
   ignoreSystemReads: true,
@@ -141,4 +147,55 @@ test("extensionOf agrees with path.extname on every path of up to 7 characters o
   };
   all("", 7);
   expect(checked).toBe(3279);
+});
+
+test("readReasonInContext is ignoreReason for every read the path rules alone keep", () => {
+  const paths = [
+    "/tmp/proj/data.csv",
+    "/tmp/proj/train.py",
+    "/tmp/proj/gen",
+    "/tmp/proj/lib/native.so",
+    "/tmp/proj/notes.txt",
+    "/tmp/proj/.roar/roar.db",
+    "/tmp/proj/.git/HEAD",
+    "/tmp/proj/.venv/lib/python3.11/site-packages/x.py",
+    "/tmp/proj/skip/me.csv",
+    "/tmp/other/x",
+    "/home/u/data/big.bin",
+    "/home/u/bin/tool",
+    "/home/u/.pyenv/shims/python",
+    "/home/u/.cache/pip/x",
+    "/usr/bin/python3",
+    "/etc/hosts",
+    "/opt/tool/run",
+    "/tmp/torchinductor_u/k.py",
+    "/tmp/roar-trace-x/events.bin",
+    "/dev/null",
+  ];
+  const executables = new Set(["/tmp/proj/gen", "/home/u/bin/tool", "/usr/bin/python3", "/tmp/other/x"]);
+  const full = {
+    ...ctx,
+    executables,
+    isExecutableFile: (path: string) => path.endsWith("/run") || path.startsWith("/home/u/bin/"),
+    committed: new Set(["/tmp/proj/train.py", "/tmp/proj/gen", "/tmp/proj/lib/native.so", "/tmp/proj/notes.txt"]),
+  };
+  const variants: FilterSettings[] = [
+    settings,
+    { ...settings, trackRepoFiles: true },
+    { ...settings, ignoreTmpFiles: false, ignoreSystemReads: false, ignorePackageReads: false },
+    { ...settings, ignorePaths: ["skip/"] },
+  ];
+  const contextReasons = new Set<string | null>();
+  let compared = 0;
+  for (const s of variants)
+    for (const path of paths) {
+      if (ignoreReason(path, "read", s, ctx) !== null) continue; // dropped by the path rules: not asked
+      const reason = readReasonInContext(path, s, full);
+      expect(reason).toBe(ignoreReason(path, "read", s, full));
+      contextReasons.add(reason);
+      compared++;
+    }
+  // The comparison covers kept paths and both reasons only the context gives.
+  expect(compared).toBeGreaterThan(20);
+  expect(contextReasons).toEqual(new Set([null, "code", "executable"]));
 });

@@ -6,7 +6,13 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { committedAmong, type GitState } from "../../capture/git.ts";
 import { type Classification, type PathFacts, writtenByKilledProcess } from "../../core/classify.ts";
-import { codeCandidate, type FilterContext, type FilterSettings, ignoreReason } from "../../core/filters.ts";
+import {
+  codeCandidate,
+  type FilterContext,
+  type FilterSettings,
+  ignoreReason,
+  readReasonInContext,
+} from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
 import { changedSince, identitiesOf } from "../../hash/file.ts";
@@ -112,8 +118,14 @@ export function selectFiles(
   classification: Classification,
   filters: FilterSettings,
   filterCtx: FilterContext,
-  /** Which inputs the hash cache vouches for as the tracer saw them opened (see run/early-identities.ts). */
-  vouchedAtOpen?: (files: { path: string; stat: OpenStat }[]) => ReadonlyMap<string, EarlyIdentity>,
+  /**
+   * What was learned while the job ran (see run/early-identities.ts): which inputs the hash cache vouches for as
+   * the tracer saw them opened, and which paths the filters' path rules keep.
+   */
+  whileRunning?: {
+    vouched(files: { path: string; stat: OpenStat }[]): ReadonlyMap<string, EarlyIdentity>;
+    keptByPathRules(path: string): boolean;
+  },
 ): SelectedFiles {
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
   const selected: SelectedFiles = {
@@ -131,13 +143,18 @@ export function selectFiles(
   const onlyRead: { path: string; stat: OpenStat }[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
-    const reason = f.read ? ignoreReason(f.path, "read", filters, filterCtx) : null;
+    // A path the path rules kept while the job ran is only asked what this job's context adds.
+    const reason = !f.read
+      ? null
+      : whileRunning?.keptByPathRules(f.path)
+        ? readReasonInContext(f.path, filters, filterCtx)
+        : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
     if (f.read && reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted)
       onlyRead.push({ path: f.path, stat: f.openStat });
   }
   // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
-  const vouched = vouchedAtOpen?.(onlyRead);
+  const vouched = whileRunning?.vouched(onlyRead);
   const vouchedPaths: string[] = [];
   const vouchedStats: OpenStat[] = [];
   if (vouched)
