@@ -4,7 +4,7 @@ import type { SQLQueryBindings } from "bun:sqlite";
 import type { JobRow, JobSummary, KnownArtifacts, NewJobInput } from "../core/types.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
-import { insertIoRows } from "./job-io.ts";
+import { type IoRowsOfRole, insertIoRows } from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
@@ -66,7 +66,10 @@ export function insertJob(
     const present = known && known.digests.size > 0 && q.dataVersion() === known.version ? known.digests : null;
     const artifactRows: SQLQueryBindings[][] = [];
     const digestRows: SQLQueryBindings[][] = [];
-    const ioRows: SQLQueryBindings[][] = [];
+    const ioRows: Record<"input" | "output", IoRowsOfRole> = {
+      input: { plain: [], withPrior: [] },
+      output: { plain: [], withPrior: [] },
+    };
     const now = Date.now();
     for (const [role, list] of [
       ["input", job.inputs],
@@ -77,25 +80,22 @@ export function insertJob(
         if (io.blake3 && !upserted.has(io.blake3)) {
           upserted.add(io.blake3);
           if (!present?.has(io.blake3)) artifactRows.push([io.blake3, io.size ?? 0, now, path]);
-          for (const [algorithm, digest] of Object.entries(io.digests ?? {}))
-            if (algorithm !== "blake3") digestRows.push([io.blake3, algorithm, digest]);
+          // No entries array a row: most jobs ask for no extra digests, and a big job has tens of thousands of rows.
+          const digests = io.digests;
+          if (digests)
+            for (const algorithm in digests)
+              if (algorithm !== "blake3") digestRows.push([io.blake3, algorithm, digests[algorithm] as string]);
         }
         // A link's content is its target text: kept under its digest for show and reproduce.
         if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
-        ioRows.push([
-          seqRow.next,
-          role,
-          path,
-          io.blake3,
-          io.size,
-          io.flags,
-          io.prevBlake3 ?? null,
-          io.prevMode ?? null,
-        ]);
+        const prevBlake3 = io.prevBlake3 ?? null;
+        const prevMode = io.prevMode ?? null;
+        if (prevBlake3 === null && prevMode === null) ioRows[role].plain.push([path, io.blake3, io.size, io.flags]);
+        else ioRows[role].withPrior.push([path, io.blake3, io.size, io.flags, prevBlake3, prevMode]);
       }
     }
     insertArtifactRows(q, artifactRows, digestRows);
-    insertIoRows(q, ioRows);
+    insertIoRows(q, seqRow.next, ioRows);
   });
   return { uid, step };
 }

@@ -73,35 +73,40 @@ export class StoreDb {
   }
 
   /**
-   * `INSERT … VALUES` of many rows (each `width` values), several rows a statement: bun:sqlite's cost per call is
-   * about that of writing a row, and a big job writes tens of thousands. `insert` is the text before VALUES,
-   * `conflict` what follows the rows (an ON CONFLICT clause, or "").
+   * `INSERT … VALUES` of many rows, several rows a statement: bun:sqlite's cost per call is about that of writing a
+   * row, and a big job writes tens of thousands. `insert` is the text before VALUES; `row.tuple` one row's values:
+   * `row.width` plain `?`, and `?1`… for the `row.shared` values, bound once a statement (a job's seq), or literals
+   * (binding a value costs about as much as SQLite's own work on it); `row.conflict` what follows the rows (an
+   * ON CONFLICT clause).
    *
    * Callers say `INSERT OR FAIL` (or IGNORE): a failing row then leaves the statement's earlier rows in place,
    * which costs nothing here, as every caller writes inside a transaction that the error rolls back whole. With
    * SQLite's default (ABORT), each multi-row statement first copies every page it changes into a statement
    * journal, to undo only itself (a big job's insert: ~4,000 pages of 16 KiB).
    */
-  insertMany(insert: string, width: number, conflict: string, rows: readonly SQLQueryBindings[][]): void {
-    const statementFor = (n: number) =>
-      this.sql(
-        `${insert} VALUES ${new Array(n).fill(`(${new Array(width).fill("?").join(", ")})`).join(", ")} ${conflict}`,
-      );
+  insertMany(
+    insert: string,
+    rows: readonly SQLQueryBindings[][],
+    row: { tuple: string; width: number; shared?: readonly SQLQueryBindings[]; conflict?: string },
+  ): void {
+    const { tuple, width, shared = [], conflict = "" } = row;
+    const statementFor = (n: number) => this.sql(`${insert} VALUES ${new Array(n).fill(tuple).join(", ")} ${conflict}`);
+    const lead = shared.length;
     let i = 0;
     if (rows.length >= ROWS_PER_INSERT) {
       const many = statementFor(ROWS_PER_INSERT);
-      const params: SQLQueryBindings[] = new Array(ROWS_PER_INSERT * width);
+      const params: SQLQueryBindings[] = [...shared, ...new Array<SQLQueryBindings>(ROWS_PER_INSERT * width)];
       for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
         for (let r = 0; r < ROWS_PER_INSERT; r++) {
-          const row = rows[i + r] as SQLQueryBindings[];
-          for (let c = 0; c < width; c++) params[r * width + c] = row[c] as SQLQueryBindings;
+          const values = rows[i + r] as SQLQueryBindings[];
+          for (let c = 0; c < width; c++) params[lead + r * width + c] = values[c] as SQLQueryBindings;
         }
         many.run(...params);
       }
     }
     if (i < rows.length) {
       const one = statementFor(1);
-      for (; i < rows.length; i++) one.run(...(rows[i] as SQLQueryBindings[]));
+      for (; i < rows.length; i++) one.run(...shared, ...(rows[i] as SQLQueryBindings[]));
     }
   }
 
