@@ -39,7 +39,10 @@ export function storedDirAbsolute(dir: string, projectRoot: string): string {
   return dir === "" ? projectRoot : storedAbsolute(dir, projectRoot);
 }
 
-/** True when `absolute` lies inside `root` (not equal to it). */
+/** True when `absolute` lies inside `root` (not equal to it). No `${root}/` string a call: loops over a job's files. */
 export function isInside(absolute: string, root: string): boolean {
-  return absolute.startsWith(root === "/" ? "/" : `${root}/`) && absolute !== root;
+  if (root === "/") return absolute.length > 1 && absolute.charCodeAt(0) === SLASH;
+  return absolute.length > root.length && absolute.charCodeAt(root.length) === SLASH && absolute.startsWith(root);
 }
+
+const SLASH = 47;

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { resolve } from "node:path";
 import {
   absolutePath,
+  isInside,
   storedAbsolute,
   storedDir,
   storedDirAbsolute,
@@ -60,4 +61,27 @@ test("the stored directory of a stored path, and its absolute path", () => {
     ["/x.bin", "/work/p"],
   ] as const)
     expect(storedDirAbsolute(storedDir(stored), root)).toBe(parentDir(storedAbsolute(stored, root)));
+});
+
+test("isInside: strictly below the root, by whole components; storedPath follows it", () => {
+  const cases: [string, string, boolean][] = [
+    ["/p/a", "/p", true],
+    ["/p/a/b", "/p", true],
+    ["/p", "/p", false],
+    ["/pa", "/p", false],
+    ["/p/", "/p", true],
+    ["/q/a", "/p", false],
+    ["/x", "/", true],
+    ["/", "/", false],
+    ["relative", "/", false],
+    ["/p/\udcff", "/p", true],
+  ];
+  for (const [path, root, inside] of cases) {
+    expect(isInside(path, root)).toBe(inside);
+    // The reference: a prefix of the root and a slash, and not the root itself.
+    expect(inside).toBe(path.startsWith(root === "/" ? "/" : `${root}/`) && path !== root);
+  }
+  expect(storedPath("/p/a/b", "/p")).toBe("a/b");
+  expect(storedPath("/pa/b", "/p")).toBe("/pa/b");
+  expect(storedPath("/p", "/p")).toBe("");
 });
