@@ -160,9 +160,14 @@ export function isRepositoryCode(reason: string): boolean {
  */
 export function codeCandidate(path: string, ctx: Pick<FilterContext, "projectRoot" | "executables">): boolean {
   return (
-    under(path, ctx.projectRoot) && (CODE_EXTENSIONS.has(extensionOf(path)) || ctx.executables?.has(path) === true)
+    under(path, ctx.projectRoot) &&
+    ((CODE_LAST_CHARS.has(path.charAt(path.length - 1)) && CODE_EXTENSIONS.has(extensionOf(path))) ||
+      ctx.executables?.has(path) === true)
   );
 }
+
+/** The last characters of CODE_EXTENSIONS: most paths of a big job (its data) are ruled out by theirs alone. */
+const CODE_LAST_CHARS = new Set([...CODE_EXTENSIONS].map((e) => e.at(-1) as string));
 
 /** The extension of a path's last component, as path.extname gives it ("" for none or a dot file), faster. */
 export function extensionOf(path: string): string {

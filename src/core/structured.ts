@@ -22,8 +22,14 @@ const EXTENSIONS: Record<string, StructuredFormat> = {
   ".tsv": "tsv",
 };
 
+/** The last characters of the extensions, either case: most paths of a big job are ruled out by theirs alone. */
+const LAST_CHARS = new Set(
+  Object.keys(EXTENSIONS).flatMap((e) => [e.at(-1) as string, (e.at(-1) as string).toUpperCase()]),
+);
+
 /** The structured format a path's extension names, if any. */
 export function structuredFormat(path: string): StructuredFormat | null {
+  if (!LAST_CHARS.has(path.charAt(path.length - 1))) return null;
   // The text from the last dot (an end-anchored regex walked every path of a big job to its end).
   const dot = path.lastIndexOf(".");
   return dot < 0 ? null : (EXTENSIONS[path.slice(dot).toLowerCase()] ?? null);

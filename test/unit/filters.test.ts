@@ -80,6 +80,11 @@ test("code is what the commit represents: a generated or untracked code file is 
   expect(codeCandidate("/tmp/proj/gen.h", c)).toBe(true);
   expect(codeCandidate("/tmp/proj/data.csv", c)).toBe(false);
   expect(codeCandidate("/usr/include/stdio.h", c)).toBe(false);
+  // Every code extension is one (they are ruled in and out by their last character first), and only those.
+  for (const ext of [".py", ".pyx", ".pxd", ".so", ".c", ".cc", ".cpp", ".h", ".hpp", ".rs", ".go", ".sh", ".ipynb"])
+    expect(codeCandidate(`/tmp/proj/src/x${ext}`, c)).toBe(true);
+  for (const name of ["x.txt", "x.pyc", "x.PY", "x.o", "x.s", "x.ipynbx", "x.py.bak", "py"])
+    expect(codeCandidate(`/tmp/proj/src/${name}`, c)).toBe(false);
 });
 
 test("a project on tmpfs under /dev/shm keeps its files; /dev, /proc and /sys outside it stay ignored", () => {

@@ -68,6 +68,35 @@ describe("structured diffs", () => {
     expect(
       ["p.yaml", "p.YML", "m.json", "c.toml", "m.csv", "t.tsv", "model.pt", "Makefile"].map(structuredFormat),
     ).toEqual(["yaml", "yaml", "json", "toml", "csv", "tsv", null, null]);
+    // Either case, every extension; ruled out by the last character or by the rest of the extension.
+    const names = [
+      "a.JSON",
+      "a.Yaml",
+      "a.TOML",
+      "a.CSV",
+      "a.Tsv",
+      "a.yml",
+      "run.log",
+      "notes.txt",
+      "x.jso",
+      "x.sv",
+      "l",
+      "",
+    ];
+    expect(names.map(structuredFormat)).toEqual([
+      "json",
+      "yaml",
+      "toml",
+      "csv",
+      "tsv",
+      "yaml",
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   test("flattened keys: dotted, indexed, quoted when needed; empty containers are leaves", () => {
