@@ -77,14 +77,18 @@ export function insertJob(
     ] as const) {
       for (const io of list) {
         const path = pathParam(io.path);
-        if (io.blake3 && !upserted.has(io.blake3)) {
-          upserted.add(io.blake3);
-          if (!present?.has(io.blake3)) artifactRows.push([io.blake3, io.size ?? 0, now, path]);
+        const blake3 = io.blake3;
+        const digests = io.digests;
+        // An artifact row for content not known to be there; digest rows whenever extra digests came with it.
+        // (A re-run's inputs are all known, most with no extra digests: nothing to look up twice.)
+        const isKnown = blake3 !== null && present?.has(blake3) === true;
+        if (blake3 && (!isKnown || hasKeys(digests)) && !upserted.has(blake3)) {
+          upserted.add(blake3);
+          if (!isKnown) artifactRows.push([blake3, io.size ?? 0, now, path]);
           // No entries array a row: most jobs ask for no extra digests, and a big job has tens of thousands of rows.
-          const digests = io.digests;
           if (digests)
             for (const algorithm in digests)
-              if (algorithm !== "blake3") digestRows.push([io.blake3, algorithm, digests[algorithm] as string]);
+              if (algorithm !== "blake3") digestRows.push([blake3, algorithm, digests[algorithm] as string]);
         }
         // A link's content is its target text: kept under its digest for show and reproduce.
         if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
@@ -98,6 +102,11 @@ export function insertJob(
     insertIoRows(q, seqRow.next, ioRows);
   });
   return { uid, step };
+}
+
+function hasKeys(object: object | undefined): boolean {
+  for (const _ in object) return true;
+  return false;
 }
 
 /** Records how long roar spent after the command (known only once the job is written). */

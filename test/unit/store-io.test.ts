@@ -102,3 +102,31 @@ test("connections keep statement journals and temporary b-trees in memory (temp_
   expect((db.query("PRAGMA temp_store").get() as { temp_store: number }).temp_store).toBe(2);
   db.close();
 });
+
+test("a known artifact still gets the extra digests a job brings; known ones without are not written again", () => {
+  const { store } = openTempStore();
+  const session = store.startSession().id;
+  const content = digest("shared content");
+  store.insertJob(
+    testJob(session, "first", { step: 1, inputs: [{ path: "a", blake3: content, size: 3, flags: 0 }], outputs: [] }),
+  );
+  expect(store.artifact(content)?.digests).toEqual({});
+  // The next job names the same content at two paths, known to be there, once with a sha256 of it.
+  const known = { ...store.knownArtifacts([content]), digests: new Set([content]) };
+  const sha = digest("its sha256");
+  store.insertJob(
+    testJob(session, "second", {
+      step: 2,
+      inputs: [
+        { path: "a", blake3: content, size: 3, flags: 0 },
+        { path: "b", blake3: content, size: 3, flags: 0, digests: { sha256: sha } },
+      ],
+      outputs: [],
+    }),
+    undefined,
+    known,
+  );
+  expect(store.artifact(content)?.digests).toEqual({ sha256: sha });
+  expect(store.artifact(content)?.firstSeenPath).toBe("a");
+  store.close();
+});
