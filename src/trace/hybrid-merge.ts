@@ -59,15 +59,26 @@ class Ownership {
     for (const list of this.switches.values()) list.sort((x, y) => x.ts - y.ts);
   }
 
+  /** The last answer, with the times it holds for: a process's records come in runs (tens of thousands a job). */
+  private last = { pid: Number.NaN, from: 0, until: 0, owner: null as Mechanism | null };
+
   /** The mechanism owning `pid` at `ts`, or null when the log says nothing about it then. */
   at(pid: number, ts: number): Mechanism | null {
+    const last = this.last;
+    if (pid === last.pid && ts >= last.from && ts < last.until) return last.owner;
     const list = this.switches.get(pid);
-    if (!list) return null;
     let owner: Mechanism | null = null;
-    for (const s of list) {
-      if (s.ts > ts) break;
+    let from = Number.NEGATIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
+    for (const s of list ?? []) {
+      if (s.ts > ts) {
+        until = s.ts;
+        break;
+      }
       owner = s.mechanism;
+      from = s.ts;
     }
+    this.last = { pid, from, until, owner };
     return owner;
   }
 }
@@ -83,25 +94,32 @@ export interface Merged {
 
 export function mergeHybrid(ptraceEvents: TraceEvent[], preloadEvents: TraceEvent[], log: CoverageEntry[]): Merged {
   const owner = new Ownership(log);
+  // Most trees run under preload alone: its records then need no ownership check (tens of thousands a job).
+  const ptraceOwnsAny = log.some((c) => c.kind !== "exit" && c.mechanism === "ptrace");
   const events: TraceEvent[] = [];
-  for (const e of ptraceEvents) {
-    // INCOMPLETE from the supervisor (io_uring, foreign ABI) holds for any process.
-    if (e.kind === "header" || e.kind === "incomplete" || e.kind === "dropped" || owner.at(e.pid, e.ts) !== "preload")
-      events.push(e);
-  }
-  for (const e of preloadEvents) {
-    if (e.kind === "incomplete" && TAKEN_OVER.has(e.reason)) continue;
-    if (e.kind === "header") continue; // the merged trace keeps the supervisor's
-    if (e.kind === "dropped" || owner.at(e.pid, e.ts) !== "ptrace") events.push(e);
-  }
-
-  // EXIT records the preload side could not write.
+  // Process starts and EXIT records kept, for the EXITs the preload side could not write (after the loop).
   const started = new Map<number, number>(); // pid → ts of its latest start
   const exited = new Map<number, number>(); // pid → ts of its latest EXIT
-  for (const e of events) {
-    if (e.kind === "proc_start" || e.kind === "exec") started.set(e.pid, Math.max(started.get(e.pid) ?? 0, e.ts));
-    else if (e.kind === "fork" && (e.flags & 2) === 0) started.set(e.child, Math.max(started.get(e.child) ?? 0, e.ts));
-    else if (e.kind === "exit") exited.set(e.pid, Math.max(exited.get(e.pid) ?? 0, e.ts));
+  // One loop over both streams (each record's code runs once, mostly before the JIT has compiled it).
+  const streams = [ptraceEvents, preloadEvents];
+  for (let stream = 0; stream < 2; stream++) {
+    const fromPreload = stream === 1;
+    for (const e of streams[stream] as TraceEvent[]) {
+      const kind = e.kind;
+      if (fromPreload) {
+        // The merged trace keeps the supervisor's header; images preload could not enter are the supervisor's.
+        if (kind === "header" || (kind === "incomplete" && TAKEN_OVER.has(e.reason))) continue;
+        if (kind !== "dropped" && ptraceOwnsAny && owner.at(e.pid, e.ts) === "ptrace") continue;
+      } else if (kind !== "header" && kind !== "incomplete" && kind !== "dropped") {
+        // INCOMPLETE from the supervisor (io_uring, foreign ABI) holds for any process.
+        if (owner.at(e.pid, e.ts) === "preload") continue;
+      }
+      events.push(e);
+      if (kind === "open") continue;
+      if (kind === "proc_start" || kind === "exec") started.set(e.pid, Math.max(started.get(e.pid) ?? 0, e.ts));
+      else if (kind === "fork" && (e.flags & 2) === 0) started.set(e.child, Math.max(started.get(e.child) ?? 0, e.ts));
+      else if (kind === "exit") exited.set(e.pid, Math.max(exited.get(e.pid) ?? 0, e.ts));
+    }
   }
   for (const c of log) {
     if (c.kind !== "exit") continue;

@@ -69,6 +69,43 @@ describe("hybrid merge", () => {
     ]);
   });
 
+  test("ownership is right for runs of records, interleaved processes and times before, at and after switches", () => {
+    const log: CoverageEntry[] = [
+      { kind: "exec", pid: 10, ts: 100, mechanism: "preload", reason: null },
+      { kind: "exec", pid: 10, ts: 200, mechanism: "ptrace", reason: "static_binary" },
+      { kind: "exec", pid: 10, ts: 300, mechanism: "preload", reason: null },
+      { kind: "fork", pid: 11, ts: 120, mechanism: "preload", parent: 10 },
+      { kind: "exec", pid: 11, ts: 220, mechanism: "ptrace", reason: "static_binary" },
+    ];
+    // The owner at a time, straight from the log: the mechanism of the last switch at or before it.
+    const owner = (pid: number, ts: number) =>
+      log
+        .flatMap((c) => (c.kind !== "exit" && c.pid === pid && c.ts <= ts ? [c] : []))
+        .sort((a, b) => a.ts - b.ts)
+        .at(-1)?.mechanism ?? null;
+    const times = [50, 100, 150, 199, 200, 250, 299, 300, 350, 140, 120, 119, 220, 221, 90, 310];
+    const preload: TraceEvent[] = [];
+    const ptrace: TraceEvent[] = [];
+    let seq = 0;
+    for (const ts of times)
+      for (const pid of [10, 10, 11, 12]) {
+        preload.push(open(pid, ts, `/p/${pid}/${ts}/${seq}`, seq++));
+        ptrace.push(open(pid, ts, `/t/${pid}/${ts}/${seq}`, seq++));
+      }
+    const { events } = mergeHybrid(ptrace, preload, log);
+    const kept = new Set(events.flatMap((e) => (e.kind === "open" ? [e.path] : [])));
+    const expected = new Set([
+      ...ptrace.flatMap((e) => (e.kind === "open" && owner(e.pid, e.ts) !== "preload" ? [e.path] : [])),
+      ...preload.flatMap((e) => (e.kind === "open" && owner(e.pid, e.ts) !== "ptrace" ? [e.path] : [])),
+    ]);
+    expect(kept).toEqual(expected);
+    // Both mechanisms' records are among those kept, and each process's own ones.
+    expect([...kept].some((p) => p.startsWith("/t/10/"))).toBe(true);
+    expect([...kept].some((p) => p.startsWith("/p/11/"))).toBe(true);
+    expect(kept.size).toBeLessThan(events.length + 1);
+    expect(kept.size).toBeGreaterThan(times.length * 4);
+  });
+
   test("NET records follow the same rule; a foreign ELF preload could not enter is the supervisor's", () => {
     const log: CoverageEntry[] = [
       { kind: "exec", pid: 10, ts: 100, mechanism: "preload", reason: null },
