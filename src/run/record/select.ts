@@ -123,7 +123,7 @@ export function selectFiles(
    * the tracer saw them opened, and which paths the filters' path rules keep.
    */
   whileRunning?: {
-    vouched(files: { path: string; stat: OpenStat }[]): ReadonlyMap<string, EarlyIdentity>;
+    vouched(files: { path: string; stat: OpenStat }[]): readonly (EarlyIdentity | undefined)[];
     keptByPathRules(path: string): boolean;
   },
 ): SelectedFiles {
@@ -158,8 +158,9 @@ export function selectFiles(
   const vouchedPaths: string[] = [];
   const vouchedStats: OpenStat[] = [];
   if (vouched)
-    for (const f of onlyRead) {
-      const found = vouched.get(f.path);
+    for (let i = 0; i < onlyRead.length; i++) {
+      const f = onlyRead[i] as { path: string; stat: OpenStat };
+      const found = vouched[i];
       if (found) {
         early.set(f.path, found.digest);
         vouchedPaths.push(f.path);
@@ -169,24 +170,28 @@ export function selectFiles(
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
   const changedAfter = new Set<string>();
-  changedSince(vouchedPaths, vouchedStats).forEach((changed, i) => {
-    if (changed) changedAfter.add(vouchedPaths[i] as string);
-  });
+  const differNow = changedSince(vouchedPaths, vouchedStats);
+  for (let i = 0; i < differNow.length; i++) if (differNow[i]) changedAfter.add(vouchedPaths[i] as string);
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
-  const toStat = files.filter(
-    (f, i) =>
+  // (Plain loops here and below: this code runs once a job, over every file, mostly before the JIT compiles it,
+  // where a callback a file costs more than the work in it.)
+  const toStat: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as PathFacts;
+    if (
       f.openStat !== null &&
       (f.maybeWritten || (f.read && readReasons[i] === null)) &&
-      !vouched?.has(f.path) &&
-      !deferred.has(f.path),
-  );
-  const identities = identitiesOf(toStat.map((f) => f.path));
-  toStat.forEach((f, i) => {
-    statted.set(f.path, identities[i] ?? null);
-  });
+      !early.has(f.path) &&
+      !deferred.has(f.path)
+    )
+      toStat.push(f.path);
+  }
+  const identities = identitiesOf(toStat);
+  for (let i = 0; i < toStat.length; i++) statted.set(toStat[i] as string, identities[i] ?? null);
   const now = (path: string) => statted.get(path) ?? null;
-  files.forEach((f, i) => {
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as PathFacts;
     let written = f.written;
     if (!written && f.maybeWritten) written = f.openStat === null || changedSinceOpen(f.openStat, now(f.path));
     if (f.read) {
@@ -217,6 +222,6 @@ export function selectFiles(
           link: f.symlink && written,
         });
     }
-  });
+  }
   return selected;
 }
