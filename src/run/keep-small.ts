@@ -17,14 +17,18 @@ export const MAX_KEPT_BYTES = 64 * 1024;
 const MAX_KEPT_FILES = 32;
 
 export async function keepSmallStructured(
-  records: readonly IoRecord[],
+  lists: readonly (readonly IoRecord[])[],
   projectRoot: string,
   roarDir: string,
 ): Promise<void> {
-  const wanted = records.filter(
-    (r) => r.blake3 && r.size !== null && r.size <= MAX_KEPT_BYTES && structuredFormat(r.path) !== null,
-  );
-  for (const r of wanted.slice(0, MAX_KEPT_FILES)) {
+  // Plain loops: once a job over every record (tens of thousands), mostly before the JIT has compiled them.
+  const wanted: IoRecord[] = [];
+  for (const records of lists)
+    for (const r of records) {
+      if (wanted.length === MAX_KEPT_FILES) break;
+      if (r.blake3 && r.size !== null && r.size <= MAX_KEPT_BYTES && structuredFormat(r.path) !== null) wanted.push(r);
+    }
+  for (const r of wanted) {
     const digest = r.blake3 as string;
     if (hasObject(roarDir, digest)) continue;
     try {

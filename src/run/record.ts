@@ -6,7 +6,7 @@
 
 import type { JobTree } from "../capture/source.ts";
 import type { EnvironmentCapture } from "../capture/sources.ts";
-import { type Classification, classifyEvents, orderEvents } from "../core/classify.ts";
+import { type Classification, classifyEvents, orderEvents, type PathFacts } from "../core/classify.ts";
 import type { FilterSettings } from "../core/filters.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import type { NewJob } from "../core/types.ts";
@@ -87,7 +87,14 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   // 3. Hash. What files the job changed held before it: captured by the tracers before the first change, and
   // looked up before hashing, which replaces the cache entries of rewritten files.
   const cache = store.hashCache();
-  const changed = [...classification.files.values()].filter((f) => f.before);
+  // One loop over the trace's files (once a job, mostly before the JIT has compiled it): the ones the job changed
+  // that existed before it, and every path it read (for package detection).
+  const changed: PathFacts[] = [];
+  const readPaths: string[] = [];
+  for (const f of classification.files.values()) {
+    if (f.before) changed.push(f);
+    if (f.read) readPaths.push(f.path);
+  }
   const priors = await priorContents(changed, trace.captureDir, cache);
   const read = contentsRead(files.inputs, priors, { cache, store }, project.root, files.early);
   mark("record: priors");
@@ -108,7 +115,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   // 4. Capture the environment (every capture source, in parallel where they spawn).
   const environment = await input.environment.collect({
     executables: classification.executables,
-    readPaths: [...classification.files.values()].filter((f) => f.read).map((f) => f.path),
+    readPaths,
     events: orderEvents(outcome.events),
     tree,
   });
@@ -131,7 +138,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   mark("record: environment");
 
   // 5. Store: small structured files kept whole, then the job in one transaction.
-  if (!store.readOnly) await keepSmallStructured([...hashed.inputs, ...hashed.outputs], project.root, project.roarDir);
+  if (!store.readOnly) await keepSmallStructured([hashed.inputs, hashed.outputs], project.root, project.roarDir);
   const { step: _unassigned, ...rest } = job;
   const toInsert = input.job.step === undefined ? rest : { ...rest, step: input.job.step };
   mark("record: keep small");

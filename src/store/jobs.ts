@@ -2,6 +2,7 @@
 
 import type { SQLQueryBindings } from "bun:sqlite";
 import type { JobRow, JobSummary, KnownArtifacts, NewJobInput } from "../core/types.ts";
+import { hasKeys } from "../shared/objects.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
 import { type IoRowsOfRole, insertIoRows } from "./job-io.ts";
@@ -102,11 +103,6 @@ export function insertJob(
     insertIoRows(q, seqRow.next, ioRows);
   });
   return { uid, step };
-}
-
-function hasKeys(object: object | undefined): boolean {
-  for (const _ in object) return true;
-  return false;
 }
 
 /** Records how long roar spent after the command (known only once the job is written). */

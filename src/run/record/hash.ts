@@ -14,11 +14,15 @@ import {
   isHashError,
 } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
+import { hasKeys } from "../../shared/objects.ts";
 import type { SqliteHashCache } from "../../store/hash-cache.ts";
 import { keepPrior, type PriorContent } from "../captures.ts";
 import { type LinkDigest, linkDigest } from "../links.ts";
 import type { ReadContents } from "./content.ts";
-import type { SelectedFiles } from "./select.ts";
+import type { SelectedFiles, TracedInput } from "./select.ts";
+
+/** The extra digests of a file hashed without any: one shared, frozen object. */
+const NO_DIGESTS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 export interface HashSettings {
   algorithms: ExtraAlgorithm[];
@@ -105,25 +109,31 @@ export async function hashJobFiles(
       if (h && h.code === "ENOENT") return { path: stored, blake3: null, size: null, flags: flags | IoFlags.DELETED };
       return null;
     }
-    return { path: stored, blake3: h.blake3, size: h.size, flags, digests: { ...h.digests } as Record<string, string> };
+    // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files.
+    const digests = hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
+    return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
   };
-  const inputRecords = inputs
-    .map((i) => {
-      const atOpen = read.byPath.get(i.path);
-      if (atOpen) return atOpen;
-      const openStat = files.deferred.get(i.path);
-      const now = hashedAt.get(i.path);
-      if (openStat && (!now || Number(now.size) !== openStat.size || Number(now.mtimeNs) !== openStat.mtimeNs)) {
-        // Changed during the run (or gone): what it held at the open, when something knows it; else left out.
-        const flags = i.flags | IoFlags.CHANGED_DURING_RUN;
-        const known = settings.contentAtOpen(openStat, storedPath(i.path, projectRoot));
-        return known ? { ...known, flags } : null;
-      }
-      // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
-      if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
-      return ioRecord(i.path, i.flags);
-    })
-    .filter((x): x is IoRecord => x !== null && x.blake3 !== null);
+  const inputRecord = (i: TracedInput): IoRecord | null => {
+    const atOpen = read.byPath.get(i.path);
+    if (atOpen) return atOpen;
+    const openStat = files.deferred.get(i.path);
+    const now = hashedAt.get(i.path);
+    if (openStat && (!now || Number(now.size) !== openStat.size || Number(now.mtimeNs) !== openStat.mtimeNs)) {
+      // Changed during the run (or gone): what it held at the open, when something knows it; else left out.
+      const flags = i.flags | IoFlags.CHANGED_DURING_RUN;
+      const known = settings.contentAtOpen(openStat, storedPath(i.path, projectRoot));
+      return known ? { ...known, flags } : null;
+    }
+    // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
+    if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
+    return ioRecord(i.path, i.flags);
+  };
+  // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.
+  const inputRecords: IoRecord[] = [];
+  for (const i of inputs) {
+    const record = inputRecord(i);
+    if (record !== null && record.blake3 !== null) inputRecords.push(record);
+  }
   const outputRecords: IoRecord[] = [];
   for (const o of outputs) {
     const link = links.get(o.path);
