@@ -66,7 +66,8 @@ export async function debianPackages(
       }
     }
   }
-  for (const p of opened) if (LIBRARY.test(p) && system(p)) paths.add(p);
+  // The prefix test first: it rules out a job's data (tens of thousands of reads) more cheaply than the regex.
+  for (const p of opened) if (system(p) && LIBRARY.test(p)) paths.add(p);
   if (paths.size === 0) return {};
 
   const cache = loadCache(statSync(STATUS).mtimeMs);
