@@ -31,6 +31,7 @@ export {
 } from "./cache.ts";
 export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
 export type { StatAtOpen } from "./plan.ts";
+export { NO_EXTRA_DIGESTS } from "./plan.ts";
 export { setHashWorkerUrl } from "./pool.ts";
 
 export interface FileDigest {

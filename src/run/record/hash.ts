@@ -12,6 +12,7 @@ import {
   type FileIdentity,
   hashFiles,
   isHashError,
+  NO_EXTRA_DIGESTS,
 } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { hasKeys } from "../../shared/objects.ts";
@@ -100,7 +101,8 @@ export async function hashJobFiles(
   }
 
   const ioRecord = (path: string, flags: number): IoRecord | null => {
-    const h = hashed.get(path) ?? files.early.get(path);
+    // Identified while the job ran, or hashed after it (never both: see toHash).
+    const h = files.early.get(path) ?? hashed.get(path);
     // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
     const stored = storedPath(path, projectRoot);
     if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
@@ -109,15 +111,20 @@ export async function hashJobFiles(
       if (h && h.code === "ENOENT") return { path: stored, blake3: null, size: null, flags: flags | IoFlags.DELETED };
       return null;
     }
-    // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files.
-    const digests = hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
+    // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files
+    // (those identified while the job ran share NO_EXTRA_DIGESTS: no key to look for).
+    const digests =
+      h.digests !== NO_EXTRA_DIGESTS && hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
     return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
   };
+  // Maps that are empty in most jobs are not asked (a lookup per input adds up over tens of thousands).
+  const readAtOpen = read.byPath.size > 0 ? read.byPath : null;
+  const deferred = files.deferred.size > 0 ? files.deferred : null;
   const inputRecord = (i: TracedInput): IoRecord | null => {
-    const atOpen = read.byPath.get(i.path);
+    const atOpen = readAtOpen?.get(i.path);
     if (atOpen) return atOpen;
-    const openStat = files.deferred.get(i.path);
-    const now = hashedAt.get(i.path);
+    const openStat = deferred?.get(i.path);
+    const now = openStat && hashedAt.get(i.path);
     if (openStat && (!now || Number(now.size) !== openStat.size || Number(now.mtimeNs) !== openStat.mtimeNs)) {
       // Changed during the run (or gone): what it held at the open, when something knows it; else left out.
       const flags = i.flags | IoFlags.CHANGED_DURING_RUN;
