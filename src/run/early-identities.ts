@@ -28,7 +28,11 @@ import {
   type StatAtOpen,
 } from "../hash/index.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
+import { keepOutOfTopTier } from "../shared/jit.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
+
+// The filters run once per file the job opens (tens of thousands a job, while it runs): see shared/jit.ts.
+keepOutOfTopTier(ignoreReason);
 
 export interface EarlyIdentity {
   /** The file as the tracer saw it opened. */

@@ -1,4 +1,5 @@
 import { EventKind, NetOps, type OpenStat, TRACER_ABI_VERSION, type TraceEvent } from "../schema/events.ts";
+import { keepOutOfTopTier } from "../shared/jit.ts";
 import { bytesToPath } from "../shared/paths.ts";
 import { sockaddrText } from "./sockaddr.ts";
 
@@ -302,3 +303,6 @@ function checked(e: TraceEvent): TraceEvent {
   }
   return e;
 }
+
+// Run once per record of a job (tens of thousands): see shared/jit.ts.
+keepOutOfTopTier(record, int, stat, path);
