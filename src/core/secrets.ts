@@ -17,6 +17,7 @@ import {
 export const REDACTED = "<redacted>";
 
 const OPTION_NAMES = SECRET_OPTIONS.map((o) => ({ ...o, name: optionNameRegex(o) }));
+const DASH = 45;
 
 /** One pass over a string tells whether any built-in detector can match (most strings printed cannot). */
 const ANY_HINT = new RegExp(
@@ -168,6 +169,8 @@ export class SecretDetector {
     const out = argv.map((a) => this.redactText(a));
     for (let i = 0; i + 1 < argv.length; i++) {
       const option = argv[i] as string;
+      // Every secret option starts with a dash: most elements (programs, paths, values) need no regex.
+      if (option.charCodeAt(0) !== DASH) continue;
       const value = argv[i + 1] as string;
       const secret = OPTION_NAMES.find((o) => o.name.test(option));
       if (secret && value.length >= secret.minLength && !this.allowed(`${option} ${value}`, value)) {
