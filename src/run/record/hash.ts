@@ -22,8 +22,8 @@ import { type LinkDigest, linkDigest } from "../links.ts";
 import type { ReadContents } from "./content.ts";
 import type { SelectedFiles, TracedInput } from "./select.ts";
 
-/** The extra digests of a file hashed without any: one shared, frozen object. */
-const NO_DIGESTS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** The shared, frozen empty digests (NO_EXTRA_DIGESTS), typed as an io record holds them. */
+const NO_DIGESTS = NO_EXTRA_DIGESTS as Record<string, string>;
 
 export interface HashSettings {
   algorithms: ExtraAlgorithm[];
@@ -113,7 +113,7 @@ export async function hashJobFiles(
     }
     // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files
     // (those identified while the job ran share NO_EXTRA_DIGESTS: no key to look for).
-    const digests =
+    const digests: Record<string, string> =
       h.digests !== NO_EXTRA_DIGESTS && hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
     return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
   };
