@@ -44,8 +44,9 @@ export const OpenFlags = {
 } as const;
 
 /**
- * The event schemas, built when first asked for: roar decodes events with its own reader (trace/event-record.ts)
- * and uses these for their types, so building them at load would cost every command ~1 ms for nothing.
+ * The event schemas, built when first asked for: roar maps msgpackr's records to events by hand, checking each
+ * field (trace/event-record.ts), and uses these for their types, so building them at load would cost every
+ * command ~1 ms for nothing.
  */
 function buildSchemas() {
   const Base = { pid: Type.Integer(), seq: Type.Integer(), ts: Type.Number() };
