@@ -4,7 +4,7 @@
  * Every field is optional (a get/put job, or an older roar, records fewer) and unknown keys are kept.
  */
 import Type, { type Static, type TObject, type TSchema } from "typebox";
-import { Compile } from "typebox/compile";
+import type { Compile as CompileSchema } from "typebox/compile";
 
 /** The schemas, built when a job's columns are first decoded (not at load: every command loads this module). */
 function buildSchemas() {
@@ -105,6 +105,9 @@ function objectDecoder<T>(schemaOf: () => TObject): (value: unknown) => T {
   return (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return {} as T;
     if (!checks) {
+      // typebox's validator compiler, loaded when a column is first decoded: its modules cost every command
+      // ~1 ms at start, and most (`roar run` among them) never decode one.
+      const { Compile } = require("typebox/compile") as { Compile: typeof CompileSchema };
       const schema = schemaOf();
       const whole = Compile(schema);
       checks = {
