@@ -15,8 +15,17 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsTy
 
 type Field = unknown;
 
+/** What a msgpack value decoded as, for an error message. */
+function shapeOf(v: Field): string {
+  if (v === null) return "nil";
+  if (Array.isArray(v)) return "array";
+  if (v instanceof Uint8Array) return "bytes";
+  if (v instanceof Map || (typeof v === "object" && v.constructor === Object)) return "map";
+  return typeof v;
+}
+
 function bad(what: string, v: Field): never {
-  throw new Error(`bad ${what} in trace (${v === null ? "nil" : typeof v})`);
+  throw new Error(`bad ${what} in trace (got ${shapeOf(v)})`);
 }
 
 function int(v: Field): number {

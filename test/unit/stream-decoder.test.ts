@@ -36,6 +36,23 @@ test("a record cut at the end is reported, not decoded; a foreign ABI version is
   expect(() => decodeStream(pack([0, 0, 0, 0, 99, "future"]))).toThrow("ABI version 99");
 });
 
+test("a malformed record is an error that says what was wrong, never a silently shorter trace", () => {
+  const header = pack([0, 0, 0, 0, TRACER_ABI_VERSION, "test"]);
+  const after = (record: unknown) => Buffer.concat([header, pack(record)]);
+  expect(() => decodeStream(after({ kind: 5 }))).toThrow("bad record in trace (got map)");
+  expect(() => decodeStream(after([5, 1, 1, 1, Buffer.from("/a"), "r", 3, null]))).toThrow(
+    "bad integer in trace (got string)",
+  );
+  expect(() => decodeStream(after([5, 1, 1, 1, 7, 0, 3, null]))).toThrow("bad path value in trace (got number)");
+  expect(() => decodeStream(after([5, 1, 1, 1, Buffer.from("/a")]))).toThrow(
+    "trace record of kind 5 has 5 fields, fewer than its 8",
+  );
+  expect(() => decodeStream(after([5, 1, 1, 1, Buffer.from("/a"), 0, 3, [1, 2, 3]]))).toThrow(
+    "bad stat in trace (expected 5 fields)",
+  );
+  expect(() => decodeStream(after([99, 1, 1, 1]))).toThrow("unknown trace record kind 99");
+});
+
 test("every record kind decodes to its typed event (bytes from msgpackr, the reference encoder)", () => {
   const nsTime = 1_795_697_073_321_122_300n; // above 2^53: written as uint64 by the tracers
   const records: unknown[][] = [
