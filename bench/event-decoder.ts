@@ -10,8 +10,10 @@
  * its first, cold call, so what loading the reader costs counts too. That is an upper bound of what `roar run`
  * pays: there the stream is decoded in pieces while the job still runs, mostly hidden behind it.
  *
- * Result on the 2-core development machine (2026-12-06, session 10): see the figures printed; msgpackr's main
- * entry also loads its optional native extractor (msgpackr-extract), ~6 ms at every start of a compiled
+ * Result on the 2-core development machine (2026-12-06, session 10, two runs, medians of 20 processes): msgpackr
+ * 50.9 against 38.4 ms a process (its cold decode 34.0 against 22.7 ms), with the io job at 895 ms end to end:
+ * +12.6 ms = 1.4 %; the other run +16.1 ms of 1,032 ms = 1.6 %. Within the 3 % line: msgpackr stays. Its main
+ * entry also loads the optional native extractor (msgpackr-extract), ~6 ms at every start of a compiled
  * executable, so roar imports the unpack-only entry (`msgpackr/unpack-no-eval`): ~1 ms.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
