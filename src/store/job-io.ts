@@ -151,14 +151,28 @@ export function sessionIoUnordered(q: StoreDb, sessionId: number, inputsOf?: Rea
 }
 
 /*
- * Only outputs are indexed by digest and by path (migration 5): a job's inputs are most of its rows, and two
+ * Only outputs are indexed, by path and by digest (migration 5): a job's inputs are most of its rows, and two
  * more index entries each made recording a file-heavy job twice as slow. Lookups of inputs by path or by digest
- * scan the inputs once per call, so the callers ask for many at once.
+ * scan the inputs once per call, so the callers ask for many at once. The digest index holds the first 16 hex
+ * digits (migration 7): a lookup names that prefix, exactly as the index does, and then the whole digest.
  */
 const LINK_COLUMNS = "j.uid AS job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
 
+/** The condition that finds the output rows of digest `?1` by their index (`io` being job_io). */
+const OUTPUT_DIGEST_IS_1 = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1 AND io.role = 'output'";
+
 /** Links of one role whose `column` is one of `list` (a jsonList): by the outputs' index, or one pass over inputs. */
 function linksIn(q: StoreDb, column: "path" | "blake3", list: string, role: "input" | "output"): Row[] {
+  if (column === "blake3" && role === "output") {
+    return q
+      .sql(
+        `SELECT ${LINK_COLUMNS} FROM json_each(?) d
+         JOIN job_io io ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16) AND io.blake3 = d.value
+           AND io.role = 'output'
+         JOIN jobs j ON j.seq = io.job_seq`,
+      )
+      .all(list) as Row[];
+  }
   return q
     .sql(
       `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.seq = io.job_seq
@@ -186,7 +200,7 @@ export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: 
     q
       .sql(
         `SELECT j.*, io.role AS role, io.path AS io_path FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-         WHERE io.blake3 = ? AND io.role = '${role}'`,
+         WHERE ${role === "output" ? OUTPUT_DIGEST_IS_1 : "io.blake3 = ?1 AND io.role = 'input'"}`,
       )
       .all(blake3) as Row[];
   const rows = [...select("output"), ...select("input")].sort(
@@ -259,13 +273,13 @@ export function producerUids(q: StoreDb, blake3: string, replayable: boolean): s
     ? q
         .sql(
           `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-           WHERE io.blake3 = ? AND io.role = 'output' AND j.kind IN ('run', 'build')`,
+           WHERE ${OUTPUT_DIGEST_IS_1} AND j.kind IN ('run', 'build')`,
         )
         .all(blake3)
     : q
         .sql(
           `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-           WHERE io.blake3 = ? AND io.role = 'output'`,
+           WHERE ${OUTPUT_DIGEST_IS_1}`,
         )
         .all(blake3);
   return (rows as { job_uid: string }[]).map((r) => r.job_uid);
@@ -292,7 +306,7 @@ export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<
 
 /** Whether some job of this project wrote this content (an output, under any name). */
 export function isRecordedOutput(q: StoreDb, blake3: string): boolean {
-  return q.sql("SELECT 1 FROM job_io WHERE blake3 = ? AND role = 'output' LIMIT 1").get(blake3) !== null;
+  return q.sql(`SELECT 1 FROM job_io io WHERE ${OUTPUT_DIGEST_IS_1} LIMIT 1`).get(blake3) !== null;
 }
 
 /** The digest last recorded for an output at `path` with this size, if any. */

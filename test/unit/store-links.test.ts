@@ -89,9 +89,18 @@ test("output lookups by digest and by path use the outputs' indexes (no scan of 
   const db = new Database(dbPath, { readonly: true });
   const plan = (sql: string) =>
     (db.query(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[]).map((r) => r.detail).join("; ");
-  expect(plan("SELECT job_seq FROM job_io WHERE blake3 = ? AND role = 'output'")).toContain(
-    "USING INDEX job_io_output_blake3",
+  // By digest: the index holds a 16-digit prefix (migration 7), which every output lookup names exactly so.
+  const byDigest = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1 AND io.role = 'output'";
+  expect(plan(`SELECT io.job_seq FROM job_io io WHERE ${byDigest}`)).toContain(
+    "SEARCH io USING INDEX job_io_output_digest (<expr>=?)",
   );
+  expect(plan(`SELECT j.uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq WHERE ${byDigest}`)).toContain(
+    "SEARCH io USING INDEX job_io_output_digest (<expr>=?)",
+  );
+  expect(
+    plan(`SELECT io.job_seq FROM json_each(?) d JOIN job_io io ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16)
+          AND io.blake3 = d.value AND io.role = 'output'`),
+  ).toContain("SEARCH io USING INDEX job_io_output_digest (<expr>=?)");
   expect(plan("SELECT job_seq FROM job_io WHERE path = ? AND role = 'output'")).toContain(
     "USING INDEX job_io_output_path",
   );
@@ -102,7 +111,7 @@ test("output lookups by digest and by path use the outputs' indexes (no scan of 
   db.close();
 });
 
-test("a store of schema 4 is migrated: the same links, outputs-only indexes, rows by job seq", () => {
+test("a store of schema 4 is migrated: the same links, outputs-only indexes (the digest's by prefix), rows by job seq", () => {
   const { store: fresh, dbPath } = openTempStore();
   const { gen, use } = pipeline(fresh);
   const ioBefore = fresh.jobIo(use);
@@ -113,7 +122,7 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes, row
     CREATE INDEX job_io_blake3 ON job_io(blake3, role); CREATE INDEX job_io_path ON job_io(path, role);
     PRAGMA user_version = 4`);
   old.close();
-  expect(SCHEMA_VERSION).toBe(6);
+  expect(SCHEMA_VERSION).toBe(7);
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
   expect(store.jobIo(use)).toEqual(ioBefore);
@@ -122,7 +131,7 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes, row
   const indexes = db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_io'").all() as {
     name: string;
   }[];
-  expect(indexes.map((r) => r.name).sort()).toEqual(["job_io_job", "job_io_output_blake3", "job_io_output_path"]);
-  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(6);
+  expect(indexes.map((r) => r.name).sort()).toEqual(["job_io_job", "job_io_output_digest", "job_io_output_path"]);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(7);
   db.close();
 });
