@@ -39,7 +39,8 @@ function nullableInt(v: Field): number | null {
 function path(v: Field): string {
   if (typeof v === "string") return v;
   if (v instanceof Uint8Array) {
-    // ASCII and valid UTF-8 decode natively; only names with invalid bytes take the escaping route.
+    // A bin value is a view of the Buffer decodeRecords was given, so a Buffer itself. ASCII and valid UTF-8
+    // decode natively; only names with invalid bytes take the escaping route.
     const text = (v as Buffer).toString("utf8");
     return text.includes("\uFFFD") ? bytesToPath(v) : text;
   }
