@@ -2,6 +2,14 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+/** The number after `name` on the command line (`--runs 8`), else `fallback` (also when it is not a number). */
+export function numberOption(name: string, fallback: number): number {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  const value = i >= 0 ? Number(args[i + 1]) : Number.NaN;
+  return Number.isFinite(value) ? value : fallback;
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -12,16 +12,12 @@ import { stepIdentity } from "../src/core/step.ts";
 import type { IoRecord } from "../src/core/types.ts";
 import { projectAt } from "../src/store/project.ts";
 import { RoarStore } from "../src/store/store.ts";
+import { numberOption } from "./common.ts";
 
 const TARGET_MS = 300;
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const JOBS = opt("--jobs", 5000);
-const ARTIFACTS = opt("--artifacts", 50_000);
-const RUNS = opt("--runs", 5);
+const JOBS = numberOption("--jobs", 5000);
+const ARTIFACTS = numberOption("--artifacts", 50_000);
+const RUNS = numberOption("--runs", 5);
 /** One job in ten re-runs an earlier step (superseding it), so steps < jobs. */
 const RERUN_EVERY = 10;
 

@@ -20,9 +20,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
-import { median, time } from "./common.ts";
+import { median, numberOption, time } from "./common.ts";
 
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 5;
+const runs = numberOption("--runs", 5);
 const ROAR = resolve(import.meta.dir, "../bin/roar");
 
 const root = mkdtempSync(join(tmpdir(), "roar-bench-decoder-"));

@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { median } from "./common.ts";
+import { median, numberOption } from "./common.ts";
 
 const ROAR = resolve(import.meta.dir, "../bin/roar");
 const RUNS = 8;
 const FILES = 300;
-const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 3;
+const rounds = numberOption("--rounds", 3);
 
 const WRITE_PY = `import os, sys
 d, count = sys.argv[1], int(sys.argv[2])

@@ -16,10 +16,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { IO_JOB_SCRIPT, makeTree, median } from "./common.ts";
+import { IO_JOB_SCRIPT, makeTree, median, numberOption } from "./common.ts";
 
 const args = process.argv.slice(2);
-const RUNS = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
+const RUNS = Math.max(3, numberOption("--runs", 5));
 const SOURCE = resolve(import.meta.dir, "../bin/roar");
 const COMPILED = resolve(import.meta.dir, "../dist/roar");
 const BASE = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();

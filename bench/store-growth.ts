@@ -16,15 +16,10 @@ import { Database } from "bun:sqlite";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { IO_JOB_SCRIPT, makeTree, median } from "./common.ts";
+import { IO_JOB_SCRIPT, makeTree, median, numberOption } from "./common.ts";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const JOBS = opt("--jobs", 100);
-const RUNS = opt("--runs", 8);
+const JOBS = numberOption("--jobs", 100);
+const RUNS = numberOption("--runs", 8);
 const ROAR = resolve(import.meta.dir, "../bin/roar");
 const BASE = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 const scratch = mkdtempSync(join(BASE, "roar-bench-growth-"));

@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { backends } from "../src/trace/backends.ts";
 import type { TraceOutcome, TracerBackend } from "../src/trace/types.ts";
-import { IO_JOB_SCRIPT, makeTree } from "./common.ts";
+import { IO_JOB_SCRIPT, makeTree, numberOption } from "./common.ts";
 
 const args = process.argv.slice(2);
-const runs = Math.max(3, Number(args[args.indexOf("--runs") + 1] ?? 0) || 5);
+const runs = Math.max(3, numberOption("--runs", 5));
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 
 function which(cmd: string): string | null {
