@@ -159,11 +159,13 @@ export function maxStep(q: StoreDb, sessionId: number): number {
   return r.m;
 }
 
+/** The step of the latest job with an identity in a session: by the jobs_session_identity index (migration 8). */
+export const STEP_OF_IDENTITY =
+  "SELECT step FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1";
+
 /** The step already used by a job with this identity in the session, if any. */
 export function stepForIdentity(q: StoreDb, sessionId: number, identity: string): number | undefined {
-  const r = q
-    .sql("SELECT step FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1")
-    .get(sessionId, identity) as { step: number } | null;
+  const r = q.sql(STEP_OF_IDENTITY).get(sessionId, identity) as { step: number } | null;
   return r?.step;
 }
 

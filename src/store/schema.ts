@@ -152,6 +152,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX job_io_output_blake3;
   CREATE INDEX job_io_output_digest ON job_io(substr(blake3, 1, 16)) WHERE role = 'output';
   `,
+  /* 7 → 8: the step of a job's identity (recording a job: is this the step of an earlier job?) by index. Found by a
+     pass over the session's jobs before, that grew with its history: 2,000 jobs cost every roar run ~2.5 ms. */ `
+  CREATE INDEX jobs_session_identity ON jobs(session_id, step_identity, seq);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -132,6 +132,7 @@ describe.skipIf(!isRoot || !tracerAvailable)("a read-only store", () => {
     const old = new Database(join(roarDir, "roar.db"));
     // Back to schema 1 (before migration 1 → 2): undo every later migration.
     old.exec(`DROP TABLE runs_in_flight;
+      DROP INDEX jobs_session_identity;
       ${JOB_IO_BY_UID}
       ALTER TABLE job_io DROP COLUMN prev_blake3;
       ALTER TABLE job_io DROP COLUMN prev_mode;

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { inDigestOrder } from "../../src/store/artifacts.ts";
 import { openDatabase } from "../../src/store/db.ts";
+import { STEP_OF_IDENTITY } from "../../src/store/jobs.ts";
 import { openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
@@ -129,4 +130,27 @@ test("a known artifact still gets the extra digests a job brings; known ones wit
   expect(store.artifact(content)?.digests).toEqual({ sha256: sha });
   expect(store.artifact(content)?.firstSeenPath).toBe("a");
   store.close();
+});
+
+test("a job's step is its identity's earlier step, else the next one, found by index as the session grows", () => {
+  const { store, dbPath } = openTempStore();
+  const session = store.startSession().id;
+  const record = (tag: string) => {
+    const { step: _unassigned, ...job } = testJob(session, tag, { stepIdentity: `id-${tag}` });
+    return store.insertJob(job).step;
+  };
+  // 300 jobs of three identities, recorded in turn: each keeps the step its identity got first.
+  const steps = Array.from({ length: 300 }, (_, i) => record(["prep", "train", "eval"][i % 3] as string));
+  expect(steps.slice(0, 6)).toEqual([1, 2, 3, 1, 2, 3]);
+  expect(new Set(steps.slice(3))).toEqual(new Set([1, 2, 3]));
+  expect(steps.every((s, i) => s === (i % 3) + 1)).toBe(true);
+  expect(record("new")).toBe(4);
+  store.close();
+  // By the (session, identity, seq) index (migration 8): no pass over the session's jobs, no sort.
+  const db = new Database(dbPath, { readonly: true });
+  const plan = (db.query(`EXPLAIN QUERY PLAN ${STEP_OF_IDENTITY}`).all(1, "id-train") as { detail: string }[]).map(
+    (r) => r.detail,
+  );
+  expect(plan).toEqual(["SEARCH jobs USING INDEX jobs_session_identity (session_id=? AND step_identity=?)"]);
+  db.close();
 });

@@ -120,9 +120,10 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes (the
   const old = new Database(dbPath);
   old.exec(`${JOB_IO_BY_UID}
     CREATE INDEX job_io_blake3 ON job_io(blake3, role); CREATE INDEX job_io_path ON job_io(path, role);
+    DROP INDEX jobs_session_identity;
     PRAGMA user_version = 4`);
   old.close();
-  expect(SCHEMA_VERSION).toBe(7);
+  expect(SCHEMA_VERSION).toBe(8);
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
   expect(store.jobIo(use)).toEqual(ioBefore);
@@ -132,6 +133,13 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes (the
     name: string;
   }[];
   expect(indexes.map((r) => r.name).sort()).toEqual(["job_io_job", "job_io_output_digest", "job_io_output_path"]);
-  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(7);
+  const jobIndexes = db.query(
+    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL",
+  );
+  expect((jobIndexes.all() as { name: string }[]).map((r) => r.name).sort()).toEqual([
+    "jobs_session_identity",
+    "jobs_session_step",
+  ]);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(8);
   db.close();
 });
