@@ -6,6 +6,7 @@ import { rmSync } from "node:fs";
 import { Option } from "clipanion";
 import { startGitState } from "../capture/git.ts";
 import { EnvironmentCapture } from "../capture/sources.ts";
+import { IncrementalClassifier } from "../core/classify.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { shellJoin } from "../core/shell-words.ts";
 import type { JobKind } from "../core/types.ts";
@@ -26,6 +27,7 @@ import {
   recordedJobDocument,
   staleNotes,
 } from "../run/traced-job.ts";
+import type { TraceEvent } from "../schema/events.ts";
 import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../shared/errors.ts";
 import { userPath } from "../shared/paths.ts";
 import { mark } from "../shared/timing.ts";
@@ -158,9 +160,15 @@ export abstract class TracedCommand extends ConfiguredCommand {
           filters,
           scope: { projectRoot: project.root, roarDir: project.roarDir, privatePaths: new Set([eventsPath]) },
         });
+        // ... and the trace's file events classified as they arrive, where they come in order.
+        const classifier = new IncrementalClassifier();
+        const observe = (events: readonly TraceEvent[], from: number) => {
+          classifier.add(events, from);
+          early.observe(events, from);
+        };
         const { outcome, interrupted } = await traceJob(
           backend,
-          { argv, env, cwd, eventsPath, observe: early.observe },
+          { argv, env, cwd, eventsPath, observe },
           {
             roarDir: project.roarDir,
             environment,
@@ -201,7 +209,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
               interrupted,
             },
             project: { root: project.root, roarDir: project.roarDir },
-            trace: { outcome, captureDir, privatePaths: new Set([eventsPath]), runId: run.id, early },
+            trace: { outcome, captureDir, privatePaths: new Set([eventsPath]), runId: run.id, early, classifier },
             settings: { filters, algorithms, reversible: config.reversible.enabled },
             tree,
             environment,

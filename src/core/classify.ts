@@ -180,138 +180,235 @@ export function orderEvents(events: readonly TraceEvent[]): readonly TraceEvent[
   return result;
 }
 
-export function classifyEvents(events: readonly TraceEvent[]): Classification {
-  const files = new Map<string, PathFacts>();
-  const processes = new Map<number, ProcessFacts>();
-  const executables = new Set<string>();
-  const proc = (pid: number): ProcessFacts => {
-    let p = processes.get(pid);
+/** The kinds of event that change what is known of a file (the others are about processes and the network). */
+const FILE_KINDS: ReadonlySet<TraceEvent["kind"]> = new Set([
+  "open",
+  "truncate",
+  "prewrite",
+  "rename",
+  "link",
+  "unlink",
+]);
+
+/** Facts about processes, executables and network endpoints, from the events that are not about files. */
+class ProcessPass {
+  private readonly processes = new Map<number, ProcessFacts>();
+  readonly executables = new Set<string>();
+  private readonly network = new Map<string, NetworkEndpoint>();
+
+  private proc(pid: number): ProcessFacts {
+    let p = this.processes.get(pid);
     if (!p) {
       p = { pid, ppid: null, argv: [], exe: null, exitCode: null, signal: null };
-      processes.set(pid, p);
+      this.processes.set(pid, p);
     }
     return p;
-  };
+  }
 
-  const network = new Map<string, NetworkEndpoint>();
-  for (const e of orderEvents(events)) {
+  apply(e: TraceEvent): void {
     switch (e.kind) {
       case "net":
-        network.set(`${e.op} ${e.address}`, { op: e.op, address: e.address });
+        this.network.set(`${e.op} ${e.address}`, { op: e.op, address: e.address });
         break;
       case "proc_start": {
-        const p = proc(e.pid);
+        const p = this.proc(e.pid);
         p.ppid = e.ppid;
         p.argv = e.argv;
         p.exe = e.exe;
-        executables.add(e.exe);
+        this.executables.add(e.exe);
         // The path it was started by, when absolute: a venv's `bin/python` is a symlink the exe resolves away.
-        if (e.argv[0]?.startsWith("/") && e.argv[0] !== e.exe) executables.add(e.argv[0]);
+        if (e.argv[0]?.startsWith("/") && e.argv[0] !== e.exe) this.executables.add(e.argv[0]);
         break;
       }
       case "exec":
-        executables.add(e.path);
+        this.executables.add(e.path);
         break;
       case "fork":
-        if ((e.flags & ForkFlags.THREAD) === 0) proc(e.child).ppid = e.pid;
+        if ((e.flags & ForkFlags.THREAD) === 0) this.proc(e.child).ppid = e.pid;
         break;
       case "exit": {
-        const p = proc(e.pid);
+        const p = this.proc(e.pid);
         p.exitCode = e.code;
         p.signal = e.signal;
-        break;
-      }
-      case "open": {
-        const f = facts(files, e.path);
-        const mode = e.flags & OpenFlags.ACCMODE;
-        const truncates = (e.flags & OpenFlags.TRUNC) !== 0;
-        // Did this open create the file? ptrace stats before the open (null = did not exist); preload stats the
-        // new descriptor, so an exclusive create (mkstemp) or an empty file after O_CREAT counts as new too.
-        const creates = (e.flags & OpenFlags.CREAT) !== 0;
-        const createdNew = creates && (e.stat === null || (e.flags & OpenFlags.EXCL) !== 0 || e.stat.size === 0);
-        const reads = mode === 0 || (mode === OpenFlags.RDWR && !truncates && !createdNew);
-        // A read counts only when the content predates the job's own writes.
-        if (reads && !f.written && !f.read) {
-          f.read = true;
-          f.openStat = e.stat;
-        }
-        if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
-          markWritten(f);
-          f.symlink = false;
-          addWriter(f, e.pid);
-        } else if (mode === OpenFlags.RDWR) {
-          f.maybeWritten = true;
-          addWriter(f, e.pid);
-        }
-        break;
-      }
-      case "truncate": {
-        const f = facts(files, e.path);
-        markWritten(f);
-        addWriter(f, e.pid);
-        break;
-      }
-      case "prewrite": {
-        // Only the state from before the job's own first change counts (a file it created and changes again
-        // is captured too, by a later process).
-        const f = facts(files, e.path);
-        if (!f.written && !f.deleted && !f.before && !f.maybeWritten)
-          f.before = { stat: e.stat, mode: e.mode, copy: e.copy };
-        break;
-      }
-      case "rename": {
-        // A directory renamed into place (tmp dir → final name): every file known under it moves along.
-        if (!files.has(e.from) && moveTree(files, e.from, e.to)) break;
-        const from = facts(files, e.from);
-        const to = facts(files, e.to);
-        // What was at `to` before is replaced; the content moves with the name.
-        const madeByJob = from.created;
-        markWritten(to);
-        to.symlink = from.symlink;
-        from.symlink = false;
-        to.writers = new Set([...from.writers, e.pid]);
-        // New only when the job made the content: a file that existed before only changed its name.
-        to.created &&= madeByJob;
-        if (!from.created) from.deleted = true; // a file that existed before the job moved away
-        from.written = false;
-        from.created = false;
-        from.maybeWritten = false;
-        break;
-      }
-      case "link": {
-        const to = facts(files, e.to);
-        const symlink = (e.flags & LinkFlags.SYMLINK) !== 0;
-        // A symlink is a new file of its own; a hard link names content that `from` already has.
-        const madeByJob = symlink || files.get(e.from)?.created === true;
-        markWritten(to);
-        to.created &&= madeByJob;
-        to.symlink = symlink;
-        to.writers = new Set([e.pid]);
-        break;
-      }
-      case "unlink": {
-        if ((e.flags & UnlinkFlags.DIR) !== 0) break;
-        const f = facts(files, e.path);
-        f.symlink = false;
-        if (f.written && f.created) {
-          // The job's own temporary file: it leaves no trace.
-          f.written = false;
-          f.created = false;
-          f.maybeWritten = false;
-        } else if (f.written) {
-          // A file that existed before the job, rewritten and then removed: gone, as if deleted.
-          f.written = false;
-          f.maybeWritten = false;
-          f.deleted = true;
-        } else {
-          f.deleted = true;
-          f.maybeWritten = false;
-        }
         break;
       }
       default:
         break;
     }
   }
-  return { files, processes: [...processes.values()], executables, network: [...network.values()] };
+
+  result(files: Map<string, PathFacts>): Classification {
+    return {
+      files,
+      processes: [...this.processes.values()],
+      executables: this.executables,
+      network: [...this.network.values()],
+    };
+  }
+}
+
+/** Applies one file event, in event order, to the facts of the paths it touches. */
+function applyFileEvent(files: Map<string, PathFacts>, e: TraceEvent): void {
+  switch (e.kind) {
+    case "open": {
+      const f = facts(files, e.path);
+      const mode = e.flags & OpenFlags.ACCMODE;
+      const truncates = (e.flags & OpenFlags.TRUNC) !== 0;
+      // Did this open create the file? ptrace stats before the open (null = did not exist); preload stats the
+      // new descriptor, so an exclusive create (mkstemp) or an empty file after O_CREAT counts as new too.
+      const creates = (e.flags & OpenFlags.CREAT) !== 0;
+      const createdNew = creates && (e.stat === null || (e.flags & OpenFlags.EXCL) !== 0 || e.stat.size === 0);
+      const reads = mode === 0 || (mode === OpenFlags.RDWR && !truncates && !createdNew);
+      // A read counts only when the content predates the job's own writes.
+      if (reads && !f.written && !f.read) {
+        f.read = true;
+        f.openStat = e.stat;
+      }
+      if (mode === OpenFlags.WRONLY || truncates || (createdNew && mode !== 0)) {
+        markWritten(f);
+        f.symlink = false;
+        addWriter(f, e.pid);
+      } else if (mode === OpenFlags.RDWR) {
+        f.maybeWritten = true;
+        addWriter(f, e.pid);
+      }
+      break;
+    }
+    case "truncate": {
+      const f = facts(files, e.path);
+      markWritten(f);
+      addWriter(f, e.pid);
+      break;
+    }
+    case "prewrite": {
+      // Only the state from before the job's own first change counts (a file it created and changes again
+      // is captured too, by a later process).
+      const f = facts(files, e.path);
+      if (!f.written && !f.deleted && !f.before && !f.maybeWritten)
+        f.before = { stat: e.stat, mode: e.mode, copy: e.copy };
+      break;
+    }
+    case "rename": {
+      // A directory renamed into place (tmp dir → final name): every file known under it moves along.
+      if (!files.has(e.from) && moveTree(files, e.from, e.to)) break;
+      const from = facts(files, e.from);
+      const to = facts(files, e.to);
+      // What was at `to` before is replaced; the content moves with the name.
+      const madeByJob = from.created;
+      markWritten(to);
+      to.symlink = from.symlink;
+      from.symlink = false;
+      to.writers = new Set([...from.writers, e.pid]);
+      // New only when the job made the content: a file that existed before only changed its name.
+      to.created &&= madeByJob;
+      if (!from.created) from.deleted = true; // a file that existed before the job moved away
+      from.written = false;
+      from.created = false;
+      from.maybeWritten = false;
+      break;
+    }
+    case "link": {
+      const to = facts(files, e.to);
+      const symlink = (e.flags & LinkFlags.SYMLINK) !== 0;
+      // A symlink is a new file of its own; a hard link names content that `from` already has.
+      const madeByJob = symlink || files.get(e.from)?.created === true;
+      markWritten(to);
+      to.created &&= madeByJob;
+      to.symlink = symlink;
+      to.writers = new Set([e.pid]);
+      break;
+    }
+    case "unlink": {
+      if ((e.flags & UnlinkFlags.DIR) !== 0) break;
+      const f = facts(files, e.path);
+      f.symlink = false;
+      if (f.written && f.created) {
+        // The job's own temporary file: it leaves no trace.
+        f.written = false;
+        f.created = false;
+        f.maybeWritten = false;
+      } else if (f.written) {
+        // A file that existed before the job, rewritten and then removed: gone, as if deleted.
+        f.written = false;
+        f.maybeWritten = false;
+        f.deleted = true;
+      } else {
+        f.deleted = true;
+        f.maybeWritten = false;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+export function classifyEvents(events: readonly TraceEvent[]): Classification {
+  const files = new Map<string, PathFacts>();
+  const processes = new ProcessPass();
+  for (const e of orderEvents(events)) {
+    if (FILE_KINDS.has(e.kind)) applyFileEvent(files, e);
+    else processes.apply(e);
+  }
+  return processes.result(files);
+}
+
+/**
+ * classifyEvents, its file facts built while the job runs: a backend's stream is fed as it is decoded (`add`,
+ * TraceRequest.observe), and while its file events arrive in order they are applied then, on a core the job leaves
+ * idle. After the job, `classify` takes the final events (the streams merged, records recovered): when their file
+ * events in order begin with exactly the ones applied (the same events, in the same order), only the rest are
+ * applied; otherwise (events out of order, another stream's file events in between) it classifies them all anew.
+ * Either way the result is classifyEvents' (pure: the caller feeds it).
+ */
+export class IncrementalClassifier {
+  private readonly files = new Map<string, PathFacts>();
+  /** The file events applied, in order. */
+  private readonly applied: TraceEvent[] = [];
+  /** An event came out of order (or feeding failed): the final events are classified anew. */
+  private broken = false;
+  /** Whether `classify` used the facts built while the job ran (not classifying anew). */
+  reused = false;
+
+  /** Feeds events[from..] (a stream as it grows): applies their file events while they stay in order. */
+  readonly add = (events: readonly TraceEvent[], from: number): void => {
+    if (this.broken) return;
+    try {
+      let last = this.applied[this.applied.length - 1];
+      for (let i = from; i < events.length; i++) {
+        const e = events[i] as TraceEvent;
+        if (!FILE_KINDS.has(e.kind)) continue;
+        if (last !== undefined && before(last, e) > 0) {
+          this.broken = true;
+          return;
+        }
+        applyFileEvent(this.files, e);
+        this.applied.push(e);
+        last = e;
+      }
+    } catch {
+      this.broken = true;
+    }
+  };
+
+  /** The classification of the final events (the same as classifyEvents(events)). */
+  classify(events: readonly TraceEvent[]): Classification {
+    if (this.broken) return classifyEvents(events);
+    const processes = new ProcessPass();
+    const ordered = orderEvents(events);
+    let matched = 0;
+    const rest: TraceEvent[] = [];
+    for (const e of ordered) {
+      if (!FILE_KINDS.has(e.kind)) processes.apply(e);
+      else if (matched < this.applied.length) {
+        if (e !== this.applied[matched]) return classifyEvents(events);
+        matched++;
+      } else rest.push(e);
+    }
+    if (matched < this.applied.length) return classifyEvents(events);
+    this.broken = true; // the facts are handed out: never fed again
+    this.reused = true;
+    for (const e of rest) applyFileEvent(this.files, e);
+    return processes.result(this.files);
+  }
 }

@@ -6,7 +6,13 @@
 
 import type { JobTree } from "../capture/source.ts";
 import type { EnvironmentCapture } from "../capture/sources.ts";
-import { type Classification, classifyEvents, orderEvents, type PathFacts } from "../core/classify.ts";
+import {
+  type Classification,
+  classifyEvents,
+  type IncrementalClassifier,
+  orderEvents,
+  type PathFacts,
+} from "../core/classify.ts";
 import type { FilterSettings } from "../core/filters.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import type { NewJob } from "../core/types.ts";
@@ -39,6 +45,8 @@ export interface RecordInput {
     runId?: string;
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
     early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts" | "keptByPathRules">;
+    /** The trace's file events classified as they were decoded, while the job ran. */
+    classifier?: Pick<IncrementalClassifier, "classify">;
   };
   settings: {
     filters: FilterSettings;
@@ -68,7 +76,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const { store, project, trace, tree } = input;
   const { outcome } = trace;
   // 1-2. Classify the trace's events; filter its files into inputs, outputs and skipped.
-  const classification = classifyEvents(outcome.events);
+  const classification = trace.classifier?.classify(outcome.events) ?? classifyEvents(outcome.events);
   const filterCtx = filterContext(
     classification,
     {

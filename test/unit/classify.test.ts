@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { classifyEvents } from "../../src/core/classify.ts";
+import { classifyEvents, IncrementalClassifier } from "../../src/core/classify.ts";
 import { OpenFlags, type TraceEvent } from "../../src/schema/events.ts";
 
 let seq = 0;
@@ -117,5 +117,86 @@ describe("files the job created", () => {
       { kind: "unlink", ...base(), path: "/p/db.sqlite-journal", flags: 0 },
     ];
     expect(facts(events)).toEqual({ read: [], written: ["/p/db.sqlite", "/p/final", "/p/log.txt"], deleted: [] });
+  });
+});
+
+describe("IncrementalClassifier (file events classified as the trace is decoded)", () => {
+  /** A job of two processes: reads, writes, a temp dir renamed into place, a link, an unlink, a prior state. */
+  function trace(): TraceEvent[] {
+    let n = 0;
+    const at = (pid: number) => ({ pid, seq: ++n, ts: n * 10 });
+    const st1 = { dev: 1, ino: 2, size: 5, mtimeNs: 7, ctimeNs: 7 };
+    const events: TraceEvent[] = [
+      { kind: "proc_start", ...at(10), ppid: 1, argv: ["/usr/bin/python3", "job.py"], exe: "/usr/bin/python3" },
+      { kind: "open", ...at(10), path: "/p/in.txt", flags: 0, fd: 3, stat: st1 },
+      { kind: "fork", ...at(10), child: 11, flags: 0 },
+      { kind: "exec", ...at(11), path: "/bin/sh", argv: ["sh"] },
+      { kind: "open", ...at(11), path: "/p/tmp/a", flags: OpenFlags.WRONLY | OpenFlags.CREAT, fd: 4, stat: null },
+      { kind: "prewrite", ...at(11), path: "/p/old.txt", stat: st1, mode: 0o100644, copy: null },
+      { kind: "open", ...at(11), path: "/p/old.txt", flags: OpenFlags.WRONLY | OpenFlags.TRUNC, fd: 5, stat: st1 },
+      { kind: "rename", ...at(11), from: "/p/tmp", to: "/p/final" },
+      { kind: "link", ...at(11), from: "/p/final/a", to: "/p/ln", flags: 1 },
+      { kind: "exit", ...at(11), code: 0, signal: null },
+      { kind: "unlink", ...at(10), path: "/p/gone.txt", flags: 0 },
+      { kind: "net", ...at(10), op: "connect", address: "10.0.0.1:443" },
+    ] as TraceEvent[];
+    for (let i = 0; i < 200; i++)
+      events.push({
+        kind: "open",
+        ...at(10),
+        path: `/p/data/${i}.csv`,
+        flags: 0,
+        fd: 6,
+        stat: { ...st1, ino: 100 + i },
+      });
+    events.push({ kind: "exit", ...at(10), code: 0, signal: null } as TraceEvent);
+    return events;
+  }
+
+  /** Feeds `stream` as a tail would: growing, observed in pieces of these sizes. */
+  function feed(c: IncrementalClassifier, stream: TraceEvent[], pieces: number[]): void {
+    const grown: TraceEvent[] = [];
+    let from = 0;
+    for (const size of pieces) {
+      grown.push(...stream.slice(from, from + size));
+      c.add(grown, from);
+      from += size;
+    }
+  }
+
+  test("fed in order, in any pieces: the same classification, built while the job ran", () => {
+    const events = trace();
+    for (const pieces of [[events.length], [1, 5, 100, 500], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 200]]) {
+      const c = new IncrementalClassifier();
+      feed(c, events, pieces);
+      expect(c.classify(events)).toEqual(classifyEvents(events));
+      expect(c.reused).toBe(true);
+    }
+  });
+
+  test("events the stream held at the end (never fed) are applied after", () => {
+    const events = trace();
+    const c = new IncrementalClassifier();
+    feed(c, events.slice(0, 50), [20, 30]);
+    expect(c.classify(events)).toEqual(classifyEvents(events));
+    expect(c.reused).toBe(true);
+  });
+
+  test("out of order, another stream's file events in between, or one dropped: classified anew, the same", () => {
+    const events = trace();
+    const cases: { fed: TraceEvent[]; final: TraceEvent[] }[] = [];
+    // Two processes' batches in the stream out of time order (preload flushes each process's buffer).
+    cases.push({ fed: [...events.slice(0, 3), ...events.slice(10, 20), ...events.slice(3, 10)], final: events });
+    // A file event of another stream (ptrace's) sorting between the ones fed.
+    const other = events[4] as TraceEvent;
+    cases.push({ fed: events.filter((e) => e !== other), final: events });
+    // One fed event not in the final stream (its process belonged to the other tracer).
+    cases.push({ fed: events, final: events.filter((e) => e !== other) });
+    for (const { fed, final } of cases) {
+      const c = new IncrementalClassifier();
+      feed(c, fed, [7, 7, fed.length]);
+      expect(c.classify(final)).toEqual(classifyEvents(final));
+      expect(c.reused).toBe(false);
+    }
   });
 });
