@@ -17,9 +17,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { stepIdentity } from "../src/core/step.ts";
 import { projectAt } from "../src/store/project.ts";
 import { RoarStore } from "../src/store/store.ts";
+import { testJob } from "../test/helpers/store.ts";
 import { IO_JOB_SCRIPT, makeTree, median, numberOption } from "./common.ts";
 
 const args = process.argv.slice(2);
@@ -83,34 +83,20 @@ function gitRepo(dir: string): void {
 /** Jobs already recorded in the project of the fixed-overhead row "with a history". */
 const HISTORY_JOBS = 5000;
 
-/** Records `jobs` small jobs (an input and an output each, ten steps re-run in turn) in the project's session. */
+/** Records `jobs` small jobs (the store tests' job: an input and an output each, ten steps re-run in turn). */
 function addHistory(root: string, jobs: number): void {
   const store = RoarStore.open(projectAt(root), { create: false });
   const session = store.ensureActiveSession();
   const digest = (s: string) => new Bun.CryptoHasher("blake2b256").update(s).digest("hex");
   store.batch(() => {
     for (let j = 0; j < jobs; j++) {
-      const argv = ["python3", `stage_${j % 10}.py`, "--seed", String(j)];
-      store.insertJob({
-        sessionId: session.id,
-        stepIdentity: stepIdentity("run", argv.slice(0, 2)),
-        kind: "run",
-        name: null,
-        argv,
-        cwd: "",
-        startedAt: Date.now(),
-        durationMs: 1,
-        traceMs: 1,
-        postMs: 1,
-        exitCode: 0,
-        signal: null,
-        status: "ok",
-        git: {},
-        trace: {},
-        metadata: {},
+      // No step: the store assigns it by the job's identity, as for a real run.
+      const { step: _assigned, ...job } = testJob(session.id, `stage_${j % 10}`, {
+        argv: ["python3", `stage_${j % 10}.py`, "--seed", String(j)],
         inputs: [{ path: `data/in_${j % 10}.csv`, blake3: digest(`in ${j}`), size: 10, flags: 0 }],
         outputs: [{ path: `out/part_${j % 10}.bin`, blake3: digest(`out ${j}`), size: 10, flags: 0 }],
       });
+      store.insertJob(job);
     }
   });
   store.close();
