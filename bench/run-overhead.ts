@@ -5,11 +5,13 @@
  *   bun bench/run-overhead.ts [--runs 5] [--skip-dag]
  *
  * The project lives on tmpfs (/dev/shm) as in the issue. Rows:
- *   fixed overhead   `roar run -q true` − bare `true` (source launcher bin/roar, and dist/roar when built), and
+ *   fixed overhead   `roar run -q true` − bare `true` (source launcher bin/roar, and dist/roar when built: started
+ *                    directly, it restarts once with roar's JIT setting; started as the npm launcher does, not), and
  *                    again with 5,000 jobs recorded in the session before (a cost growing with history shows)
  *   record, no files the `record*` phases of ROAR_TIMING for `python3 -c pass` (environment facts cached)
  *   per file         (record of the io job on a fresh tree − record with no files) ÷ files the job recorded
- *   io job           python reading 20,000 small files, writing 2,000: roar run (auto, ptrace) ÷ bare, paired rounds
+ *   io job           python reading 20,000 small files, writing 2,000: roar run (auto, ptrace) ÷ bare, paired rounds;
+ *                    and auto again with JavaScriptCore's default tiers (what roar's JIT setting saves)
  *   CPU job          a 0.2 s Python loop: roar run (auto) ÷ bare
  *   git phase        the `git` phase of ROAR_TIMING in a repository of 20,000 tracked files, beside `git status`
  *   dag/status       bench/dag.ts (5,000 jobs): `roar dag --json` and `roar status`
@@ -45,6 +47,10 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 const python =
   Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || "python3";
 const env = { ...process.env, ROAR_TIMING: undefined } as Record<string, string | undefined>;
+/** What the npm launcher (npm/launcher.sh) adds before it starts the binary: roar's JIT setting, no caller value. */
+const LAUNCHER_ENV = { ROAR_CALLER_BUN_JSC_useDFGJIT: "", BUN_JSC_useDFGJIT: "0" };
+/** bin/roar run by Bun directly, past its shebang: roar with JavaScriptCore's default tiers (for comparison). */
+const DEFAULT_JIT = [process.execPath, "--no-env-file", "--config=/dev/null", SOURCE];
 
 interface Run {
   ms: number;
@@ -121,15 +127,20 @@ function report(row: Row): void {
 const project = join(scratch, "project");
 gitRepo(project);
 {
-  const launchers: [string, string, number][] = [["bin/roar", SOURCE, 50]];
-  if (existsSync(COMPILED)) launchers.push(["compiled dist/roar", COMPILED, 30]);
-  else console.log("dist/roar not built (bun build.ts --compile): the compiled row is skipped");
-  for (const [, roar] of launchers) run([roar, "run", "-q", "true"], project); // warm caches
+  // Started directly, dist/roar restarts once for `run` with roar's JIT setting (src/shared/jit-options.ts); the
+  // npm launcher sets it before starting the binary, so there is no restart: both rows.
+  const launchers: [string, string, number, Record<string, string>][] = [["bin/roar", SOURCE, 50, {}]];
+  if (existsSync(COMPILED)) {
+    launchers.push(["compiled dist/roar, started directly (restarts once)", COMPILED, 30, {}]);
+    launchers.push(["compiled dist/roar, started by the npm launcher", COMPILED, 30, LAUNCHER_ENV]);
+  } else console.log("dist/roar not built (bun build.ts --compile): the compiled rows are skipped");
+  for (const [, roar, , extra] of launchers) run([roar, "run", "-q", "true"], project, extra); // warm caches
   const bare: number[] = [];
   const traced = launchers.map(() => [] as number[]);
   for (let i = 0; i < RUNS * 4; i++) {
     bare.push(run(["true"], project).ms);
-    for (const [j, [, roar]] of launchers.entries()) traced[j]?.push(run([roar, "run", "-q", "true"], project).ms);
+    for (const [j, [, roar, , extra]] of launchers.entries())
+      traced[j]?.push(run([roar, "run", "-q", "true"], project, extra).ms);
   }
   console.log("fixed overhead (roar run -q true, auto tracer):");
   launchers.forEach(([label, , target], j) => {
@@ -225,6 +236,7 @@ const freshInputs = () => {
   const bare: number[] = [];
   const auto: number[] = [];
   const ptrace: number[] = [];
+  const autoDefaultJit: number[] = [];
   const autoFirst: number[] = [];
   const reset = () => rmSync(join(project, "out"), { recursive: true, force: true });
   run([SOURCE, "run", "-q", python, "work.py"], project); // inputs now in the hash cache
@@ -235,6 +247,8 @@ const freshInputs = () => {
     auto.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project).ms);
     reset();
     ptrace.push(run([SOURCE, "run", "-q", "--tracer", "ptrace", python, "work.py"], project).ms);
+    reset();
+    autoDefaultJit.push(run([...DEFAULT_JIT, "run", "-q", "--tracer", "auto", python, "work.py"], project).ms);
   }
   for (let i = 0; i < Math.min(RUNS, 3); i++) {
     freshInputs();
@@ -255,6 +269,13 @@ const freshInputs = () => {
     reference: `bare ${fmt(b)}, roar run ${fmt(median(ptrace))}`,
     target: "≤ 2.5×",
     met: paired(ptrace) <= 2.5,
+  });
+  report({
+    figure: "io job, auto, roar with JavaScriptCore's default tiers (bun bin/roar, past the launcher's setting)",
+    measured: ratio(paired(autoDefaultJit)),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoDefaultJit))}; with the setting (auto row) ${ratio(median(auto.map((x, i) => x / (autoDefaultJit[i] as number))))} of this`,
+    target: "(context: what src/shared/jit-options.ts saves)",
+    met: null,
   });
   report({
     figure: "io job, auto, every input new (first sight, no hash-cache hits)",

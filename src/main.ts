@@ -10,6 +10,7 @@ import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
 import { closest } from "./core/suggest.ts";
 import { missingCommandError, RoarError } from "./shared/errors.ts";
+import { restoreCallerJitOption } from "./shared/jit-options.ts";
 import { bytesToPath } from "./shared/paths.ts";
 import { mark } from "./shared/timing.ts";
 import { storeFailure } from "./store/errors.ts";
@@ -81,6 +82,7 @@ function exactArgs(argv: string[]): string[] {
 }
 
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
+  restoreCallerJitOption();
   let args = exactArgs(argv);
   // A global --no-color: anywhere for roar's own commands, but only before the user's command for run/build.
   if (args[0] === "--no-color" || (!PASSTHROUGH.has(args[0] ?? "") && args.includes("--no-color"))) {

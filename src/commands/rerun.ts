@@ -13,6 +13,7 @@ import { resolveStepRefInStore } from "../run/step-refs.ts";
 import type { RerunPlanJson } from "../schema/rerun.ts";
 import { JSON_SCHEMA_VERSION } from "../schema/version.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
+import { roarProcessEnv } from "../shared/jit-options.ts";
 import { userPath } from "../shared/paths.ts";
 import { selfCommand } from "../shared/self.ts";
 import type { Project } from "../store/project.ts";
@@ -100,7 +101,7 @@ export class RerunCommand extends RoarCommand {
       ];
       const child = Bun.spawn([...selfCommand(), ...args], {
         cwd: this.context.cwd,
-        env: this.context.env,
+        env: roarProcessEnv(this.context.env),
         stdin: "inherit",
         stdout: "inherit",
         stderr: "inherit",

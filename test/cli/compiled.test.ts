@@ -54,6 +54,18 @@ test("dist/roar records a traced job with its embedded libraries and ignores .en
   }
 }, 120_000);
 
+test("dist/roar started directly restarts once for run with roar's JIT setting; the command sees none of it", () => {
+  const repo = tempRepo();
+  expect(runCompiled(["init", "-y"], repo).code).toBe(0);
+  const show = "env > child.env; tr '\\0' '\\n' < /proc/$PPID/environ > parent.env";
+  const r = runCompiled(["run", "-q", "sh", "-c", show], repo);
+  expect(r.code).toBe(0);
+  // roar's process (the command's parent) was started again with the setting (src/shared/jit-options.ts).
+  expect(readFileSync(join(repo, "parent.env"), "utf8").split("\n")).toContain("BUN_JSC_useDFGJIT=0");
+  const child = readFileSync(join(repo, "child.env"), "utf8").split("\n");
+  expect(child.filter((l) => l.includes("BUN_JSC_") || l.startsWith("ROAR_CALLER_"))).toEqual([]);
+}, 60_000);
+
 test("without a writable $HOME the libraries go to a private $TMPDIR/roar-<uid>/, never to one others can write", () => {
   const repo = tempRepo();
   const uid = process.getuid?.() ?? 0;

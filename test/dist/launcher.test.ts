@@ -78,6 +78,19 @@ describe.skipIf(!platform)("npm launcher", () => {
     expect(r.out).toBe(args.map((a) => `[${a}]\n`).join(""));
   });
 
+  test("roar's JIT setting goes to the binary (no restart needed), the caller's own value aside for its commands", () => {
+    // A stand-in binary that prints the two variables (src/shared/jit-options.ts puts the caller's back).
+    const stub = join(tempDir("roar-launcher-stub-"), "roar");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not a template
+    const show = 'printf "%s|%s\\n" "${BUN_JSC_useDFGJIT-unset}" "${ROAR_CALLER_BUN_JSC_useDFGJIT-unset}"';
+    writeFileSync(stub, `#!/bin/sh\n${show}\n`, { mode: 0o755 });
+    const root = layout({ "node_modules/roar/bin/roar": LAUNCHER, [`node_modules/${pkg}/bin/roar`]: stub });
+    const launcher = join(root, "node_modules/roar/bin/roar");
+    expect(run(launcher, ["run"]).out).toBe("0|\n");
+    const own = Bun.spawnSync([launcher, "run"], { env: { PATH: "/usr/bin:/bin", BUN_JSC_useDFGJIT: "1" } });
+    expect(own.stdout.toString()).toBe("0|1\n");
+  });
+
   test("without the platform package: one line saying which package is missing, exit 125", () => {
     const root = layout({ "node_modules/roar/bin/roar": LAUNCHER, "node_modules/.bin/roar": "../roar/bin/roar" });
     const r = run(join(root, "node_modules/.bin/roar"), ["--version"]);

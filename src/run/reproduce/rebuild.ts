@@ -18,6 +18,7 @@ import { stepLabel } from "../../core/step.ts";
 import type { JobWithIo } from "../../core/types.ts";
 import { formatDuration } from "../../core/units.ts";
 import { RoarError } from "../../shared/errors.ts";
+import { roarProcessEnv } from "../../shared/jit-options.ts";
 import { selfCommand } from "../../shared/self.ts";
 import type { Presenter } from "../../ui/present.ts";
 import { CheckoutState } from "./checkout.ts";
@@ -145,7 +146,7 @@ export async function rebuild(o: RebuildOptions): Promise<RebuildReport> {
       [...roar, step.kind === "build" ? "build" : "run", "--allow-dirty", "-y", ...portableArgv(step.argv)],
       {
         cwd: isAbsolute(step.cwd) ? step.cwd : join(o.projectDir, step.cwd),
-        env: stepEnv,
+        env: roarProcessEnv(stepEnv),
         stdin: "ignore",
         stdout: fd,
         stderr: fd,
