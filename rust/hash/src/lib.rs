@@ -254,6 +254,56 @@ pub unsafe extern "C" fn roar_stat_paths(paths: *const u8, len: usize, count: u3
     }
 }
 
+/// For each path of `list`, whether it is no longer the regular file of the size and mtime in `expected` (2 f64 a
+/// path, as `roar_changed_paths` takes them): 1 in `out` when it changed, is gone or is not a regular file. Paths
+/// of one directory in a row are stat'ed relative to it (fstatat on an O_PATH descriptor), which spares walking
+/// the directory's path again for each: ~25 % of a stat on a job's input list.
+fn changed_in(list: &[&std::ffi::CStr], expected: &[f64], out: &mut [u64]) {
+    let mut dir: Option<(&[u8], i32)> = None;
+    for (i, path) in list.iter().enumerate() {
+        let bytes = path.to_bytes_with_nul();
+        let slash = bytes.iter().rposition(|&b| b == b'/').filter(|&k| k > 0);
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let mut rc = -1;
+        let mut done = false;
+        if let Some(k) = slash {
+            let parent = &bytes[..k];
+            if dir.map_or(true, |(open, _)| open != parent) {
+                if let Some((_, fd)) = dir.take() {
+                    // SAFETY: fd was opened below and is not used after this.
+                    unsafe { libc::close(fd) };
+                }
+                if let Ok(name) = std::ffi::CString::new(parent) {
+                    // SAFETY: a NUL-terminated name; the descriptor is closed when the directory changes or at the end.
+                    let fd = unsafe { libc::open(name.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+                    if fd >= 0 {
+                        dir = Some((parent, fd));
+                    }
+                }
+            }
+            if let Some((_, fd)) = dir {
+                // SAFETY: bytes[k+1..] is the file's name, NUL-terminated; fstatat only writes into `st`.
+                rc = unsafe { libc::fstatat(fd, bytes[k + 1..].as_ptr().cast(), &mut st, 0) };
+                done = true;
+            }
+        }
+        if !done {
+            // SAFETY: the path is NUL-terminated; stat only writes into `st`.
+            rc = unsafe { libc::stat(path.as_ptr(), &mut st) };
+        }
+        let same = rc == 0
+            && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
+            && st.st_size as f64 == expected[2 * i]
+            && (st.st_mtime as i64).wrapping_mul(1_000_000_000).wrapping_add(st.st_mtime_nsec as i64) as f64
+                == expected[2 * i + 1];
+        out[i] = u64::from(!same);
+    }
+    if let Some((_, fd)) = dir {
+        // SAFETY: as above.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// Whether each of many files changed since a tracer saw it: for path i, `expected[2i]` and `expected[2i+1]` are
 /// its size and mtime in ns as the tracer reported them (numbers: f64, rounded as JavaScript rounds them), and
 /// `out[i]` becomes 0 when it is still a regular file of that size and mtime, 1 otherwise (changed, gone,
@@ -273,17 +323,32 @@ pub unsafe extern "C" fn roar_changed_paths(
     let list = split_paths(paths, len, count);
     let expected = std::slice::from_raw_parts(expected, count as usize * 2);
     let out = std::slice::from_raw_parts_mut(out, count as usize);
-    let first = out.as_ptr() as usize;
-    in_parallel(&list, out, 1, PARALLEL_MIN_STATS, |path, field| {
-        let i = (field.as_ptr() as usize - first) / std::mem::size_of::<u64>();
-        // SAFETY: stat only writes into the struct we own; the path is NUL-terminated.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        let same = unsafe { libc::stat(path.as_ptr(), &mut st) } == 0
-            && (st.st_mode & libc::S_IFMT) == libc::S_IFREG
-            && st.st_size as f64 == expected[2 * i]
-            && (st.st_mtime as i64).wrapping_mul(1_000_000_000).wrapping_add(st.st_mtime_nsec as i64) as f64
-                == expected[2 * i + 1];
-        field[0] = u64::from(!same);
+    let n = list.len();
+    // A path the block lacks counts as changed.
+    out[n..].fill(1);
+    // Contiguous shares, one a core: a job's files come grouped by directory, which changed_in makes use of.
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let threads = cores.min(n / PARALLEL_MIN_STATS).max(1);
+    let share = n.div_ceil(threads).max(1);
+    let shared = SharedOut(out.as_mut_ptr());
+    let run = |lo: usize, hi: usize| {
+        // SAFETY: each range [lo, hi) of `out` is written by one thread only.
+        let flags = unsafe { std::slice::from_raw_parts_mut(shared.ptr().add(lo), hi - lo) };
+        changed_in(&list[lo..hi], &expected[2 * lo..2 * hi], flags);
+    };
+    let run = &run;
+    std::thread::scope(|scope| {
+        let mut left = Vec::new();
+        for t in 1..threads {
+            let (lo, hi) = (t * share, ((t + 1) * share).min(n));
+            if lo < hi && std::thread::Builder::new().spawn_scoped(scope, move || run(lo, hi)).is_err() {
+                left.push((lo, hi)); // no thread: done here
+            }
+        }
+        run(0, share.min(n));
+        for (lo, hi) in left {
+            run(lo, hi);
+        }
     });
     if list.len() < count as usize {
         libc::EINVAL
@@ -584,6 +649,52 @@ mod tests {
         }
         assert_eq!(out[n], 1, "a directory is not the regular file the tracer saw");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn changed_paths_by_directory_answers_as_a_stat_of_each_path() {
+        // Files over many directories (stat'ed relative to each), in shares for several threads, some off by size
+        // or mtime, some gone; a directory, a relative name, a name under a missing directory.
+        let root = std::env::temp_dir().join(format!("roar-hash-dirs-{}", std::process::id()));
+        let n = 3 * PARALLEL_MIN_STATS + 11;
+        let mut block = Vec::new();
+        let mut expected = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..n {
+            let dir = root.join(format!("d{}", i / 97));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("f{i}"));
+            std::fs::write(&path, format!("file {i}")).unwrap();
+            let meta = std::fs::metadata(&path).unwrap();
+            let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
+                + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+            let (size, mtime) = match i % 5 {
+                1 => (meta.len() as f64 + 1.0, mtime as f64),
+                2 => (meta.len() as f64, mtime as f64 - 1e9),
+                _ => (meta.len() as f64, mtime as f64),
+            };
+            if i % 13 == 4 {
+                std::fs::remove_file(&path).unwrap();
+            }
+            want.push(u64::from(i % 5 == 1 || i % 5 == 2 || i % 13 == 4));
+            expected.extend([size, mtime]);
+            block.extend_from_slice(path.as_os_str().as_encoded_bytes());
+            block.push(0);
+        }
+        let missing_dir = root.join("nope/f");
+        for extra in [root.as_os_str().as_encoded_bytes(), b"no-such-relative-name", missing_dir.as_os_str().as_encoded_bytes()] {
+            block.extend_from_slice(extra);
+            block.push(0);
+            expected.extend([0.0, 0.0]);
+            want.push(1);
+        }
+        let mut out = vec![9u64; want.len()];
+        let rc = unsafe { roar_changed_paths(block.as_ptr(), block.len(), want.len() as u32, expected.as_ptr(), out.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        for (i, (got, want)) in out.iter().zip(&want).enumerate() {
+            assert_eq!(got, want, "path {i}");
+        }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
