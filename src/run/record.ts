@@ -104,7 +104,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     if (f.read) readPaths.push(f.path);
   }
   const priors = await priorContents(changed, trace.captureDir, cache);
-  const read = contentsRead(files.inputs, priors, { cache, store }, project.root, files.early);
+  const read = contentsRead(files.inputs, priors, { cache, store }, project.root);
   mark("record: priors");
   const hashed = await hashJobFiles(
     files,

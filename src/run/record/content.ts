@@ -41,7 +41,6 @@ export function contentsRead(
   priors: ReadonlyMap<string, PriorContent>,
   lookup: ContentLookup,
   projectRoot: string,
-  early: ReadonlyMap<string, { blake3: string; size: number }> = new Map(),
 ): ReadContents {
   const out: ReadContents = { byPath: new Map(), unknown: [] };
   for (const i of inputs) {
@@ -49,7 +48,7 @@ export function contentsRead(
     if (!stale) continue;
     const stored = storedPath(i.path, projectRoot);
     const prior = priors.get(i.path);
-    const opened = early.get(i.path);
+    const opened = i.early;
     const known: IoRecord | null =
       prior?.blake3 && !isSymlinkMode(prior.mode)
         ? { path: stored, blake3: prior.blake3, size: prior.size, flags: i.flags }

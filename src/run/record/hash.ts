@@ -8,6 +8,7 @@ import { storedPath } from "../../core/project-paths.ts";
 import type { IoRecord } from "../../core/types.ts";
 import {
   type ExtraAlgorithm,
+  type FileDigest,
   type FileHashResult,
   type FileIdentity,
   hashFiles,
@@ -48,7 +49,7 @@ export interface HashedFiles {
 }
 
 export async function hashJobFiles(
-  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted" | "early" | "deferred">,
+  files: Pick<SelectedFiles, "inputs" | "outputs" | "statted" | "deferred">,
   read: ReadContents,
   prior: PriorKeeping,
   projectRoot: string,
@@ -63,8 +64,10 @@ export async function hashJobFiles(
   }
   // Hash every input and output that still exists, once (inputs identified while the job ran are known).
   const toHash = new Set<string>();
+  // Maps that are empty in most jobs are not asked (a lookup per input adds up over tens of thousands).
+  const readAtOpen = read.byPath.size > 0 ? read.byPath : null;
   for (const i of inputs)
-    if (!read.byPath.has(i.path) && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0 && !files.early.has(i.path))
+    if (i.early === undefined && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0 && !readAtOpen?.has(i.path))
       toHash.add(i.path);
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
@@ -92,17 +95,18 @@ export async function hashJobFiles(
       settings.onProgress?.(p.filesDone, p.filesTotal);
     },
   });
-  // Inputs identified while the job ran (their digests are read from files.early below): cache hits, or hashed
-  // then.
-  for (const digest of files.early.values()) {
+  // Inputs identified while the job ran (TracedInput.early): cache hits, or hashed then.
+  for (const i of inputs) {
+    const digest = i.early;
+    if (digest === undefined) continue;
     hashing.files++;
     if (digest.cached) hashing.cacheHits++;
     else hashing.bytesHashed += digest.size;
   }
 
-  const ioRecord = (path: string, flags: number): IoRecord | null => {
+  const ioRecord = (path: string, flags: number, early: FileDigest | undefined): IoRecord | null => {
     // Identified while the job ran, or hashed after it (never both: see toHash).
-    const h = files.early.get(path) ?? hashed.get(path);
+    const h = early ?? hashed.get(path);
     // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
     const stored = storedPath(path, projectRoot);
     if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
@@ -117,8 +121,6 @@ export async function hashJobFiles(
       h.digests !== NO_EXTRA_DIGESTS && hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
     return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
   };
-  // Maps that are empty in most jobs are not asked (a lookup per input adds up over tens of thousands).
-  const readAtOpen = read.byPath.size > 0 ? read.byPath : null;
   const deferred = files.deferred.size > 0 ? files.deferred : null;
   const inputRecord = (i: TracedInput): IoRecord | null => {
     const atOpen = readAtOpen?.get(i.path);
@@ -133,7 +135,7 @@ export async function hashJobFiles(
     }
     // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
     if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
-    return ioRecord(i.path, i.flags);
+    return ioRecord(i.path, i.flags, i.early);
   };
   // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.
   const inputRecords: IoRecord[] = [];
@@ -152,7 +154,7 @@ export async function hashJobFiles(
           flags: o.flags | IoFlags.SYMLINK,
           linkTarget: link.target,
         }
-      : ioRecord(o.path, o.flags);
+      : ioRecord(o.path, o.flags, undefined);
     if (!record) continue;
     const before = prior.priors.get(o.path);
     if ((record.flags & IoFlags.EXISTED) !== 0 && before) {

@@ -27,6 +27,11 @@ export interface TracedInput {
   flags: number;
   /** The file's stat when the job opened it, as the tracer saw it. */
   stat: OpenStat | null;
+  /**
+   * Its digest when it was identified while the job ran (vouched for by the cache or hashed as opened, see
+   * run/early-identities.ts): no hash needed after the job. A field, not a map by path: tens of thousands a job.
+   */
+  early: FileDigest | undefined;
 }
 
 export interface TracedOutput {
@@ -42,11 +47,6 @@ export interface SelectedFiles {
   skipped: { path: string; reason: string }[];
   /** The files as they are now (null: gone or unreadable), each stat taken once; spares the hashing its own. */
   statted: Map<string, FileIdentity | null>;
-  /**
-   * Inputs identified while the job ran (vouched for by the cache or hashed as opened, see
-   * run/early-identities.ts): their digests, no hash needed after the job.
-   */
-  early: Map<string, FileDigest>;
   /**
    * Inputs the job only read that the hash cache was asked about as they were opened, and does not vouch for:
    * with their stat at the open. Neither statted here nor looked up again: they are hashed, and whether they
@@ -133,14 +133,22 @@ export function selectFiles(
     outputs: [],
     skipped: [],
     statted: new Map(),
-    early: new Map(),
     deferred: new Map(),
   };
-  const { inputs, outputs, skipped, statted, early, deferred } = selected;
+  const { inputs, outputs, skipped, statted, deferred } = selected;
   const files = [...classification.files.values()];
-  // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
+  // What is learnt of each file is kept by its index here, not in maps by path: each map operation costs, and a
+  // job has tens of thousands of files (this code runs once a job, in the JIT's lowest tiers).
   const readReasons = new Array<string | null>(files.length);
+  /** Identified while the job ran: its digest. */
+  const earlyAt = new Array<FileDigest | undefined>(files.length);
+  /** Looked up while the job ran and not vouched for: hashed after the job with no stat of its own. */
+  const deferredAt = new Array<boolean>(files.length).fill(false);
+  /** An input identified while the job ran that changed since its open (CHANGED_DURING_RUN). */
+  const changedAt = new Array<boolean>(files.length).fill(false);
+  // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
   const onlyRead: { path: string; stat: OpenStat }[] = [];
+  const onlyReadAt: number[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
     // A path the path rules kept while the job ran is only asked what this job's context adds.
@@ -150,28 +158,35 @@ export function selectFiles(
         ? readReasonInContext(f.path, filters, filterCtx)
         : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
-    if (f.read && reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted)
+    if (f.read && reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
       onlyRead.push({ path: f.path, stat: f.openStat });
+      onlyReadAt.push(i);
+    }
   }
   // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
   const vouched = whileRunning?.vouched(onlyRead);
   const vouchedPaths: string[] = [];
   const vouchedStats: OpenStat[] = [];
+  const vouchedAt: number[] = [];
   if (vouched)
-    for (let i = 0; i < onlyRead.length; i++) {
-      const f = onlyRead[i] as { path: string; stat: OpenStat };
-      const found = vouched[i];
+    for (let k = 0; k < onlyRead.length; k++) {
+      const f = onlyRead[k] as { path: string; stat: OpenStat };
+      const i = onlyReadAt[k] as number;
+      const found = vouched[k];
       if (found) {
-        early.set(f.path, found.digest);
+        earlyAt[i] = found.digest;
         vouchedPaths.push(f.path);
         vouchedStats.push(f.stat);
-      } else deferred.set(f.path, f.stat);
+        vouchedAt.push(i);
+      } else {
+        deferredAt[i] = true;
+        deferred.set(f.path, f.stat);
+      }
     }
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
-  const changedAfter = new Set<string>();
   const differNow = changedSince(vouchedPaths, vouchedStats);
-  for (let i = 0; i < differNow.length; i++) if (differNow[i]) changedAfter.add(vouchedPaths[i] as string);
+  for (let k = 0; k < differNow.length; k++) if (differNow[k]) changedAt[vouchedAt[k] as number] = true;
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
   // (Plain loops here and below: this code runs once a job, over every file, mostly before the JIT compiles it,
@@ -182,8 +197,8 @@ export function selectFiles(
     if (
       f.openStat !== null &&
       (f.maybeWritten || (f.read && readReasons[i] === null)) &&
-      !early.has(f.path) &&
-      !deferred.has(f.path)
+      earlyAt[i] === undefined &&
+      !deferredAt[i]
     )
       toStat.push(f.path);
   }
@@ -199,12 +214,12 @@ export function selectFiles(
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
+        const early = earlyAt[i];
         // A deferred input's change is told after its hashing.
-        const changed = early.has(f.path)
-          ? changedAfter.has(f.path)
-          : !deferred.has(f.path) && changedSinceOpen(f.openStat, now(f.path));
+        const changed =
+          early !== undefined ? changedAt[i] : !deferredAt[i] && changedSinceOpen(f.openStat, now(f.path));
         if (!written && changed) flags |= IoFlags.CHANGED_DURING_RUN;
-        inputs.push({ path: f.path, flags, stat: f.openStat });
+        inputs.push({ path: f.path, flags, stat: f.openStat, early }); // one shape for all, early or not
       }
     }
     if (written || f.deleted) {
