@@ -15,6 +15,11 @@
  * +12.6 ms = 1.4 %; the other run +16.1 ms of 1,032 ms = 1.6 %. Within the 3 % line: msgpackr stays. Its main
  * entry also loads the optional native extractor (msgpackr-extract), ~6 ms at every start of a compiled
  * executable, so roar imports the unpack-only entry (`msgpackr/unpack-no-eval`): ~1 ms.
+ *
+ * Session 12: the reader processes run with roar's own JIT setting (the optimizing compilers off,
+ * src/shared/jit-options.ts), as `roar run` does since. Two runs: msgpackr +5.7 and +8.6 ms a process (cold
+ * decode 33.8 against 26.4 ms, 34.5 against 27.0), 0.6 and 0.8 % of the io job end to end here (884 and 1,084 ms,
+ * on disk); against the tmpfs io job of bench/run-overhead.ts (~420 ms under auto) 1.4-2 %: msgpackr stays.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -83,8 +88,10 @@ const rounds = Math.max(20, runs * 4);
 for (let i = 0; i < rounds; i++) {
   for (const reader of i % 2 ? (["purpose-built", "msgpackr"] as const) : (["msgpackr", "purpose-built"] as const)) {
     const t = performance.now();
+    // With roar's own JIT setting (src/shared/jit-options.ts): the optimizing compilers off, as in `roar run`.
     const child = Bun.spawnSync(["bun", "--no-env-file", join(bundles, `${readers[reader]}.js`), events], {
       cwd: root,
+      env: { ...process.env, BUN_JSC_useDFGJIT: "0" },
     });
     const processMs = performance.now() - t;
     if (child.exitCode !== 0) throw new Error(`${reader}: ${child.stderr.toString()}`);
