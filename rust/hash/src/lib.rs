@@ -612,6 +612,15 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Writes `text` to `path`; its size and mtime in ns as the tracer reports them (f64).
+    fn written(path: &std::path::Path, text: &str) -> (f64, f64) {
+        std::fs::write(path, text).unwrap();
+        let meta = std::fs::metadata(path).unwrap();
+        let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
+            + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+        (meta.len() as f64, mtime as f64)
+    }
+
     #[test]
     fn changed_paths_compares_size_and_mtime_as_the_tracer_saw_them() {
         let dir = std::env::temp_dir().join(format!("roar-hash-changed-{}", std::process::id()));
@@ -621,15 +630,12 @@ mod tests {
         let mut expected = Vec::new();
         for i in 0..n {
             let path = dir.join(format!("f{i}"));
-            std::fs::write(&path, format!("file {i}")).unwrap();
-            let meta = std::fs::metadata(&path).unwrap();
-            let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
-                + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+            let (len, mtime) = written(&path, &format!("file {i}"));
             // Every third expectation is off: by size, by mtime, or the file is gone.
             let (size, mtime) = match i % 3 {
-                1 if i % 2 == 0 => (meta.len() as f64 + 1.0, mtime as f64),
-                1 => (meta.len() as f64, mtime as f64 + 1e9),
-                _ => (meta.len() as f64, mtime as f64),
+                1 if i % 2 == 0 => (len + 1.0, mtime),
+                1 => (len, mtime + 1e9),
+                _ => (len, mtime),
             };
             if i % 7 == 6 {
                 std::fs::remove_file(&path).unwrap();
@@ -664,14 +670,11 @@ mod tests {
             let dir = root.join(format!("d{}", i / 97));
             std::fs::create_dir_all(&dir).unwrap();
             let path = dir.join(format!("f{i}"));
-            std::fs::write(&path, format!("file {i}")).unwrap();
-            let meta = std::fs::metadata(&path).unwrap();
-            let mtime = std::os::unix::fs::MetadataExt::mtime(&meta) * 1_000_000_000
-                + std::os::unix::fs::MetadataExt::mtime_nsec(&meta);
+            let (len, mtime) = written(&path, &format!("file {i}"));
             let (size, mtime) = match i % 5 {
-                1 => (meta.len() as f64 + 1.0, mtime as f64),
-                2 => (meta.len() as f64, mtime as f64 - 1e9),
-                _ => (meta.len() as f64, mtime as f64),
+                1 => (len + 1.0, mtime),
+                2 => (len, mtime - 1e9),
+                _ => (len, mtime),
             };
             if i % 13 == 4 {
                 std::fs::remove_file(&path).unwrap();
