@@ -1,11 +1,19 @@
 /** The `jobs` table: recording a job with its I/O in one transaction, and the queries over jobs. */
 
 import type { SQLQueryBindings } from "bun:sqlite";
-import type { JobRow, JobSummary, KnownArtifacts, NewJobInput } from "../core/types.ts";
+import type { IoRecord, JobRow, JobSummary, KnownArtifacts, NewJobInput } from "../core/types.ts";
 import { hasKeys } from "../shared/objects.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
-import { type IoRowsOfRole, insertIoRows } from "./job-io.ts";
+import {
+  dropUnusedInputSet,
+  findInputSet,
+  type InputRow,
+  type IoRowsOfRole,
+  inputSetKey,
+  insertInputSet,
+  insertOutputRows,
+} from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
@@ -26,7 +34,14 @@ export function insertJob(
 ): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
-  // The job row and every artifact its io rows name are written first, in this transaction.
+  // The inputs' rows and their set's key, before the write lock is taken.
+  const inputRows: InputRow[] = new Array(job.inputs.length);
+  for (let i = 0; i < job.inputs.length; i++) {
+    const io = job.inputs[i] as IoRecord;
+    inputRows[i] = [pathParam(io.path), io.blake3, io.size, io.flags];
+  }
+  const setKey = inputRows.length > 0 ? inputSetKey(inputRows) : null;
+  // Every artifact the job's rows name is written in this transaction, before the rows.
   q.writeWithParentsKnown(() => {
     // The one parent not written here: checked as the foreign key would have.
     if (!q.sql("SELECT 1 FROM sessions WHERE id = ?").get(job.sessionId))
@@ -35,10 +50,54 @@ export function insertJob(
       step = stepForIdentity(q, job.sessionId, job.stepIdentity) ?? maxStep(q, job.sessionId) + 1;
     if (finishesRun !== undefined) q.sql("DELETE FROM runs_in_flight WHERE id = ?").run(finishesRun);
     const seqRow = q.sql("SELECT coalesce(max(seq), 0) + 1 AS next FROM jobs").get() as { next: number };
+    // The hot loop of a big job (tens of thousands of rows), written many rows a statement: each artifact once,
+    // before the io rows that name it.
+    const upserted = new Set<string>();
+    // In this write transaction no one else commits: an unchanged version means every known row is still there.
+    const present = known && known.digests.size > 0 && q.dataVersion() === known.version ? known.digests : null;
+    const artifactRows: SQLQueryBindings[][] = [];
+    const digestRows: SQLQueryBindings[][] = [];
+    const now = Date.now();
+    /** An artifact row for content not known to be there; digest rows whenever extra digests came with it. */
+    const addArtifact = (io: IoRecord, path: SQLQueryBindings) => {
+      const { blake3, digests } = io;
+      // (A re-run's inputs are all known, most with no extra digests: nothing to look up twice.)
+      const isKnown = blake3 !== null && present?.has(blake3) === true;
+      if (blake3 && (!isKnown || hasKeys(digests)) && !upserted.has(blake3)) {
+        upserted.add(blake3);
+        if (!isKnown) artifactRows.push([blake3, io.size ?? 0, now, path]);
+        // No entries array a row: most jobs ask for no extra digests, and a big job has tens of thousands of rows.
+        if (digests)
+          for (const algorithm in digests)
+            if (algorithm !== "blake3") digestRows.push([blake3, algorithm, digests[algorithm] as string]);
+      }
+      // A link's content is its target text: kept under its digest for show and reproduce.
+      if (blake3 && io.linkTarget !== undefined) putBlob(q, blake3, pathToBytes(io.linkTarget));
+    };
+
+    let inputSet = setKey === null ? null : (findInputSet(q, setKey) ?? null);
+    // A set already there names only artifacts that are there (a set's rows keep theirs): only extra digests and
+    // link targets of its inputs can be new.
+    for (let i = 0; i < job.inputs.length; i++) {
+      const io = job.inputs[i] as IoRecord;
+      if (inputSet === null || hasKeys(io.digests) || io.linkTarget !== undefined)
+        addArtifact(io, (inputRows[i] as InputRow)[0] as SQLQueryBindings);
+    }
+    const outputs: IoRowsOfRole = { plain: [], withPrior: [] };
+    for (const io of job.outputs) {
+      const path = pathParam(io.path);
+      addArtifact(io, path);
+      const prevBlake3 = io.prevBlake3 ?? null;
+      const prevMode = io.prevMode ?? null;
+      if (prevBlake3 === null && prevMode === null) outputs.plain.push([path, io.blake3, io.size, io.flags]);
+      else outputs.withPrior.push([path, io.blake3, io.size, io.flags, prevBlake3, prevMode]);
+    }
+    insertArtifactRows(q, artifactRows, digestRows);
+    if (setKey !== null && inputSet === null) inputSet = insertInputSet(q, setKey, inputRows);
     q.sql(
       `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
-         trace_ms, post_ms, exit_code, signal, status, git, trace, metadata)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         trace_ms, post_ms, exit_code, signal, status, git, trace, metadata, input_set)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       uid,
       seqRow.next,
@@ -59,48 +118,9 @@ export function insertJob(
       JSON.stringify(job.git),
       JSON.stringify(job.trace),
       JSON.stringify(job.metadata),
+      inputSet,
     );
-    // The hot loop of a big job (tens of thousands of rows), written many rows a statement: each artifact once,
-    // before the io rows that name it.
-    const upserted = new Set<string>();
-    // In this write transaction no one else commits: an unchanged version means every known row is still there.
-    const present = known && known.digests.size > 0 && q.dataVersion() === known.version ? known.digests : null;
-    const artifactRows: SQLQueryBindings[][] = [];
-    const digestRows: SQLQueryBindings[][] = [];
-    const ioRows: Record<"input" | "output", IoRowsOfRole> = {
-      input: { plain: [], withPrior: [] },
-      output: { plain: [], withPrior: [] },
-    };
-    const now = Date.now();
-    for (const [role, list] of [
-      ["input", job.inputs],
-      ["output", job.outputs],
-    ] as const) {
-      for (const io of list) {
-        const path = pathParam(io.path);
-        const blake3 = io.blake3;
-        const digests = io.digests;
-        // An artifact row for content not known to be there; digest rows whenever extra digests came with it.
-        // (A re-run's inputs are all known, most with no extra digests: nothing to look up twice.)
-        const isKnown = blake3 !== null && present?.has(blake3) === true;
-        if (blake3 && (!isKnown || hasKeys(digests)) && !upserted.has(blake3)) {
-          upserted.add(blake3);
-          if (!isKnown) artifactRows.push([blake3, io.size ?? 0, now, path]);
-          // No entries array a row: most jobs ask for no extra digests, and a big job has tens of thousands of rows.
-          if (digests)
-            for (const algorithm in digests)
-              if (algorithm !== "blake3") digestRows.push([blake3, algorithm, digests[algorithm] as string]);
-        }
-        // A link's content is its target text: kept under its digest for show and reproduce.
-        if (io.blake3 && io.linkTarget !== undefined) putBlob(q, io.blake3, pathToBytes(io.linkTarget));
-        const prevBlake3 = io.prevBlake3 ?? null;
-        const prevMode = io.prevMode ?? null;
-        if (prevBlake3 === null && prevMode === null) ioRows[role].plain.push([path, io.blake3, io.size, io.flags]);
-        else ioRows[role].withPrior.push([path, io.blake3, io.size, io.flags, prevBlake3, prevMode]);
-      }
-    }
-    insertArtifactRows(q, artifactRows, digestRows);
-    insertIoRows(q, seqRow.next, ioRows);
+    insertOutputRows(q, seqRow.next, outputs);
   });
   return { uid, step };
 }
@@ -112,14 +132,21 @@ export function setJobPostMs(q: StoreDb, uid: string, postMs: number): void {
 
 export function deleteJob(q: StoreDb, uid: string): void {
   q.write(() => {
-    q.sql("DELETE FROM job_io WHERE job_seq = (SELECT seq FROM jobs WHERE uid = ?)").run(uid);
+    const row = q.sql("SELECT seq, input_set FROM jobs WHERE uid = ?").get(uid) as {
+      seq: number;
+      input_set: number | null;
+    } | null;
+    if (!row) return;
+    q.sql("DELETE FROM job_io WHERE job_seq = ?").run(row.seq);
     // Directories a get/put job recorded go with it (their members cascade).
     q.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
     q.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
+    if (row.input_set !== null) dropUnusedInputSet(q, row.input_set);
     // Artifacts no job refers to any more go too (their digests cascade).
-    // One pass over job_io (inputs are not indexed by digest, see job-io.ts), not one search per artifact.
+    // One pass over the rows (inputs are not indexed by digest, see job-io.ts), not one search per artifact.
     q.sql(
       `DELETE FROM artifacts WHERE blake3 NOT IN (SELECT blake3 FROM job_io WHERE blake3 IS NOT NULL)
+         AND blake3 NOT IN (SELECT blake3 FROM input_set_rows WHERE blake3 IS NOT NULL)
          AND blake3 NOT IN (SELECT blake3 FROM collection_members)`,
     ).run();
   });

@@ -28,7 +28,7 @@ import * as runs from "./runs.ts";
 import * as sessions from "./sessions.ts";
 import { StoreDb } from "./statements.ts";
 
-export type { ArtifactLink, JobIo } from "./job-io.ts";
+export type { ArtifactLink, JobIo, SessionIo } from "./job-io.ts";
 
 export class RoarStore {
   private readonly q: StoreDb;
@@ -181,7 +181,7 @@ export class RoarStore {
   sessionIo(sessionId: number): Map<string, io.JobIo> {
     return io.sessionIo(this.q, sessionId, (b) => this.blob(b));
   }
-  sessionIoUnordered(sessionId: number, inputsOf?: ReadonlySet<string>): Map<string, io.JobIo> {
+  sessionIoUnordered(sessionId: number, inputsOf?: ReadonlySet<string>): io.SessionIo {
     return io.sessionIoUnordered(this.q, sessionId, inputsOf);
   }
   artifactLinks(blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {

@@ -119,17 +119,29 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       await cacheKnown(repo, tracer); // the first run's digest is vouched for at the next open
       const job = await startWaitingJob(repo, ["-q", "--tracer", tracer]);
       await Bun.sleep(300); // the open is looked up (hybrid, preload: as the job runs)
-      // What another roar's `pop` of the only job that used the content does: its rows, then the artifact.
+      // What another roar's `pop` of the only job that used the content does: the job, its input set (no other job
+      // names it), then the artifact.
       const other = new Database(join(repo, ".roar/roar.db"));
       other.exec("PRAGMA busy_timeout = 5000");
-      other.query("DELETE FROM job_io WHERE blake3 = ?").run(digest);
-      other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
+      other.transaction(() => {
+        const sets = "SELECT set_id FROM input_set_rows WHERE blake3 = ?";
+        other
+          .query(`DELETE FROM job_io WHERE job_seq IN (SELECT seq FROM jobs WHERE input_set IN (${sets}))`)
+          .run(digest);
+        other.query(`DELETE FROM jobs WHERE input_set IN (${sets})`).run(digest);
+        other.query(`DELETE FROM input_sets WHERE id IN (${sets})`).run(digest);
+        other.query("DELETE FROM input_set_rows WHERE set_id NOT IN (SELECT id FROM input_sets)").run();
+        other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
+      })();
       other.close();
       await job.finish();
 
       const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
       const inputs = db
-        .query("SELECT path, blake3 FROM job_io WHERE role = 'input' AND job_seq = (SELECT max(seq) FROM jobs)")
+        .query(
+          `SELECT path, blake3 FROM input_set_rows
+           WHERE set_id = (SELECT input_set FROM jobs WHERE seq = (SELECT max(seq) FROM jobs))`,
+        )
         .all();
       expect(inputs).toEqual([{ path: "known.txt", blake3: digest }]);
       expect(db.query("SELECT blake3 FROM artifacts WHERE blake3 = ?").all(digest)).toEqual([{ blake3: digest }]);

@@ -40,10 +40,22 @@ export function testJob(sessionId: number, tag: string, fields: Partial<NewJob> 
 }
 
 /**
+ * SQL that undoes migration 8 → 9: every job's inputs rows of job_io again, no input sets (a store an older roar
+ * left; set user_version yourself).
+ */
+export const INPUT_SETS_UNDONE = `
+  INSERT INTO job_io (job_seq, role, path, blake3, size, flags)
+    SELECT j.seq, 'input', r.path, r.blake3, r.size, r.flags FROM jobs j JOIN input_set_rows r ON r.set_id = j.input_set;
+  DROP INDEX jobs_input_set;
+  ALTER TABLE jobs DROP COLUMN input_set;
+  DROP TABLE input_set_rows;
+  DROP TABLE input_sets;`;
+
+/**
  * SQL that turns a store's job_io back into the layout of schema 5 and before (rows keyed by job uid, a primary key
  * over job, role and path; no indexes): for tests that migrate a store an older roar left.
  */
-export const JOB_IO_BY_UID = `
+export const JOB_IO_BY_UID = `${INPUT_SETS_UNDONE}
   CREATE TABLE job_io_old (
     job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('input', 'output')),

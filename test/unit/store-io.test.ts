@@ -13,7 +13,7 @@ const job = (sessionId: number, step: number, tag: string) =>
     outputs: [{ path: `out-${tag}`, blake3: digest(`out-${tag}`), size: 2, flags: 0 }],
   });
 
-function sorted(map: Map<string, { inputs: { path: string }[]; outputs: { path: string }[] }>) {
+function sorted(map: Map<string, { inputs: readonly { path: string }[]; outputs: readonly { path: string }[] }>) {
   return [...map]
     .map(([uid, io]) => [uid, io.inputs.map((i) => i.path).sort(), io.outputs.map((o) => o.path).sort()])
     .sort();
@@ -90,7 +90,8 @@ test("a job whose io rows fail part-way leaves nothing behind: no job, no io row
   const db = new Database(dbPath, { readonly: true });
   const count = (table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   expect(count("jobs")).toBe(1);
-  expect(count("job_io")).toBe(2);
+  expect(count("job_io") + count("input_set_rows")).toBe(2);
+  expect(count("input_sets")).toBe(1);
   expect(count("artifacts")).toBe(2);
   expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
   db.close();

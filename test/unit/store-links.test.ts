@@ -9,7 +9,7 @@ import type { IoRecord } from "../../src/core/types.ts";
 import { projectAt } from "../../src/store/project.ts";
 import { SCHEMA_VERSION } from "../../src/store/schema.ts";
 import { RoarStore } from "../../src/store/store.ts";
-import { JOB_IO_BY_UID, openTempStore, testJob } from "../helpers/store.ts";
+import { INPUT_SETS_UNDONE, JOB_IO_BY_UID, openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 const file = (path: string, content: string): IoRecord => ({ path, blake3: digest(content), size: 1, flags: 0 });
@@ -123,7 +123,7 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes (the
     DROP INDEX jobs_session_identity;
     PRAGMA user_version = 4`);
   old.close();
-  expect(SCHEMA_VERSION).toBe(8);
+  expect(SCHEMA_VERSION).toBe(9);
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
   expect(store.jobIo(use)).toEqual(ioBefore);
@@ -137,9 +137,122 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes (the
     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL",
   );
   expect((jobIndexes.all() as { name: string }[]).map((r) => r.name).sort()).toEqual([
+    "jobs_input_set",
     "jobs_session_identity",
     "jobs_session_step",
   ]);
-  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(8);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(9);
+  db.close();
+});
+
+test("jobs that read the same content share one input set; other content, order or flags make a set of their own", () => {
+  const { store, dbPath } = openTempStore();
+  const sid = store.startSession().id;
+  const inputs = Array.from({ length: 300 }, (_, i) => file(`in/${i}.txt`, `input ${i}`));
+  const run = (name: string, read: IoRecord[]) =>
+    store.insertJob(testJob(sid, name, { inputs: read, outputs: [file(`${name}.out`, name)] })).uid;
+  const first = run("first", inputs);
+  const again = run(
+    "again",
+    inputs.map((i) => ({ ...i })),
+  );
+  const changed = run("changed", [...inputs.slice(0, 299), file("in/299.txt", "other bytes")]);
+  const reordered = run("reordered", [...inputs].reverse());
+  const flagged = run("flagged", [{ ...(inputs[0] as IoRecord), flags: 1 }, ...inputs.slice(1)]);
+  const none = run("none", []);
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const setOf = (uid: string) =>
+    (db.query("SELECT input_set FROM jobs WHERE uid = ?").get(uid) as { input_set: number | null }).input_set;
+  expect(setOf(again)).toBe(setOf(first));
+  expect(new Set([first, changed, reordered, flagged].map(setOf)).size).toBe(4);
+  expect(setOf(none)).toBeNull();
+  const count = (sql: string) => (db.query(sql).get() as { n: number }).n;
+  expect(count("SELECT count(*) AS n FROM input_sets")).toBe(4);
+  expect(count("SELECT count(*) AS n FROM input_set_rows")).toBe(4 * 300);
+  expect(count("SELECT count(*) AS n FROM job_io WHERE role = 'input'")).toBe(0);
+  db.close();
+
+  const reopened = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
+  const paths = (uid: string) => reopened.jobIo(uid).inputs.map((i) => i.path);
+  expect(paths(again)).toEqual(paths(first));
+  expect(paths(first)).toHaveLength(300);
+  expect(reopened.jobIo(changed).inputs.find((i) => i.path === "in/299.txt")?.blake3).toBe(digest("other bytes"));
+  // Links of shared inputs name every job of the set, by digest and by path.
+  expect(reopened.artifactLinks(digest("input 7")).map((l) => l.job.uid)).toEqual([
+    first,
+    again,
+    changed,
+    reordered,
+    flagged,
+  ]);
+  expect(reopened.linksAtPath("in/299.txt").map((l) => [l.jobUid, l.blake3])).toEqual([
+    [flagged, digest("input 299")],
+    [reordered, digest("input 299")],
+    [changed, digest("other bytes")],
+    [again, digest("input 299")],
+    [first, digest("input 299")],
+  ]);
+  // dag and status read each set once: jobs of one set share its list, and `inputsOf` still limits who gets it.
+  const io = reopened.sessionIoUnordered(sid);
+  expect(io.get(again)?.inputs).toBe(io.get(first)?.inputs as readonly IoRecord[]);
+  expect(io.get(first)?.inputs).toHaveLength(300);
+  expect(io.get(none)?.inputs).toEqual([]);
+  const some = reopened.sessionIoUnordered(sid, new Set([again]));
+  expect(some.get(again)?.inputs).toHaveLength(300);
+  expect(some.get(first)?.inputs).toEqual([]);
+  expect(some.get(first)?.outputs.map((o) => o.path)).toEqual(["first.out"]);
+  reopened.close();
+});
+
+test("deleting jobs keeps an input set while a job names it, then drops it with its rows and artifacts", () => {
+  const { store, dbPath } = openTempStore();
+  const sid = store.startSession().id;
+  const read = [file("data.txt", "data"), file("more.txt", "more")];
+  const a = store.insertJob(testJob(sid, "a", { inputs: read })).uid;
+  const b = store.insertJob(testJob(sid, "b", { step: 2, inputs: read })).uid;
+  store.deleteJob(a);
+  expect(store.jobIo(b).inputs.map((i) => i.path)).toEqual(["data.txt", "more.txt"]);
+  expect(store.artifact(digest("data"))?.blake3).toBe(digest("data"));
+  store.deleteJob(b);
+  expect(store.artifact(digest("data"))).toBeUndefined();
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const count = (table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  expect([count("input_sets"), count("input_set_rows"), count("jobs")]).toEqual([0, 0, 0]);
+  expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+  db.close();
+});
+
+test("a store of schema 8 is migrated: each job's input rows become a set of its own, and later runs share sets", () => {
+  const { store: fresh, dbPath } = openTempStore();
+  const { gen, use, again, odd } = pipeline(fresh);
+  const before = [gen, use, again].map((uid) => fresh.jobIo(uid));
+  const linksBefore = fresh.linksAtPaths(["a.txt", odd]);
+  fresh.close();
+  const old = new Database(dbPath);
+  old.exec(`${INPUT_SETS_UNDONE}
+    PRAGMA user_version = 8`);
+  expect((old.query("SELECT count(*) AS n FROM job_io WHERE role = 'input'").get() as { n: number }).n).toBe(2);
+  old.close();
+  const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
+  expect([gen, use, again].map((uid) => store.jobIo(uid))).toEqual(before);
+  expect(store.linksAtPaths(["a.txt", odd])).toEqual(linksBefore);
+  // A new job reading what `use` read makes a set (the migrated one's key names its job) that the next one shares.
+  const sid = store.job(use)?.sessionId as number;
+  const read = [file("a.txt", "one"), file(odd, "odd")];
+  const next = store.insertJob(testJob(sid, "next", { step: 2, inputs: read })).uid;
+  const last = store.insertJob(testJob(sid, "last", { step: 2, inputs: read })).uid;
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const setOf = (uid: string) =>
+    (db.query("SELECT input_set FROM jobs WHERE uid = ?").get(uid) as { input_set: number | null }).input_set;
+  expect(setOf(use)).not.toBeNull();
+  expect(setOf(gen)).toBeNull();
+  expect(setOf(next)).not.toBe(setOf(use));
+  expect(setOf(last)).toBe(setOf(next));
+  expect((db.query("SELECT count(*) AS n FROM job_io WHERE role = 'input'").get() as { n: number }).n).toBe(0);
+  expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+  expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
   db.close();
 });
