@@ -1,6 +1,6 @@
 /**
- * What each job read and wrote, and the links between jobs and artifacts it makes: its outputs are rows of `job_io`,
- * its inputs an input set (`input_sets`, `input_set_rows`) that jobs reading the same content share.
+ * What each job read and wrote, and the links between jobs and artifacts it makes: its inputs and its outputs are
+ * each a set of rows (`input_sets`/`input_set_rows`, `output_sets`/`output_set_rows`) that jobs share.
  */
 import type { SQLQueryBindings } from "bun:sqlite";
 import { IoFlags } from "../core/io-flags.ts";
@@ -23,75 +23,71 @@ export interface ArtifactLink {
   role: "input" | "output";
 }
 
-/**
- * A job's io rows of one role, as insertJob builds them: `[path (a pathParam), blake3, size, flags]`, with
- * `prev_blake3, prev_mode` appended in `withPrior` (outputs whose earlier content is known).
- */
-export interface IoRowsOfRole {
-  plain: SQLQueryBindings[][];
-  withPrior: SQLQueryBindings[][];
-}
-
-/**
- * Writes the output rows of a job being recorded (inside its transaction): the job's seq bound once a statement
- * and the role a literal, so that most rows bind 4 values instead of 8 (22,000 rows: their statements take ~15 %
- * less time). Inputs are not rows of the job: see inputSetOf.
- */
-export function insertOutputRows(q: StoreDb, jobSeq: number, { plain, withPrior }: IoRowsOfRole): void {
-  q.insertMany("INSERT OR FAIL INTO job_io (job_seq, role, path, blake3, size, flags)", plain, {
-    tuple: "(?1, 'output', ?, ?, ?, ?)",
-    width: 4,
-    shared: [jobSeq],
-  });
-  q.insertMany(
-    "INSERT OR FAIL INTO job_io (job_seq, role, path, blake3, size, flags, prev_blake3, prev_mode)",
-    withPrior,
-    { tuple: "(?1, 'output', ?, ?, ?, ?, ?, ?)", width: 6, shared: [jobSeq] },
-  );
-}
-
 /*
- * A job's inputs are an input set (migration 8 → 9), shared by every job that read exactly those files with
- * exactly that content: a re-run over an unchanged dataset of 20,000 files adds one reference, not 20,000 rows
- * (recording it: insert phase 30–85 → ~10 ms, and the store stops growing by the dataset's size a run). A set is
- * named by a digest of its rows in the order the job recorded them (a job reading the same files in another order
- * makes a set of its own: no sharing, nothing wrong), and never changes; the last job using it takes it along.
+ * A job's inputs and its outputs are each a set of rows (migrations 8 → 9 and 9 → 10), shared by every job that
+ * read (or wrote) exactly those files with exactly that content: a re-run over an unchanged dataset of 20,000 files
+ * adds one reference, not 20,000 rows (recording the io job: insert phase 30–85 → ~15 ms, and the store stops
+ * growing by the dataset's size a run), and a re-run that reproduces its outputs puts no new keys in the outputs'
+ * indexes. A set is named by a digest of its rows in the order the job recorded them (a job reading the same files
+ * in another order makes a set of its own: no sharing, nothing wrong), and never changes; the last job naming it
+ * takes it along.
  */
 
-/** An input row as the set's key covers it: `[path (a pathParam), blake3, size, flags]`. */
-export type InputRow = SQLQueryBindings[];
+export type IoRole = "input" | "output";
+
+/** A set's row as its key covers it: `[path (a pathParam), blake3, size, flags]`, outputs maybe `prev_blake3,
+ * prev_mode` too (when the content before the job is known). */
+export type SetRow = SQLQueryBindings[];
+
+/** Each role's tables and the jobs column naming a job's set. */
+const SET_TABLES = {
+  input: { sets: "input_sets", rows: "input_set_rows", column: "input_set" },
+  output: { sets: "output_sets", rows: "output_set_rows", column: "output_set" },
+} as const;
 
 /**
- * The key of a set of input rows: SHA-256 over their JSON (unambiguous: a path that is not UTF-8, bound as bytes,
- * is an object there, never a string). JSON.stringify then one update: ~3 ms for 20,000 rows, against ~5 ms for
- * the same text built row by row and ~1.5 µs a row to insert them.
+ * The key of a set of rows: SHA-256 over their JSON (unambiguous: a path that is not UTF-8, bound as bytes, is an
+ * object there, never a string). JSON.stringify then one update: ~3 ms for 20,000 rows, against ~5 ms for the same
+ * text built row by row and ~1.5 µs a row to insert them.
  */
-export function inputSetKey(rows: readonly InputRow[]): string {
+export function ioSetKey(rows: readonly SetRow[]): string {
   return new Bun.CryptoHasher("sha256").update(JSON.stringify(rows)).digest("hex");
 }
 
-/** The existing input set with this key, if any (inside the recording transaction). */
-export function findInputSet(q: StoreDb, key: string): number | undefined {
-  const r = q.sql("SELECT id FROM input_sets WHERE key = ?").get(key) as { id: number } | null;
+/** The existing set of `role` with this key, if any (inside the recording transaction). */
+export function findIoSet(q: StoreDb, role: IoRole, key: string): number | undefined {
+  const r = q.sql(`SELECT id FROM ${SET_TABLES[role].sets} WHERE key = ?`).get(key) as { id: number } | null;
   return r?.id;
 }
 
-/** Writes a new input set and its rows; returns its id. */
-export function insertInputSet(q: StoreDb, key: string, rows: readonly InputRow[]): number {
-  const { id } = q.sql("INSERT INTO input_sets (key) VALUES (?) RETURNING id").get(key) as { id: number };
-  q.insertMany("INSERT OR FAIL INTO input_set_rows (set_id, path, blake3, size, flags)", rows, {
+/**
+ * Writes a new set and its rows; returns its id. Rows of 4 values and rows of 6 go by separate statements, the
+ * set's id bound once a statement: most rows bind 4 values instead of 7.
+ */
+export function insertIoSet(q: StoreDb, role: IoRole, key: string, rows: readonly SetRow[]): number {
+  const { sets, rows: table } = SET_TABLES[role];
+  const { id } = q.sql(`INSERT INTO ${sets} (key) VALUES (?) RETURNING id`).get(key) as { id: number };
+  const plain = rows.filter((r) => r.length === 4);
+  const withPrior = plain.length === rows.length ? [] : rows.filter((r) => r.length !== 4);
+  q.insertMany(`INSERT OR FAIL INTO ${table} (set_id, path, blake3, size, flags)`, plain, {
     tuple: "(?1, ?, ?, ?, ?)",
     width: 4,
+    shared: [id],
+  });
+  q.insertMany(`INSERT OR FAIL INTO ${table} (set_id, path, blake3, size, flags, prev_blake3, prev_mode)`, withPrior, {
+    tuple: "(?1, ?, ?, ?, ?, ?, ?)",
+    width: 6,
     shared: [id],
   });
   return id;
 }
 
-/** Deletes an input set that no job names any more (after a job is deleted). */
-export function dropUnusedInputSet(q: StoreDb, setId: number): void {
-  if (q.sql("SELECT 1 FROM jobs WHERE input_set = ? LIMIT 1").get(setId) !== null) return;
-  q.sql("DELETE FROM input_set_rows WHERE set_id = ?").run(setId);
-  q.sql("DELETE FROM input_sets WHERE id = ?").run(setId);
+/** Deletes a set that no job names any more (after a job is deleted). */
+export function dropUnusedIoSet(q: StoreDb, role: IoRole, setId: number): void {
+  const { sets, rows, column } = SET_TABLES[role];
+  if (q.sql(`SELECT 1 FROM jobs WHERE ${column} = ? LIMIT 1`).get(setId) !== null) return;
+  q.sql(`DELETE FROM ${rows} WHERE set_id = ?`).run(setId);
+  q.sql(`DELETE FROM ${sets} WHERE id = ?`).run(setId);
 }
 
 function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined): Map<string, JobIo> {
@@ -120,16 +116,13 @@ function groupIo(rows: Row[], blob: (blake3: string) => Uint8Array | undefined):
   return out;
 }
 
-/**
- * A job's io rows in the shape groupIo reads, for the jobs `where` names (a condition on `j`, binding ?1): outputs
- * from job_io, inputs from the job's input set.
- */
+/** The io rows of the jobs `where` names (a condition on `j`, binding ?1), in the shape groupIo reads. */
 const IO_ROWS_OF = (where: string) => `
-  SELECT j.uid AS job_uid, io.role, io.path, io.blake3, io.size, io.flags, io.prev_blake3, io.prev_mode
-    FROM jobs j JOIN job_io io ON io.job_seq = j.seq WHERE ${where}
+  SELECT j.uid AS job_uid, 'output' AS role, io.path, io.blake3, io.size, io.flags, io.prev_blake3, io.prev_mode
+    FROM jobs j JOIN output_set_rows io ON io.set_id = j.output_set WHERE ${where}
   UNION ALL
-  SELECT j.uid, 'input', r.path, r.blake3, r.size, r.flags, NULL, NULL
-    FROM jobs j JOIN input_set_rows r ON r.set_id = j.input_set WHERE ${where}
+  SELECT j.uid, 'input', io.path, io.blake3, io.size, io.flags, NULL, NULL
+    FROM jobs j JOIN input_set_rows io ON io.set_id = j.input_set WHERE ${where}
   ORDER BY path`;
 
 /** All inputs and outputs of a session's jobs, keyed by job uid (one query). */
@@ -142,62 +135,62 @@ export function jobIo(q: StoreDb, uid: string, blob: (b: string) => Uint8Array |
   return groupIo(rows, blob).get(uid) ?? { inputs: [], outputs: [] };
 }
 
-/** A session's inputs and outputs by job uid, as dag and status read them; jobs of one input set share its list. */
-export type SessionIo = Map<string, { inputs: readonly IoRecord[]; outputs: IoRecord[] }>;
+/** A session's inputs and outputs by job uid, as dag and status read them; jobs of one set share its list. */
+export type SessionIo = Map<string, { inputs: readonly IoRecord[]; outputs: readonly IoRecord[] }>;
 
 /**
  * All inputs and outputs of a session's jobs, keyed by job uid, in no particular order. `inputsOf`: only these
  * jobs' inputs (with every job's outputs), as judging staleness needs: a superseded job's inputs decide nothing.
  */
 export function sessionIoUnordered(q: StoreDb, sessionId: number, inputsOf?: ReadonlySet<string>): SessionIo {
-  // Rows as arrays (.values()) and no ORDER BY: this is the hot path of dag/status on big sessions. When the
-  // session holds most of the database (the usual case), one sequential scan beats an index lookup per job.
-  type OutputValues = [number, string | Uint8Array, string | null, number | null, number][];
-  type InputValues = [number, string | Uint8Array, string | null, number | null, number][];
-  // The session's jobs, seq → uid and input set (rows name their job by seq).
-  const jobRows = q.sql("SELECT seq, uid, input_set FROM jobs WHERE session_id = ?").values(sessionId) as [
-    number,
+  // The session's jobs and their sets.
+  const jobRows = q.sql("SELECT uid, input_set, output_set FROM jobs WHERE session_id = ?").values(sessionId) as [
     string,
     number | null,
+    number | null,
   ][];
+  const inputs = setsOf(
+    q,
+    "input",
+    jobRows.flatMap(([uid, set]) => (set !== null && (!inputsOf || inputsOf.has(uid)) ? [set] : [])),
+  );
+  const outputs = setsOf(
+    q,
+    "output",
+    jobRows.flatMap(([, , set]) => (set === null ? [] : [set])),
+  );
   const out: SessionIo = new Map();
-  const bySeq = new Map<number, { inputs: readonly IoRecord[]; outputs: IoRecord[] }>();
-  for (const [seq, uid] of jobRows) {
-    const entry = { inputs: [], outputs: [] };
-    out.set(uid, entry);
-    bySeq.set(seq, entry);
-  }
-  const total = (q.sql("SELECT count(*) AS n FROM jobs").get() as { n: number }).n;
-  const COLUMNS = "io.job_seq, io.path, io.blake3, io.size, io.flags";
-  const addOutputs = (rows: OutputValues) => {
-    for (const r of rows)
-      bySeq.get(r[0])?.outputs.push({ path: pathFromRow(r[1]), blake3: r[2], size: r[3], flags: r[4] });
-  };
-  if (jobRows.length * 2 >= total) addOutputs(q.sql(`SELECT ${COLUMNS} FROM job_io io`).values() as OutputValues);
-  else {
-    const ofJob = q.sql(`SELECT ${COLUMNS} FROM job_io io WHERE io.job_seq = ? AND io.role = 'output'`);
-    for (const [seq] of jobRows) addOutputs(ofJob.values(seq) as OutputValues);
-  }
-
-  // Inputs: each set read once, its list shared by the jobs that name it.
-  const sets = new Map<number, IoRecord[]>();
-  for (const [, uid, set] of jobRows) if (set !== null && (!inputsOf || inputsOf.has(uid))) sets.set(set, []);
-  const addInputs = (rows: InputValues) => {
-    for (const r of rows) sets.get(r[0])?.push({ path: pathFromRow(r[1]), blake3: r[2], size: r[3], flags: r[4] });
-  };
-  const INPUT_COLUMNS = "set_id, path, blake3, size, flags";
-  const allSets = (q.sql("SELECT count(*) AS n FROM input_sets").get() as { n: number }).n;
-  if (sets.size * 2 >= allSets && sets.size > 0)
-    addInputs(q.sql(`SELECT ${INPUT_COLUMNS} FROM input_set_rows`).values() as InputValues);
-  else {
-    const ofSet = q.sql(`SELECT ${INPUT_COLUMNS} FROM input_set_rows WHERE set_id = ?`);
-    for (const set of sets.keys()) addInputs(ofSet.values(set) as InputValues);
-  }
-  for (const [seq, uid, set] of jobRows) {
-    const inputs = set === null ? undefined : sets.get(set);
-    if (inputs && (!inputsOf || inputsOf.has(uid))) (bySeq.get(seq) as { inputs: readonly IoRecord[] }).inputs = inputs;
+  for (const [uid, inputSet, outputSet] of jobRows) {
+    out.set(uid, {
+      inputs: (inputSet !== null && (!inputsOf || inputsOf.has(uid)) && inputs.get(inputSet)) || [],
+      outputs: (outputSet !== null && outputs.get(outputSet)) || [],
+    });
   }
   return out;
+}
+
+/**
+ * The rows of these sets of one role, each set read once. Rows as arrays (.values()): this is the hot path of
+ * dag/status on big sessions; when the sets are most of the table (the usual case), one sequential scan beats an
+ * index lookup per set.
+ */
+function setsOf(q: StoreDb, role: IoRole, ids: readonly number[]): Map<number, IoRecord[]> {
+  type Values = [number, string | Uint8Array, string | null, number | null, number][];
+  const { sets: setsTable, rows: table } = SET_TABLES[role];
+  const sets = new Map<number, IoRecord[]>();
+  for (const id of ids) if (!sets.has(id)) sets.set(id, []);
+  if (sets.size === 0) return sets;
+  const add = (rows: Values) => {
+    for (const r of rows) sets.get(r[0])?.push({ path: pathFromRow(r[1]), blake3: r[2], size: r[3], flags: r[4] });
+  };
+  const COLUMNS = "set_id, path, blake3, size, flags";
+  const total = (q.sql(`SELECT count(*) AS n FROM ${setsTable}`).get() as { n: number }).n;
+  if (sets.size * 2 >= total) add(q.sql(`SELECT ${COLUMNS} FROM ${table}`).values() as Values);
+  else {
+    const ofSet = q.sql(`SELECT ${COLUMNS} FROM ${table} WHERE set_id = ?`);
+    for (const id of sets.keys()) add(ofSet.values(id) as Values);
+  }
+  return sets;
 }
 
 /*
@@ -207,67 +200,50 @@ export function sessionIoUnordered(q: StoreDb, sessionId: number, inputsOf?: Rea
  * index holds the first 16 hex digits (migration 7): a lookup names that prefix, exactly as the index does, and
  * then the whole digest.
  */
-const LINK_COLUMNS = "j.uid AS job_uid, io.role, io.blake3, io.path, j.seq, j.session_id";
 
-/** Input rows as links (`io` with LINK_COLUMNS' names): each row of a set once for every job naming the set. */
-const INPUT_LINKS = `SELECT j.uid AS job_uid, 'input' AS role, io.blake3, io.path, j.seq, j.session_id
-  FROM input_set_rows io JOIN jobs j ON j.input_set = io.set_id`;
+/** A role's rows as links (`io`, joined to each job naming their set: `j`), with the columns toLink reads. */
+const LINKS = (role: IoRole) => `SELECT j.uid AS job_uid, '${role}' AS role, io.blake3, io.path, j.seq, j.session_id
+  FROM ${SET_TABLES[role].rows} io JOIN jobs j ON j.${SET_TABLES[role].column} = io.set_id`;
 
-/** The condition that finds the output rows of digest `?1` by their index (`io` being job_io). */
-const OUTPUT_DIGEST_IS_1 = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1 AND io.role = 'output'";
+/** The condition that finds the output rows of digest `?1` by their index (`io` being output_set_rows). */
+const OUTPUT_DIGEST_IS_1 = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1";
 
-/** Links of one role whose `column` is one of `list` (a jsonList): by the outputs' index, or one pass over inputs. */
-function linksIn(q: StoreDb, column: "path" | "blake3", list: string, role: "input" | "output"): Row[] {
-  if (role === "input")
-    return q.sql(`${INPUT_LINKS} WHERE io.${column} IN (SELECT value FROM json_each(?))`).all(list) as Row[];
-  if (column === "blake3") {
+/** Links of one role whose `column` is one of `list` (a jsonList): by the outputs' indexes, or one pass over inputs. */
+function linksIn(q: StoreDb, column: "path" | "blake3", list: string, role: IoRole): Row[] {
+  if (column === "blake3" && role === "output") {
     return q
       .sql(
-        `SELECT ${LINK_COLUMNS} FROM json_each(?) d
-         JOIN job_io io ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16) AND io.blake3 = d.value
-           AND io.role = 'output'
-         JOIN jobs j ON j.seq = io.job_seq`,
+        `SELECT j.uid AS job_uid, 'output' AS role, io.blake3, io.path, j.seq, j.session_id FROM json_each(?) d
+         JOIN output_set_rows io ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16) AND io.blake3 = d.value
+         JOIN jobs j ON j.output_set = io.set_id`,
       )
       .all(list) as Row[];
   }
-  return q
-    .sql(
-      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-       WHERE io.path IN (SELECT value FROM json_each(?)) AND io.role = 'output'`,
-    )
-    .all(list) as Row[];
+  return q.sql(`${LINKS(role)} WHERE io.${column} IN (SELECT value FROM json_each(?))`).all(list) as Row[];
 }
 
 /** Links of one role at one path (a name that is not UTF-8, stored as a BLOB; outputs by their index). */
-function linksAt(q: StoreDb, path: string | Uint8Array, role: "input" | "output"): Row[] {
-  if (role === "input") return q.sql(`${INPUT_LINKS} WHERE io.path = ?`).all(path) as Row[];
-  return q
-    .sql(
-      `SELECT ${LINK_COLUMNS} FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-       WHERE io.path = ? AND io.role = 'output'`,
-    )
-    .all(path) as Row[];
+function linksAt(q: StoreDb, path: string | Uint8Array, role: IoRole): Row[] {
+  return q.sql(`${LINKS(role)} WHERE io.path = ?`).all(path) as Row[];
 }
 
 const byRole = (a: Row, b: Row) => ((a.role as string) < (b.role as string) ? -1 : a.role === b.role ? 0 : 1);
 const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Jobs linked to an artifact, with the role and path of each link, in job order. */
-export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: "input" | "output"; path: string }[] {
-  const select = (role: "input" | "output") =>
+export function artifactLinks(q: StoreDb, blake3: string): { job: JobRow; role: IoRole; path: string }[] {
+  const select = (role: IoRole) =>
     q
       .sql(
-        role === "output"
-          ? `SELECT j.*, io.role AS role, io.path AS io_path FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-             WHERE ${OUTPUT_DIGEST_IS_1}`
-          : `SELECT j.*, 'input' AS role, io.path AS io_path FROM input_set_rows io
-             JOIN jobs j ON j.input_set = io.set_id WHERE io.blake3 = ?1`,
+        `SELECT j.*, '${role}' AS role, io.path AS io_path FROM ${SET_TABLES[role].rows} io
+         JOIN jobs j ON j.${SET_TABLES[role].column} = io.set_id
+         WHERE ${role === "output" ? OUTPUT_DIGEST_IS_1 : "io.blake3 = ?1"}`,
       )
       .all(blake3) as Row[];
   const rows = [...select("output"), ...select("input")].sort(
     (a, b) => (a.seq as number) - (b.seq as number) || byRole(a, b),
   );
-  return rows.map((r) => ({ job: toJob(r), role: r.role as "input" | "output", path: pathFromRow(r.io_path) }));
+  return rows.map((r) => ({ job: toJob(r), role: r.role as IoRole, path: pathFromRow(r.io_path) }));
 }
 
 /** Every link recorded at a path (any session), newest job first. */
@@ -330,21 +306,19 @@ function toLink(r: Row): ArtifactLink {
 
 /** Jobs that wrote this content; `replayable`: only run and build jobs (a get's files are external inputs). */
 export function producerUids(q: StoreDb, blake3: string, replayable: boolean): string[] {
-  const rows = replayable
-    ? q
-        .sql(
-          `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-           WHERE ${OUTPUT_DIGEST_IS_1} AND j.kind IN ('run', 'build')`,
-        )
-        .all(blake3)
-    : q
-        .sql(
-          `SELECT DISTINCT j.uid AS job_uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq
-           WHERE ${OUTPUT_DIGEST_IS_1}`,
-        )
-        .all(blake3);
+  const rows = q
+    .sql(
+      `SELECT DISTINCT j.uid AS job_uid FROM output_set_rows io JOIN jobs j ON j.output_set = io.set_id
+       WHERE ${OUTPUT_DIGEST_IS_1}${replayable ? " AND j.kind IN ('run', 'build')" : ""} ORDER BY j.seq`,
+    )
+    .all(blake3);
   return (rows as { job_uid: string }[]).map((r) => r.job_uid);
 }
+
+/*
+ * A set's rows exist only while some job names the set (dropUnusedIoSet): the row is enough to say that a job of
+ * the project wrote it.
+ */
 
 /** Which of `paths` some recorded job wrote (one query; a path that is not UTF-8 is looked up on its own). */
 export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<string> {
@@ -352,11 +326,11 @@ export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<
   const written = new Set<string>();
   if (text.length > 0) {
     const rows = q
-      .sql("SELECT DISTINCT path FROM job_io WHERE role = 'output' AND path IN (SELECT value FROM json_each(?))")
+      .sql("SELECT DISTINCT path FROM output_set_rows WHERE path IN (SELECT value FROM json_each(?))")
       .values(jsonList(text)) as [string][];
     for (const [path] of rows) written.add(path);
   }
-  const one = q.sql("SELECT 1 FROM job_io WHERE path = ? AND role = 'output' LIMIT 1");
+  const one = q.sql("SELECT 1 FROM output_set_rows WHERE path = ? LIMIT 1");
   const out = new Set<string>();
   for (const p of paths) {
     const param = pathParam(p);
@@ -367,14 +341,15 @@ export function recordedOutputsAmong(q: StoreDb, paths: readonly string[]): Set<
 
 /** Whether some job of this project wrote this content (an output, under any name). */
 export function isRecordedOutput(q: StoreDb, blake3: string): boolean {
-  return q.sql(`SELECT 1 FROM job_io io WHERE ${OUTPUT_DIGEST_IS_1} LIMIT 1`).get(blake3) !== null;
+  return q.sql(`SELECT 1 FROM output_set_rows io WHERE ${OUTPUT_DIGEST_IS_1} LIMIT 1`).get(blake3) !== null;
 }
 
-/** The digest last recorded for an output at `path` with this size, if any. */
+/** The digest last recorded for an output at `path` with this size, if any (the newest job's). */
 export function lastOutputDigest(q: StoreDb, path: string, size: number): string | undefined {
   const r = q
     .sql(
-      "SELECT blake3 FROM job_io WHERE path = ? AND role = 'output' AND size = ? AND blake3 IS NOT NULL ORDER BY rowid DESC LIMIT 1",
+      `SELECT io.blake3 FROM output_set_rows io JOIN jobs j ON j.output_set = io.set_id
+       WHERE io.path = ? AND io.size = ? AND io.blake3 IS NOT NULL ORDER BY j.seq DESC LIMIT 1`,
     )
     .get(pathParam(path), size) as { blake3: string } | null;
   return r?.blake3;

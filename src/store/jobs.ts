@@ -5,15 +5,7 @@ import type { IoRecord, JobRow, JobSummary, KnownArtifacts, NewJobInput } from "
 import { hasKeys } from "../shared/objects.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
-import {
-  dropUnusedInputSet,
-  findInputSet,
-  type InputRow,
-  type IoRowsOfRole,
-  inputSetKey,
-  insertInputSet,
-  insertOutputRows,
-} from "./job-io.ts";
+import { dropUnusedIoSet, findIoSet, insertIoSet, ioSetKey, type SetRow } from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
@@ -34,13 +26,22 @@ export function insertJob(
 ): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
-  // The inputs' rows and their set's key, before the write lock is taken.
-  const inputRows: InputRow[] = new Array(job.inputs.length);
+  // The rows of the job's two sets and their keys, before the write lock is taken.
+  const inputRows: SetRow[] = new Array(job.inputs.length);
   for (let i = 0; i < job.inputs.length; i++) {
     const io = job.inputs[i] as IoRecord;
     inputRows[i] = [pathParam(io.path), io.blake3, io.size, io.flags];
   }
-  const setKey = inputRows.length > 0 ? inputSetKey(inputRows) : null;
+  const outputRows: SetRow[] = new Array(job.outputs.length);
+  for (let i = 0; i < job.outputs.length; i++) {
+    const io = job.outputs[i] as IoRecord;
+    const row: SetRow = [pathParam(io.path), io.blake3, io.size, io.flags];
+    if ((io.prevBlake3 ?? null) !== null || (io.prevMode ?? null) !== null)
+      row.push(io.prevBlake3 ?? null, io.prevMode ?? null);
+    outputRows[i] = row;
+  }
+  const inputKey = inputRows.length > 0 ? ioSetKey(inputRows) : null;
+  const outputKey = outputRows.length > 0 ? ioSetKey(outputRows) : null;
   // Every artifact the job's rows name is written in this transaction, before the rows.
   q.writeWithParentsKnown(() => {
     // The one parent not written here: checked as the foreign key would have.
@@ -50,8 +51,7 @@ export function insertJob(
       step = stepForIdentity(q, job.sessionId, job.stepIdentity) ?? maxStep(q, job.sessionId) + 1;
     if (finishesRun !== undefined) q.sql("DELETE FROM runs_in_flight WHERE id = ?").run(finishesRun);
     const seqRow = q.sql("SELECT coalesce(max(seq), 0) + 1 AS next FROM jobs").get() as { next: number };
-    // The hot loop of a big job (tens of thousands of rows), written many rows a statement: each artifact once,
-    // before the io rows that name it.
+    // The hot loop of a big job (tens of thousands of files): each artifact once, many rows a statement.
     const upserted = new Set<string>();
     // In this write transaction no one else commits: an unchanged version means every known row is still there.
     const present = known && known.digests.size > 0 && q.dataVersion() === known.version ? known.digests : null;
@@ -74,30 +74,28 @@ export function insertJob(
       // A link's content is its target text: kept under its digest for show and reproduce.
       if (blake3 && io.linkTarget !== undefined) putBlob(q, blake3, pathToBytes(io.linkTarget));
     };
-
-    let inputSet = setKey === null ? null : (findInputSet(q, setKey) ?? null);
     // A set already there names only artifacts that are there (a set's rows keep theirs): only extra digests and
-    // link targets of its inputs can be new.
-    for (let i = 0; i < job.inputs.length; i++) {
-      const io = job.inputs[i] as IoRecord;
-      if (inputSet === null || hasKeys(io.digests) || io.linkTarget !== undefined)
-        addArtifact(io, (inputRows[i] as InputRow)[0] as SQLQueryBindings);
-    }
-    const outputs: IoRowsOfRole = { plain: [], withPrior: [] };
-    for (const io of job.outputs) {
-      const path = pathParam(io.path);
-      addArtifact(io, path);
-      const prevBlake3 = io.prevBlake3 ?? null;
-      const prevMode = io.prevMode ?? null;
-      if (prevBlake3 === null && prevMode === null) outputs.plain.push([path, io.blake3, io.size, io.flags]);
-      else outputs.withPrior.push([path, io.blake3, io.size, io.flags, prevBlake3, prevMode]);
+    // link targets of its files can be new.
+    const sets = { input: null as number | null, output: null as number | null };
+    for (const [role, list, rows, key] of [
+      ["input", job.inputs, inputRows, inputKey],
+      ["output", job.outputs, outputRows, outputKey],
+    ] as const) {
+      const found = key === null ? null : (findIoSet(q, role, key) ?? null);
+      sets[role] = found;
+      for (let i = 0; i < list.length; i++) {
+        const io = list[i] as IoRecord;
+        if (found === null || hasKeys(io.digests) || io.linkTarget !== undefined)
+          addArtifact(io, (rows[i] as SetRow)[0] as SQLQueryBindings);
+      }
     }
     insertArtifactRows(q, artifactRows, digestRows);
-    if (setKey !== null && inputSet === null) inputSet = insertInputSet(q, setKey, inputRows);
+    if (inputKey !== null && sets.input === null) sets.input = insertIoSet(q, "input", inputKey, inputRows);
+    if (outputKey !== null && sets.output === null) sets.output = insertIoSet(q, "output", outputKey, outputRows);
     q.sql(
       `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
-         trace_ms, post_ms, exit_code, signal, status, git, trace, metadata, input_set)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         trace_ms, post_ms, exit_code, signal, status, git, trace, metadata, input_set, output_set)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       uid,
       seqRow.next,
@@ -118,9 +116,9 @@ export function insertJob(
       JSON.stringify(job.git),
       JSON.stringify(job.trace),
       JSON.stringify(job.metadata),
-      inputSet,
+      sets.input,
+      sets.output,
     );
-    insertOutputRows(q, seqRow.next, outputs);
   });
   return { uid, step };
 }
@@ -132,20 +130,20 @@ export function setJobPostMs(q: StoreDb, uid: string, postMs: number): void {
 
 export function deleteJob(q: StoreDb, uid: string): void {
   q.write(() => {
-    const row = q.sql("SELECT seq, input_set FROM jobs WHERE uid = ?").get(uid) as {
-      seq: number;
+    const row = q.sql("SELECT input_set, output_set FROM jobs WHERE uid = ?").get(uid) as {
       input_set: number | null;
+      output_set: number | null;
     } | null;
     if (!row) return;
-    q.sql("DELETE FROM job_io WHERE job_seq = ?").run(row.seq);
     // Directories a get/put job recorded go with it (their members cascade).
     q.sql("DELETE FROM collections WHERE json_extract(metadata, '$.jobUid') = ?").run(uid);
     q.sql("DELETE FROM jobs WHERE uid = ?").run(uid);
-    if (row.input_set !== null) dropUnusedInputSet(q, row.input_set);
+    if (row.input_set !== null) dropUnusedIoSet(q, "input", row.input_set);
+    if (row.output_set !== null) dropUnusedIoSet(q, "output", row.output_set);
     // Artifacts no job refers to any more go too (their digests cascade).
     // One pass over the rows (inputs are not indexed by digest, see job-io.ts), not one search per artifact.
     q.sql(
-      `DELETE FROM artifacts WHERE blake3 NOT IN (SELECT blake3 FROM job_io WHERE blake3 IS NOT NULL)
+      `DELETE FROM artifacts WHERE blake3 NOT IN (SELECT blake3 FROM output_set_rows WHERE blake3 IS NOT NULL)
          AND blake3 NOT IN (SELECT blake3 FROM input_set_rows WHERE blake3 IS NOT NULL)
          AND blake3 NOT IN (SELECT blake3 FROM collection_members)`,
     ).run();

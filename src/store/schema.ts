@@ -179,6 +179,35 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX input_set_rows_set ON input_set_rows(set_id);
   CREATE INDEX jobs_input_set ON jobs(input_set);
   `,
+  /* 9 → 10: a job's outputs are an output set too, shared by the jobs that wrote exactly those files with exactly
+     that content (a re-run reproducing its outputs): each re-run put 2,000 keys on pages all over the outputs'
+     path and digest indexes, so writing a job's rows grew with the store (15 → 34 ms over 100 io jobs). job_io
+     is gone: its rows become a set for each job (their key names the job), indexed as they were. */ `
+  CREATE TABLE output_sets (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE                -- digest of the set's rows (job-io.ts: ioSetKey)
+  );
+  CREATE TABLE output_set_rows (
+    set_id INTEGER NOT NULL REFERENCES output_sets(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                     -- absolute, or relative to the repo root when inside it
+    blake3 TEXT REFERENCES artifacts(blake3),  -- NULL: deleted by the job
+    size INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,       -- see IoFlags
+    prev_blake3 TEXT,                       -- digest of the content before the job, when known
+    prev_mode INTEGER                       -- its st_mode then (file type and permissions)
+  );
+  ALTER TABLE jobs ADD COLUMN output_set INTEGER REFERENCES output_sets(id);  -- NULL: the job wrote no files
+  INSERT INTO output_sets (id, key) SELECT DISTINCT job_seq, 'rows of job ' || job_seq FROM job_io WHERE role = 'output';
+  INSERT INTO output_set_rows (set_id, path, blake3, size, flags, prev_blake3, prev_mode)
+    SELECT job_seq, path, blake3, size, flags, prev_blake3, prev_mode FROM job_io WHERE role = 'output'
+    ORDER BY job_seq, rowid;
+  UPDATE jobs SET output_set = seq WHERE seq IN (SELECT id FROM output_sets);
+  DROP TABLE job_io;
+  CREATE INDEX output_set_rows_set ON output_set_rows(set_id);
+  CREATE INDEX output_set_rows_path ON output_set_rows(path);
+  CREATE INDEX output_set_rows_digest ON output_set_rows(substr(blake3, 1, 16));
+  CREATE INDEX jobs_output_set ON jobs(output_set);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

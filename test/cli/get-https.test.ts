@@ -164,7 +164,7 @@ describe("roar get https://", () => {
     const db = new Database(join(dir, ".roar/roar.db"), { readonly: true });
     const dump = JSON.stringify([
       db.query("SELECT argv, metadata FROM jobs").all(),
-      db.query("SELECT path FROM job_io").all(),
+      db.query("SELECT path FROM output_set_rows").all(),
       db.query("SELECT path FROM input_set_rows").all(),
       db.query("SELECT first_seen_path FROM artifacts").all(),
     ]);

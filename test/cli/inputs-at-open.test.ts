@@ -124,13 +124,13 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       const other = new Database(join(repo, ".roar/roar.db"));
       other.exec("PRAGMA busy_timeout = 5000");
       other.transaction(() => {
-        const sets = "SELECT set_id FROM input_set_rows WHERE blake3 = ?";
-        other
-          .query(`DELETE FROM job_io WHERE job_seq IN (SELECT seq FROM jobs WHERE input_set IN (${sets}))`)
-          .run(digest);
-        other.query(`DELETE FROM jobs WHERE input_set IN (${sets})`).run(digest);
-        other.query(`DELETE FROM input_sets WHERE id IN (${sets})`).run(digest);
-        other.query("DELETE FROM input_set_rows WHERE set_id NOT IN (SELECT id FROM input_sets)").run();
+        const users = "SELECT seq FROM jobs WHERE input_set IN (SELECT set_id FROM input_set_rows WHERE blake3 = ?)";
+        other.query(`DELETE FROM jobs WHERE seq IN (${users})`).run(digest);
+        for (const role of ["input", "output"]) {
+          const named = `SELECT ${role}_set FROM jobs WHERE ${role}_set IS NOT NULL`;
+          other.query(`DELETE FROM ${role}_set_rows WHERE set_id NOT IN (${named})`).run();
+          other.query(`DELETE FROM ${role}_sets WHERE id NOT IN (${named})`).run();
+        }
         other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
       })();
       other.close();

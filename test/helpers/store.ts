@@ -40,22 +40,42 @@ export function testJob(sessionId: number, tag: string, fields: Partial<NewJob> 
 }
 
 /**
- * SQL that undoes migration 8 → 9: every job's inputs rows of job_io again, no input sets (a store an older roar
- * left; set user_version yourself).
+ * SQL that undoes migrations 8 → 9 and 9 → 10: every job's inputs and outputs rows of job_io again, no sets (a
+ * store an older roar left; set user_version yourself).
  */
-export const INPUT_SETS_UNDONE = `
+export const SETS_UNDONE = `
+  CREATE TABLE job_io (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('input', 'output')),
+    path TEXT NOT NULL,
+    blake3 TEXT REFERENCES artifacts(blake3),
+    size INTEGER,
+    flags INTEGER NOT NULL DEFAULT 0,
+    prev_blake3 TEXT,
+    prev_mode INTEGER
+  );
   INSERT INTO job_io (job_seq, role, path, blake3, size, flags)
     SELECT j.seq, 'input', r.path, r.blake3, r.size, r.flags FROM jobs j JOIN input_set_rows r ON r.set_id = j.input_set;
+  INSERT INTO job_io (job_seq, role, path, blake3, size, flags, prev_blake3, prev_mode)
+    SELECT j.seq, 'output', r.path, r.blake3, r.size, r.flags, r.prev_blake3, r.prev_mode
+    FROM jobs j JOIN output_set_rows r ON r.set_id = j.output_set;
+  CREATE INDEX job_io_job ON job_io(job_seq, role);
+  CREATE INDEX job_io_output_digest ON job_io(substr(blake3, 1, 16)) WHERE role = 'output';
+  CREATE INDEX job_io_output_path ON job_io(path) WHERE role = 'output';
   DROP INDEX jobs_input_set;
+  DROP INDEX jobs_output_set;
   ALTER TABLE jobs DROP COLUMN input_set;
+  ALTER TABLE jobs DROP COLUMN output_set;
   DROP TABLE input_set_rows;
-  DROP TABLE input_sets;`;
+  DROP TABLE input_sets;
+  DROP TABLE output_set_rows;
+  DROP TABLE output_sets;`;
 
 /**
  * SQL that turns a store's job_io back into the layout of schema 5 and before (rows keyed by job uid, a primary key
  * over job, role and path; no indexes): for tests that migrate a store an older roar left.
  */
-export const JOB_IO_BY_UID = `${INPUT_SETS_UNDONE}
+export const JOB_IO_BY_UID = `${SETS_UNDONE}
   CREATE TABLE job_io_old (
     job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('input', 'output')),

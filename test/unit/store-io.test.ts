@@ -90,8 +90,8 @@ test("a job whose io rows fail part-way leaves nothing behind: no job, no io row
   const db = new Database(dbPath, { readonly: true });
   const count = (table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
   expect(count("jobs")).toBe(1);
-  expect(count("job_io") + count("input_set_rows")).toBe(2);
-  expect(count("input_sets")).toBe(1);
+  expect(count("output_set_rows") + count("input_set_rows")).toBe(2);
+  expect(count("input_sets") + count("output_sets")).toBe(2);
   expect(count("artifacts")).toBe(2);
   expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
   db.close();

@@ -9,7 +9,7 @@ import type { IoRecord } from "../../src/core/types.ts";
 import { projectAt } from "../../src/store/project.ts";
 import { SCHEMA_VERSION } from "../../src/store/schema.ts";
 import { RoarStore } from "../../src/store/store.ts";
-import { INPUT_SETS_UNDONE, JOB_IO_BY_UID, openTempStore, testJob } from "../helpers/store.ts";
+import { JOB_IO_BY_UID, openTempStore, SETS_UNDONE, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
 const file = (path: string, content: string): IoRecord => ({ path, blake3: digest(content), size: 1, flags: 0 });
@@ -90,24 +90,25 @@ test("output lookups by digest and by path use the outputs' indexes (no scan of 
   const plan = (sql: string) =>
     (db.query(`EXPLAIN QUERY PLAN ${sql}`).all("x") as { detail: string }[]).map((r) => r.detail).join("; ");
   // By digest: the index holds a 16-digit prefix (migration 7), which every output lookup names exactly so.
-  const byDigest = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1 AND io.role = 'output'";
-  expect(plan(`SELECT io.job_seq FROM job_io io WHERE ${byDigest}`)).toContain(
-    "SEARCH io USING INDEX job_io_output_digest (<expr>=?)",
-  );
-  expect(plan(`SELECT j.uid FROM job_io io JOIN jobs j ON j.seq = io.job_seq WHERE ${byDigest}`)).toContain(
-    "SEARCH io USING INDEX job_io_output_digest (<expr>=?)",
+  const byDigest = "substr(io.blake3, 1, 16) = substr(?1, 1, 16) AND io.blake3 = ?1";
+  expect(plan(`SELECT io.set_id FROM output_set_rows io WHERE ${byDigest}`)).toContain(
+    "SEARCH io USING INDEX output_set_rows_digest (<expr>=?)",
   );
   expect(
-    plan(`SELECT io.job_seq FROM json_each(?) d JOIN job_io io ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16)
-          AND io.blake3 = d.value AND io.role = 'output'`),
-  ).toContain("SEARCH io USING INDEX job_io_output_digest (<expr>=?)");
-  expect(plan("SELECT job_seq FROM job_io WHERE path = ? AND role = 'output'")).toContain(
-    "USING INDEX job_io_output_path",
+    plan(`SELECT j.uid FROM output_set_rows io JOIN jobs j ON j.output_set = io.set_id WHERE ${byDigest}`),
+  ).toMatch(
+    /SEARCH io USING INDEX output_set_rows_digest \(<expr>=\?\).*SEARCH j USING INDEX jobs_output_set \(output_set=\?\)/,
   );
-  // A job's rows: by the job index.
-  expect(plan("SELECT io.path FROM jobs j JOIN job_io io ON io.job_seq = j.seq WHERE j.uid = ?")).toContain(
-    "USING INDEX job_io_job (job_seq=?)",
-  );
+  expect(
+    plan(`SELECT io.set_id FROM json_each(?) d JOIN output_set_rows io
+          ON substr(io.blake3, 1, 16) = substr(d.value, 1, 16) AND io.blake3 = d.value`),
+  ).toContain("SEARCH io USING INDEX output_set_rows_digest (<expr>=?)");
+  expect(plan("SELECT set_id FROM output_set_rows WHERE path = ?")).toContain("USING INDEX output_set_rows_path");
+  // A job's rows: by its sets' index.
+  for (const role of ["input", "output"])
+    expect(
+      plan(`SELECT io.path FROM jobs j JOIN ${role}_set_rows io ON io.set_id = j.${role}_set WHERE j.uid = ?`),
+    ).toContain(`USING INDEX ${role}_set_rows_set (set_id=?)`);
   db.close();
 });
 
@@ -123,25 +124,31 @@ test("a store of schema 4 is migrated: the same links, outputs-only indexes (the
     DROP INDEX jobs_session_identity;
     PRAGMA user_version = 4`);
   old.close();
-  expect(SCHEMA_VERSION).toBe(9);
+  expect(SCHEMA_VERSION).toBe(10);
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect(store.artifactLinks(digest("one")).map((l) => l.job.uid)).toEqual([gen, use]);
   expect(store.jobIo(use)).toEqual(ioBefore);
   store.close();
   const db = new Database(dbPath, { readonly: true });
-  const indexes = db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'job_io'").all() as {
-    name: string;
-  }[];
-  expect(indexes.map((r) => r.name).sort()).toEqual(["job_io_job", "job_io_output_digest", "job_io_output_path"]);
+  const indexes = db
+    .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'output_set_rows'")
+    .all() as { name: string }[];
+  expect(indexes.map((r) => r.name).sort()).toEqual([
+    "output_set_rows_digest",
+    "output_set_rows_path",
+    "output_set_rows_set",
+  ]);
+  expect(db.query("SELECT name FROM sqlite_master WHERE name = 'job_io'").all()).toEqual([]);
   const jobIndexes = db.query(
     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL",
   );
   expect((jobIndexes.all() as { name: string }[]).map((r) => r.name).sort()).toEqual([
     "jobs_input_set",
+    "jobs_output_set",
     "jobs_session_identity",
     "jobs_session_step",
   ]);
-  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(9);
+  expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(10);
   db.close();
 });
 
@@ -170,7 +177,8 @@ test("jobs that read the same content share one input set; other content, order 
   const count = (sql: string) => (db.query(sql).get() as { n: number }).n;
   expect(count("SELECT count(*) AS n FROM input_sets")).toBe(4);
   expect(count("SELECT count(*) AS n FROM input_set_rows")).toBe(4 * 300);
-  expect(count("SELECT count(*) AS n FROM job_io WHERE role = 'input'")).toBe(0);
+  // Their outputs differ (each job writes its own file): a set each.
+  expect(count("SELECT count(*) AS n FROM output_sets")).toBe(6);
   db.close();
 
   const reopened = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
@@ -224,16 +232,18 @@ test("deleting jobs keeps an input set while a job names it, then drops it with 
   db.close();
 });
 
-test("a store of schema 8 is migrated: each job's input rows become a set of its own, and later runs share sets", () => {
+test("a store of schema 8 is migrated: each job's input and output rows become sets of its own; later runs share sets", () => {
   const { store: fresh, dbPath } = openTempStore();
   const { gen, use, again, odd } = pipeline(fresh);
   const before = [gen, use, again].map((uid) => fresh.jobIo(uid));
   const linksBefore = fresh.linksAtPaths(["a.txt", odd]);
   fresh.close();
   const old = new Database(dbPath);
-  old.exec(`${INPUT_SETS_UNDONE}
+  old.exec(`${SETS_UNDONE}
     PRAGMA user_version = 8`);
-  expect((old.query("SELECT count(*) AS n FROM job_io WHERE role = 'input'").get() as { n: number }).n).toBe(2);
+  const rowsOf = (role: string) =>
+    (old.query("SELECT count(*) AS n FROM job_io WHERE role = ?").get(role) as { n: number }).n;
+  expect([rowsOf("input"), rowsOf("output")]).toEqual([2, 4]);
   old.close();
   const store = RoarStore.open(projectAt(join(dbPath, "../..")), { create: false });
   expect([gen, use, again].map((uid) => store.jobIo(uid))).toEqual(before);
@@ -251,8 +261,55 @@ test("a store of schema 8 is migrated: each job's input rows become a set of its
   expect(setOf(gen)).toBeNull();
   expect(setOf(next)).not.toBe(setOf(use));
   expect(setOf(last)).toBe(setOf(next));
-  expect((db.query("SELECT count(*) AS n FROM job_io WHERE role = 'input'").get() as { n: number }).n).toBe(0);
+  expect(db.query("SELECT name FROM sqlite_master WHERE name = 'job_io'").all()).toEqual([]);
   expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
   expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+  db.close();
+});
+
+test("jobs that write the same content share one output set: every lookup still names each job, newest first", () => {
+  const { store, dbPath } = openTempStore();
+  const sid = store.startSession().id;
+  const model = (bytes: string): IoRecord => ({
+    ...file("model.bin", bytes),
+    flags: 1,
+    prevBlake3: digest("v0"),
+    prevMode: 0o100644,
+  });
+  const write = (name: string, outputs: IoRecord[]) => store.insertJob(testJob(sid, name, { outputs })).uid;
+  const first = write("train", [model("v1"), file("log.txt", "log")]);
+  const again = write("train", [model("v1"), file("log.txt", "log")]);
+  const other = write("train", [model("v2"), file("log.txt", "log")]);
+  expect(store.jobIo(again).outputs).toEqual(store.jobIo(first).outputs);
+  expect(store.jobIo(first).outputs.find((o) => o.path === "model.bin")).toMatchObject({
+    prevBlake3: digest("v0"),
+    prevMode: 0o100644,
+  });
+  expect(store.linksAtPath("log.txt").map((l) => l.jobUid)).toEqual([other, again, first]);
+  expect(
+    store
+      .linksOfArtifacts([digest("v1")], "output")
+      .get(digest("v1"))
+      ?.map((l) => l.jobUid),
+  ).toEqual([first, again]);
+  expect(store.producerUids(digest("v1"), { replayable: true })).toEqual([first, again]);
+  expect(store.lastOutputDigest("model.bin", 1)).toBe(digest("v2"));
+  expect(store.isRecordedOutput(digest("v2"))).toBe(true);
+  expect([...store.recordedOutputsAmong(["model.bin", "log.txt", "other.txt"])].sort()).toEqual([
+    "log.txt",
+    "model.bin",
+  ]);
+  const io = store.sessionIoUnordered(sid);
+  expect(io.get(again)?.outputs).toBe(io.get(first)?.outputs as readonly IoRecord[]);
+  // The newest job gone: the last digest at the path is the shared set's again; the set stays while a job names it.
+  store.deleteJob(other);
+  expect(store.lastOutputDigest("model.bin", 1)).toBe(digest("v1"));
+  expect(store.isRecordedOutput(digest("v2"))).toBe(false);
+  store.deleteJob(first);
+  expect(store.producerUids(digest("v1"), { replayable: false })).toEqual([again]);
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const count = (table: string) => (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  expect([count("output_sets"), count("output_set_rows")]).toEqual([1, 2]);
   db.close();
 });
