@@ -135,7 +135,7 @@ const root = mkdtempSync(join(tmpdir(), "roar-bench-dag-"));
 try {
   const g = generate(root);
   console.log(
-    `generated: ${JOBS} jobs, ${g.steps} steps, ${g.ioRows} job_io rows, ~${ARTIFACTS} artifacts ` +
+    `generated: ${JOBS} jobs, ${g.steps} steps, ${g.ioRows} io rows, ~${ARTIFACTS} artifacts ` +
       `(insert ${g.insertMs.toFixed(0)} ms, one transaction)`,
   );
   const cases: [string, string[]][] = [
