@@ -26,7 +26,7 @@ export interface ArtifactLink {
 /*
  * A job's inputs and its outputs are each a set of rows (migrations 8 → 9 and 9 → 10), shared by every job that
  * read (or wrote) exactly those files with exactly that content: a re-run over an unchanged dataset of 20,000 files
- * adds one reference, not 20,000 rows (recording the io job: insert phase 30–85 → ~15 ms, and the store stops
+ * adds one reference, not 20,000 rows (recording the io job: insert phase 30–85 → ~7 ms, and the store stops
  * growing by the dataset's size a run), and a re-run that reproduces its outputs puts no new keys in the outputs'
  * indexes. A set is named by a digest of its rows in the order the job recorded them (a job reading the same files
  * in another order makes a set of its own: no sharing, nothing wrong), and never changes; the last job naming it

@@ -161,7 +161,7 @@ export const MIGRATIONS: readonly string[] = [
      inputs of each job recorded before become a set of its own (their key names the job: no later set matches). */ `
   CREATE TABLE input_sets (
     id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE                -- digest of the set's rows (job-io.ts: inputSetKey)
+    key TEXT NOT NULL UNIQUE                -- digest of the set's rows (job-io.ts: ioSetKey)
   );
   CREATE TABLE input_set_rows (
     set_id INTEGER NOT NULL REFERENCES input_sets(id) ON DELETE CASCADE,

@@ -39,20 +39,23 @@ export function testJob(sessionId: number, tag: string, fields: Partial<NewJob> 
   };
 }
 
-/**
- * SQL that undoes migrations 8 → 9 and 9 → 10: every job's inputs and outputs rows of job_io again, no sets (a
- * store an older roar left; set user_version yourself).
- */
-export const SETS_UNDONE = `
-  CREATE TABLE job_io (
-    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+/** The columns of a job_io row after its job's (schemas 1–8). */
+const IO_ROW_COLUMNS = `
     role TEXT NOT NULL CHECK (role IN ('input', 'output')),
     path TEXT NOT NULL,
     blake3 TEXT REFERENCES artifacts(blake3),
     size INTEGER,
     flags INTEGER NOT NULL DEFAULT 0,
     prev_blake3 TEXT,
-    prev_mode INTEGER
+    prev_mode INTEGER`;
+
+/**
+ * SQL that undoes migrations 8 → 9 and 9 → 10: every job's inputs and outputs rows of job_io again, no sets (a
+ * store an older roar left; set user_version yourself).
+ */
+export const SETS_UNDONE = `
+  CREATE TABLE job_io (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,${IO_ROW_COLUMNS}
   );
   INSERT INTO job_io (job_seq, role, path, blake3, size, flags)
     SELECT j.seq, 'input', r.path, r.blake3, r.size, r.flags FROM jobs j JOIN input_set_rows r ON r.set_id = j.input_set;
@@ -77,14 +80,7 @@ export const SETS_UNDONE = `
  */
 export const JOB_IO_BY_UID = `${SETS_UNDONE}
   CREATE TABLE job_io_old (
-    job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,
-    role TEXT NOT NULL CHECK (role IN ('input', 'output')),
-    path TEXT NOT NULL,
-    blake3 TEXT REFERENCES artifacts(blake3),
-    size INTEGER,
-    flags INTEGER NOT NULL DEFAULT 0,
-    prev_blake3 TEXT,
-    prev_mode INTEGER,
+    job_uid TEXT NOT NULL REFERENCES jobs(uid) ON DELETE CASCADE,${IO_ROW_COLUMNS},
     PRIMARY KEY (job_uid, role, path)
   );
   INSERT INTO job_io_old SELECT j.uid, io.role, io.path, io.blake3, io.size, io.flags, io.prev_blake3, io.prev_mode
