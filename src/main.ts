@@ -13,13 +13,28 @@ import { missingCommandError, RoarError } from "./shared/errors.ts";
 import { restoreCallerJitOption } from "./shared/jit-options.ts";
 import { bytesToPath } from "./shared/paths.ts";
 import { mark } from "./shared/timing.ts";
-import { storeFailure } from "./store/errors.ts";
+import { storeFailure, storeLabel } from "./store/errors.ts";
+import { onStoreUpgrade, type StoreUpgrade } from "./store/upgrade-notice.ts";
 import { visible } from "./ui/escape.ts";
 import { renderHelp } from "./ui/help.ts";
 import { stderr, stdout } from "./ui/std-streams.ts";
 import { colorEnabled, disableColor } from "./ui/style.ts";
 
 export const VERSION: string = packageJson.version;
+
+/** Stores from this size up take seconds to migrate (~14 ms a MB here): say so rather than seem to hang. */
+const NOTED_UPGRADE_BYTES = 32 * 1024 * 1024;
+
+function noteStoreUpgrade(upgrade: StoreUpgrade): void {
+  if (upgrade.bytes < NOTED_UPGRADE_BYTES) return;
+  const store = `${visible(storeLabel(upgrade.path))} (${Math.round(upgrade.bytes / (1024 * 1024))} MB)`;
+  const schemas = `schema ${upgrade.from} → ${upgrade.to}`;
+  stderr.write(
+    upgrade.readOnly
+      ? `roar: reading ${store}, written by an older roar, through an upgraded copy in memory (${schemas}; the store is read-only): a few seconds each time\n`
+      : `roar: upgrading ${store} to this roar's layout (${schemas}): a big store takes a few seconds, once\n`,
+  );
+}
 
 /** Commands whose trailing arguments belong to the user's program, not to roar. */
 const PASSTHROUGH = new Set(["run", "build"]);
@@ -83,6 +98,7 @@ function exactArgs(argv: string[]): string[] {
 
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
   restoreCallerJitOption();
+  onStoreUpgrade(noteStoreUpgrade);
   let args = exactArgs(argv);
   // A global --no-color: anywhere for roar's own commands, but only before the user's command for run/build.
   if (args[0] === "--no-color" || (!PASSTHROUGH.has(args[0] ?? "") && args.includes("--no-color"))) {

@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { RoarError } from "../shared/errors.ts";
 import { readOnlyStoreError, StoreError, storeFailure, storeLabel } from "./errors.ts";
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { tellStoreUpgrade } from "./upgrade-notice.ts";
 
 const SQLITE_MAGIC = "SQLite format 3\0";
 
@@ -143,6 +144,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): { db: Dat
         `${storeLabel(path)} was written by a newer roar (schema ${version}; this roar knows up to ${SCHEMA_VERSION}); upgrade roar`,
       );
     }
+    if (version < SCHEMA_VERSION && existed)
+      tellStoreUpgrade({ path, from: version, to: SCHEMA_VERSION, bytes: (size ?? 0) + walSize, readOnly });
     if (readOnly) {
       if (version < SCHEMA_VERSION) {
         db.close();
