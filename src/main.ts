@@ -22,7 +22,7 @@ import { colorEnabled, disableColor } from "./ui/style.ts";
 
 export const VERSION: string = packageJson.version;
 
-/** Stores from this size up take seconds to migrate (~14 ms a MB here): say so rather than seem to hang. */
+/** Stores from this size up take seconds to migrate (~10 ms a MB here): say so rather than seem to hang. */
 const NOTED_UPGRADE_BYTES = 32 * 1024 * 1024;
 
 function noteStoreUpgrade(upgrade: StoreUpgrade): void {
