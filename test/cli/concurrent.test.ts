@@ -2,7 +2,10 @@
  * Parallel `roar run`s in one project: each gets a step of its own (step numbers are assigned inside the job's
  * write transaction), and the files an in-flight run is writing never make the next run's tree dirty.
  */
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { DagJson } from "../../src/schema/dag.ts";
 import type { StatusJson } from "../../src/schema/status.ts";
 import { autoChoice } from "../../src/trace/select.ts";
@@ -53,6 +56,36 @@ describe.skipIf(!tracerAvailable)("concurrent roar runs in one project", () => {
       expect(status.outputs.present).toBe(runs * files * (round + 1));
     }
   }, 900_000);
+
+  test("parallel runs reading the same data share one input set; each job still lists every input", async () => {
+    const READ_PY = `import os, sys, time
+total = 0
+for name in sorted(os.listdir("data")):
+    with open(os.path.join("data", name)) as f: total += len(f.read())
+    time.sleep(0.001)
+open(sys.argv[1], "w").write(str(total))
+`;
+    const repo = tempRepo({ "read.py": READ_PY });
+    mkdirSync(join(repo, "data"));
+    for (let i = 0; i < 200; i++) writeFileSync(join(repo, "data", `f${i}.txt`), `row ${i}\n`);
+    expect((await roar(["init", "-y"], { cwd: repo })).code).toBe(0);
+    commitAll(repo, "data and roar init");
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => roar(["run", "-q", "python3", "read.py", `sum${i}.txt`], { cwd: repo })),
+    );
+    for (const r of results) expect(r.code).toBe(0);
+    const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
+    const sets = db.query("SELECT DISTINCT input_set AS id FROM jobs").all() as { id: number | null }[];
+    expect(sets).toHaveLength(1);
+    expect(sets[0]?.id).not.toBeNull();
+    expect((db.query("SELECT count(*) AS n FROM input_sets").get() as { n: number }).n).toBe(1);
+    expect((db.query("SELECT count(DISTINCT output_set) AS n FROM jobs").get() as { n: number }).n).toBe(4);
+    db.close();
+    for (let step = 1; step <= 4; step++) {
+      const job = await roarJson<{ inputs: { path: string }[] }>(["show", `@${step}`, "--json"], { cwd: repo });
+      expect(job.inputs.filter((i) => i.path.startsWith("data/"))).toHaveLength(200);
+    }
+  }, 240_000);
 
   test("a run started while another is writing is not refused, and a user's own new file still is", async () => {
     const repo = tempRepo({
