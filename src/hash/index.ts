@@ -29,7 +29,7 @@ export {
   isTrustworthy,
   MemoryHashCache,
 } from "./cache.ts";
-export type { FileIdentity, KernelChoice, KernelName } from "./file.ts";
+export type { FileHashOutcome, FileIdentity, KernelChoice, KernelName } from "./file.ts";
 export type { StatAtOpen } from "./plan.ts";
 export { NO_EXTRA_DIGESTS } from "./plan.ts";
 export { setHashWorkerUrl } from "./pool.ts";
@@ -83,6 +83,12 @@ export interface HashFilesOptions {
   unlooked?: ReadonlyMap<string, bigint>;
   /** Called with each hashed file's identity as the hashing saw it (fstat before the read). */
   onHashed?: (path: string, identity: FileIdentity) => void;
+  /**
+   * Files hashed already (queued after a job: run/record/ahead.ts), by path: each one read whole without a change
+   * (`ok` and `stable`) counts as hashed here, neither looked up nor read again; the others are hashed as usual.
+   * Only for files with no cache row worth consulting (the job created them): their rows are written as new.
+   */
+  hashedAhead?: ReadonlyMap<string, FileHashOutcome>;
 }
 
 /** Cache rows are written in transactions of this many. */
@@ -193,15 +199,27 @@ export async function hashFiles(
   const results = new Map<string, FileHashResult>();
   const unique = [...new Set(paths)];
   const progress: HashProgress = { filesDone: 0, filesTotal: unique.length, bytesHashed: 0, cacheHits: 0 };
+  const ahead: { batch: Job[]; outcomes: FileHashOutcome[] } = { batch: [], outcomes: [] };
+  let rest = unique;
+  if (options.hashedAhead?.size) {
+    rest = [];
+    for (const path of unique) {
+      const outcome = options.hashedAhead.get(path);
+      if (outcome?.ok && outcome.stable) {
+        ahead.batch.push({ path });
+        ahead.outcomes.push(outcome);
+      } else rest.push(path);
+    }
+  }
 
   let jobs: Job[];
   if (cache) {
     const { unlooked } = options;
-    const toLook = unlooked ? unique.filter((path) => !unlooked.has(path)) : unique;
+    const toLook = unlooked ? rest.filter((path) => !unlooked.has(path)) : rest;
     const lookup = lookupCached(toLook, { cache, known: options.known, algorithms, racyWindowNs });
     jobs = lookup.misses;
     if (unlooked)
-      for (const path of unique) {
+      for (const path of rest) {
         const size = unlooked.get(path);
         if (size !== undefined) jobs.push({ path, size });
       }
@@ -210,10 +228,10 @@ export async function hashFiles(
     progress.cacheHits = lookup.hits.length;
     if (progress.filesDone) options.onProgress?.({ ...progress });
   } else {
-    jobs = unique.map((path) => ({ path }));
+    jobs = rest.map((path) => ({ path }));
   }
   // Everything came from the cache: already in the caller's order.
-  if (jobs.length === 0) return results;
+  if (jobs.length === 0 && ahead.batch.length === 0) return results;
 
   const kernel = options.kernel ?? defaultKernel();
   const fileOptions: FileHashOptions = {
@@ -227,7 +245,7 @@ export async function hashFiles(
     algorithms.length === 0 && kernel !== "wasm" && cache !== undefined && smallInAll(jobs)
       ? loadNativeBlake3().kernel
       : null;
-  const pool = here ? null : poolFor(kernel);
+  const pool = here || jobs.length === 0 ? null : poolFor(kernel);
   const hereBatches = here ? chunks(jobs, HERE_BATCH_FILES) : [];
   const poolBatches = here ? [] : makeBatches(jobs, cache !== undefined);
   const pendingRows: HashCacheRow[] = [];
@@ -283,6 +301,7 @@ export async function hashFiles(
     }
   };
 
+  if (ahead.batch.length > 0) take(ahead.batch, ahead.outcomes);
   let next = 0;
   const runner = async (pool: HashPool) => {
     while (next < poolBatches.length) {

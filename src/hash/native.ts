@@ -9,13 +9,15 @@ import { hasEscapedBytes, pathToBytes } from "../shared/paths.ts";
 import type { FileHashOptions, FileHashOutcome, FileIdentity } from "./file.ts";
 import { toHex } from "./wasm.ts";
 
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 const OUT_LEN = 32;
 /** u64 fields per file of roar_stat_paths / roar_hash_paths (rust/hash/src/lib.rs). */
 const STAT_FIELDS = 7;
 const HASH_FIELDS = STAT_FIELDS + 2;
 /** roar_hash_paths' errno field for a fifo, device or socket. */
 const NOT_REGULAR = 2 ** 32;
+/** roar_queue_hash's errno field for a regular file over its size limit (not read). */
+const SKIPPED_BIG = 2 * 2 ** 32;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -39,6 +41,21 @@ const symbols = {
     args: [FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr],
     returns: FFIType.i32,
   },
+  roar_queue_new: { args: [], returns: FFIType.ptr },
+  roar_queue_changed: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.ptr],
+    returns: FFIType.u32,
+  },
+  roar_queue_take_changed: { args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  roar_queue_hash: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u32, FFIType.u64, FFIType.u64, FFIType.u32],
+    returns: FFIType.u32,
+  },
+  roar_queue_take_hash: {
+    args: [FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.ptr, FFIType.ptr],
+    returns: FFIType.i32,
+  },
+  roar_queue_free: { args: [FFIType.ptr], returns: FFIType.void },
 } as const;
 
 /** Paths as NUL-terminated bytes back to back (bytes exact: escaped non-UTF-8 names are unescaped). */
@@ -67,6 +84,79 @@ function pathBlock(paths: readonly string[]): Buffer {
     block[at++] = 0;
   });
   return block;
+}
+
+/** What a change check compares each file with: its size and mtime as the tracer saw them (2 f64 a path). */
+function expectedOf(seen: readonly { readonly size: number; readonly mtimeNs: number }[]): Float64Array {
+  const expected = new Float64Array(Math.max(1, seen.length) * 2);
+  for (let i = 0; i < seen.length; i++) {
+    const was = seen[i] as { size: number; mtimeNs: number };
+    expected[2 * i] = was.size;
+    expected[2 * i + 1] = was.mtimeNs;
+  }
+  return expected;
+}
+
+/** A change check's output as booleans (its flags read as 32-bit words: no BigInt a file). */
+function changedFlags(out: BigUint64Array): boolean[] {
+  const words = new Uint32Array(out.buffer, out.byteOffset, out.length * 2);
+  const changed = new Array<boolean>(out.length);
+  for (let i = 0; i < out.length; i++) changed[i] = words[2 * i] !== 0;
+  return changed;
+}
+
+/** Each file's outcome from a hashing's digests and metadata (rust/hash: roar_hash_paths). */
+function hashOutcomes(paths: readonly string[], digests: Uint8Array, meta: BigUint64Array): FileHashOutcome[] {
+  const signed = new BigInt64Array(meta.buffer);
+  // errno as 32-bit words, as in statRegularFiles; every digest's hex from one conversion of the whole output
+  // (one Buffer a file cost ~0.6 µs).
+  const words = new Uint32Array(meta.buffer);
+  const hex = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength).toString("hex");
+  return paths.map((path, i): FileHashOutcome => {
+    const base = i * HASH_FIELDS;
+    const errno = words[2 * base] === 0 && words[2 * base + 1] === 0 ? 0 : Number(meta[base]);
+    if (errno !== 0) {
+      const code =
+        errno === NOT_REGULAR
+          ? "ENOTREGULAR"
+          : errno === SKIPPED_BIG
+            ? "ESKIPPED"
+            : (errnoName(errno) ?? `ERRNO${errno}`);
+      return { ok: false, code, error: errorText(code, path) };
+    }
+    const identity = identityAt(meta, signed, base);
+    return {
+      ok: true,
+      blake3: hex.slice(2 * i * OUT_LEN, 2 * (i + 1) * OUT_LEN),
+      size: Number(identity.size),
+      digests: {},
+      identity,
+      hashedAtNs: signed[base + STAT_FIELDS] as bigint,
+      stable: meta[base + STAT_FIELDS + 1] === 1n,
+    };
+  });
+}
+
+/**
+ * Work done on a native thread of its own (rust/hash: Queue), in the order queued, while the caller goes on with
+ * what does not need it: each call returns a function that waits for its result (null: not queued; do it here).
+ * Closing waits for queued work to finish and joins the thread; results are taken before.
+ */
+export interface NativeQueue {
+  /** As NativeBlake3.changedSince. */
+  changedSince(
+    paths: readonly string[],
+    seen: readonly { readonly size: number; readonly mtimeNs: number }[],
+  ): (() => boolean[]) | null;
+  /**
+   * As NativeBlake3.hashPaths, stability checked, files read (never mapped): a file over `maxSize` bytes, or over
+   * what is left of `maxTotal` bytes for the list, is not read (code "ESKIPPED").
+   */
+  hashPaths(
+    paths: readonly string[],
+    options: { maxSize: number; maxTotal: number; retries?: number },
+  ): (() => FileHashOutcome[]) | null;
+  close(): void;
 }
 
 /** The identity fields at `base` of a stat/hash output (dev, ino, size unsigned; times signed). */
@@ -167,18 +257,10 @@ export class NativeBlake3 {
   ): boolean[] {
     if (paths.length === 0) return [];
     const block = pathBlock(paths);
-    const expected = new Float64Array(paths.length * 2);
-    for (let i = 0; i < paths.length; i++) {
-      const was = seen[i] as { size: number; mtimeNs: number };
-      expected[2 * i] = was.size;
-      expected[2 * i + 1] = was.mtimeNs;
-    }
+    const expected = expectedOf(seen);
     const out = new BigUint64Array(paths.length);
     this.lib.roar_changed_paths(ptr(block), block.byteLength, paths.length, ptr(expected), ptr(out));
-    const words = new Uint32Array(out.buffer);
-    const changed = new Array<boolean>(paths.length);
-    for (let i = 0; i < paths.length; i++) changed[i] = words[2 * i] !== 0;
-    return changed;
+    return changedFlags(out);
   }
 
   /**
@@ -200,29 +282,63 @@ export class NativeBlake3 {
       ptr(digests),
       ptr(meta),
     );
-    const signed = new BigInt64Array(meta.buffer);
-    // errno as 32-bit words, as in statRegularFiles; every digest's hex from one conversion of the whole output
-    // (one Buffer a file cost ~0.6 µs).
-    const words = new Uint32Array(meta.buffer);
-    const hex = Buffer.from(digests.buffer, digests.byteOffset, digests.byteLength).toString("hex");
-    return paths.map((path, i): FileHashOutcome => {
-      const base = i * HASH_FIELDS;
-      const errno = words[2 * base] === 0 && words[2 * base + 1] === 0 ? 0 : Number(meta[base]);
-      if (errno !== 0) {
-        const code = errno === NOT_REGULAR ? "ENOTREGULAR" : (errnoName(errno) ?? `ERRNO${errno}`);
-        return { ok: false, code, error: errorText(code, path) };
-      }
-      const identity = identityAt(meta, signed, base);
-      return {
-        ok: true,
-        blake3: hex.slice(2 * i * OUT_LEN, 2 * (i + 1) * OUT_LEN),
-        size: Number(identity.size),
-        digests: {},
-        identity,
-        hashedAtNs: signed[base + STAT_FIELDS] as bigint,
-        stable: meta[base + STAT_FIELDS + 1] === 1n,
+    return hashOutcomes(paths, digests, meta);
+  }
+
+  /** A background queue of its own thread (see NativeQueue), or null when its thread cannot start. */
+  queue(): NativeQueue | null {
+    const lib = this.lib;
+    const handle = lib.roar_queue_new();
+    if (!handle) return null;
+    let open = true;
+    const taker = <T>(id: number, take: () => T): (() => T) | null => {
+      if (id === 0) return null;
+      let taken = false;
+      return () => {
+        if (!open || taken) throw new Error("roar_hash: queued work taken after its queue closed, or twice");
+        taken = true;
+        return take();
       };
-    });
+    };
+    return {
+      changedSince(paths, seen) {
+        if (!open) return null;
+        const block = pathBlock(paths);
+        const expected = expectedOf(seen);
+        const id = lib.roar_queue_changed(handle, ptr(block), block.byteLength, paths.length, ptr(expected));
+        return taker(id, () => {
+          const out = new BigUint64Array(Math.max(1, paths.length));
+          const rc = lib.roar_queue_take_changed(handle, id, paths.length, ptr(out));
+          if (rc !== 0) throw new NativeHashError(rc, errnoName(rc) ?? `ERRNO${rc}`);
+          return changedFlags(out.subarray(0, paths.length));
+        });
+      },
+      hashPaths(paths, options) {
+        if (!open) return null;
+        const block = pathBlock(paths);
+        const id = lib.roar_queue_hash(
+          handle,
+          ptr(block),
+          block.byteLength,
+          paths.length,
+          options.maxSize,
+          options.maxTotal,
+          options.retries ?? 2,
+        );
+        return taker(id, () => {
+          const digests = new Uint8Array(Math.max(1, paths.length) * OUT_LEN);
+          const meta = new BigUint64Array(Math.max(1, paths.length) * HASH_FIELDS);
+          const rc = lib.roar_queue_take_hash(handle, id, paths.length, ptr(digests), ptr(meta));
+          if (rc !== 0) throw new NativeHashError(rc, errnoName(rc) ?? `ERRNO${rc}`);
+          return hashOutcomes(paths, digests, meta);
+        });
+      },
+      close() {
+        if (!open) return;
+        open = false;
+        lib.roar_queue_free(handle);
+      },
+    };
   }
 
   createHasher(): NativeHasher {

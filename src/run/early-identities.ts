@@ -17,6 +17,7 @@
  */
 import { type FilterSettings, ignoreReason } from "../core/filters.ts";
 import type { KnownArtifacts } from "../core/types.ts";
+import { changedSince } from "../hash/file.ts";
 import {
   cachedAtOpen,
   type ExtraAlgorithm,
@@ -27,6 +28,7 @@ import {
   hashWhileRunning,
   type StatAtOpen,
 } from "../hash/index.ts";
+import type { NativeQueue } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
@@ -38,6 +40,8 @@ export interface EarlyIdentity {
   /** The file as the tracer saw it opened. */
   stat: StatAtOpen;
   digest: FileDigest;
+  /** Its place in the list of inputs identified while the job ran (checkAhead), -1 when not in it. */
+  checkedAt: number;
 }
 
 /** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
@@ -81,6 +85,13 @@ export class EarlyIdentities {
   private readonly seen = new Map<string, SeenOpen>();
   /** The vouched digests found among the store's artifacts, at the store's data_version. */
   private known: { version: number; digests: Set<string> } = { version: Number.NaN, digests: new Set() };
+  /**
+   * The inputs identified while the job ran, in the order found (EarlyIdentity.checkedAt is the place of each),
+   * for the change check queued after it (checkAhead): listed as they are found, not after the job.
+   */
+  private readonly identified: { paths: string[]; stats: StatAtOpen[] } = { paths: [], stats: [] };
+  /** The change check queued by checkAhead: waits for its answer, taken once (null: none queued or failed). */
+  private checkedAhead: (() => boolean[]) | boolean[] | null = null;
 
   constructor(
     private readonly options: {
@@ -109,7 +120,11 @@ export class EarlyIdentities {
       batch,
       (path, found) => {
         const entry = this.seen.get(path);
-        if (entry) entry.found = found;
+        if (!entry) return;
+        entry.found = found;
+        found.checkedAt = this.identified.paths.length;
+        this.identified.paths.push(path);
+        this.identified.stats.push(found.stat);
       },
       true,
     );
@@ -156,7 +171,7 @@ export class EarlyIdentities {
     for (const f of files) {
       const digest = vouched.get(f.path);
       if (!digest) continue;
-      take(f.path, { stat: f.stat, digest });
+      take(f.path, { stat: f.stat, digest, checkedAt: -1 });
       if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
     }
     if (hash) {
@@ -199,9 +214,52 @@ export class EarlyIdentities {
     for (const f of rest) {
       const h = hashed.get(f.path);
       if (h && hashedAsOpened(h.identity, f.stat))
-        out.push({ path: f.path, found: { stat: f.stat, digest: h.digest } });
+        out.push({ path: f.path, found: { stat: f.stat, digest: h.digest, checkedAt: -1 } });
     }
     return out;
+  }
+
+  /**
+   * Queues the change check of every input identified while the job ran on `queue`'s thread, to run while the
+   * record step filters the trace: changedSinceOpen then reads its answers. Called once, after the job.
+   */
+  checkAhead(queue: Pick<NativeQueue, "changedSince">): void {
+    const { paths, stats } = this.identified;
+    this.checkedAhead = paths.length > 0 ? queue.changedSince(paths, stats) : null;
+  }
+
+  /**
+   * Whether each of these inputs (`found[i]` identifies `paths[i]`) is no longer the file of the size and mtime
+   * it was opened with: answered by the check checkAhead queued where it covered one, the rest checked now.
+   */
+  changedSinceOpen(paths: readonly string[], found: readonly EarlyIdentity[]): boolean[] {
+    const ahead = this.takeAhead();
+    const out = new Array<boolean>(paths.length);
+    const rest: number[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const at = (found[i] as EarlyIdentity).checkedAt;
+      if (ahead !== null && at >= 0) out[i] = ahead[at] as boolean;
+      else rest.push(i);
+    }
+    if (rest.length > 0) {
+      const now = changedSince(
+        rest.map((i) => paths[i] as string),
+        rest.map((i) => (found[i] as EarlyIdentity).stat),
+      );
+      for (let k = 0; k < rest.length; k++) out[rest[k] as number] = now[k] as boolean;
+    }
+    return out;
+  }
+
+  private takeAhead(): boolean[] | null {
+    const ahead = this.checkedAhead;
+    if (typeof ahead !== "function") return ahead;
+    try {
+      this.checkedAhead = ahead();
+    } catch {
+      this.checkedAhead = null; // checked here instead
+    }
+    return this.checkedAhead;
   }
 
   /**

@@ -24,6 +24,7 @@ import type { TraceOutcome } from "../trace/types.ts";
 import { priorContents } from "./captures.ts";
 import type { EarlyIdentities } from "./early-identities.ts";
 import { keepSmallStructured } from "./keep-small.ts";
+import { type RecordAhead, startAhead } from "./record/ahead.ts";
 import { contentAtOpen, contentsRead } from "./record/content.ts";
 import { hashJobFiles } from "./record/hash.ts";
 import { assembleJob, type JobRequest } from "./record/job.ts";
@@ -44,7 +45,7 @@ export interface RecordInput {
     /** This run's in-flight registration, removed in the job's transaction. */
     runId?: string;
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
-    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts" | "keptByPathRules">;
+    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts" | "keptByPathRules" | "checkAhead" | "changedSinceOpen">;
     /** The trace's file events classified as they were decoded, while the job ran. */
     classifier?: Pick<IncrementalClassifier, "classify">;
   };
@@ -73,10 +74,30 @@ export interface RecordedJob {
 }
 
 export async function recordJob(input: RecordInput): Promise<RecordedJob> {
+  const { outcome } = input.trace;
+  // 1-2. Classify the trace's events; filter its files into inputs, outputs and skipped.
+  const classification = input.trace.classifier?.classify(outcome.events) ?? classifyEvents(outcome.events);
+  // The change check of the inputs and the hashing of the files the job made start now, beside the filtering.
+  const ahead = startAhead(classification, {
+    early: input.trace.early,
+    hashOutputs: input.settings.algorithms.length === 0,
+    filters: input.settings.filters,
+    scope: { projectRoot: input.project.root, roarDir: input.project.roarDir, privatePaths: input.trace.privatePaths },
+  });
+  try {
+    return await recordClassified(input, classification, ahead);
+  } finally {
+    ahead?.close();
+  }
+}
+
+async function recordClassified(
+  input: RecordInput,
+  classification: Classification,
+  ahead: RecordAhead | null,
+): Promise<RecordedJob> {
   const { store, project, trace, tree } = input;
   const { outcome } = trace;
-  // 1-2. Classify the trace's events; filter its files into inputs, outputs and skipped.
-  const classification = trace.classifier?.classify(outcome.events) ?? classifyEvents(outcome.events);
   const filterCtx = filterContext(
     classification,
     {
@@ -116,6 +137,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
       cache,
       onProgress: input.onHashProgress,
       contentAtOpen: (stat, stored) => contentAtOpen({ cache, store }, stat, stored),
+      hashedAhead: ahead?.hashedOutputs(),
     },
   );
   mark("record: hash");

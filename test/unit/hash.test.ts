@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createEngine, type HashEngine, hashFileSync, identityOf } from "../../src/hash/file.ts";
+import { createEngine, type FileHashOutcome, type HashEngine, hashFileSync, identityOf } from "../../src/hash/file.ts";
 import { close, type FileDigest, hashBytes, hashFile, hashFiles, isHashError } from "../../src/hash/index.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
 import { loadWasmBlake3, WASM_MAX_UPDATE } from "../../src/hash/wasm.ts";
@@ -189,6 +189,77 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, batches (what the pool and the rec
       mtimeNs: Number(id.mtimeNs) + (i === 2 ? 1_000_000 : 0),
     }));
     expect(kernel.changedSince(names, seen)).toEqual([false, false, true, false]);
+  });
+});
+
+describe.skipIf(!HAVE_NATIVE)("native kernel, queued work (what the record step starts as the job ends)", () => {
+  test("a queued hashing gives hashPaths' outcomes; files over the limits are not read; the caller helps", () => {
+    const kernel = native.kernel;
+    const queue = kernel?.queue();
+    if (!kernel || !queue) throw new Error("no queue: its thread did not start");
+    try {
+      // Several chunks' worth (the queue's thread and the caller share them), every vector length among them.
+      const small = LENGTHS.filter((n) => n <= 64 * 1024);
+      const paths = Array.from({ length: 300 }, (_, i) => fileOf(small[i % small.length] as number));
+      paths.push(join(dir, "missing"), dir, fileOf(MIB + 1));
+      const take = queue.hashPaths(paths, { maxSize: MIB, maxTotal: 1e12 });
+      const direct = kernel.hashPaths(paths, { mmap: false });
+      const queued = take?.();
+      // The same but for when each was hashed.
+      const when = (o: FileHashOutcome | undefined) => (o?.ok ? { ...o, hashedAtNs: 0n } : o);
+      expect(queued?.slice(0, 302).map(when)).toEqual(direct.slice(0, 302).map(when));
+      for (let i = 0; i < 300; i++) {
+        const outcome = queued?.[i];
+        expect(outcome?.ok && outcome.blake3).toBe(expected.get(small[i % small.length] as number) ?? "");
+      }
+      expect(queued?.slice(300).map((o) => (o.ok ? "ok" : o.code))).toEqual(["ENOENT", "EISDIR", "ESKIPPED"]);
+      // The byte budget: files past it are not read either (their bytes were never counted).
+      const budget = queue.hashPaths([fileOf(1024), fileOf(1024), fileOf(1024)], { maxSize: MIB, maxTotal: 2048 });
+      expect(budget?.().map((o) => (o.ok ? "ok" : o.code))).toEqual(["ok", "ok", "ESKIPPED"]);
+    } finally {
+      queue.close();
+    }
+  });
+
+  test("a queued change check answers as changedSince; taken twice or after close, it throws", () => {
+    const kernel = native.kernel;
+    const queue = kernel?.queue();
+    if (!kernel || !queue) throw new Error("no queue: its thread did not start");
+    const paths = [fileOf(0), fileOf(1024), fileOf(2048), join(dir, "missing")];
+    const seen = paths.map((path, i) => {
+      const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+      return { size: Number(st?.size ?? 0n), mtimeNs: Number(st?.mtimeNs ?? 0n) + (i === 1 ? 1_000_000 : 0) };
+    });
+    const take = queue.changedSince(paths, seen);
+    const first = take?.();
+    expect(first).toEqual(kernel.changedSince(paths, seen));
+    expect(first).toEqual([false, true, false, true]);
+    expect(() => take?.()).toThrow();
+    const later = queue.changedSince(paths, seen);
+    queue.close();
+    expect(() => later?.()).toThrow();
+    expect(queue.changedSince(paths, seen)).toBeNull();
+  });
+
+  test("hashFiles takes outcomes hashed ahead as hashed (not read again), and hashes the rest", async () => {
+    const kernel = native.kernel;
+    if (!kernel) return;
+    const paths = [fileOf(1024), fileOf(2048), fileOf(31744)];
+    const [a, b, c] = kernel.hashPaths(paths);
+    if (!a?.ok || !b?.ok || !c?.ok) throw new Error("hashing failed");
+    // A stand-in digest shows which outcome was used; an unstable one is not trusted, a failed one not either.
+    const hashedAhead = new Map([
+      [paths[0] as string, { ...a, blake3: "0".repeat(64) }],
+      [paths[1] as string, { ...b, blake3: "1".repeat(64), stable: false }],
+      [paths[2] as string, { ok: false as const, code: "ESKIPPED", error: "not read" }],
+    ]);
+    const results = await hashFiles(paths, { kernel: "native", hashedAhead });
+    expect([...results.keys()]).toEqual(paths);
+    expect(paths.map((path) => (results.get(path) as FileDigest).blake3)).toEqual([
+      "0".repeat(64),
+      expected.get(2048) ?? "",
+      expected.get(31744) ?? "",
+    ]);
   });
 });
 

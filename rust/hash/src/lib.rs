@@ -8,7 +8,7 @@ use std::mem::ManuallyDrop;
 use std::os::unix::io::FromRawFd;
 
 /// Bumped whenever a signature below changes; src/hash/native.ts refuses a library with another version.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Below this size a plain read() is cheaper than setting up a mapping.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
@@ -429,9 +429,45 @@ fn now_ns() -> u64 {
     (ts.tv_sec as i64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as i64) as u64
 }
 
+/// How `hash_path` hashes a file.
+struct HashHow<'a> {
+    /// Reads before giving up on a file that keeps changing while read.
+    attempts: u32,
+    check_stable: bool,
+    use_mmap: bool,
+    /// A regular file bigger than this is not read: `SKIPPED_BIG` in its errno field (its stat fields are set).
+    max_size: u64,
+    /// Bytes left to read for a list of files (shared by the threads hashing it): a file that does not fit is not
+    /// read either. None: no limit.
+    budget: Option<&'a std::sync::atomic::AtomicU64>,
+}
+
+/// Opens and hashes one file: `fields` and `digest` as in `roar_hash_paths`.
+fn hash_path(path: &std::ffi::CStr, how: &HashHow<'_>, digest: &mut [u8], fields: &mut [u64]) {
+    fields[STAT_FIELDS] = now_ns();
+    // SAFETY: the path is NUL-terminated; the fd is closed below.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        fields[0] = errno();
+        return;
+    }
+    hash_open(fd, how, digest, fields);
+    // SAFETY: fd was opened above and is not used after this.
+    unsafe { libc::close(fd) };
+}
+
+/// Takes `size` bytes from `budget` (always true without one); false, taking nothing, when fewer are left.
+fn take_budget(budget: Option<&std::sync::atomic::AtomicU64>, size: u64) -> bool {
+    let Some(budget) = budget else { return true };
+    budget
+        .fetch_update(std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed, |left| left.checked_sub(size))
+        .is_ok()
+}
+
 /// Hashes one open file as `hashFileSync` (src/hash/file.ts) does: fstat, hash, fstat again when
 /// `check_stable`, retried while it keeps changing. `fields` as in `roar_hash_paths`.
-fn hash_open(fd: i32, attempts: u32, check_stable: bool, use_mmap: bool, digest: &mut [u8], fields: &mut [u64]) {
+fn hash_open(fd: i32, how: &HashHow<'_>, digest: &mut [u8], fields: &mut [u64]) {
+    let (attempts, check_stable, use_mmap) = (how.attempts, how.check_stable, how.use_mmap);
     let mut started = fields[STAT_FIELDS];
     for attempt in 1..=attempts {
         // SAFETY: fstat only writes into the struct we own.
@@ -443,6 +479,11 @@ fn hash_open(fd: i32, attempts: u32, check_stable: bool, use_mmap: bool, digest:
         stat_fields(&before, fields);
         if (before.st_mode & libc::S_IFMT) != libc::S_IFREG {
             fields[0] = if (before.st_mode & libc::S_IFMT) == libc::S_IFDIR { libc::EISDIR as u64 } else { NOT_REGULAR };
+            return;
+        }
+        // Checked at the first attempt only: a retry re-reads a file whose bytes were counted already.
+        if attempt == 1 && (before.st_size as u64 > how.max_size || !take_budget(how.budget, before.st_size as u64)) {
+            fields[0] = SKIPPED_BIG;
             return;
         }
         let (hash, len) = match hash_fd(fd, 0, use_mmap) {
@@ -483,6 +524,8 @@ fn hash_open(fd: i32, attempts: u32, check_stable: bool, use_mmap: bool, digest:
 
 /// The errno field's value for a file that is neither regular nor a directory (fifo, device, socket).
 pub const NOT_REGULAR: u64 = 1 << 32;
+/// The errno field's value for a regular file over the call's size limit (`roar_queue_hash`): not read.
+pub const SKIPPED_BIG: u64 = 2 << 32;
 
 /// Hashes many files in one call (what a pool worker does with a batch): for path i, its digest goes to
 /// `digests[i*32..]` and `meta[i*9..i*9+9]` = errno (0 = ok; EISDIR; `NOT_REGULAR`), st_mode, dev, ino, size,
@@ -513,21 +556,287 @@ pub unsafe extern "C" fn roar_hash_paths(
         let i = (fields.as_ptr() as usize - first_field) / (HASH_FIELDS * std::mem::size_of::<u64>());
         // SAFETY: file i's digest is written only by the thread that writes its fields (see in_parallel).
         let digest = unsafe { std::slice::from_raw_parts_mut(digests.ptr().add(i * blake3::OUT_LEN), blake3::OUT_LEN) };
-        fields[STAT_FIELDS] = now_ns();
-        // SAFETY: the path is NUL-terminated; the fd is closed below.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            fields[0] = errno();
-            return;
-        }
-        hash_open(fd, retries.saturating_add(1), check_stable != 0, use_mmap != 0, digest, fields);
-        // SAFETY: fd was opened above and is not used after this.
-        unsafe { libc::close(fd) };
+        let how = HashHow { attempts: retries.saturating_add(1), check_stable: check_stable != 0, use_mmap: use_mmap != 0, max_size: u64::MAX, budget: None };
+        hash_path(path, &how, digest, fields);
     });
     if list.len() < count as usize {
         libc::EINVAL
     } else {
         0
+    }
+}
+
+/// What a queued item does with each path.
+enum Task {
+    /// As `roar_changed_paths`: 2 f64 a path to compare with.
+    Changed { expected: Vec<f64> },
+    /// As `roar_hash_paths` (stability checked, files read without mapping); files over `max_size`, or over
+    /// what is left of the item's byte budget, not read.
+    Hash { max_size: u64, budget: std::sync::atomic::AtomicU64, retries: u32 },
+}
+
+/// Paths a thread claims at a time from a queued item.
+const QUEUE_CHUNK: usize = 64;
+
+/// One queued piece of work: its inputs copied (the caller's buffers need not outlive the call), its outputs
+/// written chunk by chunk by whichever thread claims each chunk — the queue's own, or the caller's once it waits
+/// for the item (so the caller helps rather than idles).
+struct Item {
+    task: Task,
+    paths: Vec<u8>,
+    /// Each path's [start, end] in `paths`, its NUL at `end`.
+    spans: Vec<(usize, usize)>,
+    /// Paths asked for; a path the block lacked gets EINVAL (hash) or counts as changed.
+    count: usize,
+    next_chunk: std::sync::atomic::AtomicUsize,
+    chunks_done: std::sync::Mutex<usize>,
+    all_done: std::sync::Condvar,
+    /// `count * width` u64 (1 a path for Changed, HASH_FIELDS for Hash), and 32 bytes a path for Hash's digests.
+    out: std::cell::UnsafeCell<Vec<u64>>,
+    digests: std::cell::UnsafeCell<Vec<u8>>,
+}
+
+// SAFETY: `out` and `digests` are written in disjoint chunks, each by the one thread that claimed it (an atomic
+// counter hands each chunk out once), and read only after every chunk is done (under `chunks_done`'s lock).
+unsafe impl Sync for Item {}
+
+impl Item {
+    fn new(task: Task, paths: Vec<u8>, count: u32) -> Item {
+        let mut spans = Vec::with_capacity(count as usize);
+        let mut start = 0;
+        while spans.len() < count as usize && start < paths.len() {
+            let Some(nul) = paths[start..].iter().position(|&b| b == 0) else { break };
+            spans.push((start, start + nul));
+            start += nul + 1;
+        }
+        let count = count as usize;
+        let (width, digest_bytes) = match task {
+            Task::Changed { .. } => (1, 0),
+            Task::Hash { .. } => (HASH_FIELDS, count * blake3::OUT_LEN),
+        };
+        Item {
+            task,
+            paths,
+            spans,
+            count,
+            next_chunk: std::sync::atomic::AtomicUsize::new(0),
+            chunks_done: std::sync::Mutex::new(0),
+            all_done: std::sync::Condvar::new(),
+            out: std::cell::UnsafeCell::new(vec![0u64; count * width]),
+            digests: std::cell::UnsafeCell::new(vec![0u8; digest_bytes]),
+        }
+    }
+
+    fn chunks(&self) -> usize {
+        self.count.div_ceil(QUEUE_CHUNK)
+    }
+
+    fn path(&self, i: usize) -> Option<&std::ffi::CStr> {
+        let &(start, nul) = self.spans.get(i)?;
+        // SAFETY: paths[start..=nul] ends with its first NUL (see new).
+        Some(unsafe { std::ffi::CStr::from_bytes_with_nul_unchecked(&self.paths[start..=nul]) })
+    }
+
+    /// Claims and does chunks until none is left to claim.
+    fn work(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+            if chunk >= self.chunks() {
+                return;
+            }
+            let (lo, hi) = (chunk * QUEUE_CHUNK, ((chunk + 1) * QUEUE_CHUNK).min(self.count));
+            self.do_chunk(lo, hi);
+            let mut done = self.chunks_done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            *done += 1;
+            if *done == self.chunks() {
+                self.all_done.notify_all();
+            }
+        }
+    }
+
+    fn do_chunk(&self, lo: usize, hi: usize) {
+        // SAFETY: paths lo..hi are this thread's alone (see the Sync impl).
+        let out = unsafe { &mut *self.out.get() };
+        match &self.task {
+            Task::Changed { expected } => {
+                let have = hi.min(self.spans.len()).max(lo);
+                let list: Vec<&std::ffi::CStr> = (lo..have).filter_map(|i| self.path(i)).collect();
+                changed_in(&list, &expected[2 * lo..2 * have], &mut out[lo..have]);
+                out[have..hi].fill(1); // a path the block lacks counts as changed
+            }
+            Task::Hash { max_size, budget, retries } => {
+                // SAFETY: as above.
+                let digests = unsafe { &mut *self.digests.get() };
+                let how = HashHow {
+                    attempts: retries.saturating_add(1),
+                    check_stable: true,
+                    use_mmap: false,
+                    max_size: *max_size,
+                    budget: Some(budget),
+                };
+                for i in lo..hi {
+                    let fields = &mut out[i * HASH_FIELDS..(i + 1) * HASH_FIELDS];
+                    match self.path(i) {
+                        Some(path) => hash_path(path, &how, &mut digests[i * blake3::OUT_LEN..(i + 1) * blake3::OUT_LEN], fields),
+                        None => fields[0] = libc::EINVAL as u64,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Helps with what is left, then waits for the chunks other threads hold.
+    fn finish(&self) {
+        self.work();
+        let mut done = self.chunks_done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *done < self.chunks() {
+            done = self.all_done.wait(done).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// Work done in the order queued by one background thread, while the caller (the record step, on roar's
+/// JavaScript thread) goes on with what does not need its results: after a job, the change check of its inputs
+/// and the hashing of the files it made run beside the filtering of its trace, on the core the job has left.
+/// Taking an item's result makes the caller help with what is left of it.
+pub struct Queue {
+    work: Option<std::sync::mpsc::Sender<std::sync::Arc<Item>>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    /// Items queued and not taken yet, by number.
+    pending: std::collections::HashMap<u32, std::sync::Arc<Item>>,
+    next: u32,
+}
+
+/// A new queue with its thread started; null when no thread can start (the caller then does the work itself).
+#[no_mangle]
+pub extern "C" fn roar_queue_new() -> *mut Queue {
+    let (tx, rx) = std::sync::mpsc::channel::<std::sync::Arc<Item>>();
+    let spawned = std::thread::Builder::new().name("roar-queue".into()).spawn(move || {
+        for item in rx {
+            item.work();
+        }
+    });
+    match spawned {
+        Ok(worker) => Box::into_raw(Box::new(Queue {
+            work: Some(tx),
+            worker: Some(worker),
+            pending: std::collections::HashMap::new(),
+            next: 1,
+        })),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// Queues `item`; its number (0: the queue is gone).
+fn enqueue(queue: &mut Queue, item: Item) -> u32 {
+    let id = queue.next;
+    let item = std::sync::Arc::new(item);
+    match &queue.work {
+        Some(tx) if tx.send(std::sync::Arc::clone(&item)).is_ok() => {
+            queue.next += 1;
+            queue.pending.insert(id, item);
+            id
+        }
+        _ => 0,
+    }
+}
+
+/// Takes item `id` once it is done (helping with it first); None for an item not queued, or taken already.
+fn take(queue: &mut Queue, id: u32) -> Option<std::sync::Arc<Item>> {
+    let item = queue.pending.remove(&id)?;
+    item.finish();
+    Some(item)
+}
+
+/// Queues a change check (arguments as `roar_changed_paths`, copied); its item number, 0 when not queued.
+///
+/// # Safety
+/// `queue` from `roar_queue_new`, not freed; `paths` must point to `len` readable bytes, `expected` to
+/// `count * 2` readable f64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_queue_changed(queue: *mut Queue, paths: *const u8, len: usize, count: u32, expected: *const f64) -> u32 {
+    let Some(queue) = queue.as_mut() else { return 0 };
+    let paths = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(paths, len).to_vec() };
+    let expected = if count == 0 { Vec::new() } else { std::slice::from_raw_parts(expected, count as usize * 2).to_vec() };
+    enqueue(queue, Item::new(Task::Changed { expected }, paths, count))
+}
+
+/// Takes a queued change check's result into `out` (`count` u64, as `roar_changed_paths` fills it), helping
+/// with it and waiting for it. Returns 0, or EINVAL for an item that is not a pending change check of `count`
+/// paths.
+///
+/// # Safety
+/// `queue` as above; `out` must point to `count` writable u64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_queue_take_changed(queue: *mut Queue, id: u32, count: u32, out: *mut u64) -> i32 {
+    let Some(queue) = queue.as_mut() else { return libc::EINVAL };
+    match take(queue, id) {
+        Some(item) if matches!(item.task, Task::Changed { .. }) && item.count == count as usize => {
+            // SAFETY: every chunk is done (take waited): nothing writes `out` any more.
+            let flags = &*item.out.get();
+            std::ptr::copy_nonoverlapping(flags.as_ptr(), out, flags.len());
+            0
+        }
+        _ => libc::EINVAL,
+    }
+}
+
+/// Queues hashing (the paths as `roar_hash_paths` takes them, copied; stability always checked, files read
+/// without mapping): a regular file over `max_size` bytes, or over what is left of `max_total` bytes for the
+/// whole list, is not read (`SKIPPED_BIG`). Its item number, 0 when not queued.
+///
+/// # Safety
+/// `queue` as above; `paths` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn roar_queue_hash(
+    queue: *mut Queue,
+    paths: *const u8,
+    len: usize,
+    count: u32,
+    max_size: u64,
+    max_total: u64,
+    retries: u32,
+) -> u32 {
+    let Some(queue) = queue.as_mut() else { return 0 };
+    let paths = if len == 0 { Vec::new() } else { std::slice::from_raw_parts(paths, len).to_vec() };
+    let task = Task::Hash { max_size, budget: std::sync::atomic::AtomicU64::new(max_total), retries };
+    enqueue(queue, Item::new(task, paths, count))
+}
+
+/// Takes a queued hashing's result, helping with it and waiting for it: `digests` and `meta` as
+/// `roar_hash_paths` fills them. Returns 0, or EINVAL for an item that is not a pending hashing of `count` paths.
+///
+/// # Safety
+/// `queue` as above; `digests` must point to `count * 32` writable bytes, `meta` to `count * 9` writable u64.
+#[no_mangle]
+pub unsafe extern "C" fn roar_queue_take_hash(queue: *mut Queue, id: u32, count: u32, digests: *mut u8, meta: *mut u64) -> i32 {
+    let Some(queue) = queue.as_mut() else { return libc::EINVAL };
+    match take(queue, id) {
+        Some(item) if matches!(item.task, Task::Hash { .. }) && item.count == count as usize => {
+            // SAFETY: as in roar_queue_take_changed.
+            let (d, m) = (&*item.digests.get(), &*item.out.get());
+            std::ptr::copy_nonoverlapping(d.as_ptr(), digests, d.len());
+            std::ptr::copy_nonoverlapping(m.as_ptr(), meta, m.len());
+            0
+        }
+        _ => libc::EINVAL,
+    }
+}
+
+/// Ends a queue: work still queued is finished (its results dropped), then its thread is joined.
+///
+/// # Safety
+/// `queue` from `roar_queue_new` (or null), freed once.
+#[no_mangle]
+pub unsafe extern "C" fn roar_queue_free(queue: *mut Queue) {
+    if queue.is_null() {
+        return;
+    }
+    let mut queue = Box::from_raw(queue);
+    drop(queue.work.take());
+    if let Some(worker) = queue.worker.take() {
+        let _ = worker.join();
     }
 }
 
@@ -555,8 +864,8 @@ mod tests {
     }
 
     #[test]
-    fn abi_version_is_three() {
-        assert_eq!(roar_abi_version(), 3);
+    fn abi_version_is_four() {
+        assert_eq!(roar_abi_version(), 4);
     }
 
     #[test]
@@ -609,6 +918,83 @@ mod tests {
         // A block shorter than the count reports EINVAL for the missing entries.
         let rc = unsafe { roar_stat_paths(block.as_ptr(), block.len(), 5, vec![0u64; 5 * STAT_FIELDS].as_mut_ptr()) };
         assert_eq!(rc, libc::EINVAL);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn queued_work_answers_as_the_direct_calls() {
+        let dir = std::env::temp_dir().join(format!("roar-hash-queue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let small = dir.join("small");
+        let big = dir.join("big");
+        let (small_size, small_mtime) = written(&small, "abc");
+        std::fs::write(&big, pattern(300 * 1024)).unwrap();
+        let missing = dir.join("missing");
+        let mut block = Vec::new();
+        for p in [&small, &big, &missing] {
+            block.extend_from_slice(p.as_os_str().as_encoded_bytes());
+            block.push(0);
+        }
+        let queue = roar_queue_new();
+        assert!(!queue.is_null());
+        // Hash first, then a change check: taken in the other order, each waits for its own item only.
+        let hash = unsafe { roar_queue_hash(queue, block.as_ptr(), block.len(), 3, 64 * 1024, u64::MAX, 2) };
+        let expected = [small_size, small_mtime, small_size, small_mtime, 0.0, 0.0];
+        let changed = unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
+        assert!(hash != 0 && changed != 0 && hash != changed);
+        let mut flags = [9u64; 3];
+        assert_eq!(unsafe { roar_queue_take_changed(queue, changed, 3, flags.as_mut_ptr()) }, 0);
+        assert_eq!(flags, [0, 1, 1]);
+        let mut digests = vec![0u8; 3 * 32];
+        let mut meta = vec![0u64; 3 * HASH_FIELDS];
+        assert_eq!(unsafe { roar_queue_take_hash(queue, hash, 3, digests.as_mut_ptr(), meta.as_mut_ptr()) }, 0);
+        assert_eq!(&digests[..32], blake3::hash(b"abc").as_bytes());
+        assert_eq!((meta[0], meta[4], meta[STAT_FIELDS + 1]), (0, 3, 1));
+        // Over the size limit: not read, its stat reported.
+        assert_eq!((meta[HASH_FIELDS], meta[HASH_FIELDS + 4]), (SKIPPED_BIG, 300 * 1024));
+        assert_eq!(meta[2 * HASH_FIELDS], libc::ENOENT as u64);
+        // Past the total: the first file is read, the next (small enough alone) is not.
+        let small_twice: Vec<u8> = [&block[..small.as_os_str().len() + 1], &block[..small.as_os_str().len() + 1]].concat();
+        let two = unsafe { roar_queue_hash(queue, small_twice.as_ptr(), small_twice.len(), 2, 64 * 1024, 4, 2) };
+        let mut meta2 = vec![0u64; 2 * HASH_FIELDS];
+        assert_eq!(unsafe { roar_queue_take_hash(queue, two, 2, digests.as_mut_ptr(), meta2.as_mut_ptr()) }, 0);
+        assert_eq!((meta2[0], meta2[HASH_FIELDS]), (0, SKIPPED_BIG));
+        // An item taken already, or never queued, is refused rather than waited for.
+        assert_eq!(unsafe { roar_queue_take_hash(queue, hash, 3, digests.as_mut_ptr(), meta.as_mut_ptr()) }, libc::EINVAL);
+        assert_eq!(unsafe { roar_queue_take_changed(queue, 77, 3, flags.as_mut_ptr()) }, libc::EINVAL);
+        // A count other than the item's is refused (the caller's buffers would not fit).
+        let again = unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
+        assert_eq!(unsafe { roar_queue_take_changed(queue, again, 2, flags.as_mut_ptr()) }, libc::EINVAL);
+        // Many paths (several chunks, shared by the queue's thread and the caller): the direct calls' answers.
+        let mut many = Vec::new();
+        let mut expected_many = Vec::new();
+        for i in 0..300 {
+            let path = dir.join(format!("f{i}"));
+            let (size, mtime) = written(&path, &"x".repeat(i));
+            many.extend_from_slice(path.as_os_str().as_encoded_bytes());
+            many.push(0);
+            expected_many.extend_from_slice(&[size, if i % 7 == 0 { mtime + 1e6 } else { mtime }]);
+        }
+        let hashing = unsafe { roar_queue_hash(queue, many.as_ptr(), many.len(), 300, u64::MAX, u64::MAX, 2) };
+        let checking = unsafe { roar_queue_changed(queue, many.as_ptr(), many.len(), 300, expected_many.as_ptr()) };
+        let mut queued_flags = vec![0u64; 300];
+        assert_eq!(unsafe { roar_queue_take_changed(queue, checking, 300, queued_flags.as_mut_ptr()) }, 0);
+        let mut direct_flags = vec![0u64; 300];
+        assert_eq!(unsafe { roar_changed_paths(many.as_ptr(), many.len(), 300, expected_many.as_ptr(), direct_flags.as_mut_ptr()) }, 0);
+        assert_eq!(queued_flags, direct_flags);
+        assert_eq!(queued_flags.iter().filter(|&&f| f == 1).count(), 43);
+        let (mut queued_digests, mut queued_meta) = (vec![0u8; 300 * 32], vec![0u64; 300 * HASH_FIELDS]);
+        assert_eq!(unsafe { roar_queue_take_hash(queue, hashing, 300, queued_digests.as_mut_ptr(), queued_meta.as_mut_ptr()) }, 0);
+        let (mut direct_digests, mut direct_meta) = (vec![0u8; 300 * 32], vec![0u64; 300 * HASH_FIELDS]);
+        let rc = unsafe { roar_hash_paths(many.as_ptr(), many.len(), 300, 1, 0, 2, direct_digests.as_mut_ptr(), direct_meta.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        assert_eq!(queued_digests, direct_digests);
+        for i in 0..300 {
+            assert_eq!(queued_meta[i * HASH_FIELDS..i * HASH_FIELDS + STAT_FIELDS], direct_meta[i * HASH_FIELDS..i * HASH_FIELDS + STAT_FIELDS]);
+        }
+        // Freed with work still queued and never taken: it finishes and the thread is joined.
+        unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
+        unsafe { roar_queue_free(queue) };
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,6 +9,7 @@ import type { IoRecord } from "../../core/types.ts";
 import {
   type ExtraAlgorithm,
   type FileDigest,
+  type FileHashOutcome,
   type FileHashResult,
   type FileIdentity,
   hashFiles,
@@ -32,6 +33,8 @@ export interface HashSettings {
   onProgress?: (done: number, total: number) => void;
   /** What a file held when it was opened (stat then), when something knows it (see record/content.ts). */
   contentAtOpen: (stat: OpenStat, stored: string) => IoRecord | null;
+  /** Files the job created, hashed while the trace was filtered (see record/ahead.ts). */
+  hashedAhead?: ReadonlyMap<string, FileHashOutcome>;
 }
 
 /** Where the job's pre-write copies go when reversible.enabled (for roar pop); null: not kept. */
@@ -86,6 +89,7 @@ export async function hashJobFiles(
     cache: settings.cache,
     known,
     unlooked,
+    hashedAhead: settings.hashedAhead,
     onHashed: (path, identity) => {
       if (files.deferred.has(path)) hashedAt.set(path, identity);
     },

@@ -15,7 +15,7 @@ import {
 } from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
-import { changedSince, identitiesOf } from "../../hash/file.ts";
+import { identitiesOf } from "../../hash/file.ts";
 import type { FileDigest, FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { fsPath } from "../../shared/paths.ts";
@@ -125,6 +125,8 @@ export function selectFiles(
   whileRunning?: {
     vouched(files: { path: string; stat: OpenStat }[]): readonly (EarlyIdentity | undefined)[];
     keptByPathRules(path: string): boolean;
+    /** Whether each input it identified changed since its open (EarlyIdentities: checked ahead where it was). */
+    changedSinceOpen(paths: readonly string[], found: readonly EarlyIdentity[]): boolean[];
   },
 ): SelectedFiles {
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
@@ -166,7 +168,7 @@ export function selectFiles(
   // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
   const vouched = whileRunning?.vouched(onlyRead);
   const vouchedPaths: string[] = [];
-  const vouchedStats: OpenStat[] = [];
+  const vouchedFound: EarlyIdentity[] = [];
   const vouchedAt: number[] = [];
   if (vouched)
     for (let k = 0; k < onlyRead.length; k++) {
@@ -176,7 +178,7 @@ export function selectFiles(
       if (found) {
         earlyAt[i] = found.digest;
         vouchedPaths.push(f.path);
-        vouchedStats.push(f.stat);
+        vouchedFound.push(found);
         vouchedAt.push(i);
       } else {
         deferredAt[i] = true;
@@ -184,8 +186,9 @@ export function selectFiles(
       }
     }
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
-  // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built.
-  const differNow = changedSince(vouchedPaths, vouchedStats);
+  // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built,
+  // mostly queued as soon as the job ended (RecordAhead) and done by now.
+  const differNow = whileRunning?.changedSinceOpen(vouchedPaths, vouchedFound) ?? [];
   for (let k = 0; k < differNow.length; k++) if (differNow[k]) changedAt[vouchedAt[k] as number] = true;
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.

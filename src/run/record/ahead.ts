@@ -1,0 +1,78 @@
+/**
+ * Record work queued as soon as the trace is classified, on a native thread of its own (hash/native.ts
+ * NativeQueue): it runs on the core the job has left while this thread filters the trace. First the change check
+ * of the inputs identified while the job ran (EarlyIdentities.checkAhead, taken by select.ts), then the hashing of
+ * the small files the job created (taken by hash.ts). Whatever is not done here is done there, as without it.
+ */
+import type { Classification } from "../../core/classify.ts";
+import { type FilterSettings, ignoreReason } from "../../core/filters.ts";
+import type { FileHashOutcome } from "../../hash/index.ts";
+import { loadNativeBlake3 } from "../../hash/native.ts";
+import type { EarlyIdentities } from "../early-identities.ts";
+import { type FilterScope, scopeContext } from "./select.ts";
+
+/**
+ * Created files are hashed ahead up to this size each and this many bytes in all, read on one thread: more than
+ * that is hashed after, on every core.
+ */
+const AHEAD_MAX_FILE = 1024 * 1024;
+const AHEAD_MAX_TOTAL = 16 * 1024 * 1024;
+
+export interface RecordAhead {
+  /** The created files hashed ahead, by path (waits for them; empty when none were queued or it failed). */
+  hashedOutputs(): ReadonlyMap<string, FileHashOutcome>;
+  /** Ends the queue: work still queued is finished first. */
+  close(): void;
+}
+
+/**
+ * Queues the work (null: no native kernel or no thread for it; everything is done in the record steps). Only
+ * files the job created are hashed ahead: no cache row is worth looking up for them, nor extra digests kept.
+ */
+export function startAhead(
+  classification: Classification,
+  options: {
+    early?: Pick<EarlyIdentities, "checkAhead">;
+    /** False when extra algorithms are asked for (the native kernel computes BLAKE3 only). */
+    hashOutputs: boolean;
+    filters: FilterSettings;
+    scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">;
+  },
+): RecordAhead | null {
+  const queue = loadNativeBlake3().kernel?.queue();
+  if (!queue) return null;
+  options.early?.checkAhead(queue);
+  const created: string[] = [];
+  if (options.hashOutputs) {
+    // The filters' verdict before the job's own context: what they drop now, they drop after (select.ts).
+    const ctx = scopeContext(options.scope);
+    for (const f of classification.files.values())
+      if (
+        f.created &&
+        f.written &&
+        !f.deleted &&
+        !f.symlink &&
+        ignoreReason(f.path, "write", options.filters, ctx) === null
+      )
+        created.push(f.path);
+  }
+  const hashing =
+    created.length > 0 ? queue.hashPaths(created, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) : null;
+  let hashed: Map<string, FileHashOutcome> | null = null;
+  return {
+    hashedOutputs() {
+      if (hashed) return hashed;
+      hashed = new Map();
+      if (hashing) {
+        try {
+          const outcomes = hashing();
+          for (let i = 0; i < created.length; i++) hashed.set(created[i] as string, outcomes[i] as FileHashOutcome);
+        } catch {
+          // Hashed after, as without the queue.
+        }
+      }
+      return hashed;
+    },
+    close: () => queue.close(),
+  };
+}
