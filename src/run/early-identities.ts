@@ -71,7 +71,7 @@ const WHILE_RUNNING_MAX_FILE = 1024 * 1024;
 const WHILE_RUNNING_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** A path's first open: the stat it was looked up with (null: not looked up), and its identity once found. */
-interface SeenOpen {
+export interface FirstOpen {
   stat: StatAtOpen | null;
   found?: EarlyIdentity;
 }
@@ -82,7 +82,7 @@ export class EarlyIdentities {
    * One map for both: a job's tens of thousands of inputs are in it, and each map of them is megabytes the
    * garbage collector walks.
    */
-  private readonly seen = new Map<string, SeenOpen>();
+  private readonly seen = new Map<string, FirstOpen>();
   /** The vouched digests found among the store's artifacts, at the store's data_version. */
   private known: { version: number; digests: Set<string> } = { version: Number.NaN, digests: new Set() };
   /**
@@ -135,13 +135,17 @@ export class EarlyIdentities {
    * (undefined: not vouched for): from the lookups made while the job ran when the stat is the same, the others
    * looked up now. An array, not a map: tens of thousands of inputs a job, each read once by index.
    */
-  vouched(files: readonly { path: string; stat: StatAtOpen }[]): (EarlyIdentity | undefined)[] {
+  vouched(
+    files: readonly { path: string; stat: StatAtOpen }[],
+    /** Each file's firstOpen, when the caller has them (spares a lookup a file). */
+    opens?: readonly (FirstOpen | undefined)[],
+  ): (EarlyIdentity | undefined)[] {
     const out = new Array<EarlyIdentity | undefined>(files.length);
     const rest: { path: string; stat: StatAtOpen }[] = [];
     const restAt = new Map<string, number>();
     for (let i = 0; i < files.length; i++) {
       const f = files[i] as { path: string; stat: StatAtOpen };
-      const seen = this.seen.get(f.path);
+      const seen = opens ? opens[i] : this.seen.get(f.path);
       const early = seen?.found;
       if (early && sameStat(early.stat, f.stat)) {
         out[i] = early;
@@ -262,12 +266,17 @@ export class EarlyIdentities {
     return this.checkedAhead;
   }
 
+  /** What was seen of `path`'s first open while the job ran (undefined: it was not seen). */
+  firstOpen(path: string): FirstOpen | undefined {
+    return this.seen.get(path);
+  }
+
   /**
-   * Whether the filters' path rules keep `path` as an input: a first open for reading was looked up, which only
-   * a path they keep is (see observe). Its reason after the job is then readReasonInContext's.
+   * Whether the filters' path rules keep a path (its firstOpen) as an input: a first open for reading was looked
+   * up, which only a path they keep is (see observe). Its reason after the job is then readReasonInContext's.
    */
-  keptByPathRules(path: string): boolean {
-    return this.seen.get(path)?.stat != null;
+  keptByPathRules(open: FirstOpen | undefined): boolean {
+    return open?.stat != null;
   }
 
   /** The digests vouched for that the store held as artifacts, for insertJob (see KnownArtifacts). */

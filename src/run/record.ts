@@ -45,7 +45,10 @@ export interface RecordInput {
     /** This run's in-flight registration, removed in the job's transaction. */
     runId?: string;
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
-    early?: Pick<EarlyIdentities, "vouched" | "knownArtifacts" | "keptByPathRules" | "checkAhead" | "changedSinceOpen">;
+    early?: Pick<
+      EarlyIdentities,
+      "vouched" | "knownArtifacts" | "firstOpen" | "keptByPathRules" | "checkAhead" | "changedSinceOpen"
+    >;
     /** The trace's file events classified as they were decoded, while the job ran. */
     classifier?: Pick<IncrementalClassifier, "classify">;
   };

@@ -20,7 +20,7 @@ import type { FileDigest, FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { fsPath } from "../../shared/paths.ts";
 import type { RoarStore } from "../../store/store.ts";
-import type { EarlyIdentity } from "../early-identities.ts";
+import type { EarlyIdentity, FirstOpen } from "../early-identities.ts";
 
 export interface TracedInput {
   path: string;
@@ -98,9 +98,9 @@ export function filterContext(
   };
   // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
   // included) — everything else a job reads is data, whatever its extension.
-  const readCode = [...classification.files.values()]
-    .filter((f) => f.read && !f.written && !f.deleted && codeCandidate(f.path, ctx))
-    .map((f) => f.path);
+  const readCode: string[] = [];
+  for (const f of classification.files.values())
+    if (f.read && !f.written && !f.deleted && codeCandidate(f.path, ctx)) readCode.push(f.path);
   const writtenByJobs = store.recordedOutputsAmong(readCode.map((p) => storedPath(p, projectRoot)));
   const candidates = readCode.filter((p) => !writtenByJobs.has(storedPath(p, projectRoot)));
   if (scope.git && candidates.length > 0) ctx.committed = committedAmong(scope.git, candidates, scope.withDiff);
@@ -123,8 +123,12 @@ export function selectFiles(
    * the tracer saw them opened, and which paths the filters' path rules keep.
    */
   whileRunning?: {
-    vouched(files: { path: string; stat: OpenStat }[]): readonly (EarlyIdentity | undefined)[];
-    keptByPathRules(path: string): boolean;
+    vouched(
+      files: { path: string; stat: OpenStat }[],
+      opens?: readonly (FirstOpen | undefined)[],
+    ): readonly (EarlyIdentity | undefined)[];
+    firstOpen(path: string): FirstOpen | undefined;
+    keptByPathRules(open: FirstOpen | undefined): boolean;
     /** Whether each input it identified changed since its open (EarlyIdentities: checked ahead where it was). */
     changedSinceOpen(paths: readonly string[], found: readonly EarlyIdentity[]): boolean[];
   },
@@ -151,22 +155,28 @@ export function selectFiles(
   // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
   const onlyRead: { path: string; stat: OpenStat }[] = [];
   const onlyReadAt: number[] = [];
+  /** Each one's first open as seen while the job ran: looked up once here, for the reason and for vouched. */
+  const onlyReadOpens: (FirstOpen | undefined)[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
+    if (!f.read) {
+      readReasons[i] = null;
+      continue;
+    }
+    const open = whileRunning?.firstOpen(f.path);
     // A path the path rules kept while the job ran is only asked what this job's context adds.
-    const reason = !f.read
-      ? null
-      : whileRunning?.keptByPathRules(f.path)
-        ? readReasonInContext(f.path, filters, filterCtx)
-        : ignoreReason(f.path, "read", filters, filterCtx);
+    const reason = whileRunning?.keptByPathRules(open)
+      ? readReasonInContext(f.path, filters, filterCtx)
+      : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
-    if (f.read && reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
+    if (reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
       onlyRead.push({ path: f.path, stat: f.openStat });
       onlyReadAt.push(i);
+      onlyReadOpens.push(open);
     }
   }
   // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
-  const vouched = whileRunning?.vouched(onlyRead);
+  const vouched = whileRunning?.vouched(onlyRead, onlyReadOpens);
   const vouchedPaths: string[] = [];
   const vouchedFound: EarlyIdentity[] = [];
   const vouchedAt: number[] = [];
