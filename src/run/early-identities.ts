@@ -28,7 +28,7 @@ import {
   hashWhileRunning,
   type StatAtOpen,
 } from "../hash/index.ts";
-import type { NativeQueue } from "../hash/native.ts";
+import { type NativeQueue, pathBlock } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
@@ -89,7 +89,13 @@ export class EarlyIdentities {
    * The inputs identified while the job ran, in the order found (EarlyIdentity.checkedAt is the place of each),
    * for the change check queued after it (checkAhead): listed as they are found, not after the job.
    */
-  private readonly identified: { paths: string[]; stats: StatAtOpen[] } = { paths: [], stats: [] };
+  private readonly identified: {
+    paths: string[];
+    stats: StatAtOpen[];
+    /** The paths encoded for the native check, batch by batch while the job runs: the first `encoded`. */
+    blocks: Uint8Array[];
+    encoded: number;
+  } = { paths: [], stats: [], blocks: [], encoded: 0 };
   /** The change check queued by checkAhead: waits for its answer, taken once (null: none queued or failed). */
   private checkedAhead: (() => boolean[]) | boolean[] | null = null;
 
@@ -128,7 +134,16 @@ export class EarlyIdentities {
       },
       true,
     );
+    this.encodeIdentified();
   };
+
+  /** Encodes the paths identified since the last call for the change check (see checkAhead). */
+  private encodeIdentified(): void {
+    const list = this.identified;
+    if (list.encoded === list.paths.length) return;
+    list.blocks.push(pathBlock(list.paths.slice(list.encoded)));
+    list.encoded = list.paths.length;
+  }
 
   /**
    * Of `files` (inputs the job only read, each with its stat at the open), what the cache vouches for, by index
@@ -228,8 +243,10 @@ export class EarlyIdentities {
    * record step filters the trace: changedSinceOpen then reads its answers. Called once, after the job.
    */
   checkAhead(queue: Pick<NativeQueue, "changedSince">): void {
-    const { paths, stats } = this.identified;
-    this.checkedAhead = paths.length > 0 ? queue.changedSince(paths, stats) : null;
+    this.encodeIdentified();
+    const { paths, stats, blocks } = this.identified;
+    const block = blocks.length === 1 ? (blocks[0] as Uint8Array) : Buffer.concat(blocks);
+    this.checkedAhead = paths.length > 0 ? queue.changedSince({ block, count: paths.length }, stats) : null;
   }
 
   /**

@@ -584,8 +584,9 @@ const QUEUE_CHUNK: usize = 64;
 struct Item {
     task: Task,
     paths: Vec<u8>,
-    /// Each path's [start, end] in `paths`, its NUL at `end`.
-    spans: Vec<(usize, usize)>,
+    /// Each path's [start, end] in `paths`, its NUL at `end`: found by the first thread to work on the item, not
+    /// by the caller queueing it.
+    spans: std::sync::OnceLock<Vec<(usize, usize)>>,
     /// Paths asked for; a path the block lacked gets EINVAL (hash) or counts as changed.
     count: usize,
     next_chunk: std::sync::atomic::AtomicUsize,
@@ -602,13 +603,6 @@ unsafe impl Sync for Item {}
 
 impl Item {
     fn new(task: Task, paths: Vec<u8>, count: u32) -> Item {
-        let mut spans = Vec::with_capacity(count as usize);
-        let mut start = 0;
-        while spans.len() < count as usize && start < paths.len() {
-            let Some(nul) = paths[start..].iter().position(|&b| b == 0) else { break };
-            spans.push((start, start + nul));
-            start += nul + 1;
-        }
         let count = count as usize;
         let (width, digest_bytes) = match task {
             Task::Changed { .. } => (1, 0),
@@ -617,7 +611,7 @@ impl Item {
         Item {
             task,
             paths,
-            spans,
+            spans: std::sync::OnceLock::new(),
             count,
             next_chunk: std::sync::atomic::AtomicUsize::new(0),
             chunks_done: std::sync::Mutex::new(0),
@@ -631,8 +625,21 @@ impl Item {
         self.count.div_ceil(QUEUE_CHUNK)
     }
 
+    fn spans(&self) -> &[(usize, usize)] {
+        self.spans.get_or_init(|| {
+            let mut spans = Vec::with_capacity(self.count);
+            let mut start = 0;
+            while spans.len() < self.count && start < self.paths.len() {
+                let Some(nul) = self.paths[start..].iter().position(|&b| b == 0) else { break };
+                spans.push((start, start + nul));
+                start += nul + 1;
+            }
+            spans
+        })
+    }
+
     fn path(&self, i: usize) -> Option<&std::ffi::CStr> {
-        let &(start, nul) = self.spans.get(i)?;
+        let &(start, nul) = self.spans().get(i)?;
         // SAFETY: paths[start..=nul] ends with its first NUL (see new).
         Some(unsafe { std::ffi::CStr::from_bytes_with_nul_unchecked(&self.paths[start..=nul]) })
     }
@@ -660,7 +667,7 @@ impl Item {
         let out = unsafe { &mut *self.out.get() };
         match &self.task {
             Task::Changed { expected } => {
-                let have = hi.min(self.spans.len()).max(lo);
+                let have = hi.min(self.spans().len()).max(lo);
                 let list: Vec<&std::ffi::CStr> = (lo..have).filter_map(|i| self.path(i)).collect();
                 changed_in(&list, &expected[2 * lo..2 * have], &mut out[lo..have]);
                 out[have..hi].fill(1); // a path the block lacks counts as changed
