@@ -38,15 +38,22 @@ export interface HashCacheStore {
   putMany(rows: readonly HashCacheRow[]): void;
   /** Optional bulk lookup (far fewer SQLite round trips); result i belongs to keys[i]. */
   getMany?(keys: readonly { dev: bigint; ino: bigint }[]): (HashCacheRow | undefined)[];
-  /** Optional: the rows of these files as numbers (for matching many files against what a tracer saw). */
-  rowsOfInodes?(keys: readonly { dev: number; ino: number }[]): (RowValues | undefined)[];
+  /**
+   * Optional: the rows of these files as numbers (for matching many files against what a tracer saw). With
+   * `artifacts`, a store that records artifacts also says of each row whether its content is one (RowValues[8]).
+   */
+  rowsOfInodes?(
+    keys: readonly { dev: number; ino: number }[],
+    options?: { artifacts?: boolean },
+  ): (RowValues | undefined)[];
 }
 
 /**
  * A cache row as numbers, as SQLite gives it (no object a row): dev, ino, size, mtime ns, ctime ns, blake3, extra
- * digests (JSON text), hashed-at ns. The times are doubles, rounded as a tracer's stats are (see StatAtOpen).
+ * digests (JSON text), hashed-at ns; when asked for (rowsOfInodes' `artifacts`), 1 when the store records that
+ * content as an artifact, else 0. The times are doubles, rounded as a tracer's stats are (see StatAtOpen).
  */
-export type RowValues = readonly [number, number, number, number, number, string, string | null, number];
+export type RowValues = readonly [number, number, number, number, number, string, string | null, number, number?];
 
 /** A row as numbers. */
 export function rowValues(row: HashCacheRow): RowValues {

@@ -131,12 +131,15 @@ export function cachedAtOpen(
     cache: HashCacheStore;
     algorithms?: readonly ExtraAlgorithm[];
     racyWindowNs?: bigint;
+    /** See vouchedAtOpen. */
+    onArtifact?: ((blake3: string) => void) | null;
   },
 ): Map<string, FileDigest> {
   return vouchedAtOpen(files, {
     cache: options.cache,
     algorithms: [...new Set(options.algorithms ?? [])].sort(),
     racyWindowNs: options.racyWindowNs ?? DEFAULT_RACY_WINDOW_NS,
+    onArtifact: options.onArtifact,
   });
 }
 

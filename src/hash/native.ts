@@ -59,7 +59,7 @@ const symbols = {
 } as const;
 
 /** Paths as NUL-terminated bytes back to back (bytes exact: escaped non-UTF-8 names are unescaped). */
-export function pathBlock(paths: readonly string[]): Buffer {
+function pathBlock(paths: readonly string[]): Buffer {
   // Escaped bytes are lone surrogates, and the NULs keep the names apart: a well-formed whole has none, and is
   // encoded in one call (20,000 paths: ~1 ms, against ~10 ms name by name).
   const joined = `${paths.join("\0")}\0`;
@@ -142,16 +142,10 @@ function hashOutcomes(paths: readonly string[], digests: Uint8Array, meta: BigUi
  * what does not need it: each call returns a function that waits for its result (null: not queued; do it here).
  * Closing waits for queued work to finish and joins the thread; results are taken before.
  */
-/** Paths encoded ahead (pathBlock of each part, concatenated): `count` of them. */
-export interface EncodedPaths {
-  block: Uint8Array;
-  count: number;
-}
-
 export interface NativeQueue {
-  /** As NativeBlake3.changedSince; the paths may come encoded already. */
+  /** As NativeBlake3.changedSince. */
   changedSince(
-    paths: readonly string[] | EncodedPaths,
+    paths: readonly string[],
     seen: readonly { readonly size: number; readonly mtimeNs: number }[],
   ): (() => boolean[]) | null;
   /**
@@ -309,16 +303,14 @@ export class NativeBlake3 {
     return {
       changedSince(paths, seen) {
         if (!open) return null;
-        const { block, count } = Array.isArray(paths)
-          ? { block: pathBlock(paths as readonly string[]), count: paths.length }
-          : (paths as EncodedPaths);
+        const block = pathBlock(paths);
         const expected = expectedOf(seen);
-        const id = lib.roar_queue_changed(handle, ptr(block), block.byteLength, count, ptr(expected));
+        const id = lib.roar_queue_changed(handle, ptr(block), block.byteLength, paths.length, ptr(expected));
         return taker(id, () => {
-          const out = new BigUint64Array(Math.max(1, count));
-          const rc = lib.roar_queue_take_changed(handle, id, count, ptr(out));
+          const out = new BigUint64Array(Math.max(1, paths.length));
+          const rc = lib.roar_queue_take_changed(handle, id, paths.length, ptr(out));
           if (rc !== 0) throw new NativeHashError(rc, errnoName(rc) ?? `ERRNO${rc}`);
-          return changedFlags(out.subarray(0, count));
+          return changedFlags(out.subarray(0, paths.length));
         });
       },
       hashPaths(paths, options) {

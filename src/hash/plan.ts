@@ -102,15 +102,25 @@ export interface StatAtOpen {
  */
 export function vouchedAtOpen(
   files: readonly { path: string; stat: StatAtOpen }[],
-  lookup: Omit<CacheLookup, "known">,
+  lookup: Omit<CacheLookup, "known"> & {
+    /**
+     * Called with each digest vouched for that the store records as an artifact, when its cache can tell in the
+     * same lookup (rowsOfInodes' `artifacts`); null: it cannot, nothing is called.
+     */
+    onArtifact?: ((blake3: string) => void) | null;
+  },
 ): Map<string, FileDigest> {
   const out = new Map<string, FileDigest>();
   const exact = files.filter((f) => Number.isSafeInteger(f.stat.dev) && Number.isSafeInteger(f.stat.ino));
   if (exact.length === 0) return out;
   const { cache, algorithms, racyWindowNs } = lookup;
   let rows: (RowValues | undefined)[];
+  const onArtifact = cache.rowsOfInodes ? lookup.onArtifact : null;
   if (cache.rowsOfInodes) {
-    rows = cache.rowsOfInodes(exact.map((f) => f.stat));
+    rows = cache.rowsOfInodes(
+      exact.map((f) => f.stat),
+      onArtifact ? { artifacts: true } : undefined,
+    );
   } else {
     const keys = exact.map((f) => ({ dev: BigInt(f.stat.dev), ino: BigInt(f.stat.ino) }));
     const found = cache.getMany ? cache.getMany(keys) : keys.map((key) => cache.get(key.dev, key.ino));
@@ -130,6 +140,7 @@ export function vouchedAtOpen(
       digests = pick(extra, algorithms);
     }
     out.set(path, { blake3: row[5], size: row[2], digests, cached: true });
+    if (onArtifact && row[8] === 1) onArtifact(row[5]);
   });
   return out;
 }

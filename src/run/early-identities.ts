@@ -28,7 +28,7 @@ import {
   hashWhileRunning,
   type StatAtOpen,
 } from "../hash/index.ts";
-import { type NativeQueue, pathBlock } from "../hash/native.ts";
+import type { NativeQueue } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
@@ -89,13 +89,7 @@ export class EarlyIdentities {
    * The inputs identified while the job ran, in the order found (EarlyIdentity.checkedAt is the place of each),
    * for the change check queued after it (checkAhead): listed as they are found, not after the job.
    */
-  private readonly identified: {
-    paths: string[];
-    stats: StatAtOpen[];
-    /** The paths encoded for the native check, batch by batch while the job runs: the first `encoded`. */
-    blocks: Uint8Array[];
-    encoded: number;
-  } = { paths: [], stats: [], blocks: [], encoded: 0 };
+  private readonly identified: { paths: string[]; stats: StatAtOpen[] } = { paths: [], stats: [] };
   /** The change check queued by checkAhead: waits for its answer, taken once (null: none queued or failed). */
   private checkedAhead: (() => boolean[]) | boolean[] | null = null;
 
@@ -134,16 +128,7 @@ export class EarlyIdentities {
       },
       true,
     );
-    this.encodeIdentified();
   };
-
-  /** Encodes the paths identified since the last call for the change check (see checkAhead). */
-  private encodeIdentified(): void {
-    const list = this.identified;
-    if (list.encoded === list.paths.length) return;
-    list.blocks.push(pathBlock(list.paths.slice(list.encoded)));
-    list.encoded = list.paths.length;
-  }
 
   /**
    * Of `files` (inputs the job only read, each with its stat at the open), what the cache vouches for, by index
@@ -185,20 +170,31 @@ export class EarlyIdentities {
     hash = false,
   ): void {
     if (files.length === 0) return;
+    const { artifacts, cache } = this.options;
+    // Where the cache can tell in the same lookup which of the digests it vouches for are artifacts (the store's
+    // own cache), it does: one search a row in the same statement, not a second lookup of the digests. The
+    // store's version is read first, as knownArtifacts reads it.
+    const joined = artifacts !== undefined && cache.rowsOfInodes !== undefined;
+    const present: string[] = [];
+    const version = joined ? artifacts.knownArtifacts([]).version : Number.NaN;
+    const vouched = cachedAtOpen(files, {
+      cache,
+      algorithms: this.options.algorithms,
+      onArtifact: joined ? (digest) => present.push(digest) : null,
+    });
     const digests: string[] = [];
-    const vouched = cachedAtOpen(files, this.options);
     for (const f of files) {
       const digest = vouched.get(f.path);
       if (!digest) continue;
       take(f.path, { stat: f.stat, digest, checkedAt: -1 });
-      if (!this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
+      if (!joined && !this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
     }
     if (hash) {
       // Not looked up among the artifacts: content the cache had never seen is seldom recorded (and if it is, the
       // job's insert finds its row then).
       for (const { path, found } of this.hashUnvouched(files, vouched)) take(path, found);
     }
-    const found = digests.length > 0 ? this.options.artifacts?.knownArtifacts(digests) : undefined;
+    const found = joined ? { version, present } : digests.length > 0 ? artifacts?.knownArtifacts(digests) : undefined;
     if (found) {
       // Another connection committed since the last lookup: what was known then may be gone.
       if (found.version !== this.known.version) this.known = { version: found.version, digests: new Set() };
@@ -243,10 +239,8 @@ export class EarlyIdentities {
    * record step filters the trace: changedSinceOpen then reads its answers. Called once, after the job.
    */
   checkAhead(queue: Pick<NativeQueue, "changedSince">): void {
-    this.encodeIdentified();
-    const { paths, stats, blocks } = this.identified;
-    const block = blocks.length === 1 ? (blocks[0] as Uint8Array) : Buffer.concat(blocks);
-    this.checkedAhead = paths.length > 0 ? queue.changedSince({ block, count: paths.length }, stats) : null;
+    const { paths, stats } = this.identified;
+    this.checkedAhead = paths.length > 0 ? queue.changedSince(paths, stats) : null;
   }
 
   /**

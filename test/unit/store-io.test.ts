@@ -71,6 +71,33 @@ test("known artifacts are the same whether the table is scanned (most of it aske
   store.close();
 });
 
+test("the hash cache's rows by inode say which contents are artifacts when asked (in the same lookup), as knownArtifacts does", () => {
+  const { store } = openTempStore();
+  const session = store.startSession().id;
+  store.insertJob(job(session, 1, "r"));
+  const cache = store.hashCache();
+  const t = 1_700_000_000n * 1_000_000_000n;
+  const row = (ino: bigint, blake3: string) => ({
+    dev: 9n,
+    ino,
+    size: 1n,
+    mtimeNs: t,
+    ctimeNs: t,
+    blake3,
+    extra: {},
+    hashedAtNs: t + 5_000_000_000n,
+  });
+  cache.putMany([row(1n, digest("in-r")), row(2n, digest("not an artifact")), row(3n, digest("out-r"))]);
+  const keys = [1, 2, 3, 4].map((ino) => ({ dev: 9, ino }));
+  const withFlags = cache.rowsOfInodes(keys, { artifacts: true });
+  expect(withFlags.map((r) => r?.[8])).toEqual([1, 0, 1, undefined]);
+  expect(cache.rowsOfInodes(keys).map((r) => r?.length)).toEqual([8, 8, 8, undefined]);
+  // The same answer as the lookup by digest.
+  const asked = [digest("in-r"), digest("not an artifact"), digest("out-r")];
+  expect(new Set(store.knownArtifacts(asked).present)).toEqual(new Set([digest("in-r"), digest("out-r")]));
+  store.close();
+});
+
 test("a job whose io rows fail part-way leaves nothing behind: no job, no io rows, no artifacts (OR FAIL + transaction)", () => {
   const { store, dbPath } = openTempStore();
   const session = store.startSession().id;
