@@ -20,6 +20,11 @@
  * src/shared/jit-options.ts), as `roar run` does since. Two runs: msgpackr +5.7 and +8.6 ms a process (cold
  * decode 33.8 against 26.4 ms, 34.5 against 27.0), 0.6 and 0.8 % of the io job end to end here (884 and 1,084 ms,
  * on disk); against the tmpfs io job of bench/run-overhead.ts (~420 ms under auto) 1.4-2 %: msgpackr stays.
+ *
+ * Session 14, end to end, now that the io job takes ~250 ms under auto and roar's thread is busy for most of its
+ * trace (so decoding hides less behind it): roar built with the purpose-built reader in place of msgpackr against
+ * roar as it is, 25 paired rounds of the io job on tmpfs: msgpackr 1.017x (249.1 against 248.0 ms, medians of
+ * the paired ratios) — still within the 3 % line: msgpackr stays.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
