@@ -892,18 +892,13 @@ mod tests {
 
     #[test]
     fn batch_stat_and_hash_match_single_calls() {
-        let dir = std::env::temp_dir().join(format!("roar-hash-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = test_dir("test");
         let small = dir.join("small");
         let large = dir.join("large");
         std::fs::write(&small, b"abc").unwrap();
         std::fs::write(&large, pattern(600 * 1024)).unwrap();
         let missing = dir.join("missing");
-        let mut block = Vec::new();
-        for p in [&small, &large, &missing, &dir] {
-            block.extend_from_slice(p.as_os_str().as_encoded_bytes());
-            block.push(0);
-        }
+        let block = path_block(&[&small, &large, &missing, &dir]);
         let mut stats = vec![0u64; 4 * STAT_FIELDS];
         assert_eq!(unsafe { roar_stat_paths(block.as_ptr(), block.len(), 4, stats.as_mut_ptr()) }, 0);
         assert_eq!(stats[0], 0);
@@ -930,18 +925,13 @@ mod tests {
 
     #[test]
     fn queued_work_answers_as_the_direct_calls() {
-        let dir = std::env::temp_dir().join(format!("roar-hash-queue-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = test_dir("queue");
         let small = dir.join("small");
         let big = dir.join("big");
         let (small_size, small_mtime) = written(&small, "abc");
         std::fs::write(&big, pattern(300 * 1024)).unwrap();
         let missing = dir.join("missing");
-        let mut block = Vec::new();
-        for p in [&small, &big, &missing] {
-            block.extend_from_slice(p.as_os_str().as_encoded_bytes());
-            block.push(0);
-        }
+        let block = path_block(&[&small, &big, &missing]);
         let queue = roar_queue_new();
         assert!(!queue.is_null());
         // Hash first, then a change check: taken in the other order, each waits for its own item only.
@@ -961,7 +951,7 @@ mod tests {
         assert_eq!((meta[HASH_FIELDS], meta[HASH_FIELDS + 4]), (SKIPPED_BIG, 300 * 1024));
         assert_eq!(meta[2 * HASH_FIELDS], libc::ENOENT as u64);
         // Past the total: the first file is read, the next (small enough alone) is not.
-        let small_twice: Vec<u8> = [&block[..small.as_os_str().len() + 1], &block[..small.as_os_str().len() + 1]].concat();
+        let small_twice = path_block(&[&small, &small]);
         let two = unsafe { roar_queue_hash(queue, small_twice.as_ptr(), small_twice.len(), 2, 64 * 1024, 4, 2) };
         let mut meta2 = vec![0u64; 2 * HASH_FIELDS];
         assert_eq!(unsafe { roar_queue_take_hash(queue, two, 2, digests.as_mut_ptr(), meta2.as_mut_ptr()) }, 0);
@@ -973,15 +963,16 @@ mod tests {
         let again = unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
         assert_eq!(unsafe { roar_queue_take_changed(queue, again, 2, flags.as_mut_ptr()) }, libc::EINVAL);
         // Many paths (several chunks, shared by the queue's thread and the caller): the direct calls' answers.
-        let mut many = Vec::new();
         let mut expected_many = Vec::new();
-        for i in 0..300 {
-            let path = dir.join(format!("f{i}"));
-            let (size, mtime) = written(&path, &"x".repeat(i));
-            many.extend_from_slice(path.as_os_str().as_encoded_bytes());
-            many.push(0);
-            expected_many.extend_from_slice(&[size, if i % 7 == 0 { mtime + 1e6 } else { mtime }]);
-        }
+        let many_paths: Vec<_> = (0..300)
+            .map(|i| {
+                let path = dir.join(format!("f{i}"));
+                let (size, mtime) = written(&path, &"x".repeat(i));
+                expected_many.extend_from_slice(&[size, if i % 7 == 0 { mtime + 1e6 } else { mtime }]);
+                path
+            })
+            .collect();
+        let many = path_block(&many_paths);
         let hashing = unsafe { roar_queue_hash(queue, many.as_ptr(), many.len(), 300, u64::MAX, u64::MAX, 2) };
         let checking = unsafe { roar_queue_changed(queue, many.as_ptr(), many.len(), 300, expected_many.as_ptr()) };
         let mut queued_flags = vec![0u64; 300];
@@ -1003,6 +994,23 @@ mod tests {
         unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
         unsafe { roar_queue_free(queue) };
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A fresh directory for one test (its name and this process's id).
+    fn test_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("roar-hash-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Paths as the kernel's calls take them: NUL-terminated, back to back.
+    fn path_block<P: AsRef<std::path::Path>>(paths: &[P]) -> Vec<u8> {
+        let mut block = Vec::new();
+        for path in paths {
+            block.extend_from_slice(path.as_ref().as_os_str().as_encoded_bytes());
+            block.push(0);
+        }
+        block
     }
 
     /// Writes `text` to `path`; its size and mtime in ns as the tracer reports them (f64).
