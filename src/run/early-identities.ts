@@ -234,6 +234,11 @@ export class EarlyIdentities {
     return out;
   }
 
+  /** How many inputs were identified while the job ran (the change check checkAhead would queue). */
+  identifiedCount(): number {
+    return this.identified.paths.length;
+  }
+
   /**
    * Queues the change check of every input identified while the job ran on `queue`'s thread, to run while the
    * record step filters the trace: changedSinceOpen then reads its answers. Called once, after the job.

@@ -47,7 +47,13 @@ export interface RecordInput {
     /** Identifies inputs by what the tracer saw at their open (see run/early-identities.ts). */
     early?: Pick<
       EarlyIdentities,
-      "vouched" | "knownArtifacts" | "firstOpen" | "keptByPathRules" | "checkAhead" | "changedSinceOpen"
+      | "vouched"
+      | "knownArtifacts"
+      | "firstOpen"
+      | "keptByPathRules"
+      | "checkAhead"
+      | "identifiedCount"
+      | "changedSinceOpen"
     >;
     /** The trace's file events classified as they were decoded, while the job ran. */
     classifier?: Pick<IncrementalClassifier, "classify">;

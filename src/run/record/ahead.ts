@@ -7,7 +7,7 @@
 import type { Classification } from "../../core/classify.ts";
 import { type FilterSettings, ignoreReason } from "../../core/filters.ts";
 import type { FileHashOutcome } from "../../hash/index.ts";
-import { loadNativeBlake3 } from "../../hash/native.ts";
+import { loadNativeBlake3, type NativeQueue } from "../../hash/native.ts";
 import type { EarlyIdentities } from "../early-identities.ts";
 import { type FilterScope, scopeContext } from "./select.ts";
 
@@ -32,16 +32,25 @@ export interface RecordAhead {
 export function startAhead(
   classification: Classification,
   options: {
-    early?: Pick<EarlyIdentities, "checkAhead">;
+    early?: Pick<EarlyIdentities, "checkAhead" | "identifiedCount">;
     /** False when extra algorithms are asked for (the native kernel computes BLAKE3 only). */
     hashOutputs: boolean;
     filters: FilterSettings;
     scope: Pick<FilterScope, "projectRoot" | "roarDir" | "privatePaths">;
   },
 ): RecordAhead | null {
-  const queue = loadNativeBlake3().kernel?.queue();
-  if (!queue) return null;
-  options.early?.checkAhead(queue);
+  // The queue (and the native kernel) only when there is work for it: a job that opened no data (`roar run true`)
+  // loads neither. The change check first: it is the longer, and the first asked for.
+  let queue: NativeQueue | null | undefined;
+  const theQueue = () => {
+    if (queue === undefined) queue = loadNativeBlake3().kernel?.queue() ?? null;
+    return queue;
+  };
+  const early = options.early;
+  if (early && early.identifiedCount() > 0) {
+    const q = theQueue();
+    if (q) early.checkAhead(q);
+  }
   const created: string[] = [];
   if (options.hashOutputs) {
     // The filters' verdict before the job's own context: what they drop now, they drop after (select.ts).
@@ -56,8 +65,10 @@ export function startAhead(
       )
         created.push(f.path);
   }
-  const hashing =
-    created.length > 0 ? queue.hashPaths(created, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) : null;
+  const hashQueue = created.length > 0 ? theQueue() : null;
+  const hashing = hashQueue?.hashPaths(created, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) ?? null;
+  if (!queue) return null;
+  const running = queue;
   let hashed: Map<string, FileHashOutcome> | null = null;
   return {
     hashedOutputs() {
@@ -73,6 +84,6 @@ export function startAhead(
       }
       return hashed;
     },
-    close: () => queue.close(),
+    close: () => running.close(),
   };
 }
