@@ -70,21 +70,26 @@ function addWriter(f: PathFacts, pid: number): void {
   else (f.writers as Set<number>).add(pid);
 }
 
+/** What is known of a path before any event about it: nothing. */
+export function unknownPath(path: string): PathFacts {
+  return {
+    path,
+    read: false,
+    written: false,
+    maybeWritten: false,
+    deleted: false,
+    openStat: null,
+    before: null,
+    created: false,
+    symlink: false,
+    writers: NO_WRITERS,
+  };
+}
+
 function facts(files: Map<string, PathFacts>, path: string): PathFacts {
   let f = files.get(path);
   if (!f) {
-    f = {
-      path,
-      read: false,
-      written: false,
-      maybeWritten: false,
-      deleted: false,
-      openStat: null,
-      before: null,
-      created: false,
-      symlink: false,
-      writers: NO_WRITERS,
-    };
+    f = unknownPath(path);
     files.set(path, f);
     const dirs = knownDirs.get(files);
     if (dirs) addAncestors(dirs, path);

@@ -7,15 +7,9 @@ import {
   ignoreReason,
   readReasonInContext,
 } from "../../src/core/filters.ts";
+import { DEFAULT_FILTERS } from "../helpers/filters.ts";
 
-const settings: FilterSettings = {
-  ignoreSystemReads: true,
-  ignorePackageReads: true,
-  ignoreTorchCache: true,
-  ignoreTmpFiles: true,
-  trackRepoFiles: false,
-  ignorePaths: [],
-};
+const settings: FilterSettings = DEFAULT_FILTERS;
 const ctx = {
   projectRoot: "/tmp/proj",
   roarDir: "/tmp/proj/.roar",

@@ -7,35 +7,17 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Classification, PathFacts } from "../../src/core/classify.ts";
-import type { FilterSettings } from "../../src/core/filters.ts";
+import { unknownPath } from "../../src/core/file-facts.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
 import { startAhead } from "../../src/run/record/ahead.ts";
 import { expectedPatternBlake3, writePatternFile } from "../fixtures/hash/reference.ts";
 import { tempDir } from "../helpers/cli.ts";
+import { DEFAULT_FILTERS } from "../helpers/filters.ts";
 
-const FILTERS: FilterSettings = {
-  ignoreSystemReads: true,
-  ignorePackageReads: true,
-  ignoreTorchCache: true,
-  ignoreTmpFiles: true,
-  trackRepoFiles: false,
-  ignorePaths: [],
-};
+const FILTERS = DEFAULT_FILTERS;
 
 function facts(path: string, fields: Partial<PathFacts>): PathFacts {
-  return {
-    path,
-    read: false,
-    written: false,
-    maybeWritten: false,
-    deleted: false,
-    openStat: null,
-    before: null,
-    created: false,
-    symlink: false,
-    writers: new Set([1]),
-    ...fields,
-  };
+  return { ...unknownPath(path), writers: new Set([1]), ...fields };
 }
 
 function classification(files: PathFacts[]): Classification {
