@@ -12,8 +12,8 @@ import type { EarlyIdentities } from "../early-identities.ts";
 import { type FilterScope, scopeContext } from "./select.ts";
 
 /**
- * Created files are hashed ahead up to this size each and this many bytes in all, read on one thread: more than
- * that is hashed after, on every core.
+ * Created files are hashed ahead up to this size each and this many bytes in all (read whole, by the queue's thread
+ * and by this one once it takes them): more than that is hashed after, big files on every core.
  */
 const AHEAD_MAX_FILE = 1024 * 1024;
 const AHEAD_MAX_TOTAL = 16 * 1024 * 1024;
@@ -26,8 +26,9 @@ export interface RecordAhead {
 }
 
 /**
- * Queues the work (null: no native kernel or no thread for it; everything is done in the record steps). Only
- * files the job created are hashed ahead: no cache row is worth looking up for them, nor extra digests kept.
+ * Queues the work (null: nothing to queue, no native kernel or no thread for it; everything is done in the record
+ * steps). Only files the job created are hashed ahead: no cache row is worth looking up for them, nor extra
+ * digests kept.
  */
 export function startAhead(
   classification: Classification,
