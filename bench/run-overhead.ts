@@ -19,6 +19,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { roarProcessEnv } from "../src/shared/jit-options.ts";
 import { projectAt } from "../src/store/project.ts";
 import { RoarStore } from "../src/store/store.ts";
 import { testJob } from "../test/helpers/store.ts";
@@ -47,10 +48,11 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 const python =
   Bun.spawnSync(["python3", "-c", "import sys; print(sys.executable)"]).stdout.toString().trim() || "python3";
 const env = { ...process.env, ROAR_TIMING: undefined } as Record<string, string | undefined>;
-/** What the npm launcher (npm/launcher.sh) adds before it starts the binary: roar's JIT setting, no caller value. */
-const LAUNCHER_ENV = { ROAR_CALLER_BUN_JSC_useDFGJIT: "", BUN_JSC_useDFGJIT: "0" };
-/** bin/roar run by Bun directly, past its shebang: roar with JavaScriptCore's default tiers (for comparison). */
-const DEFAULT_JIT = [process.execPath, "--no-env-file", "--config=/dev/null", SOURCE];
+/** What the npm launcher (npm/launcher.sh) adds before it starts the binary: roar's options, no caller values. */
+// Every value a string: the options and their (empty) caller values.
+const LAUNCHER_ENV = roarProcessEnv({}) as Record<string, string>;
+/** bin/roar.ts run by Bun directly, past bin/roar: roar with JavaScriptCore's defaults (for comparison). */
+const DEFAULT_JIT = [process.execPath, "--no-env-file", "--config=/dev/null", `${SOURCE}.ts`];
 
 interface Run {
   ms: number;
@@ -271,9 +273,9 @@ const freshInputs = () => {
     met: paired(ptrace) <= 2.5,
   });
   report({
-    figure: "io job, auto, roar with JavaScriptCore's default tiers (bun bin/roar, past the launcher's setting)",
+    figure: "io job, auto, roar with JavaScriptCore's defaults (bun bin/roar.ts, past the launcher's options)",
     measured: ratio(paired(autoDefaultJit)),
-    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoDefaultJit))}; with the setting (auto row) ${ratio(median(auto.map((x, i) => x / (autoDefaultJit[i] as number))))} of this`,
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoDefaultJit))}; with roar's options (auto row) ${ratio(median(auto.map((x, i) => x / (autoDefaultJit[i] as number))))} of this`,
     target: "(context: what src/shared/jit-options.ts saves)",
     met: null,
   });

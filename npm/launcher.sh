@@ -15,8 +15,9 @@ if [ -e "/lib/ld-musl-$machine.so.1" ] && [ ! -e /lib64/ld-linux-x86-64.so.2 ] &
   echo "roar: no prebuilt roar for musl libc (Alpine): use a glibc-based system or image (Debian, Ubuntu, RHEL 9+)" >&2
   exit 125
 fi
-# roar's own JIT setting (src/shared/jit-options.ts); the caller's is kept aside for the commands roar runs.
-export ROAR_CALLER_BUN_JSC_useDFGJIT="${BUN_JSC_useDFGJIT-}" BUN_JSC_useDFGJIT=0
+# roar's own JavaScriptCore options (src/shared/jit-options.ts); the caller's are kept aside for the commands roar runs.
+export ROAR_CALLER_BUN_JSC_useDFGJIT="${BUN_JSC_useDFGJIT-}" BUN_JSC_useDFGJIT=0 \
+  ROAR_CALLER_BUN_JSC_largeHeapSize="${BUN_JSC_largeHeapSize-}" BUN_JSC_largeHeapSize=134217728
 # node_modules/.bin/roar (hoisted, npx, bunx), then this file's own package: nested (npm i -g) or hoisted.
 dir=${0%/*}
 for candidate in "$dir/../@roar-cli/$platform/bin/roar" "$dir/../node_modules/@roar-cli/$platform/bin/roar" \

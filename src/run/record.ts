@@ -86,6 +86,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   const { outcome } = input.trace;
   // 1-2. Classify the trace's events; filter its files into inputs, outputs and skipped.
   const classification = input.trace.classifier?.classify(outcome.events) ?? classifyEvents(outcome.events);
+  mark("record: classify: events");
   // The change check of the inputs and the hashing of the files the job made start now, beside the filtering.
   const ahead = startAhead(classification, {
     early: input.trace.early,
@@ -93,6 +94,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
     filters: input.settings.filters,
     scope: { projectRoot: input.project.root, roarDir: input.project.roarDir, privatePaths: input.trace.privatePaths },
   });
+  mark("record: classify: ahead started");
   try {
     return await recordClassified(input, classification, ahead);
   } finally {
@@ -119,6 +121,7 @@ async function recordClassified(
     store,
   );
   const early = trace.early;
+  mark("record: classify: filter context");
   const files = selectFiles(classification, input.settings.filters, filterCtx, early);
   mark("record: classify");
 

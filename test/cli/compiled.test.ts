@@ -5,6 +5,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
 import { commitAll, hermeticEnv, REPO_ROOT, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum } from "../helpers/reference.ts";
 import { startS3Server } from "../helpers/s3-server.ts";
@@ -54,14 +55,15 @@ test("dist/roar records a traced job with its embedded libraries and ignores .en
   }
 }, 120_000);
 
-test("dist/roar started directly restarts once for run with roar's JIT setting; the command sees none of it", () => {
+test("dist/roar started directly restarts once for run with roar's JavaScriptCore options; the command sees none", () => {
   const repo = tempRepo();
   expect(runCompiled(["init", "-y"], repo).code).toBe(0);
   const show = "env > child.env; tr '\\0' '\\n' < /proc/$PPID/environ > parent.env";
   const r = runCompiled(["run", "-q", "sh", "-c", show], repo);
   expect(r.code).toBe(0);
-  // roar's process (the command's parent) was started again with the setting (src/shared/jit-options.ts).
-  expect(readFileSync(join(repo, "parent.env"), "utf8").split("\n")).toContain("BUN_JSC_useDFGJIT=0");
+  // roar's process (the command's parent) was started again with the options (src/shared/jit-options.ts).
+  const parent = readFileSync(join(repo, "parent.env"), "utf8").split("\n");
+  for (const [option, value] of Object.entries(RUNTIME_OPTIONS)) expect(parent).toContain(`${option}=${value}`);
   const child = readFileSync(join(repo, "child.env"), "utf8").split("\n");
   expect(child.filter((l) => l.includes("BUN_JSC_") || l.startsWith("ROAR_CALLER_"))).toEqual([]);
 }, 60_000);

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { hostPlatform } from "../../scripts/platforms.ts";
+import { callerVariable, RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
 import { REPO_ROOT, tempDir } from "../helpers/cli.ts";
 
 const LAUNCHER = join(REPO_ROOT, "npm/launcher.sh");
@@ -78,17 +79,25 @@ describe.skipIf(!platform)("npm launcher", () => {
     expect(r.out).toBe(args.map((a) => `[${a}]\n`).join(""));
   });
 
-  test("roar's JIT setting goes to the binary (no restart needed), the caller's own value aside for its commands", () => {
-    // A stand-in binary that prints the two variables (src/shared/jit-options.ts puts the caller's back).
+  test("roar's JavaScriptCore options go to the binary (no restart needed), the caller's own values aside", () => {
+    // A stand-in binary that prints the variables (src/shared/jit-options.ts puts the caller's back).
     const stub = join(tempDir("roar-launcher-stub-"), "roar");
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansions, not a template
-    const show = 'printf "%s|%s\\n" "${BUN_JSC_useDFGJIT-unset}" "${ROAR_CALLER_BUN_JSC_useDFGJIT-unset}"';
+    const show = `printf "%s\\n" ${Object.keys(RUNTIME_OPTIONS)
+      .flatMap((o) => [o, callerVariable(o)])
+      .map((v) => `"${v}=\${${v}-unset}"`)
+      .join(" ")}`;
     writeFileSync(stub, `#!/bin/sh\n${show}\n`, { mode: 0o755 });
     const root = layout({ "node_modules/roar/bin/roar": LAUNCHER, [`node_modules/${pkg}/bin/roar`]: stub });
     const launcher = join(root, "node_modules/roar/bin/roar");
-    expect(run(launcher, ["run"]).out).toBe("0|\n");
-    const own = Bun.spawnSync([launcher, "run"], { env: { PATH: "/usr/bin:/bin", BUN_JSC_useDFGJIT: "1" } });
-    expect(own.stdout.toString()).toBe("0|1\n");
+    const expected = (callers: Record<string, string>) =>
+      Object.entries(RUNTIME_OPTIONS).flatMap(([o, value]) => [
+        `${o}=${value}`,
+        `${callerVariable(o)}=${callers[o] ?? ""}`,
+      ]);
+    expect(run(launcher, ["run"]).out.trim().split("\n")).toEqual(expected({}));
+    const callers = { BUN_JSC_useDFGJIT: "1", BUN_JSC_largeHeapSize: "1048576" };
+    const own = Bun.spawnSync([launcher, "run"], { env: { PATH: "/usr/bin:/bin", ...callers } });
+    expect(own.stdout.toString().trim().split("\n")).toEqual(expected(callers));
   });
 
   test("without the platform package: one line saying which package is missing, exit 125", () => {

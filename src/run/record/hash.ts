@@ -18,6 +18,7 @@ import {
 } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
 import { hasKeys } from "../../shared/objects.ts";
+import { mark } from "../../shared/timing.ts";
 import type { SqliteHashCache } from "../../store/hash-cache.ts";
 import { keepPrior, type PriorContent } from "../captures.ts";
 import { type LinkDigest, linkDigest } from "../links.ts";
@@ -99,6 +100,7 @@ export async function hashJobFiles(
       settings.onProgress?.(p.filesDone, p.filesTotal);
     },
   });
+  mark("record: hash: files hashed");
   // Inputs identified while the job ran (TracedInput.early): cache hits, or hashed then.
   for (const i of inputs) {
     const digest = i.early;
