@@ -52,8 +52,10 @@ export interface ArtifactLookup {
 /** An open that can only read: no write access, no create, no truncate. */
 const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
 
+// The same object first: the trace's classification and these lookups keep the very stat each open came with.
 const sameStat = (a: StatAtOpen, b: StatAtOpen) =>
-  a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  a === b ||
+  (a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs);
 
 /** The file hashed is the file opened: same inode, size and times (as numbers, as the tracer reports them). */
 const hashedAsOpened = (now: FileIdentity, open: StatAtOpen) =>

@@ -5,11 +5,11 @@
  * and an executed script follows the same rule on every backend.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ShowJobJson } from "../../src/schema/show.ts";
 import { autoChoice } from "../../src/trace/select.ts";
-import { commitAll, git, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, git, REPO_ROOT, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum } from "../helpers/reference.ts";
 
 const tracerAvailable = autoChoice() !== null;
@@ -85,4 +85,38 @@ describe.skipIf(!tracerAvailable || !hasCc)("code versus data", () => {
     expect(report.target.state).toBe("identical");
     expect(report.artifacts.map((a) => a.path).sort()).toEqual(["libfoo.so", "main"]);
   }, 120_000);
+});
+
+describe.skipIf(!tracerAvailable)("what git says is code, remembered", () => {
+  test("a re-run asks git nothing while the index is the same; untracking the script makes it data again", async () => {
+    const repo = tempRepo({ "job.py": 'open("data.txt").read()\n', "data.txt": "numbers\n" });
+    await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "init");
+    // The real git, behind a wrapper that notes each `git ls-files` roar starts.
+    const bin = tempDir("roar-git-wrapper-");
+    const log = join(bin, "ls-files.log");
+    const realGit = Bun.which("git") ?? "/usr/bin/git";
+    writeFileSync(
+      join(bin, "git"),
+      `#!/bin/sh\n[ "$1" = ls-files ] && echo "$*" >> '${log}'\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const env = { PATH: `${bin}:${join(REPO_ROOT, "node_modules/.bin")}:${process.env.PATH ?? "/usr/bin:/bin"}` };
+    const asked = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").length : 0);
+    const run = async () => {
+      const r = await roar(["run", "--json", "python3", "job.py"], { cwd: repo, env });
+      if (r.code !== 0) throw new Error(`roar run exited ${r.code}: ${r.stderr}`);
+      return (JSON.parse(r.stdout) as ShowJobJson).inputs.map((i) => i.path);
+    };
+    expect(await run()).toEqual(["data.txt"]);
+    expect(asked()).toBe(1);
+    expect(await run()).toEqual(["data.txt"]);
+    expect(asked()).toBe(1);
+    // Untracked (and ignored, so that the tree stays clean): the index changed, git is asked, and job.py is data.
+    writeFileSync(join(repo, ".gitignore"), ".test-home/\njob.py\n");
+    git(repo, "rm", "-q", "--cached", "job.py");
+    commitAll(repo, "untrack job.py");
+    expect((await run()).sort()).toEqual(["data.txt", "job.py"]);
+    expect(asked()).toBe(2);
+  }, 60_000);
 });
