@@ -12,8 +12,8 @@
  * - BUN_JSC_largeHeapSize=128 MiB: no garbage collection before the heap has grown that much (JavaScriptCore's
  *   default starts at 8 MiB, and grows the step with the heap). A big job's record step allocates ~60 MB in all,
  *   and collected four times on the way (~20 ms of pauses, the last full collection ~7 ms inside the insert); now
- *   at most once. Measured on the io job: 0.967× (41 paired rounds); `roar run -q true` and a CPU-bound job
- *   unchanged; peak RSS of the io job's roar unchanged within a few MB (pages are touched as they are used).
+ *   at most once. Measured on the io job: 0.950–0.985× in five paired A/Bs of 21–41 rounds; `roar run -q true`
+ *   and a CPU-bound job unchanged; peak RSS of the io job's roar ~4 MB more (pages are touched as they are used).
  *
  * The options are roar's, never its commands': the caller's own value of each travels in ROAR_CALLER_<name>
  * ("" = unset) and is put back into the environment first thing (restoreCallerJitOption), so nothing roar runs
