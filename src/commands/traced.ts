@@ -11,10 +11,12 @@ import { secretDetector } from "../core/secrets.ts";
 import { shellJoin } from "../core/shell-words.ts";
 import type { JobKind } from "../core/types.ts";
 import { close as closeHashPool, type ExtraAlgorithm, normalizeAlgorithms } from "../hash/index.ts";
+import type { NativeQueue } from "../hash/native.ts";
 import { removeCaptures, setUpCaptures } from "../run/captures.ts";
 import { earlyIdentitiesFor } from "../run/early-identities.ts";
 import { eventsPathIn, privateTempDir, registerRun, requireTempSpace } from "../run/in-flight.ts";
 import { jobTree } from "../run/job-tree.ts";
+import { queueChangeCheck } from "../run/record/ahead.ts";
 import { type RecordedJob, recordJob } from "../run/record.ts";
 import { type JobCommand, jobCommand } from "../run/rerun-argv.ts";
 import { traceJob } from "../run/trace-job.ts";
@@ -166,9 +168,15 @@ export abstract class TracedCommand extends ConfiguredCommand {
           classifier.add(events, from);
           early.observe(events, from);
         };
+        // The inputs identified while it ran are checked for changes from the moment it ends (record/ahead.ts);
+        // recordJob takes the queue over (and closes it).
+        const atEnd: { queue: NativeQueue | null } = { queue: null };
+        const ended = () => {
+          atEnd.queue = queueChangeCheck(early);
+        };
         const { outcome, interrupted } = await traceJob(
           backend,
-          { argv, env, cwd, eventsPath, observe },
+          { argv, env, cwd, eventsPath, observe, ended },
           {
             roarDir: project.roarDir,
             environment,
@@ -183,6 +191,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         );
         for (const warning of setIdWarnings(outcome)) this.note(this.shown.text(warning));
         if (outcome.spawnError) {
+          atEnd.queue?.close();
           environment.cancel();
           rmSync(privateDir, { recursive: true, force: true });
           const what = outcome.spawnError.code === 127 ? "command not found" : "permission denied (not executable)";
@@ -209,7 +218,15 @@ export abstract class TracedCommand extends ConfiguredCommand {
               interrupted,
             },
             project: { root: project.root, roarDir: project.roarDir },
-            trace: { outcome, captureDir, privatePaths: new Set([eventsPath]), runId: run.id, early, classifier },
+            trace: {
+              outcome,
+              captureDir,
+              privatePaths: new Set([eventsPath]),
+              runId: run.id,
+              early,
+              classifier,
+              queue: atEnd.queue,
+            },
             settings: { filters, algorithms, reversible: config.reversible.enabled },
             tree,
             environment,

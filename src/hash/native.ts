@@ -303,34 +303,37 @@ export class NativeBlake3 {
     return {
       changedSince(paths, seen) {
         if (!open) return null;
+        // The paths as they are now (the caller's list may grow after: EarlyIdentities adds to it).
+        const count = paths.length;
         const block = pathBlock(paths);
         const expected = expectedOf(seen);
-        const id = lib.roar_queue_changed(handle, ptr(block), block.byteLength, paths.length, ptr(expected));
+        const id = lib.roar_queue_changed(handle, ptr(block), block.byteLength, count, ptr(expected));
         return taker(id, () => {
-          const out = new BigUint64Array(Math.max(1, paths.length));
-          const rc = lib.roar_queue_take_changed(handle, id, paths.length, ptr(out));
+          const out = new BigUint64Array(Math.max(1, count));
+          const rc = lib.roar_queue_take_changed(handle, id, count, ptr(out));
           if (rc !== 0) throw new NativeHashError(rc, errnoName(rc) ?? `ERRNO${rc}`);
-          return changedFlags(out.subarray(0, paths.length));
+          return changedFlags(out.subarray(0, count));
         });
       },
       hashPaths(paths, options) {
         if (!open) return null;
-        const block = pathBlock(paths);
+        const queued = paths.slice(); // as they are now, as changedSince
+        const block = pathBlock(queued);
         const id = lib.roar_queue_hash(
           handle,
           ptr(block),
           block.byteLength,
-          paths.length,
+          queued.length,
           options.maxSize,
           options.maxTotal,
           options.retries ?? 2,
         );
         return taker(id, () => {
-          const digests = new Uint8Array(Math.max(1, paths.length) * OUT_LEN);
-          const meta = new BigUint64Array(Math.max(1, paths.length) * HASH_FIELDS);
-          const rc = lib.roar_queue_take_hash(handle, id, paths.length, ptr(digests), ptr(meta));
+          const digests = new Uint8Array(Math.max(1, queued.length) * OUT_LEN);
+          const meta = new BigUint64Array(Math.max(1, queued.length) * HASH_FIELDS);
+          const rc = lib.roar_queue_take_hash(handle, id, queued.length, ptr(digests), ptr(meta));
           if (rc !== 0) throw new NativeHashError(rc, errnoName(rc) ?? `ERRNO${rc}`);
-          return hashOutcomes(paths, digests, meta);
+          return hashOutcomes(queued, digests, meta);
         });
       },
       close() {

@@ -242,12 +242,18 @@ export class EarlyIdentities {
   }
 
   /**
-   * Queues the change check of every input identified while the job ran on `queue`'s thread, to run while the
-   * record step filters the trace: changedSinceOpen then reads its answers. Called once, after the job.
+   * Queues the change check of every input identified so far on `queue`'s thread, to run while the trace's last
+   * records are read and the record step filters it: changedSinceOpen then reads its answers (and checks the
+   * inputs identified after, itself). Called once, when the command has ended.
    */
   checkAhead(queue: Pick<NativeQueue, "changedSince">): void {
     const { paths, stats } = this.identified;
     this.checkedAhead = paths.length > 0 ? queue.changedSince(paths, stats) : null;
+  }
+
+  /** Whether checkAhead was called (its answers may still be coming). */
+  checkQueued(): boolean {
+    return this.checkedAhead !== null;
   }
 
   /**
@@ -260,7 +266,8 @@ export class EarlyIdentities {
     const rest: number[] = [];
     for (let i = 0; i < paths.length; i++) {
       const at = (found[i] as EarlyIdentity).checkedAt;
-      if (ahead !== null && at >= 0) out[i] = ahead[at] as boolean;
+      // Identified after the check was queued (the stream's last records, read once the command ended): here.
+      if (ahead !== null && at >= 0 && at < ahead.length) out[i] = ahead[at] as boolean;
       else rest.push(i);
     }
     if (rest.length > 0) {

@@ -17,6 +17,7 @@ import type { FilterSettings } from "../core/filters.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import type { NewJob } from "../core/types.ts";
 import type { ExtraAlgorithm } from "../hash/index.ts";
+import type { NativeQueue } from "../hash/native.ts";
 import { mark } from "../shared/timing.ts";
 import type { RoarStore } from "../store/store.ts";
 import { traceVerdict, uncapturedInput } from "../trace/incomplete.ts";
@@ -53,8 +54,11 @@ export interface RecordInput {
       | "keptByPathRules"
       | "checkAhead"
       | "identifiedCount"
+      | "checkQueued"
       | "changedSinceOpen"
     >;
+    /** The native queue whose change check started when the command ended (record/ahead.ts queueChangeCheck). */
+    queue?: NativeQueue | null;
     /** The trace's file events classified as they were decoded, while the job ran. */
     classifier?: Pick<IncrementalClassifier, "classify">;
   };
@@ -90,6 +94,7 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   // The change check of the inputs and the hashing of the files the job made start now, beside the filtering.
   const ahead = startAhead(classification, {
     early: input.trace.early,
+    queue: input.trace.queue,
     hashOutputs: input.settings.algorithms.length === 0,
     filters: input.settings.filters,
     scope: { projectRoot: input.project.root, roarDir: input.project.roarDir, privatePaths: input.trace.privatePaths },

@@ -44,8 +44,15 @@ interface Paths {
   coverage: string;
 }
 
-function buildOutcome(result: RunResult, paths: Paths, startedAt: number, preloadTail: FileTail): TraceOutcome {
+function buildOutcome(
+  result: RunResult,
+  paths: Paths,
+  startedAt: number,
+  preloadTail: FileTail,
+  ended?: () => void,
+): TraceOutcome {
   mark("trace: command ended");
+  ended?.();
   const { stream: fromPtrace, ...ending } = ptraceEnding("hybrid", result, paths.events);
   const fromPreload = collectEvents(paths.preloadEvents, paths.spool, preloadTail.drain());
   mark("trace: events read");
@@ -102,7 +109,7 @@ function start(request: TraceRequest): RunningTrace {
   try {
     const running = runInPtraceThread("hybrid", message, (result) => {
       clearInterval(tailTimer);
-      return buildOutcome(result, paths, startedAt, preloadTail);
+      return buildOutcome(result, paths, startedAt, preloadTail, request.ended);
     });
     running.done.catch(() => clearInterval(tailTimer));
     return running;

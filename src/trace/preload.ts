@@ -197,6 +197,7 @@ function start(request: TraceRequest): RunningTrace {
     symbols.roar_preload_reap(supervisor);
     finished = true;
     sentinel?.stop();
+    request.ended?.();
     const { events, truncatedTail } = collectEvents(request.eventsPath, spool, tail.drain());
     const unwritten = unwrittenRecords(spool);
     removeSpool(spool);

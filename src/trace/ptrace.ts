@@ -108,6 +108,7 @@ function start(request: TraceRequest): RunningTrace {
   try {
     const running = runInPtraceThread("ptrace", message, (result) => {
       clearInterval(tailTimer);
+      request.ended?.();
       return buildOutcome(result, request.eventsPath, startedAt, tail);
     });
     running.done.catch(() => clearInterval(tailTimer));

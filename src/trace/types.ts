@@ -23,6 +23,11 @@ export interface TraceRequest {
    * the outcome's events remain what counts.
    */
   observe?: (events: readonly TraceEvent[], from: number) => void;
+  /**
+   * Called once when the command has ended (no process of it left), before the rest of its stream is read and the
+   * outcome built: for work that must not start while it runs but need not wait for the outcome.
+   */
+  ended?: () => void;
 }
 
 /** How the traced command ended, docker-run style: exactly one of exitCode / signal / spawnError is set. */

@@ -26,14 +26,27 @@ export interface RecordAhead {
 }
 
 /**
+ * The change check queued the moment the command ends (TraceRequest.ended), before the trace's last records are
+ * read: its ~20,000 stats for a big job then run beside that reading and the classifying, not after them. Null when
+ * nothing was identified, or there is no native kernel or thread (the record step checks them itself).
+ */
+export function queueChangeCheck(early: Pick<EarlyIdentities, "checkAhead" | "identifiedCount">): NativeQueue | null {
+  if (early.identifiedCount() === 0) return null;
+  const queue = loadNativeBlake3().kernel?.queue() ?? null;
+  if (queue) early.checkAhead(queue);
+  return queue;
+}
+
+/**
  * Queues the work (null: nothing to queue, no native kernel or no thread for it; everything is done in the record
  * steps). Only files the job created are hashed ahead: no cache row is worth looking up for them, nor extra
- * digests kept.
+ * digests kept. `queue`: the one queueChangeCheck made, if any (this takes it over, and closes it).
  */
 export function startAhead(
   classification: Classification,
   options: {
-    early?: Pick<EarlyIdentities, "checkAhead" | "identifiedCount">;
+    early?: Pick<EarlyIdentities, "checkAhead" | "identifiedCount" | "checkQueued">;
+    queue?: NativeQueue | null;
     /** False when extra algorithms are asked for (the native kernel computes BLAKE3 only). */
     hashOutputs: boolean;
     filters: FilterSettings;
@@ -42,13 +55,13 @@ export function startAhead(
 ): RecordAhead | null {
   // The queue (and the native kernel) only when there is work for it: a job that opened no data (`roar run true`)
   // loads neither. The change check first: it is the longer, and the first asked for.
-  let queue: NativeQueue | null | undefined;
+  let queue: NativeQueue | null | undefined = options.queue ?? undefined;
   const theQueue = () => {
     if (queue === undefined) queue = loadNativeBlake3().kernel?.queue() ?? null;
     return queue;
   };
   const early = options.early;
-  if (early && early.identifiedCount() > 0) {
+  if (early && !early.checkQueued() && early.identifiedCount() > 0) {
     const q = theQueue();
     if (q) early.checkAhead(q);
   }
