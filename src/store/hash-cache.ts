@@ -349,6 +349,10 @@ export class SqliteHashCache implements HashCacheStore {
   }
 
   putMany(rows: readonly HashCacheRow[]): void {
-    if (rows.length && !this.readOnly) this.putManyTransaction(rows);
+    if (rows.length === 0 || this.readOnly) return;
+    // A racy row that replaces nothing is not written (see put): the files a job just created, thousands of them,
+    // cost no transaction and no parameters.
+    const written = rows.filter((row) => row.replacing !== false || isTrustworthy(row));
+    if (written.length) this.putManyTransaction(written);
   }
 }
