@@ -235,6 +235,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
             onHashProgress: progress,
           });
         } catch (error) {
+          atEnd.queue?.close(); // closed already when recordJob got to take it over
           rmSync(privateDir, { recursive: true, force: true });
           throw notRecorded(error, outcome, project.dbPath);
         }

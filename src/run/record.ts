@@ -91,7 +91,8 @@ export async function recordJob(input: RecordInput): Promise<RecordedJob> {
   // 1-2. Classify the trace's events; filter its files into inputs, outputs and skipped.
   const classification = input.trace.classifier?.classify(outcome.events) ?? classifyEvents(outcome.events);
   mark("record: classify: events");
-  // The change check of the inputs and the hashing of the files the job made start now, beside the filtering.
+  // The hashing of the files the job made starts now, beside the filtering (and the change check of the inputs,
+  // unless the command's end started it already).
   const ahead = startAhead(classification, {
     early: input.trace.early,
     queue: input.trace.queue,
