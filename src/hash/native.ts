@@ -9,7 +9,7 @@ import { hasEscapedBytes, pathToBytes } from "../shared/paths.ts";
 import type { FileHashOptions, FileHashOutcome, FileIdentity } from "./file.ts";
 import { toHex } from "./wasm.ts";
 
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 const OUT_LEN = 32;
 /** u64 fields per file of roar_stat_paths / roar_hash_paths (rust/hash/src/lib.rs). */
 const STAT_FIELDS = 7;
@@ -56,6 +56,8 @@ const symbols = {
     returns: FFIType.i32,
   },
   roar_queue_free: { args: [FFIType.ptr], returns: FFIType.void },
+  roar_cpu_room_make: { args: [], returns: FFIType.i32 },
+  roar_cpu_room_end: { args: [], returns: FFIType.i32 },
 } as const;
 
 /** Paths as NUL-terminated bytes back to back (bytes exact: escaped non-UTF-8 names are unescaped). */
@@ -369,6 +371,23 @@ export class NativeBlake3 {
 }
 
 let loaded: { kernel: NativeBlake3 | null; reason: string } | undefined;
+let cpuRoom: { make(): number; end(): number } | undefined;
+
+/**
+ * Leaves the traced job a CPU of its own: roar's threads but the tracers' keep off one of the CPUs roar may use
+ * until `endCpuRoom` (see rust/hash/src/cpu_room.rs). Call it once the job has started (it keeps every CPU).
+ * How many threads were confined; 0 with one CPU, without the native library, or with ROAR_CPU_ROOM=0.
+ */
+export function makeCpuRoom(): number {
+  if (process.env.ROAR_CPU_ROOM === "0") return 0;
+  loadNativeBlake3();
+  return Math.max(0, cpuRoom?.make() ?? 0);
+}
+
+/** Gives roar's threads their CPUs back (a no-op when makeCpuRoom did nothing). */
+export function endCpuRoom(): void {
+  cpuRoom?.end();
+}
 
 /**
  * The native kernel, or null (with the reason) when libroar_hash is not built, cannot be loaded or has another
@@ -390,6 +409,7 @@ function open(): { kernel: NativeBlake3 | null; reason: string } {
       lib.close();
       return { kernel: null, reason: `${path} has ABI version ${version}, expected ${NATIVE_ABI_VERSION}` };
     }
+    cpuRoom = { make: lib.symbols.roar_cpu_room_make, end: lib.symbols.roar_cpu_room_end };
     return { kernel: new NativeBlake3(lib.symbols, path), reason: "" };
   } catch (err) {
     return { kernel: null, reason: `cannot load ${path}: ${(err as Error).message}` };

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { EnvironmentCapture } from "../capture/sources.ts";
+import { endCpuRoom, makeCpuRoom } from "../hash/native.ts";
 import { mark } from "../shared/timing.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
 import { removeAbandonedTempDirs } from "./in-flight.ts";
@@ -43,7 +44,17 @@ export async function traceJob(
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     mark("prepare");
-    running = backend.start(request);
+    // While the command runs, roar's own threads leave it a CPU (its tracer threads excepted); they have them all
+    // back for the recording, from the moment it ends.
+    const ended = request.ended;
+    running = backend.start({
+      ...request,
+      ended: () => {
+        endCpuRoom();
+        ended?.();
+      },
+    });
+    makeCpuRoom();
     removeAbandonedTempDirs();
     removeAbandonedTempDirs(join(run.roarDir, "tmp"));
     running.pid.then(
@@ -59,6 +70,7 @@ export async function traceJob(
     run.environment.cancel();
     throw error;
   } finally {
+    endCpuRoom();
     for (const s of SIGNALS) process.off(s, onSignal);
   }
 }

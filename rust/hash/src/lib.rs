@@ -7,8 +7,10 @@ use std::io::Read;
 use std::mem::ManuallyDrop;
 use std::os::unix::io::FromRawFd;
 
+pub mod cpu_room;
+
 /// Bumped whenever a signature below changes; src/hash/native.ts refuses a library with another version.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Below this size a plain read() is cheaper than setting up a mapping.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
@@ -406,15 +408,27 @@ where
             }
         }
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Files hashed while the job runs, by roar's confined threads (cpu_room.rs): helpers have every CPU again.
+    let unconfined = cpu_room::unconfined();
+    let cores = match &unconfined {
+        // SAFETY: a whole cpu_set_t.
+        Some(set) => (unsafe { libc::CPU_COUNT(set) }) as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let helpers = cores.min(count / min_per_thread.max(1)).saturating_sub(1);
     if helpers == 0 {
         work();
         return;
     }
+    let helper = || {
+        if let Some(set) = &unconfined {
+            cpu_room::set_own_affinity(set);
+        }
+        work();
+    };
     std::thread::scope(|scope| {
         for _ in 0..helpers {
-            if std::thread::Builder::new().spawn_scoped(scope, &work).is_err() {
+            if std::thread::Builder::new().spawn_scoped(scope, &helper).is_err() {
                 break;
             }
         }

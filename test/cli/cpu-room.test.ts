@@ -1,0 +1,103 @@
+/**
+ * While the command runs, roar's own threads leave it a CPU (rust/hash/src/cpu_room.rs): every thread of roar
+ * but its tracer threads keeps off one of the CPUs roar may use; the command keeps them all. The job itself
+ * looks: it finds roar among its ancestors and reads each of roar's threads' affinity while it runs.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { hermeticEnv, ROAR_BIN, roar, spawnCollect, tempRepo } from "../helpers/cli.ts";
+
+const T = 60_000;
+
+/** Writes cpus.json: the job's CPUs, and each of roar's threads with its name and CPUs. */
+const LOOK = `
+import json, os
+def parent(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+# roar: the nearest ancestor with threads (a preload supervisor is a one-thread fork of it).
+pid = os.getppid()
+while pid > 1 and (len(os.listdir(f"/proc/{pid}/task")) < 2 or b"roar" not in open(f"/proc/{pid}/cmdline", "rb").read()):
+    pid = parent(pid)
+threads = []
+for tid in os.listdir(f"/proc/{pid}/task"):
+    try:
+        threads.append({"name": open(f"/proc/{pid}/task/{tid}/comm").read().strip(),
+                        "cpus": sorted(os.sched_getaffinity(int(tid)))})
+    except OSError:
+        pass  # a thread that ended meanwhile
+json.dump({"job": sorted(os.sched_getaffinity(0)), "roar": threads}, open("cpus.json", "w"))
+`;
+
+interface Seen {
+  job: number[];
+  roar: { name: string; cpus: number[] }[];
+}
+
+const isTracerThread = (name: string) => name.startsWith("roar-ptrace") || name.startsWith("roar-notify");
+/** This test process's CPUs (Cpus_allowed_list): what roar started from here may use. */
+function allowed(): number[] {
+  const line = readFileSync("/proc/self/status", "utf8").match(/^Cpus_allowed_list:\s*(.*)$/m)?.[1] ?? "";
+  return line.split(",").flatMap((part) => {
+    const [lo, hi] = part.split("-").map(Number) as [number, number | undefined];
+    return Array.from({ length: (hi ?? lo) - lo + 1 }, (_, i) => lo + i);
+  });
+}
+
+async function look(argvBefore: string[], tracer: string, env: Record<string, string> = {}): Promise<Seen> {
+  const repo = tempRepo();
+  expect((await roar(["init", "-y"], { cwd: repo })).code).toBe(0);
+  const r = await spawnCollect([...argvBefore, ROAR_BIN, "run", "-q", "--tracer", tracer, "python3", "-c", LOOK], {
+    cwd: repo,
+    env: hermeticEnv(join(repo, ".test-home"), env),
+  });
+  expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+  return JSON.parse(readFileSync(join(repo, "cpus.json"), "utf8")) as Seen;
+}
+
+describe("roar's threads leave the command a CPU while it runs", () => {
+  const all = allowed();
+  for (const tracer of ["auto", "ptrace", "preload"]) {
+    test.skipIf(all.length < 2)(
+      `${tracer}: the command keeps every CPU; roar's threads keep off one, its tracer threads do not`,
+      async () => {
+        const seen = await look([], tracer);
+        expect(seen.job).toEqual(all);
+        const confined = seen.roar.filter((t) => !isTracerThread(t.name));
+        expect(confined.length).toBeGreaterThan(0);
+        const sets = new Set(confined.map((t) => JSON.stringify(t.cpus)));
+        expect(sets.size).toBe(1);
+        const set = confined[0]?.cpus ?? [];
+        expect(set.length).toBe(all.length - 1);
+        expect(set.every((cpu) => all.includes(cpu))).toBe(true);
+        const tracers = seen.roar.filter((t) => isTracerThread(t.name));
+        if (tracer === "ptrace") expect(tracers.length).toBeGreaterThan(0);
+        for (const t of tracers) expect(t.cpus).toEqual(all);
+      },
+      T,
+    );
+  }
+
+  test.skipIf(all.length < 2)(
+    "ROAR_CPU_ROOM=0 leaves roar's threads every CPU",
+    async () => {
+      const seen = await look([], "auto", { ROAR_CPU_ROOM: "0" });
+      expect(seen.job).toEqual(all);
+      for (const t of seen.roar) expect(t.cpus).toEqual(all);
+    },
+    T,
+  );
+
+  test(
+    "a caller's taskset holds for roar and the command; with one CPU there is none to leave",
+    async () => {
+      const first = all[0] ?? 0;
+      const seen = await look(["taskset", "-c", String(first)], "auto");
+      expect(seen.job).toEqual([first]);
+      for (const t of seen.roar) expect(t.cpus).toEqual([first]);
+    },
+    T,
+  );
+});
