@@ -885,8 +885,8 @@ mod tests {
     }
 
     #[test]
-    fn abi_version_is_four() {
-        assert_eq!(roar_abi_version(), 4);
+    fn abi_version_is_five() {
+        assert_eq!(roar_abi_version(), 5);
     }
 
     #[test]
