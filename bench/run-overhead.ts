@@ -11,7 +11,8 @@
  *   record, no files the `record*` phases of ROAR_TIMING for `python3 -c pass` (environment facts cached)
  *   per file         (record of the io job on a fresh tree − record with no files) ÷ files the job recorded
  *   io job           python reading 20,000 small files, writing 2,000: roar run (auto, ptrace) ÷ bare, paired rounds;
- *                    and auto again with JavaScriptCore's default tiers (what roar's JIT setting saves)
+ *                    and auto again with JavaScriptCore's default tiers (what roar's JIT setting saves), and with
+ *                    roar's threads free to share the job's CPU (what ROAR_CPU_ROOM, on by default, saves)
  *   CPU job          a 0.2 s Python loop: roar run (auto) ÷ bare
  *   git phase        the `git` phase of ROAR_TIMING in a repository of 20,000 tracked files, beside `git status`
  *   dag/status       bench/dag.ts (5,000 jobs): `roar dag --json` and `roar status`
@@ -239,6 +240,7 @@ const freshInputs = () => {
   const auto: number[] = [];
   const ptrace: number[] = [];
   const autoDefaultJit: number[] = [];
+  const autoNoRoom: number[] = [];
   const autoFirst: number[] = [];
   const reset = () => rmSync(join(project, "out"), { recursive: true, force: true });
   run([SOURCE, "run", "-q", python, "work.py"], project); // inputs now in the hash cache
@@ -251,6 +253,9 @@ const freshInputs = () => {
     ptrace.push(run([SOURCE, "run", "-q", "--tracer", "ptrace", python, "work.py"], project).ms);
     reset();
     autoDefaultJit.push(run([...DEFAULT_JIT, "run", "-q", "--tracer", "auto", python, "work.py"], project).ms);
+    reset();
+    const noRoom = { ROAR_CPU_ROOM: "0" };
+    autoNoRoom.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project, noRoom).ms);
   }
   for (let i = 0; i < Math.min(RUNS, 3); i++) {
     freshInputs();
@@ -277,6 +282,13 @@ const freshInputs = () => {
     measured: ratio(paired(autoDefaultJit)),
     reference: `bare ${fmt(b)}, roar run ${fmt(median(autoDefaultJit))}; with roar's options (auto row) ${ratio(median(auto.map((x, i) => x / (autoDefaultJit[i] as number))))} of this`,
     target: "(context: what src/shared/jit-options.ts saves)",
+    met: null,
+  });
+  report({
+    figure: "io job, auto, roar's threads on the job's CPU too (ROAR_CPU_ROOM=0)",
+    measured: ratio(paired(autoNoRoom)),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoNoRoom))}; with the room (auto row) ${ratio(median(auto.map((x, i) => x / (autoNoRoom[i] as number))))} of this`,
+    target: "(context: what leaving the job a CPU saves, rust/hash/src/cpu_room.rs)",
     met: null,
   });
   report({

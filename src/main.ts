@@ -9,6 +9,7 @@ import packageJson from "../package.json" with { type: "json" };
 import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
 import { closest } from "./core/suggest.ts";
+import { exitAsideIfLoaded } from "./hash/native.ts";
 import { missingCommandError, RoarError } from "./shared/errors.ts";
 import { restoreCallerJitOption } from "./shared/jit-options.ts";
 import { bytesToPath } from "./shared/paths.ts";
@@ -167,6 +168,8 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   try {
     const code = await command.validateAndExecute();
     if (process.env.ROAR_TIMING) process.on("exit", () => mark("exit"));
+    // Last: the helper that frees roar's memory after it (see hash/native.ts).
+    process.on("exit", exitAsideIfLoaded);
     return typeof code === "number" ? code : 0;
   } catch (error) {
     return reportError(error);

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { EnvironmentCapture } from "../capture/sources.ts";
-import { endCpuRoom, makeCpuRoom } from "../hash/native.ts";
+import { endCpuRoom, makeCpuRoom, prepareExitAside } from "../hash/native.ts";
 import { mark } from "../shared/timing.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
 import { removeAbandonedTempDirs } from "./in-flight.ts";
@@ -55,6 +55,7 @@ export async function traceJob(
       },
     });
     makeCpuRoom();
+    prepareExitAside();
     removeAbandonedTempDirs();
     removeAbandonedTempDirs(join(run.roarDir, "tmp"));
     running.pid.then(

@@ -8,6 +8,7 @@ use std::mem::ManuallyDrop;
 use std::os::unix::io::FromRawFd;
 
 pub mod cpu_room;
+pub mod exit_aside;
 
 /// Bumped whenever a signature below changes; src/hash/native.ts refuses a library with another version.
 pub const ABI_VERSION: u32 = 5;
@@ -428,7 +429,7 @@ where
     };
     std::thread::scope(|scope| {
         for _ in 0..helpers {
-            if std::thread::Builder::new().spawn_scoped(scope, &helper).is_err() {
+            if std::thread::Builder::new().spawn_scoped(scope, helper).is_err() {
                 break;
             }
         }
