@@ -377,10 +377,10 @@ let cpuRoom: { make(): number; end(): number } | undefined;
 let exitAside: { start(minResident: number): number; prepare(): void } | undefined;
 
 /**
- * Below this much resident memory roar's exit frees it itself: ~2 ms of the exit at `roar run true` (~55 MB), ~7 ms
- * after the io job (~115 MB), where the helper takes ~5 ms off.
+ * Below this much resident memory roar's exit frees it itself (Bun alone holds ~21 MB). The helper takes ~1 ms off
+ * `roar run true` (~55 MB resident), ~5 ms off the io job's (~115 MB).
  */
-const EXIT_ASIDE_MIN_RESIDENT = 96 * 1024 * 1024;
+const EXIT_ASIDE_MIN_RESIDENT = 32 * 1024 * 1024;
 
 /**
  * Lets roar's exit skip the freeing of its memory: a helper process does it after (rust/hash/src/exit_aside.rs),
