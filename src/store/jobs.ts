@@ -5,7 +5,7 @@ import type { IoRecord, JobRow, JobSummary, KnownArtifacts, NewJobInput } from "
 import { hasKeys } from "../shared/objects.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
-import { dropUnusedIoSet, findIoSet, insertIoSet, ioSetKey, type SetRow } from "./job-io.ts";
+import { dropUnusedIoSet, findIoSet, type IoRole, insertIoSet, ioSetKey, type SetRow, setRows } from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
@@ -26,22 +26,14 @@ export function insertJob(
 ): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
-  // The rows of the job's two sets and their keys, before the write lock is taken.
-  const inputRows: SetRow[] = new Array(job.inputs.length);
-  for (let i = 0; i < job.inputs.length; i++) {
-    const io = job.inputs[i] as IoRecord;
-    inputRows[i] = [pathParam(io.path), io.blake3, io.size, io.flags];
-  }
-  const outputRows: SetRow[] = new Array(job.outputs.length);
-  for (let i = 0; i < job.outputs.length; i++) {
-    const io = job.outputs[i] as IoRecord;
-    const row: SetRow = [pathParam(io.path), io.blake3, io.size, io.flags];
-    if ((io.prevBlake3 ?? null) !== null || (io.prevMode ?? null) !== null)
-      row.push(io.prevBlake3 ?? null, io.prevMode ?? null);
-    outputRows[i] = row;
-  }
-  const inputKey = inputRows.length > 0 ? ioSetKey(inputRows) : null;
-  const outputKey = outputRows.length > 0 ? ioSetKey(outputRows) : null;
+  // The keys of the job's two sets, and the rows of a set not stored yet, before the write lock is taken (a re-run
+  // over the same files makes no row at all).
+  const inputKey = job.inputs.length > 0 ? ioSetKey(job.inputs) : null;
+  const outputKey = job.outputs.length > 0 ? ioSetKey(job.outputs) : null;
+  const rowsIfNew = (role: IoRole, key: string | null, records: readonly IoRecord[]) =>
+    key !== null && findIoSet(q, role, key) === undefined ? setRows(records) : null;
+  const inputRows = rowsIfNew("input", inputKey, job.inputs);
+  const outputRows = rowsIfNew("output", outputKey, job.outputs);
   // Every artifact the job's rows name is written in this transaction, before the rows.
   q.writeWithParentsKnown(() => {
     // The one parent not written here: checked as the foreign key would have.
@@ -77,21 +69,26 @@ export function insertJob(
     // A set already there names only artifacts that are there (a set's rows keep theirs): only extra digests and
     // link targets of its files can be new.
     const sets = { input: null as number | null, output: null as number | null };
-    for (const [role, list, rows, key] of [
-      ["input", job.inputs, inputRows, inputKey],
-      ["output", job.outputs, outputRows, outputKey],
+    const rows = { input: inputRows, output: outputRows };
+    for (const [role, list, key] of [
+      ["input", job.inputs, inputKey],
+      ["output", job.outputs, outputKey],
     ] as const) {
       const found = key === null ? null : (findIoSet(q, role, key) ?? null);
       sets[role] = found;
+      // Stored since it was looked for (by another run): its rows are not needed; gone since: made now.
+      if (found === null && key !== null) rows[role] ??= setRows(list);
+      const setRowsOf = rows[role];
       for (let i = 0; i < list.length; i++) {
         const io = list[i] as IoRecord;
         if (found === null || hasKeys(io.digests) || io.linkTarget !== undefined)
-          addArtifact(io, (rows[i] as SetRow)[0] as SQLQueryBindings);
+          addArtifact(io, setRowsOf ? ((setRowsOf[i] as SetRow)[0] as SQLQueryBindings) : pathParam(io.path));
       }
     }
     insertArtifactRows(q, artifactRows, digestRows);
-    if (inputKey !== null && sets.input === null) sets.input = insertIoSet(q, "input", inputKey, inputRows);
-    if (outputKey !== null && sets.output === null) sets.output = insertIoSet(q, "output", outputKey, outputRows);
+    if (inputKey !== null && sets.input === null) sets.input = insertIoSet(q, "input", inputKey, rows.input ?? []);
+    if (outputKey !== null && sets.output === null)
+      sets.output = insertIoSet(q, "output", outputKey, rows.output ?? []);
     q.sql(
       `INSERT INTO jobs (uid, seq, session_id, step, step_identity, kind, name, argv, cwd, started_at, duration_ms,
          trace_ms, post_ms, exit_code, signal, status, git, trace, metadata, input_set, output_set)

@@ -1,8 +1,12 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
+import { dirname } from "node:path";
+import type { IoRecord, NewJob } from "../../src/core/types.ts";
 import { inDigestOrder } from "../../src/store/artifacts.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { STEP_OF_IDENTITY } from "../../src/store/jobs.ts";
+import { projectAt } from "../../src/store/project.ts";
+import { RoarStore } from "../../src/store/store.ts";
 import { openTempStore, testJob } from "../helpers/store.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
@@ -181,4 +185,63 @@ test("a job's step is its identity's earlier step, else the next one, found by i
   );
   expect(plan).toEqual(["SEARCH jobs USING INDEX jobs_session_identity (session_id=? AND step_identity=?)"]);
   db.close();
+});
+
+test("jobs share an io set exactly when their rows are the same, in the same order (keys over columns)", () => {
+  const { store, dbPath } = openTempStore();
+  const session = store.startSession().id;
+  const row = (path: string, extra: Partial<IoRecord> = {}): IoRecord => ({
+    path,
+    blake3: digest(path),
+    size: 10,
+    flags: 0,
+    ...extra,
+  });
+  // A name that is not UTF-8 (an escaped byte): its set is keyed by the rows' JSON, and shared all the same.
+  const latin1 = `data/caf${String.fromCharCode(0xdce9)}.csv`;
+  const inputs = [row("data/a.csv"), row("data/b.csv"), row(latin1)];
+  const outputs = [row("out/m.bin", { prevBlake3: digest("before"), prevMode: 0o644, flags: 4 }), row("out/n.bin")];
+  const variants: [string, Partial<NewJob>][] = [
+    ["same", { inputs: inputs.map((r) => ({ ...r })), outputs: outputs.map((r) => ({ ...r })) }],
+    ["order", { inputs: [inputs[1], inputs[0], inputs[2]] as IoRecord[], outputs }],
+    ["flags", { inputs: [{ ...(inputs[0] as IoRecord), flags: 2 }, ...inputs.slice(1)], outputs }],
+    ["size", { inputs: [{ ...(inputs[0] as IoRecord), size: 11 }, ...inputs.slice(1)], outputs }],
+    ["no prior", { inputs, outputs: [row("out/m.bin", { flags: 4 }), row("out/n.bin")] }],
+    ["prior mode", { inputs, outputs: [{ ...(outputs[0] as IoRecord), prevMode: 0o755 }, outputs[1] as IoRecord] }],
+    // Path boundaries move, the concatenation does not: still another set.
+    ["split", { inputs: [row("data/a.csvdata/b.csv"), row(latin1)], outputs }],
+  ];
+  const first = store.insertJob(testJob(session, "first", { inputs, outputs }));
+  const uids = Object.fromEntries(
+    variants.map(([tag, fields]) => [tag, store.insertJob(testJob(session, tag, fields)).uid]),
+  );
+  store.close();
+  const db = new Database(dbPath, { readonly: true });
+  const setsOf = (uid: string) =>
+    db.query("SELECT input_set AS i, output_set AS o FROM jobs WHERE uid = ?").get(uid) as { i: number; o: number };
+  const base = setsOf(first.uid);
+  expect(setsOf(uids.same as string)).toEqual(base);
+  for (const tag of ["order", "flags", "size", "split"]) expect(setsOf(uids[tag] as string).i).not.toBe(base.i);
+  for (const tag of ["order", "flags", "size"]) expect(setsOf(uids[tag] as string).o).toBe(base.o);
+  for (const tag of ["no prior", "prior mode"]) {
+    expect(setsOf(uids[tag] as string).i).toBe(base.i);
+    expect(setsOf(uids[tag] as string).o).not.toBe(base.o);
+  }
+  // Each set once: five input sets (first = same; order, flags, size, split), three output sets.
+  const counts = db
+    .query("SELECT (SELECT count(*) FROM input_sets) AS i, (SELECT count(*) FROM output_sets) AS o")
+    .get();
+  expect(counts).toEqual({ i: 5, o: 3 });
+  db.close();
+  // Read back as written, the non-UTF-8 name included.
+  const again = RoarStore.open(projectAt(dirname(dirname(dbPath))));
+  expect(
+    again
+      .jobIo(first.uid)
+      .inputs.map((i) => i.path)
+      .sort(),
+  ).toEqual(inputs.map((i) => i.path).sort());
+  const prior = again.jobIo(uids["prior mode"] as string).outputs.find((o) => o.path === "out/m.bin");
+  expect(prior).toMatchObject({ prevBlake3: digest("before"), prevMode: 0o755 });
+  again.close();
 });
