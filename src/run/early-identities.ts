@@ -28,7 +28,7 @@ import {
   hashWhileRunning,
   type StatAtOpen,
 } from "../hash/index.ts";
-import type { NativeQueue } from "../hash/native.ts";
+import { ChangeCheckList, type NativeQueue } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
@@ -89,9 +89,10 @@ export class EarlyIdentities {
   private known: { version: number; digests: Set<string> } = { version: Number.NaN, digests: new Set() };
   /**
    * The inputs identified while the job ran, in the order found (EarlyIdentity.checkedAt is the place of each),
-   * for the change check queued after it (checkAhead): listed as they are found, not after the job.
+   * for the change check queued after it (checkAhead): listed, and encoded for it, as they are found (a batch at a
+   * time, on roar's own CPU while the job runs), not after the job.
    */
-  private readonly identified: { paths: string[]; stats: StatAtOpen[] } = { paths: [], stats: [] };
+  private readonly identified = new ChangeCheckList();
   /** The change check queued by checkAhead: waits for its answer, taken once (null: none queued or failed). */
   private checkedAhead: (() => boolean[]) | boolean[] | null = null;
 
@@ -118,18 +119,21 @@ export class EarlyIdentities {
       this.seen.set(e.path, { stat: lookUp ? e.stat : null });
       if (lookUp && e.stat) batch.push({ path: e.path, stat: e.stat });
     }
+    const paths: string[] = [];
+    const stats: StatAtOpen[] = [];
     this.lookUp(
       batch,
       (path, found) => {
         const entry = this.seen.get(path);
         if (!entry) return;
         entry.found = found;
-        found.checkedAt = this.identified.paths.length;
-        this.identified.paths.push(path);
-        this.identified.stats.push(found.stat);
+        found.checkedAt = this.identified.count + paths.length;
+        paths.push(path);
+        stats.push(found.stat);
       },
       true,
     );
+    this.identified.add(paths, stats);
   };
 
   /**
@@ -238,7 +242,7 @@ export class EarlyIdentities {
 
   /** How many inputs were identified while the job ran (the change check checkAhead would queue). */
   identifiedCount(): number {
-    return this.identified.paths.length;
+    return this.identified.count;
   }
 
   /**
@@ -247,8 +251,7 @@ export class EarlyIdentities {
    * inputs identified after, itself). Called once, when the command has ended.
    */
   checkAhead(queue: Pick<NativeQueue, "changedSince">): void {
-    const { paths, stats } = this.identified;
-    this.checkedAhead = paths.length > 0 ? queue.changedSince(paths, stats) : null;
+    this.checkedAhead = this.identified.count > 0 ? queue.changedSince(this.identified) : null;
   }
 
   /** Whether checkAhead was called (its answers may still be coming). */

@@ -8,7 +8,7 @@ import { statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEngine, type FileHashOutcome, type HashEngine, hashFileSync, identityOf } from "../../src/hash/file.ts";
 import { close, type FileDigest, hashBytes, hashFile, hashFiles, isHashError } from "../../src/hash/index.ts";
-import { loadNativeBlake3 } from "../../src/hash/native.ts";
+import { ChangeCheckList, loadNativeBlake3 } from "../../src/hash/native.ts";
 import { loadWasmBlake3, WASM_MAX_UPDATE } from "../../src/hash/wasm.ts";
 import { fsPath } from "../../src/shared/paths.ts";
 import { blake3Reference } from "../fixtures/hash/blake3-reference.ts";
@@ -239,6 +239,37 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, queued work (what the record step 
     queue.close();
     expect(() => later?.()).toThrow();
     expect(queue.changedSince(paths, seen)).toBeNull();
+  });
+
+  test("a change check of a list encoded a chunk at a time (one with a name that is not UTF-8) answers as one of the whole", () => {
+    const kernel = native.kernel;
+    const queue = kernel?.queue();
+    if (!kernel || !queue) throw new Error("no queue: its thread did not start");
+    try {
+      const odd = join(dir, `caf${String.fromCharCode(0xdce9)}`);
+      writeFileSync(fsPath(odd), "odd");
+      const paths = [fileOf(0), fileOf(1024), odd, fileOf(2048), join(dir, "missing"), fileOf(1024)];
+      const seen = paths.map((path, i) => {
+        const st = statSync(fsPath(path), { throwIfNoEntry: false, bigint: true });
+        return { size: Number(st?.size ?? 0n), mtimeNs: Number(st?.mtimeNs ?? 0n) + (i === 3 ? 1_000_000 : 0) };
+      });
+      const list = new ChangeCheckList();
+      for (const [from, to] of [
+        [0, 2],
+        [2, 2],
+        [2, 4],
+        [4, 6],
+      ] as const)
+        list.add(paths.slice(from, to), seen.slice(from, to));
+      expect(list.count).toBe(6);
+      const checking = queue.changedSince(list);
+      // Added after the check was queued: not in it.
+      list.add([fileOf(2048)], [{ size: 0, mtimeNs: 0 }]);
+      expect(checking?.()).toEqual(kernel.changedSince(paths, seen));
+      expect(kernel.changedSince(paths, seen)).toEqual([false, false, false, true, true, false]);
+    } finally {
+      queue.close();
+    }
   });
 
   test("queued work answers for the paths it was given, however the caller's lists grow after", () => {
