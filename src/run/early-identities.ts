@@ -142,7 +142,8 @@ export class EarlyIdentities {
    * looked up now. An array, not a map: tens of thousands of inputs a job, each read once by index.
    */
   vouched(
-    files: readonly { path: string; stat: StatAtOpen }[],
+    /** The classifier's facts of each (its path, and its stat at the open, never null here): no object made a file. */
+    files: readonly { path: string; openStat: StatAtOpen | null }[],
     /** Each file's firstOpen, when the caller has them (spares a lookup a file). */
     opens?: readonly (FirstOpen | undefined)[],
   ): (EarlyIdentity | undefined)[] {
@@ -150,17 +151,19 @@ export class EarlyIdentities {
     const rest: { path: string; stat: StatAtOpen }[] = [];
     const restAt = new Map<string, number>();
     for (let i = 0; i < files.length; i++) {
-      const f = files[i] as { path: string; stat: StatAtOpen };
+      const f = files[i] as { path: string; openStat: StatAtOpen | null };
+      const stat = f.openStat;
+      if (stat === null) continue;
       const seen = opens ? opens[i] : this.seen.get(f.path);
       const early = seen?.found;
-      if (early && sameStat(early.stat, f.stat)) {
+      if (early && sameStat(early.stat, stat)) {
         out[i] = early;
         continue;
       }
       // Looked up with this very stat while the job ran, and not vouched for: no need to ask again.
-      if (!early && seen?.stat && sameStat(seen.stat, f.stat)) continue;
+      if (!early && seen?.stat && sameStat(seen.stat, stat)) continue;
       restAt.set(f.path, i);
-      rest.push(f);
+      rest.push({ path: f.path, stat });
     }
     this.lookUp(rest, (path, found) => {
       const i = restAt.get(path);
@@ -297,6 +300,11 @@ export class EarlyIdentities {
   /** What was seen of `path`'s first open while the job ran (undefined: it was not seen). */
   firstOpen(path: string): FirstOpen | undefined {
     return this.seen.get(path);
+  }
+
+  /** firstOpen of every path, as a map: for a loop over every file of a job (no call a file). */
+  firstOpens(): ReadonlyMap<string, FirstOpen> {
+    return this.seen;
   }
 
   /**

@@ -50,7 +50,7 @@ export interface RecordInput {
       EarlyIdentities,
       | "vouched"
       | "knownArtifacts"
-      | "firstOpen"
+      | "firstOpens"
       | "keptByPathRules"
       | "checkAhead"
       | "identifiedCount"

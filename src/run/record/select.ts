@@ -124,10 +124,10 @@ export function selectFiles(
    */
   whileRunning?: {
     vouched(
-      files: { path: string; stat: OpenStat }[],
+      files: readonly { path: string; openStat: OpenStat | null }[],
       opens?: readonly (FirstOpen | undefined)[],
     ): readonly (EarlyIdentity | undefined)[];
-    firstOpen(path: string): FirstOpen | undefined;
+    firstOpens(): ReadonlyMap<string, FirstOpen>;
     keptByPathRules(open: FirstOpen | undefined): boolean;
     /** Whether each input it identified changed since its open (EarlyIdentities: checked ahead where it was). */
     changedSinceOpen(paths: readonly string[], found: readonly EarlyIdentity[]): boolean[];
@@ -153,24 +153,26 @@ export function selectFiles(
   /** An input identified while the job ran that changed since its open (CHANGED_DURING_RUN). */
   const changedAt = new Array<boolean>(files.length).fill(false);
   // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
-  const onlyRead: { path: string; stat: OpenStat }[] = [];
+  // (The facts themselves, not an object made a file: tens of thousands of them.)
+  const onlyRead: PathFacts[] = [];
   const onlyReadAt: number[] = [];
   /** Each one's first open as seen while the job ran: looked up once here, for the reason and for vouched. */
   const onlyReadOpens: (FirstOpen | undefined)[] = [];
+  const firstOpens = whileRunning?.firstOpens();
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
     if (!f.read) {
       readReasons[i] = null;
       continue;
     }
-    const open = whileRunning?.firstOpen(f.path);
+    const open = firstOpens?.get(f.path);
     // A path the path rules kept while the job ran is only asked what this job's context adds.
     const reason = whileRunning?.keptByPathRules(open)
       ? readReasonInContext(f.path, filters, filterCtx)
       : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
     if (reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
-      onlyRead.push({ path: f.path, stat: f.openStat });
+      onlyRead.push(f);
       onlyReadAt.push(i);
       onlyReadOpens.push(open);
     }
@@ -182,7 +184,7 @@ export function selectFiles(
   const vouchedAt: number[] = [];
   if (vouched)
     for (let k = 0; k < onlyRead.length; k++) {
-      const f = onlyRead[k] as { path: string; stat: OpenStat };
+      const f = onlyRead[k] as PathFacts;
       const i = onlyReadAt[k] as number;
       const found = vouched[k];
       if (found) {
@@ -192,7 +194,7 @@ export function selectFiles(
         vouchedAt.push(i);
       } else {
         deferredAt[i] = true;
-        deferred.set(f.path, f.stat);
+        deferred.set(f.path, f.openStat as OpenStat);
       }
     }
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
