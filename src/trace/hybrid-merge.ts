@@ -96,30 +96,57 @@ export function mergeHybrid(ptraceEvents: TraceEvent[], preloadEvents: TraceEven
   const owner = new Ownership(log);
   // Most trees run under preload alone: its records then need no ownership check (tens of thousands a job).
   const ptraceOwnsAny = log.some((c) => c.kind !== "exit" && c.mechanism === "ptrace");
-  const events: TraceEvent[] = [];
+  let events: TraceEvent[] = [];
   // Process starts and EXIT records kept, for the EXITs the preload side could not write (after the loop).
   const started = new Map<number, number>(); // pid → ts of its latest start
   const exited = new Map<number, number>(); // pid → ts of its latest EXIT
+  // Where ptrace owned no process (most trees), every open of preload's is kept: only its other records (a few
+  // hundred against tens of thousands of opens) are looked at one by one, and the kept ones join the merged list
+  // by slices, in their order, not by one push each.
+  const preloadAsIs = !ptraceOwnsAny;
+  let preloadOthers: TraceEvent[] = preloadEvents;
+  if (preloadAsIs) {
+    preloadOthers = [];
+    for (let i = 0; i < preloadEvents.length; i++)
+      if ((preloadEvents[i] as TraceEvent).kind !== "open") preloadOthers.push(preloadEvents[i] as TraceEvent);
+  }
+  /** Preload's records left out, in stream order (preloadAsIs: the rest is kept whole). */
+  const leftOut: TraceEvent[] = [];
   // One loop over both streams (each record's code runs once, mostly before the JIT has compiled it).
-  const streams = [ptraceEvents, preloadEvents];
+  const streams = [ptraceEvents, preloadOthers];
   for (let stream = 0; stream < 2; stream++) {
     const fromPreload = stream === 1;
     for (const e of streams[stream] as TraceEvent[]) {
       const kind = e.kind;
       if (fromPreload) {
         // The merged trace keeps the supervisor's header; images preload could not enter are the supervisor's.
-        if (kind === "header" || (kind === "incomplete" && TAKEN_OVER.has(e.reason))) continue;
-        if (kind !== "dropped" && ptraceOwnsAny && owner.at(e.pid, e.ts) === "ptrace") continue;
+        if (
+          kind === "header" ||
+          (kind === "incomplete" && TAKEN_OVER.has(e.reason)) ||
+          (kind !== "dropped" && ptraceOwnsAny && owner.at(e.pid, e.ts) === "ptrace")
+        ) {
+          leftOut.push(e);
+          continue;
+        }
       } else if (kind !== "header" && kind !== "incomplete" && kind !== "dropped") {
         // INCOMPLETE from the supervisor (io_uring, foreign ABI) holds for any process.
         if (owner.at(e.pid, e.ts) === "preload") continue;
       }
-      events.push(e);
+      if (!(fromPreload && preloadAsIs)) events.push(e);
       if (kind === "open") continue;
       if (kind === "proc_start" || kind === "exec") started.set(e.pid, Math.max(started.get(e.pid) ?? 0, e.ts));
       else if (kind === "fork" && (e.flags & 2) === 0) started.set(e.child, Math.max(started.get(e.child) ?? 0, e.ts));
       else if (kind === "exit") exited.set(e.pid, Math.max(exited.get(e.pid) ?? 0, e.ts));
     }
+  }
+  if (preloadAsIs) {
+    let from = 0;
+    for (const e of leftOut) {
+      const at = preloadEvents.indexOf(e, from);
+      events = events.concat(preloadEvents.slice(from, at));
+      from = at + 1;
+    }
+    events = events.concat(preloadEvents.slice(from));
   }
   for (const c of log) {
     if (c.kind !== "exit") continue;

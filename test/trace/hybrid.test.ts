@@ -69,6 +69,33 @@ describe("hybrid merge", () => {
     ]);
   });
 
+  test("a tree preload alone covered: its records kept in their order but its header and what the supervisor took over", () => {
+    const log: CoverageEntry[] = [
+      { kind: "exec", pid: 10, ts: 100, mechanism: "preload", reason: null },
+      { kind: "fork", pid: 11, ts: 150, mechanism: "preload", parent: 10 },
+      { kind: "exit", pid: 11, ts: 400, status: 9 },
+    ];
+    const ptrace: TraceEvent[] = [{ kind: "header", pid: 0, seq: 0, ts: 0, backend: "ptrace", abi: 4 }];
+    const preload: TraceEvent[] = [
+      { kind: "header", pid: 0, seq: 0, ts: 0, backend: "preload", abi: 4 },
+      open(10, 110, "/a", 1),
+      { kind: "fork", pid: 10, seq: 2, ts: 150, child: 11, flags: 0 },
+      open(11, 160, "/b", 0),
+      { kind: "incomplete", pid: 11, seq: 1, ts: 170, reason: "static_binary", detail: "" },
+      open(10, 180, "/c", 3),
+      { kind: "incomplete", pid: 10, seq: 4, ts: 190, reason: "io_uring", detail: "" },
+      open(10, 200, "/d", 5),
+      { kind: "exit", pid: 10, seq: 6, ts: 300, code: 0, signal: null },
+    ];
+    const { events } = mergeHybrid(ptrace, preload, log);
+    // The supervisor's header first, then preload's records as they came, then the EXIT pid 11 never wrote.
+    expect(events).toEqual([
+      ptrace[0],
+      ...preload.filter((e) => e.kind !== "header" && !(e.kind === "incomplete" && e.reason === "static_binary")),
+      { kind: "exit", pid: 11, seq: 0, ts: 400, code: null, signal: 9 },
+    ] as TraceEvent[]);
+  });
+
   test("ownership is right for runs of records, interleaved processes and times before, at and after switches", () => {
     const log: CoverageEntry[] = [
       { kind: "exec", pid: 10, ts: 100, mechanism: "preload", reason: null },
