@@ -200,6 +200,10 @@ export function packageReadPaths(events: readonly TraceEvent[]): string[] {
   /** Reads a Python process made before opening its script; kept in case the script is never matched. */
   const startup = new Map<number, string[]>();
   const out = new Set<string>();
+  // The last process's startup list (or none): a job's opens come in runs of one process (tens of thousands of
+  // them, one map lookup each otherwise).
+  let lastPid = Number.NaN;
+  let lastPending: string[] | undefined;
   for (const e of events) {
     if (e.kind === "proc_start") {
       for (const p of startup.get(e.pid) ?? []) out.add(p);
@@ -210,11 +214,18 @@ export function packageReadPaths(events: readonly TraceEvent[]): string[] {
         scriptOf.set(e.pid, resolve(e.cwd, script));
         startup.set(e.pid, []);
       }
+      lastPid = Number.NaN;
     } else if (e.kind === "open" && (e.flags & 3) !== 1) {
-      const pending = startup.get(e.pid);
+      if (e.pid !== lastPid) {
+        lastPid = e.pid;
+        lastPending = startup.get(e.pid);
+      }
+      const pending = lastPending;
       if (pending) {
-        if (e.path === scriptOf.get(e.pid)) startup.delete(e.pid);
-        else if (e.path.includes(PACKAGES_DIR)) pending.push(e.path);
+        if (e.path === scriptOf.get(e.pid)) {
+          startup.delete(e.pid);
+          lastPending = undefined;
+        } else if (e.path.includes(PACKAGES_DIR)) pending.push(e.path);
         continue;
       }
       if (e.path.includes(PACKAGES_DIR)) out.add(e.path);

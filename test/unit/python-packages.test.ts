@@ -43,6 +43,30 @@ test("start-up reads are skipped until the script opens, however its path is spe
   ]);
 });
 
+test("start-up reads are told apart per process when processes' reads interleave", () => {
+  let seq = 0;
+  const ev = (pid: number, e: Record<string, unknown>) => ({ pid, seq: ++seq, ts: seq, ...e }) as TraceEvent;
+  const open = (pid: number, path: string) => ev(pid, { kind: "open", path, flags: 0, fd: 3, stat: null });
+  const python = (pid: number, script: string) =>
+    ev(pid, { kind: "proc_start", ppid: 1, exe: "/v/bin/python3", argv: ["python3", script], cwd: "/repo" });
+  const events: TraceEvent[] = [
+    python(7, "a.py"),
+    python(8, "b.py"),
+    open(7, "/v/site-packages/x/__init__.py"),
+    open(8, "/v/site-packages/y/__init__.py"),
+    open(9, "/v/site-packages/q/__init__.py"), // not a Python started here: counted
+    open(7, "/repo/a.py"),
+    open(7, "/v/site-packages/z/__init__.py"),
+    open(8, "/v/site-packages/w/__init__.py"),
+    open(8, "/repo/b.py"),
+    open(8, "/v/site-packages/v/__init__.py"),
+    open(7, "/v/site-packages/u/__init__.py"),
+  ];
+  expect(packageReadPaths(events).sort()).toEqual(
+    ["q", "u", "v", "z"].map((name) => `/v/site-packages/${name}/__init__.py`),
+  );
+});
+
 test("single-module distributions: read as bytecode under __pycache__, from a RECORD or a Debian .egg-info", () => {
   const site = join(tempDir(), "lib/python3.11/site-packages");
   dist(site, "solo", "0.3.1", ["solo.py", "__pycache__/solo.cpython-311.pyc"]);
