@@ -5,9 +5,10 @@
  * (IncrementalClassifier). Pure: no filesystem access (the caller resolves O_RDWR opens with a stat check).
  */
 import { ForkFlags, type TraceEvent } from "../schema/events.ts";
-import { applyFileEvent, FILE_KINDS, type PathFacts } from "./file-facts.ts";
+import { applyFileEvent, FILE_KINDS, FileFacts, type PathFacts } from "./file-facts.ts";
 
 export type { PathFacts, PriorState } from "./file-facts.ts";
+export { FileFacts } from "./file-facts.ts";
 
 export interface ProcessFacts {
   pid: number;
@@ -25,7 +26,8 @@ export interface NetworkEndpoint {
 }
 
 export interface Classification {
-  files: Map<string, PathFacts>;
+  /** By path, and as `files.list` in the order each first appeared. */
+  files: FileFacts;
   processes: ProcessFacts[];
   /** Executables run (absolute paths), for interpreter and package detection. */
   executables: Set<string>;
@@ -106,7 +108,7 @@ class ProcessPass {
     }
   }
 
-  result(files: Map<string, PathFacts>): Classification {
+  result(files: FileFacts): Classification {
     return {
       files,
       processes: [...this.processes.values()],
@@ -117,7 +119,7 @@ class ProcessPass {
 }
 
 export function classifyEvents(events: readonly TraceEvent[]): Classification {
-  const files = new Map<string, PathFacts>();
+  const files = new FileFacts();
   const processes = new ProcessPass();
   for (const e of orderEvents(events)) {
     if (FILE_KINDS.has(e.kind)) applyFileEvent(files, e);
@@ -135,7 +137,7 @@ export function classifyEvents(events: readonly TraceEvent[]): Classification {
  * Either way the result is classifyEvents' (pure: the caller feeds it).
  */
 export class IncrementalClassifier {
-  private readonly files = new Map<string, PathFacts>();
+  private readonly files = new FileFacts();
   /** The file events applied, in order. */
   private readonly applied: TraceEvent[] = [];
   /** An event came out of order (or feeding failed): the final events are classified anew. */

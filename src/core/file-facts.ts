@@ -38,6 +38,28 @@ export interface PriorState {
 }
 
 /**
+ * A trace's files by path, and as a list in the order each first appeared (the map's own order): the loops over
+ * every file of a job read the list, an indexed array, rather than the map's iterator (~50 ns an element in the
+ * JIT's lowest tiers, where those once-a-job loops run; four of them over the io job's 22,000 files). Paths are
+ * only ever added (facts()), never removed nor replaced.
+ */
+export class FileFacts extends Map<string, PathFacts> {
+  readonly list: PathFacts[] = [];
+
+  /** A FileFacts of these (the Map constructor would call `set` before `list` exists). */
+  static of(facts: Iterable<PathFacts>): FileFacts {
+    const files = new FileFacts();
+    for (const f of facts) files.set(f.path, f);
+    return files;
+  }
+
+  override set(path: string, facts: PathFacts): this {
+    if (!this.has(path)) this.list.push(facts);
+    return super.set(path, facts);
+  }
+}
+
+/**
  * Per files map: every directory that has a known path below it (for directory renames). Built at the first
  * directory rename of a trace and kept up to date from then on: most traces rename no directory, and keeping it
  * for every path cost a big job ~1 µs a file.

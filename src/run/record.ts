@@ -138,7 +138,9 @@ async function recordClassified(
   // that existed before it, and every path it read (for package detection).
   const changed: PathFacts[] = [];
   const readPaths: string[] = [];
-  for (const f of classification.files.values()) {
+  const list = classification.files.list;
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i] as PathFacts;
     if (f.before) changed.push(f);
     if (f.read) readPaths.push(f.path);
   }

@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Classification, PathFacts } from "../../src/core/classify.ts";
+import { type Classification, FileFacts, type PathFacts } from "../../src/core/classify.ts";
 import { unknownPath } from "../../src/core/file-facts.ts";
 import { loadNativeBlake3 } from "../../src/hash/native.ts";
 import { EarlyIdentities } from "../../src/run/early-identities.ts";
@@ -27,7 +27,7 @@ function facts(path: string, fields: Partial<PathFacts>): PathFacts {
 }
 
 function classification(files: PathFacts[]): Classification {
-  return { files: new Map(files.map((f) => [f.path, f])), processes: [], executables: new Set(), network: [] };
+  return { files: FileFacts.of(files), processes: [], executables: new Set(), network: [] };
 }
 
 const noneIdentified = { identifiedCount: () => 0, checkAhead: () => {}, checkQueued: () => false };

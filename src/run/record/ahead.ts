@@ -4,7 +4,7 @@
  * of the inputs identified while the job ran (EarlyIdentities.checkAhead, taken by select.ts), then the hashing of
  * the small files the job created (taken by hash.ts). Whatever is not done here is done there, as without it.
  */
-import type { Classification } from "../../core/classify.ts";
+import type { Classification, PathFacts } from "../../core/classify.ts";
 import { type FilterSettings, ignoreReason } from "../../core/filters.ts";
 import type { FileHashOutcome } from "../../hash/index.ts";
 import { loadNativeBlake3, type NativeQueue } from "../../hash/native.ts";
@@ -69,7 +69,9 @@ export function startAhead(
   if (options.hashOutputs) {
     // The filters' verdict before the job's own context: what they drop now, they drop after (select.ts).
     const ctx = scopeContext(options.scope);
-    for (const f of classification.files.values())
+    const list = classification.files.list;
+    for (let i = 0; i < list.length; i++) {
+      const f = list[i] as PathFacts;
       if (
         f.created &&
         f.written &&
@@ -78,6 +80,7 @@ export function startAhead(
         ignoreReason(f.path, "write", options.filters, ctx) === null
       )
         created.push(f.path);
+    }
   }
   const hashQueue = created.length > 0 ? theQueue() : null;
   const hashing = hashQueue?.hashPaths(created, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) ?? null;

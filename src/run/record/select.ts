@@ -99,8 +99,11 @@ export function filterContext(
   // Code files the commit (and the job's stored diff) represents, written by no recorded job (this one
   // included) — everything else a job reads is data, whatever its extension.
   const readCode: string[] = [];
-  for (const f of classification.files.values())
+  const list = classification.files.list;
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i] as PathFacts;
     if (f.read && !f.written && !f.deleted && codeCandidate(f.path, ctx)) readCode.push(f.path);
+  }
   const writtenByJobs = store.recordedOutputsAmong(readCode.map((p) => storedPath(p, projectRoot)));
   const candidates = readCode.filter((p) => !writtenByJobs.has(storedPath(p, projectRoot)));
   if (scope.git && candidates.length > 0) ctx.committed = committedAmong(scope.git, candidates, scope.withDiff);
@@ -142,7 +145,7 @@ export function selectFiles(
     deferred: new Map(),
   };
   const { inputs, outputs, skipped, statted, deferred } = selected;
-  const files = [...classification.files.values()];
+  const files = classification.files.list;
   // What is learnt of each file is kept by its index here, not in maps by path: each map operation costs, and a
   // job has tens of thousands of files (this code runs once a job, in the JIT's lowest tiers).
   const readReasons = new Array<string | null>(files.length);
