@@ -73,11 +73,14 @@ export function ioSetKey(records: readonly IoRecord[]): string {
   const digests = new Array<string>(n);
   const priors = new Array<string>(n);
   const numbers = new Float64Array(n * 3);
+  let anyPrior = false;
   for (let i = 0; i < n; i++) {
     const io = records[i] as IoRecord;
     paths[i] = io.path;
     digests[i] = io.blake3 ?? "-";
-    priors[i] = io.prevBlake3 ?? "-";
+    const prior = io.prevBlake3 ?? "-";
+    priors[i] = prior;
+    if (prior !== "-") anyPrior = true;
     numbers[3 * i] = io.size ?? -1;
     numbers[3 * i + 1] = io.flags;
     numbers[3 * i + 2] = io.prevMode ?? -1;
@@ -85,12 +88,13 @@ export function ioSetKey(records: readonly IoRecord[]): string {
   const joined = paths.join("\0");
   if (!joined.isWellFormed())
     return new Bun.CryptoHasher("sha256").update(JSON.stringify(setRows(records))).digest("hex");
+  // No prior digests (every input set, most output sets): one "-" instead of one a row, never a digest's length.
   return new Bun.CryptoHasher("sha256")
     .update("roar io set v2\0")
     .update(joined)
     .update("\0\0")
     .update(digests.join(""))
-    .update(priors.join(""))
+    .update(anyPrior ? priors.join("") : "-")
     .update(new Uint8Array(numbers.buffer))
     .digest("hex");
 }
