@@ -144,11 +144,14 @@ export async function hashJobFiles(
     return ioRecord(i.path, i.flags, i.early);
   };
   // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.
-  const inputRecords: IoRecord[] = [];
-  for (const i of inputs) {
-    const record = inputRecord(i);
-    if (record !== null && record.blake3 !== null) inputRecords.push(record);
+  // Sized for every input and cut to length: a store by index costs a third of a push in these tiers.
+  const inputRecords = new Array<IoRecord>(inputs.length);
+  let recorded = 0;
+  for (let k = 0; k < inputs.length; k++) {
+    const record = inputRecord(inputs[k] as TracedInput);
+    if (record !== null && record.blake3 !== null) inputRecords[recorded++] = record;
   }
+  inputRecords.length = recorded;
   const outputRecords: IoRecord[] = [];
   for (const o of outputs) {
     const link = links.get(o.path);

@@ -156,11 +156,13 @@ export function selectFiles(
   /** An input identified while the job ran that changed since its open (CHANGED_DURING_RUN). */
   const changedAt = new Array<boolean>(files.length).fill(false);
   // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
-  // (The facts themselves, not an object made a file: tens of thousands of them.)
-  const onlyRead: PathFacts[] = [];
-  const onlyReadAt: number[] = [];
+  // (The facts themselves, not an object made a file: tens of thousands of them. The lists of these loops are
+  // sized for every file and cut to length after: a store by index costs a third of a push in these tiers.)
+  const onlyRead = new Array<PathFacts>(files.length);
+  const onlyReadAt = new Int32Array(files.length);
   /** Each one's first open as seen while the job ran: looked up once here, for the reason and for vouched. */
-  const onlyReadOpens: (FirstOpen | undefined)[] = [];
+  const onlyReadOpens = new Array<FirstOpen | undefined>(files.length);
+  let onlyReadCount = 0;
   const firstOpens = whileRunning?.firstOpens();
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
@@ -175,31 +177,38 @@ export function selectFiles(
       : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
     if (reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
-      onlyRead.push(f);
-      onlyReadAt.push(i);
-      onlyReadOpens.push(open);
+      onlyRead[onlyReadCount] = f;
+      onlyReadAt[onlyReadCount] = i;
+      onlyReadOpens[onlyReadCount] = open;
+      onlyReadCount++;
     }
   }
+  onlyRead.length = onlyReadCount;
+  onlyReadOpens.length = onlyReadCount;
   // Those the cache vouches for as they were opened are identified: no stat nor hash. The rest are deferred.
   const vouched = whileRunning?.vouched(onlyRead, onlyReadOpens);
-  const vouchedPaths: string[] = [];
-  const vouchedFound: EarlyIdentity[] = [];
-  const vouchedAt: number[] = [];
+  const vouchedPaths = new Array<string>(onlyReadCount);
+  const vouchedFound = new Array<EarlyIdentity>(onlyReadCount);
+  const vouchedAt = new Int32Array(onlyReadCount);
+  let vouchedCount = 0;
   if (vouched)
-    for (let k = 0; k < onlyRead.length; k++) {
+    for (let k = 0; k < onlyReadCount; k++) {
       const f = onlyRead[k] as PathFacts;
       const i = onlyReadAt[k] as number;
       const found = vouched[k];
       if (found) {
         earlyAt[i] = found.digest;
-        vouchedPaths.push(f.path);
-        vouchedFound.push(found);
-        vouchedAt.push(i);
+        vouchedPaths[vouchedCount] = f.path;
+        vouchedFound[vouchedCount] = found;
+        vouchedAt[vouchedCount] = i;
+        vouchedCount++;
       } else {
         deferredAt[i] = true;
         deferred.set(f.path, f.openStat as OpenStat);
       }
     }
+  vouchedPaths.length = vouchedCount;
+  vouchedFound.length = vouchedCount;
   // Still checked for a change since the open (by something outside the job): not to identify them (that is
   // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built,
   // mostly queued as soon as the job ended (RecordAhead) and done by now.
@@ -223,6 +232,8 @@ export function selectFiles(
   const identities = identitiesOf(toStat);
   for (let i = 0; i < toStat.length; i++) statted.set(toStat[i] as string, identities[i] ?? null);
   const now = (path: string) => statted.get(path) ?? null;
+  let inputCount = 0;
+  inputs.length = files.length;
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
     let written = f.written;
@@ -237,7 +248,7 @@ export function selectFiles(
         const changed =
           early !== undefined ? changedAt[i] : !deferredAt[i] && changedSinceOpen(f.openStat, now(f.path));
         if (!written && changed) flags |= IoFlags.CHANGED_DURING_RUN;
-        inputs.push({ path: f.path, flags, stat: f.openStat, early }); // one shape for all, early or not
+        inputs[inputCount++] = { path: f.path, flags, stat: f.openStat, early }; // one shape for all, early or not
       }
     }
     if (written || f.deleted) {
@@ -256,5 +267,6 @@ export function selectFiles(
         });
     }
   }
+  inputs.length = inputCount;
   return selected;
 }
