@@ -70,9 +70,17 @@ export async function hashJobFiles(
   const toHash = new Set<string>();
   // Maps that are empty in most jobs are not asked (a lookup per input adds up over tens of thousands).
   const readAtOpen = read.byPath.size > 0 ? read.byPath : null;
-  for (const i of inputs)
-    if (i.early === undefined && (i.flags & IoFlags.CHANGED_DURING_RUN) === 0 && !readAtOpen?.has(i.path))
-      toHash.add(i.path);
+  // The same pass counts the inputs identified while the job ran (TracedInput.early): cache hits, or hashed then.
+  const early = { files: 0, cacheHits: 0, bytesHashed: 0 };
+  for (let k = 0; k < inputs.length; k++) {
+    const i = inputs[k] as TracedInput;
+    const digest = i.early;
+    if (digest !== undefined) {
+      early.files++;
+      if (digest.cached) early.cacheHits++;
+      else early.bytesHashed += digest.size;
+    } else if ((i.flags & IoFlags.CHANGED_DURING_RUN) === 0 && !readAtOpen?.has(i.path)) toHash.add(i.path);
+  }
   for (const o of outputs) if ((o.flags & IoFlags.DELETED) === 0 && !links.has(o.path)) toHash.add(o.path);
   const hashing = { files: toHash.size, cacheHits: 0, bytesHashed: 0 };
   const known = new Map<string, FileIdentity>();
@@ -101,14 +109,9 @@ export async function hashJobFiles(
     },
   });
   mark("record: hash: files hashed");
-  // Inputs identified while the job ran (TracedInput.early): cache hits, or hashed then.
-  for (const i of inputs) {
-    const digest = i.early;
-    if (digest === undefined) continue;
-    hashing.files++;
-    if (digest.cached) hashing.cacheHits++;
-    else hashing.bytesHashed += digest.size;
-  }
+  hashing.files += early.files;
+  hashing.cacheHits += early.cacheHits;
+  hashing.bytesHashed += early.bytesHashed;
 
   const ioRecord = (path: string, flags: number, early: FileDigest | undefined): IoRecord | null => {
     // Identified while the job ran, or hashed after it (never both: see toHash).
