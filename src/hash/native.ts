@@ -56,7 +56,7 @@ const symbols = {
     returns: FFIType.i32,
   },
   roar_queue_free: { args: [FFIType.ptr], returns: FFIType.void },
-  roar_cpu_room_make: { args: [], returns: FFIType.i32 },
+  roar_cpu_room_make: { args: [FFIType.u32], returns: FFIType.i32 },
   roar_cpu_room_end: { args: [], returns: FFIType.i32 },
   roar_exit_aside: { args: [FFIType.u64], returns: FFIType.i32 },
   roar_exit_aside_prepare: { args: [], returns: FFIType.void },
@@ -405,7 +405,7 @@ export class NativeBlake3 {
 }
 
 let loaded: { kernel: NativeBlake3 | null; reason: string } | undefined;
-let cpuRoom: { make(): number; end(): number } | undefined;
+let cpuRoom: { make(pinTracers: number): number; end(): number } | undefined;
 let exitAside: { start(minResident: number): number; prepare(): void } | undefined;
 
 /**
@@ -432,13 +432,15 @@ export function prepareExitAside(): void {
 
 /**
  * Leaves the traced job a CPU of its own: roar's threads but the tracers' keep off one of the CPUs roar may use
- * until `endCpuRoom` (see rust/hash/src/cpu_room.rs). Call it once the job has started (it keeps every CPU).
- * How many threads were confined; 0 with one CPU, without the native library, or with ROAR_CPU_ROOM=0.
+ * until `endCpuRoom` (see rust/hash/src/cpu_room.rs); with `pinTracers` (the ptrace backend, whose tracer answers
+ * each of the job's file system calls) the tracers' threads keep to that one, beside the job. Call it once the job
+ * has started (it keeps every CPU). How many threads were confined; 0 with one CPU, without the native library, or
+ * with ROAR_CPU_ROOM=0.
  */
-export function makeCpuRoom(): number {
+export function makeCpuRoom(pinTracers = false): number {
   if (process.env.ROAR_CPU_ROOM === "0") return 0;
   loadNativeBlake3();
-  return Math.max(0, cpuRoom?.make() ?? 0);
+  return Math.max(0, cpuRoom?.make(pinTracers ? 1 : 0) ?? 0);
 }
 
 /** Gives roar's threads their CPUs back (a no-op when makeCpuRoom did nothing). */

@@ -44,8 +44,8 @@ export async function traceJob(
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     mark("prepare");
-    // While the command runs, roar's own threads leave it a CPU (its tracer threads excepted); they have them all
-    // back for the recording, from the moment it ends.
+    // While the command runs, roar's own threads leave it a CPU (its tracer threads excepted: under ptrace they
+    // keep to that CPU, beside the job); they have them all back for the recording, from the moment it ends.
     const ended = request.ended;
     running = backend.start({
       ...request,
@@ -54,7 +54,7 @@ export async function traceJob(
         ended?.();
       },
     });
-    makeCpuRoom();
+    makeCpuRoom(backend.name === "ptrace");
     prepareExitAside();
     removeAbandonedTempDirs();
     removeAbandonedTempDirs(join(run.roarDir, "tmp"));
