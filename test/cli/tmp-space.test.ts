@@ -28,16 +28,20 @@ afterAll(() => {
 
 const canMount = process.getuid?.() === 0 && autoChoice() !== null;
 
-/** Fills $TMPDIR up to the last byte (the file stays until the end), then writes 20 files of the project. */
+/**
+ * Fills $TMPDIR up to the last byte (the file stays until the end), then writes 20 files of the project. Unbuffered
+ * writes: a buffered file keeps what its failing write could not place and fails again when closed (the script,
+ * not roar, then failed — whenever the free space did not end on a 64 KiB boundary).
+ */
 const FILL_PY = `import os, errno
 fill = os.path.join(os.environ["TMPDIR"], "filler")
-with open(fill, "wb") as f:
-    try:
-        while True:
-            f.write(b"x" * 65536)
-            f.flush()
-    except OSError as e:
-        assert e.errno == errno.ENOSPC, e
+fd = os.open(fill, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+try:
+    while True:
+        os.write(fd, b"x" * 65536)
+except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+os.close(fd)
 os.makedirs("out", exist_ok=True)
 for i in range(20):
     with open(f"out/{i}.txt", "w") as f:
