@@ -9,7 +9,7 @@ import packageJson from "../package.json" with { type: "json" };
 import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
 import { closest } from "./core/suggest.ts";
-import { exitAsideIfLoaded } from "./hash/native.ts";
+import { exitAsideIfLoaded } from "./hash/native-process.ts";
 import { missingCommandError, RoarError } from "./shared/errors.ts";
 import { restoreCallerJitOption } from "./shared/jit-options.ts";
 import { bytesToPath } from "./shared/paths.ts";

@@ -5,9 +5,11 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { errnoName } from "../shared/errors.ts";
 import { findLibrary } from "../shared/native.ts";
-import { hasEscapedBytes, pathToBytes } from "../shared/paths.ts";
 import type { FileHashOptions, FileHashOutcome, FileIdentity } from "./file.ts";
+import { ChangeCheckList, changedFlags, expectedOf, pathBlock } from "./native-blocks.ts";
 import { toHex } from "./wasm.ts";
+
+export { ChangeCheckList } from "./native-blocks.ts";
 
 export const NATIVE_ABI_VERSION = 5;
 const OUT_LEN = 32;
@@ -62,53 +64,6 @@ const symbols = {
   roar_exit_aside_prepare: { args: [], returns: FFIType.void },
 } as const;
 
-/** Paths as NUL-terminated bytes back to back (bytes exact: escaped non-UTF-8 names are unescaped). */
-function pathBlock(paths: readonly string[]): Buffer {
-  // Escaped bytes are lone surrogates, and the NULs keep the names apart: a well-formed whole has none, and is
-  // encoded in one call (20,000 paths: ~1 ms, against ~10 ms name by name).
-  const joined = `${paths.join("\0")}\0`;
-  if (joined.isWellFormed()) return Buffer.from(joined);
-  const escaped = new Map<number, Uint8Array>();
-  let total = 0;
-  paths.forEach((path, i) => {
-    if (hasEscapedBytes(path)) {
-      const bytes = pathToBytes(path);
-      escaped.set(i, bytes);
-      total += bytes.length + 1;
-    } else total += Buffer.byteLength(path) + 1;
-  });
-  const block = Buffer.allocUnsafe(Math.max(1, total));
-  let at = 0;
-  paths.forEach((path, i) => {
-    const bytes = escaped.get(i);
-    if (bytes) {
-      block.set(bytes, at);
-      at += bytes.length;
-    } else at += block.write(path, at);
-    block[at++] = 0;
-  });
-  return block;
-}
-
-/** What a change check compares each file with: its size and mtime as the tracer saw them (2 f64 a path). */
-function expectedOf(seen: readonly { readonly size: number; readonly mtimeNs: number }[]): Float64Array {
-  const expected = new Float64Array(Math.max(1, seen.length) * 2);
-  for (let i = 0; i < seen.length; i++) {
-    const was = seen[i] as { size: number; mtimeNs: number };
-    expected[2 * i] = was.size;
-    expected[2 * i + 1] = was.mtimeNs;
-  }
-  return expected;
-}
-
-/** A change check's output as booleans (its flags read as 32-bit words: no BigInt a file). */
-function changedFlags(out: BigUint64Array): boolean[] {
-  const words = new Uint32Array(out.buffer, out.byteOffset, out.length * 2);
-  const changed = new Array<boolean>(out.length);
-  for (let i = 0; i < out.length; i++) changed[i] = words[2 * i] !== 0;
-  return changed;
-}
-
 /** Each file's outcome from a hashing's digests and metadata (rust/hash: roar_hash_paths). */
 function hashOutcomes(paths: readonly string[], digests: Uint8Array, meta: BigUint64Array): FileHashOutcome[] {
   const signed = new BigInt64Array(meta.buffer);
@@ -146,37 +101,6 @@ function hashOutcomes(paths: readonly string[], digests: Uint8Array, meta: BigUi
  * what does not need it: each call returns a function that waits for its result (null: not queued; do it here).
  * Closing waits for queued work to finish and joins the thread; results are taken before.
  */
-/**
- * Paths with the size and mtime each was seen with, encoded for a change check as they come (a chunk at a time),
- * so that the check of tens of thousands of files needs no encoding when it is asked for: the inputs a job opened
- * are listed while it runs, on roar's own CPU (~3 ms of encoding, no longer after the job's end).
- */
-export class ChangeCheckList {
-  private readonly blocks: Buffer[] = [];
-  private readonly expected: Float64Array[] = [];
-  /** How many paths the list holds. */
-  count = 0;
-
-  add(paths: readonly string[], seen: readonly { readonly size: number; readonly mtimeNs: number }[]): void {
-    if (paths.length === 0) return;
-    this.blocks.push(pathBlock(paths));
-    this.expected.push(expectedOf(seen));
-    this.count += paths.length;
-  }
-
-  /** The list as one path block and one array of expected values (2 a path). */
-  encoded(): { block: Buffer; expected: Float64Array; count: number } {
-    const block = this.blocks.length === 1 ? (this.blocks[0] as Buffer) : Buffer.concat(this.blocks);
-    const expected = new Float64Array(Math.max(1, this.count) * 2);
-    let at = 0;
-    for (const part of this.expected) {
-      expected.set(part, at);
-      at += part.length;
-    }
-    return { block, expected, count: this.count };
-  }
-}
-
 export interface NativeQueue {
   /** As NativeBlake3.changedSince; or the paths of a ChangeCheckList, encoded already. */
   changedSince(
@@ -405,47 +329,19 @@ export class NativeBlake3 {
 }
 
 let loaded: { kernel: NativeBlake3 | null; reason: string } | undefined;
-let cpuRoom: { make(pinTracers: number): number; end(): number } | undefined;
-let exitAside: { start(minResident: number): number; prepare(): void } | undefined;
+/** The library's calls about roar's own process (see native-process.ts), once it is loaded. */
+let processCalls: NativeProcessCalls | undefined;
 
-/**
- * Below this much resident memory roar's exit frees it itself (Bun alone holds ~21 MB). The helper takes ~1 ms off
- * `roar run true` (~55 MB resident), ~5 ms off the io job's (~115 MB).
- */
-const EXIT_ASIDE_MIN_RESIDENT = 32 * 1024 * 1024;
-
-/**
- * Lets roar's exit skip the freeing of its memory: a helper process does it after (rust/hash/src/exit_aside.rs),
- * where init reaps orphans and roar holds enough memory. Only where the native library is loaded already; call it
- * last, from the exit handler. ROAR_EXIT_ASIDE=0 turns it off, =1 starts the helper whatever the memory and init.
- */
-export function exitAsideIfLoaded(): void {
-  const setting = process.env.ROAR_EXIT_ASIDE;
-  if (setting === "0") return;
-  exitAside?.start(setting === "1" ? 0 : EXIT_ASIDE_MIN_RESIDENT);
+export interface NativeProcessCalls {
+  cpuRoomMake(pinTracers: number): number;
+  cpuRoomEnd(): number;
+  exitAside(minResident: number): number;
+  exitAsidePrepare(): void;
 }
 
-/** What exitAsideIfLoaded will ask (whether init reaps orphans), asked now on a thread: call it while roar waits. */
-export function prepareExitAside(): void {
-  if (process.env.ROAR_EXIT_ASIDE === undefined) exitAside?.prepare();
-}
-
-/**
- * Leaves the traced job a CPU of its own: roar's threads but the tracers' keep off one of the CPUs roar may use
- * until `endCpuRoom` (see rust/hash/src/cpu_room.rs); with `pinTracers` (the ptrace backend, whose tracer answers
- * each of the job's file system calls) the tracers' threads keep to that one, beside the job. Call it once the job
- * has started (it keeps every CPU). How many threads were confined; 0 with one CPU, without the native library, or
- * with ROAR_CPU_ROOM=0.
- */
-export function makeCpuRoom(pinTracers = false): number {
-  if (process.env.ROAR_CPU_ROOM === "0") return 0;
-  loadNativeBlake3();
-  return Math.max(0, cpuRoom?.make(pinTracers ? 1 : 0) ?? 0);
-}
-
-/** Gives roar's threads their CPUs back (a no-op when makeCpuRoom did nothing). */
-export function endCpuRoom(): void {
-  cpuRoom?.end();
+/** The library's calls about roar's own process, when it is loaded (undefined: not loaded, or not here). */
+export function loadedProcessCalls(): NativeProcessCalls | undefined {
+  return processCalls;
 }
 
 /**
@@ -468,8 +364,12 @@ function open(): { kernel: NativeBlake3 | null; reason: string } {
       lib.close();
       return { kernel: null, reason: `${path} has ABI version ${version}, expected ${NATIVE_ABI_VERSION}` };
     }
-    cpuRoom = { make: lib.symbols.roar_cpu_room_make, end: lib.symbols.roar_cpu_room_end };
-    exitAside = { start: lib.symbols.roar_exit_aside, prepare: lib.symbols.roar_exit_aside_prepare };
+    processCalls = {
+      cpuRoomMake: lib.symbols.roar_cpu_room_make,
+      cpuRoomEnd: lib.symbols.roar_cpu_room_end,
+      exitAside: lib.symbols.roar_exit_aside,
+      exitAsidePrepare: lib.symbols.roar_exit_aside_prepare,
+    };
     return { kernel: new NativeBlake3(lib.symbols, path), reason: "" };
   } catch (err) {
     return { kernel: null, reason: `cannot load ${path}: ${(err as Error).message}` };

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { EnvironmentCapture } from "../capture/sources.ts";
-import { endCpuRoom, makeCpuRoom, prepareExitAside } from "../hash/native.ts";
+import { endCpuRoom, makeCpuRoom, prepareExitAside } from "../hash/native-process.ts";
 import { mark } from "../shared/timing.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
 import { removeAbandonedTempDirs } from "./in-flight.ts";

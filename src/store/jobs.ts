@@ -5,7 +5,8 @@ import type { IoRecord, JobRow, JobSummary, KnownArtifacts, NewJobInput } from "
 import { hasKeys } from "../shared/objects.ts";
 import { pathToBytes } from "../shared/paths.ts";
 import { insertArtifactRows, putBlob } from "./artifacts.ts";
-import { dropUnusedIoSet, findIoSet, type IoRole, insertIoSet, ioSetKey, type SetRow, setRows } from "./job-io.ts";
+import { ioSetKey, setRows } from "./io-set-key.ts";
+import { dropUnusedIoSet, findIoSet, type IoRole, insertIoSet, type SetRow } from "./job-io.ts";
 import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
