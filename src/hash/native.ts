@@ -1,6 +1,6 @@
 /**
- * The native BLAKE3 kernel (rust/hash → libroar_hash.so) through bun:ffi. This and src/trace are the only users
- * of bun:ffi. When the library is missing or has another ABI version, callers fall back to blake3-wasm.
+ * The native BLAKE3 kernel (rust/hash → libroar_hash.so) through bun:ffi (its other users: src/trace, and libc's
+ * clocks in src/shared). When the library is missing or has another ABI version, callers fall back to blake3-wasm.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { errnoName } from "../shared/errors.ts";
