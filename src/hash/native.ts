@@ -97,8 +97,9 @@ function hashOutcomes(paths: readonly string[], digests: Uint8Array, meta: BigUi
 }
 
 /**
- * Work done on a native thread of its own (rust/hash: Queue), in the order queued, while the caller goes on with
- * what does not need it: each call returns a function that waits for its result (null: not queued; do it here).
+ * Work done on a native thread of its own (rust/hash: Queue) while the caller goes on with what does not need it:
+ * hashing first, then in the order queued. Each call returns a function that waits for its result, helping with
+ * what is left of it (null: not queued; do it here).
  * Closing waits for queued work to finish and joins the thread; results are taken before.
  */
 export interface NativeQueue {

@@ -14,6 +14,7 @@ import {
   type PathFacts,
 } from "../core/classify.ts";
 import type { FilterSettings } from "../core/filters.ts";
+import { IoFlags } from "../core/io-flags.ts";
 import type { SecretDetector } from "../core/secrets.ts";
 import type { NewJob } from "../core/types.ts";
 import type { ExtraAlgorithm } from "../hash/index.ts";
@@ -27,9 +28,9 @@ import type { EarlyIdentities } from "./early-identities.ts";
 import { keepSmallStructured } from "./keep-small.ts";
 import { type RecordAhead, startAhead } from "./record/ahead.ts";
 import { contentAtOpen, contentsRead } from "./record/content.ts";
-import { hashJobFiles } from "./record/hash.ts";
+import { type HashedFiles, hashJobFiles } from "./record/hash.ts";
 import { assembleJob, type JobRequest } from "./record/job.ts";
-import { filterContext, selectFiles } from "./record/select.ts";
+import { filterContext, type IdentifiedInputs, selectFiles } from "./record/select.ts";
 
 export type { JobRequest } from "./record/job.ts";
 
@@ -189,6 +190,8 @@ async function recordClassified(
 
   // 5. Store: small structured files kept whole, then the job in one transaction.
   if (!store.readOnly) await keepSmallStructured([hashed.inputs, hashed.outputs], project.root, project.roarDir);
+  // Last, the answers of the change check queued when the command ended: done by now, beside the steps above.
+  markChangedDuringRun(hashed, files.identified, early);
   const { step: _unassigned, ...rest } = job;
   const toInsert = input.job.step === undefined ? rest : { ...rest, step: input.job.step };
   mark("record: keep small");
@@ -196,4 +199,23 @@ async function recordClassified(
   mark("record: insert");
   job.step = step;
   return { uid, step, job, skipped: files.skipped, classification };
+}
+
+/**
+ * Marks the records of the inputs identified while the job ran that changed since their open (by something
+ * outside the job): they keep the content read, flagged IoFlags.CHANGED_DURING_RUN.
+ */
+function markChangedDuringRun(
+  hashed: Pick<HashedFiles, "inputs" | "inputRecordAt">,
+  identified: IdentifiedInputs,
+  early: Pick<EarlyIdentities, "changedSinceOpen"> | undefined,
+): void {
+  if (!early || identified.paths.length === 0) return;
+  const changed = early.changedSinceOpen(identified.paths, identified.found);
+  for (let k = 0; k < changed.length; k++) {
+    if (!changed[k]) continue;
+    const at = hashed.inputRecordAt[identified.inputAt[k] as number] as number;
+    const record = at >= 0 ? hashed.inputs[at] : undefined;
+    if (record) record.flags |= IoFlags.CHANGED_DURING_RUN;
+  }
 }

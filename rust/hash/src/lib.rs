@@ -661,20 +661,30 @@ impl Item {
 
     /// Claims and does chunks until none is left to claim.
     fn work(&self) {
+        while self.work_one() {}
+    }
+
+    /// Claims and does one chunk; false when none was left to claim.
+    fn work_one(&self) -> bool {
         use std::sync::atomic::Ordering;
-        loop {
-            let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
-            if chunk >= self.chunks() {
-                return;
-            }
-            let (lo, hi) = (chunk * QUEUE_CHUNK, ((chunk + 1) * QUEUE_CHUNK).min(self.count));
-            self.do_chunk(lo, hi);
-            let mut done = self.chunks_done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            *done += 1;
-            if *done == self.chunks() {
-                self.all_done.notify_all();
-            }
+        let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+        if chunk >= self.chunks() {
+            return false;
         }
+        let (lo, hi) = (chunk * QUEUE_CHUNK, ((chunk + 1) * QUEUE_CHUNK).min(self.count));
+        self.do_chunk(lo, hi);
+        let mut done = self.chunks_done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *done += 1;
+        if *done == self.chunks() {
+            self.all_done.notify_all();
+        }
+        true
+    }
+
+    /// Hashing before change checks: the record step takes the created files' digests while it builds the job's
+    /// records, and the change check's answers only at the end, just before it stores the job.
+    fn urgent(&self) -> bool {
+        matches!(self.task, Task::Hash { .. })
     }
 
     fn do_chunk(&self, lo: usize, hi: usize) {
@@ -718,10 +728,11 @@ impl Item {
     }
 }
 
-/// Work done in the order queued by one background thread, while the caller (the record step, on roar's
-/// JavaScript thread) goes on with what does not need its results: after a job, the change check of its inputs
-/// and the hashing of the files it made run beside the filtering of its trace, on the core the job has left.
-/// Taking an item's result makes the caller help with what is left of it.
+/// Work done by one background thread, while the caller (the record step, on roar's JavaScript thread) goes on
+/// with what does not need its results: after a job, the change check of its inputs and the hashing of the files
+/// it made run beside the filtering of its trace, on the core the job has left. Hashing goes first (its results
+/// are asked for first), then items in the order queued: a chunk at a time, so hashing queued while a long change
+/// check runs starts at its next chunk. Taking an item's result makes the caller help with what is left of it.
 pub struct Queue {
     work: Option<std::sync::mpsc::Sender<std::sync::Arc<Item>>>,
     worker: Option<std::thread::JoinHandle<()>>,
@@ -735,8 +746,22 @@ pub struct Queue {
 pub extern "C" fn roar_queue_new() -> *mut Queue {
     let (tx, rx) = std::sync::mpsc::channel::<std::sync::Arc<Item>>();
     let spawned = std::thread::Builder::new().name("roar-queue".into()).spawn(move || {
-        for item in rx {
-            item.work();
+        let mut items: Vec<std::sync::Arc<Item>> = Vec::new();
+        loop {
+            // What was queued meanwhile, or (nothing left to do) the next item, or the end of the queue.
+            while let Ok(item) = rx.try_recv() {
+                items.push(item);
+            }
+            if items.is_empty() {
+                match rx.recv() {
+                    Ok(item) => items.push(item),
+                    Err(_) => return,
+                }
+            }
+            let next = items.iter().position(|i| i.urgent()).unwrap_or(0);
+            if !items[next].work_one() {
+                items.remove(next); // every chunk claimed (by this thread or a caller's)
+            }
         }
     });
     match spawned {
@@ -1007,6 +1032,45 @@ mod tests {
         }
         // Freed with work still queued and never taken: it finishes and the thread is joined.
         unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), 3, expected.as_ptr()) };
+        unsafe { roar_queue_free(queue) };
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hashing_queued_behind_a_long_change_check_goes_first() {
+        let dir = test_dir("queue-order");
+        let small = dir.join("small");
+        written(&small, "abc");
+        // ~1,500 chunks of stats (names that do not exist: each a failed lookup), then one file to hash.
+        let names: Vec<_> = (0..100_000).map(|i| dir.join(format!("none/{i}"))).collect();
+        let block = path_block(&names);
+        let expected = vec![0.0; 2 * names.len()];
+        let queue = roar_queue_new();
+        assert!(!queue.is_null());
+        let count = names.len() as u32;
+        let changed = unsafe { roar_queue_changed(queue, block.as_ptr(), block.len(), count, expected.as_ptr()) };
+        let one = path_block(&[&small]);
+        let hash = unsafe { roar_queue_hash(queue, one.as_ptr(), one.len(), 1, u64::MAX, u64::MAX, 2) };
+        // Not taken (taking would do it on this thread): the queue's thread hashes it first, at its next chunk.
+        {
+            // SAFETY: the queue is live; only its pending items' counters are read here.
+            let q = unsafe { &*queue };
+            let hashing = q.pending.get(&hash).expect("pending");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while *hashing.chunks_done.lock().unwrap() < hashing.chunks() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let checking = q.pending.get(&changed).expect("pending");
+            let claimed = checking.next_chunk.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(claimed < checking.chunks(), "the change check was done first");
+        }
+        let mut digests = vec![0u8; 32];
+        let mut meta = vec![0u64; HASH_FIELDS];
+        assert_eq!(unsafe { roar_queue_take_hash(queue, hash, 1, digests.as_mut_ptr(), meta.as_mut_ptr()) }, 0);
+        assert_eq!(&digests[..], blake3::hash(b"abc").as_bytes());
+        let mut flags = vec![0u64; names.len()];
+        assert_eq!(unsafe { roar_queue_take_changed(queue, changed, count, flags.as_mut_ptr()) }, 0);
+        assert!(flags.iter().all(|&f| f == 1));
         unsafe { roar_queue_free(queue) };
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,8 +1,9 @@
 /**
  * Record work queued as soon as the trace is classified, on a native thread of its own (hash/native.ts
- * NativeQueue): it runs on the core the job has left while this thread filters the trace. First the change check
- * of the inputs identified while the job ran (EarlyIdentities.checkAhead, taken by select.ts), then the hashing of
- * the small files the job created (taken by hash.ts). Whatever is not done here is done there, as without it.
+ * NativeQueue): it runs on the core the job has left while this thread filters the trace. The change check of
+ * the inputs identified while the job ran (EarlyIdentities.checkAhead, queued when the command ended, its answers
+ * taken last, just before the job is stored: record.ts markChangedDuringRun), and the hashing of the small files
+ * the job created (taken by hash.ts: the queue's thread does it first). Whatever is not done here is done there.
  */
 import type { Classification, PathFacts } from "../../core/classify.ts";
 import { type FilterSettings, ignoreReason } from "../../core/filters.ts";
@@ -54,7 +55,7 @@ export function startAhead(
   },
 ): RecordAhead | null {
   // The queue (and the native kernel) only when there is work for it: a job that opened no data (`roar run true`)
-  // loads neither. The change check first: it is the longer, and the first asked for.
+  // loads neither. The change check queued first: the hashing queued after it still goes first (see NativeQueue).
   let queue: NativeQueue | null | undefined = options.queue ?? undefined;
   const theQueue = () => {
     if (queue === undefined) queue = loadNativeBlake3().kernel?.queue() ?? null;

@@ -47,6 +47,8 @@ export interface PriorKeeping {
 
 export interface HashedFiles {
   inputs: IoRecord[];
+  /** For each of the selected inputs, the index of its record in `inputs` (-1: left out). */
+  inputRecordAt: Int32Array;
   outputs: IoRecord[];
   /** For the job's metadata: how much hashing it took. */
   hashing: { files: number; cacheHits: number; bytesHashed: number };
@@ -149,10 +151,14 @@ export async function hashJobFiles(
   // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.
   // Sized for every input and cut to length: a store by index costs a third of a push in these tiers.
   const inputRecords = new Array<IoRecord>(inputs.length);
+  const inputRecordAt = new Int32Array(inputs.length);
   let recorded = 0;
   for (let k = 0; k < inputs.length; k++) {
     const record = inputRecord(inputs[k] as TracedInput);
-    if (record !== null && record.blake3 !== null) inputRecords[recorded++] = record;
+    if (record !== null && record.blake3 !== null) {
+      inputRecordAt[k] = recorded;
+      inputRecords[recorded++] = record;
+    } else inputRecordAt[k] = -1;
   }
   inputRecords.length = recorded;
   const outputRecords: IoRecord[] = [];
@@ -176,5 +182,5 @@ export async function hashJobFiles(
     }
     outputRecords.push(record);
   }
-  return { inputs: inputRecords, outputs: outputRecords, hashing };
+  return { inputs: inputRecords, inputRecordAt, outputs: outputRecords, hashing };
 }

@@ -53,6 +53,20 @@ export interface SelectedFiles {
    * changed during the run is told by the identity the hashing saw (see run/record/hash.ts).
    */
   deferred: Map<string, OpenStat>;
+  /**
+   * The inputs identified while the job ran (vouched for): still to be checked for a change since their open,
+   * which only adds IoFlags.CHANGED_DURING_RUN to their records. Asked for at the end of the record step
+   * (changedDuringRun): the check queued when the command ended runs meanwhile, beside the filtering and hashing.
+   */
+  identified: IdentifiedInputs;
+}
+
+/** Inputs identified while the job ran, by their place in SelectedFiles.inputs. */
+export interface IdentifiedInputs {
+  paths: string[];
+  found: EarlyIdentity[];
+  /** For each, its index in SelectedFiles.inputs. */
+  inputAt: Int32Array;
 }
 
 export interface FilterScope {
@@ -132,8 +146,6 @@ export function selectFiles(
     ): readonly (EarlyIdentity | undefined)[];
     firstOpens(): ReadonlyMap<string, FirstOpen>;
     keptByPathRules(open: FirstOpen | undefined): boolean;
-    /** Whether each input it identified changed since its open (EarlyIdentities: checked ahead where it was). */
-    changedSinceOpen(paths: readonly string[], found: readonly EarlyIdentity[]): boolean[];
   },
 ): SelectedFiles {
   const processById = new Map(classification.processes.map((p) => [p.pid, p]));
@@ -143,6 +155,7 @@ export function selectFiles(
     skipped: [],
     statted: new Map(),
     deferred: new Map(),
+    identified: { paths: [], found: [], inputAt: new Int32Array(0) },
   };
   const { inputs, outputs, skipped, statted, deferred } = selected;
   const files = classification.files.list;
@@ -153,8 +166,6 @@ export function selectFiles(
   const earlyAt = new Array<FileDigest | undefined>(files.length);
   /** Looked up while the job ran and not vouched for: hashed after the job with no stat of its own. */
   const deferredAt = new Array<boolean>(files.length).fill(false);
-  /** An input identified while the job ran that changed since its open (CHANGED_DURING_RUN). */
-  const changedAt = new Array<boolean>(files.length).fill(false);
   // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
   // (The facts themselves, not an object made a file: tens of thousands of them. The lists of these loops are
   // sized for every file and cut to length after: a store by index costs a third of a push in these tiers.)
@@ -189,7 +200,6 @@ export function selectFiles(
   const vouched = whileRunning?.vouched(onlyRead, onlyReadOpens);
   const vouchedPaths = new Array<string>(onlyReadCount);
   const vouchedFound = new Array<EarlyIdentity>(onlyReadCount);
-  const vouchedAt = new Int32Array(onlyReadCount);
   let vouchedCount = 0;
   if (vouched)
     for (let k = 0; k < onlyReadCount; k++) {
@@ -200,7 +210,6 @@ export function selectFiles(
         earlyAt[i] = found.digest;
         vouchedPaths[vouchedCount] = f.path;
         vouchedFound[vouchedCount] = found;
-        vouchedAt[vouchedCount] = i;
         vouchedCount++;
       } else {
         deferredAt[i] = true;
@@ -209,11 +218,11 @@ export function selectFiles(
     }
   vouchedPaths.length = vouchedCount;
   vouchedFound.length = vouchedCount;
-  // Still checked for a change since the open (by something outside the job): not to identify them (that is
-  // done), to say so (IoFlags.CHANGED_DURING_RUN). A bare comparison in one native call, no identities built,
-  // mostly queued as soon as the job ended (RecordAhead) and done by now.
-  const differNow = whileRunning?.changedSinceOpen(vouchedPaths, vouchedFound) ?? [];
-  for (let k = 0; k < differNow.length; k++) if (differNow[k]) changedAt[vouchedAt[k] as number] = true;
+  // Still to be checked for a change since the open (by something outside the job): not to identify them (that
+  // is done), to say so (IoFlags.CHANGED_DURING_RUN). Left to the end of the record step (see `identified`).
+  const identifiedInputAt = new Int32Array(vouchedCount);
+  selected.identified = { paths: vouchedPaths, found: vouchedFound, inputAt: identifiedInputAt };
+  let identifiedCount = 0;
   // The files whose state now decides how they count (maybe written; a kept input that may have changed) are
   // statted in one batch: one stat per path, which the hashing then reuses.
   // (Plain loops here and below: this code runs once a job, over every file, mostly before the JIT compiles it,
@@ -244,10 +253,10 @@ export function selectFiles(
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
         const early = earlyAt[i];
-        // A deferred input's change is told after its hashing.
-        const changed =
-          early !== undefined ? changedAt[i] : !deferredAt[i] && changedSinceOpen(f.openStat, now(f.path));
-        if (!written && changed) flags |= IoFlags.CHANGED_DURING_RUN;
+        // An identified input's change is told at the end of the record step, a deferred one's after its hashing.
+        if (early !== undefined) identifiedInputAt[identifiedCount++] = inputCount;
+        else if (!written && !deferredAt[i] && changedSinceOpen(f.openStat, now(f.path)))
+          flags |= IoFlags.CHANGED_DURING_RUN;
         inputs[inputCount++] = { path: f.path, flags, stat: f.openStat, early }; // one shape for all, early or not
       }
     }
