@@ -37,6 +37,7 @@ import { storeFailure } from "../store/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
 import { RoarStore } from "../store/store.ts";
 import { setIdWarnings } from "../trace/incomplete.ts";
+import { spoolsRemoved } from "../trace/preload-files.ts";
 import { selectBackend, type TracerChoice } from "../trace/select.ts";
 import { formatJson } from "../ui/json.ts";
 import { writeFileAtomic } from "../ui/output-file.ts";
@@ -242,6 +243,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         recordedRun = true;
         if (progress) output.stderr.write("\r\x1b[K");
         mark("record");
+        await spoolsRemoved(); // unlinked meanwhile (trace/preload-files.ts)
         rmSync(privateDir, { recursive: true, force: true });
         const postMs = performance.now() - postStart;
         notePostTime(store, recorded.uid, postMs);

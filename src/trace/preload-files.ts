@@ -70,24 +70,40 @@ export function readSpool(dir: string): Uint8Array[] {
   return out;
 }
 
-/** Spool files (one a traced process) removed in place; more are removed in the background. */
+/** Spool files (one a traced process) unlinked one by one; more are removed as a tree in the background. */
 const SPOOL_FILES_REMOVED_IN_PLACE = 8;
 
+/** Spool removals under way (see removeSpool). */
+const removals: Promise<void>[] = [];
+
 /**
- * Removes a spool directory. A few files are unlinked in place (~0.3 ms); many (a build's hundreds of processes
- * each mapped and wrote one: ~25 ms for 200) in the background, time the run's caller need not wait for (the
- * directory is private to this run). Not always in the background: Bun's callback `rm` loads node:fs/promises,
- * ~2 ms of every small run.
+ * Removes a spool directory, in the background: time the run's caller need not wait for (the directory is private
+ * to this run). A few files are unlinked by Bun's I/O threads (a spool file's allocated pages take ~1 ms to free,
+ * which the recording overlaps); many (a build's hundreds of processes each mapped and wrote one: ~25 ms for 200)
+ * as a tree. Not always as a tree: Bun's callback `rm` loads node:fs/promises, ~2 ms of every small run.
  */
 export function removeSpool(spool: string): void {
-  let files: number;
+  let names: string[];
   try {
-    files = readdirSync(spool).length;
+    names = readdirSync(spool);
   } catch {
     return; // never made, or gone
   }
-  if (files <= SPOOL_FILES_REMOVED_IN_PLACE) rmSync(spool, { recursive: true, force: true });
-  else rm(spool, { recursive: true, force: true }, () => {});
+  if (names.length > SPOOL_FILES_REMOVED_IN_PLACE) {
+    rm(spool, { recursive: true, force: true }, () => {});
+    return;
+  }
+  const unlinked = names.map((name) =>
+    Bun.file(join(spool, name))
+      .delete()
+      .catch(() => {}),
+  );
+  removals.push(Promise.all(unlinked).then(() => rmSync(spool, { recursive: true, force: true })));
+}
+
+/** Waits for the spool removals started so far (before the directory holding them is removed). */
+export async function spoolsRemoved(): Promise<void> {
+  await Promise.allSettled(removals.splice(0));
 }
 
 /**
