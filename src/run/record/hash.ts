@@ -115,11 +115,16 @@ export async function hashJobFiles(
   hashing.cacheHits += early.cacheHits;
   hashing.bytesHashed += early.bytesHashed;
 
-  const ioRecord = (path: string, flags: number, early: FileDigest | undefined): IoRecord | null => {
+  const ioRecord = (
+    path: string,
+    flags: number,
+    early: FileDigest | undefined,
+    storedAlready: string | null,
+  ): IoRecord | null => {
     // Identified while the job ran, or hashed after it (never both: see toHash).
     const h = early ?? hashed.get(path);
     // Exact bytes: the store keeps a name that is not valid UTF-8 as a BLOB (see store/paths.ts).
-    const stored = storedPath(path, projectRoot);
+    const stored = storedAlready ?? storedPath(path, projectRoot);
     if ((flags & IoFlags.DELETED) !== 0) return { path: stored, blake3: null, size: null, flags };
     if (!h || isHashError(h)) {
       // Vanished after the job (or not a regular file): an output that is gone was deleted by the job.
@@ -146,7 +151,7 @@ export async function hashJobFiles(
     }
     // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
     if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
-    return ioRecord(i.path, i.flags, i.early);
+    return ioRecord(i.path, i.flags, i.early, i.stored);
   };
   // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.
   // Sized for every input and cut to length: a store by index costs a third of a push in these tiers.
@@ -172,7 +177,7 @@ export async function hashJobFiles(
           flags: o.flags | IoFlags.SYMLINK,
           linkTarget: link.target,
         }
-      : ioRecord(o.path, o.flags, undefined);
+      : ioRecord(o.path, o.flags, undefined, null);
     if (!record) continue;
     const before = prior.priors.get(o.path);
     if ((record.flags & IoFlags.EXISTED) !== 0 && before) {

@@ -32,6 +32,8 @@ export interface TracedInput {
    * run/early-identities.ts): no hash needed after the job. A field, not a map by path: tens of thousands a job.
    */
   early: FileDigest | undefined;
+  /** Its path as the store keeps it, when made already (EarlyIdentity.stored); else made by the hash step. */
+  stored: string | null;
 }
 
 export interface TracedOutput {
@@ -162,8 +164,8 @@ export function selectFiles(
   // What is learnt of each file is kept by its index here, not in maps by path: each map operation costs, and a
   // job has tens of thousands of files (this code runs once a job, in the JIT's lowest tiers).
   const readReasons = new Array<string | null>(files.length);
-  /** Identified while the job ran: its digest. */
-  const earlyAt = new Array<FileDigest | undefined>(files.length);
+  /** Identified while the job ran: what was found. */
+  const earlyAt = new Array<EarlyIdentity | undefined>(files.length);
   /** Looked up while the job ran and not vouched for: hashed after the job with no stat of its own. */
   const deferredAt = new Array<boolean>(files.length).fill(false);
   // One pass: each read's filter reason, and the inputs the job only read (the ones an open can identify).
@@ -207,7 +209,7 @@ export function selectFiles(
       const i = onlyReadAt[k] as number;
       const found = vouched[k];
       if (found) {
-        earlyAt[i] = found.digest;
+        earlyAt[i] = found;
         vouchedPaths[vouchedCount] = f.path;
         vouchedFound[vouchedCount] = found;
         vouchedCount++;
@@ -252,12 +254,16 @@ export function selectFiles(
       if (reason) skipped.push({ path: f.path, reason });
       else {
         let flags = written ? IoFlags.READ_WRITE : 0;
-        const early = earlyAt[i];
+        const found = earlyAt[i];
         // An identified input's change is told at the end of the record step, a deferred one's after its hashing.
-        if (early !== undefined) identifiedInputAt[identifiedCount++] = inputCount;
+        if (found !== undefined) identifiedInputAt[identifiedCount++] = inputCount;
         else if (!written && !deferredAt[i] && changedSinceOpen(f.openStat, now(f.path)))
           flags |= IoFlags.CHANGED_DURING_RUN;
-        inputs[inputCount++] = { path: f.path, flags, stat: f.openStat, early }; // one shape for all, early or not
+        // One shape for all, identified or not.
+        inputs[inputCount++] =
+          found !== undefined
+            ? { path: f.path, flags, stat: f.openStat, early: found.digest, stored: found.stored }
+            : { path: f.path, flags, stat: f.openStat, early: undefined, stored: null };
       }
     }
     if (written || f.deleted) {
