@@ -138,9 +138,14 @@ export function ignoreReason(path: string, role: Role, s: FilterSettings, ctx: F
  * still drop it. Equal to ignoreReason(path, "read", s, ctx) for such a path (test/unit/filters.test.ts checks
  * it on every kind of path); any new reason that depends on the context belongs in both.
  */
-export function readReasonInContext(path: string, s: FilterSettings, ctx: FilterContext): string | null {
-  if (under(path, ctx.projectRoot))
-    return !s.trackRepoFiles && ctx.committed?.has(path) && codeCandidate(path, ctx) ? "code" : null;
+export function readReasonInContext(
+  path: string,
+  s: FilterSettings,
+  ctx: FilterContext,
+  /** Whether the path is in the project, when the caller knows it already (a stored path made while the job ran). */
+  inProject: boolean = under(path, ctx.projectRoot),
+): string | null {
+  if (inProject) return !s.trackRepoFiles && ctx.committed?.has(path) && codeCandidate(path, ctx) ? "code" : null;
   if (ctx.executables?.has(path) || ctx.isExecutableFile?.(path)) return "executable";
   return null;
 }

@@ -17,7 +17,7 @@
  */
 import { type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
-import type { KnownArtifacts } from "../core/types.ts";
+import type { IoRecord, KnownArtifacts } from "../core/types.ts";
 import { changedSince } from "../hash/file.ts";
 import {
   cachedAtOpen,
@@ -32,6 +32,7 @@ import {
 import { ChangeCheckList, type NativeQueue } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
+import { digestRecord } from "./record/hash.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
 
 // The filters run once per file the job opens (tens of thousands a job, while it runs): see shared/jit.ts.
@@ -48,6 +49,22 @@ export interface EarlyIdentity {
    * runs: one string operation a file fewer after it (null: the caller did not say how).
    */
   stored: string | null;
+  /**
+   * Its record as an input the job only read (flags 0), made with `stored` while the job runs, for the hash step
+   * to take as it is (the end of the record step may still flag it CHANGED_DURING_RUN).
+   */
+  record: IoRecord | null;
+}
+
+/** An identified input's stored path and record, when the caller said how to store paths. */
+function identified(
+  stat: StatAtOpen,
+  digest: FileDigest,
+  path: string,
+  storedPathOf: ((path: string) => string) | undefined,
+): EarlyIdentity {
+  const stored = storedPathOf ? storedPathOf(path) : null;
+  return { stat, digest, checkedAt: -1, stored, record: stored !== null ? digestRecord(stored, digest, 0) : null };
 }
 
 /** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
@@ -203,7 +220,7 @@ export class EarlyIdentities {
     for (const f of files) {
       const digest = vouched.get(f.path);
       if (!digest) continue;
-      take(f.path, { stat: f.stat, digest, checkedAt: -1, stored: this.options.storedPath?.(f.path) ?? null });
+      take(f.path, identified(f.stat, digest, f.path, this.options.storedPath));
       if (!joined && !this.known.digests.has(digest.blake3)) digests.push(digest.blake3);
     }
     if (hash) {
@@ -246,10 +263,7 @@ export class EarlyIdentities {
     for (const f of rest) {
       const h = hashed.get(f.path);
       if (h && hashedAsOpened(h.identity, f.stat))
-        out.push({
-          path: f.path,
-          found: { stat: f.stat, digest: h.digest, checkedAt: -1, stored: this.options.storedPath?.(f.path) ?? null },
-        });
+        out.push({ path: f.path, found: identified(f.stat, h.digest, f.path, this.options.storedPath) });
     }
     return out;
   }

@@ -28,6 +28,15 @@ import type { SelectedFiles, TracedInput } from "./select.ts";
 /** The shared, frozen empty digests (NO_EXTRA_DIGESTS), typed as an io record holds them. */
 const NO_DIGESTS = NO_EXTRA_DIGESTS as Record<string, string>;
 
+/** The record of a file of this stored path and content (its extra digests copied: a record owns its own). */
+export function digestRecord(stored: string, h: FileDigest, flags: number): IoRecord {
+  // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files
+  // (those identified while the job ran share NO_EXTRA_DIGESTS: no key to look for).
+  const digests: Record<string, string> =
+    h.digests !== NO_EXTRA_DIGESTS && hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
+  return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
+}
+
 export interface HashSettings {
   algorithms: ExtraAlgorithm[];
   cache: SqliteHashCache;
@@ -131,11 +140,7 @@ export async function hashJobFiles(
       if (h && h.code === "ENOENT") return { path: stored, blake3: null, size: null, flags: flags | IoFlags.DELETED };
       return null;
     }
-    // A copy of the extra digests, or none: most jobs ask for none, and a big one has tens of thousands of files
-    // (those identified while the job ran share NO_EXTRA_DIGESTS: no key to look for).
-    const digests: Record<string, string> =
-      h.digests !== NO_EXTRA_DIGESTS && hasKeys(h.digests) ? ({ ...h.digests } as Record<string, string>) : NO_DIGESTS;
-    return { path: stored, blake3: h.blake3, size: h.size, flags, digests };
+    return digestRecord(stored, h, flags);
   };
   const deferred = files.deferred.size > 0 ? files.deferred : null;
   const inputRecord = (i: TracedInput): IoRecord | null => {
@@ -151,6 +156,8 @@ export async function hashJobFiles(
     }
     // Changed during the run and its earlier content is unknown: leave it out rather than record it wrong.
     if ((i.flags & IoFlags.CHANGED_DURING_RUN) !== 0 || (i.flags & IoFlags.READ_WRITE) !== 0) return null;
+    // Identified while the job ran, its record made then.
+    if (i.record !== null && i.flags === i.record.flags) return i.record;
     return ioRecord(i.path, i.flags, i.early, i.stored);
   };
   // A loop, not map and filter: once a job over every input, mostly before the JIT has compiled it.

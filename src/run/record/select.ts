@@ -15,6 +15,7 @@ import {
 } from "../../core/filters.ts";
 import { IoFlags } from "../../core/io-flags.ts";
 import { storedPath } from "../../core/project-paths.ts";
+import type { IoRecord } from "../../core/types.ts";
 import { identitiesOf } from "../../hash/file.ts";
 import type { FileDigest, FileIdentity } from "../../hash/index.ts";
 import type { OpenStat } from "../../schema/events.ts";
@@ -34,6 +35,8 @@ export interface TracedInput {
   early: FileDigest | undefined;
   /** Its path as the store keeps it, when made already (EarlyIdentity.stored); else made by the hash step. */
   stored: string | null;
+  /** Its record, when made already (EarlyIdentity.record): the hash step takes it while its flags are these. */
+  record: IoRecord | null;
 }
 
 export interface TracedOutput {
@@ -184,9 +187,13 @@ export function selectFiles(
       continue;
     }
     const open = firstOpens?.get(f.path);
-    // A path the path rules kept while the job ran is only asked what this job's context adds.
+    // A path the path rules kept while the job ran is only asked what this job's context adds (and whether it is
+    // in the project is told by its stored path, when it was identified then: relative exactly when it is).
+    const stored = open?.found?.stored;
     const reason = whileRunning?.keptByPathRules(open)
-      ? readReasonInContext(f.path, filters, filterCtx)
+      ? stored != null
+        ? readReasonInContext(f.path, filters, filterCtx, stored !== f.path)
+        : readReasonInContext(f.path, filters, filterCtx)
       : ignoreReason(f.path, "read", filters, filterCtx);
     readReasons[i] = reason;
     if (reason === null && f.openStat && !f.written && !f.maybeWritten && !f.deleted) {
@@ -262,8 +269,8 @@ export function selectFiles(
         // One shape for all, identified or not.
         inputs[inputCount++] =
           found !== undefined
-            ? { path: f.path, flags, stat: f.openStat, early: found.digest, stored: found.stored }
-            : { path: f.path, flags, stat: f.openStat, early: undefined, stored: null };
+            ? { path: f.path, flags, stat: f.openStat, early: found.digest, stored: found.stored, record: found.record }
+            : { path: f.path, flags, stat: f.openStat, early: undefined, stored: null, record: null };
       }
     }
     if (written || f.deleted) {
