@@ -204,7 +204,9 @@ export function packageReadPaths(events: readonly TraceEvent[]): string[] {
   // them, one map lookup each otherwise).
   let lastPid = Number.NaN;
   let lastPending: string[] | undefined;
-  for (const e of events) {
+  // An indexed loop, as in dpkg.ts: once a job, over every event.
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as TraceEvent;
     if (e.kind === "proc_start") {
       for (const p of startup.get(e.pid) ?? []) out.add(p);
       startup.delete(e.pid);

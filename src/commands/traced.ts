@@ -167,7 +167,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         const classifier = new IncrementalClassifier();
         const observe = (events: readonly TraceEvent[], from: number) => {
           classifier.add(events, from);
-          early.observe(events, from);
+          early.observe(events, from, classifier.factsOf);
         };
         // The inputs identified while it ran are checked for changes from the moment it ends (record/ahead.ts);
         // recordJob takes the queue over (and closes it).

@@ -166,6 +166,9 @@ export class IncrementalClassifier {
     }
   };
 
+  /** The facts of `path` so far (undefined: none yet, or no longer fed). */
+  readonly factsOf = (path: string): PathFacts | undefined => (this.broken ? undefined : this.files.get(path));
+
   /** The classification of the final events (the same as classifyEvents(events)). */
   classify(events: readonly TraceEvent[]): Classification {
     if (this.broken) return classifyEvents(events);

@@ -28,6 +28,12 @@ export interface PathFacts {
   symlink: boolean;
   /** The processes that wrote, truncated, renamed or linked it into place (a rename carries its writers). */
   writers: ReadonlySet<number>;
+  /**
+   * Not a fact of the trace: a slot where the run layer keeps what it learnt of the path's first open while the
+   * job ran (run/early-identities.ts FirstOpen), so that the record step finds it with the path's facts rather
+   * than by a lookup a file. Never read or written here.
+   */
+  firstOpen: unknown;
 }
 
 export interface PriorState {
@@ -105,6 +111,7 @@ export function unknownPath(path: string): PathFacts {
     created: false,
     symlink: false,
     writers: NO_WRITERS,
+    firstOpen: undefined,
   };
 }
 

@@ -15,6 +15,7 @@
  * The digests vouched for are also looked up among the store's artifacts while the job runs (KnownArtifacts):
  * recording the job then skips writing rows that are there already, unless another roar committed meanwhile.
  */
+import type { PathFacts } from "../core/file-facts.ts";
 import { type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
 import type { IoRecord, KnownArtifacts } from "../core/types.ts";
@@ -98,7 +99,7 @@ const WHILE_RUNNING_BATCH_BYTES = 16 * 1024 * 1024;
 /** A path's first open: the stat it was looked up with (null: not looked up), and its identity once found. */
 export interface FirstOpen {
   stat: StatAtOpen | null;
-  found?: EarlyIdentity;
+  found: EarlyIdentity | undefined;
 }
 
 export class EarlyIdentities {
@@ -133,15 +134,26 @@ export class EarlyIdentities {
     },
   ) {}
 
-  /** For TraceRequest.observe: looks up the files newly opened for reading, in one batch. */
-  readonly observe = (events: readonly TraceEvent[], from: number): void => {
+  /**
+   * For TraceRequest.observe: looks up the files newly opened for reading, in one batch. `factsOf`: the trace's
+   * classification as fed so far (IncrementalClassifier.factsOf), where each first open is also kept
+   * (PathFacts.firstOpen), for the record step (see firstOpenOf).
+   */
+  readonly observe = (
+    events: readonly TraceEvent[],
+    from: number,
+    factsOf?: (path: string) => PathFacts | undefined,
+  ): void => {
     const batch: { path: string; stat: StatAtOpen }[] = [];
     for (let i = from; i < events.length; i++) {
       const e = events[i] as TraceEvent;
       if (e.kind !== "open" || this.seen.has(e.path)) continue;
       // Only a path's first open counts, as its first read does in classify (an earlier write makes it no input).
       const lookUp = e.stat !== null && (e.flags & WRITE_BITS) === 0 && this.options.wanted(e.path);
-      this.seen.set(e.path, { stat: lookUp ? e.stat : null });
+      const first: FirstOpen = { stat: lookUp ? e.stat : null, found: undefined };
+      this.seen.set(e.path, first);
+      const facts = factsOf?.(e.path);
+      if (facts !== undefined) facts.firstOpen = first;
       if (lookUp && e.stat) batch.push({ path: e.path, stat: e.stat });
     }
     const paths: string[] = [];
@@ -327,9 +339,12 @@ export class EarlyIdentities {
     return this.seen.get(path);
   }
 
-  /** firstOpen of every path, as a map: for a loop over every file of a job (no call a file). */
-  firstOpens(): ReadonlyMap<string, FirstOpen> {
-    return this.seen;
+  /**
+   * firstOpen of a path of the classification, where observe kept it with the path's facts (no lookup), else
+   * from the map (facts classified anew after the job, or a path first seen after the job ended).
+   */
+  firstOpenOf(f: PathFacts): FirstOpen | undefined {
+    return (f.firstOpen as FirstOpen | undefined) ?? this.seen.get(f.path);
   }
 
   /**

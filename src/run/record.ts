@@ -51,7 +51,7 @@ export interface RecordInput {
       EarlyIdentities,
       | "vouched"
       | "knownArtifacts"
-      | "firstOpens"
+      | "firstOpenOf"
       | "keptByPathRules"
       | "checkAhead"
       | "identifiedCount"

@@ -149,7 +149,7 @@ export function selectFiles(
       files: readonly { path: string; openStat: OpenStat | null }[],
       opens?: readonly (FirstOpen | undefined)[],
     ): readonly (EarlyIdentity | undefined)[];
-    firstOpens(): ReadonlyMap<string, FirstOpen>;
+    firstOpenOf(f: PathFacts): FirstOpen | undefined;
     keptByPathRules(open: FirstOpen | undefined): boolean;
   },
 ): SelectedFiles {
@@ -179,14 +179,13 @@ export function selectFiles(
   /** Each one's first open as seen while the job ran: looked up once here, for the reason and for vouched. */
   const onlyReadOpens = new Array<FirstOpen | undefined>(files.length);
   let onlyReadCount = 0;
-  const firstOpens = whileRunning?.firstOpens();
   for (let i = 0; i < files.length; i++) {
     const f = files[i] as PathFacts;
     if (!f.read) {
       readReasons[i] = null;
       continue;
     }
-    const open = firstOpens?.get(f.path);
+    const open = whileRunning?.firstOpenOf(f);
     // A path the path rules kept while the job ran is only asked what this job's context adds (and whether it is
     // in the project is told by its stored path, when it was identified then: relative exactly when it is).
     const stored = open?.found?.stored;
