@@ -7,7 +7,10 @@
  * The project lives on tmpfs (/dev/shm) as in the issue. Rows:
  *   fixed overhead   `roar run -q true` − bare `true` (source launcher bin/roar, and dist/roar when built: started
  *                    directly, it restarts once with roar's JIT setting; started as the npm launcher does, not), and
- *                    again with 5,000 jobs recorded in the session before (a cost growing with history shows)
+ *                    again with 5,000 jobs recorded in the session before (a cost growing with history shows).
+ *                    bin/roar runs dist/roar when it was built from the checkout as it is (bun build.ts --compile;
+ *                    src/shared/checkout-executable.ts), else its bytecode bundle: a context row (and one io row)
+ *                    forces the bundle (ROAR_NO_EXECUTABLE=1)
  *   record, no files the `record*` phases of ROAR_TIMING for `python3 -c pass` (environment facts cached)
  *   per file         (record of the io job on a fresh tree − record with no files) ÷ files the job recorded
  *   io job           python reading 20,000 small files, writing 2,000: roar run (auto, ptrace) ÷ bare, paired rounds;
@@ -36,7 +39,7 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 
 // bin/roar runs from source (~70 ms slower to start) while its bytecode bundle is older than src/: say so.
 {
-  const { newestSource } = await import("../scripts/newest-source.ts");
+  const { newestSource } = await import("../src/shared/newest-source.ts");
   const stamp = Number(
     await Bun.file(resolve(import.meta.dir, "../src/.bundle/stamp"))
       .text()
@@ -44,6 +47,17 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
   );
   if (newestSource(resolve(import.meta.dir, "../src")) > stamp)
     console.log("warning: src/.bundle is older than src/ — run `bun build.ts` first, or bin/roar starts from source");
+  // Which roar bin/roar runs: dist/roar when built after every file it is built from (checkout-executable.ts).
+  const { newestBuildInput } = await import("../src/shared/checkout-executable.ts");
+  const root = resolve(import.meta.dir, "..");
+  const libs = ["roar_ptrace", "roar_preload", "roar_hash"].map((n) => join(root, `rust/target/release/lib${n}.so`));
+  const built = existsSync(COMPILED) ? Bun.file(COMPILED).lastModified : 0;
+  const current = built > 0 && existsSync(libs[0] as string) && newestBuildInput(root, libs) <= built;
+  console.log(
+    current
+      ? "bin/roar runs dist/roar (built from the checkout as it is); rows marked (bundle) force its bytecode bundle"
+      : "note: bin/roar runs its bytecode bundle (dist/roar absent or older than the checkout: bun build.ts --compile)",
+  );
 }
 
 const python =
@@ -132,7 +146,10 @@ gitRepo(project);
 {
   // Started directly, dist/roar restarts once for `run` with roar's JIT setting (src/shared/jit-options.ts); the
   // npm launcher sets it before starting the binary, so there is no restart: both rows.
-  const launchers: [string, string, number, Record<string, string>][] = [["bin/roar", SOURCE, 50, {}]];
+  const launchers: [string, string, number, Record<string, string>][] = [
+    ["bin/roar", SOURCE, 50, {}],
+    ["bin/roar (bundle: ROAR_NO_EXECUTABLE=1)", SOURCE, 50, { ROAR_NO_EXECUTABLE: "1" }],
+  ];
   if (existsSync(COMPILED)) {
     launchers.push(["compiled dist/roar, started directly (restarts once)", COMPILED, 30, {}]);
     launchers.push(["compiled dist/roar, started by the npm launcher", COMPILED, 30, LAUNCHER_ENV]);
@@ -242,6 +259,7 @@ const freshInputs = () => {
   const autoDefaultJit: number[] = [];
   const autoNoRoom: number[] = [];
   const autoFirst: number[] = [];
+  const autoBundle: number[] = [];
   const reset = () => rmSync(join(project, "out"), { recursive: true, force: true });
   run([SOURCE, "run", "-q", python, "work.py"], project); // inputs now in the hash cache
   for (let i = 0; i < RUNS; i++) {
@@ -256,6 +274,9 @@ const freshInputs = () => {
     reset();
     const noRoom = { ROAR_CPU_ROOM: "0" };
     autoNoRoom.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project, noRoom).ms);
+    reset();
+    const bundle = { ROAR_NO_EXECUTABLE: "1" };
+    autoBundle.push(run([SOURCE, "run", "-q", "--tracer", "auto", python, "work.py"], project, bundle).ms);
   }
   for (let i = 0; i < Math.min(RUNS, 3); i++) {
     freshInputs();
@@ -289,6 +310,13 @@ const freshInputs = () => {
     measured: ratio(paired(autoNoRoom)),
     reference: `bare ${fmt(b)}, roar run ${fmt(median(autoNoRoom))}; with the room (auto row) ${ratio(median(auto.map((x, i) => x / (autoNoRoom[i] as number))))} of this`,
     target: "(context: what leaving the job a CPU saves, rust/hash/src/cpu_room.rs)",
+    met: null,
+  });
+  report({
+    figure: "io job, auto, bin/roar's bytecode bundle (ROAR_NO_EXECUTABLE=1)",
+    measured: ratio(paired(autoBundle)),
+    reference: `bare ${fmt(b)}, roar run ${fmt(median(autoBundle))}; the auto row ${ratio(median(auto.map((x, i) => x / (autoBundle[i] as number))))} of this`,
+    target: "(context: what bin/roar running dist/roar saves)",
     met: null,
   });
   report({

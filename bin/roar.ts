@@ -3,8 +3,8 @@
 // place of roar's before anything runs (src/shared/jit-options.ts).
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { newestSource } from "../scripts/newest-source.ts";
 import { startEarlyGitStatus } from "../src/shared/early-git.ts";
+import { newestSource } from "../src/shared/newest-source.ts";
 
 const src = join(import.meta.dir, "../src");
 

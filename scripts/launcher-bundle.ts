@@ -6,8 +6,8 @@
  */
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { newestSource } from "../src/shared/newest-source.ts";
 import { AWS_SDK_MODULE, awsSdkApart, clipanionWithoutTty } from "./bundle-plugins.ts";
-import { newestSource } from "./newest-source.ts";
 
 export async function buildLauncherBundle(root: string): Promise<string> {
   const out = join(root, "src/.bundle");

@@ -1,13 +1,15 @@
 /**
  * Finding and opening roar's native libraries (the tracers, the native hash kernel). This directory is the
  * only user of bun:ffi. Search order: $ROAR_TRACER_LIB_DIR, next to a compiled roar binary, the source
- * tree's cargo output (rust/target/release), then libraries embedded in a compiled binary (see
- * scripts/compile.ts), extracted once to a content-addressed cache.
+ * tree's cargo output (rust/target/release; for a compiled roar, the checkout's that bin/roar started it from,
+ * see checkout-executable.ts), then libraries embedded in a compiled binary (see scripts/compile.ts), extracted
+ * once to a content-addressed cache.
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { userCacheDir } from "./cache.ts";
+import { CHECKOUT_LIBRARIES, type CheckoutLibraries } from "./checkout-executable.ts";
 import { isCompiled } from "./self.ts";
 
 export type NativeLibrary = "roar_ptrace" | "roar_preload" | "roar_hash";
@@ -34,8 +36,13 @@ export function librarySearchDirs(): string[] {
   const dirs: string[] = [];
   if (process.env.ROAR_TRACER_LIB_DIR) dirs.push(resolve(process.env.ROAR_TRACER_LIB_DIR));
   dirs.push(dirname(process.execPath));
-  // The source tree's cargo output, when running from source (a compiled binary carries its own copies).
+  // The source tree's cargo output, when running from source (a compiled binary carries its own copies, the
+  // very files of its checkout's when bin/roar started it: no extraction then).
   if (!isCompiled()) dirs.push(resolve(import.meta.dir, "../../rust/target/release"));
+  else {
+    const checkout = (globalThis as CheckoutLibraries)[CHECKOUT_LIBRARIES];
+    if (checkout) dirs.push(checkout);
+  }
   return dirs;
 }
 

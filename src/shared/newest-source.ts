@@ -1,7 +1,7 @@
 /**
  * The newest modification time under a source tree: bin/roar compares it with the launcher bundle's stamp on every
- * invocation (see scripts/launcher-bundle.ts), so this module stays small — importing the bundler's module from
- * the launcher cost ~1.5 ms of transpiling.
+ * invocation (see scripts/launcher-bundle.ts), and the checkout's executable with its build's (checkout-executable.ts),
+ * so this module stays small — importing the bundler's module from the launcher cost ~1.5 ms of transpiling.
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
