@@ -19,18 +19,34 @@ import { json, newUid, type Row, type StoreDb } from "./statements.ts";
  * not written again when no other connection has committed since (a re-run of a job reading 20,000 files spends
  * ~45 ms finding each of their rows already there).
  */
+/** The keys of a job's input and output sets (ioSetKeys), made before insertJob; undefined: made by insertJob. */
+export interface IoSetKeys {
+  input?: string | null;
+  output?: string | null;
+}
+
+/** The keys of the sets of these inputs and outputs (null: no such set), as insertJob makes them. */
+export function ioSetKeys(inputs: readonly IoRecord[], outputs: readonly IoRecord[]): Required<IoSetKeys> {
+  return {
+    input: inputs.length > 0 ? ioSetKey(inputs) : null,
+    output: outputs.length > 0 ? ioSetKey(outputs) : null,
+  };
+}
+
 export function insertJob(
   q: StoreDb,
   job: NewJobInput,
   finishesRun?: string,
   known?: KnownArtifacts,
+  /** The sets' keys when the caller made them already (ioSetKeys, over these very records as they are now). */
+  keys?: IoSetKeys,
 ): { uid: string; step: number } {
   const uid = newUid();
   let step = job.step ?? 0;
   // The keys of the job's two sets, and the rows of a set not stored yet, before the write lock is taken (a re-run
   // over the same files makes no row at all).
-  const inputKey = job.inputs.length > 0 ? ioSetKey(job.inputs) : null;
-  const outputKey = job.outputs.length > 0 ? ioSetKey(job.outputs) : null;
+  const inputKey = keys?.input !== undefined ? keys.input : job.inputs.length > 0 ? ioSetKey(job.inputs) : null;
+  const outputKey = keys?.output !== undefined ? keys.output : job.outputs.length > 0 ? ioSetKey(job.outputs) : null;
   const rowsIfNew = (role: IoRole, key: string | null, records: readonly IoRecord[]) =>
     key !== null && findIoSet(q, role, key) === undefined ? setRows(records) : null;
   const inputRows = rowsIfNew("input", inputKey, job.inputs);

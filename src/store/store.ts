@@ -7,6 +7,7 @@
 import type {
   ArtifactRow,
   CollectionRow,
+  IoRecord,
   JobRow,
   JobSummary,
   JobWithIo,
@@ -100,8 +101,17 @@ export class RoarStore {
 
   // ── recording (jobs.ts, collections.ts, runs.ts) ────────────────────────────────────────────────
 
-  insertJob(job: NewJobInput, finishesRun?: string, known?: KnownArtifacts): { uid: string; step: number } {
-    return jobs.insertJob(this.q, job, finishesRun, known);
+  insertJob(
+    job: NewJobInput,
+    finishesRun?: string,
+    known?: KnownArtifacts,
+    keys?: jobs.IoSetKeys,
+  ): { uid: string; step: number } {
+    return jobs.insertJob(this.q, job, finishesRun, known, keys);
+  }
+  /** The keys insertJob names the sets of these records by: made ahead of it where that overlaps other work. */
+  ioSetKeys(inputs: readonly IoRecord[], outputs: readonly IoRecord[]): jobs.IoSetKeys {
+    return jobs.ioSetKeys(inputs, outputs);
   }
   /** Which of `digests` are recorded artifacts now (see KnownArtifacts). */
   knownArtifacts(digests: readonly string[]): { version: number; present: string[] } {
