@@ -1,5 +1,5 @@
 /** The hash cache (hash/cache.ts) kept in the `hash_cache` table of roar's SQLite database. */
-import type { Database, Statement } from "bun:sqlite";
+import type { Database, SQLQueryBindings, Statement } from "bun:sqlite";
 import { type HashCacheRow, type HashCacheStore, isTrustworthy, type RowValues } from "../hash/cache.ts";
 import { HASH_CACHE_DDL } from "./schema.ts";
 
@@ -86,6 +86,25 @@ export class SqliteHashCache implements HashCacheStore {
     this.readOnly = options.readOnly === true;
   }
 
+  /**
+   * Statements made with prepare (not query, whose statements the database finalizes when it closes): finalized by
+   * close, or the database's close would wait for the garbage collector (sqlite3_close_v2) and its last
+   * checkpoint would run as the process exits.
+   */
+  private readonly own: Statement[] = [];
+
+  private prepare<R, P extends SQLQueryBindings[]>(sql: string): Statement<R, P> {
+    const statement = this.db.prepare<R, P>(sql) as unknown as Statement<R, P>;
+    this.own.push(statement as unknown as Statement);
+    return statement;
+  }
+
+  /** Finalizes the statements it prepared (before the database closes). */
+  close(): void {
+    for (const statement of this.own.splice(0)) statement.finalize();
+    this.prepared.clear();
+  }
+
   private once<T>(name: string, make: () => T): T {
     let made = this.prepared.get(name) as T | undefined;
     if (made === undefined) {
@@ -128,14 +147,14 @@ export class SqliteHashCache implements HashCacheStore {
   private rangeStatement(artifacts: boolean): Statement<SqlRow, [number, number, number]> {
     const columns = artifacts ? NUMBERS_AND_ARTIFACT : NUMBERS;
     return this.once(artifacts ? "range+artifact" : "range", () =>
-      this.db.prepare(`${columns} WHERE dev = ? AND ino BETWEEN ? AND ?`),
+      this.prepare(`${columns} WHERE dev = ? AND ino BETWEEN ? AND ?`),
     );
   }
 
   private listStatement(artifacts: boolean): Statement<SqlRow, number[]> {
     const columns = artifacts ? NUMBERS_AND_ARTIFACT : NUMBERS;
     return this.once(artifacts ? "list+artifact" : "list", () =>
-      this.db.prepare(`${columns} WHERE dev = ? AND ino IN ${INODE_LIST}`),
+      this.prepare(`${columns} WHERE dev = ? AND ino IN ${INODE_LIST}`),
     );
   }
 
@@ -169,7 +188,7 @@ export class SqliteHashCache implements HashCacheStore {
     return this.once("putMany", () => {
       // PUT_ROWS rows a statement: bun:sqlite's cost per call is about that of writing a row (20,000 new rows:
       // ~60 → ~40 ms).
-      const manyRows = this.db.prepare(
+      const manyRows = this.prepare(
         `INSERT OR REPLACE INTO hash_cache (dev, ino, size, mtime_ns, ctime_ns, blake3, extra, hashed_at_ns)
          VALUES ${new Array(PUT_ROWS).fill("(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
       );

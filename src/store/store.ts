@@ -61,6 +61,7 @@ export class RoarStore {
   }
 
   close(): void {
+    this.cache?.close();
     this.q.close();
   }
 
