@@ -9,6 +9,7 @@ import { EnvironmentCapture } from "../capture/sources.ts";
 import { IncrementalClassifier } from "../core/classify.ts";
 import { secretDetector } from "../core/secrets.ts";
 import { shellJoin } from "../core/shell-words.ts";
+import { stepIdentity } from "../core/step.ts";
 import type { JobKind } from "../core/types.ts";
 import { close as closeHashPool, type ExtraAlgorithm, normalizeAlgorithms } from "../hash/index.ts";
 import type { NativeQueue } from "../hash/native.ts";
@@ -159,6 +160,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
         const early = earlyIdentitiesFor({
           cache: store.hashCache(),
           artifacts: store,
+          priorArtifacts: () => store.priorInputDigests(session.id, stepIdentity(command.kind, argv)),
           algorithms,
           filters,
           scope: { projectRoot: project.root, roarDir: project.roarDir, privatePaths: new Set([eventsPath]) },

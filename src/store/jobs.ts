@@ -202,6 +202,29 @@ export function maxStep(q: StoreDb, sessionId: number): number {
 export const STEP_OF_IDENTITY =
   "SELECT step FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1";
 
+/**
+ * The digests of the input set of the latest job with this step identity in the session (the same step run
+ * again): every one an artifact of the store as of the returned data_version, since a set keeps the artifacts it
+ * names. Null when no such job read files.
+ */
+export function priorInputDigests(
+  q: StoreDb,
+  sessionId: number,
+  identity: string,
+): { version: number; digests: Set<string> } | null {
+  const version = q.dataVersion();
+  const job = q
+    .sql("SELECT input_set FROM jobs WHERE session_id = ? AND step_identity = ? ORDER BY seq DESC LIMIT 1")
+    .get(sessionId, identity) as { input_set: number | null } | null;
+  if (job?.input_set == null) return null;
+  const digests = new Set<string>();
+  for (const [digest] of q.sql("SELECT blake3 FROM input_set_rows WHERE set_id = ?").values(job.input_set) as [
+    string | null,
+  ][])
+    if (digest !== null) digests.add(digest);
+  return { version, digests };
+}
+
 /** The step already used by a job with this identity in the session, if any. */
 export function stepForIdentity(q: StoreDb, sessionId: number, identity: string): number | undefined {
   const r = q.sql(STEP_OF_IDENTITY).get(sessionId, identity) as { step: number } | null;

@@ -114,6 +114,10 @@ export class RoarStore {
   ioSetKeys(inputs: readonly IoRecord[], outputs: readonly IoRecord[]): jobs.IoSetKeys {
     return jobs.ioSetKeys(inputs, outputs);
   }
+  /** The artifacts the same step's last input set names (see jobs.ts priorInputDigests). */
+  priorInputDigests(sessionId: number, stepIdentity: string): { version: number; digests: Set<string> } | null {
+    return jobs.priorInputDigests(this.q, sessionId, stepIdentity);
+  }
   /** Which of `digests` are recorded artifacts now (see KnownArtifacts). */
   knownArtifacts(digests: readonly string[]): { version: number; present: string[] } {
     return artifacts.knownArtifacts(this.q, digests);

@@ -9,7 +9,7 @@
  */
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoChoice } from "../../src/trace/select.ts";
 import { commitAll, roar, tempRepo } from "../helpers/cli.ts";
@@ -106,47 +106,93 @@ describe.skipIf(!tracerAvailable)("inputs as the job opened them", () => {
       expect(input("big.txt")).toBeUndefined();
     }, 120_000);
 
-    test(`${tracer}: an input's artifact deleted by another roar while the job ran is recorded again`, async () => {
-      const repo = tempRepo({
-        "known.txt": "known\n",
-        // Read many times: the preload writes its records in buffers, and the open must reach roar while the job
-        // still runs.
-        "job.py": READ_THEN_WAIT.replace('("known.txt", "fresh.txt")', '["known.txt"] * 3000'),
-      });
-      await roar(["init", "-y"], { cwd: repo });
-      commitAll(repo, "roar init");
-      const digest = b3sum(join(repo, "known.txt"));
-      await cacheKnown(repo, tracer); // the first run's digest is vouched for at the next open
-      const job = await startWaitingJob(repo, ["-q", "--tracer", tracer]);
-      await Bun.sleep(300); // the open is looked up (hybrid, preload: as the job runs)
-      // What another roar's `pop` of the only job that used the content does: the job, its input set (no other job
-      // names it), then the artifact.
-      const other = new Database(join(repo, ".roar/roar.db"));
-      other.exec("PRAGMA busy_timeout = 5000");
-      other.transaction(() => {
-        const users = "SELECT seq FROM jobs WHERE input_set IN (SELECT set_id FROM input_set_rows WHERE blake3 = ?)";
-        other.query(`DELETE FROM jobs WHERE seq IN (${users})`).run(digest);
-        for (const role of ["input", "output"]) {
-          const named = `SELECT ${role}_set FROM jobs WHERE ${role}_set IS NOT NULL`;
-          other.query(`DELETE FROM ${role}_set_rows WHERE set_id NOT IN (${named})`).run();
-          other.query(`DELETE FROM ${role}_sets WHERE id NOT IN (${named})`).run();
+    // The artifacts a job reads are known to be there either by asking the store as their opens are looked up
+    // (the first run was another step), or from the same step's last input set (a re-run): either way, one that
+    // another roar deletes meanwhile is written again (the store's data_version tells).
+    for (const first of ["another step", "the same step"])
+      test(`${tracer}: an input's artifact deleted by another roar while the job ran is recorded again (first run: ${first})`, async () => {
+        const repo = tempRepo({
+          "known.txt": "known\n",
+          // Read many times: the preload writes its records in buffers, and the open must reach roar while the job
+          // still runs.
+          "job.py": READ_THEN_WAIT.replace('("known.txt", "fresh.txt")', '["known.txt"] * 3000'),
+          // The job's signal files: a first run starts with one there.
+          ".gitignore": ".test-home/\nready\ngo\n",
+        });
+        await roar(["init", "-y"], { cwd: repo });
+        commitAll(repo, "roar init");
+        const digest = b3sum(join(repo, "known.txt"));
+        if (first === "another step")
+          await cacheKnown(repo, tracer); // its digest is vouched for at the next open
+        else {
+          await Bun.sleep(1100); // past the racy window: the first run's cache row vouches at the next open
+          writeFileSync(join(repo, "go"), "");
+          const r = await roar(["run", "-q", "--tracer", tracer, "python3", "job.py"], { cwd: repo });
+          expect(r.code).toBe(0);
+          for (const name of ["go", "ready"]) rmSync(join(repo, name));
         }
-        other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
-      })();
-      other.close();
-      await job.finish();
+        const job = await startWaitingJob(repo, ["-q", "--tracer", tracer]);
+        await Bun.sleep(300); // the open is looked up (hybrid, preload: as the job runs)
+        // What another roar's `pop` of the only job that used the content does: the job, its input set (no other job
+        // names it), then the artifact.
+        const other = new Database(join(repo, ".roar/roar.db"));
+        other.exec("PRAGMA busy_timeout = 5000");
+        other.transaction(() => {
+          const users = "SELECT seq FROM jobs WHERE input_set IN (SELECT set_id FROM input_set_rows WHERE blake3 = ?)";
+          other.query(`DELETE FROM jobs WHERE seq IN (${users})`).run(digest);
+          for (const role of ["input", "output"]) {
+            const named = `SELECT ${role}_set FROM jobs WHERE ${role}_set IS NOT NULL`;
+            other.query(`DELETE FROM ${role}_set_rows WHERE set_id NOT IN (${named})`).run();
+            other.query(`DELETE FROM ${role}_sets WHERE id NOT IN (${named})`).run();
+          }
+          other.query("DELETE FROM artifacts WHERE blake3 = ?").run(digest);
+        })();
+        other.close();
+        await job.finish();
 
-      const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
-      const inputs = db
-        .query(
-          `SELECT path, blake3 FROM input_set_rows
+        const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
+        const inputs = db
+          .query(
+            `SELECT path, blake3 FROM input_set_rows
            WHERE set_id = (SELECT input_set FROM jobs WHERE seq = (SELECT max(seq) FROM jobs))`,
-        )
-        .all();
-      expect(inputs).toEqual([{ path: "known.txt", blake3: digest }]);
-      expect(db.query("SELECT blake3 FROM artifacts WHERE blake3 = ?").all(digest)).toEqual([{ blake3: digest }]);
-      expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
-      db.close();
-    }, 120_000);
+          )
+          .all();
+        expect(inputs).toEqual([{ path: "known.txt", blake3: digest }]);
+        expect(db.query("SELECT blake3 FROM artifacts WHERE blake3 = ?").all(digest)).toEqual([{ blake3: digest }]);
+        expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+        db.close();
+      }, 120_000);
   }
+
+  test("the same step again with one input edited: a new input set, the new content's artifact written, the rest known", async () => {
+    const repo = tempRepo({
+      "job.py": "import glob\nfor name in sorted(glob.glob('data/*.txt')): open(name, 'rb').read()\n",
+      ".gitignore": ".test-home/\ndata/\n",
+    });
+    mkdirSync(join(repo, "data"));
+    for (const name of ["a", "b", "c"]) writeFileSync(join(repo, `data/${name}.txt`), `${name} as it was\n`);
+    await roar(["init", "-y"], { cwd: repo });
+    commitAll(repo, "roar init");
+    await Bun.sleep(1100); // past the racy window: the cache vouches for a and b at the next opens
+    expect((await roar(["run", "-q", "python3", "job.py"], { cwd: repo })).code).toBe(0);
+    writeFileSync(join(repo, "data/c.txt"), "c edited\n");
+    expect((await roar(["run", "-q", "python3", "job.py"], { cwd: repo })).code).toBe(0);
+    const db = new Database(join(repo, ".roar/roar.db"), { readonly: true });
+    const sets = db.query("SELECT step, input_set FROM jobs ORDER BY seq").all() as {
+      step: number;
+      input_set: number;
+    }[];
+    expect(sets.map((j) => j.step)).toEqual([1, 1]);
+    expect(sets[0]?.input_set).not.toBe(sets[1]?.input_set);
+    const rows = db
+      .query("SELECT path, blake3 FROM input_set_rows WHERE set_id = ? ORDER BY path")
+      .all(sets[1]?.input_set ?? -1) as { path: string; blake3: string }[];
+    expect(rows).toEqual(
+      ["a", "b", "c"].map((n) => ({ path: `data/${n}.txt`, blake3: b3sum(join(repo, `data/${n}.txt`)) })),
+    );
+    for (const { blake3 } of rows)
+      expect(db.query("SELECT count(*) AS n FROM artifacts WHERE blake3 = ?").get(blake3)).toEqual({ n: 1 });
+    expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+    db.close();
+  }, 60_000);
 });
