@@ -18,13 +18,12 @@
 import type { PathFacts } from "../core/file-facts.ts";
 import { type FilterSettings, ignoreReason } from "../core/filters.ts";
 import { storedPath } from "../core/project-paths.ts";
-import type { IoRecord, KnownArtifacts } from "../core/types.ts";
+import type { KnownArtifacts } from "../core/types.ts";
 import { changedSince } from "../hash/file.ts";
 import {
   cachedAtOpen,
   type ExtraAlgorithm,
   type FileDigest,
-  type FileIdentity,
   type HashCacheStore,
   type HashedWhileRunning,
   hashWhileRunning,
@@ -33,40 +32,13 @@ import {
 import { ChangeCheckList, type NativeQueue } from "../hash/native.ts";
 import { OpenFlags, type TraceEvent } from "../schema/events.ts";
 import { keepOutOfTopTier } from "../shared/jit.ts";
-import { digestRecord } from "./record/hash.ts";
+import { type EarlyIdentity, type FirstOpen, hashedAsOpened, identified, sameStat } from "./early-identity.ts";
 import { type FilterScope, scopeContext } from "./record/select.ts";
 
 // The filters run once per file the job opens (tens of thousands a job, while it runs): see shared/jit.ts.
 keepOutOfTopTier(ignoreReason);
 
-export interface EarlyIdentity {
-  /** The file as the tracer saw it opened. */
-  stat: StatAtOpen;
-  digest: FileDigest;
-  /** Its place in the list of inputs identified while the job ran (checkAhead), -1 when not in it. */
-  checkedAt: number;
-  /**
-   * Its path as the store keeps it (core/project-paths.ts storedPath), made as it is identified, while the job
-   * runs: one string operation a file fewer after it (null: the caller did not say how).
-   */
-  stored: string | null;
-  /**
-   * Its record as an input the job only read (flags 0), made with `stored` while the job runs, for the hash step
-   * to take as it is (the end of the record step may still flag it CHANGED_DURING_RUN).
-   */
-  record: IoRecord | null;
-}
-
-/** An identified input's stored path and record, when the caller said how to store paths. */
-function identified(
-  stat: StatAtOpen,
-  digest: FileDigest,
-  path: string,
-  storedPathOf: ((path: string) => string) | undefined,
-): EarlyIdentity {
-  const stored = storedPathOf ? storedPathOf(path) : null;
-  return { stat, digest, checkedAt: -1, stored, record: stored !== null ? digestRecord(stored, digest, 0) : null };
-}
+export type { EarlyIdentity, FirstOpen } from "./early-identity.ts";
 
 /** Which digests the store holds as artifacts (RoarStore.knownArtifacts). */
 export interface ArtifactLookup {
@@ -76,31 +48,12 @@ export interface ArtifactLookup {
 /** An open that can only read: no write access, no create, no truncate. */
 const WRITE_BITS = OpenFlags.ACCMODE | OpenFlags.CREAT | OpenFlags.TRUNC;
 
-// The same object first: the trace's classification and these lookups keep the very stat each open came with.
-const sameStat = (a: StatAtOpen, b: StatAtOpen) =>
-  a === b ||
-  (a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs);
-
-/** The file hashed is the file opened: same inode, size and times (as numbers, as the tracer reports them). */
-const hashedAsOpened = (now: FileIdentity, open: StatAtOpen) =>
-  Number(now.dev) === open.dev &&
-  Number(now.ino) === open.ino &&
-  Number(now.size) === open.size &&
-  Number(now.mtimeNs) === open.mtimeNs &&
-  Number(now.ctimeNs) === open.ctimeNs;
-
 /**
  * Hashed while the job runs: files up to this size, up to this many bytes an observed batch (the thread is
  * roar's only one: it also decodes the trace). Bigger ones wait for the hash pool after the job.
  */
 const WHILE_RUNNING_MAX_FILE = 1024 * 1024;
 const WHILE_RUNNING_BATCH_BYTES = 16 * 1024 * 1024;
-
-/** A path's first open: the stat it was looked up with (null: not looked up), and its identity once found. */
-export interface FirstOpen {
-  stat: StatAtOpen | null;
-  found: EarlyIdentity | undefined;
-}
 
 export class EarlyIdentities {
   /**
