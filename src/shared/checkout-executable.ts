@@ -1,7 +1,7 @@
 /**
  * A checkout's launcher (bin/roar) runs the checkout's compiled roar (dist/roar, made by `bun build.ts --compile`)
  * when there is one, started as the npm launcher starts it: a standalone executable maps its module graph where
- * Bun otherwise reads and checks the ~4 MB bytecode bundle and transpiles bin/roar.ts (`roar run -q true` ~12 ms
+ * Bun otherwise reads and checks the ~4 MB bytecode bundle and transpiles bin/roar.ts (`roar run -q true` ~9 ms
  * sooner). bin/roar says which checkout (ROAR_CHECKOUT); the executable runs only when it was built from the
  * checkout as it is now — nothing under src/, package.json or the native libraries it embeds newer than its build
  * — and otherwise hands over to bin/roar's own way (the bundle, or the sources), as if it had never started.

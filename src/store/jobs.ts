@@ -11,14 +11,6 @@ import { SUMMARY_COLUMNS, toJob, toJobSummary } from "./job-rows.ts";
 import { pathParam } from "./paths.ts";
 import { json, newUid, type Row, type StoreDb } from "./statements.ts";
 
-/**
- * Records one job with its inputs and outputs atomically; returns its uid and step. Without a given step,
- * the step is assigned inside the write transaction (the step of an earlier job with the same identity,
- * else the next free number), so parallel roar runs never share a number. `finishesRun` removes that
- * in-flight registration in the same transaction. `known`: artifacts looked up while the job ran, whose rows are
- * not written again when no other connection has committed since (a re-run of a job reading 20,000 files spends
- * ~45 ms finding each of their rows already there).
- */
 /** The keys of a job's input and output sets (ioSetKeys), made before insertJob; undefined: made by insertJob. */
 export interface IoSetKeys {
   input?: string | null;
@@ -27,12 +19,22 @@ export interface IoSetKeys {
 
 /** The keys of the sets of these inputs and outputs (null: no such set), as insertJob makes them. */
 export function ioSetKeys(inputs: readonly IoRecord[], outputs: readonly IoRecord[]): Required<IoSetKeys> {
-  return {
-    input: inputs.length > 0 ? ioSetKey(inputs) : null,
-    output: outputs.length > 0 ? ioSetKey(outputs) : null,
-  };
+  return { input: setKeyOf(inputs), output: setKeyOf(outputs) };
 }
 
+/** The key of a set of these records, null for none. */
+function setKeyOf(records: readonly IoRecord[]): string | null {
+  return records.length > 0 ? ioSetKey(records) : null;
+}
+
+/**
+ * Records one job with its inputs and outputs atomically; returns its uid and step. Without a given step,
+ * the step is assigned inside the write transaction (the step of an earlier job with the same identity,
+ * else the next free number), so parallel roar runs never share a number. `finishesRun` removes that
+ * in-flight registration in the same transaction. `known`: artifacts looked up while the job ran, whose rows are
+ * not written again when no other connection has committed since (a re-run of a job reading 20,000 files spends
+ * ~45 ms finding each of their rows already there).
+ */
 export function insertJob(
   q: StoreDb,
   job: NewJobInput,
@@ -45,8 +47,8 @@ export function insertJob(
   let step = job.step ?? 0;
   // The keys of the job's two sets, and the rows of a set not stored yet, before the write lock is taken (a re-run
   // over the same files makes no row at all).
-  const inputKey = keys?.input !== undefined ? keys.input : job.inputs.length > 0 ? ioSetKey(job.inputs) : null;
-  const outputKey = keys?.output !== undefined ? keys.output : job.outputs.length > 0 ? ioSetKey(job.outputs) : null;
+  const inputKey = keys?.input !== undefined ? keys.input : setKeyOf(job.inputs);
+  const outputKey = keys?.output !== undefined ? keys.output : setKeyOf(job.outputs);
   const rowsIfNew = (role: IoRole, key: string | null, records: readonly IoRecord[]) =>
     key !== null && findIoSet(q, role, key) === undefined ? setRows(records) : null;
   const inputRows = rowsIfNew("input", inputKey, job.inputs);
