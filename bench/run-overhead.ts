@@ -50,7 +50,8 @@ process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
   // Which roar bin/roar runs: dist/roar when built after every file it is built from (checkout-executable.ts).
   const { newestBuildInput } = await import("../src/shared/checkout-executable.ts");
   const root = resolve(import.meta.dir, "..");
-  const libs = ["roar_ptrace", "roar_preload", "roar_hash"].map((n) => join(root, `rust/target/release/lib${n}.so`));
+  const { NATIVE_LIBRARIES } = await import("../scripts/platforms.ts");
+  const libs = NATIVE_LIBRARIES.map((n) => join(root, `rust/target/release/lib${n}.so`));
   const built = existsSync(COMPILED) ? Bun.file(COMPILED).lastModified : 0;
   const current = built > 0 && existsSync(libs[0] as string) && newestBuildInput(root, libs) <= built;
   console.log(
