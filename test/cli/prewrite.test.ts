@@ -4,6 +4,7 @@
  * job — even an empty one opened with O_CREAT — is never taken for one the job created.
  */
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IoFlags } from "../../src/core/io-flags.ts";
 import type { ShowJobJson } from "../../src/schema/show.ts";
@@ -43,6 +44,24 @@ describe.skipIf(!tracerAvailable)("pre-write captures", () => {
       const job = await runJson(repo, tracer, ["sh", "-c", "sort data.csv > data.tmp && mv data.tmp data.csv"]);
       expect(job.inputs.map((i) => [i.path, i.blake3])).toEqual([["data.csv", before]]);
       expect(job.outputs.map((o) => o.path)).toEqual(["data.csv"]);
+    }, 60_000);
+
+    test(`${tracer}: read by a relative path, rewritten by another process from another directory — the input is the content before`, async () => {
+      // The read filter marks a path opened relative to the cwd by hashing its bytes onto the cwd's hash; the
+      // writer asks by the path it resolved from elsewhere: the same file must be found read.
+      const repo = tempRepo({ "data.txt": "before\n" });
+      mkdirSync(join(repo, "sub"));
+      writeFileSync(join(repo, "sub/keep"), "");
+      await roar(["init", "-y"], { cwd: repo });
+      commitAll(repo, "init");
+      const before = b3sum(join(repo, "data.txt"));
+      const job = await runJson(repo, tracer, [
+        "sh",
+        "-c",
+        "cat data.txt > /dev/null; cd sub && printf after > ../data.txt",
+      ]);
+      expect(job.inputs.map((i) => [i.path, i.blake3])).toEqual([["data.txt", before]]);
+      expect(job.outputs.map((o) => [o.path, o.blake3])).toEqual([["data.txt", b3sum(join(repo, "data.txt"))]]);
     }, 60_000);
 
     test(`${tracer}: O_CREAT on an existing empty file — it existed, the job did not create it`, async () => {

@@ -64,8 +64,16 @@ pub unsafe fn note_open(dirfd: c_int, path: *const c_char, flags: c_int, fd: c_i
                     l.out.push(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, os.as_ref()));
                 }
             } else {
+                // A path relative to the cwd that resolved to the cwd, a slash and itself: hashed onto the cwd's hash
+                // (the same as hashing it whole, for the few bytes of its own). (Equal lengths: resolving only shortens.)
+                let raw = cstr(path as *const u8);
+                let hash = if dirfd == AT_FDCWD && raw.first() != Some(&b'/') && n == s.cwd_len + 1 + raw.len() {
+                    prewrite::hash_on(s.cwd_hash, raw)
+                } else {
+                    prewrite::hash_of(p)
+                };
                 // SAFETY: the filter is a live mapping or null.
-                unsafe { prewrite::mark_read(state::reads_filter(), p) };
+                unsafe { prewrite::mark_slot(state::reads_filter(), prewrite::read_slot(hash)) };
                 if let Some(start) = l.out.push_held(ts, |b, pid, seq, ts| rec::open(b, pid, seq, ts, p, flags as u32, fd, None)) {
                     l.set_pending(fd, start);
                 }
@@ -192,6 +200,25 @@ fn settle_pending() {
 #[inline]
 fn writes(flags: c_int) -> bool {
     flags & sys::O_ACCMODE != 0 || flags & (sys::O_CREAT | sys::O_TRUNC) != 0
+}
+
+/// Before a read-only open: starts fetching the read filter's word that note_open will mark, so that the open's
+/// own system call hides the wait for it (prewrite::prefetch_slot). A hint: a path it cannot hash as note_open
+/// will (relative to a directory descriptor) is left alone.
+#[inline]
+unsafe fn prefetch_read_mark(dirfd: c_int, path: *const c_char, flags: c_int) {
+    if path.is_null() || flags & (sys::O_DIRECTORY | sys::O_PATH) != 0 || !active() {
+        return;
+    }
+    let raw = cstr(path as *const u8);
+    let hash = if raw.first() == Some(&b'/') {
+        prewrite::hash_of(raw)
+    } else if dirfd == AT_FDCWD {
+        prewrite::hash_on(state::CWD_HASH.load(core::sync::atomic::Ordering::Relaxed), raw)
+    } else {
+        return;
+    };
+    prewrite::prefetch_slot(state::reads_filter(), prewrite::read_slot(hash));
 }
 
 /// Before a writing open: settles a pending read, and captures the file unless the open can only create it.
@@ -415,6 +442,8 @@ macro_rules! fd_open_hook {
             let flags: c_int = $flags;
             if writes(flags) {
                 before_write_open($dirfd, $path, flags);
+            } else {
+                prefetch_read_mark($dirfd, $path, flags);
             }
             let fd = call_real!($name: $ty, -1, ($($arg),*));
             if fd >= 0 {

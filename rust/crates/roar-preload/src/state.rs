@@ -91,6 +91,8 @@ pub struct Out {
 pub struct Scratch {
     pub cwd: [u8; PATH_CAP],
     pub cwd_len: usize,
+    /// The read filter's hash of `cwd` and a slash (prewrite::hash_on): a relative path's is its bytes onto it.
+    pub cwd_hash: u64,
     pub a: [u8; PATH_CAP],
     pub b: [u8; PATH_CAP],
     pub tmp: [u8; PATH_CAP],
@@ -111,7 +113,11 @@ static mut OUT: Out = Out {
     fd_ino: 0,
 };
 static mut SCR: Scratch =
-    Scratch { cwd: [0; PATH_CAP], cwd_len: 0, a: [0; PATH_CAP], b: [0; PATH_CAP], tmp: [0; PATH_CAP] };
+    Scratch { cwd: [0; PATH_CAP], cwd_len: 0, cwd_hash: 0, a: [0; PATH_CAP], b: [0; PATH_CAP], tmp: [0; PATH_CAP] };
+
+/// Scratch::cwd_hash, read without the lock: only to prefetch the filter's word before an open (a hint, which a
+/// concurrent chdir can only make useless).
+pub static CWD_HASH: AtomicU64 = AtomicU64::new(0);
 
 #[repr(C)]
 struct Timespec {
@@ -588,6 +594,9 @@ impl Scratch {
         let r = unsafe { sys::getcwd(&mut self.cwd) };
         // getcwd returns the length including the NUL; on failure (deleted cwd) keep the old value
         self.cwd_len = if r > 0 { (r as usize - 1).min(self.cwd.len()) } else { self.cwd_len };
+        let cwd = self.cwd.get(..self.cwd_len).unwrap_or(&[]);
+        self.cwd_hash = roar_sys::prewrite::hash_on(roar_sys::prewrite::hash_of(cwd), b"/");
+        CWD_HASH.store(self.cwd_hash, Relaxed);
     }
 }
 
