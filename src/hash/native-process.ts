@@ -37,7 +37,16 @@ export function prepareExitAside(): void {
 export function makeCpuRoom(pinTracers = false): number {
   if (process.env.ROAR_CPU_ROOM === "0") return 0;
   loadNativeBlake3();
-  return Math.max(0, loadedProcessCalls()?.cpuRoomMake(pinTracers ? 1 : 0) ?? 0);
+  return Math.max(0, loadedProcessCalls()?.cpuRoomMake(pinTracers ? 1 : 0, 0) ?? 0);
+}
+
+/**
+ * Once the job's process is known: the CPU left to it becomes the one it is on, when roar's threads were kept to
+ * that one (a no-op otherwise, or when no room was made). How many threads were confined anew.
+ */
+export function leaveCpuToJob(pid: number, pinTracers = false): number {
+  if (process.env.ROAR_CPU_ROOM === "0" || pid <= 0) return 0;
+  return Math.max(0, loadedProcessCalls()?.cpuRoomMake(pinTracers ? 1 : 0, pid) ?? 0);
 }
 
 /** Gives roar's threads their CPUs back (a no-op when makeCpuRoom did nothing). */

@@ -11,7 +11,7 @@ import { toHex } from "./wasm.ts";
 
 export { ChangeCheckList } from "./native-blocks.ts";
 
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 const OUT_LEN = 32;
 /** u64 fields per file of roar_stat_paths / roar_hash_paths (rust/hash/src/lib.rs). */
 const STAT_FIELDS = 7;
@@ -58,7 +58,7 @@ const symbols = {
     returns: FFIType.i32,
   },
   roar_queue_free: { args: [FFIType.ptr], returns: FFIType.void },
-  roar_cpu_room_make: { args: [FFIType.u32], returns: FFIType.i32 },
+  roar_cpu_room_make: { args: [FFIType.u32, FFIType.i32], returns: FFIType.i32 },
   roar_cpu_room_end: { args: [], returns: FFIType.i32 },
   roar_exit_aside: { args: [FFIType.u64], returns: FFIType.i32 },
   roar_exit_aside_prepare: { args: [], returns: FFIType.void },
@@ -334,7 +334,7 @@ let loaded: { kernel: NativeBlake3 | null; reason: string } | undefined;
 let processCalls: NativeProcessCalls | undefined;
 
 export interface NativeProcessCalls {
-  cpuRoomMake(pinTracers: number): number;
+  cpuRoomMake(pinTracers: number, jobPid: number): number;
   cpuRoomEnd(): number;
   exitAside(minResident: number): number;
   exitAsidePrepare(): void;

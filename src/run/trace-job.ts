@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { EnvironmentCapture } from "../capture/sources.ts";
-import { endCpuRoom, makeCpuRoom, prepareExitAside } from "../hash/native-process.ts";
+import { endCpuRoom, leaveCpuToJob, makeCpuRoom, prepareExitAside } from "../hash/native-process.ts";
 import { mark } from "../shared/timing.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
 import { removeAbandonedTempDirs } from "./in-flight.ts";
@@ -47,20 +47,25 @@ export async function traceJob(
     // While the command runs, roar's own threads leave it a CPU (its tracer threads excepted: under ptrace they
     // keep to that CPU, beside the job); they have them all back for the recording, from the moment it ends.
     const ended = request.ended;
+    let over = false;
     running = backend.start({
       ...request,
       ended: () => {
+        over = true;
         endCpuRoom();
         ended?.();
       },
     });
-    makeCpuRoom(backend.name === "ptrace");
+    const pinTracers = backend.name === "ptrace";
+    makeCpuRoom(pinTracers);
     prepareExitAside();
     removeAbandonedTempDirs();
     removeAbandonedTempDirs(join(run.roarDir, "tmp"));
     running.pid.then(
       (pid) => {
-        if (pid > 0) run.environment.jobStarted();
+        if (pid <= 0) return;
+        run.environment.jobStarted();
+        if (!over) leaveCpuToJob(pid, pinTracers);
       },
       () => {},
     );
