@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, REPO_ROOT, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 
 interface Status {
   schemaVersion: number;
@@ -121,3 +121,27 @@ for (const notify of ["1", "0"]) {
     expect(job.outputs.map((o) => o.path)).toEqual(["out.txt"]);
   });
 }
+
+test("a usable preload library is remembered by its file: a changed file is probed again", async () => {
+  const repo = tempRepo();
+  await roar(["init", "-y"], { cwd: repo });
+  commitAll(repo, "init");
+  const libs = tempDir("roar-libs-");
+  const lib = join(libs, "libroar_preload.so");
+  copyFileSync(join(REPO_ROOT, "rust/target/release/libroar_preload.so"), lib);
+  const env = { ROAR_TRACER_LIB_DIR: libs };
+  const first = await roar(["run", "-q", "--tracer", "preload", "true"], { cwd: repo, env });
+  expect({ code: first.code, err: first.stderr }).toEqual({ code: 0, err: "" });
+  // Remembered: the next runs do not load the library to read its ABI version.
+  expect(existsSync(join(repo, ".test-home/.cache/roar/preload-probe.json"))).toBe(true);
+  // Another file at that path (here not a library at all) is not taken on the memory of the first.
+  rmSync(lib);
+  writeFileSync(lib, "not a shared library\n");
+  const changed = await roar(["run", "-q", "--tracer", "preload", "true"], { cwd: repo, env });
+  expect(changed.code).toBe(125);
+  expect(changed.stderr).toContain("the preload tracer is not usable here: cannot load");
+  // The real one back: usable again.
+  rmSync(lib);
+  copyFileSync(join(REPO_ROOT, "rust/target/release/libroar_preload.so"), lib);
+  expect((await roar(["run", "-q", "--tracer", "preload", "true"], { cwd: repo, env })).code).toBe(0);
+}, 60_000);
