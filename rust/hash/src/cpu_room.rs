@@ -98,6 +98,9 @@ pub extern "C" fn roar_cpu_room_make(pin_tracers: u32, job_pid: i32) -> i32 {
             _ => 0,
         };
     }
+    if job_pid > 0 {
+        return 0; // only a room made before is moved: none was (one CPU, or it has ended)
+    }
     // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity fills it.
     let mut original: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut original) } != 0 {
@@ -193,6 +196,8 @@ mod tests {
         assert_eq!(unsafe { libc::CPU_COUNT(&now) }, cpus - 1);
         assert_eq!(roar_cpu_room_make(0, pid), 0, "already left to it");
         assert!(roar_cpu_room_end() >= 1);
+        assert_eq!(roar_cpu_room_make(0, pid), 0, "no room to move once it has ended");
+        assert_eq!(unsafe { libc::CPU_COUNT(&own_affinity()) }, cpus);
         job.kill().unwrap();
         job.wait().unwrap();
     }
