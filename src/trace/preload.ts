@@ -63,12 +63,12 @@ function probeKey(library: string): string | null {
   }
 }
 
-/** Loads the library's supervisor functions; throws when it is not the ABI roar needs. */
-function loadNative(library: string): Native {
+/** Loads the library's supervisor functions, or says why not: not the ABI roar needs (throws when unloadable). */
+function loadNative(library: string): Native | string {
   if (native) return native;
   const symbols = dlopen(library, SYMBOLS).symbols;
   const abi = symbols.roar_abi_version();
-  if (abi !== TRACER_ABI_VERSION) throw new Error(`${library} has ABI ${abi}, roar needs ${TRACER_ABI_VERSION}`);
+  if (abi !== TRACER_ABI_VERSION) return `${library} has ABI ${abi}, roar needs ${TRACER_ABI_VERSION}`;
   native = symbols;
   return symbols;
 }
@@ -113,14 +113,11 @@ function probe(): Probe {
       probed = { usable: true, reason: "ok", library };
       return probed;
     }
-    const symbols = dlopen(library, SYMBOLS).symbols;
-    const abi = symbols.roar_abi_version();
-    if (abi === TRACER_ABI_VERSION) {
-      native = symbols;
+    const loaded = loadNative(library);
+    if (typeof loaded === "string") probed = { usable: false, reason: loaded, library };
+    else {
       probed = { usable: true, reason: "ok", library };
       if (key) writeCache(PROBE_CACHE, { key });
-    } else {
-      probed = { usable: false, reason: `${library} has ABI ${abi}, roar needs ${TRACER_ABI_VERSION}`, library };
     }
   } catch (error) {
     probed = { usable: false, reason: `cannot load ${found}: ${(error as Error).message}`, library: found };
@@ -193,6 +190,7 @@ function start(request: TraceRequest): RunningTrace {
   if (!p.usable || !p.library) throw new Error(`the preload tracer is not usable: ${p.reason}`);
   const lib = p.library;
   const symbols = loadNative(lib);
+  if (typeof symbols === "string") throw new Error(`the preload tracer is not usable: ${symbols}`);
   const startedAt = Date.now();
   const file = request.argv[0];
   if (file === undefined) throw new Error("nothing to run: empty argv");
