@@ -3,11 +3,15 @@
  * against these schemas; a field of another shape (an old row, a hand edit) is dropped rather than trusted.
  * Every field is optional (a get/put job, or an older roar, records fewer) and unknown keys are kept.
  */
-import Type, { type Static, type TObject, type TSchema } from "typebox";
+import type { Static, TObject, TSchema } from "typebox";
 import type { Compile as CompileSchema } from "typebox/compile";
 
-/** The schemas, built when a job's columns are first decoded (not at load: every command loads this module). */
+/**
+ * The schemas, built when a job's columns are first decoded, with typebox loaded then: every command loads this
+ * module, and loading typebox's modules costs ~1 ms that most (`roar run` among them) have no use for.
+ */
 function buildSchemas() {
+  const Type = (require("typebox") as typeof import("typebox")).default;
   const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
   const Strings = Type.Record(Type.String(), Type.String());
 

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { pack } from "msgpackr";
 import { Value } from "typebox/value";
-import { TRACER_ABI_VERSION, traceEventSchemas } from "../../src/schema/events.ts";
+import { traceEventSchemas } from "../../src/schema/event-schemas.ts";
+import { TRACER_ABI_VERSION } from "../../src/schema/events.ts";
 import { decodeStream, headerRecord, StreamDecoder } from "../../src/trace/events.ts";
 
 /** A stream as the tracers write it: concatenated msgpack records (encoded here by msgpackr, the reference). */
