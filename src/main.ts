@@ -4,10 +4,11 @@
  * follows the TTY/NO_COLOR/--no-color rules, and failures exit non-zero.
  */
 import { readFileSync } from "node:fs";
-import { Cli, type Command } from "clipanion";
+import type { Command } from "clipanion";
 import packageJson from "../package.json" with { type: "json" };
 import type { RoarContext } from "./commands/base.ts";
 import { commandWords, loadCommands } from "./commands/index.ts";
+import { RoarCli } from "./commands/roar-cli.ts";
 import { closest } from "./core/suggest.ts";
 import { exitAsideIfLoaded } from "./hash/native-process.ts";
 import { missingCommandError, RoarError } from "./shared/errors.ts";
@@ -40,8 +41,8 @@ function noteStoreUpgrade(upgrade: StoreUpgrade): void {
 /** Commands whose trailing arguments belong to the user's program, not to roar. */
 const PASSTHROUGH = new Set(["run", "build"]);
 
-async function buildCli(colored: boolean, firstWord: string | undefined): Promise<Cli<RoarContext>> {
-  const cli = new Cli<RoarContext>({
+async function buildCli(colored: boolean, firstWord: string | undefined): Promise<RoarCli> {
+  const cli = new RoarCli({
     binaryLabel: "roar",
     binaryName: "roar",
     binaryVersion: VERSION,
@@ -180,13 +181,16 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
 const PASSTHROUGH_HEAD = 64;
 
 /**
- * Parses `roar run|build [options] <command…>`. Clipanion's parser copies its state per token (quadratic in the
+ * Parses `roar run|build [options] <command…>`: a line of the usual shape without Clipanion's state machine (see
+ * commands/roar-cli.ts), any other by Clipanion. Its parser copies its state per token (quadratic in the
  * argument count: 12k arguments took seconds and gigabytes), so it only sees the first tokens; once its proxy has
  * started (the user's command), every later token belongs to the command too and is appended as is. When the head
  * does not parse that way (options all the way, an option's value cut off), the whole argv is parsed.
  * A missing command is one usage line, exit 2.
  */
-function processPassthrough(cli: Cli<RoarContext>, args: string[], context: RoarContext): Command<RoarContext> {
+function processPassthrough(cli: RoarCli, args: string[], context: RoarContext): Command<RoarContext> {
+  const usual = cli.parseUsual(args, context);
+  if (usual) return usual;
   if (args.length > PASSTHROUGH_HEAD) {
     try {
       const command = cli.process(args.slice(0, PASSTHROUGH_HEAD), context) as Command<RoarContext> & {
