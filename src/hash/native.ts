@@ -2,8 +2,9 @@
  * The native BLAKE3 kernel (rust/hash → libroar_hash.so) through bun:ffi (its other users: src/trace, and libc's
  * clocks in src/shared). When the library is missing or has another ABI version, callers fall back to blake3-wasm.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { type dlopen, FFIType, ptr } from "bun:ffi";
 import { errnoName } from "../shared/errors.ts";
+import { dlopenLazily } from "../shared/ffi.ts";
 import { findLibrary } from "../shared/native.ts";
 import type { FileHashOptions, FileHashOutcome, FileIdentity } from "./file.ts";
 import { ChangeCheckList, changedFlags, expectedOf, pathBlock } from "./native-blocks.ts";
@@ -359,17 +360,18 @@ function open(): { kernel: NativeBlake3 | null; reason: string } {
   const path = findLibrary("roar_hash");
   if (!path) return { kernel: null, reason: "libroar_hash not found (build it with scripts/build-native-hash.ts)" };
   try {
-    const lib = dlopen(path, symbols);
+    const lib = dlopenLazily(path, symbols);
     const version = lib.symbols.roar_abi_version();
     if (version !== NATIVE_ABI_VERSION) {
       lib.close();
       return { kernel: null, reason: `${path} has ABI version ${version}, expected ${NATIVE_ABI_VERSION}` };
     }
+    const calls = lib.symbols;
     processCalls = {
-      cpuRoomMake: lib.symbols.roar_cpu_room_make,
-      cpuRoomEnd: lib.symbols.roar_cpu_room_end,
-      exitAside: lib.symbols.roar_exit_aside,
-      exitAsidePrepare: lib.symbols.roar_exit_aside_prepare,
+      cpuRoomMake: (pinTracers, jobPid) => calls.roar_cpu_room_make(pinTracers, jobPid),
+      cpuRoomEnd: () => calls.roar_cpu_room_end(),
+      exitAside: (minResident) => calls.roar_exit_aside(minResident),
+      exitAsidePrepare: () => calls.roar_exit_aside_prepare(),
     };
     return { kernel: new NativeBlake3(lib.symbols, path), reason: "" };
   } catch (err) {

@@ -3,8 +3,9 @@
  * started on a native thread (`roar_ptrace_start`), awaited through a pipe (`roar_ptrace_done_fd`) and
  * collected with `roar_ptrace_poll`.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { type dlopen, FFIType, ptr } from "bun:ffi";
 import { constants } from "node:os";
+import { dlopenLazily } from "../shared/ffi.ts";
 import { sentinelSymbols } from "./sentinel.ts";
 
 // Callers pass the ABI version they expect (no import of schema/events.ts needed here).
@@ -100,7 +101,7 @@ export function parseRunResult(buf: Uint8Array): RunResult {
 
 /** Opens the library and refuses one built for another event ABI (a stale cargo build, a mixed install). */
 export function openPtraceLibrary(path: string, expectedAbi: number): PtraceLibrary {
-  const lib = dlopen(path, ptraceSymbols);
+  const lib = dlopenLazily(path, ptraceSymbols);
   const abi = lib.symbols.roar_abi_version();
   if (abi !== expectedAbi) {
     lib.close();
