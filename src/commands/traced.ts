@@ -133,11 +133,6 @@ export abstract class TracedCommand extends ConfiguredCommand {
       const session = store.ensureActiveSession();
       const command = await this.resolveCommand(store, session.id, project);
       const { argv, cwd } = command;
-      const git = gitState ? await gitState : null;
-      if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
-      mark("git");
-      const tree = await jobTree(git, store, project.root, this.allowDirty);
-      if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
 
       const algorithms: ExtraAlgorithm[] = normalizeAlgorithms([...config.hash.run, ...(this.hash ?? [])]);
       const environment = new EnvironmentCapture();
@@ -167,6 +162,21 @@ export abstract class TracedCommand extends ConfiguredCommand {
         });
         // ... and the trace's file events classified as they arrive, where they come in order.
         const classifier = new IncrementalClassifier();
+        mark("prepare");
+        // git status (started at roar's start) is awaited last before the job, the work above done meanwhile: in a
+        // big repository it is what roar waits for. A dirty tree refuses the run here (its temporary directory
+        // removed; the finally blocks below undo the run's registration and capture directory).
+        const git = gitState ? await gitState : null;
+        if (!git) this.note("warning: not inside a git repository — this job is recorded without a commit");
+        let tree: Awaited<ReturnType<typeof jobTree>>;
+        try {
+          tree = await jobTree(git, store, project.root, this.allowDirty);
+        } catch (error) {
+          rmSync(privateDir, { recursive: true, force: true });
+          throw error;
+        }
+        if (git?.commit) store.setSessionCommitStart(session.id, git.commit);
+        mark("git");
         const observe = (events: readonly TraceEvent[], from: number) => {
           classifier.add(events, from);
           early.observe(events, from, classifier.factsOf);

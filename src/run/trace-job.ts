@@ -43,7 +43,6 @@ export async function traceJob(
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
-    mark("prepare");
     // While the command runs, roar's own threads leave it a CPU (its tracer threads excepted: under ptrace they
     // keep to that CPU, beside the job); they have them all back for the recording, from the moment it ends.
     const ended = request.ended;

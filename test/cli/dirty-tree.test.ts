@@ -3,6 +3,8 @@
  * next run — roar's own .gitignore line, Python's bytecode caches, outputs the user renamed — while a real
  * uncommitted change still does.
  */
+
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,13 +43,19 @@ describe.skipIf(!tracerAvailable)("a dirty tree that is not the user's", () => {
 
       // A real change of the user's still refuses, and is the only file listed.
       writeFileSync(join(repo, "notes.txt"), "mine\n");
-      const refused = await roar(["run", "-q", "python3", "use.py", "out3.txt"], { cwd: repo });
+      const tmp = tempDir("roar-refused-tmp-");
+      const refused = await roar(["run", "-q", "python3", "use.py", "out3.txt"], { cwd: repo, env: { TMPDIR: tmp } });
       expect(refused.code).toBe(125);
       expect(refused.stderr).toContain("untracked: notes.txt");
       expect(refused.stderr).not.toContain("modified:  .gitignore");
       expect(refused.stderr).not.toContain("__pycache__");
       expect(refused.stderr).not.toContain("answer.txt");
       expect(existsSync(join(repo, "out3.txt"))).toBe(false);
+      // Refused before the job started: nothing of the run is left (temporary directory, registration).
+      expect(readdirSync(tmp).flatMap((d) => readdirSync(join(tmp, d)))).toEqual([]);
+      const db = new Database(join(repo, ".roar", "roar.db"), { readonly: true });
+      expect(db.query("SELECT count(*) AS n FROM runs_in_flight").get()).toEqual({ n: 0 });
+      db.close();
     },
     T,
   );
