@@ -145,7 +145,7 @@ function siteStamp(site: string): string | null {
 export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
   const pip: Record<string, string> = {};
   const sites = new Set<string>();
-  // Read on the first path in a site-packages directory: most jobs' reads hold none.
+  // Read at the first module read from a site-packages directory: most jobs' reads hold none.
   let cache: OwnersCache | undefined;
   const stamps = new Map<string, string | null>();
   let dirty = false;
@@ -153,7 +153,6 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     const m = SITE.exec(path);
     if (!m?.[1] || !m[2]) continue;
     const site = m[1];
-    cache ??= readCache<OwnersCache>(OWNERS_CACHE) ?? {};
     const parts = m[2].split("/");
     const first = parts[0] ?? "";
     // Metadata and .pth files are read at interpreter start-up for every installed distribution: not use.
@@ -162,6 +161,7 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     const module = first === "__pycache__" ? /^([^.]+)\..*\.pyc$/.exec(parts[1] ?? "")?.[1] : undefined;
     if (first === "__pycache__" && !module) continue;
     sites.add(site);
+    cache ??= readCache<OwnersCache>(OWNERS_CACHE) ?? {};
     const top = module ?? first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
     // Files of one directory belong to one distribution (namespace packages split at directories, not files).
     const key = module ? `__pycache__/${module}` : parts.length === 1 ? first : parts.slice(0, -1).join("/");
