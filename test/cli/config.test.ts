@@ -197,6 +197,28 @@ describe("roar config", () => {
     });
     expect(table.value.url).toBe("https://api.glaas.ai");
   });
+
+  test("a config file is parsed once and read from the user cache after, until it changes", async () => {
+    const repo = await initRepo();
+    const config = join(repo, ".roar", "config.toml");
+    writeFileSync(config, '[tracer]\ndefault = "ptrace"\n');
+    expect((await row(repo, "tracer.default")).value).toBe("ptrace");
+    const cache = join(repo, ".test-home", ".cache", "roar", "config-parsed.json");
+    const kept = JSON.parse(readFileSync(cache, "utf8")) as Record<string, { table: unknown }>;
+    expect(kept[config]?.table).toEqual({ tracer: { default: "ptrace" } });
+    expect((await row(repo, "tracer.default")).value).toBe("ptrace");
+    // Same size, at once: the file's identity (times in ns, inode) tells the cached table is not its content.
+    writeFileSync(config, '[tracer]\ndefault = "hybrid"\n');
+    expect((await row(repo, "tracer.default")).value).toBe("hybrid");
+    // A value JSON would not give back (a date) is never cached: the key's own check still refuses it.
+    writeFileSync(config, "[glaas]\nurl = 1979-05-27\n");
+    const refused = await roar(["config", "list", "--json"], { cwd: repo });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("glaas.url");
+    expect(Object.keys(JSON.parse(readFileSync(cache, "utf8")) as object)).toEqual([config]);
+    const again = await roar(["config", "list", "--json"], { cwd: repo });
+    expect(again.code).not.toBe(0);
+  });
 });
 
 describe("roar env", () => {
