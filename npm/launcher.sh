@@ -16,8 +16,10 @@ if [ -e "/lib/ld-musl-$machine.so.1" ] && [ ! -e /lib64/ld-linux-x86-64.so.2 ] &
   exit 125
 fi
 # roar's own JavaScriptCore options (src/shared/jit-options.ts); the caller's are kept aside for the commands roar runs.
-export ROAR_CALLER_BUN_JSC_useDFGJIT="${BUN_JSC_useDFGJIT-}" BUN_JSC_useDFGJIT=0 \
-  ROAR_CALLER_BUN_JSC_largeHeapSize="${BUN_JSC_largeHeapSize-}" BUN_JSC_largeHeapSize=134217728
+export ROAR_CALLER_BUN_JSC_largeHeapSize="${BUN_JSC_largeHeapSize-}" BUN_JSC_largeHeapSize=134217728
+# The optimizing compilers off for the commands that trace a job (TRACING_COMMANDS there), past a leading --no-color.
+case "${1-}" in --no-color) word=${2-} ;; *) word=${1-} ;; esac
+case "$word" in run | build) export ROAR_CALLER_BUN_JSC_useDFGJIT="${BUN_JSC_useDFGJIT-}" BUN_JSC_useDFGJIT=0 ;; esac
 # node_modules/.bin/roar (hoisted, npx, bunx), then this file's own package: nested (npm i -g) or hoisted.
 dir=${0%/*}
 for candidate in "$dir/../@roar-cli/$platform/bin/roar" "$dir/../node_modules/@roar-cli/$platform/bin/roar" \

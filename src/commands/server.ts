@@ -6,7 +6,7 @@ import { addKey } from "../server/registry/keys.ts";
 import { ListenError, resolveSettings, runServer, SettingsError } from "../server/serve.ts";
 import { parsePublicKey, SshFormatError } from "../server/sshsig.ts";
 import { RoarError, UsageError } from "../shared/errors.ts";
-import { restartWithFullJit } from "../shared/jit-options.ts";
+import { restartWithCallerOptions } from "../shared/jit-options.ts";
 import { userPath } from "../shared/paths.ts";
 import { visible } from "../ui/escape.ts";
 import { RoarCommand } from "./base.ts";
@@ -48,8 +48,8 @@ export class ServerCommand extends RoarCommand {
   rateLimit = Option.String("--rate-limit", { description: "Requests per second per client (0 = no limit)" });
 
   override async execute(): Promise<number> {
-    // A server runs for hours: the optimizing compilers roar's launcher turned off pay there.
-    restartWithFullJit(process.argv.slice(2));
+    // A server runs for hours: with the caller's JavaScriptCore settings, its heap sized as JavaScriptCore sizes it.
+    restartWithCallerOptions(process.argv.slice(2));
     try {
       const settings = resolveSettings(
         { host: this.host, port: this.port, db: this.db, rateLimit: this.rateLimit },

@@ -3,22 +3,24 @@
  * JavaScriptCore reads its options): bin/roar, the npm launcher (npm/launcher.sh), and a compiled executable
  * started directly, which restarts itself once for the commands that trace (see compiledRestart).
  *
- * - BUN_JSC_useDFGJIT=0, the optimizing compilers off (DFG, and FTL above it). A `roar run` lives under a second,
- *   and those compilers work on background threads that compete with the traced job and with roar's own thread
- *   for the machine's cores, for code that has mostly run by the time its compiled version lands. Measured on the
- *   io job (20,000 reads, 2 cores, paired rounds): the whole run −8 to −10 % (bin/roar and compiled alike),
- *   python's own time ~20 ms less; `roar run -q true` 2-4 ms less; `roar dag --json` / `status` at 5,000 jobs
- *   unchanged within the noise.
- * - BUN_JSC_largeHeapSize=128 MiB: no garbage collection before the heap has grown that much (JavaScriptCore's
- *   default starts at 8 MiB, and grows the step with the heap). A big job's record step allocates ~60 MB in all,
- *   and collected four times on the way (~20 ms of pauses, the last full collection ~7 ms inside the insert); now
- *   at most once. Measured on the io job: 0.950–0.985× in five paired A/Bs of 21–41 rounds; `roar run -q true`
- *   and a CPU-bound job unchanged; peak RSS of the io job's roar ~4 MB more (pages are touched as they are used).
+ * - BUN_JSC_useDFGJIT=0, the optimizing compilers off (DFG, and FTL above it), for the commands that trace a job
+ *   (TRACING_COMMANDS: the launchers test the command's word too). A `roar run` lives under a second, and those
+ *   compilers work on background threads that compete with the traced job and with roar's own thread for the
+ *   machine's cores, for code that has mostly run by the time its compiled version lands. Measured on the io job
+ *   (20,000 reads, 2 cores, paired rounds): the whole run −8 to −10 % (bin/roar and compiled alike), python's own
+ *   time ~20 ms less; `roar run -q true` 2-4 ms less. The other commands keep them: with no job to compete with,
+ *   `roar dag --json` at 5,000 jobs takes 255 ms with them against 270 without (21 rounds; `status` the same).
+ * - BUN_JSC_largeHeapSize=128 MiB, for every command: no garbage collection before the heap has grown that much
+ *   (JavaScriptCore's default starts at 8 MiB, and grows the step with the heap). A big job's record step allocates
+ *   ~60 MB in all, and collected four times on the way (~20 ms of pauses, the last full collection ~7 ms inside
+ *   the insert); now at most once. Measured on the io job: 0.950–0.985× in five paired A/Bs of 21–41 rounds;
+ *   `roar run -q true` and a CPU-bound job unchanged; peak RSS of the io job's roar ~4 MB more (pages are touched
+ *   as they are used). `roar dag --json` at 5,000 jobs: 281 → 255 ms.
  *
  * The options are roar's, never its commands': the caller's own value of each travels in ROAR_CALLER_<name>
  * ("" = unset) and is put back into the environment first thing (restoreCallerJitOption), so nothing roar runs
- * sees roar's. A long-running command (`roar server`) restarts itself with the caller's settings: the full JIT
- * pays there, and its heap is sized as JavaScriptCore sizes it.
+ * sees roar's. A long-running command (`roar server`) started with roar's options restarts itself with the
+ * caller's settings: its heap is sized as JavaScriptCore sizes it.
  */
 import { isCompiled, selfCommand } from "./self.ts";
 
@@ -34,27 +36,23 @@ export const CALLER_JIT_OPTION = callerVariable(JIT_OPTION);
 
 type Env = Record<string, string | undefined>;
 
-let reduced = false;
+/** Whether a launcher started this process with any of roar's options. */
+let withRoarOptions = false;
 
 /**
  * Puts the caller's own values of roar's options back into `env` (process.env) where a launcher set roar's;
- * remembers whether this process runs with the compilers off.
+ * remembers whether it did.
  */
 export function restoreCallerJitOption(env: Env = process.env): void {
   for (const option in RUNTIME_OPTIONS) {
     const kept = callerVariable(option);
     const caller = env[kept];
     if (caller === undefined) continue;
-    if (option === JIT_OPTION) reduced = env[JIT_OPTION] === "0";
+    withRoarOptions = true;
     delete env[kept];
     if (caller === "") delete env[option];
     else env[option] = caller;
   }
-}
-
-/** Whether this process runs with the optimizing compilers off (a launcher set it). */
-export function jitReduced(): boolean {
-  return reduced;
 }
 
 /** The environment for a roar process roar starts (rerun, reproduce): roar's options, the caller's kept aside. */
@@ -68,11 +66,11 @@ export function roarProcessEnv(env: Env): Env {
 }
 
 /**
- * Restarts this process in place (execve: same pid, same terminal) with the caller's JIT settings, when a
- * launcher turned the compilers off: for commands that run long (`roar server`). Returns only when it did not.
+ * Restarts this process in place (execve: same pid, same terminal) with the caller's settings, when a launcher
+ * started it with roar's options: for commands that run long (`roar server`). Returns only when it did not.
  */
-export function restartWithFullJit(args: readonly string[]): void {
-  if (!reduced || !passesIntact(args, process.env)) return;
+export function restartWithCallerOptions(args: readonly string[]): void {
+  if (!withRoarOptions || !passesIntact(args, process.env)) return;
   const self = selfCommand();
   execveOrNot(self[0] as string, [...self, ...args], process.env);
 }
@@ -88,10 +86,11 @@ function passesIntact(args: readonly string[], env: Env): boolean {
 }
 
 /**
- * Commands that trace a job in their own process: where a compiled executable started directly restarts with
- * the compilers off (rerun and reproduce start roar processes of their own for that, see roarProcessEnv).
+ * Commands that trace a job in their own process: the ones the launchers (bin/roar, npm/launcher.sh: the same list
+ * in sh) start with the compilers off, and a compiled executable started directly restarts with them off (rerun
+ * and reproduce start roar processes of their own for that, see roarProcessEnv).
  */
-const TRACING_COMMANDS = new Set(["run", "build"]);
+export const TRACING_COMMANDS: ReadonlySet<string> = new Set(["run", "build"]);
 
 /**
  * In a compiled executable started directly (not by a launcher), for a command that traces: restarts it once with

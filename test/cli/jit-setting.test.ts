@@ -5,7 +5,7 @@
  * own way.
  */
 import { describe, expect, test } from "bun:test";
-import { readFileSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
 import { hermeticEnv, ROAR_BIN, roar, tempDir, tempRepo } from "../helpers/cli.ts";
@@ -55,6 +55,40 @@ describe("roar's JavaScriptCore options", () => {
     },
     T,
   );
+
+  test("bin/roar turns the optimizing compilers off for run/build only; the first heap is roar's for every command", () => {
+    // bin/roar as it is, beside a stand-in dist/roar that prints what it was given.
+    const dir = tempDir("roar-launch-");
+    mkdirSync(join(dir, "bin"));
+    mkdirSync(join(dir, "dist"));
+    copyFileSync(ROAR_BIN, join(dir, "bin", "roar"));
+    writeFileSync(join(dir, "bin", "roar.ts"), "");
+    const names = Object.keys(RUNTIME_OPTIONS).flatMap((o) => [o, `ROAR_CALLER_${o}`]);
+    writeFileSync(
+      join(dir, "dist", "roar"),
+      `#!/bin/sh\nprintf "%s\\n" ${names.map((v) => `"${v}=\${${v}-unset}"`).join(" ")}\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const given = (args: string[]) =>
+      Bun.spawnSync([join(dir, "bin", "roar"), ...args], { env: { PATH: "/usr/bin:/bin", BUN_JSC_useDFGJIT: "1" } })
+        .stdout.toString()
+        .trim()
+        .split("\n");
+    const heap = [
+      `BUN_JSC_largeHeapSize=${RUNTIME_OPTIONS.BUN_JSC_largeHeapSize}`,
+      "ROAR_CALLER_BUN_JSC_largeHeapSize=",
+    ];
+    for (const args of [
+      ["run", "true"],
+      ["build", "make"],
+      ["--no-color", "run", "x"],
+    ])
+      expect(given(args)).toEqual(["BUN_JSC_useDFGJIT=0", "ROAR_CALLER_BUN_JSC_useDFGJIT=1", ...heap]);
+    for (const args of [["dag", "--json"], ["status"], ["server"], ["--no-color", "log"], []])
+      expect(given(args)).toEqual(["BUN_JSC_useDFGJIT=1", "ROAR_CALLER_BUN_JSC_useDFGJIT=unset", ...heap]);
+  });
 
   test(
     "bin/roar started through a symlink elsewhere (npm link, ~/bin) finds its bin/roar.ts, as by a relative path",

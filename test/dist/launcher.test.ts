@@ -95,9 +95,19 @@ describe.skipIf(!platform)("npm launcher", () => {
         `${callerVariable(o)}=${callers[o] ?? ""}`,
       ]);
     expect(run(launcher, ["run"]).out.trim().split("\n")).toEqual(expected({}));
+    expect(run(launcher, ["--no-color", "build", "make"]).out.trim().split("\n")).toEqual(expected({}));
     const callers = { BUN_JSC_useDFGJIT: "1", BUN_JSC_largeHeapSize: "1048576" };
     const own = Bun.spawnSync([launcher, "run"], { env: { PATH: "/usr/bin:/bin", ...callers } });
     expect(own.stdout.toString().trim().split("\n")).toEqual(expected(callers));
+    // The optimizing compilers stay on for the commands that trace no job (the first heap is roar's for all).
+    const heapOnly = [
+      "BUN_JSC_useDFGJIT=unset",
+      "ROAR_CALLER_BUN_JSC_useDFGJIT=unset",
+      `BUN_JSC_largeHeapSize=${RUNTIME_OPTIONS.BUN_JSC_largeHeapSize}`,
+      "ROAR_CALLER_BUN_JSC_largeHeapSize=",
+    ];
+    for (const args of [["dag", "--json"], ["status"], ["--no-color", "status"], ["runner"], []])
+      expect(run(launcher, args).out.trim().split("\n")).toEqual(heapOnly);
   });
 
   test("without the platform package: one line saying which package is missing, exit 125", () => {

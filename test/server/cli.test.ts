@@ -36,7 +36,7 @@ describe("roar server", () => {
         /listening on (http:\/\/127\.0\.0\.1:\d+) \(database (\S+)\)/,
       );
       expect(match[2]).toBe(`sqlite:${join(dir, "data/reg.db")}`);
-      // A long-running server restarted itself with the full JIT (src/shared/jit-options.ts): same process.
+      // A long-running server restarted itself with the caller's settings (src/shared/jit-options.ts): same process.
       const environ = readFileSync(`/proc/${proc.pid}/environ`, "utf8").split("\0");
       expect(environ.filter((v) => v.includes("BUN_JSC_") || v.startsWith("ROAR_CALLER_"))).toEqual([]);
       const health = await api<{ status: string }>(match[1] as string, "GET", "/api/v1/health");
