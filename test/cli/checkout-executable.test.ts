@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { NATIVE_LIBRARIES } from "../../scripts/platforms.ts";
+import { RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
 import { commitAll, hermeticEnv, REPO_ROOT, tempDir, tempRepo } from "../helpers/cli.ts";
 
 const COMPILED = join(REPO_ROOT, "dist/roar");
@@ -60,9 +61,12 @@ function run(root: string, args: string[], cwd: string, extra: Record<string, st
 }
 
 /** A bin/roar.ts that says it ran, with its arguments and what of roar's environment it saw. */
+/** roar's first-heap option, which bin/roar sets for every command (src/shared/jit-options.ts). */
+const HEAP = RUNTIME_OPTIONS.BUN_JSC_largeHeapSize;
+
 const LAUNCHER_STUB = [
   "const e = process.env;",
-  'console.log(["bin/roar.ts", ...process.argv.slice(2), e.ROAR_CHECKOUT ?? "-", e.BUN_JSC_useDFGJIT ?? "-"].join(" "));',
+  'console.log(["bin/roar.ts", ...process.argv.slice(2), e.ROAR_CHECKOUT ?? "-", e.BUN_JSC_largeHeapSize ?? "-"].join(" "));',
 ].join("\n");
 
 describe("bin/roar and the checkout's compiled roar", () => {
@@ -95,14 +99,14 @@ describe("bin/roar and the checkout's compiled roar", () => {
     // A source file newer than the build (its libraries gone too: either is enough).
     const root = standIn({ "bin/roar.ts": LAUNCHER_STUB, "src/main.ts": "// edited\n", "package.json": "{}\n" });
     const cwd = tempDir();
-    const r = run(root, ["--version", "x y"], cwd, { BUN_JSC_useDFGJIT: undefined });
+    const r = run(root, ["--version", "x y"], cwd, { BUN_JSC_largeHeapSize: undefined });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("bin/roar.ts --version x y - 0\n");
+    expect(r.stdout).toBe(`bin/roar.ts --version x y - ${HEAP}\n`);
     // A checkout as it was built, where the executable would run (and print roar's version), unless asked not to.
     const fresh = standIn({ "bin/roar.ts": LAUNCHER_STUB, "src/main.ts": "//\n", "package.json": "{}\n" }, LONG_AGO);
     withLibraries(fresh);
     expect(run(fresh, ["--version"], cwd).stdout).toMatch(/^roar, version /);
     for (const knob of ["ROAR_NO_EXECUTABLE", "ROAR_FROM_SOURCE"])
-      expect(run(fresh, ["--version"], cwd, { [knob]: "1" }).stdout).toBe("bin/roar.ts --version - 0\n");
+      expect(run(fresh, ["--version"], cwd, { [knob]: "1" }).stdout).toBe(`bin/roar.ts --version - ${HEAP}\n`);
   }, 60_000);
 });
