@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { TraceEvent } from "../schema/events.ts";
-import { readCache, writeCache } from "../shared/cache.ts";
+import { fileStamp, readCache, writeCache } from "../shared/cache.ts";
 import type { CaptureSource } from "./source.ts";
 
 const VERSION_CACHE = "python-versions.json";
@@ -133,15 +133,6 @@ const MAX_OWNERS = 20_000;
 type Owner = [name: string, version: string] | null;
 type OwnersCache = Record<string, { stamp: string; owners: Record<string, Owner> }>;
 
-function siteStamp(site: string): string | null {
-  try {
-    const st = statSync(site, { bigint: true });
-    return `${st.ino}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return null;
-  }
-}
-
 export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
   const pip: Record<string, string> = {};
   const sites = new Set<string>();
@@ -165,7 +156,7 @@ export function usedPythonPackages(paths: Iterable<string>): PythonPackages {
     const top = module ?? first.replace(/\.(py|pyc|so|pth)$/, "").replace(/\.cpython-.*$/, "");
     // Files of one directory belong to one distribution (namespace packages split at directories, not files).
     const key = module ? `__pycache__/${module}` : parts.length === 1 ? first : parts.slice(0, -1).join("/");
-    if (!stamps.has(site)) stamps.set(site, siteStamp(site));
+    if (!stamps.has(site)) stamps.set(site, fileStamp(site));
     const stamp = stamps.get(site) ?? null;
     let entry = cache[site];
     if (stamp !== null && (!entry || entry.stamp !== stamp || Object.keys(entry.owners).length > MAX_OWNERS)) {

@@ -2,11 +2,11 @@
  * Configuration layers, lowest first: schema defaults < user file ($XDG_CONFIG_HOME/roar/config.toml) <
  * project file (.roar/config.toml) < environment (ROAR_<SECTION>__<KEY>, e.g. ROAR_OUTPUT__QUIET=true).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import { readCache, writeCache } from "../shared/cache.ts";
+import { fileStamp, readCache, writeCache } from "../shared/cache.ts";
 import { fsErrorReason, RoarError } from "../shared/errors.ts";
 import { CONFIG_KEY_MAP, CONFIG_KEYS, FREEFORM_TABLES, type RoarConfig } from "./schema.ts";
 import { checkConfigValue, parseConfigValue } from "./values.ts";
@@ -59,8 +59,8 @@ export function readTomlFile(path: string): Table {
 }
 
 /**
- * Config files as parsed before, in the user cache, each under its path with the identity of the file it was parsed
- * from (device, inode, size, modification and change times in nanoseconds). Every roar command reads its config
+ * Config files as parsed before, in the user cache, each under its path with the stamp of the file it was parsed
+ * from (fileStamp). Every roar command reads its config
  * files, and a first TOML parse runs cold code: ~0.9 ms for the commented template `roar init` writes, against
  * ~0.05 ms for the cached table. A table is kept only when JSON gives it back unchanged (no dates, no big integers).
  */
@@ -68,15 +68,6 @@ const PARSED_CONFIG_CACHE = "config-parsed.json";
 const PARSED_CONFIG_FILES = 16;
 type ParsedConfigs = Record<string, { file: string; table: Table }>;
 let parsedConfigs: ParsedConfigs | undefined;
-
-function fileIdentity(path: string): string | null {
-  try {
-    const st = statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return null;
-  }
-}
 
 function plainJson(v: unknown): boolean {
   if (typeof v === "string" || typeof v === "boolean") return true;
@@ -89,7 +80,7 @@ function plainJson(v: unknown): boolean {
 
 /** readTomlFile, through the cache above. */
 function readConfigFile(path: string): Table {
-  const file = fileIdentity(path);
+  const file = fileStamp(path);
   parsedConfigs ??= readCache<ParsedConfigs>(PARSED_CONFIG_CACHE) ?? {};
   const cached = parsedConfigs[path];
   // Copies: what loadConfig builds from a table must not change the one kept.

@@ -1,5 +1,5 @@
 /** Small JSON caches under $XDG_CACHE_HOME/roar/ for facts that are slow to learn and rarely change. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -30,5 +30,18 @@ export function writeCache(name: string, value: unknown): void {
     renameSync(tmp, path);
   } catch {
     // read-only home, full disk: carry on uncached
+  }
+}
+
+/**
+ * What a cached fact about a file (or directory) is keyed by: its device, inode, size, and modification and change
+ * times in nanoseconds — any write, replacement or rename over it gives another stamp. Null when it cannot be stat'ed.
+ */
+export function fileStamp(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return null;
   }
 }

@@ -15,13 +15,12 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
-import { readCache, writeCache } from "../shared/cache.ts";
+import { fileStamp, readCache, writeCache } from "../shared/cache.ts";
 import { errnoName } from "../shared/errors.ts";
 import { findLibrary, libraryFileName } from "../shared/native.ts";
 import { pathToBytes } from "../shared/paths.ts";
@@ -55,12 +54,8 @@ let native: Native | null = null;
 const PROBE_CACHE = "preload-probe.json";
 
 function probeKey(library: string): string | null {
-  try {
-    const s = statSync(library);
-    return JSON.stringify([library, s.dev, s.ino, s.size, s.mtimeMs, TRACER_ABI_VERSION]);
-  } catch {
-    return null;
-  }
+  const stamp = fileStamp(library);
+  return stamp === null ? null : JSON.stringify([library, stamp, TRACER_ABI_VERSION]);
 }
 
 /** Loads the library's supervisor functions, or says why not: not the ABI roar needs (throws when unloadable). */
