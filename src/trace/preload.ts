@@ -7,16 +7,7 @@
  */
 
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  read,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, existsSync, mkdirSync, read, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { TRACER_ABI_VERSION } from "../schema/events.ts";
