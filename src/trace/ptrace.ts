@@ -23,12 +23,15 @@ const PROBE_CACHE = "ptrace-probe.json";
 /**
  * What the probe's verdict depends on: this boot, this container (pid namespace, capabilities, seccomp state,
  * yama scope) and this library build. The probe forks a test tracee (~3 ms), so its verdict is remembered
- * under this key rather than paid on every `roar run`.
+ * under this key rather than paid on every `roar run`. None (probed each time, nothing remembered) while this
+ * process is itself traced: under `strace -f` or another roar its children are the outer tracer's, under gdb
+ * they may not be, and neither verdict says anything about the next untraced roar.
  */
 function probeKey(library: string): string | null {
   try {
     const status = readFileSync("/proc/self/status", "utf8");
     const caps = /^(CapEff|CapBnd|Seccomp|NoNewPrivs):.*$/gm;
+    if (!/^TracerPid:\s*0$/m.test(status)) return null;
     return JSON.stringify([
       readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
       readlinkSync("/proc/self/ns/pid"),

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitAll, REPO_ROOT, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
+import { commitAll, REPO_ROOT, ROAR_BIN, roar, roarJson, tempDir, tempRepo } from "../helpers/cli.ts";
 
 interface Status {
   schemaVersion: number;
@@ -144,4 +144,25 @@ test("a usable preload library is remembered by its file: a changed file is prob
   rmSync(lib);
   copyFileSync(join(REPO_ROOT, "rust/target/release/libroar_preload.so"), lib);
   expect((await roar(["run", "-q", "--tracer", "preload", "true"], { cwd: repo, env })).code).toBe(0);
+}, 60_000);
+
+test("a roar run under another tracer probes ptrace for itself and leaves no verdict behind", async () => {
+  const repo = tempRepo();
+  await roar(["init", "-y"], { cwd: repo });
+  commitAll(repo, "init");
+  // roar inside roar's ptrace tracer: its children are the outer tracer's, so ptrace is not usable in there.
+  const inner = await roar(["run", "-q", "--tracer", "ptrace", "--", ROAR_BIN, "tracer", "status", "--json"], {
+    cwd: repo,
+  });
+  expect({ code: inner.code, err: inner.stderr }).toEqual({ code: 0, err: "" });
+  const traced = JSON.parse(inner.stdout) as Status;
+  expect(traced.backends.find((b) => b.name === "ptrace")).toMatchObject({ usable: false });
+  expect(traced.auto).toBe("preload");
+  // That verdict was the moment's: the one remembered is still the outer roar's, and the next roar, traced by
+  // nobody, may use ptrace.
+  const remembered = JSON.parse(readFileSync(join(repo, ".test-home/.cache/roar/ptrace-probe.json"), "utf8"));
+  expect(remembered).toMatchObject({ usable: true });
+  const after = await roarJson<Status>(["tracer", "status", "--json"], { cwd: repo });
+  expect(after.backends.find((b) => b.name === "ptrace")).toMatchObject({ usable: true });
+  expect(after.auto).toBe("hybrid");
 }, 60_000);
