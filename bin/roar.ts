@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startEarlyGitStatus } from "../src/shared/early-git.ts";
+import { startupJitPolicy } from "../src/shared/jit-options.ts";
 import { newestSource } from "../src/shared/newest-source.ts";
 
 const src = join(import.meta.dir, "../src");
@@ -19,6 +20,7 @@ function freshBundle(): string | null {
   }
 }
 
+startupJitPolicy(process.argv.slice(2));
 // `roar run` needs `git status` first thing: started now, it runs while the bundle loads.
 startEarlyGitStatus(process.argv.slice(2), process.cwd());
 const bundle = process.env.ROAR_FROM_SOURCE ? null : freshBundle();

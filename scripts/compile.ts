@@ -74,8 +74,9 @@ function entrySource(root: string, dir: string, programSpecifier: string, platfo
     "// first: node:fs alone is ~0.5 ms of a process about to be replaced); starts `git status` for run/build; hands",
     "// over to the checkout's launcher when bin/roar started it and the checkout changed since this build; then",
     "// loads roar.",
-    `import { compiledRestart } from ${rel("src/shared/jit-options.ts")};`,
+    `import { compiledRestart, startupJitPolicy } from ${rel("src/shared/jit-options.ts")};`,
     "compiledRestart(process.argv.slice(2));",
+    "startupJitPolicy(process.argv.slice(2));",
     // `roar run` needs `git status` first thing: started now (not before a restart), it runs while roar loads. (In a
     // checkout changed since this build, the hand-over below leaves it to finish unread: a developer's case.)
     `(await import(${rel("src/shared/early-git.ts")})).startEarlyGitStatus(process.argv.slice(2), process.cwd());`,

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { EnvironmentCapture } from "../capture/sources.ts";
 import { endCpuRoom, leaveCpuToJob, makeCpuRoom, prepareExitAside } from "../hash/native-process.ts";
+import { normalJitPolicy } from "../shared/jit-options.ts";
 import { mark } from "../shared/timing.ts";
 import type { RunningTrace, TraceOutcome, TraceRequest, TracerBackend } from "../trace/types.ts";
 import { removeAbandonedTempDirs } from "./in-flight.ts";
@@ -63,6 +64,7 @@ export async function traceJob(
     running.pid.then(
       (pid) => {
         if (pid <= 0) return;
+        normalJitPolicy(); // roar's start-up is over (src/shared/jit-options.ts)
         run.environment.jobStarted();
         if (!over) leaveCpuToJob(pid, pinTracers);
       },
