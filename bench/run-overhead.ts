@@ -6,7 +6,8 @@
  *
  * The project lives on tmpfs (/dev/shm) as in the issue. Rows:
  *   fixed overhead   `roar run -q true` − bare `true` (source launcher bin/roar, and dist/roar when built: started
- *                    directly, it restarts once with roar's JIT setting; started as the npm launcher does, not), and
+ *                    directly, it restarts once with roar's JIT setting; started as the npm launcher does, not; the
+ *                    rows run in turn, in alternate orders round by round), and
  *                    again with 5,000 jobs recorded in the session before (a cost growing with history shows).
  *                    bin/roar runs dist/roar when it was built from the checkout as it is (bun build.ts --compile;
  *                    src/shared/checkout-executable.ts), else its bytecode bundle: a context row (and one io row)
@@ -160,7 +161,12 @@ gitRepo(project);
   const traced = launchers.map(() => [] as number[]);
   for (let i = 0; i < RUNS * 4; i++) {
     bare.push(run(["true"], project).ms);
-    for (const [j, [, roar, , extra]] of launchers.entries())
+    // The rows in turn forwards and backwards: a run right after one of the same binary starts faster (its pages
+    // warm), right after the bundle's slower, so a fixed order favours some rows (30 rounds each way: the directly
+    // started binary after the bundle's row +31 ms, after the launcher's +25.5; the launcher's row after it 21,
+    // first 24).
+    const order = [...launchers.entries()];
+    for (const [j, [, roar, , extra]] of i % 2 ? order.reverse() : order)
       traced[j]?.push(run([roar, "run", "-q", "true"], project, extra).ms);
   }
   console.log("fixed overhead (roar run -q true, auto tracer):");
