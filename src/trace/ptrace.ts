@@ -30,8 +30,8 @@ const PROBE_CACHE = "ptrace-probe.json";
 function probeKey(library: string): string | null {
   try {
     const status = readFileSync("/proc/self/status", "utf8");
-    const caps = /^(CapEff|CapBnd|Seccomp|NoNewPrivs):.*$/gm;
     if (!/^TracerPid:\s*0$/m.test(status)) return null;
+    const caps = /^(CapEff|CapBnd|Seccomp|NoNewPrivs):.*$/gm;
     return JSON.stringify([
       readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(),
       readlinkSync("/proc/self/ns/pid"),
