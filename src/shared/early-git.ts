@@ -7,6 +7,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { tracesJob } from "./jit-options.ts";
 
 /** Exactly what roar asks git (capture/git.ts parses it). */
 export const STATUS_ARGS = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"];
@@ -73,8 +74,7 @@ function withUntracked(status: Uint8Array, others: Uint8Array): Uint8Array {
 
 /** For the launcher: starts the status when the command is `run` or `build` inside a git repository. */
 export function startEarlyGitStatus(args: readonly string[], cwd: string): void {
-  const word = args.find((a) => !a.startsWith("-"));
-  if (word !== "run" && word !== "build") return;
+  if (!tracesJob(args)) return;
   let dir = cwd;
   while (!existsSync(join(dir, ".git"))) {
     const parent = dirname(dir);

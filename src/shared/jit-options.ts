@@ -92,15 +92,17 @@ function passesIntact(args: readonly string[], env: Env): boolean {
  */
 export const TRACING_COMMANDS: ReadonlySet<string> = new Set(["run", "build"]);
 
-/** The command's word: the first argument, past the one global option (src/main.ts). */
-const commandWord = (args: readonly string[]): string => (args[0] === "--no-color" ? args[1] : args[0]) ?? "";
+/** Whether roar's arguments name a command that traces (its word: the first, past the global --no-color). */
+export function tracesJob(args: readonly string[]): boolean {
+  return TRACING_COMMANDS.has((args[0] === "--no-color" ? args[1] : args[0]) ?? "");
+}
 
 /**
  * In a compiled executable started directly (not by a launcher), for a command that traces: restarts it once with
  * roar's options (~5 ms, against ~50 ms saved on a file-heavy job). Returns only when it did not.
  */
 export function compiledRestart(args: readonly string[], env: Env = process.env): void {
-  if (!isCompiled() || env[CALLER_JIT_OPTION] !== undefined || !TRACING_COMMANDS.has(commandWord(args))) return;
+  if (!isCompiled() || env[CALLER_JIT_OPTION] !== undefined || !tracesJob(args)) return;
   if (!passesIntact(args, env)) return;
   execveOrNot(process.execPath, [process.execPath, ...args], roarProcessEnv(env));
 }
@@ -130,7 +132,7 @@ let restoreNormalPolicy: (() => void) | null = null;
 
 /** The scale a command starts with: STARTUP_JIT_SCALE for the commands that trace, else none (null). */
 export function startupJitScale(args: readonly string[]): number | null {
-  return TRACING_COMMANDS.has(commandWord(args)) ? STARTUP_JIT_SCALE : null;
+  return tracesJob(args) ? STARTUP_JIT_SCALE : null;
 }
 
 /** For the entries (bin/roar.ts, the compiled executable's): the start-up policy, where the command traces. */
