@@ -75,7 +75,7 @@ function entrySource(root: string, dir: string, programSpecifier: string, platfo
     "// over to the checkout's launcher when bin/roar started it and the checkout changed since this build; then",
     "// loads roar.",
     `import { compiledRestart, startupJitPolicy } from ${rel("src/shared/jit-options.ts")};`,
-    "compiledRestart(process.argv.slice(2));",
+    "await compiledRestart(process.argv.slice(2));",
     "startupJitPolicy(process.argv.slice(2));",
     // `roar run` needs `git status` first thing: started now (not before a restart), it runs while roar loads. (In a
     // checkout changed since this build, the hand-over below leaves it to finish unread: a developer's case.)

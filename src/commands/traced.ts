@@ -33,6 +33,7 @@ import {
 import type { TraceEvent } from "../schema/events.ts";
 import { asRoarFailure, missingCommandError, RoarError, UsageError } from "../shared/errors.ts";
 import { userPath } from "../shared/paths.ts";
+import { noteRunFiles } from "../shared/run-files.ts";
 import { mark } from "../shared/timing.ts";
 import { storeFailure } from "../store/errors.ts";
 import { findGitRoot, type Project } from "../store/project.ts";
@@ -253,6 +254,7 @@ export abstract class TracedCommand extends ConfiguredCommand {
           throw notRecorded(error, outcome, project.dbPath);
         }
         recordedRun = true;
+        noteRunFiles(process.argv.slice(2), process.cwd(), recorded.job.inputs.length + recorded.job.outputs.length);
         if (progress) output.stderr.write("\r\x1b[K");
         mark("record");
         await spoolsRemoved(); // unlinked meanwhile (trace/preload-files.ts)

@@ -1,7 +1,8 @@
 /**
  * roar runs with two JavaScriptCore options of its own, set by its launchers before Bun starts (the only time
  * JavaScriptCore reads its options): bin/roar, the npm launcher (npm/launcher.sh), and a compiled executable
- * started directly, which restarts itself once for the commands that trace (see compiledRestart).
+ * started directly, which restarts itself once for the commands that trace — but for a command line whose last run
+ * recorded few files, where the restart would cost more than it saves (see compiledRestart).
  *
  * - BUN_JSC_useDFGJIT=0, the optimizing compilers off (DFG, and FTL above it), for the commands that trace a job
  *   (TRACING_COMMANDS: the launchers test the command's word too). A `roar run` lives under a second, and those
@@ -99,12 +100,59 @@ export function tracesJob(args: readonly string[]): boolean {
 
 /**
  * In a compiled executable started directly (not by a launcher), for a command that traces: restarts it once with
- * roar's options (~5 ms, against ~50 ms saved on a file-heavy job). Returns only when it did not.
+ * roar's options, unless the same command line (arguments and directory) recorded fewer than RESTART_MIN_FILES
+ * files last time. Returns only when it did not restart.
  */
-export function compiledRestart(args: readonly string[], env: Env = process.env): void {
+export async function compiledRestart(
+  args: readonly string[],
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): Promise<void> {
   if (!isCompiled() || env[CALLER_JIT_OPTION] !== undefined || !tracesJob(args)) return;
   if (!passesIntact(args, env)) return;
+  const files = await lastRunFiles(args, cwd, env);
+  if (files !== undefined && files < RESTART_MIN_FILES) return;
   execveOrNot(process.execPath, [process.execPath, ...args], roarProcessEnv(env));
+}
+
+/**
+ * The restart costs 4-8 ms (a second Bun start-up; execve from a threaded process) and pays back only on a job
+ * with files enough. What the optimizing compilers cost a run not restarted (21-25 paired rounds each, Python
+ * reading and writing files): no files −2.7 ms, 550 files +1.7 ms, 1,100 +4 to +12 ms, 4,400 +18 ms, 22,000
+ * +39 ms. So a command line whose last run recorded fewer files than this (RUN_FILES_CACHE) starts without it; one
+ * not seen yet restarts.
+ */
+export const RESTART_MIN_FILES = 800;
+/** Files each command line recorded last time, by runFilesKey, in the user's cache (src/shared/cache.ts). */
+export const RUN_FILES_CACHE = "run-files.json";
+
+/** The key of a command line in RUN_FILES_CACHE: a hash of its directory and arguments. */
+export function runFilesKey(args: readonly string[], cwd: string): string {
+  // A letter first: an object keeps integer-like keys in numeric order, not in the order they were set.
+  return `k${Bun.hash(`${cwd}\0${args.join("\0")}`).toString(36)}`;
+}
+
+/**
+ * RUN_FILES_CACHE's path, as src/shared/cache.ts names it (cacheFile), without loading node:path and node:os in
+ * a process about to be replaced; null without a home.
+ */
+export function runFilesCachePath(env: Env): string | null {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);
+  return base ? `${base}/roar/${RUN_FILES_CACHE}` : null;
+}
+
+/** How many files this command line recorded last time, when known. */
+async function lastRunFiles(args: readonly string[], cwd: string, env: Env): Promise<number | undefined> {
+  const path = runFilesCachePath(env);
+  if (!path) return undefined;
+  try {
+    // Bun.file, not node:fs: loading it is ~0.5 ms, spent for nothing when the process restarts.
+    const known = (await Bun.file(path).json()) as Record<string, unknown>;
+    const files = known[runFilesKey(args, cwd)];
+    return typeof files === "number" ? files : undefined;
+  } catch {
+    return undefined; // none yet, or unreadable: restart, as before the cache
+  }
 }
 
 /** execve, or nothing when it fails (this runs on as it is: the setting is an optimisation, not a need). */

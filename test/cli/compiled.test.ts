@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
+import { RESTART_MIN_FILES, RUN_FILES_CACHE, RUNTIME_OPTIONS } from "../../src/shared/jit-options.ts";
 import { commitAll, hermeticEnv, REPO_ROOT, tempDir, tempRepo } from "../helpers/cli.ts";
 import { b3sum } from "../helpers/reference.ts";
 import { startS3Server } from "../helpers/s3-server.ts";
@@ -67,6 +67,32 @@ test("dist/roar started directly restarts once for run with roar's JavaScriptCor
   const child = readFileSync(join(repo, "child.env"), "utf8").split("\n");
   expect(child.filter((l) => l.includes("BUN_JSC_") || l.startsWith("ROAR_CALLER_"))).toEqual([]);
 }, 60_000);
+
+test("dist/roar started directly skips the restart for a command line that recorded few files last time", () => {
+  const repo = tempRepo({ "count.txt": "0\n" });
+  expect(runCompiled(["init", "-y"], repo).code).toBe(0);
+  commitAll(repo, "setup");
+  // One command line, its files as count.txt says; it notes whether roar's process (its parent) was restarted.
+  const job = [
+    "n=$(cat count.txt); mkdir -p many; i=0; while [ $i -lt $n ]; do i=$((i+1)); echo $i > many/f$i; done",
+    "if tr '\\0' '\\n' < /proc/$PPID/environ | grep -qx BUN_JSC_useDFGJIT=0; then echo restarted; else echo not; fi > how.txt",
+  ].join("; ");
+  const run = (files: number) => {
+    writeFileSync(join(repo, "count.txt"), `${files}\n`);
+    const r = runCompiled(["run", "-q", "--allow-dirty", "sh", "-c", job], repo);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return readFileSync(join(repo, "how.txt"), "utf8").trim();
+  };
+  // Not seen yet: restarted. Then as many files as the last run recorded say (RESTART_MIN_FILES).
+  expect(run(0)).toBe("restarted");
+  expect(run(RESTART_MIN_FILES + 100)).toBe("not");
+  expect(run(0)).toBe("restarted");
+  expect(run(0)).toBe("not");
+  const cache = JSON.parse(readFileSync(join(repo, ".test-home/.cache/roar", RUN_FILES_CACHE), "utf8"));
+  expect(Object.values(cache)).toEqual([expect.any(Number)]);
+  expect(Object.values(cache)[0]).toBeLessThan(RESTART_MIN_FILES);
+}, 120_000);
 
 test("without a writable $HOME the libraries go to a private $TMPDIR/roar-<uid>/, never to one others can write", () => {
   const repo = tempRepo();
