@@ -2,10 +2,11 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { cacheDirFromEnv } from "./cache-dir.ts";
 
 /** roar's directory in the user's cache: $XDG_CACHE_HOME/roar, by default ~/.cache/roar. */
 export function userCacheDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), ".cache"), "roar");
+  return cacheDirFromEnv(process.env) ?? join(homedir(), ".cache", "roar");
 }
 
 export function cacheFile(name: string): string {

@@ -23,6 +23,7 @@
  * sees roar's. A long-running command (`roar server`) started with roar's options restarts itself with the
  * caller's settings: its heap is sized as JavaScriptCore sizes it.
  */
+import { cacheDirFromEnv } from "./cache-dir.ts";
 import { isCompiled, selfCommand } from "./self.ts";
 
 /** The options and roar's values of them, in the order the launchers set them. */
@@ -132,22 +133,13 @@ export function runFilesKey(args: readonly string[], cwd: string): string {
   return `k${Bun.hash(`${cwd}\0${args.join("\0")}`).toString(36)}`;
 }
 
-/**
- * RUN_FILES_CACHE's path, as src/shared/cache.ts names it (cacheFile), without loading node:path and node:os in
- * a process about to be replaced; null without a home.
- */
-export function runFilesCachePath(env: Env): string | null {
-  const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : null);
-  return base ? `${base}/roar/${RUN_FILES_CACHE}` : null;
-}
-
 /** How many files this command line recorded last time, when known. */
 async function lastRunFiles(args: readonly string[], cwd: string, env: Env): Promise<number | undefined> {
-  const path = runFilesCachePath(env);
-  if (!path) return undefined;
+  const dir = cacheDirFromEnv(env);
+  if (!dir) return undefined;
   try {
     // Bun.file, not node:fs: loading it is ~0.5 ms, spent for nothing when the process restarts.
-    const known = (await Bun.file(path).json()) as Record<string, unknown>;
+    const known = (await Bun.file(`${dir}/${RUN_FILES_CACHE}`).json()) as Record<string, unknown>;
     const files = known[runFilesKey(args, cwd)];
     return typeof files === "number" ? files : undefined;
   } catch {

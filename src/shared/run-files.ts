@@ -11,7 +11,7 @@ const KEPT = 256;
 
 /** Notes the files a run of this command line (roar's arguments, from `cwd`) recorded; a write only when the choice changes. */
 export function noteRunFiles(args: readonly string[], cwd: string, files: number): void {
-  if (!isCompiled()) return; // bin/roar's bundle and the launchers never restart
+  if (!isCompiled()) return; // only a compiled executable restarts (bin/roar's bundle never does)
   const known = readCache<Record<string, unknown>>(RUN_FILES_CACHE) ?? {};
   const key = runFilesKey(args, cwd);
   const before = known[key];
