@@ -114,6 +114,25 @@ describe.skipIf(!usable)("preload tracer", () => {
     expect(new Set(paths).size).toBe(1000);
   });
 
+  test("a traced process maps the library and what the program needs, nothing else (no libgcc_s)", async () => {
+    // libgcc_s (std's unwinder) would add its own start-up to every process of the job: ~0.1 ms each.
+    const dir = tempDir("roar-preload-maps-");
+    const bare = Bun.spawnSync(["cat", "/proc/self/maps"], { env: env() }).stdout.toString();
+    const o = await trace(["sh", "-c", "cat /proc/self/maps > maps.txt"], dir);
+    expect(o.exitCode).toBe(0);
+    const libraries = (maps: string) =>
+      new Set(
+        maps
+          .split("\n")
+          .map((line) => line.split(/\s+/)[5] ?? "")
+          .filter((path) => path.includes(".so"))
+          .map((path) => path.slice(path.lastIndexOf("/") + 1)),
+      );
+    const traced = libraries(readFileSync(join(dir, "maps.txt"), "utf8"));
+    const added = [...traced].filter((name) => !libraries(bare).has(name));
+    expect(added).toEqual(["libroar_preload.so"]);
+  });
+
   test("one process with more records than its buffer holds: all flushed, in order", async () => {
     const dir = tempDir("roar-preload-flush-");
     const o = await trace(["sh", "-c", "i=0; while [ $i -lt 3000 ]; do : > f$i; i=$((i+1)); done"], dir);

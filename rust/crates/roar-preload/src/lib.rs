@@ -4,6 +4,9 @@
 //! command (supervise.rs), called by the TypeScript driver through bun:ffi.
 // Panic policy (roar-preload/README.md, "Panics"): this code runs inside the user's program, built with
 // panic = "abort", so a panic would kill it. No explicit panics; tests may unwrap.
+// No std outside tests: the library then needs nothing but libc — std's unwinder would make every traced process
+// load libgcc_s, whose constructor asks the CPU its features (cpuid, a VM exit each): ~0.1 ms a process here.
+#![cfg_attr(not(test), no_std)]
 #![cfg_attr(
     not(test),
     deny(
@@ -35,3 +38,20 @@ pub extern "C" fn roar_abi_version() -> u32 {
 }
 
 roar_sys::export_sentinel!();
+
+// Without std nothing names libc: named here, so that the library needs it (the loader loads it first and binds
+// the library's calls to their glibc versions).
+#[cfg(not(test))]
+#[link(name = "c")]
+extern "C" {}
+
+/// Reached only by a bug (the code has no explicit panics): ends the process as panic = "abort" would.
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    extern "C" {
+        fn abort() -> !;
+    }
+    // SAFETY: abort has no preconditions.
+    unsafe { abort() }
+}

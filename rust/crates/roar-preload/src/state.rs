@@ -2,9 +2,8 @@
 //! a spinlock), the cwd cache and path resolution. Records are encoded straight into the buffer and written
 //! with one `write(2)` of whole records to the `O_APPEND` events file.
 
-use core::cell::Cell;
 use core::ptr::{addr_of, addr_of_mut};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use roar_events::{join_normalize, rec, OpenStat};
 
@@ -25,17 +24,15 @@ const FLUSH_AGE_NS: u64 = 250_000_000;
 pub static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// The cached pid (tgid); refreshed in the child of every fork we see.
 pub static PID: AtomicU32 = AtomicU32::new(0);
-static LOCK: AtomicBool = AtomicBool::new(false);
+/// The per-process lock: the holding thread (its `pthread_self`), 0 when free. Holding it tells a hook that
+/// re-entered on the same thread (a signal handler inside a hook), which must not wait for itself.
+static LOCK: AtomicUsize = AtomicUsize::new(0);
 /// Events lost because a hook re-entered (signal handler inside a hook): reported as DROPPED.
 static REENTRY_DROPS: AtomicU64 = AtomicU64::new(0);
 /// Exit status recorded by the exit()/main-return hooks; the destructor writes it.
 pub static EXIT_CODE: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Set once EXIT was written: later records are flushed immediately.
 pub static EXITED: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
-}
 
 pub struct Config {
     /// NUL-terminated events file path.
@@ -149,8 +146,7 @@ pub struct Locked {
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        LOCK.store(false, Release);
-        let _ = IN_HOOK.try_with(|h| h.set(false));
+        LOCK.store(0, Release);
     }
 }
 
@@ -168,13 +164,14 @@ pub fn lock_raw() -> Option<Locked> {
     if !active() {
         return None;
     }
-    let reentered = IN_HOOK.try_with(|h| h.replace(true)).unwrap_or(true);
-    if reentered {
+    // SAFETY: pthread_self has no preconditions (it reads the thread pointer: no system call).
+    let me = unsafe { sys::pthread_self() };
+    if LOCK.load(Relaxed) == me {
         REENTRY_DROPS.fetch_add(1, Relaxed);
         return None;
     }
     let mut spins = 0u32;
-    while LOCK.compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+    while LOCK.compare_exchange_weak(0, me, Acquire, Relaxed).is_err() {
         spins += 1;
         if spins > 64 {
             // SAFETY: sched_yield has no preconditions.

@@ -159,6 +159,11 @@ pub unsafe fn readlinkat(dirfd: i32, path: *const u8, buf: &mut [u8]) -> isize {
     sc4(nr::READLINKAT, dirfd as isize as usize, path as usize, buf.as_mut_ptr() as usize, buf.len())
 }
 
+extern "C" {
+    /// The calling thread's handle (libc reads it from the thread pointer: no system call).
+    pub fn pthread_self() -> usize;
+}
+
 pub unsafe fn getcwd(buf: &mut [u8]) -> isize {
     sc2(nr::GETCWD, buf.as_mut_ptr() as usize, buf.len())
 }
