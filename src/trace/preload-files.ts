@@ -9,10 +9,8 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   readSync,
-  rm,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -37,63 +35,68 @@ export function preloadEnv(env: Record<string, string>, lib: string, eventsPath:
 /** How often the events file is read while the command runs. */
 export const TAIL_POLL_MS = 5;
 
-const SPOOL_HEADER = 64;
-const SPOOL_MAGIC = "ROARSPL1";
+/**
+ * The spool's layout (rust/crates/roar-preload/src/state.rs): one file, `slots`, whose buffers are lent to the
+ * traced processes — a header (magic, then bitmaps of the slots lent and of those allocated), then the slots, each
+ * `[magic, committed length, pid]` and the records.
+ */
+const SLOTS_FILE = "slots";
+const SLOTS_MAGIC = "ROARSLT1";
+const SLOTS_HEADER = 64 * 1024;
+const SLOT_STRIDE = 128 * 1024;
+const READY_AT = 2304;
+const SLOT_WORDS = 224;
+const SLOT_HEADER = 64;
+const SLOT_MAGIC = "ROARSPL1";
 
 /**
- * Records a process had buffered but never flushed (it was killed by a signal): each process's buffer is
- * a shared mapping of a file in the spool directory, `[magic, committed length, pid]` then the records.
+ * Records a process had buffered but never flushed (it was killed by a signal): still in the spool slot it had
+ * borrowed. A slot given back (a clean exit, an exec) has nothing committed.
  */
 export function readSpool(dir: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  let names: string[] = [];
+  let fd: number;
   try {
-    names = readdirSync(dir);
+    fd = openSync(join(dir, SLOTS_FILE), "r");
   } catch {
     return out;
   }
-  const header = Buffer.alloc(SPOOL_HEADER);
-  for (const name of names) {
-    // most spool files were cleared by a clean exit: read the header, then only the committed records
-    const fd = openSync(join(dir, name), "r");
-    try {
-      if (readSync(fd, header, 0, SPOOL_HEADER, 0) < SPOOL_HEADER) continue;
-      if (header.subarray(0, 8).toString("latin1") !== SPOOL_MAGIC) continue;
-      const committed = Number(header.readBigUInt64LE(8));
-      if (committed === 0 || committed > fstatSync(fd).size - SPOOL_HEADER) continue;
-      const records = Buffer.alloc(committed);
-      if (readSync(fd, records, 0, committed, SPOOL_HEADER) === committed) out.push(records);
-    } finally {
-      closeSync(fd);
+  try {
+    const header = Buffer.alloc(READY_AT + SLOT_WORDS * 8);
+    if (readSync(fd, header, 0, header.length, 0) < header.length) return out;
+    if (header.subarray(0, 8).toString("latin1") !== SLOTS_MAGIC) return out;
+    const size = fstatSync(fd).size;
+    const slot = Buffer.alloc(SLOT_HEADER);
+    for (let word = 0; word < SLOT_WORDS; word++) {
+      const ready = header.readBigUInt64LE(READY_AT + word * 8);
+      if (ready === 0n) continue;
+      for (let bit = 0; bit < 64; bit++) {
+        if (((ready >> BigInt(bit)) & 1n) === 0n) continue;
+        const at = SLOTS_HEADER + (word * 64 + bit) * SLOT_STRIDE;
+        if (readSync(fd, slot, 0, SLOT_HEADER, at) < SLOT_HEADER) continue;
+        if (slot.subarray(0, 8).toString("latin1") !== SLOT_MAGIC) continue;
+        const committed = Number(slot.readBigUInt64LE(8));
+        if (committed === 0 || at + SLOT_HEADER + committed > size) continue;
+        const records = Buffer.alloc(committed);
+        if (readSync(fd, records, 0, committed, at + SLOT_HEADER) === committed) out.push(records);
+      }
     }
+  } finally {
+    closeSync(fd);
   }
   return out;
 }
-
-/** Spool files (one a traced process) unlinked one by one; more are removed as a tree in the background. */
-const SPOOL_FILES_REMOVED_IN_PLACE = 8;
 
 /** Spool removals under way (see removeSpool). */
 const removals: Promise<void>[] = [];
 
 /**
  * Removes a spool directory, in the background: time the run's caller need not wait for (the directory is private
- * to this run). A few files are unlinked by Bun's I/O threads (a spool file's allocated pages take ~1 ms to free,
- * which the recording overlaps); many (a build's hundreds of processes each mapped and wrote one: ~25 ms for 200)
- * as a tree. Not always as a tree: Bun's callback `rm` loads node:fs/promises, ~2 ms of every small run.
+ * to this run). Its two files are unlinked by Bun's I/O threads (the slots' allocated blocks take a while to free,
+ * which the recording overlaps), then the directory.
  */
 export function removeSpool(spool: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(spool);
-  } catch {
-    return; // never made, or gone
-  }
-  if (names.length > SPOOL_FILES_REMOVED_IN_PLACE) {
-    rm(spool, { recursive: true, force: true }, () => {});
-    return;
-  }
-  const unlinked = names.map((name) =>
+  const unlinked = ["lost", SLOTS_FILE].map((name) =>
     Bun.file(join(spool, name))
       .delete()
       .catch(() => {}),
@@ -113,6 +116,10 @@ export async function spoolsRemoved(): Promise<void> {
 export function makeSpool(spool: string): void {
   mkdirSync(spool, { recursive: true, mode: 0o700 });
   writeFileSync(join(spool, "lost"), new Uint8Array(4096), { mode: 0o600 });
+  // The slots' header page, written (allocated) here: processes map it to borrow slots.
+  const slots = new Uint8Array(4096);
+  slots.set(new TextEncoder().encode(SLOTS_MAGIC));
+  writeFileSync(join(spool, SLOTS_FILE), slots, { mode: 0o600 });
 }
 
 /** Records preload processes could not write, from the spool's `lost` counter. */

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TraceEventOf } from "../../src/schema/events.ts";
 import { preloadBackend } from "../../src/trace/preload.ts";
+import { makeSpool, preloadEnv } from "../../src/trace/preload-files.ts";
 import type { TraceOutcome } from "../../src/trace/types.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { relativeSorted, traceFacts } from "../helpers/trace-facts.ts";
@@ -208,6 +209,38 @@ describe.skipIf(!usable)("preload tracer", () => {
     expect(written(o, dir)).toEqual(["a.txt", "b.txt"]);
     const killed = o.events.filter((e) => e.kind === "exit" && e.signal === 9);
     expect(killed.length).toBe(2);
+  });
+
+  test("a killed process keeps its spool slot: its records are recovered after a hundred processes ran since", async () => {
+    const dir = tempDir("roar-preload-killed-kept-");
+    const script = 'sh -c "echo a > a.txt; kill -9 \\$\\$"; for i in $(seq 100); do /bin/true; done; echo b > b.txt';
+    const o = await trace(["sh", "-c", script], dir);
+    expect(o.exitCode).toBe(0);
+    expect(written(o, dir)).toEqual(["a.txt", "b.txt"]);
+  });
+
+  test("processes run one after another share a few spool slots, each given back at its exit or exec", () => {
+    const dir = tempDir("roar-preload-slots-");
+    const spool = join(dir, "spool");
+    makeSpool(spool);
+    const library = preloadBackend.probe().library as string;
+    const jobEnv = preloadEnv(env(), library, join(dir, "events.bin"), spool);
+    const run = Bun.spawnSync(["sh", "-c", "for i in $(seq 100); do /bin/true; done"], {
+      cwd: dir,
+      env: Object.fromEntries(jobEnv.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+    });
+    expect(run.exitCode).toBe(0);
+    // The slots' header (rust/crates/roar-preload/src/state.rs): bitmaps of the slots lent (at 512) and allocated
+    // (at 2304), 224 words each.
+    const header = readFileSync(join(spool, "slots")).subarray(0, 4096);
+    const bits = (at: number) => {
+      let n = 0;
+      for (let i = at; i < at + 224 * 8; i++) for (let b = header[i] as number; b; b &= b - 1) n++;
+      return n;
+    };
+    expect(bits(512)).toBe(0); // all given back
+    expect(bits(2304)).toBeGreaterThan(0);
+    expect(bits(2304)).toBeLessThanOrEqual(3); // 201 processes and images, 2 slots (the shell's, its children's)
   });
 
   test("execl / execle / execlp pass their variadic arguments and environment through", async () => {

@@ -451,6 +451,8 @@ unsafe fn note_exec(dirfd: c_int, path: *const c_char, argv: Argv, insp: Insp, i
             l.out.push(ts, |b, pid, seq, ts| rec::incomplete(b, pid, seq, ts, reason, p));
         }
         l.flush();
+        // The image goes: its spool slot is free for another process (borrowed again if the exec fails).
+        l.out.give_back(true);
     }
     set_errno(e);
 }

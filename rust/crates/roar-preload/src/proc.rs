@@ -147,6 +147,7 @@ pub fn write_exit(code: Option<i32>) {
     if let Some(mut l) = lock() {
         l.push(ts, |b, pid, seq, ts| rec::exit(b, pid, seq, ts, code, None));
         l.flush();
+        l.out.give_back(false);
     }
 }
 
