@@ -19,6 +19,7 @@
  *                    and auto again with JavaScriptCore's default tiers (what roar's JIT setting saves), and with
  *                    roar's threads free to share the job's CPU (what ROAR_CPU_ROOM, on by default, saves)
  *   CPU job          a 0.2 s Python loop: roar run (auto) ÷ bare
+ *   each process     a shell running /bin/true 40 times: (roar run − bare − roar run -q true) ÷ 41 processes (context)
  *   git phase        the `git` phase of ROAR_TIMING in a repository of 20,000 tracked files, beside `git status`
  *   dag/status       bench/dag.ts (5,000 jobs): `roar dag --json` and `roar status`
  */
@@ -366,6 +367,26 @@ const freshInputs = () => {
     reference: `bare ${fmt(median(cpuBare))}, roar run ${fmt(median(cpuAuto))}`,
     target: "≤ 1.15×",
     met: cpu <= 1.15,
+  });
+
+  // Context: what each process of a job costs (the interposer's start in it, its exec stop under hybrid), beside
+  // the fixed overhead above: a shell running /bin/true 40 times, one after another.
+  const manyArgs = ["sh", "-c", "i=0; while [ $i -lt 40 ]; do /bin/true; i=$((i+1)); done"];
+  const manyBare: number[] = [];
+  const manyAuto: number[] = [];
+  const trueAuto: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    manyBare.push(run(manyArgs, project).ms);
+    manyAuto.push(run([SOURCE, "run", "-q", "--tracer", "auto", ...manyArgs], project).ms);
+    trueAuto.push(run([SOURCE, "run", "-q", "--tracer", "auto", "true"], project).ms);
+  }
+  const perProcess = median(manyAuto.map((x, i) => (x - (manyBare[i] as number) - (trueAuto[i] as number)) / 41));
+  report({
+    figure: "each process of a job (sh running /bin/true 40 times), auto",
+    measured: `${(perProcess * 1000).toFixed(0)} µs`,
+    reference: `bare ${fmt(median(manyBare))} (${((median(manyBare) * 1000) / 41).toFixed(0)} µs a process), roar run ${fmt(median(manyAuto))}, of which roar run -q true ${fmt(median(trueAuto))}`,
+    target: "(context: what a process adds beyond the fixed overhead)",
+    met: null,
   });
 }
 
