@@ -37,7 +37,7 @@ export function isDead(run: Pick<RunInFlight, "pid" | "pidStart">): boolean {
   return start === null || (run.pidStart !== null && start !== run.pidStart);
 }
 
-/** Free space roar wants in $TMPDIR before it starts a command: its event stream and per-process spool pages. */
+/** Free space roar wants in $TMPDIR before it starts a command: its event stream and the spool slots processes borrow. */
 export const MIN_TEMP_SPACE = 16 * 1024 * 1024;
 
 /**
