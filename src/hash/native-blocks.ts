@@ -58,27 +58,50 @@ export function changedFlags(out: BigUint64Array): boolean[] {
  * are listed while it runs, on roar's own CPU (~3 ms of encoding, no longer after the job's end).
  */
 export class ChangeCheckList {
-  private readonly blocks: Buffer[] = [];
-  private readonly expected: Float64Array[] = [];
+  /**
+   * The paths' blocks back to back, and their expected values, each in one buffer that grows by doubling: what a
+   * change check is given when the command ends is then a view, not a concatenation of ~0.5 MB made then (0.4–0.8
+   * ms of the record step's critical path for 20,000 inputs).
+   */
+  private block = Buffer.allocUnsafe(64 * 1024);
+  private used = 0;
+  private expected = new Float64Array(2 * 1024);
   /** How many paths the list holds. */
   count = 0;
 
   add(paths: readonly string[], seen: readonly { readonly size: number; readonly mtimeNs: number }[]): void {
     if (paths.length === 0) return;
-    this.blocks.push(pathBlock(paths));
-    this.expected.push(expectedOf(seen));
+    const part = pathBlock(paths);
+    if (this.used + part.length > this.block.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.block.length, this.used + part.length));
+      grown.set(this.block.subarray(0, this.used));
+      this.block = grown;
+    }
+    this.block.set(part, this.used);
+    this.used += part.length;
+    if (2 * (this.count + paths.length) > this.expected.length) {
+      const grown = new Float64Array(Math.max(2 * this.expected.length, 2 * (this.count + paths.length)));
+      grown.set(this.expected.subarray(0, 2 * this.count));
+      this.expected = grown;
+    }
+    const at = 2 * this.count;
+    for (let i = 0; i < paths.length; i++) {
+      const was = seen[i] as { size: number; mtimeNs: number };
+      this.expected[at + 2 * i] = was.size;
+      this.expected[at + 2 * i + 1] = was.mtimeNs;
+    }
     this.count += paths.length;
   }
 
-  /** The list as one path block and one array of expected values (2 a path). */
+  /**
+   * The list as one path block and one array of expected values (2 a path): views of it as it is now (what is
+   * added after is written past them, or to new buffers).
+   */
   encoded(): { block: Buffer; expected: Float64Array; count: number } {
-    const block = this.blocks.length === 1 ? (this.blocks[0] as Buffer) : Buffer.concat(this.blocks);
-    const expected = new Float64Array(Math.max(1, this.count) * 2);
-    let at = 0;
-    for (const part of this.expected) {
-      expected.set(part, at);
-      at += part.length;
-    }
-    return { block, expected, count: this.count };
+    return {
+      block: this.block.subarray(0, this.used),
+      expected: this.expected.subarray(0, Math.max(1, this.count) * 2),
+      count: this.count,
+    };
   }
 }

@@ -4,7 +4,7 @@
  * implementation, checked against the vectors here), plus the extra algorithms against coreutils.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createEngine, type FileHashOutcome, type HashEngine, hashFileSync, identityOf } from "../../src/hash/file.ts";
 import { close, type FileDigest, hashBytes, hashFile, hashFiles, isHashError } from "../../src/hash/index.ts";
@@ -267,6 +267,36 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, queued work (what the record step 
       list.add([fileOf(2048)], [{ size: 0, mtimeNs: 0 }]);
       expect(checking?.()).toEqual(kernel.changedSince(paths, seen));
       expect(kernel.changedSince(paths, seen)).toEqual([false, false, false, true, true, false]);
+    } finally {
+      queue.close();
+    }
+  });
+
+  test("a list grown past its first buffers (3,000 long paths in chunks) is checked whole, and a check queued midway keeps its part", () => {
+    const kernel = native.kernel;
+    const queue = kernel?.queue();
+    if (!kernel || !queue) throw new Error("no queue: its thread did not start");
+    try {
+      // 3,000 paths of ~150 bytes: past the list's first 64 KiB of paths and 1,024 expected pairs, twice over.
+      const deep = join(dir, "d".repeat(100));
+      mkdirSync(deep, { recursive: true });
+      const paths = Array.from({ length: 3000 }, (_, i) => join(deep, `file-${i}.txt`));
+      for (const [i, path] of paths.entries()) if (i % 3 !== 0) writeFileSync(path, `content ${i}`);
+      const seen = paths.map((path, i) => {
+        const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+        return { size: Number(st?.size ?? 0n), mtimeNs: Number(st?.mtimeNs ?? 0n) + (i % 7 === 0 ? 1_000_000 : 0) };
+      });
+      const list = new ChangeCheckList();
+      let midway: (() => boolean[]) | null = null;
+      for (let from = 0; from < paths.length; from += 250) {
+        list.add(paths.slice(from, from + 250), seen.slice(from, from + 250));
+        if (from === 1000) midway = queue.changedSince(list);
+      }
+      expect(list.count).toBe(3000);
+      const whole = kernel.changedSince(paths, seen);
+      expect(whole.filter(Boolean).length).toBeGreaterThan(1000); // the missing ones and the mtimes moved
+      expect(queue.changedSince(list)?.()).toEqual(whole);
+      expect(midway?.()).toEqual(whole.slice(0, 1250));
     } finally {
       queue.close();
     }
