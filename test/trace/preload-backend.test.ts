@@ -219,6 +219,20 @@ describe.skipIf(!usable)("preload tracer", () => {
     expect(written(o, dir)).toEqual(["a.txt", "b.txt"]);
   });
 
+  test("200 processes at once, half of them SIGKILLed while their records wait in their slots: every write recovered", async () => {
+    // More processes alive at once than one word of the slots' bitmap holds (64: they wait for `go`), each killed
+    // one keeping its slot. The write is buffered when the kill comes: just after a fork (/bin/true, which flushes
+    // and restarts the buffer's age), with no fork between (`kill` and $BASHPID are bash's own).
+    const dir = tempDir("roar-preload-killed-many-");
+    const script =
+      "for c in $(seq 1 200); do (while [ ! -e go ]; do sleep 0.05; done; /bin/true; echo $c > out-$c.txt; if [ $((c % 2)) = 0 ]; then kill -9 $BASHPID; fi; echo done > fin-$c.txt) & done; : > go; wait";
+    const o = await trace(["bash", "-c", script], dir);
+    expect(o.exitCode).toBe(0);
+    const paths = opens(o).map((e) => e.path);
+    expect(new Set(paths.filter((p) => p.startsWith(`${dir}/out-`))).size).toBe(200);
+    expect(new Set(paths.filter((p) => p.startsWith(`${dir}/fin-`))).size).toBe(100);
+  });
+
   test("processes run one after another share a few spool slots, each given back at its exit or exec", () => {
     const dir = tempDir("roar-preload-slots-");
     const spool = join(dir, "spool");
