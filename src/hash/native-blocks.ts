@@ -36,12 +36,21 @@ export function pathBlock(paths: readonly string[]): Buffer {
 /** What a change check compares each file with: its size and mtime as the tracer saw them (2 f64 a path). */
 export function expectedOf(seen: readonly { readonly size: number; readonly mtimeNs: number }[]): Float64Array {
   const expected = new Float64Array(Math.max(1, seen.length) * 2);
+  writeExpected(seen, expected, 0);
+  return expected;
+}
+
+/** Writes expectedOf's pairs into `into` from pair `at` on. */
+function writeExpected(
+  seen: readonly { readonly size: number; readonly mtimeNs: number }[],
+  into: Float64Array,
+  at: number,
+): void {
   for (let i = 0; i < seen.length; i++) {
     const was = seen[i] as { size: number; mtimeNs: number };
-    expected[2 * i] = was.size;
-    expected[2 * i + 1] = was.mtimeNs;
+    into[2 * (at + i)] = was.size;
+    into[2 * (at + i) + 1] = was.mtimeNs;
   }
-  return expected;
 }
 
 /** A change check's output as booleans (its flags read as 32-bit words: no BigInt a file). */
@@ -84,12 +93,7 @@ export class ChangeCheckList {
       grown.set(this.expected.subarray(0, 2 * this.count));
       this.expected = grown;
     }
-    const at = 2 * this.count;
-    for (let i = 0; i < paths.length; i++) {
-      const was = seen[i] as { size: number; mtimeNs: number };
-      this.expected[at + 2 * i] = was.size;
-      this.expected[at + 2 * i + 1] = was.mtimeNs;
-    }
+    writeExpected(seen, this.expected, this.count);
     this.count += paths.length;
   }
 
