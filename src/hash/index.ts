@@ -78,7 +78,8 @@ export interface HashFilesOptions {
   known?: ReadonlyMap<string, FileIdentity>;
   /**
    * Files the cache was just asked about and cannot serve, with their sizes (path → bytes): hashed without a
-   * stat or a lookup of their own.
+   * stat or a lookup of their own. Without a cache: the sizes of the files, which let a small set be hashed in
+   * the calling thread (starting the worker pool for a few files costs ~9 ms).
    */
   unlooked?: ReadonlyMap<string, bigint>;
   /** Called with each hashed file's identity as the hashing saw it (fstat before the read). */
@@ -86,7 +87,8 @@ export interface HashFilesOptions {
   /**
    * Files hashed already (queued after a job: run/record/ahead.ts), by path: each one read whole without a change
    * (`ok` and `stable`) counts as hashed here, neither looked up nor read again; the others are hashed as usual.
-   * Only for files with no cache row worth consulting (the job created them): their rows are written as new.
+   * Only for files with no cache row worth consulting (the job created or rewrote them): their rows are written as
+   * new.
    */
   hashedAhead?: ReadonlyMap<string, FileHashOutcome>;
 }
@@ -231,7 +233,8 @@ export async function hashFiles(
     progress.cacheHits = lookup.hits.length;
     if (progress.filesDone) options.onProgress?.({ ...progress });
   } else {
-    jobs = rest.map((path) => ({ path }));
+    const sizes = options.unlooked;
+    jobs = rest.map((path) => ({ path, size: sizes?.get(path) }));
   }
   // Everything came from the cache: already in the caller's order.
   if (jobs.length === 0 && ahead.batch.length === 0) return results;
@@ -244,10 +247,10 @@ export async function hashFiles(
   // Up to tens of megabytes (what most jobs read and write) are hashed right here, a batch per native call:
   // worker messages cost more per small file than the hashing does, and the kernel spreads a big file over every
   // core by itself. More than that goes to the worker pool, which overlaps many files' reads.
+  // Without a cache, only when the caller gave every size (`unlooked`): a few files must not start the pool.
+  const sized = cache !== undefined || jobs.every((job) => job.size !== undefined);
   const here =
-    algorithms.length === 0 && kernel !== "wasm" && cache !== undefined && smallInAll(jobs)
-      ? loadNativeBlake3().kernel
-      : null;
+    algorithms.length === 0 && kernel !== "wasm" && sized && smallInAll(jobs) ? loadNativeBlake3().kernel : null;
   const pool = here || jobs.length === 0 ? null : poolFor(kernel);
   const hereBatches = here ? chunks(jobs, HERE_BATCH_FILES) : [];
   const poolBatches = here ? [] : makeBatches(jobs, cache !== undefined);

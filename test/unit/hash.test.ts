@@ -348,6 +348,40 @@ describe.skipIf(!HAVE_NATIVE)("native kernel, queued work (what the record step 
   });
 });
 
+test.skipIf(!HAVE_NATIVE)(
+  "without a cache, a few files of known sizes are hashed in the calling thread: no worker is started",
+  () => {
+    // A process of its own: whether the pool's Worker threads exist there, named as the kernel shows them.
+    const script = join(dir, "in-thread.ts");
+    writeFileSync(
+      script,
+      [
+        'import { readdirSync, readFileSync, statSync } from "node:fs";',
+        `import { close, hashFiles } from ${JSON.stringify(join(import.meta.dir, "../../src/hash/index.ts"))};`,
+        "const [mode, ...paths] = process.argv.slice(2);",
+        'const unlooked = mode === "sized" ? new Map(paths.map((p) => [p, BigInt(statSync(p).size)])) : undefined;',
+        "const out = await hashFiles(paths, { unlooked });",
+        'const threads = readdirSync("/proc/self/task").map((t) => readFileSync("/proc/self/task/" + t + "/comm", "utf8").trim());',
+        'console.log(JSON.stringify({ digests: [...out.values()].map((r) => ("blake3" in r ? r.blake3 : r.code)), workers: threads.filter((t) => t === "Worker").length }));',
+        "close();",
+      ].join("\n"),
+    );
+    const paths = [fileOf(1024), fileOf(31744)];
+    const run = (mode: string) => {
+      const r = Bun.spawnSync([process.execPath, script, mode, ...paths], { stdout: "pipe", stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+      return JSON.parse(r.stdout.toString()) as { digests: string[]; workers: number };
+    };
+    const digests = [expected.get(1024) ?? "", expected.get(31744) ?? ""];
+    const sized = run("sized");
+    expect(sized).toEqual({ digests, workers: 0 });
+    // Without the sizes the pool is used, as before (which shows the count above can see workers).
+    const unsized = run("unsized");
+    expect(unsized.digests).toEqual(digests);
+    expect(unsized.workers).toBeGreaterThan(0);
+  },
+);
+
 const POOL_KERNELS = HAVE_NATIVE ? (["wasm", "native"] as const) : (["wasm"] as const);
 
 describe.each(POOL_KERNELS)("worker pool (%s)", (kernel) => {

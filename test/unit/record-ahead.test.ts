@@ -1,6 +1,6 @@
 /**
- * The record work queued as a job ends (src/run/record/ahead.ts): the files the job created are hashed on the
- * native queue (the digests b3sum gives), files the filters drop are not, and a job with nothing to queue gets no
+ * The record work queued as a job ends (src/run/record/ahead.ts): the files the job created or rewrote are hashed
+ * on the native queue (the digests b3sum gives), files the filters drop are not, and a job with nothing to queue gets no
  * queue at all (the native kernel is not even needed: `roar run true` stays as cheap as before). The change check
  * queued the moment the command ends covers the inputs identified so far; one identified after (the stream's last
  * records) is checked when asked, never taken for unchanged.
@@ -19,6 +19,7 @@ import { SqliteHashCache } from "../../src/store/hash-cache.ts";
 import { expectedPatternBlake3, writePatternFile } from "../fixtures/hash/reference.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { DEFAULT_FILTERS } from "../helpers/filters.ts";
+import { b3sum } from "../helpers/reference.ts";
 
 const FILTERS = DEFAULT_FILTERS;
 
@@ -45,19 +46,22 @@ test("a job that identified no input and created no file gets no queue", () => {
 });
 
 test.skipIf(loadNativeBlake3().kernel === null)(
-  "the files the job created are hashed ahead, as b3sum does; a file the filters drop or one it did not create is not",
+  "the files the job created or rewrote are hashed ahead, as b3sum does; a file the filters drop or it only read is not",
   () => {
     const root = tempDir("roar-ahead-");
     const made = join(root, "made.bin");
     const rewritten = join(root, "rewritten.txt");
     const roarOwn = join(root, ".roar", "x");
+    const onlyRead = join(root, "read.txt");
     writePatternFile(made, 4096);
     writeFileSync(rewritten, "existed before the job\n");
+    writeFileSync(onlyRead, "read by the job\n");
     const ahead = startAhead(
       classification([
         facts(made, { written: true, created: true }),
         facts(rewritten, { written: true, created: false }),
         facts(roarOwn, { written: true, created: true }),
+        facts(onlyRead, { read: true }),
       ]),
       {
         early: noneIdentified,
@@ -69,10 +73,12 @@ test.skipIf(loadNativeBlake3().kernel === null)(
     if (!ahead) throw new Error("no queue for a created file");
     try {
       const hashed = ahead.hashedOutputs();
-      expect([...hashed.keys()]).toEqual([made]);
+      expect([...hashed.keys()]).toEqual([made, rewritten]);
       const outcome = hashed.get(made);
       expect(outcome?.ok && outcome.blake3).toBe(expectedPatternBlake3(4096) ?? "");
       expect(outcome?.ok && outcome.stable).toBe(true);
+      const again = hashed.get(rewritten);
+      expect(again?.ok && again.blake3).toBe(b3sum(rewritten));
     } finally {
       ahead.close();
     }

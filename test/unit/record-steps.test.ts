@@ -1,12 +1,21 @@
 /** Pieces of the record pipeline: capture sources and their merged facts, cached digests at an open stat, the verdict. */
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { CaptureContext, CaptureSource } from "../../src/capture/source.ts";
 import { mergeFacts } from "../../src/capture/source.ts";
 import { EnvironmentCapture } from "../../src/capture/sources.ts";
+import type { PathFacts } from "../../src/core/classify.ts";
+import { unknownPath } from "../../src/core/file-facts.ts";
 import { DEFAULT_RACY_WINDOW_NS, type HashCacheRow, MemoryHashCache } from "../../src/hash/index.ts";
-import { cachedDigestAt } from "../../src/run/captures.ts";
+import { cachedDigestAt, priorContents } from "../../src/run/captures.ts";
+import type { OpenStat } from "../../src/schema/events.ts";
+import { SqliteHashCache } from "../../src/store/hash-cache.ts";
 import { traceVerdict, uncapturedInput } from "../../src/trace/incomplete.ts";
 import { incompleteTexts } from "../../src/ui/incomplete.ts";
+import { tempDir } from "../helpers/cli.ts";
+import { b3sum } from "../helpers/reference.ts";
 
 const ctx: CaptureContext = { executables: new Set(), readPaths: [], events: [], tree: null };
 
@@ -88,6 +97,68 @@ describe("cached digest at an open stat", () => {
     const cache = new MemoryHashCache();
     cache.put(row(mtimeNs + 1n));
     expect(cachedDigestAt(cache, stat)).toBeNull();
+  });
+});
+
+describe("prior contents of the files a job changed", () => {
+  test("the cache's digests in one lookup, a kept copy hashed, a dev beyond 2^53 looked up alone", async () => {
+    const dir = tempDir("roar-priors-");
+    const copyName = "c0py";
+    writeFileSync(join(dir, copyName), "what the file held\n");
+    const db = new Database(":memory:");
+    SqliteHashCache.createTable(db);
+    const cache = new SqliteHashCache(db);
+    const mtimeNs = 1_700_000_000_000_000_000n;
+    const vouched = (dev: bigint, ino: bigint, blake3: string): HashCacheRow => ({
+      dev,
+      ino,
+      size: 5n,
+      mtimeNs,
+      ctimeNs: mtimeNs,
+      blake3,
+      extra: {},
+      hashedAtNs: mtimeNs + DEFAULT_RACY_WINDOW_NS * 2n,
+    });
+    const bigDev = 2n ** 60n;
+    cache.putMany([
+      vouched(7n, 1n, "1".repeat(64)),
+      vouched(7n, 2n, "2".repeat(64)),
+      vouched(bigDev, 3n, "3".repeat(64)),
+    ]);
+    const at = (dev: number, ino: number, size = 5) => ({
+      dev,
+      ino,
+      size,
+      mtimeNs: Number(mtimeNs),
+      ctimeNs: Number(mtimeNs),
+    });
+    const changed = (path: string, stat: OpenStat, copy: string | null = null): PathFacts => ({
+      ...unknownPath(path),
+      written: true,
+      before: { stat, mode: 0o100644, copy },
+    });
+    const priors = await priorContents(
+      [
+        changed("/p/a", at(7, 1)),
+        changed("/p/b", at(7, 2)),
+        changed("/p/stale", at(7, 2, 6)), // the row of its inode is of another size: not vouched for
+        changed("/p/big", at(Number(bigDev), 3)),
+        changed("/p/copied", at(7, 4, 19), copyName),
+        { ...unknownPath("/p/read-only"), read: true },
+      ],
+      dir,
+      cache,
+    );
+    expect([...priors.keys()]).toEqual(["/p/a", "/p/b", "/p/stale", "/p/big", "/p/copied"]);
+    expect([...priors.values()].map((p) => p.blake3)).toEqual([
+      "1".repeat(64),
+      "2".repeat(64),
+      null,
+      "3".repeat(64),
+      b3sum(join(dir, copyName)),
+    ]);
+    cache.close();
+    db.close();
   });
 });
 

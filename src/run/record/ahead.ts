@@ -3,7 +3,8 @@
  * NativeQueue): it runs on the core the job has left while this thread filters the trace. The change check of
  * the inputs identified while the job ran (EarlyIdentities.checkAhead, queued when the command ended, its answers
  * taken last, just before the job is stored: record.ts markChangedDuringRun), and the hashing of the small files
- * the job created (taken by hash.ts: the queue's thread does it first). Whatever is not done here is done there.
+ * the job created or rewrote (taken by hash.ts: the queue's thread does it first). Whatever is not done here is
+ * done there.
  */
 import type { Classification, PathFacts } from "../../core/classify.ts";
 import { type FilterSettings, ignoreReason } from "../../core/filters.ts";
@@ -13,14 +14,14 @@ import type { EarlyIdentities } from "../early-identities.ts";
 import { type FilterScope, scopeContext } from "./select.ts";
 
 /**
- * Created files are hashed ahead up to this size each and this many bytes in all (read whole, by the queue's thread
+ * Written files are hashed ahead up to this size each and this many bytes in all (read whole, by the queue's thread
  * and by this one once it takes them): more than that is hashed after, big files on every core.
  */
 const AHEAD_MAX_FILE = 1024 * 1024;
 const AHEAD_MAX_TOTAL = 16 * 1024 * 1024;
 
 export interface RecordAhead {
-  /** The created files hashed ahead, by path (waits for them; empty when none were queued or it failed). */
+  /** The written files hashed ahead, by path (waits for them; empty when none were queued or it failed). */
   hashedOutputs(): ReadonlyMap<string, FileHashOutcome>;
   /** Ends the queue: work still queued is finished first. */
   close(): void;
@@ -40,8 +41,9 @@ export function queueChangeCheck(early: Pick<EarlyIdentities, "checkAhead" | "id
 
 /**
  * Queues the work (null: nothing to queue, no native kernel or no thread for it; everything is done in the record
- * steps). Only files the job created are hashed ahead: no cache row is worth looking up for them, nor extra
- * digests kept. `queue`: the one queueChangeCheck made, if any (this takes it over, and closes it).
+ * steps). Only files the job wrote are hashed ahead, created or rewritten (a cache row of what a rewritten one held
+ * is stale: only its extra digests could carry over to the same content), and only when no extra digest is asked
+ * for. `queue`: the one queueChangeCheck made, if any (this takes it over, and closes it).
  */
 export function startAhead(
   classification: Classification,
@@ -66,25 +68,19 @@ export function startAhead(
     const q = theQueue();
     if (q) early.checkAhead(q);
   }
-  const created: string[] = [];
+  const written: string[] = [];
   if (options.hashOutputs) {
     // The filters' verdict before the job's own context: what they drop now, they drop after (select.ts).
     const ctx = scopeContext(options.scope);
     const list = classification.files.list;
     for (let i = 0; i < list.length; i++) {
       const f = list[i] as PathFacts;
-      if (
-        f.created &&
-        f.written &&
-        !f.deleted &&
-        !f.symlink &&
-        ignoreReason(f.path, "write", options.filters, ctx) === null
-      )
-        created.push(f.path);
+      if (f.written && !f.deleted && !f.symlink && ignoreReason(f.path, "write", options.filters, ctx) === null)
+        written.push(f.path);
     }
   }
-  const hashQueue = created.length > 0 ? theQueue() : null;
-  const hashing = hashQueue?.hashPaths(created, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) ?? null;
+  const hashQueue = written.length > 0 ? theQueue() : null;
+  const hashing = hashQueue?.hashPaths(written, { maxSize: AHEAD_MAX_FILE, maxTotal: AHEAD_MAX_TOTAL }) ?? null;
   if (!queue) return null;
   const running = queue;
   let hashed: Map<string, FileHashOutcome> | null = null;
@@ -95,7 +91,7 @@ export function startAhead(
       if (hashing) {
         try {
           const outcomes = hashing();
-          for (let i = 0; i < created.length; i++) hashed.set(created[i] as string, outcomes[i] as FileHashOutcome);
+          for (let i = 0; i < written.length; i++) hashed.set(written[i] as string, outcomes[i] as FileHashOutcome);
         } catch {
           // Hashed after, as without the queue.
         }
