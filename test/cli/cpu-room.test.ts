@@ -1,8 +1,8 @@
 /**
  * While the command runs, roar's own threads leave it a CPU (rust/hash/src/cpu_room.rs): every thread of roar
  * but its tracer threads keeps off one of the CPUs roar may use (under ptrace, those keep to that one); the
- * command keeps them all. The job itself looks: it finds roar among its ancestors and reads each of roar's
- * threads' affinity while it runs.
+ * command keeps them all, and under ptrace the room follows it when it moves. The job itself looks: it finds roar
+ * among its ancestors and reads each of roar's threads' affinity while it runs.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -11,9 +11,9 @@ import { hermeticEnv, ROAR_BIN, roar, spawnCollect, tempRepo } from "../helpers/
 
 const T = 60_000;
 
-/** Writes cpus.json: the job's CPUs, and each of roar's threads with its name and CPUs. */
-const LOOK = `
-import json, os
+/** Python: `look()`, each of roar's threads with its name and CPUs, seen from the job. */
+const ROAR_THREADS = `
+import json, os, time
 def parent(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("PPid:"):
@@ -22,14 +22,43 @@ def parent(pid):
 pid = os.getppid()
 while pid > 1 and (len(os.listdir(f"/proc/{pid}/task")) < 2 or b"roar" not in open(f"/proc/{pid}/cmdline", "rb").read()):
     pid = parent(pid)
-threads = []
-for tid in os.listdir(f"/proc/{pid}/task"):
-    try:
-        threads.append({"name": open(f"/proc/{pid}/task/{tid}/comm").read().strip(),
-                        "cpus": sorted(os.sched_getaffinity(int(tid)))})
-    except OSError:
-        pass  # a thread that ended meanwhile
-json.dump({"job": sorted(os.sched_getaffinity(0)), "roar": threads}, open("cpus.json", "w"))
+def look():
+    threads = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            threads.append({"name": open(f"/proc/{pid}/task/{tid}/comm").read().strip(),
+                            "cpus": sorted(os.sched_getaffinity(int(tid)))})
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return threads
+`;
+
+/** Writes cpus.json: the job's CPUs, and each of roar's threads with its name and CPUs. */
+const LOOK = `${ROAR_THREADS}
+json.dump({"job": sorted(os.sched_getaffinity(0)), "roar": look()}, open("cpus.json", "w"))
+`;
+
+/**
+ * As LOOK, after the job has waited for roar's room (its tracer threads on one CPU), moved itself to another CPU
+ * (as the scheduler may move a job) and stayed busy there until the tracer threads followed (10 s at most).
+ */
+const MOVE_AND_LOOK = `${ROAR_THREADS}
+def tracer_cpus(threads):
+    return [t["cpus"] for t in threads if t["name"].startswith(("roar-ptrace", "roar-notify"))]
+deadline = time.time() + 10
+threads = look()
+while time.time() < deadline and not (tracer_cpus(threads) and all(len(c) == 1 for c in tracer_cpus(threads))):
+    time.sleep(0.01)
+    threads = look()
+left = tracer_cpus(threads)[0][0]
+other = next(c for c in sorted(os.sched_getaffinity(0)) if c != left)
+os.sched_setaffinity(0, {other})
+while time.time() < deadline and not all(c == [other] for c in tracer_cpus(threads)):
+    busy = time.time()
+    while time.time() - busy < 0.005:
+        pass
+    threads = look()
+json.dump({"job": sorted(os.sched_getaffinity(0)), "roar": threads, "left": left, "other": other}, open("cpus.json", "w"))
 `;
 
 interface Seen {
@@ -47,10 +76,10 @@ function allowed(): number[] {
   });
 }
 
-async function look(argvBefore: string[], tracer: string, env: Record<string, string> = {}): Promise<Seen> {
+async function look(argvBefore: string[], tracer: string, env: Record<string, string> = {}, job = LOOK): Promise<Seen> {
   const repo = tempRepo();
   expect((await roar(["init", "-y"], { cwd: repo })).code).toBe(0);
-  const r = await spawnCollect([...argvBefore, ROAR_BIN, "run", "-q", "--tracer", tracer, "python3", "-c", LOOK], {
+  const r = await spawnCollect([...argvBefore, ROAR_BIN, "run", "-q", "--tracer", tracer, "python3", "-c", job], {
     cwd: repo,
     env: hermeticEnv(join(repo, ".test-home"), env),
   });
@@ -83,6 +112,22 @@ describe("roar's threads leave the command a CPU while it runs", () => {
       T,
     );
   }
+
+  test.skipIf(all.length < 2)(
+    "ptrace: a command that moves to another CPU finds roar's room there within moments, its tracer threads with it",
+    async () => {
+      const seen = (await look([], "ptrace", {}, MOVE_AND_LOOK)) as Seen & { left: number; other: number };
+      expect(seen.other).not.toBe(seen.left);
+      expect(seen.job).toEqual([seen.other]);
+      const tracers = seen.roar.filter((t) => isTracerThread(t.name));
+      expect(tracers.length).toBeGreaterThan(0);
+      for (const t of tracers) expect(t.cpus).toEqual([seen.other]);
+      const confined = seen.roar.filter((t) => !isTracerThread(t.name));
+      expect(confined.length).toBeGreaterThan(0);
+      for (const t of confined) expect(t.cpus).toEqual(all.filter((cpu) => cpu !== seen.other));
+    },
+    T,
+  );
 
   test.skipIf(all.length < 2)(
     "ROAR_CPU_ROOM=0 leaves roar's threads every CPU",
