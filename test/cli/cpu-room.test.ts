@@ -39,21 +39,23 @@ json.dump({"job": sorted(os.sched_getaffinity(0)), "roar": look()}, open("cpus.j
 `;
 
 /**
- * As LOOK, after the job has waited for roar's room (its tracer threads on one CPU), moved itself to another CPU
- * (as the scheduler may move a job) and stayed busy there until the tracer threads followed (10 s at most).
+ * As LOOK, after the job has waited for roar's room (roar's threads but its tracers' off one CPU, the job's), moved
+ * itself to another CPU (as the scheduler may move a job) and stayed busy there until roar's room was made there
+ * (10 s at most). cpus.json also holds `left` and `other`: the CPU roar left the job first, the one it moved to.
  */
 const MOVE_AND_LOOK = `${ROAR_THREADS}
-def tracer_cpus(threads):
-    return [t["cpus"] for t in threads if t["name"].startswith(("roar-ptrace", "roar-notify"))]
+def kept_off(threads):
+    confined = [set(t["cpus"]) for t in threads if not t["name"].startswith(("roar-ptrace", "roar-notify"))]
+    return sorted(set(os.sched_getaffinity(0)) - set.union(*confined)) if confined else []
 deadline = time.time() + 10
 threads = look()
-while time.time() < deadline and not (tracer_cpus(threads) and all(len(c) == 1 for c in tracer_cpus(threads))):
+while time.time() < deadline and len(kept_off(threads)) != 1:
     time.sleep(0.01)
     threads = look()
-left = tracer_cpus(threads)[0][0]
+left = kept_off(threads)[0]
 other = next(c for c in sorted(os.sched_getaffinity(0)) if c != left)
 os.sched_setaffinity(0, {other})
-while time.time() < deadline and not all(c == [other] for c in tracer_cpus(threads)):
+while time.time() < deadline and kept_off(threads) != [other]:
     busy = time.time()
     while time.time() - busy < 0.005:
         pass
@@ -113,21 +115,23 @@ describe("roar's threads leave the command a CPU while it runs", () => {
     );
   }
 
-  test.skipIf(all.length < 2)(
-    "ptrace: a command that moves to another CPU finds roar's room there within moments, its tracer threads with it",
-    async () => {
-      const seen = (await look([], "ptrace", {}, MOVE_AND_LOOK)) as Seen & { left: number; other: number };
-      expect(seen.other).not.toBe(seen.left);
-      expect(seen.job).toEqual([seen.other]);
-      const tracers = seen.roar.filter((t) => isTracerThread(t.name));
-      expect(tracers.length).toBeGreaterThan(0);
-      for (const t of tracers) expect(t.cpus).toEqual([seen.other]);
-      const confined = seen.roar.filter((t) => !isTracerThread(t.name));
-      expect(confined.length).toBeGreaterThan(0);
-      for (const t of confined) expect(t.cpus).toEqual(all.filter((cpu) => cpu !== seen.other));
-    },
-    T,
-  );
+  for (const tracer of ["auto", "ptrace", "preload"]) {
+    test.skipIf(all.length < 2)(
+      `${tracer}: a command that moves to another CPU finds roar's room there within moments${tracer === "ptrace" ? ", its tracer threads with it" : ""}`,
+      async () => {
+        const seen = (await look([], tracer, {}, MOVE_AND_LOOK)) as Seen & { left: number; other: number };
+        expect(seen.other).not.toBe(seen.left);
+        expect(seen.job).toEqual([seen.other]);
+        const confined = seen.roar.filter((t) => !isTracerThread(t.name));
+        expect(confined.length).toBeGreaterThan(0);
+        for (const t of confined) expect(t.cpus).toEqual(all.filter((cpu) => cpu !== seen.other));
+        const tracers = seen.roar.filter((t) => isTracerThread(t.name));
+        if (tracer !== "preload") expect(tracers.length).toBeGreaterThan(0);
+        for (const t of tracers) expect(t.cpus).toEqual(tracer === "ptrace" ? [seen.other] : all);
+      },
+      T,
+    );
+  }
 
   test.skipIf(all.length < 2)(
     "ROAR_CPU_ROOM=0 leaves roar's threads every CPU",

@@ -9,12 +9,16 @@
 //! whose tracer sees only execs, it made no difference or cost 1 %).
 //!
 //! A job is not kept on its CPU (it keeps every CPU, and may ask which it has), and the scheduler moves it now and
-//! then: to the other CPU when that one idles while the tracer thread the job just woke still waits to run beside
-//! it. Under ptrace every call then wakes the tracer across CPUs, until the job happens to move back: the io job's
-//! trace took either ~400 or ~460 ms, by luck. So under ptrace a thread of roar's follows the job (`follow`): every
-//! 1-2 ms it reads which CPU the job's first process is on (~3 µs) and, when it moved, makes roar's room anew there
-//! (tracers to it, the rest off it). The io job under ptrace, 15 paired rounds: 512 -> 457 ms (bare 194); `make
-//! -j2`, whose first process is make itself, unchanged (318 vs 313 ms, 12 rounds).
+//! then: under ptrace, to the other CPU when that one idles while the tracer thread the job just woke still waits
+//! to run beside it, and every call then wakes the tracer across CPUs until the job happens to move back (the io
+//! job's trace took either ~400 or ~460 ms, by luck); a job that pins itself (`taskset -c 1 python …`) may pin
+//! itself to the CPU roar's threads were kept to, and share it with them for the whole run (the io job so pinned,
+//! in twelve runs under auto: 284-391 ms, five of them ~380; in ten under ptrace: five took 1.3 s, the others
+//! ~0.44; followed, 259-278 ms and 434-466 ms). So a thread of roar's follows the job
+//! (`follow`): every 1-2 ms it reads which CPU the job's first process is on (~3 µs) and, when it moved, makes the
+//! room anew there (the rest off it; under ptrace the tracers to it). Paired rounds (bare io job 194 ms): the io
+//! job under ptrace 512 -> 457 ms (15 rounds); `make -j2`, whose first process is make itself, and the CPU-bound
+//! job unchanged within noise.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -141,14 +145,14 @@ pub fn set_own_affinity(set: &libc::cpu_set_t) -> bool {
 /// Called again once the job's process is known (`job_pid` > 0), the CPU left becomes the one the job is on, when
 /// that is one roar's threads were confined to: the job keeps every CPU, and the scheduler seldom moves a busy
 /// process off a CPU for threads that wake on it briefly (a CPU-bound job ran ~7 ms longer, of ~350, when it
-/// had started on the CPU roar's threads kept to). With `pin_tracers`, a thread then follows the job while the
-/// room lasts (`follow`). Returns how many threads were confined anew (0: none needed).
+/// had started on the CPU roar's threads kept to). A thread then follows the job while the room lasts (`follow`).
+/// Returns how many threads were confined anew (0: none needed).
 #[no_mangle]
 pub extern "C" fn roar_cpu_room_make(pin_tracers: u32, job_pid: i32) -> i32 {
     let Ok(mut saved) = SAVED.lock() else { return -libc::EIO };
     if let Some((original, left)) = *saved {
         let room = ROOM.load(Ordering::Acquire);
-        if job_pid > 0 && pin_tracers != 0 && FOLLOWED.swap(room, Ordering::AcqRel) != room {
+        if job_pid > 0 && FOLLOWED.swap(room, Ordering::AcqRel) != room {
             // Started by a confined thread, the follower is confined with the rest (it is no tracer).
             let _ = std::thread::Builder::new()
                 .name("roar-room".into())
@@ -299,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn under_ptrace_the_room_follows_the_job_to_another_cpu_until_it_ends() {
+    fn the_room_follows_the_job_to_another_cpu_until_it_ends() {
         let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let before = own_affinity();
         let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &before) }).collect();
