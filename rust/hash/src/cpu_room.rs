@@ -34,7 +34,8 @@ static ROOM: AtomicU64 = AtomicU64::new(0);
 static FOLLOWED: AtomicU64 = AtomicU64::new(0);
 
 /// The follower checks where the job is this often at first and after each move; after FOLLOW_CALM checks with
-/// no move, twice as seldom, up to FOLLOW_MAX (a long job costs ~100 reads a second, not 1,000).
+/// no move, twice as seldom, up to FOLLOW_MAX (a long job: 500 reads a second, well under 1 % of a CPU; at 8 ms
+/// the io job under ptrace spent more of its run on the wrong CPU).
 const FOLLOW_MIN: std::time::Duration = std::time::Duration::from_millis(1);
 const FOLLOW_MAX: std::time::Duration = std::time::Duration::from_millis(2);
 const FOLLOW_CALM: u32 = 16;
